@@ -1,0 +1,470 @@
+"""Electronic certificates (电子证照): metadata per GB/T 36903 and the status lifecycle.
+
+A certificate is identified by its GB/T 36904 identifier. Renewal (换证), change (变更) and transfer-in (迁入)
+create a NEW certificate that links the previous identifier; the old one records its successor.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+from uuid import UUID, NAMESPACE_URL, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from aggregates.errors import IllegalTransition, InvalidField
+from aggregates.identifiers import (
+    CertificateIdentifier,
+    InvalidIdentifier,
+    validate_citizen_id,
+    validate_credit_code,
+    validate_division_code,
+)
+from aggregates.responsibility import Actor
+
+CERTIFICATE_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:certificate")
+
+
+class Status(StrEnum):
+    VALID = "VALID"  # 有效
+    SUSPENDED = "SUSPENDED"  # 暂扣
+    ANNULLED = "ANNULLED"  # 撤销
+    CANCELLED = "CANCELLED"  # 注销
+    EXPIRED = "EXPIRED"  # 失效
+    REVOKED = "REVOKED"  # 吊销
+    TRANSFERRED_OUT = "TRANSFERRED_OUT"  # 办理转出
+
+
+class HolderIdType(StrEnum):
+    # Codes as used by certificate platforms (verify): 111 is the citizen ID number per GA/T 517.
+    CITIZEN_ID = "111"
+    CREDIT_CODE = "001"
+
+
+class Link(StrEnum):
+    """Why a certificate carries a previous identifier (关联证照标识)."""
+
+    RENEWED = "RENEWED"
+    CHANGED = "CHANGED"
+    TRANSFERRED_IN = "TRANSFERRED_IN"
+
+
+# Which statuses each status operation may start from; anything else is an illegal transition.
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    "suspend": (frozenset({Status.VALID}), Status.SUSPENDED),
+    "release": (frozenset({Status.SUSPENDED}), Status.VALID),
+    "cancel": (frozenset({Status.VALID, Status.SUSPENDED}), Status.CANCELLED),
+    "annul": (frozenset({Status.VALID, Status.SUSPENDED}), Status.ANNULLED),
+    "revoke": (frozenset({Status.VALID, Status.SUSPENDED}), Status.REVOKED),
+    "expire": (frozenset({Status.VALID, Status.SUSPENDED}), Status.EXPIRED),
+    "transfer_out": (frozenset({Status.VALID}), Status.TRANSFERRED_OUT),
+    "undo_transfer_out": (frozenset({Status.TRANSFERRED_OUT}), Status.VALID),
+}
+SUPERSEDABLE = {
+    Link.RENEWED: frozenset({Status.VALID, Status.EXPIRED}),
+    Link.CHANGED: frozenset({Status.VALID}),
+}
+
+_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sm3:[0-9a-f]{64})$")
+_TYPE_CODE = re.compile(r"^[0-9A-Z]{18}[0-9]{3}$")
+_PROVINCE = re.compile(r"^[1-8][0-9]0000$")
+
+
+def certificate_id(identifier: str) -> UUID:
+    """The aggregate id: stable for an identifier, so a second issue of the same identifier conflicts."""
+    return uuid5(CERTIFICATE_NAMESPACE, identifier)
+
+
+def canonical_json(document: dict[str, Any]) -> bytes:
+    """The exact bytes a node signs: sorted keys, no spaces, UTF-8."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _text(field: str, value: str, max_length: int = 200) -> str:
+    value = value.strip()
+    if not value or len(value) > max_length:
+        raise InvalidField(field, f"must be 1 to {max_length} characters")
+    return value
+
+
+def _iso_date(field: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidField(field, "must be a date as YYYY-MM-DD") from None
+
+
+def validate_holder_id(id_type: str, holder_id: str) -> str:
+    try:
+        kind = HolderIdType(id_type)
+    except ValueError:
+        codes = ", ".join(t.value for t in HolderIdType)
+        raise InvalidField("holder_id_type", f"must be one of {codes}") from None
+    try:
+        if kind is HolderIdType.CITIZEN_ID:
+            return validate_citizen_id(holder_id)
+        return validate_credit_code(holder_id)
+    except InvalidIdentifier as e:
+        raise InvalidField("holder_id", f"{e.part}: {e.message}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateContent:
+    """The signed content of a certificate (GB/T 36903 metadata). Build it with :meth:`create`."""
+
+    identifier: str
+    type_code: str
+    type_name: str
+    name: str
+    number: str
+    issuer_name: str
+    issuer_code: str
+    definer: str
+    issue_date: str
+    valid_from: str
+    valid_to: str | None
+    jurisdiction_code: str
+    holder_name: str
+    holder_id_type: str
+    holder_id: str
+    service_item_code: str | None
+    file_digest: str
+    previous_identifier: str | None
+    link: str | None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        type_code: str,
+        type_name: str,
+        name: str,
+        number: str,
+        issuer_name: str,
+        issuer_code: str,
+        definer: str,
+        issue_date: str,
+        valid_from: str,
+        valid_to: str | None,
+        jurisdiction_code: str,
+        holder_name: str,
+        holder_id_type: str,
+        holder_id: str,
+        service_item_code: str | None,
+        file_digest: str,
+        serial: str,
+        version: int = 1,
+        previous_identifier: str | None = None,
+        link: Link | None = None,
+    ) -> CertificateContent:
+        """Validates every field and derives the identifier. Raises :class:`InvalidField`."""
+        if not _TYPE_CODE.match(type_code):
+            raise InvalidField("type_code", "must be the definer's 18-character credit code + 3 digits")
+        try:
+            validate_division_code(jurisdiction_code)
+        except InvalidIdentifier as e:
+            raise InvalidField("jurisdiction_code", e.message) from None
+        try:
+            identifier = CertificateIdentifier.build(type_code, issuer_code, serial, version)
+        except InvalidIdentifier as e:
+            field = {"issuer_code": "issuer_code", "serial": "serial"}.get(e.part, "type_code")
+            raise InvalidField(field, e.message) from None
+        issued, start = _iso_date("issue_date", issue_date), _iso_date("valid_from", valid_from)
+        if valid_to is not None and _iso_date("valid_to", valid_to) < start:
+            raise InvalidField("valid_to", "must not be before valid_from")
+        if start < issued:
+            raise InvalidField("valid_from", "must not be before issue_date")
+        if not _DIGEST.match(file_digest):
+            raise InvalidField("file_digest", "must be sha256:<64 hex> or sm3:<64 hex>")
+        if previous_identifier is not None:
+            try:
+                CertificateIdentifier.parse(previous_identifier)
+            except InvalidIdentifier as e:
+                raise InvalidField("previous_identifier", f"{e.part}: {e.message}") from None
+        return cls(
+            identifier=str(identifier),
+            type_code=type_code,
+            type_name=_text("type_name", type_name),
+            name=_text("name", name),
+            number=_text("number", number, 64),
+            issuer_name=_text("issuer_name", issuer_name),
+            issuer_code=issuer_code,
+            definer=_text("definer", definer),
+            issue_date=issue_date,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            jurisdiction_code=jurisdiction_code,
+            holder_name=_text("holder_name", holder_name, 100),
+            holder_id_type=holder_id_type,
+            holder_id=validate_holder_id(holder_id_type, holder_id),
+            service_item_code=service_item_code,
+            file_digest=file_digest,
+            previous_identifier=previous_identifier,
+            link=link.value if link else None,
+        )
+
+    def signing_payload(self) -> bytes:
+        return canonical_json(asdict(self))
+
+
+class Certificate(Aggregate):
+    """One electronic certificate and its status history."""
+
+    class Issued(Aggregate.Created):
+        """Issued, renewed, changed or transferred in: ``link`` and ``previous_identifier`` say which."""
+
+        identifier: str
+        type_code: str
+        type_name: str
+        name: str
+        number: str
+        issuer_name: str
+        issuer_code: str
+        definer: str
+        issue_date: str
+        valid_from: str
+        valid_to: str | None
+        jurisdiction_code: str
+        holder_name: str
+        holder_id_type: str
+        holder_id: str
+        service_item_code: str | None
+        file_digest: str
+        previous_identifier: str | None
+        link: str | None
+        signature: str
+        signature_algorithm: str
+        signing_key_id: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class StatusChanged(Aggregate.Event):
+        """Every status operation; ``operation`` names it (suspend, revoke, transfer_out, ...)."""
+
+        operation: str
+        status: str
+        reason: str
+        destination_province: str | None
+        office_code: str
+        operator_id: str
+
+    class Superseded(Aggregate.Event):
+        """A renewal or change replaced this certificate with ``successor_identifier``."""
+
+        successor_identifier: str
+        link: str
+        office_code: str
+        operator_id: str
+
+    @classmethod
+    def issue(
+        cls,
+        content: CertificateContent,
+        *,
+        signature: str,
+        signature_algorithm: str,
+        signing_key_id: str,
+        actor: Actor,
+        at: datetime,
+    ) -> Certificate:
+        if not _PROVINCE.match(actor.province):
+            raise InvalidField("province", "must be a six-digit province code such as 310000")
+        if not signature:
+            raise InvalidField("signature", "an issued certificate must be signed")
+        return cls(
+            **asdict(content),
+            signature=signature,
+            signature_algorithm=signature_algorithm,
+            signing_key_id=signing_key_id,
+            province=actor.province,
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    @staticmethod
+    def create_id(identifier: str, **_: Any) -> UUID:
+        return certificate_id(identifier)
+
+    @event(Issued)
+    def __init__(
+        self,
+        identifier: str,
+        type_code: str,
+        type_name: str,
+        name: str,
+        number: str,
+        issuer_name: str,
+        issuer_code: str,
+        definer: str,
+        issue_date: str,
+        valid_from: str,
+        valid_to: str | None,
+        jurisdiction_code: str,
+        holder_name: str,
+        holder_id_type: str,
+        holder_id: str,
+        service_item_code: str | None,
+        file_digest: str,
+        previous_identifier: str | None,
+        link: str | None,
+        signature: str,
+        signature_algorithm: str,
+        signing_key_id: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.content = CertificateContent(
+            identifier=identifier,
+            type_code=type_code,
+            type_name=type_name,
+            name=name,
+            number=number,
+            issuer_name=issuer_name,
+            issuer_code=issuer_code,
+            definer=definer,
+            issue_date=issue_date,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            jurisdiction_code=jurisdiction_code,
+            holder_name=holder_name,
+            holder_id_type=holder_id_type,
+            holder_id=holder_id,
+            service_item_code=service_item_code,
+            file_digest=file_digest,
+            previous_identifier=previous_identifier,
+            link=link,
+        )
+        self.signature = signature
+        self.signature_algorithm = signature_algorithm
+        self.signing_key_id = signing_key_id
+        self.province = province
+        self.status = Status.VALID
+        self.successor_identifier: str | None = None
+        self.destination_province: str | None = None
+
+    OPERATIONS: ClassVar[tuple[str, ...]] = tuple(TRANSITIONS)
+
+    @property
+    def identifier(self) -> str:
+        return self.content.identifier
+
+    def change_status(
+        self,
+        operation: str,
+        *,
+        reason: str,
+        actor: Actor,
+        at: datetime,
+        destination_province: str | None = None,
+    ) -> None:
+        """Suspend, release, cancel, annul, revoke, expire, transfer out or undo a transfer-out."""
+        try:
+            allowed_from, to = TRANSITIONS[operation]
+        except KeyError:
+            raise InvalidField("operation", f"must be one of {', '.join(TRANSITIONS)}") from None
+        if self.status not in allowed_from:
+            raise IllegalTransition(self.identifier, operation, self.status.value)
+        reason = _text("reason", reason, 500)
+        if operation == "transfer_out":
+            if destination_province is None or not _PROVINCE.match(destination_province):
+                raise InvalidField("destination_province", "must be a six-digit province code")
+            if destination_province == self.province:
+                raise InvalidField("destination_province", "must be another province")
+        elif destination_province is not None:
+            raise InvalidField("destination_province", "only a transfer-out names a destination")
+        self._status_changed(
+            operation=operation,
+            status=to.value,
+            reason=reason,
+            destination_province=destination_province,
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    def supersede(self, successor_identifier: str, link: Link, *, actor: Actor, at: datetime) -> None:
+        """Record that a renewal or change replaced this certificate."""
+        if self.successor_identifier is not None:
+            raise IllegalTransition(self.identifier, link.value.lower(), f"superseded by {self.successor_identifier}")
+        if self.status not in SUPERSEDABLE[link]:
+            raise IllegalTransition(self.identifier, link.value.lower(), self.status.value)
+        self._superseded(
+            successor_identifier=successor_identifier,
+            link=link.value,
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    def effective_status(self, on: date) -> Status:
+        """The status a verifier should see on a day: a valid certificate past ``valid_to`` has lapsed."""
+        if self.status is Status.VALID and self.content.valid_to and date.fromisoformat(self.content.valid_to) < on:
+            return Status.EXPIRED
+        return self.status
+
+    @event(StatusChanged)
+    def _status_changed(
+        self,
+        operation: str,
+        status: str,
+        reason: str,
+        destination_province: str | None,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.status = Status(status)
+        self.destination_province = destination_province
+
+    @event(Superseded)
+    def _superseded(
+        self, successor_identifier: str, link: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.successor_identifier = successor_identifier
+        if self.status is Status.VALID:
+            self.status = Status.EXPIRED
+
+
+HOLDER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:holder")
+
+
+class HolderCertificates(Aggregate):
+    """The certificates issued to one holder, so that a holder's list needs no table scan.
+
+    Its id is derived from the holder's id; its events carry no personal data. It is saved atomically
+    with each certificate it lists.
+    """
+
+    class Opened(Aggregate.Created):
+        pass
+
+    class CertificateAdded(Aggregate.Event):
+        identifier: str
+
+    @classmethod
+    def open(cls, holder_id_type: str, holder_id: str) -> HolderCertificates:
+        return cls._create(cls.Opened, id=cls.id_for(holder_id_type, holder_id))
+
+    @staticmethod
+    def id_for(holder_id_type: str, holder_id: str) -> UUID:
+        return uuid5(HOLDER_NAMESPACE, f"{holder_id_type}:{holder_id}")
+
+    @event(Opened)
+    def __init__(self) -> None:
+        self.identifiers: list[str] = []
+
+    def add(self, identifier: str) -> None:
+        if identifier not in self.identifiers:
+            self._certificate_added(identifier=identifier)
+
+    @event(CertificateAdded)
+    def _certificate_added(self, identifier: str) -> None:
+        self.identifiers.append(identifier)

@@ -1,0 +1,145 @@
+"""Bearer tokens (JWT, EdDSA) that identify the actor of every REST and gRPC call.
+
+The node holds only the token issuer's PUBLIC key, so a compromised node cannot mint tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from aggregates.responsibility import Actor
+
+AUDIENCE = "tongban"
+_PROVINCE = re.compile(r"^[1-8][0-9]0000$")
+_CODE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+
+class Role(StrEnum):
+    WINDOW = "window"  # 窗口: receives applications
+    HANDLER = "handler"  # 审批: decides cases
+    ISSUER = "issuer"  # issues and manages certificates
+    AUDITOR = "auditor"  # reads everything, changes nothing
+    ADMIN = "admin"  # operates the node
+
+
+# Who may read a certificate's full record (it holds the holder's personal data).
+CERTIFICATE_READERS = (Role.ISSUER, Role.WINDOW, Role.HANDLER, Role.AUDITOR, Role.ADMIN)
+
+
+class Unauthenticated(Exception):
+    """No token, or a token that is invalid or expired (HTTP 401)."""
+
+
+class Forbidden(Exception):
+    """A valid token whose role or province may not do this (HTTP 403)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    province: str
+    office_code: str
+    operator_id: str
+    role: Role
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.province, self.office_code, self.operator_id)
+
+    def require(self, *roles: Role, province: str | None = None) -> None:
+        """Refuse unless the caller has one of ``roles`` and, when given, belongs to ``province``."""
+        if self.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"role {self.role.value} may not do this; allowed: {allowed}")
+        if province is not None and self.province != province:
+            raise Forbidden(f"only province {province} may do this; the token is for {self.province}")
+
+
+class TokenVerifier:
+    def __init__(self, public_key: Ed25519PublicKey, leeway_s: float = 30.0) -> None:
+        self._key = public_key
+        self._leeway = leeway_s
+
+    @classmethod
+    def from_pem_file(cls, path: Path) -> TokenVerifier:
+        key = serialization.load_pem_public_key(path.read_bytes())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{path} does not hold an Ed25519 public key")
+        return cls(key)
+
+    def verify(self, authorization: str | None) -> Principal:
+        """Parse an ``Authorization: Bearer <jwt>`` value into the caller's principal."""
+        if not authorization:
+            raise Unauthenticated("missing bearer token")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                self._key,
+                algorithms=["EdDSA"],
+                audience=AUDIENCE,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "sub", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired") from None
+        except jwt.InvalidTokenError as e:
+            raise Unauthenticated(f"invalid token: {e}") from None
+        return _principal(claims)
+
+
+def _principal(claims: dict[str, object]) -> Principal:
+    province, office, operator = claims.get("province"), claims.get("office"), claims.get("sub")
+    if not isinstance(province, str) or not _PROVINCE.match(province):
+        raise Unauthenticated("token claim 'province' must be a six-digit province code")
+    if not isinstance(office, str) or not _CODE.match(office):
+        raise Unauthenticated("token claim 'office' must be an office code")
+    if not isinstance(operator, str) or not _CODE.match(operator):
+        raise Unauthenticated("token claim 'sub' must be an operator id")
+    try:
+        role = Role(str(claims.get("role")))
+    except ValueError:
+        raise Unauthenticated(f"token claim 'role' must be one of {', '.join(Role)}") from None
+    return Principal(province, office, operator, role)
+
+
+def mint_token(
+    private_key: Ed25519PrivateKey,
+    *,
+    province: str,
+    office_code: str,
+    operator_id: str,
+    role: Role,
+    ttl: timedelta = timedelta(hours=8),
+    now: datetime | None = None,
+) -> str:
+    """Mint a token (development and tests; production tokens come from the province's identity service)."""
+    issued = now or datetime.now(UTC)
+    claims = {
+        "aud": AUDIENCE,
+        "sub": operator_id,
+        "province": province,
+        "office": office_code,
+        "role": role.value,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, private_key, algorithm="EdDSA")
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key

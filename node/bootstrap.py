@@ -1,0 +1,76 @@
+"""The composition root: the only module that knows every part. Tests reuse it with test settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import structlog
+
+from node.application import CertificateRegistry, Clock, utc_now
+from node.auth import TokenVerifier
+from node.metrics import NodeMetrics
+from node.services import Services
+from node.settings import Settings
+from node.signing import Ed25519Signer
+
+log = structlog.get_logger("tongban.bootstrap")
+
+
+class BootstrapError(RuntimeError):
+    """The node cannot start; the message says what to fix."""
+
+
+def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
+    """Open the store and load the keys. Call :func:`close_services` when done."""
+    signer = _load_signer(settings.signing_key)
+    tokens = _load_token_verifier(settings.token_public_key)
+    if settings.postgres_url:
+        ensure_postgres_schema(settings)
+    else:
+        settings.node_dir.mkdir(parents=True, exist_ok=True)
+    metrics = NodeMetrics(settings.province)
+    registry = CertificateRegistry(
+        signer=signer,
+        public_keys=[signer.public_key()],
+        province=settings.province,
+        env=settings.eventsourcing_env(),
+        clock=clock,
+        on_recorded=metrics.events_appended.inc,
+    )
+    log.info("node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id)
+    return Services(settings=settings, certificates=registry, tokens=tokens, metrics=metrics)
+
+
+def close_services(services: Services) -> None:
+    services.certificates.close()
+
+
+def ensure_postgres_schema(settings: Settings) -> None:
+    """eventsourcing creates tables but not the schema that keeps each node's tables apart."""
+    env = settings.eventsourcing_env()
+    try:
+        with psycopg.connect(settings.postgres_url, connect_timeout=5, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+    except psycopg.OperationalError as e:
+        raise BootstrapError(f"cannot reach PostgreSQL at postgres_url: {e}") from None
+
+
+def _load_signer(path: Path) -> Ed25519Signer:
+    if not path.exists():
+        raise BootstrapError(f"no signing key at {path}: create one with `tongban keys --out {path}`")
+    try:
+        return Ed25519Signer.from_pem_file(path)
+    except ValueError as e:
+        raise BootstrapError(str(e)) from None
+
+
+def _load_token_verifier(path: Path) -> TokenVerifier:
+    if not path.exists():
+        raise BootstrapError(
+            f"no token issuer public key at {path}: create a pair with `tongban keys --out <dir>/token-issuer.key`"
+        )
+    try:
+        return TokenVerifier.from_pem_file(path)
+    except ValueError as e:
+        raise BootstrapError(str(e)) from None

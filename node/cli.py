@@ -1,0 +1,114 @@
+"""The ``tongban`` command: node, keys, token, check-id, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from aggregates.identifiers import classify
+from node.auth import Role, load_private_key, mint_token
+from node.bootstrap import BootstrapError
+from node.log_config import configure_logging
+from node.settings import SettingsError, load_settings
+from node.signing import Ed25519Signer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tongban", description="跨省通办 interoperability node")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    node = commands.add_parser("node", help="run one province node (REST + gRPC)")
+    node.add_argument("--province", help="six-digit province code, e.g. 310000 (or TONGBAN_PROVINCE)")
+    node.add_argument("--config", type=Path, help="TOML settings file (keys as in README 'Configuration')")
+    node.set_defaults(run=_node)
+
+    keys = commands.add_parser("keys", help="create an Ed25519 key pair (node signing key or token issuer key)")
+    keys.add_argument("--out", type=Path, required=True, help="private key path; the public key goes to .pub beside it")
+    keys.set_defaults(run=_keys)
+
+    token = commands.add_parser("token", help="mint a development bearer token")
+    token.add_argument("--key", type=Path, required=True, help="token issuer private key (from `tongban keys`)")
+    token.add_argument("--province", required=True)
+    token.add_argument("--office", required=True, help="office code (机构代码)")
+    token.add_argument("--operator", required=True, help="operator id")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--ttl-hours", type=float, default=8.0)
+    token.set_defaults(run=_token)
+
+    check = commands.add_parser("check-id", help="check a certificate identifier, citizen ID or credit code offline")
+    check.add_argument("value")
+    check.set_defaults(run=_check_id)
+
+    demo = commands.add_parser("demo", help="start the four Yangtze River Delta nodes locally and exercise them")
+    demo.add_argument("--once", action="store_true", help="exit after the summary instead of serving")
+    demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    demo.set_defaults(run=_demo)
+
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+def _node(args: argparse.Namespace) -> int:
+    from node.runner import serve
+
+    try:
+        settings = load_settings(province=args.province, config_file=args.config)
+    except SettingsError as e:
+        print(f"tongban node: {e}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(serve(settings))
+    except BootstrapError as e:
+        print(f"tongban node: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    private, public = args.out, args.out.with_suffix(".pub")
+    if private.exists() or public.exists():
+        print(f"tongban keys: {private} or {public} exists; refusing to overwrite a key", file=sys.stderr)
+        return 1
+    signer = Ed25519Signer.generate()
+    signer.write_key_pair(private, public)
+    print(f"wrote {private} (private, mode 600) and {public}; key id {signer.key_id}")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    print(
+        mint_token(
+            load_private_key(args.key),
+            province=args.province,
+            office_code=args.office,
+            operator_id=args.operator,
+            role=Role(args.role),
+            ttl=timedelta(hours=args.ttl_hours),
+        )
+    )
+    return 0
+
+
+def _check_id(args: argparse.Namespace) -> int:
+    report = classify(args.value)
+    print(f"kind: {report.kind}")
+    for key, value in report.details.items():
+        print(f"{key}: {value}")
+    if report.valid:
+        print("valid")
+        return 0
+    assert report.problem is not None  # an invalid report always says why
+    print(f"INVALID {report.problem.part}: {report.problem.message}")
+    return 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from simulators.demo import run_demo
+
+    return asyncio.run(run_demo(args.data_dir, once=args.once))

@@ -1,0 +1,37 @@
+"""ONE table: every named error → HTTP status, problem type and gRPC status code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from aggregates.errors import IllegalTransition, InvalidField
+from node.application import AlreadyExists, NotFound
+from node.auth import Forbidden, Unauthenticated
+
+PROBLEM_BASE = "https://tongban.example/problems/"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorMapping:
+    http_status: int
+    problem: str  # the last part of the problem type URI, and its title
+    grpc_code: grpc.StatusCode
+
+
+ERROR_TABLE: dict[type[Exception], ErrorMapping] = {
+    InvalidField: ErrorMapping(422, "invalid-field", grpc.StatusCode.INVALID_ARGUMENT),
+    IllegalTransition: ErrorMapping(409, "illegal-transition", grpc.StatusCode.FAILED_PRECONDITION),
+    NotFound: ErrorMapping(404, "not-found", grpc.StatusCode.NOT_FOUND),
+    AlreadyExists: ErrorMapping(409, "already-exists", grpc.StatusCode.ALREADY_EXISTS),
+    Unauthenticated: ErrorMapping(401, "unauthenticated", grpc.StatusCode.UNAUTHENTICATED),
+    Forbidden: ErrorMapping(403, "forbidden", grpc.StatusCode.PERMISSION_DENIED),
+}
+
+
+def mapping_for(error: Exception) -> ErrorMapping | None:
+    for cls in type(error).__mro__:
+        if cls in ERROR_TABLE:
+            return ERROR_TABLE[cls]
+    return None

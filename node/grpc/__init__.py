@@ -1,0 +1,1 @@
+"""The gRPC entrypoint: grpc.aio server, public servicers, interceptors, health and reflection."""

@@ -1,0 +1,95 @@
+"""The public CertificateService (tongban.certificates.v1) over the application service."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC
+from typing import Any
+
+import grpc
+
+from aggregates.certificate import Certificate
+from node.auth import CERTIFICATE_READERS, Principal
+from node.services import Services
+from tongban.certificates.v1 import certificates_pb2 as pb
+from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
+
+
+def _principal(services: Services, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
+    metadata = {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
+    return services.tokens.verify(metadata.get("authorization"))
+
+
+def _status(value: str | None) -> pb.CertificateStatus.ValueType:
+    return pb.CertificateStatus.Value(f"CERTIFICATE_STATUS_{value}") if value else pb.CERTIFICATE_STATUS_UNSPECIFIED
+
+
+class CertificateServicer(pb_grpc.CertificateServiceServicer):
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def VerifyCertificate(
+        self, request: pb.VerifyCertificateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.VerifyCertificateResponse:
+        _principal(self._services, context)
+        as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.HasField("as_of") else None
+        signed = await asyncio.to_thread(
+            self._services.certificates.verify,
+            request.identifier,
+            file_digest=request.file_digest or None,
+            as_of=as_of,
+        )
+        a = signed.assertion
+        response = pb.VerifyCertificateResponse(
+            identifier=a["identifier"],
+            authentic=a["authentic"],
+            problem=pb.VerificationProblem.Value(f"VERIFICATION_PROBLEM_{a['problem']}")
+            if a["problem"]
+            else pb.VERIFICATION_PROBLEM_UNSPECIFIED,
+            status=_status(a["status"]),
+            valid_until=a["valid_until"] or "",
+            verifier_province=a["verifier_province"],
+            signed_payload=signed.payload,
+            signature=signed.signature,
+            signature_algorithm=signed.algorithm,
+            key_id=signed.key_id,
+        )
+        response.as_of.FromJsonString(a["as_of"])
+        return response
+
+    async def GetCertificate(
+        self, request: pb.GetCertificateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetCertificateResponse:
+        _principal(self._services, context).require(*CERTIFICATE_READERS, province=self._services.province)
+        certificate = await asyncio.to_thread(self._services.certificates.certificate, request.identifier)
+        return pb.GetCertificateResponse(certificate=_certificate_message(certificate))
+
+
+def _certificate_message(certificate: Certificate) -> pb.Certificate:
+    c = certificate.content
+    return pb.Certificate(
+        identifier=c.identifier,
+        status=_status(certificate.status.value),
+        type_code=c.type_code,
+        type_name=c.type_name,
+        name=c.name,
+        number=c.number,
+        issuer_name=c.issuer_name,
+        issuer_code=c.issuer_code,
+        definer=c.definer,
+        issue_date=c.issue_date,
+        valid_from=c.valid_from,
+        valid_to=c.valid_to or "",
+        jurisdiction_code=c.jurisdiction_code,
+        holder_name=c.holder_name,
+        holder_id_type=c.holder_id_type,
+        holder_id=c.holder_id,
+        service_item_code=c.service_item_code or "",
+        file_digest=c.file_digest,
+        previous_identifier=c.previous_identifier or "",
+        successor_identifier=certificate.successor_identifier or "",
+        province=certificate.province,
+        version=certificate.version,
+    )
+
+

@@ -1,0 +1,41 @@
+"""The grpc.aio server: public servicers, health checking and reflection."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from node.grpc.certificates import CertificateServicer
+from node.grpc.interceptors import ObservingInterceptor
+from node.services import Services
+from tongban.certificates.v1 import certificates_pb2, certificates_pb2_grpc
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+SERVICE_NAMES = (certificates_pb2.DESCRIPTOR.services_by_name["CertificateService"].full_name,)
+
+
+def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+    """A server with every servicer added but no port bound yet."""
+    server = grpc.aio.server(
+        interceptors=[ObservingInterceptor(services.metrics)],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
+        ],
+    )
+    certificates_pb2_grpc.add_CertificateServiceServicer_to_server(CertificateServicer(services), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+    )
+    return server, health_servicer
+
+
+async def mark_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, status)

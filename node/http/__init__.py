@@ -1,0 +1,1 @@
+"""The REST entrypoint: aiohttp app factory, endpoints, middlewares and the OpenAPI document."""

@@ -1,0 +1,38 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from aiohttp import web
+
+from node.http import certificates, operations
+from node.http.endpoint import Endpoint
+from node.http.keys import SERVICES
+from node.http.middlewares import problems, request_context
+from node.http.openapi import build_document
+from node.services import Services
+
+OPENAPI = web.AppKey("openapi", dict)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[OPENAPI])
+
+
+ENDPOINTS: list[Endpoint] = [
+    *operations.ENDPOINTS,
+    Endpoint("GET", "/openapi.json", openapi, "This OpenAPI 3.1 document", {"type": "object"}, tag="operations"),
+    *certificates.ENDPOINTS,
+]
+
+
+def create_app(services: Services) -> web.Application:
+    app = web.Application(
+        client_max_size=services.settings.max_body_bytes, middlewares=[request_context, problems]
+    )
+    app[SERVICES] = services
+    app[OPENAPI] = build_document(ENDPOINTS, version("tongban"))
+    for ep in ENDPOINTS:
+        app.router.add_route(ep.method, ep.path, ep.handler)
+    return app

@@ -1,0 +1,231 @@
+"""REST endpoints for electronic certificates (电子证照): issue, read, status operations, verify, list by holder."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from aggregates.certificate import Certificate, Link
+from node.application import SignedAssertion
+from node.auth import CERTIFICATE_READERS, Principal, Role
+from node.http import schemas
+from node.http.endpoint import Endpoint, Handler
+from node.http.keys import SERVICES
+from node.http.problems import Problem, read_json
+from node.signing import b64
+
+PREFIX = "/v1/certificates"
+
+
+def authenticate(request: web.Request) -> Principal:
+    return request.app[SERVICES].tokens.verify(request.headers.get("Authorization"))
+
+
+def certificate_json(certificate: Certificate) -> dict[str, Any]:
+    c = certificate.content
+    return {
+        "identifier": c.identifier,
+        "status": certificate.status.value,
+        "type_code": c.type_code,
+        "type_name": c.type_name,
+        "name": c.name,
+        "number": c.number,
+        "issuer_name": c.issuer_name,
+        "issuer_code": c.issuer_code,
+        "definer": c.definer,
+        "issue_date": c.issue_date,
+        "valid_from": c.valid_from,
+        "valid_to": c.valid_to,
+        "jurisdiction_code": c.jurisdiction_code,
+        "holder": {"name": c.holder_name, "id_type": c.holder_id_type, "id": c.holder_id},
+        "service_item_code": c.service_item_code,
+        "file_digest": c.file_digest,
+        "previous_identifier": c.previous_identifier,
+        "link": c.link,
+        "successor_identifier": certificate.successor_identifier,
+        "destination_province": certificate.destination_province,
+        "province": certificate.province,
+        "signature": {
+            "algorithm": certificate.signature_algorithm,
+            "key_id": certificate.signing_key_id,
+            "value": certificate.signature,
+        },
+        "version": certificate.version,
+        "issued_at": certificate.created_on.isoformat(),
+        "updated_at": certificate.modified_on.isoformat(),
+    }
+
+
+def assertion_json(signed: SignedAssertion) -> dict[str, Any]:
+    return {
+        "assertion": signed.assertion,
+        "signature": {
+            "algorithm": signed.algorithm,
+            "key_id": signed.key_id,
+            "payload": b64(signed.payload),
+            "value": b64(signed.signature),
+        },
+    }
+
+
+def _issuer(request: web.Request) -> Principal:
+    principal = authenticate(request)
+    principal.require(Role.ISSUER, province=request.app[SERVICES].province)
+    return principal
+
+
+def _content_fields(body: dict[str, Any]) -> dict[str, Any]:
+    return {"valid_to": None, "service_item_code": None, **body}
+
+
+async def issue(request: web.Request) -> web.Response:
+    principal = _issuer(request)
+    body = await read_json(request, schemas.ISSUE_REQUEST)
+    registry = request.app[SERVICES].certificates
+    certificate = await asyncio.to_thread(registry.issue, principal.actor, **_content_fields(body))
+    return web.json_response(
+        certificate_json(certificate), status=201, headers={"Location": f"{PREFIX}/{certificate.identifier}"}
+    )
+
+
+async def transfer_in(request: web.Request) -> web.Response:
+    principal = _issuer(request)
+    body = await read_json(request, schemas.TRANSFER_IN_REQUEST)
+    registry = request.app[SERVICES].certificates
+    certificate = await asyncio.to_thread(registry.transfer_in, principal.actor, **_content_fields(body))
+    return web.json_response(
+        certificate_json(certificate), status=201, headers={"Location": f"{PREFIX}/{certificate.identifier}"}
+    )
+
+
+async def read(request: web.Request) -> web.Response:
+    authenticate(request).require(*CERTIFICATE_READERS, province=request.app[SERVICES].province)
+    registry = request.app[SERVICES].certificates
+    certificate = await asyncio.to_thread(registry.certificate, request.match_info["identifier"])
+    return web.json_response(certificate_json(certificate))
+
+
+async def history(request: web.Request) -> web.Response:
+    authenticate(request).require(Role.ISSUER, Role.AUDITOR, Role.ADMIN, province=request.app[SERVICES].province)
+    identifier = request.match_info["identifier"]
+    entries = await asyncio.to_thread(request.app[SERVICES].certificates.history, identifier)
+    return web.json_response(
+        {
+            "identifier": identifier,
+            "entries": [
+                {
+                    "version": e.version,
+                    "at": e.at.isoformat(),
+                    "event": e.event,
+                    "status": e.status,
+                    "office_code": e.office_code,
+                    "operator_id": e.operator_id,
+                    "detail": e.detail,
+                }
+                for e in entries
+            ],
+        }
+    )
+
+
+def _reissue(link: Link, schema: schemas.Schema) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        principal = _issuer(request)
+        body = await read_json(request, schema)
+        registry = request.app[SERVICES].certificates
+        successor = await asyncio.to_thread(
+            registry.reissue, request.match_info["identifier"], link, principal.actor, **body
+        )
+        return web.json_response(
+            certificate_json(successor), status=201, headers={"Location": f"{PREFIX}/{successor.identifier}"}
+        )
+
+    return handler
+
+
+def _status_operation(operation: str) -> Handler:
+    schema = schemas.TRANSFER_OUT_REQUEST if operation == "transfer_out" else schemas.STATUS_REQUEST
+
+    async def handler(request: web.Request) -> web.Response:
+        principal = _issuer(request)
+        body = await read_json(request, schema)
+        registry = request.app[SERVICES].certificates
+        certificate = await asyncio.to_thread(
+            registry.change_status, request.match_info["identifier"], operation, principal.actor, **body
+        )
+        return web.json_response(certificate_json(certificate))
+
+    return handler
+
+
+async def verify(request: web.Request) -> web.Response:
+    # Any authenticated platform of any province may verify: that is what mutual recognition needs.
+    authenticate(request)
+    body = await read_json(request, schemas.VERIFY_REQUEST)
+    as_of = datetime.fromisoformat(body["as_of"]) if "as_of" in body else None
+    if as_of is not None and as_of.tzinfo is None:
+        raise Problem(422, "invalid-body", "/as_of: must include a time zone offset", pointer="/as_of")
+    signed = await asyncio.to_thread(
+        request.app[SERVICES].certificates.verify,
+        body["identifier"],
+        file_digest=body.get("file_digest"),
+        as_of=as_of,
+    )
+    return web.json_response(assertion_json(signed))
+
+
+async def holder_certificates(request: web.Request) -> web.Response:
+    # The holder's id travels in the body, never in a URL that proxies and access logs keep.
+    authenticate(request).require(Role.ISSUER, Role.AUDITOR, Role.ADMIN, province=request.app[SERVICES].province)
+    body = await read_json(request, schemas.HOLDER_QUERY)
+    registry = request.app[SERVICES].certificates
+    certificates = await asyncio.to_thread(registry.holder_certificates, body["holder_id_type"], body["holder_id"])
+    return web.json_response({"items": [certificate_json(c) for c in certificates]})
+
+
+async def keys(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    return web.json_response(
+        {
+            "province": services.province,
+            "keys": [
+                {"algorithm": k.algorithm, "key_id": k.key_id, "public_key_pem": k.pem}
+                for k in services.certificates.public_keys()
+            ],
+        }
+    )
+
+
+_ISSUER_ERRORS = (401, 403, 409, 415, 422)
+ENDPOINTS = [
+    Endpoint("POST", PREFIX, issue, "Issue a certificate", schemas.CERTIFICATE, 201, schemas.ISSUE_REQUEST,
+             "issuer of this province", _ISSUER_ERRORS),
+    Endpoint("POST", f"{PREFIX}/transfer-in", transfer_in, "Issue this province's certificate for one transferred in (迁入)",
+             schemas.CERTIFICATE, 201, schemas.TRANSFER_IN_REQUEST, "issuer of this province", _ISSUER_ERRORS),
+    Endpoint("GET", PREFIX + "/{identifier}", read, "Read a certificate", schemas.CERTIFICATE,
+             roles="issuer, window, handler, auditor or admin of this province", errors=(401, 403, 404, 422)),
+    Endpoint("GET", PREFIX + "/{identifier}/history", history, "Who did what to a certificate (责任追溯)",
+             schemas.HISTORY, roles="issuer, auditor or admin of this province", errors=(401, 403, 404, 422)),
+    Endpoint("POST", PREFIX + "/{identifier}/renew", _reissue(Link.RENEWED, schemas.RENEW_REQUEST),
+             "Renew (换证): the next version with a new validity", schemas.CERTIFICATE, 201, schemas.RENEW_REQUEST,
+             "issuer of this province", (*_ISSUER_ERRORS, 404)),
+    Endpoint("POST", PREFIX + "/{identifier}/change", _reissue(Link.CHANGED, schemas.CHANGE_REQUEST),
+             "Change (变更): the next version with changed metadata", schemas.CERTIFICATE, 201, schemas.CHANGE_REQUEST,
+             "issuer of this province", (*_ISSUER_ERRORS, 404)),
+    *[
+        Endpoint("POST", PREFIX + "/{identifier}/" + segment, _status_operation(operation),
+                 f"Status operation: {segment}", schemas.CERTIFICATE, 200,
+                 schemas.TRANSFER_OUT_REQUEST if operation == "transfer_out" else schemas.STATUS_REQUEST,
+                 "issuer of this province", (*_ISSUER_ERRORS, 404))
+        for operation, segment in schemas.STATUS_OPERATIONS.items()
+    ],
+    Endpoint("POST", "/v1/verifications", verify, "Verify a certificate (核验): a signed answer, now or as of a time",
+             schemas.VERIFICATION, 200, schemas.VERIFY_REQUEST, "any authenticated caller", (401, 415, 422)),
+    Endpoint("POST", "/v1/holder-certificates", holder_certificates, "List a holder's certificates",
+             schemas.CERTIFICATE_LIST, 200, schemas.HOLDER_QUERY, "issuer, auditor or admin of this province",
+             (401, 403, 415, 422)),
+    Endpoint("GET", "/v1/keys", keys, "The node's public signing keys", schemas.KEYS),
+]

@@ -1,0 +1,26 @@
+"""One declaration per REST endpoint: the router and the OpenAPI document are both built from it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from node.http.schemas import Schema
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    response: Schema | None  # None: not JSON (e.g. Prometheus text)
+    status: int = 200
+    request: Schema | None = None
+    roles: str = ""  # who may call it, for the document; empty = no token needed
+    errors: tuple[int, ...] = ()
+    tag: str = "certificates"

@@ -1,0 +1,82 @@
+"""The OpenAPI 3.1 document, generated from the same endpoint declarations and schemas that serve requests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from node.http import schemas
+from node.http.endpoint import Endpoint
+
+_STATUS_TEXT = {
+    400: "Malformed JSON",
+    401: "Missing, invalid or expired bearer token",
+    403: "Wrong role or wrong province",
+    404: "Not found",
+    409: "Conflict: illegal transition or already exists",
+    413: "Body too large",
+    415: "Body is not application/json",
+    422: "A field is invalid; `pointer` names it",
+    503: "Not ready",
+}
+
+
+def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in endpoints:
+        operation: dict[str, Any] = {
+            "summary": ep.summary,
+            "operationId": _operation_id(ep),
+            "tags": [ep.tag],
+            "responses": {str(ep.status): _response(ep)},
+        }
+        if ep.roles:
+            operation["security"] = [{"bearer": []}]
+            operation["description"] = f"Allowed: {ep.roles}."
+        else:
+            operation["security"] = []
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": schemas.IDENTIFIER}
+            for name in re.findall(r"{(\w+)}", ep.path)
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        if ep.request is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ep.request}}}
+            operation["responses"]["400"] = _problem(400)
+        for status in ep.errors:
+            operation["responses"][str(status)] = _problem(status)
+        paths.setdefault(ep.path, {})[ep.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tongban node",
+            "version": version,
+            "description": "One province's 跨省通办 node. Errors are RFC 9457 problem+json.",
+        },
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"}},
+            "schemas": {"Problem": schemas.PROBLEM},
+        },
+    }
+
+
+def _operation_id(ep: Endpoint) -> str:
+    words = re.sub(r"[{}]", "", ep.path).replace("-", "/").split("/")
+    return ep.method.lower() + "".join(w.capitalize() for w in words if w and w != "v1")
+
+
+def _response(ep: Endpoint) -> dict[str, Any]:
+    if ep.response is None:
+        return {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    return {"description": "OK", "content": {"application/json": {"schema": ep.response}}}
+
+
+def _problem(status: int) -> dict[str, Any]:
+    return {
+        "description": _STATUS_TEXT[status],
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }

@@ -1,0 +1,42 @@
+"""Operational endpoints: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from node.http import schemas
+from node.http.endpoint import Endpoint
+from node.http.keys import SERVICES
+
+log = structlog.get_logger("tongban.http")
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        await asyncio.wait_for(asyncio.to_thread(services.certificates.store_reachable), timeout=5)
+    except Exception as e:
+        log.warning("readyz.store_unreachable", error_type=type(e).__name__)
+        return web.json_response({"status": "unavailable", "checks": {"store": "unreachable"}}, status=503)
+    return web.json_response({"status": "ready", "checks": {"store": "ok", "store_kind": services.settings.store}})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[SERVICES].metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/healthz", healthz, "Liveness: the process serves HTTP", schemas.HEALTH, tag="operations"),
+    Endpoint("GET", "/readyz", readyz, "Readiness: the event store answers", schemas.HEALTH, errors=(503,),
+             tag="operations"),
+    Endpoint("GET", "/metrics", metrics, "Prometheus metrics", None, tag="operations"),
+]

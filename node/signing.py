@@ -1,0 +1,104 @@
+"""Node signatures behind a small interface, so SM2 can join Ed25519 later.
+
+A key id is the first 16 hex digits of SHA-256 over the raw public key, so verifiers can pick the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+
+class Signer(Protocol):
+    algorithm: str
+    key_id: str
+
+    def sign(self, payload: bytes) -> bytes: ...
+
+    def public_key_pem(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    algorithm: str
+    key_id: str
+    pem: str
+
+    def verify(self, payload: bytes, signature: bytes) -> bool:
+        if self.algorithm != ED25519:
+            return False
+        key = serialization.load_pem_public_key(self.pem.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            return False
+        try:
+            key.verify(signature, payload)
+        except InvalidSignature:
+            return False
+        return True
+
+
+ED25519 = "Ed25519"
+
+
+def key_id_for(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+class Ed25519Signer:
+    algorithm = ED25519
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        self.key_id = key_id_for(private_key.public_key())
+
+    @classmethod
+    def generate(cls) -> Ed25519Signer:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem_file(cls, path: Path) -> Ed25519Signer:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} does not hold an Ed25519 private key")
+        return cls(key)
+
+    def sign(self, payload: bytes) -> bytes:
+        return self._key.sign(payload)
+
+    def public_key(self) -> PublicKey:
+        return PublicKey(self.algorithm, self.key_id, self.public_key_pem())
+
+    def public_key_pem(self) -> str:
+        return (
+            self._key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
+    def private_key_pem(self) -> bytes:
+        return self._key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def write_key_pair(self, private_path: Path, public_path: Path) -> None:
+        """Write the private key readable by the owner only, and the public key beside it."""
+        private_path.parent.mkdir(parents=True, exist_ok=True)
+        private_path.touch(mode=0o600, exist_ok=False)
+        private_path.write_bytes(self.private_key_pem())
+        public_path.write_text(self.public_key_pem())
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)

@@ -1,0 +1,112 @@
+"""Start and stop real ``tongban node`` processes on loopback, with ports the OS picks.
+
+Used by the demo and by the end-to-end tests. Each node's output is kept in memory and in a log file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from node.auth import Role, load_private_key, mint_token
+from node.signing import Ed25519Signer
+
+YANGTZE_RIVER_DELTA = ("310000", "320000", "330000", "340000")
+
+
+def prepare_keys(data_dir: Path, provinces: tuple[str, ...]) -> Path:
+    """Create (once) the development token issuer key pair and each node's signing key; return the issuer key."""
+    issuer_key = data_dir / "token-issuer.key"
+    if not issuer_key.exists():
+        Ed25519Signer.generate().write_key_pair(issuer_key, issuer_key.with_suffix(".pub"))
+    for province in provinces:
+        signing_key = data_dir / province / "signing.key"
+        if not signing_key.exists():
+            Ed25519Signer.generate().write_key_pair(signing_key, signing_key.with_suffix(".pub"))
+    return issuer_key
+
+
+def token_for(issuer_key: Path, province: str, role: Role, office: str = "OFFICE01", operator: str = "op-001") -> str:
+    return mint_token(load_private_key(issuer_key), province=province, office_code=office, operator_id=operator, role=role)
+
+
+class NodeProcess:
+    """One node subprocess. ``start()`` returns once the node logged ``node.started`` with its ports."""
+
+    def __init__(self, province: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.province = province
+        self.data_dir = data_dir
+        self.extra_env = extra_env or {}
+        self.lines: list[str] = []
+        self.log_path = data_dir / province / "node.log"
+        self.http_port = 0
+        self.grpc_port = 0
+        self._process: subprocess.Popen[str] | None = None
+        self._started = threading.Event()
+        self._reader: threading.Thread | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "TONGBAN_DATA_DIR": str(self.data_dir),
+            "TONGBAN_HTTP_PORT": "0",
+            "TONGBAN_GRPC_PORT": "0",
+            "TONGBAN_LOG_FORMAT": "json",
+            **self.extra_env,
+        }
+        self._started.clear()
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "node", "node", "--province", self.province],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self._reader = threading.Thread(target=self._read, name=f"node-{self.province}-log", daemon=True)
+        self._reader.start()
+        if not self._started.wait(timeout_s) or self._process.poll() is not None:
+            self.stop()
+            tail = "\n".join(self.lines[-20:])
+            raise RuntimeError(f"node {self.province} did not start within {timeout_s}s:\n{tail}")
+
+    def _read(self) -> None:
+        assert self._process is not None and self._process.stdout is not None  # noqa: S101 - set by start()
+        with self.log_path.open("a") as log:
+            for line in self._process.stdout:
+                self.lines.append(line.rstrip("\n"))
+                log.write(line)
+                log.flush()
+                if '"node.started"' in line:
+                    started = json.loads(line)
+                    self.http_port, self.grpc_port = started["http_port"], started["grpc_port"]
+                    self._started.set()
+        self._started.set()  # the process ended: wake start() so it can report the failure
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 30.0) -> int | None:
+        """Send ``sig`` and wait for the exit; SIGKILL if it does not exit in time. Returns the exit code."""
+        if self._process is None:
+            return None
+        if self._process.poll() is None:
+            self._process.send_signal(sig)
+            try:
+                self._process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout_s)
+        if self._reader is not None:
+            self._reader.join(timeout_s)
+        return self._process.returncode

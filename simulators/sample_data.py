@@ -1,0 +1,66 @@
+"""Synthetic, ILLUSTRATIVE sample data: certificate types from the seeds, holders with valid check characters.
+
+Names and ID numbers are generated, not real people. Credit codes of definers and issuers are made up but
+carry valid GB 32100 check characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import date, timedelta
+from typing import Any
+
+from aggregates.identifiers import citizen_id_check_char, credit_code_check_char
+
+
+def credit_code(division: str, serial: int, authority: str = "1", kind: str = "1") -> str:
+    body = f"{authority}{kind}{division}{serial:09d}"
+    return body + credit_code_check_char(body)
+
+
+def citizen_id(division: str, birth: str, sequence: int) -> str:
+    body = f"{division}{birth}{sequence:03d}"
+    return body + citizen_id_check_char(body)
+
+
+# (type name, definer name, definer's 18-character credit code + 3-digit serial, validity in years or None)
+CERTIFICATE_TYPES = (
+    ("机动车驾驶证", "公安部", "11100000000013338W032", 6),
+    ("居住证", "公安部", "11100000000013338W041", 1),
+    ("结婚证", "民政部", "111000000000130123001", None),
+)
+SURNAMES = "王李张刘陈杨黄赵吴周"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军")
+
+
+def sample_certificates(province: str, count: int, seed: int | None = None) -> list[dict[str, Any]]:
+    """``count`` issue-request bodies for certificates issued in ``province`` (POST /v1/certificates)."""
+    rng = random.Random(seed if seed is not None else f"{province}-{count}")
+    issuer = credit_code(province, 1000 + rng.randrange(1000))
+    bodies = []
+    for n in range(count):
+        type_name, definer, type_code, years = CERTIFICATE_TYPES[n % len(CERTIFICATE_TYPES)]
+        issued = date.today() - timedelta(days=30 + rng.randrange(300))  # recent, so still valid today
+        issue_date = issued.isoformat()
+        holder_id = citizen_id(province[:2] + "0101", f"{1960 + rng.randrange(40)}0{1 + rng.randrange(9)}15", rng.randrange(1000))
+        bodies.append(
+            {
+                "type_code": type_code,
+                "type_name": type_name,
+                "name": f"中华人民共和国{type_name}",
+                "number": f"{province[:2]}{rng.randrange(10**10):010d}",
+                "issuer_name": f"{province} 示例发证机关",
+                "issuer_code": issuer,
+                "definer": definer,
+                "issue_date": issue_date,
+                "valid_from": issue_date,
+                "valid_to": (issued + timedelta(days=365 * years)).isoformat() if years else None,
+                "jurisdiction_code": province,
+                "holder_name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                "holder_id_type": "111",
+                "holder_id": holder_id,
+                "file_digest": "sha256:" + hashlib.sha256(f"{province}-{n}-{rng.random()}".encode()).hexdigest(),
+            }
+        )
+    return bodies
