@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
-from uuid import UUID, NAMESPACE_URL, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -393,7 +393,9 @@ class Certificate(Aggregate):
     def supersede(self, successor_identifier: str, link: Link, *, actor: Actor, at: datetime) -> None:
         """Record that a renewal or change replaced this certificate."""
         if self.successor_identifier is not None:
-            raise IllegalTransition(self.identifier, link.value.lower(), f"superseded by {self.successor_identifier}")
+            raise IllegalTransition(
+                self.identifier, link.value.lower(), f"superseded by {self.successor_identifier}"
+            )
         if self.status not in SUPERSEDABLE[link]:
             raise IllegalTransition(self.identifier, link.value.lower(), self.status.value)
         self._superseded(
@@ -406,7 +408,11 @@ class Certificate(Aggregate):
 
     def effective_status(self, on: date) -> Status:
         """The status a verifier should see on a day: a valid certificate past ``valid_to`` has lapsed."""
-        if self.status is Status.VALID and self.content.valid_to and date.fromisoformat(self.content.valid_to) < on:
+        if (
+            self.status is Status.VALID
+            and self.content.valid_to
+            and date.fromisoformat(self.content.valid_to) < on
+        ):
             return Status.EXPIRED
         return self.status
 

@@ -7,6 +7,7 @@ They return aggregates or small result objects and raise named errors; ``node/er
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,6 +88,7 @@ class CertificateRegistry(Application[UUID]):
         self.province = province
         self._clock = clock
         self._on_recorded = on_recorded
+        self._holder_locks = tuple(threading.Lock() for _ in range(64))
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         self._on_recorded(len(recordings))
@@ -126,7 +128,9 @@ class CertificateRegistry(Application[UUID]):
                 return successor
         raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
-    def transfer_in(self, actor: Actor, *, previous_identifier: str, serial: str | None = None, **fields: Any) -> Certificate:
+    def transfer_in(
+        self, actor: Actor, *, previous_identifier: str, serial: str | None = None, **fields: Any
+    ) -> Certificate:
         """Issue the receiving province's certificate for one transferred out elsewhere (迁入)."""
         return self.issue(
             actor, serial=serial, previous_identifier=previous_identifier, link=Link.TRANSFERRED_IN, **fields
@@ -215,24 +219,32 @@ class CertificateRegistry(Application[UUID]):
     def holder_certificates(self, holder_id_type: str, holder_id: str) -> list[Certificate]:
         holder_id = validate_holder_id(holder_id_type, holder_id)
         try:
-            index: HolderCertificates = self.repository.get(HolderCertificates.id_for(holder_id_type, holder_id))
+            index: HolderCertificates = self.repository.get(
+                HolderCertificates.id_for(holder_id_type, holder_id)
+            )
         except AggregateNotFoundError:
             return []
         return [self.certificate(identifier) for identifier in index.identifiers]
 
-    def verify(self, identifier: str, *, file_digest: str | None = None, as_of: datetime | None = None) -> SignedAssertion:
-        """Answer whether a certificate is authentic and its status now or as of a time, signed by this node."""
+    def verify(
+        self, identifier: str, *, file_digest: str | None = None, as_of: datetime | None = None
+    ) -> SignedAssertion:
+        """Whether a certificate is authentic, and its status now or as of a time; signed by this node."""
         _parse(identifier)
         now = self._clock()
         at = as_of or now
-        if not self._exists(identifier):
-            certificate, problem = None, "NOT_FOUND"
-        else:
+        certificate: Certificate | None = None
+        problem: str | None = "NOT_FOUND"
+        if self._exists(identifier):
             certificate = self.certificate_as_of(identifier, at)
             problem = "NOT_YET_ISSUED" if certificate is None else None
         if certificate is not None and not self._signature_valid(certificate):
             problem = "SIGNATURE_INVALID"
-        if certificate is not None and file_digest is not None and file_digest != certificate.content.file_digest:
+        if (
+            certificate is not None
+            and file_digest is not None
+            and file_digest != certificate.content.file_digest
+        ):
             problem = "DIGEST_MISMATCH"
         assertion: dict[str, Any] = {
             "identifier": identifier,
@@ -286,16 +298,18 @@ class CertificateRegistry(Application[UUID]):
         """Save the certificate with its holder index in one transaction; False on a concurrent write."""
         content = certificate.content
         index_id = HolderCertificates.id_for(content.holder_id_type, content.holder_id)
-        try:
-            index: HolderCertificates = self.repository.get(index_id)
-        except AggregateNotFoundError:
-            index = HolderCertificates.open(content.holder_id_type, content.holder_id)
-        index.add(content.identifier)
-        try:
-            self.save(certificate, index, *others)
-        except IntegrityError:
-            return False
-        return True
+        # Writers in this process take turns per holder; other processes still meet optimistic concurrency.
+        with self._holder_locks[index_id.int % len(self._holder_locks)]:
+            try:
+                index: HolderCertificates = self.repository.get(index_id)
+            except AggregateNotFoundError:
+                index = HolderCertificates.open(content.holder_id_type, content.holder_id)
+            index.add(content.identifier)
+            try:
+                self.save(certificate, index, *others)
+            except IntegrityError:
+                return False
+            return True
 
     def _exists(self, identifier: str) -> bool:
         return bool(self.recorder.select_events(certificate_id(identifier), limit=1))

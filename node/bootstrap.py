@@ -38,7 +38,9 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         clock=clock,
         on_recorded=metrics.events_appended.inc,
     )
-    log.info("node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id)
+    log.info(
+        "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
+    )
     return Services(settings=settings, certificates=registry, tokens=tokens, metrics=metrics)
 
 
@@ -68,7 +70,8 @@ def _load_signer(path: Path) -> Ed25519Signer:
 def _load_token_verifier(path: Path) -> TokenVerifier:
     if not path.exists():
         raise BootstrapError(
-            f"no token issuer public key at {path}: create a pair with `tongban keys --out <dir>/token-issuer.key`"
+            f"no token issuer public key at {path}: "
+            "create a pair with `tongban keys --out <data_dir>/token-issuer.key`"
         )
     try:
         return TokenVerifier.from_pem_file(path)

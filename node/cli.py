@@ -13,8 +13,10 @@ from aggregates.identifiers import classify
 from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import BootstrapError
 from node.log_config import configure_logging
+from node.runner import serve
 from node.settings import SettingsError, load_settings
 from node.signing import Ed25519Signer
+from simulators.demo import run_demo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,12 +28,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     node.add_argument("--config", type=Path, help="TOML settings file (keys as in README 'Configuration')")
     node.set_defaults(run=_node)
 
-    keys = commands.add_parser("keys", help="create an Ed25519 key pair (node signing key or token issuer key)")
-    keys.add_argument("--out", type=Path, required=True, help="private key path; the public key goes to .pub beside it")
+    keys = commands.add_parser(
+        "keys", help="create an Ed25519 key pair (node signing key or token issuer key)"
+    )
+    keys.add_argument(
+        "--out", type=Path, required=True, help="private key path; the public key goes to .pub beside it"
+    )
     keys.set_defaults(run=_keys)
 
     token = commands.add_parser("token", help="mint a development bearer token")
-    token.add_argument("--key", type=Path, required=True, help="token issuer private key (from `tongban keys`)")
+    token.add_argument(
+        "--key", type=Path, required=True, help="token issuer private key (from `tongban keys`)"
+    )
     token.add_argument("--province", required=True)
     token.add_argument("--office", required=True, help="office code (机构代码)")
     token.add_argument("--operator", required=True, help="operator id")
@@ -39,11 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     token.add_argument("--ttl-hours", type=float, default=8.0)
     token.set_defaults(run=_token)
 
-    check = commands.add_parser("check-id", help="check a certificate identifier, citizen ID or credit code offline")
+    check = commands.add_parser(
+        "check-id", help="check a certificate identifier, citizen ID or credit code offline"
+    )
     check.add_argument("value")
     check.set_defaults(run=_check_id)
 
-    demo = commands.add_parser("demo", help="start the four Yangtze River Delta nodes locally and exercise them")
+    demo = commands.add_parser(
+        "demo", help="start the four Yangtze River Delta nodes locally and exercise them"
+    )
     demo.add_argument("--once", action="store_true", help="exit after the summary instead of serving")
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     demo.set_defaults(run=_demo)
@@ -54,8 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _node(args: argparse.Namespace) -> int:
-    from node.runner import serve
-
     try:
         settings = load_settings(province=args.province, config_file=args.config)
     except SettingsError as e:
@@ -103,12 +113,10 @@ def _check_id(args: argparse.Namespace) -> int:
     if report.valid:
         print("valid")
         return 0
-    assert report.problem is not None  # an invalid report always says why
-    print(f"INVALID {report.problem.part}: {report.problem.message}")
+    if report.problem is not None:
+        print(f"INVALID {report.problem.part}: {report.problem.message}")
     return 1
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from simulators.demo import run_demo
-
     return asyncio.run(run_demo(args.data_dir, once=args.once))

@@ -33,9 +33,13 @@ class NodeMetrics:
             registry=self.registry,
         )
         self.events_appended = Counter(
-            "tongban_events_appended", "Domain events appended to this node's event store", registry=self.registry
+            "tongban_events_appended",
+            "Domain events appended to this node's event store",
+            registry=self.registry,
         )
-        info = Gauge("tongban_node_info", "Static facts about this node", ["province"], registry=self.registry)
+        info = Gauge(
+            "tongban_node_info", "Static facts about this node", ["province"], registry=self.registry
+        )
         info.labels(province=province).set(1)
 
     def exposition(self) -> bytes:

@@ -30,7 +30,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         runner = web.AppRunner(create_app(services), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, settings.http_host, settings.http_port, shutdown_timeout=settings.shutdown_grace_s)
+        site = web.TCPSite(
+            runner, settings.http_host, settings.http_port, shutdown_timeout=settings.shutdown_grace_s
+        )
         await site.start()
         grpc_server, health = build_server(services)
         grpc_port = grpc_server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")

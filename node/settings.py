@@ -145,6 +145,8 @@ def _validated(values: dict[str, Any]) -> Settings:
         settings,
         signing_key=settings.signing_key if values.get("signing_key") else node_dir / "signing.key",
         token_public_key=(
-            settings.token_public_key if values.get("token_public_key") else settings.data_dir / "token-issuer.pub"
+            settings.token_public_key
+            if values.get("token_public_key")
+            else settings.data_dir / "token-issuer.pub"
         ),
     )

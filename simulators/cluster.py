@@ -20,7 +20,7 @@ YANGTZE_RIVER_DELTA = ("310000", "320000", "330000", "340000")
 
 
 def prepare_keys(data_dir: Path, provinces: tuple[str, ...]) -> Path:
-    """Create (once) the development token issuer key pair and each node's signing key; return the issuer key."""
+    """Create (once) the dev token issuer key pair and each node's signing key; return the issuer key."""
     issuer_key = data_dir / "token-issuer.key"
     if not issuer_key.exists():
         Ed25519Signer.generate().write_key_pair(issuer_key, issuer_key.with_suffix(".pub"))
@@ -31,8 +31,12 @@ def prepare_keys(data_dir: Path, provinces: tuple[str, ...]) -> Path:
     return issuer_key
 
 
-def token_for(issuer_key: Path, province: str, role: Role, office: str = "OFFICE01", operator: str = "op-001") -> str:
-    return mint_token(load_private_key(issuer_key), province=province, office_code=office, operator_id=operator, role=role)
+def token_for(
+    issuer_key: Path, province: str, role: Role, office: str = "OFFICE01", operator: str = "op-001"
+) -> str:
+    return mint_token(
+        load_private_key(issuer_key), province=province, office_code=office, operator_id=operator, role=role
+    )
 
 
 class NodeProcess:
@@ -84,9 +88,11 @@ class NodeProcess:
             raise RuntimeError(f"node {self.province} did not start within {timeout_s}s:\n{tail}")
 
     def _read(self) -> None:
-        assert self._process is not None and self._process.stdout is not None  # noqa: S101 - set by start()
+        process = self._process
+        if process is None or process.stdout is None:
+            return
         with self.log_path.open("a") as log:
-            for line in self._process.stdout:
+            for line in process.stdout:
                 self.lines.append(line.rstrip("\n"))
                 log.write(line)
                 log.flush()

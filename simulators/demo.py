@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,8 @@ async def run_demo(data_dir: Path, *, once: bool) -> int:
     try:
         await asyncio.gather(*(asyncio.to_thread(n.start) for n in nodes))
         for n in nodes:
-            print(f"  {n.province} {PROVINCES[n.province]}: REST {n.http_url}  gRPC {n.grpc_target}  log {n.log_path}")
+            name = PROVINCES[n.province]
+            print(f"  {n.province} {name}: REST {n.http_url}  gRPC {n.grpc_target}  log {n.log_path}")
         started = time.perf_counter()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             results = await asyncio.gather(*(_exercise(session, n, nodes, issuer_key) for n in nodes))
@@ -58,10 +60,8 @@ async def run_demo(data_dir: Path, *, once: bool) -> int:
 
 
 async def _wait_for_interrupt() -> None:
-    try:
+    with contextlib.suppress(asyncio.CancelledError):  # asyncio.run cancels the main task on Ctrl-C
         await asyncio.Event().wait()
-    except asyncio.CancelledError:  # asyncio.run cancels the main task on Ctrl-C
-        pass
 
 
 async def _exercise(
@@ -78,11 +78,20 @@ async def _exercise(
             result.issued += 1
         for identifier in identifiers:
             for verifier in nodes:  # a platform of every province verifies at the issuing node
-                headers = {"Authorization": "Bearer " + token_for(issuer_key, verifier.province, Role.HANDLER)}
+                headers = {
+                    "Authorization": "Bearer " + token_for(issuer_key, verifier.province, Role.HANDLER)
+                }
                 answer = await _call(
-                    session, "POST", f"{node.http_url}/v1/verifications", headers, {"identifier": identifier}, 200
+                    session,
+                    "POST",
+                    f"{node.http_url}/v1/verifications",
+                    headers,
+                    {"identifier": identifier},
+                    200,
                 )
-                result.verified += answer["assertion"]["authentic"] and answer["assertion"]["status"] == "VALID"
+                result.verified += (
+                    answer["assertion"]["authentic"] and answer["assertion"]["status"] == "VALID"
+                )
                 result.signatures_ok += _signature_ok(answer, key)
         await _call(
             session,
@@ -141,8 +150,12 @@ def _print_summary(results: list[ProvinceResult], elapsed_s: float) -> bool:
             print(f"  ERROR {error}")
     total = sum(r.issued for r in results)
     ok = all(
-        not r.errors and r.verified == r.signatures_ok == r.issued * provinces and r.suspended_seen == 1 for r in results
+        not r.errors and r.verified == r.signatures_ok == r.issued * provinces and r.suspended_seen == 1
+        for r in results
     )
-    print(f"\n{total} certificates issued and verified across {provinces} provinces in {elapsed_s:.1f}s: "
-          f"{'ALL CHECKS PASSED' if ok else 'FAILURES ABOVE'}", flush=True)
+    print(
+        f"\n{total} certificates issued and verified across {provinces} provinces in {elapsed_s:.1f}s: "
+        f"{'ALL CHECKS PASSED' if ok else 'FAILURES ABOVE'}",
+        flush=True,
+    )
     return ok

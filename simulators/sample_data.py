@@ -43,7 +43,9 @@ def sample_certificates(province: str, count: int, seed: int | None = None) -> l
         type_name, definer, type_code, years = CERTIFICATE_TYPES[n % len(CERTIFICATE_TYPES)]
         issued = date.today() - timedelta(days=30 + rng.randrange(300))  # recent, so still valid today
         issue_date = issued.isoformat()
-        holder_id = citizen_id(province[:2] + "0101", f"{1960 + rng.randrange(40)}0{1 + rng.randrange(9)}15", rng.randrange(1000))
+        holder_id = citizen_id(
+            province[:2] + "0101", f"{1960 + rng.randrange(40)}0{1 + rng.randrange(9)}15", rng.randrange(1000)
+        )
         bodies.append(
             {
                 "type_code": type_code,
@@ -60,7 +62,8 @@ def sample_certificates(province: str, count: int, seed: int | None = None) -> l
                 "holder_name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
                 "holder_id_type": "111",
                 "holder_id": holder_id,
-                "file_digest": "sha256:" + hashlib.sha256(f"{province}-{n}-{rng.random()}".encode()).hexdigest(),
+                "file_digest": "sha256:"
+                + hashlib.sha256(f"{province}-{n}-{rng.random()}".encode()).hexdigest(),
             }
         )
     return bodies

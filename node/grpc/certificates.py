@@ -7,12 +7,12 @@ from datetime import UTC
 from typing import Any
 
 import grpc
+from tongban.certificates.v1 import certificates_pb2 as pb
+from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
 
 from aggregates.certificate import Certificate
 from node.auth import CERTIFICATE_READERS, Principal
 from node.services import Services
-from tongban.certificates.v1 import certificates_pb2 as pb
-from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
 
 
 def _principal(services: Services, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
@@ -21,7 +21,11 @@ def _principal(services: Services, context: grpc.aio.ServicerContext[Any, Any]) 
 
 
 def _status(value: str | None) -> pb.CertificateStatus.ValueType:
-    return pb.CertificateStatus.Value(f"CERTIFICATE_STATUS_{value}") if value else pb.CERTIFICATE_STATUS_UNSPECIFIED
+    return (
+        pb.CertificateStatus.Value(f"CERTIFICATE_STATUS_{value}")
+        if value
+        else pb.CERTIFICATE_STATUS_UNSPECIFIED
+    )
 
 
 class CertificateServicer(pb_grpc.CertificateServiceServicer):
@@ -91,5 +95,3 @@ def _certificate_message(certificate: Certificate) -> pb.Certificate:
         province=certificate.province,
         version=certificate.version,
     )
-
-

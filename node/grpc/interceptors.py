@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from time import perf_counter
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import structlog
@@ -27,9 +27,9 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any]:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler  # streaming RPCs (reflection, health watch) pass through untouched
@@ -38,7 +38,7 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
         supplied = str(metadata.get("x-request-id", ""))
         request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
         return grpc.unary_unary_rpc_method_handler(
-            self._wrap(handler.unary_unary, method, request_id),
+            self._wrap(cast(Behaviour, handler.unary_unary), method, request_id),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from tongban.certificates.v1 import certificates_pb2, certificates_pb2_grpc
 
 from node.grpc.certificates import CertificateServicer
 from node.grpc.interceptors import ObservingInterceptor
 from node.services import Services
-from tongban.certificates.v1 import certificates_pb2, certificates_pb2_grpc
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAMES = (certificates_pb2.DESCRIPTOR.services_by_name["CertificateService"].full_name,)
@@ -30,7 +30,8 @@ def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.Health
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
     )
     return server, health_servicer
 

@@ -22,7 +22,9 @@ async def openapi(request: web.Request) -> web.Response:
 
 ENDPOINTS: list[Endpoint] = [
     *operations.ENDPOINTS,
-    Endpoint("GET", "/openapi.json", openapi, "This OpenAPI 3.1 document", {"type": "object"}, tag="operations"),
+    Endpoint(
+        "GET", "/openapi.json", openapi, "This OpenAPI 3.1 document", {"type": "object"}, tag="operations"
+    ),
     *certificates.ENDPOINTS,
 ]
 

@@ -1,4 +1,7 @@
-"""REST endpoints for electronic certificates (电子证照): issue, read, status operations, verify, list by holder."""
+"""REST endpoints for electronic certificates (电子证照).
+
+Issue, read, status operations, verify, and list by holder.
+"""
 
 from __future__ import annotations
 
@@ -109,7 +112,9 @@ async def read(request: web.Request) -> web.Response:
 
 
 async def history(request: web.Request) -> web.Response:
-    authenticate(request).require(Role.ISSUER, Role.AUDITOR, Role.ADMIN, province=request.app[SERVICES].province)
+    authenticate(request).require(
+        Role.ISSUER, Role.AUDITOR, Role.ADMIN, province=request.app[SERVICES].province
+    )
     identifier = request.match_info["identifier"]
     entries = await asyncio.to_thread(request.app[SERVICES].certificates.history, identifier)
     return web.json_response(
@@ -179,10 +184,14 @@ async def verify(request: web.Request) -> web.Response:
 
 async def holder_certificates(request: web.Request) -> web.Response:
     # The holder's id travels in the body, never in a URL that proxies and access logs keep.
-    authenticate(request).require(Role.ISSUER, Role.AUDITOR, Role.ADMIN, province=request.app[SERVICES].province)
+    authenticate(request).require(
+        Role.ISSUER, Role.AUDITOR, Role.ADMIN, province=request.app[SERVICES].province
+    )
     body = await read_json(request, schemas.HOLDER_QUERY)
     registry = request.app[SERVICES].certificates
-    certificates = await asyncio.to_thread(registry.holder_certificates, body["holder_id_type"], body["holder_id"])
+    certificates = await asyncio.to_thread(
+        registry.holder_certificates, body["holder_id_type"], body["holder_id"]
+    )
     return web.json_response({"items": [certificate_json(c) for c in certificates]})
 
 
@@ -201,31 +210,103 @@ async def keys(request: web.Request) -> web.Response:
 
 _ISSUER_ERRORS = (401, 403, 409, 415, 422)
 ENDPOINTS = [
-    Endpoint("POST", PREFIX, issue, "Issue a certificate", schemas.CERTIFICATE, 201, schemas.ISSUE_REQUEST,
-             "issuer of this province", _ISSUER_ERRORS),
-    Endpoint("POST", f"{PREFIX}/transfer-in", transfer_in, "Issue this province's certificate for one transferred in (迁入)",
-             schemas.CERTIFICATE, 201, schemas.TRANSFER_IN_REQUEST, "issuer of this province", _ISSUER_ERRORS),
-    Endpoint("GET", PREFIX + "/{identifier}", read, "Read a certificate", schemas.CERTIFICATE,
-             roles="issuer, window, handler, auditor or admin of this province", errors=(401, 403, 404, 422)),
-    Endpoint("GET", PREFIX + "/{identifier}/history", history, "Who did what to a certificate (责任追溯)",
-             schemas.HISTORY, roles="issuer, auditor or admin of this province", errors=(401, 403, 404, 422)),
-    Endpoint("POST", PREFIX + "/{identifier}/renew", _reissue(Link.RENEWED, schemas.RENEW_REQUEST),
-             "Renew (换证): the next version with a new validity", schemas.CERTIFICATE, 201, schemas.RENEW_REQUEST,
-             "issuer of this province", (*_ISSUER_ERRORS, 404)),
-    Endpoint("POST", PREFIX + "/{identifier}/change", _reissue(Link.CHANGED, schemas.CHANGE_REQUEST),
-             "Change (变更): the next version with changed metadata", schemas.CERTIFICATE, 201, schemas.CHANGE_REQUEST,
-             "issuer of this province", (*_ISSUER_ERRORS, 404)),
+    Endpoint(
+        "POST",
+        PREFIX,
+        issue,
+        "Issue a certificate",
+        schemas.CERTIFICATE,
+        201,
+        schemas.ISSUE_REQUEST,
+        "issuer of this province",
+        _ISSUER_ERRORS,
+    ),
+    Endpoint(
+        "POST",
+        f"{PREFIX}/transfer-in",
+        transfer_in,
+        "Issue this province's certificate for one transferred in (迁入)",
+        schemas.CERTIFICATE,
+        201,
+        schemas.TRANSFER_IN_REQUEST,
+        "issuer of this province",
+        _ISSUER_ERRORS,
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/{identifier}",
+        read,
+        "Read a certificate",
+        schemas.CERTIFICATE,
+        roles="issuer, window, handler, auditor or admin of this province",
+        errors=(401, 403, 404, 422),
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/{identifier}/history",
+        history,
+        "Who did what to a certificate (责任追溯)",
+        schemas.HISTORY,
+        roles="issuer, auditor or admin of this province",
+        errors=(401, 403, 404, 422),
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/{identifier}/renew",
+        _reissue(Link.RENEWED, schemas.RENEW_REQUEST),
+        "Renew (换证): the next version with a new validity",
+        schemas.CERTIFICATE,
+        201,
+        schemas.RENEW_REQUEST,
+        "issuer of this province",
+        (*_ISSUER_ERRORS, 404),
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/{identifier}/change",
+        _reissue(Link.CHANGED, schemas.CHANGE_REQUEST),
+        "Change (变更): the next version with changed metadata",
+        schemas.CERTIFICATE,
+        201,
+        schemas.CHANGE_REQUEST,
+        "issuer of this province",
+        (*_ISSUER_ERRORS, 404),
+    ),
     *[
-        Endpoint("POST", PREFIX + "/{identifier}/" + segment, _status_operation(operation),
-                 f"Status operation: {segment}", schemas.CERTIFICATE, 200,
-                 schemas.TRANSFER_OUT_REQUEST if operation == "transfer_out" else schemas.STATUS_REQUEST,
-                 "issuer of this province", (*_ISSUER_ERRORS, 404))
+        Endpoint(
+            "POST",
+            PREFIX + "/{identifier}/" + segment,
+            _status_operation(operation),
+            f"Status operation: {segment}",
+            schemas.CERTIFICATE,
+            200,
+            schemas.TRANSFER_OUT_REQUEST if operation == "transfer_out" else schemas.STATUS_REQUEST,
+            "issuer of this province",
+            (*_ISSUER_ERRORS, 404),
+        )
         for operation, segment in schemas.STATUS_OPERATIONS.items()
     ],
-    Endpoint("POST", "/v1/verifications", verify, "Verify a certificate (核验): a signed answer, now or as of a time",
-             schemas.VERIFICATION, 200, schemas.VERIFY_REQUEST, "any authenticated caller", (401, 415, 422)),
-    Endpoint("POST", "/v1/holder-certificates", holder_certificates, "List a holder's certificates",
-             schemas.CERTIFICATE_LIST, 200, schemas.HOLDER_QUERY, "issuer, auditor or admin of this province",
-             (401, 403, 415, 422)),
+    Endpoint(
+        "POST",
+        "/v1/verifications",
+        verify,
+        "Verify a certificate (核验): a signed answer, now or as of a time",
+        schemas.VERIFICATION,
+        200,
+        schemas.VERIFY_REQUEST,
+        "any authenticated caller",
+        (401, 415, 422),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/holder-certificates",
+        holder_certificates,
+        "List a holder's certificates",
+        schemas.CERTIFICATE_LIST,
+        200,
+        schemas.HOLDER_QUERY,
+        "issuer, auditor or admin of this province",
+        (401, 403, 415, 422),
+    ),
     Endpoint("GET", "/v1/keys", keys, "The node's public signing keys", schemas.KEYS),
 ]

@@ -38,7 +38,13 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         metrics.http_requests.labels(route, request.method, str(response.status)).inc()
         metrics.http_latency.labels(route, request.method).observe(elapsed)
         # The route template, not the raw path: paths and query strings must not carry personal data.
-        log.info("http.request", method=request.method, route=route, status=response.status, ms=round(elapsed * 1000, 1))
+        log.info(
+            "http.request",
+            method=request.method,
+            route=route,
+            status=response.status,
+            ms=round(elapsed * 1000, 1),
+        )
     response.headers["X-Request-Id"] = request_id
     return response
 

@@ -43,9 +43,11 @@ def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any
         if parameters:
             operation["parameters"] = parameters
         if ep.request is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ep.request}}}
-            operation["responses"]["400"] = _problem(400)
-        for status in ep.errors:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ep.request}},
+            }
+        for status in sorted({*ep.errors, *((400, 413, 415, 422) if ep.request is not None else ())}):
             operation["responses"][str(status)] = _problem(status)
         paths.setdefault(ep.path, {})[ep.method.lower()] = operation
     return {
@@ -58,7 +60,9 @@ def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"}
+            },
             "schemas": {"Problem": schemas.PROBLEM},
         },
     }

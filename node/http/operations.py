@@ -26,7 +26,9 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as e:
         log.warning("readyz.store_unreachable", error_type=type(e).__name__)
         return web.json_response({"status": "unavailable", "checks": {"store": "unreachable"}}, status=503)
-    return web.json_response({"status": "ready", "checks": {"store": "ok", "store_kind": services.settings.store}})
+    return web.json_response(
+        {"status": "ready", "checks": {"store": "ok", "store_kind": services.settings.store}}
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -35,8 +37,17 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/healthz", healthz, "Liveness: the process serves HTTP", schemas.HEALTH, tag="operations"),
-    Endpoint("GET", "/readyz", readyz, "Readiness: the event store answers", schemas.HEALTH, errors=(503,),
-             tag="operations"),
+    Endpoint(
+        "GET", "/healthz", healthz, "Liveness: the process serves HTTP", schemas.HEALTH, tag="operations"
+    ),
+    Endpoint(
+        "GET",
+        "/readyz",
+        readyz,
+        "Readiness: the event store answers",
+        schemas.HEALTH,
+        errors=(503,),
+        tag="operations",
+    ),
     Endpoint("GET", "/metrics", metrics, "Prometheus metrics", None, tag="operations"),
 ]

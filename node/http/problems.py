@@ -80,7 +80,7 @@ async def read_json(request: web.Request, schema: Schema) -> dict[str, Any]:
         raise Problem(400, "malformed-json", f"the body is not valid JSON: {e}") from None
     errors = sorted(_validator(schema).iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
-        listed = [{"pointer": _pointer(list(e.absolute_path)), "detail": _describe(e)} for e in errors]
+        listed = [entry for e in errors for entry in _entries(e)]
         first = listed[0]
         raise Problem(
             422,
@@ -92,6 +92,20 @@ async def read_json(request: web.Request, schema: Schema) -> dict[str, Any]:
     if not isinstance(body, dict):  # the schemas only accept objects; this narrows the type
         raise Problem(422, "invalid-body", "the body must be a JSON object", pointer="")
     return body
+
+
+def _entries(error: ValidationError) -> list[dict[str, str]]:
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        return [
+            {"pointer": _pointer([*path, key]), "detail": "is not a known field"}
+            for key in sorted(set(error.instance) - set(known))
+        ]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [key for key in error.validator_value if key not in error.instance]  # type: ignore[union-attr]
+        return [{"pointer": _pointer([*path, key]), "detail": "is required"} for key in missing]
+    return [{"pointer": _pointer(path), "detail": _describe(error)}]
 
 
 def _describe(error: ValidationError) -> str:
@@ -110,7 +124,7 @@ def _describe(error: ValidationError) -> str:
         case "maxLength":
             return f"must be at most {expected} characters long"
         case "enum":
-            return "must be one of " + ", ".join(str(v) for v in expected)
+            return "must be one of " + ", ".join(str(v) for v in expected)  # type: ignore[union-attr]
         case "anyOf":
             return "has the wrong type or format (see /openapi.json)"
     return error.message

@@ -44,7 +44,11 @@ CONTENT_PROPERTIES: dict[str, Schema] = {
     "holder_id": {"type": "string", "minLength": 18, "maxLength": 18},
     "service_item_code": {"anyOf": [_text(64), {"type": "null"}]},
     "file_digest": DIGEST,
-    "serial": {"type": "string", "pattern": "^[0-9A-Z]{1,32}$", "description": "Omit to let the node draw one"},
+    "serial": {
+        "type": "string",
+        "pattern": "^[0-9A-Z]{1,32}$",
+        "description": "Omit to let the node draw one",
+    },
 }
 _REQUIRED_CONTENT = [
     "type_code",
@@ -79,12 +83,22 @@ RENEW_REQUEST = _object(
 CHANGE_REQUEST = _object(
     {
         k: CONTENT_PROPERTIES[k]
-        for k in ("name", "number", "type_name", "issuer_name", "holder_name", "jurisdiction_code", "file_digest")
+        for k in (
+            "name",
+            "number",
+            "type_name",
+            "issuer_name",
+            "holder_name",
+            "jurisdiction_code",
+            "file_digest",
+        )
     },
     ["file_digest"],
 )
 STATUS_REQUEST = _object({"reason": _text(500)}, ["reason"])
-TRANSFER_OUT_REQUEST = _object({"reason": _text(500), "destination_province": PROVINCE}, ["reason", "destination_province"])
+TRANSFER_OUT_REQUEST = _object(
+    {"reason": _text(500), "destination_province": PROVINCE}, ["reason", "destination_province"]
+)
 VERIFY_REQUEST = _object(
     {
         "identifier": IDENTIFIER,
@@ -112,7 +126,11 @@ CERTIFICATE: Schema = {
         "holder": {
             "type": "object",
             "required": ["name", "id_type", "id"],
-            "properties": {"name": {"type": "string"}, "id_type": {"type": "string"}, "id": {"type": "string"}},
+            "properties": {
+                "name": {"type": "string"},
+                "id_type": {"type": "string"},
+                "id": {"type": "string"},
+            },
         },
         "previous_identifier": NULLABLE_TEXT,
         "link": NULLABLE_TEXT,
@@ -144,13 +162,24 @@ VERIFICATION: Schema = {
     "properties": {
         "assertion": {
             "type": "object",
-            "required": ["identifier", "authentic", "problem", "status", "as_of", "verified_at", "verifier_province"],
+            "required": [
+                "identifier",
+                "authentic",
+                "problem",
+                "status",
+                "as_of",
+                "verified_at",
+                "verifier_province",
+            ],
             "properties": {
                 "identifier": {"type": "string"},
                 "authentic": {"type": "boolean"},
                 "problem": {
                     "anyOf": [
-                        {"type": "string", "enum": ["NOT_FOUND", "NOT_YET_ISSUED", "SIGNATURE_INVALID", "DIGEST_MISMATCH"]},
+                        {
+                            "type": "string",
+                            "enum": ["NOT_FOUND", "NOT_YET_ISSUED", "SIGNATURE_INVALID", "DIGEST_MISMATCH"],
+                        },
                         {"type": "null"},
                     ]
                 },
@@ -167,7 +196,7 @@ VERIFICATION: Schema = {
         "signature": {
             "type": "object",
             "required": ["algorithm", "key_id", "payload", "value"],
-            "description": "The node's signature over `payload`, the exact canonical JSON bytes of `assertion`",
+            "description": "The node's signature over `payload`: the canonical JSON bytes of `assertion`",
             "properties": {
                 "algorithm": {"type": "string"},
                 "key_id": {"type": "string"},

@@ -1,0 +1,221 @@
+"""The certificate aggregate: given events, when a command, then new events (or a refusal and none)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from aggregates.certificate import (
+    TRANSITIONS,
+    Certificate,
+    CertificateContent,
+    HolderCertificates,
+    Link,
+    Status,
+    certificate_id,
+)
+from aggregates.errors import IllegalTransition, InvalidField
+from aggregates.identifiers import CertificateIdentifier
+from tests.builders import ACTOR, T0, content, issue_body, issued
+
+
+def given_status(status: Status) -> Certificate:
+    """A certificate brought to ``status`` through legal operations, with its events already collected."""
+    certificate = issued()
+    path = {
+        Status.VALID: [],
+        Status.SUSPENDED: ["suspend"],
+        Status.ANNULLED: ["annul"],
+        Status.CANCELLED: ["cancel"],
+        Status.EXPIRED: ["expire"],
+        Status.REVOKED: ["revoke"],
+        Status.TRANSFERRED_OUT: ["transfer_out"],
+    }[status]
+    for step in path:
+        destination = "320000" if step == "transfer_out" else None
+        certificate.change_status(step, reason="given", actor=ACTOR, at=T0, destination_province=destination)
+    certificate.collect_events()
+    assert certificate.status is status
+    return certificate
+
+
+def test_issue_records_one_event_with_every_field_and_the_actor() -> None:
+    certificate = issued()
+    [event] = certificate.collect_events()
+    assert isinstance(event, Certificate.Issued)
+    assert event.identifier == "1.2.156.3005.2." + ".".join(
+        [event.type_code, event.issuer_code, "2430599", "001", event.identifier[-1]]
+    )
+    assert CertificateIdentifier.parse(event.identifier).serial == "2430599"
+    assert (event.office_code, event.operator_id, event.province) == ("OFFICE01", "op-001", "310000")
+    assert event.timestamp == T0
+    assert certificate.id == certificate_id(event.identifier)
+    assert certificate.status is Status.VALID
+
+
+@pytest.mark.parametrize("status", list(Status))
+@pytest.mark.parametrize("operation", list(TRANSITIONS))
+def test_every_operation_from_every_status_is_allowed_or_refused_by_the_table(
+    operation: str, status: Status
+) -> None:
+    certificate = given_status(status)
+    allowed_from, to = TRANSITIONS[operation]
+    destination = "320000" if operation == "transfer_out" else None
+    if status in allowed_from:
+        certificate.change_status(
+            operation, reason="依法处理", actor=ACTOR, at=T0, destination_province=destination
+        )
+        [event] = certificate.collect_events()
+        assert isinstance(event, Certificate.StatusChanged)
+        assert (event.operation, event.status, event.reason) == (operation, to.value, "依法处理")
+        assert certificate.status is to
+    else:
+        with pytest.raises(IllegalTransition, match=f"cannot {operation}"):
+            certificate.change_status(
+                operation, reason="依法处理", actor=ACTOR, at=T0, destination_province=destination
+            )
+        assert certificate.collect_events() == []
+        assert certificate.status is status
+
+
+def test_terminal_statuses_allow_nothing() -> None:
+    for status in (Status.ANNULLED, Status.CANCELLED, Status.REVOKED, Status.EXPIRED):
+        assert not [op for op, (allowed, _) in TRANSITIONS.items() if status in allowed]
+
+
+@pytest.mark.parametrize(
+    ("destination", "message"),
+    [(None, "six-digit"), ("310000", "another province"), ("31000", "six-digit")],
+)
+def test_transfer_out_needs_another_province(destination: str | None, message: str) -> None:
+    certificate = given_status(Status.VALID)
+    with pytest.raises(InvalidField, match=message) as refused:
+        certificate.change_status(
+            "transfer_out", reason="迁出", actor=ACTOR, at=T0, destination_province=destination
+        )
+    assert refused.value.field == "destination_province"
+    assert certificate.collect_events() == []
+
+
+def test_only_a_transfer_out_names_a_destination() -> None:
+    certificate = given_status(Status.VALID)
+    with pytest.raises(InvalidField, match="only a transfer-out"):
+        certificate.change_status("suspend", reason="r", actor=ACTOR, at=T0, destination_province="320000")
+
+
+def test_undo_transfer_out_restores_validity() -> None:
+    certificate = given_status(Status.TRANSFERRED_OUT)
+    assert certificate.destination_province == "320000"
+    certificate.change_status("undo_transfer_out", reason="撤回迁出", actor=ACTOR, at=T0)
+    assert certificate.status is Status.VALID
+    assert certificate.destination_province is None
+
+
+def test_a_reason_is_required_and_bounded() -> None:
+    certificate = given_status(Status.VALID)
+    for reason in ("", "   ", "x" * 501):
+        with pytest.raises(InvalidField) as refused:
+            certificate.change_status("suspend", reason=reason, actor=ACTOR, at=T0)
+        assert refused.value.field == "reason"
+    assert certificate.collect_events() == []
+
+
+def test_unknown_operation_is_an_invalid_field() -> None:
+    with pytest.raises(InvalidField) as refused:
+        given_status(Status.VALID).change_status("destroy", reason="r", actor=ACTOR, at=T0)
+    assert refused.value.field == "operation"
+
+
+@pytest.mark.parametrize(
+    ("link", "status", "allowed"),
+    [
+        (Link.RENEWED, Status.VALID, True),
+        (Link.RENEWED, Status.EXPIRED, True),
+        (Link.RENEWED, Status.REVOKED, False),
+        (Link.RENEWED, Status.SUSPENDED, False),
+        (Link.CHANGED, Status.VALID, True),
+        (Link.CHANGED, Status.EXPIRED, False),
+        (Link.CHANGED, Status.TRANSFERRED_OUT, False),
+    ],
+)
+def test_supersede_rules(link: Link, status: Status, allowed: bool) -> None:
+    certificate = given_status(status)
+    successor = str(CertificateIdentifier.parse(certificate.identifier).next_version())
+    if allowed:
+        certificate.supersede(successor, link, actor=ACTOR, at=T0)
+        [event] = certificate.collect_events()
+        assert isinstance(event, Certificate.Superseded)
+        assert (event.successor_identifier, event.link) == (successor, link.value)
+        assert certificate.status is Status.EXPIRED
+    else:
+        with pytest.raises(IllegalTransition):
+            certificate.supersede(successor, link, actor=ACTOR, at=T0)
+        assert certificate.collect_events() == []
+
+
+def test_a_certificate_is_superseded_once() -> None:
+    certificate = given_status(Status.VALID)
+    successor = str(CertificateIdentifier.parse(certificate.identifier).next_version())
+    certificate.supersede(successor, Link.RENEWED, actor=ACTOR, at=T0)
+    with pytest.raises(IllegalTransition, match="superseded by"):
+        certificate.supersede(successor, Link.RENEWED, actor=ACTOR, at=T0)
+
+
+def test_a_valid_certificate_past_its_validity_is_effectively_expired() -> None:
+    certificate = issued()
+    valid_to = date.fromisoformat(certificate.content.valid_to or "")
+    assert certificate.effective_status(valid_to) is Status.VALID
+    assert certificate.effective_status(valid_to + timedelta(days=1)) is Status.EXPIRED
+    assert issued(valid_to=None).effective_status(date(2999, 1, 1)) is Status.VALID
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"holder_id": "11010519491231002Y"}, "holder_id"),
+        ({"holder_id_type": "999"}, "holder_id_type"),
+        ({"holder_id_type": "001"}, "holder_id"),  # a citizen ID is not a credit code
+        ({"issuer_code": "11220000013544541K"}, "issuer_code"),
+        ({"type_code": "short"}, "type_code"),
+        ({"jurisdiction_code": "990000"}, "jurisdiction_code"),
+        ({"issue_date": "2026-02-30"}, "issue_date"),
+        ({"valid_to": "2000-01-01"}, "valid_to"),
+        ({"file_digest": "md5:abc"}, "file_digest"),
+        ({"holder_name": " "}, "holder_name"),
+        ({"serial": "bad serial"}, "serial"),
+        ({"previous_identifier": "1.2.156.3005.2.x"}, "previous_identifier"),
+    ],
+)
+def test_content_validation_names_the_field(overrides: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidField) as refused:
+        content(**overrides)
+    assert refused.value.field == field
+
+
+def test_valid_from_before_issue_date_is_refused() -> None:
+    body = issue_body()
+    with pytest.raises(InvalidField) as refused:
+        content(valid_from="2000-01-01", valid_to=body["valid_to"])
+    assert refused.value.field == "valid_from"
+
+
+def test_the_signing_payload_is_canonical_and_covers_every_field() -> None:
+    first = content()
+    assert first.signing_payload() == content().signing_payload()
+    assert first.signing_payload() != content(holder_name="李四").signing_payload()
+    for name in CertificateContent.__dataclass_fields__:
+        assert f'"{name}":'.encode() in first.signing_payload()
+
+
+def test_a_holder_index_lists_each_certificate_once_and_carries_no_personal_data() -> None:
+    index = HolderCertificates.open("111", "11010519491231002X")
+    index.add("A")
+    index.add("B")
+    index.add("A")
+    events = index.collect_events()
+    assert index.identifiers == ["A", "B"]
+    assert len(events) == 3
+    assert index.id == HolderCertificates.id_for("111", "11010519491231002X")
+    for event in events:
+        assert "11010519491231002X" not in repr(event.__dict__)
