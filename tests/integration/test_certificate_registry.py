@@ -80,7 +80,12 @@ def test_verify_answers_are_signed_and_honest(services: Services) -> None:
         return signed.assertion
 
     now = check(identifier, file_digest=digest)
-    assert (now["authentic"], now["problem"], now["status"], now["digest_checked"]) == (True, None, "VALID", True)
+    assert (now["authentic"], now["problem"], now["status"], now["digest_checked"]) == (
+        True,
+        None,
+        "VALID",
+        True,
+    )
     mismatch = check(identifier, file_digest="sha256:" + "0" * 64)
     assert (mismatch["authentic"], mismatch["problem"]) == (False, "DIGEST_MISMATCH")
     unknown = str(CertificateIdentifier.parse(identifier).next_version())
@@ -94,7 +99,9 @@ def test_verify_answers_are_signed_and_honest(services: Services) -> None:
     assert check(identifier, as_of=issued_at)["status"] == "VALID"
 
 
-def test_a_signature_that_does_not_match_the_key_is_not_authentic(services: Services, settings: Settings) -> None:
+def test_a_signature_that_does_not_match_the_key_is_not_authentic(
+    services: Services, settings: Settings
+) -> None:
     """Read the same store with a different public key under the same key id: every signature must fail."""
     identifier = issue(services.certificates)
     impostor = Ed25519Signer.generate()
@@ -138,7 +145,9 @@ def test_renew_and_change_chain_versions_and_supersede(services: Services) -> No
     assert (renewed.content.previous_identifier, renewed.content.link) == (first, "RENEWED")
     old = registry.certificate(first)
     assert (old.status, old.successor_identifier) == (Status.EXPIRED, renewed.identifier)
-    changed = registry.reissue(renewed.identifier, Link.CHANGED, ACTOR, name="新名称", file_digest="sha256:" + "2" * 64)
+    changed = registry.reissue(
+        renewed.identifier, Link.CHANGED, ACTOR, name="新名称", file_digest="sha256:" + "2" * 64
+    )
     assert CertificateIdentifier.parse(changed.identifier).version == 3
     assert changed.content.name == "新名称"
     assert changed.content.valid_to == "2040-01-01"
@@ -151,9 +160,13 @@ def test_renew_and_change_chain_versions_and_supersede(services: Services) -> No
 def test_transfer_out_and_in_link_across_provinces(services: Services) -> None:
     registry = services.certificates
     elsewhere = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
-    arrived = registry.transfer_in(ACTOR, previous_identifier=elsewhere, **{"service_item_code": None, **issue_body()})
+    arrived = registry.transfer_in(
+        ACTOR, previous_identifier=elsewhere, **{"service_item_code": None, **issue_body()}
+    )
     assert (arrived.content.previous_identifier, arrived.content.link) == (elsewhere, "TRANSFERRED_IN")
-    registry.change_status(arrived.identifier, "transfer_out", ACTOR, reason="迁出", destination_province="320000")
+    registry.change_status(
+        arrived.identifier, "transfer_out", ACTOR, reason="迁出", destination_province="320000"
+    )
     assert registry.certificate(arrived.identifier).status is Status.TRANSFERRED_OUT
     registry.change_status(arrived.identifier, "undo_transfer_out", ACTOR, reason="撤销迁出")
     assert registry.certificate(arrived.identifier).status is Status.VALID
@@ -170,7 +183,9 @@ def test_refused_commands_write_nothing(services: Services) -> None:
     with pytest.raises(IllegalTransition):
         registry.change_status(identifier, "release", ACTOR, reason="not suspended")
     with pytest.raises(NotFound):
-        registry.change_status(str(CertificateIdentifier.parse(identifier).next_version()), "suspend", ACTOR, reason="r")
+        registry.change_status(
+            str(CertificateIdentifier.parse(identifier).next_version()), "suspend", ACTOR, reason="r"
+        )
     with pytest.raises(InvalidField):
         registry.certificate("not-an-identifier")
     assert event_count(registry) == before

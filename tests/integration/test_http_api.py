@@ -15,10 +15,10 @@ from typing import Any
 
 import jwt
 import pytest
-from multidict import CIMultiDict
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from jsonschema import Draft202012Validator
+from multidict import CIMultiDict
 from openapi_spec_validator import validate as validate_openapi
 
 from node.auth import Role, load_private_key, mint_token
@@ -49,7 +49,9 @@ class Api:
         sent = dict(headers or {})
         if role is not None:
             sent.update(self.keys.bearer(role, province))
-        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": body} if body is not None else {}
+        kwargs: dict[str, Any] = (
+            {"data": raw} if raw is not None else {"json": body} if body is not None else {}
+        )
         async with self.session.request(method, self.base + path, headers=sent, **kwargs) as response:
             payload = await response.json(content_type=None)
             self._check_documented(method, path, response.status, response.content_type, payload)
@@ -79,7 +81,9 @@ def run(services: Services, keys: Keys, scenario: Callable[[Api, web.Application
         try:
             async with ClientSession() as session:
                 document = await (await session.get(f"{server.make_url('/openapi.json')}")).json()
-                await asyncio.wait_for(scenario(Api(session, str(server.make_url("")), document, keys), app), 60)
+                await asyncio.wait_for(
+                    scenario(Api(session, str(server.make_url("")), document, keys), app), 60
+                )
         finally:
             await server.close()
 
@@ -91,7 +95,7 @@ def events(services: Services) -> int:
 
 
 def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
-    async def scenario(api: Api, _: web.Application) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
         status, created, headers = await api.call("POST", "/v1/certificates", body=issue_body())
         assert status == 201
         identifier = created["identifier"]
@@ -104,7 +108,9 @@ def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
             "POST", f"/v1/certificates/{identifier}/suspend", body={"reason": "暂扣"}
         )
         assert (status, suspended["status"], suspended["version"]) == (200, "SUSPENDED", 2)
-        status, problem, _ = await api.call("POST", f"/v1/certificates/{identifier}/suspend", body={"reason": "x"})
+        status, problem, _ = await api.call(
+            "POST", f"/v1/certificates/{identifier}/suspend", body={"reason": "x"}
+        )
         assert (status, problem["type"].rsplit("/", 1)[1]) == (409, "illegal-transition")
 
         # A handling officer of ANOTHER province verifies: mutual recognition needs no same-province token.
@@ -138,8 +144,15 @@ def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
         )
         assert (status, renewed["previous_identifier"], renewed["link"]) == (201, identifier, "RENEWED")
 
-        status, history, _ = await api.call("GET", f"/v1/certificates/{identifier}/history", role=Role.AUDITOR)
-        assert [e["event"] for e in history["entries"]] == ["Issued", "StatusChanged", "StatusChanged", "Superseded"]
+        status, history, _ = await api.call(
+            "GET", f"/v1/certificates/{identifier}/history", role=Role.AUDITOR
+        )
+        assert [e["event"] for e in history["entries"]] == [
+            "Issued",
+            "StatusChanged",
+            "StatusChanged",
+            "Superseded",
+        ]
 
         holder = {"holder_id_type": "111", "holder_id": issue_body()["holder_id"]}
         status, listed, _ = await api.call("POST", "/v1/holder-certificates", role=Role.AUDITOR, body=holder)
@@ -154,9 +167,11 @@ def test_authentication_and_authorisation(services: Services, keys: Keys) -> Non
     stranger = Ed25519Signer.generate()
     now = datetime.now(UTC)
     claims = {"aud": "tongban", "sub": "op-1", "province": "310000", "office": "O1", "role": "issuer"}
-    forged = jwt.encode({**claims, "iat": now, "exp": now + timedelta(hours=1)}, stranger.private_key_pem(), algorithm="EdDSA")
+    forged = jwt.encode(
+        {**claims, "iat": now, "exp": now + timedelta(hours=1)}, stranger.private_key_pem(), algorithm="EdDSA"
+    )
 
-    async def scenario(api: Api, _: web.Application) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
         body = issue_body()
         before = events(services)
         for headers, expected in [
@@ -213,7 +228,7 @@ def expired_token(keys: Keys) -> str:
 def test_invalid_bodies_are_refused_with_a_pointer_and_write_nothing(
     services: Services, keys: Keys, mutate: Callable[[dict[str, Any]], Any], status: int, pointer: str
 ) -> None:
-    async def scenario(api: Api, _: web.Application) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
         before = events(services)
         answered, problem, headers = await api.call("POST", "/v1/certificates", body=mutate(issue_body()))
         assert (answered, problem["pointer"]) == (status, pointer), problem
@@ -231,7 +246,9 @@ def test_malformed_requests(services: Services, keys: Keys) -> None:
             "POST", "/v1/certificates", raw=b"{not json", headers={"Content-Type": "application/json"}
         )
         assert (status, problem["type"].rsplit("/", 1)[1]) == (400, "malformed-json")
-        status, _, _ = await api.call("POST", "/v1/certificates", raw=b"a=b", headers={"Content-Type": "text/plain"})
+        status, _, _ = await api.call(
+            "POST", "/v1/certificates", raw=b"a=b", headers={"Content-Type": "text/plain"}
+        )
         assert status == 415
         huge = json.dumps({**issue_body(), "name": "x" * 2_000_000}).encode()
         status, problem, _ = await api.call(
@@ -245,31 +262,39 @@ def test_malformed_requests(services: Services, keys: Keys) -> None:
         status, problem, _ = await api.call(
             "POST",
             "/v1/verifications",
-            body={"identifier": "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F",
-                  "as_of": "2026-01-01T00:00:00"},
+            body={
+                "identifier": "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F",
+                "as_of": "2026-01-01T00:00:00",
+            },
         )
         assert (status, problem["pointer"]) == (422, "/as_of")
-        status, problem, headers = await api.call("GET", "/healthz", headers={"X-Request-Id": "trace-12345678"})
+        status, problem, headers = await api.call(
+            "GET", "/healthz", headers={"X-Request-Id": "trace-12345678"}
+        )
         assert (status, headers["X-Request-Id"]) == (200, "trace-12345678")
 
     run(services, keys, scenario)
 
 
 def test_verify_of_an_unknown_certificate_is_a_signed_negative(services: Services, keys: Keys) -> None:
-    async def scenario(api: Api, _: web.Application) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
         identifier = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
-        status, answer, _ = await api.call("POST", "/v1/verifications", role=Role.WINDOW, body={"identifier": identifier})
+        status, answer, _ = await api.call(
+            "POST", "/v1/verifications", role=Role.WINDOW, body={"identifier": identifier}
+        )
         assert status == 200
         assert (answer["assertion"]["authentic"], answer["assertion"]["problem"]) == (False, "NOT_FOUND")
         [key] = services.certificates.public_keys()
-        assert key.verify(base64.b64decode(answer["signature"]["payload"]), base64.b64decode(answer["signature"]["value"]))
+        assert key.verify(
+            base64.b64decode(answer["signature"]["payload"]), base64.b64decode(answer["signature"]["value"])
+        )
         assert json.loads(base64.b64decode(answer["signature"]["payload"])) == answer["assertion"]
 
     run(services, keys, scenario)
 
 
 def test_operations_endpoints_and_metrics(services: Services, keys: Keys) -> None:
-    async def scenario(api: Api, _: web.Application) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
         assert (await api.call("GET", "/healthz", role=None))[0] == 200
         status, ready, _ = await api.call("GET", "/readyz", role=None)
         assert (status, ready["checks"]["store"]) == (200, "ok")

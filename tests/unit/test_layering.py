@@ -42,7 +42,10 @@ def test_aggregates_import_only_the_standard_library_eventsourcing_domain_and_th
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        ("aggregates", {"aiohttp", "grpc", "psycopg", "node", "federation", "projections", "tongban", "socket"}),
+        (
+            "aggregates",
+            {"aiohttp", "grpc", "psycopg", "node", "federation", "projections", "tongban", "socket"},
+        ),
         ("projections", {"node", "aiohttp"}),
         ("federation", {"node", "aiohttp"}),
     ],

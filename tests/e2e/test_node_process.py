@@ -1,0 +1,165 @@
+"""End to end: ``tongban node`` as a real subprocess, driven over HTTP and gRPC on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from tongban.certificates.v1 import certificates_pb2 as pb
+from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
+
+from node.auth import Role
+from simulators.cluster import NodeProcess, prepare_keys, token_for
+from simulators.sample_data import sample_certificates
+from tests.conftest import drop_schema
+from tests.e2e import http_client as http
+
+pytestmark = pytest.mark.e2e
+PROVINCE = "320000"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeProcess]:
+    prepare_keys(tmp_path, (PROVINCE,))
+    extra: dict[str, str] = {}
+    schema = ""
+    if request.param == "postgres":
+        schema = f"e2e_{uuid.uuid4().hex[:12]}"
+        extra = {
+            "TONGBAN_POSTGRES_URL": request.getfixturevalue("postgres_url"),
+            "TONGBAN_POSTGRES_SCHEMA": schema,
+        }
+    process = NodeProcess(PROVINCE, tmp_path, extra)
+    process.start()
+    yield process
+    process.stop()
+    if schema:
+        drop_schema(schema)
+
+
+def bearer(node: NodeProcess, role: Role, province: str = PROVINCE) -> str:
+    return "Bearer " + token_for(node.data_dir / "token-issuer.key", province, role)
+
+
+def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:
+    bodies = sample_certificates(PROVINCE, 3, seed=11)
+    issuer = {"Authorization": bearer(node, Role.ISSUER)}
+    identifiers = []
+    for body in bodies:
+        status, created = http.post_json(f"{node.http_url}/v1/certificates", body, issuer)
+        assert status == 201, created
+        identifiers.append(created["identifier"])
+    status, _ = http.post_json(
+        f"{node.http_url}/v1/certificates/{identifiers[0]}/revoke", {"reason": "吊销"}, issuer
+    )
+    assert status == 200
+
+    with grpc.insecure_channel(node.grpc_target) as channel:
+        health: Any = health_pb2_grpc.HealthStub(channel)  # the stubs package types this stub loosely
+        for service in ("", "tongban.certificates.v1.CertificateService"):
+            answer = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+        reflection: Any = reflection_pb2_grpc.ServerReflectionStub(channel)
+        [listing] = list(
+            reflection.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+            )
+        )
+        names = {s.name for s in listing.list_services_response.service}
+        assert {"tongban.certificates.v1.CertificateService", "grpc.health.v1.Health"} <= names
+
+        stub = pb_grpc.CertificateServiceStub(channel)
+        handler = (("authorization", bearer(node, Role.HANDLER, "310000")),)
+        revoked = stub.VerifyCertificate(
+            pb.VerifyCertificateRequest(identifier=identifiers[0]), metadata=handler
+        )
+        assert (revoked.authentic, revoked.status) == (True, pb.CERTIFICATE_STATUS_REVOKED)
+        valid = stub.VerifyCertificate(
+            pb.VerifyCertificateRequest(identifier=identifiers[1], file_digest=bodies[1]["file_digest"]),
+            metadata=handler,
+        )
+        assert (valid.authentic, valid.status, valid.verifier_province) == (
+            True,
+            pb.CERTIFICATE_STATUS_VALID,
+            PROVINCE,
+        )
+        assert json.loads(valid.signed_payload)["identifier"] == identifiers[1]
+
+        status, keys = http.get_json(f"{node.http_url}/v1/keys")
+        assert keys["keys"][0]["key_id"] == valid.key_id
+        status, rest = http.post_json(
+            f"{node.http_url}/v1/verifications", {"identifier": identifiers[1]}, issuer
+        )
+        assert rest["assertion"]["status"] == "VALID"
+
+        own = (("authorization", bearer(node, Role.WINDOW)),)
+        got = stub.GetCertificate(pb.GetCertificateRequest(identifier=identifiers[2]), metadata=own)
+        assert (got.certificate.identifier, got.certificate.holder_id) == (
+            identifiers[2],
+            bodies[2]["holder_id"],
+        )
+
+        get = pb.GetCertificateRequest(identifier=identifiers[2])
+        refusals: list[tuple[grpc.StatusCode, Callable[[], object]]] = [
+            (grpc.StatusCode.UNAUTHENTICATED, lambda: stub.GetCertificate(get)),
+            (grpc.StatusCode.PERMISSION_DENIED, lambda: stub.GetCertificate(get, metadata=handler)),
+            (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: stub.GetCertificate(pb.GetCertificateRequest(identifier="nonsense"), metadata=own),
+            ),
+            (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: stub.VerifyCertificate(pb.VerifyCertificateRequest(identifier="1.2.3"), metadata=own),
+            ),
+        ]
+        for code, call in refusals:
+            with pytest.raises(grpc.RpcError) as refused:
+                call()
+            assert refused.value.code() == code
+
+    # Personal data (holder names and ID numbers) never reaches a log line.
+    assert node.stop() == 0
+    log = "\n".join(node.lines)
+    assert '"node.stopped"' in log
+    for body in bodies:
+        assert body["holder_id"] not in log
+        assert body["holder_name"] not in log
+
+
+def test_sigterm_stops_gracefully_and_a_restart_keeps_the_data(node: NodeProcess) -> None:
+    issuer = {"Authorization": bearer(node, Role.ISSUER)}
+    status, created = http.post_json(
+        f"{node.http_url}/v1/certificates", sample_certificates(PROVINCE, 1)[0], issuer
+    )
+    assert status == 201
+    assert node.stop(signal.SIGTERM) == 0
+    assert any('"node.stopping"' in line for line in node.lines)
+    node.start()
+    status, read = http.get_json(f"{node.http_url}/v1/certificates/{created['identifier']}", issuer)
+    assert (status, read) == (200, created)
+    status, ready = http.get_json(f"{node.http_url}/readyz")
+    assert (status, ready["status"]) == (200, "ready")
+
+
+def test_a_node_without_keys_refuses_to_start_with_a_clear_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "node", "node", "--province", "310000"],
+        env={"TONGBAN_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "tongban keys" in result.stderr
