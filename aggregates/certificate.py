@@ -98,6 +98,12 @@ def _iso_date(field: str, value: str) -> date:
         raise InvalidField(field, "must be a date as YYYY-MM-DD") from None
 
 
+def validate_digest(field: str, value: str) -> str:
+    if not _DIGEST.match(value):
+        raise InvalidField(field, "must be sha256:<64 hex> or sm3:<64 hex>")
+    return value
+
+
 def validate_holder_id(id_type: str, holder_id: str) -> str:
     try:
         kind = HolderIdType(id_type)
@@ -178,8 +184,7 @@ class CertificateContent:
             raise InvalidField("valid_to", "must not be before valid_from")
         if start < issued:
             raise InvalidField("valid_from", "must not be before issue_date")
-        if not _DIGEST.match(file_digest):
-            raise InvalidField("file_digest", "must be sha256:<64 hex> or sm3:<64 hex>")
+        validate_digest("file_digest", file_digest)
         if previous_identifier is not None:
             try:
                 CertificateIdentifier.parse(previous_identifier)

@@ -24,6 +24,7 @@ from aggregates.certificate import (
     Link,
     canonical_json,
     certificate_id,
+    validate_digest,
     validate_holder_id,
 )
 from aggregates.errors import InvalidField
@@ -231,6 +232,8 @@ class CertificateRegistry(Application[UUID]):
     ) -> SignedAssertion:
         """Whether a certificate is authentic, and its status now or as of a time; signed by this node."""
         _parse(identifier)
+        if file_digest is not None:
+            validate_digest("file_digest", file_digest)
         now = self._clock()
         at = as_of or now
         certificate: Certificate | None = None

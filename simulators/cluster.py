@@ -52,6 +52,7 @@ class NodeProcess:
         self.grpc_port = 0
         self._process: subprocess.Popen[str] | None = None
         self._started = threading.Event()
+        self._new_line = threading.Condition()
         self._reader: threading.Thread | None = None
 
     @property
@@ -93,7 +94,9 @@ class NodeProcess:
             return
         with self.log_path.open("a") as log:
             for line in process.stdout:
-                self.lines.append(line.rstrip("\n"))
+                with self._new_line:
+                    self.lines.append(line.rstrip("\n"))
+                    self._new_line.notify_all()
                 log.write(line)
                 log.flush()
                 if '"node.started"' in line:
@@ -101,6 +104,15 @@ class NodeProcess:
                     self.http_port, self.grpc_port = started["http_port"], started["grpc_port"]
                     self._started.set()
         self._started.set()  # the process ended: wake start() so it can report the failure
+
+    def wait_for_line(self, fragment: str, timeout_s: float = 30.0) -> bool:
+        """Block until a log line containing ``fragment`` appears (True) or the timeout passes (False)."""
+        with self._new_line:
+            return self._new_line.wait_for(lambda: any(fragment in line for line in self.lines), timeout_s)
+
+    def send_signal(self, sig: signal.Signals) -> None:
+        if self._process is not None:
+            self._process.send_signal(sig)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 30.0) -> int | None:
         """Send ``sig`` and wait for the exit; SIGKILL if it does not exit in time. Returns the exit code."""

@@ -32,6 +32,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     route = _route_template(request)
     started = perf_counter()
     with structlog.contextvars.bound_contextvars(request_id=request_id):
+        log.debug("http.request.received", method=request.method, route=route)
         response = await handler(request)
         elapsed = perf_counter() - started
         metrics = request.app[SERVICES].metrics

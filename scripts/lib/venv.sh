@@ -15,6 +15,10 @@ ensure_venv() {
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     return
   fi
+  # The dev install includes the runtime one: the demo need not reinstall after the tests.
+  if [[ -z "$extras" && -f .venv/.installed-dev && "$(cat .venv/.installed-dev)" == "$want" ]]; then
+    return
+  fi
   echo "setting up .venv (${extras:-runtime} dependencies); this takes a minute the first time ..."
   [[ -x .venv/bin/python ]] || "$python" -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip

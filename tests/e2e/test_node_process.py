@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -26,6 +28,7 @@ from tests.e2e import http_client as http
 
 pytestmark = pytest.mark.e2e
 PROVINCE = "320000"
+EXAMPLE = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -150,6 +153,42 @@ def test_sigterm_stops_gracefully_and_a_restart_keeps_the_data(node: NodeProcess
     assert (status, read) == (200, created)
     status, ready = http.get_json(f"{node.http_url}/readyz")
     assert (status, ready["status"]) == (200, "ready")
+
+
+def test_sigterm_lets_an_in_flight_request_finish(tmp_path: Path) -> None:
+    """A request held inside the store when SIGTERM lands is answered, durably, before the node exits."""
+    prepare_keys(tmp_path, (PROVINCE,))
+    node = NodeProcess(PROVINCE, tmp_path, {"TONGBAN_LOG_LEVEL": "debug"})
+    node.start()
+    try:
+        body = json.dumps(sample_certificates(PROVINCE, 1, seed=5)[0]).encode()
+        head = (
+            "POST /v1/certificates HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: {bearer(node, Role.ISSUER)}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        blocker = sqlite3.connect(tmp_path / PROVINCE / "events.sqlite3", isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # the node's write now waits inside the store
+        with socket.create_connection(("127.0.0.1", node.http_port), timeout=30) as sock:
+            sock.sendall(head + body)
+            assert node.wait_for_line('"http.request.received"')
+            node.send_signal(signal.SIGTERM)
+            assert node.wait_for_line('"node.stopping"')
+            blocker.execute("COMMIT")
+            response = b""
+            while chunk := sock.recv(65536):
+                response += chunk
+        blocker.close()
+        assert response.startswith(b"HTTP/1.1 201"), response[:300]
+        assert node.stop() == 0
+        identifier = json.loads(response.split(b"\r\n\r\n", 1)[1])["identifier"]
+        node.start()
+        status, _ = http.get_json(
+            f"{node.http_url}/v1/certificates/{identifier}", {"Authorization": bearer(node, Role.ISSUER)}
+        )
+        assert status == 200
+    finally:
+        node.stop()
 
 
 def test_a_node_without_keys_refuses_to_start_with_a_clear_message(tmp_path: Path) -> None:
