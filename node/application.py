@@ -1,39 +1,20 @@
-"""Application services: the node's use cases as verbs over the event-sourced aggregates.
+"""The node's application: ONE event store and notification log, shared by the use-case services.
 
-Entrypoints (REST, gRPC) call these methods from a worker thread (eventsourcing is synchronous).
-They return aggregates or small result objects and raise named errors; ``node/errors.py`` maps them.
+One log per node keeps every event in one order (the audit tree numbers them), and lets one transaction
+save several aggregates. Services (``node/certificates.py``, ``node/cases.py``, ...) are the use cases as
+verbs; entrypoints call them from a worker thread, because eventsourcing is synchronous.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
-
-from aggregates.certificate import (
-    Certificate,
-    CertificateContent,
-    HolderCertificates,
-    Link,
-    canonical_json,
-    certificate_id,
-    validate_digest,
-    validate_holder_id,
-)
-from aggregates.errors import InvalidField
-from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
-from aggregates.responsibility import Actor
-from node.signing import PublicKey, Signer, b64, unb64
+from eventsourcing.application import Application
+from eventsourcing.persistence import Recording
 
 Clock = Callable[[], datetime]
-_SAVE_ATTEMPTS = 5
 
 
 class NotFound(Exception):
@@ -41,306 +22,22 @@ class NotFound(Exception):
 
 
 class AlreadyExists(Exception):
-    """A resource with that identity was already recorded (HTTP 409)."""
+    """A resource with that identity was already recorded, or changed concurrently (HTTP 409)."""
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class SignedAssertion:
-    """A verification answer (核验结果) and the node's signature over its exact bytes."""
-
-    assertion: dict[str, Any]
-    payload: bytes
-    signature: bytes
-    algorithm: str
-    key_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    version: int
-    at: datetime
-    event: str
-    status: str
-    office_code: str
-    operator_id: str
-    detail: dict[str, str | None]
-
-
-class CertificateRegistry(Application[UUID]):
-    """Issues, changes and verifies the electronic certificates of one province."""
-
-    def __init__(
-        self,
-        *,
-        signer: Signer,
-        public_keys: list[PublicKey],
-        province: str,
-        env: dict[str, str],
-        clock: Clock = utc_now,
-        on_recorded: Callable[[int], None] = lambda _: None,
-    ) -> None:
+class NodeApplication(Application[UUID]):
+    def __init__(self, *, env: dict[str, str], on_recorded: Callable[[int], None] = lambda _: None) -> None:
         super().__init__(env=env)
-        self._signer = signer
-        self._public_keys = {key.key_id: key for key in public_keys}
-        self.province = province
-        self._clock = clock
         self._on_recorded = on_recorded
-        self._holder_locks = tuple(threading.Lock() for _ in range(64))
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         self._on_recorded(len(recordings))
-
-    # Commands
-
-    def issue(self, actor: Actor, *, serial: str | None = None, **fields: Any) -> Certificate:
-        """Issue a new certificate. Without a serial the node draws a random unused one."""
-        for _ in range(_SAVE_ATTEMPTS):
-            content = CertificateContent.create(serial=serial or _random_serial(), **fields)
-            if self._exists(content.identifier):
-                if serial:
-                    raise AlreadyExists(f"certificate {content.identifier} was already issued")
-                continue
-            certificate = self._signed(content, actor)
-            if self._save_with_holder(certificate):
-                return certificate
-        raise AlreadyExists("could not record the certificate: concurrent writes; retry")
-
-    def reissue(self, identifier: str, link: Link, actor: Actor, **changes: Any) -> Certificate:
-        """Renew (new validity) or change (new metadata) a certificate as its next version."""
-        for _ in range(_SAVE_ATTEMPTS):
-            old = self.certificate(identifier)
-            fields = {**_reissuable_fields(old.content), **changes}
-            next_id = CertificateIdentifier.parse(identifier).next_version()
-            content = CertificateContent.create(
-                **fields,
-                serial=next_id.serial,
-                version=next_id.version,
-                previous_identifier=identifier,
-                link=link,
-            )
-            now = self._clock()
-            old.supersede(content.identifier, link, actor=actor, at=now)
-            successor = self._signed(content, actor, now)
-            if self._save_with_holder(successor, old):
-                return successor
-        raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
-
-    def transfer_in(
-        self, actor: Actor, *, previous_identifier: str, serial: str | None = None, **fields: Any
-    ) -> Certificate:
-        """Issue the receiving province's certificate for one transferred out elsewhere (迁入)."""
-        return self.issue(
-            actor, serial=serial, previous_identifier=previous_identifier, link=Link.TRANSFERRED_IN, **fields
-        )
-
-    def change_status(
-        self,
-        identifier: str,
-        operation: str,
-        actor: Actor,
-        *,
-        reason: str,
-        destination_province: str | None = None,
-    ) -> Certificate:
-        for _ in range(_SAVE_ATTEMPTS):
-            certificate = self.certificate(identifier)
-            certificate.change_status(
-                operation,
-                reason=reason,
-                actor=actor,
-                at=self._clock(),
-                destination_province=destination_province,
-            )
-            try:
-                self.save(certificate)
-            except IntegrityError:
-                continue
-            return certificate
-        raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
-
-    # Queries
-
-    def certificate(self, identifier: str) -> Certificate:
-        _parse(identifier)
-        try:
-            certificate: Certificate = self.repository.get(certificate_id(identifier))
-        except AggregateNotFoundError:
-            raise NotFound(f"no certificate {identifier} on this node") from None
-        return certificate
-
-    def certificate_as_of(self, identifier: str, as_of: datetime) -> Certificate | None:
-        """The certificate as it stood at ``as_of``, or None if it was not yet issued then."""
-        version = None
-        for stored in self._stored_events(identifier):
-            if stored.timestamp > as_of:
-                break
-            version = stored.originator_version
-        if version is None:
-            return None
-        certificate: Certificate = self.repository.get(certificate_id(identifier), version=version)
-        return certificate
-
-    def history(self, identifier: str) -> list[HistoryEntry]:
-        """Who did what to a certificate, in order (责任追溯)."""
-        entries = []
-        status = "VALID"
-        for stored in self._stored_events(identifier):
-            detail: dict[str, str | None]
-            if isinstance(stored, Certificate.Issued):
-                detail = {"link": stored.link, "previous_identifier": stored.previous_identifier}
-            elif isinstance(stored, Certificate.StatusChanged):
-                status = stored.status
-                detail = {
-                    "operation": stored.operation,
-                    "reason": stored.reason,
-                    "destination_province": stored.destination_province,
-                }
-            elif isinstance(stored, Certificate.Superseded):
-                status = "EXPIRED" if status == "VALID" else status
-                detail = {"link": stored.link, "successor_identifier": stored.successor_identifier}
-            else:
-                continue
-            entries.append(
-                HistoryEntry(
-                    version=stored.originator_version,
-                    at=stored.timestamp,
-                    event=type(stored).__name__,
-                    status=status,
-                    office_code=stored.office_code,
-                    operator_id=stored.operator_id,
-                    detail=detail,
-                )
-            )
-        return entries
-
-    def holder_certificates(self, holder_id_type: str, holder_id: str) -> list[Certificate]:
-        holder_id = validate_holder_id(holder_id_type, holder_id)
-        try:
-            index: HolderCertificates = self.repository.get(
-                HolderCertificates.id_for(holder_id_type, holder_id)
-            )
-        except AggregateNotFoundError:
-            return []
-        return [self.certificate(identifier) for identifier in index.identifiers]
-
-    def verify(
-        self, identifier: str, *, file_digest: str | None = None, as_of: datetime | None = None
-    ) -> SignedAssertion:
-        """Whether a certificate is authentic, and its status now or as of a time; signed by this node."""
-        _parse(identifier)
-        if file_digest is not None:
-            validate_digest("file_digest", file_digest)
-        now = self._clock()
-        at = as_of or now
-        certificate: Certificate | None = None
-        problem: str | None = "NOT_FOUND"
-        if self._exists(identifier):
-            certificate = self.certificate_as_of(identifier, at)
-            problem = "NOT_YET_ISSUED" if certificate is None else None
-        if certificate is not None and not self._signature_valid(certificate):
-            problem = "SIGNATURE_INVALID"
-        if (
-            certificate is not None
-            and file_digest is not None
-            and file_digest != certificate.content.file_digest
-        ):
-            problem = "DIGEST_MISMATCH"
-        assertion: dict[str, Any] = {
-            "identifier": identifier,
-            "authentic": problem is None,
-            "problem": problem,
-            "status": certificate.effective_status(at.date()).value if certificate else None,
-            "as_of": at.isoformat(),
-            "valid_until": certificate.content.valid_to if certificate else None,
-            "issuer_code": certificate.content.issuer_code if certificate else None,
-            "type_code": certificate.content.type_code if certificate else None,
-            "digest_checked": file_digest is not None,
-            "verified_at": now.isoformat(),
-            "verifier_province": self.province,
-        }
-        payload = canonical_json(assertion)
-        return SignedAssertion(
-            assertion=assertion,
-            payload=payload,
-            signature=self._signer.sign(payload),
-            algorithm=self._signer.algorithm,
-            key_id=self._signer.key_id,
-        )
-
-    def public_keys(self) -> list[PublicKey]:
-        return list(self._public_keys.values())
 
     def store_reachable(self) -> bool:
         """Readiness: one cheap read through the store."""
         self.recorder.max_notification_id()
         return True
-
-    # Internals
-
-    def _signed(self, content: CertificateContent, actor: Actor, at: datetime | None = None) -> Certificate:
-        return Certificate.issue(
-            content,
-            signature=b64(self._signer.sign(content.signing_payload())),
-            signature_algorithm=self._signer.algorithm,
-            signing_key_id=self._signer.key_id,
-            actor=actor,
-            at=at or self._clock(),
-        )
-
-    def _signature_valid(self, certificate: Certificate) -> bool:
-        key = self._public_keys.get(certificate.signing_key_id)
-        if key is None or key.algorithm != certificate.signature_algorithm:
-            return False
-        return key.verify(certificate.content.signing_payload(), unb64(certificate.signature))
-
-    def _save_with_holder(self, certificate: Certificate, *others: Certificate) -> bool:
-        """Save the certificate with its holder index in one transaction; False on a concurrent write."""
-        content = certificate.content
-        index_id = HolderCertificates.id_for(content.holder_id_type, content.holder_id)
-        # Writers in this process take turns per holder; other processes still meet optimistic concurrency.
-        with self._holder_locks[index_id.int % len(self._holder_locks)]:
-            try:
-                index: HolderCertificates = self.repository.get(index_id)
-            except AggregateNotFoundError:
-                index = HolderCertificates.open(content.holder_id_type, content.holder_id)
-            index.add(content.identifier)
-            try:
-                self.save(certificate, index, *others)
-            except IntegrityError:
-                return False
-            return True
-
-    def _exists(self, identifier: str) -> bool:
-        return bool(self.recorder.select_events(certificate_id(identifier), limit=1))
-
-    def _stored_events(self, identifier: str) -> Iterator[Any]:
-        _parse(identifier)
-        found = False
-        for stored in self.events.get(certificate_id(identifier)):
-            found = True
-            yield stored
-        if not found:
-            raise NotFound(f"no certificate {identifier} on this node")
-
-
-def _parse(identifier: str) -> None:
-    try:
-        CertificateIdentifier.parse(identifier)
-    except InvalidIdentifier as e:
-        raise InvalidField("identifier", f"{e.part}: {e.message}") from None
-
-
-def _random_serial() -> str:
-    return f"{secrets.randbelow(10**10):010d}"
-
-
-def _reissuable_fields(content: CertificateContent) -> dict[str, Any]:
-    return {
-        name: getattr(content, name)
-        for name in CertificateContent.__dataclass_fields__
-        if name not in ("identifier", "previous_identifier", "link")
-    }

@@ -7,8 +7,9 @@ from pathlib import Path
 import psycopg
 import structlog
 
-from node.application import CertificateRegistry, Clock, utc_now
+from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
+from node.certificates import CertificateService
 from node.metrics import NodeMetrics
 from node.services import Services
 from node.settings import Settings
@@ -30,22 +31,18 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     else:
         settings.node_dir.mkdir(parents=True, exist_ok=True)
     metrics = NodeMetrics(settings.province)
-    registry = CertificateRegistry(
-        signer=signer,
-        public_keys=[signer.public_key()],
-        province=settings.province,
-        env=settings.eventsourcing_env(),
-        clock=clock,
-        on_recorded=metrics.events_appended.inc,
+    app = NodeApplication(env=settings.eventsourcing_env(), on_recorded=metrics.events_appended.inc)
+    certificates = CertificateService(
+        app, signer=signer, public_keys=[signer.public_key()], province=settings.province, clock=clock
     )
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
-    return Services(settings=settings, certificates=registry, tokens=tokens, metrics=metrics)
+    return Services(settings=settings, app=app, certificates=certificates, tokens=tokens, metrics=metrics)
 
 
 def close_services(services: Services) -> None:
-    services.certificates.close()
+    services.app.close()
 
 
 def ensure_postgres_schema(settings: Settings) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.application import CertificateRegistry
+from node.application import NodeApplication
 from node.auth import TokenVerifier
+from node.certificates import CertificateService
 from node.metrics import NodeMetrics
 from node.settings import Settings
 
@@ -13,7 +14,8 @@ from node.settings import Settings
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    certificates: CertificateRegistry
+    app: NodeApplication
+    certificates: CertificateService
     tokens: TokenVerifier
     metrics: NodeMetrics
 

@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from aggregates.certificate import Certificate, Link
-from node.application import SignedAssertion
 from node.auth import CERTIFICATE_READERS, Principal, Role
+from node.certificates import SignedAssertion
 from node.http import schemas
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES

@@ -22,7 +22,7 @@ async def healthz(_: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:
-        await asyncio.wait_for(asyncio.to_thread(services.certificates.store_reachable), timeout=5)
+        await asyncio.wait_for(asyncio.to_thread(services.app.store_reachable), timeout=5)
     except Exception as e:
         log.warning("readyz.store_unreachable", error_type=type(e).__name__)
         return web.json_response({"status": "unavailable", "checks": {"store": "unreachable"}}, status=503)

@@ -19,8 +19,9 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, 
 
 from aggregates.certificate import TRANSITIONS, CertificateContent, Link, Status
 from aggregates.errors import DomainError
-from node.application import AlreadyExists, CertificateRegistry
+from node.application import AlreadyExists, NodeApplication
 from node.bootstrap import ensure_postgres_schema
+from node.certificates import CertificateService
 from node.settings import load_settings
 from node.signing import Ed25519Signer
 from tests.builders import ACTOR, issue_body
@@ -56,17 +57,16 @@ class CertificateLifecycle(RuleBasedStateMachine):
             )
             ensure_postgres_schema(postgres)
             envs["postgres"] = postgres.eventsourcing_env()
+        self.apps = {name: NodeApplication(env=env) for name, env in envs.items()}
         self.stores = {
-            name: CertificateRegistry(
-                signer=signer, public_keys=[signer.public_key()], province="310000", env=env
-            )
-            for name, env in envs.items()
+            name: CertificateService(app, signer=signer, public_keys=[signer.public_key()], province="310000")
+            for name, app in self.apps.items()
         }
         self.model = Model()
 
     def teardown(self) -> None:
-        for registry in self.stores.values():
-            registry.close()
+        for app in self.apps.values():
+            app.close()
         if "postgres" in self.stores:
             drop_schema(self.schema)
         self.directory.cleanup()
@@ -142,7 +142,7 @@ class CertificateLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def stores_hold_the_same_event_count(self) -> None:
-        counts = {name: r.recorder.max_notification_id() or 0 for name, r in self.stores.items()}
+        counts = {name: app.recorder.max_notification_id() or 0 for name, app in self.apps.items()}
         assert len(set(counts.values())) == 1, counts
 
 

@@ -12,21 +12,22 @@ import pytest
 from aggregates.certificate import Link, Status
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
-from node.application import AlreadyExists, CertificateRegistry, NotFound
+from node.application import AlreadyExists, NodeApplication, NotFound
 from node.bootstrap import build_services, close_services
+from node.certificates import CertificateService
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, PublicKey
 from tests.builders import ACTOR, issue_body
 
 
-def issue(registry: CertificateRegistry, n: int = 0, **overrides: object) -> str:
+def issue(registry: CertificateService, n: int = 0, **overrides: object) -> str:
     body = {"service_item_code": None, **issue_body(n), **overrides}
     return registry.issue(ACTOR, **body).identifier
 
 
-def event_count(registry: CertificateRegistry) -> int:
-    return registry.recorder.max_notification_id() or 0
+def event_count(services: Services) -> int:
+    return services.app.recorder.max_notification_id() or 0
 
 
 def test_issued_certificate_reads_back_after_reopening_the_store(settings: Settings) -> None:
@@ -107,15 +108,14 @@ def test_a_signature_that_does_not_match_the_key_is_not_authentic(
     impostor = Ed25519Signer.generate()
     [real] = services.certificates.public_keys()
     wrong_key = PublicKey("Ed25519", real.key_id, impostor.public_key_pem())
-    reader = CertificateRegistry(
-        signer=impostor, public_keys=[wrong_key], province="310000", env=settings.eventsourcing_env()
-    )
+    store = NodeApplication(env=settings.eventsourcing_env())
+    reader = CertificateService(store, signer=impostor, public_keys=[wrong_key], province="310000")
     try:
         signed = reader.verify(identifier)
         assert (signed.assertion["authentic"], signed.assertion["problem"]) == (False, "SIGNATURE_INVALID")
         assert services.certificates.verify(identifier).assertion["authentic"] is True
     finally:
-        reader.close()
+        store.close()
 
 
 def test_certificate_signature_covers_the_content(services: Services) -> None:
@@ -175,7 +175,7 @@ def test_transfer_out_and_in_link_across_provinces(services: Services) -> None:
 def test_refused_commands_write_nothing(services: Services) -> None:
     registry = services.certificates
     identifier = issue(registry)
-    before = event_count(registry)
+    before = event_count(services)
     with pytest.raises(AlreadyExists):
         issue(registry, serial=CertificateIdentifier.parse(identifier).serial)
     with pytest.raises(InvalidField):
@@ -188,7 +188,7 @@ def test_refused_commands_write_nothing(services: Services) -> None:
         )
     with pytest.raises(InvalidField):
         registry.certificate("not-an-identifier")
-    assert event_count(registry) == before
+    assert event_count(services) == before
 
 
 def test_holder_list_is_consistent_under_concurrent_issues(services: Services) -> None:

@@ -91,7 +91,7 @@ def run(services: Services, keys: Keys, scenario: Callable[[Api, web.Application
 
 
 def events(services: Services) -> int:
-    return services.certificates.recorder.max_notification_id() or 0
+    return services.app.recorder.max_notification_id() or 0
 
 
 def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:

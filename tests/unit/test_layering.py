@@ -65,6 +65,6 @@ def test_only_the_composition_root_constructs_the_application() -> None:
         str(p.relative_to(ROOT))
         for package in ("node", "projections", "federation", "simulators")
         for p in (ROOT / package).rglob("*.py")
-        if "CertificateRegistry(" in p.read_text() and p.name not in ("bootstrap.py", "application.py")
+        if "NodeApplication(" in p.read_text() and p.name not in ("bootstrap.py", "application.py")
     ]
     assert not constructing, f"only node/bootstrap.py may construct the application: {constructing}"
