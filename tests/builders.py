@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregates.catalogue import ItemDefinition
 from aggregates.certificate import Certificate, CertificateContent
 from aggregates.responsibility import Actor
 from simulators.sample_data import sample_certificates
@@ -32,3 +33,30 @@ def issued(at: datetime = T0, **overrides: Any) -> Certificate:
         actor=ACTOR,
         at=at,
     )
+
+
+def item(**overrides: Any) -> ItemDefinition:
+    """A service item handled in 320000 that may be filed in any mode (joint parts in 320000/330000)."""
+    fields: dict[str, Any] = {
+        "code": "GA-0001",
+        "name": "户口迁移",
+        "department": "公安机关",
+        "handling_province": "320000",
+        "modes": ["FULL_ONLINE", "PROXY", "JOINT"],
+        "materials": [
+            {"code": "M01", "name": "居民身份证", "substitutes": ["11100000000013338W001"], "required": True},
+            {"code": "M02", "name": "户口簿", "substitutes": [], "required": True},
+            {"code": "M03", "name": "结婚证", "substitutes": [], "required": False},
+        ],
+        "statutory_limit_days": 20,
+        "promised_limit_days": 10,
+        "supplement_days": 5,
+        "extension_days": 10,
+        "fee_fen": 0,
+        "joint_parts": [
+            {"code": "P1", "name": "迁出地开具迁移证明", "role": "MOVE_OUT"},
+            {"code": "P2", "name": "迁入地办理落户", "role": "MOVE_IN"},
+        ],
+        **overrides,
+    }
+    return ItemDefinition.create(**fields)

@@ -1,0 +1,924 @@
+"""A cross-province case (办件) through its whole lifecycle, for all three 跨省通办 modes.
+
+The receiving province (收件地) receives and forwards; only the handling province (办理地) accepts, decides and
+archives; in a joint case (多地联办) each cooperating province concludes its own part. Every event names the
+acting province, office and operator (责任追溯). The applicant appears only as ``applicant_id``: their
+identity lives in the Applicant aggregate, apart from the workflow facts.
+
+Dates that the law counts in working days (supplement due dates, rectification due dates) are computed by the
+application with the working-day calendar and passed in; the aggregate checks the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Any
+from uuid import uuid4
+
+from eventsourcing.domain import Aggregate, event
+
+from aggregates.catalogue import ItemDefinition, Mode
+from aggregates.errors import IllegalTransition, InvalidField
+from aggregates.responsibility import Actor
+
+# Legal dates are China Standard Time dates (no daylight saving).
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def china_date(at: datetime) -> date:
+    return at.astimezone(CHINA).date()
+
+
+class State(StrEnum):
+    SUBMITTED = "SUBMITTED"  # 申报
+    RECEIVED = "RECEIVED"  # 收件
+    FORWARDED = "FORWARDED"  # 转办
+    ACCEPTED = "ACCEPTED"  # 受理 (and under review)
+    REFUSED = "REFUSED"  # 不予受理
+    SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"  # 补正告知
+    SPECIAL_PROCEDURE = "SPECIAL_PROCEDURE"  # 特别程序
+    CONCLUDED = "CONCLUDED"  # 办结
+    DELIVERED = "DELIVERED"  # 送达
+    ARCHIVED = "ARCHIVED"  # 归档
+
+
+class Result(StrEnum):
+    ISSUED = "ISSUED"  # 出证
+    RETURNED = "RETURNED"  # 退回
+    VOIDED = "VOIDED"  # 作废
+    TRANSFERRED_UP = "TRANSFERRED_UP"  # 转报
+    SUPPLEMENT_TIMEOUT = "SUPPLEMENT_TIMEOUT"  # 补正超时驳回
+    DENIED = "DENIED"  # 不予许可
+
+
+class Delivery(StrEnum):
+    POST = "POST"  # 邮寄
+    WINDOW = "WINDOW"  # 窗口领取
+    ELECTRONIC = "ELECTRONIC"  # 电子送达
+
+
+class ReviewStep(StrEnum):
+    UNDERTAKE = "UNDERTAKE"  # 承办
+    CHECK = "CHECK"  # 审核
+    APPROVE = "APPROVE"  # 批准
+
+
+class SpecialProcedure(StrEnum):
+    HEARING = "HEARING"  # 听证
+    INSPECTION = "INSPECTION"  # 现场核查
+    EXPERT_REVIEW = "EXPERT_REVIEW"  # 专家评审
+    TESTING = "TESTING"  # 检验检测
+
+
+class Channel(StrEnum):
+    ONLINE = "ONLINE"  # 一事一评
+    WINDOW = "WINDOW"  # 一次一评
+
+
+REVIEW_ORDER = tuple(ReviewStep)
+BEFORE_ACCEPTANCE = frozenset({State.SUBMITTED, State.RECEIVED, State.FORWARDED})
+OPEN_STATES = frozenset(
+    {*BEFORE_ACCEPTANCE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE}
+)
+ENDED_STATES = frozenset({State.CONCLUDED, State.REFUSED, State.DELIVERED, State.ARCHIVED})
+
+
+def _text(field: str, value: str, max_length: int = 1000) -> str:
+    value = value.strip()
+    if not value or len(value) > max_length:
+        raise InvalidField(field, f"must be 1 to {max_length} characters")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    code: str
+    name: str
+    province: str
+    result: str | None = None
+
+
+class Case(Aggregate):
+    """One application (办件) as filed under one service item."""
+
+    class Submitted(Aggregate.Created):
+        case_no: str
+        mode: str
+        item_province: str
+        item_code: str
+        item_version: int
+        item: dict[str, Any]  # the item definition the case was filed under (limits, materials, parts)
+        receiving_province: str
+        handling_province: str
+        parts: list[dict[str, str]]  # joint case: code, name, province of each part
+        applicant_id: str  # the Applicant aggregate; never the person's name or ID number
+        bundle_id: str | None
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Received(Aggregate.Event):
+        receipt_no: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Forwarded(Aggregate.Event):
+        to_province: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class MaterialAttached(Aggregate.Event):
+        """A material, as a certificate reference (verified when attached) or an uploaded file's digest."""
+
+        material_code: str
+        certificate_identifier: str | None
+        verification: dict[str, Any] | None  # the signed verification answer kept as evidence
+        file_digest: str | None
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Accepted(Aggregate.Event):
+        acceptance_no: str
+        accepted_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Refused(Aggregate.Event):
+        reason: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class SupplementRequested(Aggregate.Event):
+        round: int
+        missing: list[str]
+        reason: str
+        requested_on: str
+        due_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class SupplementProvided(Aggregate.Event):
+        round: int
+        provided_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class ReviewStepRecorded(Aggregate.Event):
+        step: str
+        opinion: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class SpecialProcedureStarted(Aggregate.Event):
+        kind: str
+        reason: str
+        started_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class SpecialProcedureEnded(Aggregate.Event):
+        outcome: str
+        ended_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Extended(Aggregate.Event):
+        days: int
+        reason: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class PartConcluded(Aggregate.Event):
+        part_code: str
+        result: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Concluded(Aggregate.Event):
+        result: str
+        concluded_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Delivered(Aggregate.Event):
+        method: str
+        reference: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Archived(Aggregate.Event):
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Rated(Aggregate.Event):
+        score: int
+        channel: str
+        comment: str
+        rectification_due_on: str | None  # a score of 1-2 opens a rectification (整改)
+        province: str
+        office_code: str
+        operator_id: str
+
+    class RectificationResponded(Aggregate.Event):
+        response: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class RatingAppealed(Aggregate.Event):
+        reason: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class DeadlineWarned(Aggregate.Event):
+        due_on: str
+        days_left: int
+
+    class DeadlineBreached(Aggregate.Event):
+        due_on: str
+
+    # Creation
+
+    @classmethod
+    def submit(
+        cls,
+        *,
+        case_no: str,
+        mode: str,
+        item_province: str,
+        item: ItemDefinition,
+        item_version: int,
+        receiving_province: str,
+        parts: list[Part],
+        applicant_id: str,
+        actor: Actor,
+        at: datetime,
+        bundle_id: str | None = None,
+    ) -> Case:
+        if mode not in item.modes:
+            raise InvalidField("mode", f"item {item.code} may be handled in {', '.join(item.modes)} only")
+        if mode == Mode.PROXY and receiving_province == item.handling_province:
+            raise InvalidField("mode", "异地代收代办 (PROXY) receives in one province for another")
+        if mode == Mode.JOINT:
+            if {p.code for p in parts} != {p.code for p in item.joint_parts}:
+                raise InvalidField("parts", "a joint case assigns a province to every part of the item")
+        elif parts:
+            raise InvalidField("parts", "only a joint case (JOINT) has parts")
+        if actor.province != receiving_province:
+            raise InvalidField("receiving_province", "the case is filed by the receiving province")
+        return cls._create(
+            cls.Submitted,
+            id=uuid4(),
+            case_no=case_no,
+            mode=mode,
+            item_province=item_province,
+            item_code=item.code,
+            item_version=item_version,
+            item=item.as_event_fields(),
+            receiving_province=receiving_province,
+            handling_province=item.handling_province,
+            parts=[{"code": p.code, "name": p.name, "province": p.province} for p in parts],
+            applicant_id=applicant_id,
+            bundle_id=bundle_id,
+            province=actor.province,
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    @event(Submitted)
+    def __init__(
+        self,
+        case_no: str,
+        mode: str,
+        item_province: str,
+        item_code: str,
+        item_version: int,
+        item: dict[str, Any],
+        receiving_province: str,
+        handling_province: str,
+        parts: list[dict[str, str]],
+        applicant_id: str,
+        bundle_id: str | None,
+        province: str,
+        office_code: str,
+        operator_id: str,
+    ) -> None:
+        self.case_no = case_no
+        self.mode = Mode(mode)
+        self.item_province = item_province
+        self.item_version = item_version
+        self.item = ItemDefinition.from_event_fields(item)
+        self.receiving_province = receiving_province
+        self.handling_province = handling_province
+        self.parts = {p["code"]: Part(p["code"], p["name"], p["province"]) for p in parts}
+        self.applicant_id = applicant_id
+        self.bundle_id = bundle_id
+        self.state = State.SUBMITTED
+        self.receipt_no: str | None = None
+        self.acceptance_no: str | None = None
+        self.accepted_on: str | None = None
+        self.forwarded = False
+        self.materials: dict[str, dict[str, Any]] = {}
+        self.supplement_rounds = 0
+        self.open_supplement: dict[str, Any] | None = None
+        self.suspensions: list[tuple[str, str | None]] = []  # (start, end) dates; end None while open
+        self.resume_state = State.SUBMITTED
+        self.review_steps: list[str] = []
+        self.extension_days = 0
+        self.result: str | None = None
+        self.concluded_on: str | None = None
+        self.delivery: str | None = None
+        self.rating: int | None = None
+        self.rectification_due_on: str | None = None
+        self.rectification_responded = False
+        self.appealed = False
+        self.deadline_warned = False
+        self.deadline_breached = False
+
+    # Guards
+
+    def _require(self, allowed: frozenset[State] | set[State], operation: str) -> None:
+        if self.state not in allowed:
+            raise IllegalTransition(f"case {self.case_no}", operation, self.state.value)
+
+    def _require_province(self, actor: Actor, province: str, who: str) -> None:
+        if actor.province != province:
+            raise IllegalTransition(
+                f"case {self.case_no}",
+                f"act as {who} from province {actor.province}",
+                f"handled by {province}",
+            )
+
+    @staticmethod
+    def _by(actor: Actor) -> dict[str, str]:
+        return {
+            "province": actor.province,
+            "office_code": actor.office_code,
+            "operator_id": actor.operator_id,
+        }
+
+    def is_party(self, province: str) -> bool:
+        return province in {
+            self.receiving_province,
+            self.handling_province,
+            *(p.province for p in self.parts.values()),
+        }
+
+    def missing_materials(self) -> list[str]:
+        return [m.code for m in self.item.materials if m.required and m.code not in self.materials]
+
+    # Receiving province (收件地)
+
+    def receive(self, receipt_no: str, actor: Actor, at: datetime) -> None:
+        self._require({State.SUBMITTED}, "receive")
+        self._require_province(actor, self.receiving_province, "receiving province")
+        self._received(receipt_no=_text("receipt_no", receipt_no, 64), **self._by(actor), timestamp=at)
+
+    @event(Received)
+    def _received(
+        self, receipt_no: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.receipt_no = receipt_no
+        self.state = State.RECEIVED
+
+    def forward(self, actor: Actor, at: datetime) -> None:
+        self._require({State.RECEIVED}, "forward")
+        self._require_province(actor, self.receiving_province, "receiving province")
+        if self.receiving_province == self.handling_province:
+            raise IllegalTransition(f"case {self.case_no}", "forward", "received where it is handled")
+        self._forwarded(to_province=self.handling_province, **self._by(actor), timestamp=at)
+
+    @event(Forwarded)
+    def _forwarded(
+        self, to_province: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.forwarded = True
+        self.state = State.FORWARDED
+
+    def attach_material(
+        self,
+        material_code: str,
+        actor: Actor,
+        at: datetime,
+        *,
+        certificate_identifier: str | None = None,
+        certificate_type_code: str | None = None,
+        verification: dict[str, Any] | None = None,
+        file_digest: str | None = None,
+    ) -> None:
+        """Attach a material as a verified certificate of a type that may replace it, or as a file digest."""
+        self._require(OPEN_STATES, "attach a material to")
+        if not self.is_party(actor.province):
+            raise IllegalTransition(f"case {self.case_no}", f"attach from {actor.province}", "not a party")
+        material = self.item.material(material_code)
+        if material is None:
+            raise InvalidField("material_code", f"item {self.item.code} asks for no material {material_code}")
+        if (certificate_identifier is None) == (file_digest is None):
+            raise InvalidField("certificate_identifier", "attach either a certificate or a file digest")
+        if certificate_identifier is not None:
+            if certificate_type_code not in material.substitutes:
+                raise InvalidField(
+                    "certificate_identifier", f"this certificate type does not replace {material.name}"
+                )
+            if (
+                not verification
+                or verification.get("authentic") is not True
+                or verification.get("status") != "VALID"
+            ):
+                raise InvalidField(
+                    "certificate_identifier", "the certificate did not verify as authentic and valid"
+                )
+        self._material_attached(
+            material_code=material_code,
+            certificate_identifier=certificate_identifier,
+            verification=verification,
+            file_digest=file_digest,
+            **self._by(actor),
+            timestamp=at,
+        )
+
+    @event(MaterialAttached)
+    def _material_attached(
+        self,
+        material_code: str,
+        certificate_identifier: str | None,
+        verification: dict[str, Any] | None,
+        file_digest: str | None,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.materials[material_code] = {
+            "certificate_identifier": certificate_identifier,
+            "file_digest": file_digest,
+            "verified": verification is not None,
+        }
+
+    # Handling province (办理地): acceptance
+
+    def _acceptable_states(self) -> frozenset[State]:
+        if self.receiving_province != self.handling_province and not self.forwarded:
+            return frozenset()  # it must be forwarded to the handling province first
+        if self.mode == Mode.FULL_ONLINE:
+            return BEFORE_ACCEPTANCE
+        return frozenset({State.RECEIVED, State.FORWARDED})
+
+    def accept(self, acceptance_no: str, actor: Actor, at: datetime) -> None:
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require(self._acceptable_states(), "accept")
+        missing = self.missing_materials()
+        if missing:
+            raise IllegalTransition(
+                f"case {self.case_no}",
+                "accept",
+                f"missing materials {', '.join(missing)}: request a supplement",
+            )
+        self._accepted(
+            acceptance_no=_text("acceptance_no", acceptance_no, 64),
+            accepted_on=china_date(at).isoformat(),
+            **self._by(actor),
+            timestamp=at,
+        )
+
+    @event(Accepted)
+    def _accepted(
+        self,
+        acceptance_no: str,
+        accepted_on: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.acceptance_no = acceptance_no
+        self.accepted_on = accepted_on
+        self.state = State.ACCEPTED
+
+    def refuse(self, reason: str, actor: Actor, at: datetime) -> None:
+        """不予受理, with a reason."""
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require(BEFORE_ACCEPTANCE, "refuse")
+        self._refused(reason=_text("reason", reason), **self._by(actor), timestamp=at)
+
+    @event(Refused)
+    def _refused(
+        self, reason: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.state = State.REFUSED
+
+    # Supplement (补正)
+
+    def request_supplement(
+        self, missing: list[str], reason: str, due_on: date, actor: Actor, at: datetime
+    ) -> None:
+        """One notice lists ALL missing materials (一次性告知); after acceptance the clock stops meanwhile."""
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require(self._acceptable_states() | {State.ACCEPTED}, "request a supplement for")
+        if not missing or len(set(missing)) != len(missing):
+            raise InvalidField("missing", "list each missing material once")
+        unknown = [code for code in missing if self.item.material(code) is None]
+        if unknown:
+            raise InvalidField("missing", f"item {self.item.code} asks for no material {', '.join(unknown)}")
+        unlisted = [code for code in self.missing_materials() if code not in missing]
+        if unlisted:
+            raise InvalidField(
+                "missing", f"one notice must list ALL missing materials; also missing: {', '.join(unlisted)}"
+            )
+        requested_on = china_date(at)
+        if due_on <= requested_on:
+            raise InvalidField("due_on", "the supplement must be due after the day of the notice")
+        self._supplement_requested(
+            round=self.supplement_rounds + 1,
+            missing=list(missing),
+            reason=_text("reason", reason),
+            requested_on=requested_on.isoformat(),
+            due_on=due_on.isoformat(),
+            **self._by(actor),
+            timestamp=at,
+        )
+
+    @event(SupplementRequested)
+    def _supplement_requested(
+        self,
+        round: int,
+        missing: list[str],
+        reason: str,
+        requested_on: str,
+        due_on: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.supplement_rounds = round
+        self.open_supplement = {"round": round, "missing": missing, "due_on": due_on}
+        for code in missing:  # a re-supplied material replaces the one that was lacking
+            self.materials.pop(code, None)
+        self.resume_state = self.state
+        self.state = State.SUPPLEMENT_REQUESTED
+        if self.accepted_on is not None:
+            self.suspensions.append((requested_on, None))
+
+    def provide_supplement(self, actor: Actor, at: datetime) -> None:
+        self._require({State.SUPPLEMENT_REQUESTED}, "provide a supplement for")
+        if not self.is_party(actor.province):
+            raise IllegalTransition(
+                f"case {self.case_no}", f"supplement from {actor.province}", "not a party"
+            )
+        assert self.open_supplement is not None  # noqa: S101 - set whenever the state is SUPPLEMENT_REQUESTED
+        still = [code for code in self.open_supplement["missing"] if code not in self.materials]
+        if still:
+            raise IllegalTransition(
+                f"case {self.case_no}", "complete the supplement", f"still missing {', '.join(still)}"
+            )
+        self._supplement_provided(
+            round=self.open_supplement["round"],
+            provided_on=china_date(at).isoformat(),
+            **self._by(actor),
+            timestamp=at,
+        )
+
+    @event(SupplementProvided)
+    def _supplement_provided(
+        self,
+        round: int,
+        provided_on: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.open_supplement = None
+        self.state = self.resume_state
+        self._end_suspension(provided_on)
+
+    def time_out_supplement(self, actor: Actor, at: datetime) -> None:
+        """补正超时驳回: the supplement was not supplied by its due date."""
+        self._require({State.SUPPLEMENT_REQUESTED}, "time out the supplement of")
+        assert self.open_supplement is not None  # noqa: S101 - set whenever the state is SUPPLEMENT_REQUESTED
+        if china_date(at) <= date.fromisoformat(self.open_supplement["due_on"]):
+            raise IllegalTransition(
+                f"case {self.case_no}", "time out", f"supplement due {self.open_supplement['due_on']}"
+            )
+        self._concluded(
+            result=Result.SUPPLEMENT_TIMEOUT.value,
+            concluded_on=china_date(at).isoformat(),
+            **self._by(actor),
+            timestamp=at,
+        )
+
+    def _end_suspension(self, on: str) -> None:
+        if self.suspensions and self.suspensions[-1][1] is None:
+            self.suspensions[-1] = (self.suspensions[-1][0], on)
+
+    # Review, special procedure, extension
+
+    def record_review(self, step: str, opinion: str, actor: Actor, at: datetime) -> None:
+        """承办 → 审核 → 批准, in that order."""
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require({State.ACCEPTED}, "review")
+        if step not in ReviewStep.__members__:
+            raise InvalidField("step", f"must be one of {', '.join(ReviewStep)}")
+        expected = (
+            REVIEW_ORDER[len(self.review_steps)] if len(self.review_steps) < len(REVIEW_ORDER) else None
+        )
+        if step != expected:
+            raise IllegalTransition(
+                f"case {self.case_no}", f"record {step}", f"next review step is {expected}"
+            )
+        self._review_step_recorded(
+            step=step, opinion=_text("opinion", opinion), **self._by(actor), timestamp=at
+        )
+
+    @event(ReviewStepRecorded)
+    def _review_step_recorded(
+        self, step: str, opinion: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.review_steps.append(step)
+
+    def start_special_procedure(self, kind: str, reason: str, actor: Actor, at: datetime) -> None:
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require({State.ACCEPTED}, "start a special procedure for")
+        if kind not in SpecialProcedure.__members__:
+            raise InvalidField("kind", f"must be one of {', '.join(SpecialProcedure)}")
+        self._special_procedure_started(
+            kind=kind,
+            reason=_text("reason", reason),
+            started_on=china_date(at).isoformat(),
+            **self._by(actor),
+            timestamp=at,
+        )
+
+    @event(SpecialProcedureStarted)
+    def _special_procedure_started(
+        self,
+        kind: str,
+        reason: str,
+        started_on: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.state = State.SPECIAL_PROCEDURE
+        self.suspensions.append((started_on, None))
+
+    def end_special_procedure(self, outcome: str, actor: Actor, at: datetime) -> None:
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require({State.SPECIAL_PROCEDURE}, "end a special procedure of")
+        self._special_procedure_ended(
+            outcome=_text("outcome", outcome),
+            ended_on=china_date(at).isoformat(),
+            **self._by(actor),
+            timestamp=at,
+        )
+
+    @event(SpecialProcedureEnded)
+    def _special_procedure_ended(
+        self,
+        outcome: str,
+        ended_on: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.state = State.ACCEPTED
+        self._end_suspension(ended_on)
+
+    def extend(self, days: int, reason: str, actor: Actor, at: datetime) -> None:
+        """延期: at most once, with a reason, up to the item's extension limit."""
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require({State.ACCEPTED}, "extend")
+        if self.extension_days:
+            raise IllegalTransition(f"case {self.case_no}", "extend", "already extended once")
+        if isinstance(days, bool) or not 1 <= days <= self.item.extension_days:
+            raise InvalidField("days", f"must be 1 to {self.item.extension_days} working days for this item")
+        self._extended(days=days, reason=_text("reason", reason), **self._by(actor), timestamp=at)
+
+    @event(Extended)
+    def _extended(
+        self, days: int, reason: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.extension_days = days
+
+    # Conclusion, delivery, archive
+
+    def conclude_part(self, part_code: str, result: str, actor: Actor, at: datetime) -> None:
+        self._require({State.ACCEPTED}, "conclude a part of")
+        part = self.parts.get(part_code)
+        if part is None:
+            raise InvalidField("part_code", f"case {self.case_no} has no part {part_code}")
+        self._require_province(actor, part.province, f"province of part {part_code}")
+        if part.result is not None:
+            raise IllegalTransition(
+                f"case {self.case_no}", f"conclude part {part_code}", f"concluded {part.result}"
+            )
+        self._check_result(result)
+        self._part_concluded(part_code=part_code, result=result, **self._by(actor), timestamp=at)
+
+    @event(PartConcluded)
+    def _part_concluded(
+        self,
+        part_code: str,
+        result: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        part = self.parts[part_code]
+        self.parts[part_code] = Part(part.code, part.name, part.province, result)
+
+    @staticmethod
+    def _check_result(result: str) -> None:
+        if result not in Result.__members__ or result == Result.SUPPLEMENT_TIMEOUT:
+            choices = ", ".join(r for r in Result if r is not Result.SUPPLEMENT_TIMEOUT)
+            raise InvalidField(
+                "result", f"must be one of {choices} (a supplement timeout concludes by itself)"
+            )
+
+    def conclude(self, result: str, actor: Actor, at: datetime) -> None:
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require({State.ACCEPTED}, "conclude")
+        self._check_result(result)
+        open_parts = [code for code, part in self.parts.items() if part.result is None]
+        if open_parts:
+            raise IllegalTransition(
+                f"case {self.case_no}", "conclude", f"parts still open: {', '.join(open_parts)}"
+            )
+        self._concluded(
+            result=result, concluded_on=china_date(at).isoformat(), **self._by(actor), timestamp=at
+        )
+
+    @event(Concluded)
+    def _concluded(
+        self,
+        result: str,
+        concluded_on: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.result = result
+        self.concluded_on = concluded_on
+        self.open_supplement = None
+        self.state = State.CONCLUDED
+        self._end_suspension(concluded_on)
+
+    def deliver(self, method: str, reference: str, actor: Actor, at: datetime) -> None:
+        self._require({State.CONCLUDED, State.REFUSED}, "deliver")
+        if actor.province not in (self.receiving_province, self.handling_province):
+            raise IllegalTransition(
+                f"case {self.case_no}", f"deliver from {actor.province}", "not its province"
+            )
+        if method not in Delivery.__members__:
+            raise InvalidField("method", f"must be one of {', '.join(Delivery)}")
+        self._delivered(
+            method=method, reference=_text("reference", reference, 200), **self._by(actor), timestamp=at
+        )
+
+    @event(Delivered)
+    def _delivered(
+        self,
+        method: str,
+        reference: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.delivery = method
+        self.state = State.DELIVERED
+
+    def archive(self, actor: Actor, at: datetime) -> None:
+        """归档, at the handling province; afterwards only rating and appeal."""
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require({State.DELIVERED}, "archive")
+        self._archived(**self._by(actor), timestamp=at)
+
+    @event(Archived)
+    def _archived(self, province: str, office_code: str, operator_id: str, timestamp: datetime) -> None:
+        self.state = State.ARCHIVED
+
+    # Rating (好差评)
+
+    def rate(
+        self,
+        score: int,
+        channel: str,
+        comment: str,
+        rectification_due_on: date | None,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        """Scores 1-5 once per case; 1-2 opens a rectification due on ``rectification_due_on``."""
+        self._require(ENDED_STATES, "rate")
+        if self.rating is not None:
+            raise IllegalTransition(f"case {self.case_no}", "rate", f"already rated {self.rating}")
+        if isinstance(score, bool) or not 1 <= score <= 5:
+            raise InvalidField("score", "must be 1 (非常不满意) to 5 (非常满意)")
+        if channel not in Channel.__members__:
+            raise InvalidField("channel", f"must be one of {', '.join(Channel)}")
+        bad = score <= 2
+        if bad != (rectification_due_on is not None):
+            raise InvalidField(
+                "rectification_due_on", "a score of 1 or 2, and only that, opens a rectification"
+            )
+        self._rated(
+            score=score,
+            channel=channel,
+            comment=comment.strip()[:1000],
+            rectification_due_on=rectification_due_on.isoformat() if rectification_due_on else None,
+            **self._by(actor),
+            timestamp=at,
+        )
+
+    @event(Rated)
+    def _rated(
+        self,
+        score: int,
+        channel: str,
+        comment: str,
+        rectification_due_on: str | None,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.rating = score
+        self.rectification_due_on = rectification_due_on
+
+    def respond_to_rectification(self, response: str, actor: Actor, at: datetime) -> None:
+        self._require_province(actor, self.handling_province, "handling province")
+        if self.rectification_due_on is None or self.rectification_responded:
+            raise IllegalTransition(f"case {self.case_no}", "respond to a rectification", "none is open")
+        self._rectification_responded(response=_text("response", response), **self._by(actor), timestamp=at)
+
+    @event(RectificationResponded)
+    def _rectification_responded(
+        self, response: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.rectification_responded = True
+
+    def appeal_rating(self, reason: str, actor: Actor, at: datetime) -> None:
+        """The handling department may appeal a rating (申诉) once."""
+        self._require_province(actor, self.handling_province, "handling province")
+        if self.rating is None:
+            raise IllegalTransition(f"case {self.case_no}", "appeal", "not rated")
+        if self.appealed:
+            raise IllegalTransition(f"case {self.case_no}", "appeal", "already appealed once")
+        self._rating_appealed(reason=_text("reason", reason), **self._by(actor), timestamp=at)
+
+    @event(RatingAppealed)
+    def _rating_appealed(
+        self, reason: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.appealed = True
+
+    # Deadline timer: each at most once per case
+
+    def warn_deadline(self, due_on: date, days_left: int, at: datetime) -> bool:
+        """Record the yellow warning once; False when already recorded or no longer relevant."""
+        if self.deadline_warned or self.state not in OPEN_STATES or self.accepted_on is None:
+            return False
+        self._deadline_warned(due_on=due_on.isoformat(), days_left=days_left, timestamp=at)
+        return True
+
+    @event(DeadlineWarned)
+    def _deadline_warned(self, due_on: str, days_left: int, timestamp: datetime) -> None:
+        self.deadline_warned = True
+
+    def breach_deadline(self, due_on: date, at: datetime) -> bool:
+        """Record the red breach once; False when already recorded or no longer relevant."""
+        if self.deadline_breached or self.state not in OPEN_STATES or self.accepted_on is None:
+            return False
+        if china_date(at) <= due_on:
+            raise IllegalTransition(f"case {self.case_no}", "record a breach", f"due {due_on.isoformat()}")
+        self._deadline_breached(due_on=due_on.isoformat(), timestamp=at)
+        return True
+
+    @event(DeadlineBreached)
+    def _deadline_breached(self, due_on: str, timestamp: datetime) -> None:
+        self.deadline_breached = True

@@ -1,0 +1,310 @@
+"""The service catalogue (事项清单): each province's service items and 一件事 bundles, event-sourced.
+
+Every change is a new version with the whole definition, so a case can name (and keep) the version it was
+filed under and auditors can see what changed when.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from aggregates.errors import InvalidField
+from aggregates.responsibility import Actor
+
+CATALOGUE_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:catalogue")
+_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$")
+_TYPE_CODE = re.compile(r"^[0-9A-Z]{18}[0-9]{3}$")
+_PROVINCE = re.compile(r"^[1-8][0-9]0000$")
+
+
+class Mode(StrEnum):
+    FULL_ONLINE = "FULL_ONLINE"  # 全程网办
+    PROXY = "PROXY"  # 异地代收代办
+    JOINT = "JOINT"  # 多地联办
+
+
+class PartRole(StrEnum):
+    """Whose province handles a part of a joint case, relative to the applicant."""
+
+    MOVE_OUT = "MOVE_OUT"  # 迁出地 / 转出地
+    MOVE_IN = "MOVE_IN"  # 迁入地 / 转入地
+    HOME = "HOME"  # 户籍地
+    WORKPLACE = "WORKPLACE"  # 工作地
+
+
+def _code(field: str, value: str) -> str:
+    if not _CODE.match(value):
+        raise InvalidField(field, "must be 1-64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _name(field: str, value: str, max_length: int = 200) -> str:
+    value = value.strip()
+    if not value or len(value) > max_length:
+        raise InvalidField(field, f"must be 1 to {max_length} characters")
+    return value
+
+
+def _days(field: str, value: int, low: int, high: int = 3650) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidField(field, f"must be a whole number of working days from {low} to {high}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Material:
+    code: str
+    name: str
+    substitutes: tuple[str, ...]  # certificate type codes whose valid certificate proves it (材料免提交)
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JointPart:
+    code: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDefinition:
+    """A service item as one province publishes it. Build it with :meth:`create`, which validates."""
+
+    code: str
+    name: str
+    department: str
+    handling_province: str
+    modes: tuple[str, ...]
+    materials: tuple[Material, ...]
+    statutory_limit_days: int
+    promised_limit_days: int
+    supplement_days: int
+    extension_days: int
+    fee_fen: int
+    joint_parts: tuple[JointPart, ...]
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        code: str,
+        name: str,
+        department: str,
+        handling_province: str,
+        modes: list[str],
+        materials: list[dict[str, Any]],
+        statutory_limit_days: int,
+        promised_limit_days: int,
+        supplement_days: int,
+        extension_days: int,
+        fee_fen: int,
+        joint_parts: list[dict[str, Any]],
+    ) -> ItemDefinition:
+        if not _PROVINCE.match(handling_province):
+            raise InvalidField("handling_province", "must be a six-digit province code")
+        if not modes or len(set(modes)) != len(modes):
+            raise InvalidField("modes", "must list one or more distinct modes")
+        for mode in modes:
+            if mode not in Mode.__members__:
+                raise InvalidField("modes", f"must be among {', '.join(Mode)}")
+        statutory = _days("statutory_limit_days", statutory_limit_days, 1)
+        promised = _days("promised_limit_days", promised_limit_days, 1)
+        if promised > statutory:
+            raise InvalidField(
+                "promised_limit_days", "承诺时限 must not exceed 法定时限 (statutory_limit_days)"
+            )
+        parsed_materials = tuple(_material(i, m) for i, m in enumerate(materials))
+        if len({m.code for m in parsed_materials}) != len(parsed_materials):
+            raise InvalidField("materials", "material codes must be unique within an item")
+        parts = tuple(_part(i, p) for i, p in enumerate(joint_parts))
+        if (Mode.JOINT in modes) != bool(parts):
+            raise InvalidField(
+                "joint_parts", "an item handled jointly (JOINT) lists its parts, and only then"
+            )
+        if len({p.code for p in parts}) != len(parts):
+            raise InvalidField("joint_parts", "part codes must be unique within an item")
+        if isinstance(fee_fen, bool) or not isinstance(fee_fen, int) or fee_fen < 0:
+            raise InvalidField("fee_fen", "must be a non-negative whole number of fen")
+        return cls(
+            code=_code("code", code),
+            name=_name("name", name),
+            department=_name("department", department),
+            handling_province=handling_province,
+            modes=tuple(modes),
+            materials=parsed_materials,
+            statutory_limit_days=statutory,
+            promised_limit_days=promised,
+            supplement_days=_days("supplement_days", supplement_days, 1),
+            extension_days=_days("extension_days", extension_days, 0),
+            fee_fen=fee_fen,
+            joint_parts=parts,
+        )
+
+    def as_event_fields(self) -> dict[str, Any]:
+        """Primitive fields for a stored event: lists and dicts of str/int/bool only."""
+        fields = asdict(self)
+        fields["modes"] = list(self.modes)
+        fields["materials"] = [{**asdict(m), "substitutes": list(m.substitutes)} for m in self.materials]
+        fields["joint_parts"] = [asdict(p) for p in self.joint_parts]
+        return fields
+
+    @classmethod
+    def from_event_fields(cls, fields: dict[str, Any]) -> ItemDefinition:
+        return cls(
+            **{
+                **fields,
+                "modes": tuple(fields["modes"]),
+                "materials": tuple(
+                    Material(m["code"], m["name"], tuple(m["substitutes"]), m["required"])
+                    for m in fields["materials"]
+                ),
+                "joint_parts": tuple(
+                    JointPart(p["code"], p["name"], p["role"]) for p in fields["joint_parts"]
+                ),
+            }
+        )
+
+    def material(self, code: str) -> Material | None:
+        return next((m for m in self.materials if m.code == code), None)
+
+
+def _material(index: int, raw: dict[str, Any]) -> Material:
+    field = f"materials/{index}"
+    substitutes = raw.get("substitutes", [])
+    if not isinstance(substitutes, list) or not all(
+        isinstance(s, str) and _TYPE_CODE.match(s) for s in substitutes
+    ):
+        raise InvalidField(f"{field}/substitutes", "must list certificate type codes (18 + 3 characters)")
+    required = raw.get("required", True)
+    if not isinstance(required, bool):
+        raise InvalidField(f"{field}/required", "must be true or false")
+    return Material(
+        _code(f"{field}/code", str(raw.get("code", ""))),
+        _name(f"{field}/name", str(raw.get("name", ""))),
+        tuple(substitutes),
+        required,
+    )
+
+
+def _part(index: int, raw: dict[str, Any]) -> JointPart:
+    field = f"joint_parts/{index}"
+    role = str(raw.get("role", ""))
+    if role not in PartRole.__members__:
+        raise InvalidField(f"{field}/role", f"must be one of {', '.join(PartRole)}")
+    return JointPart(
+        _code(f"{field}/code", str(raw.get("code", ""))),
+        _name(f"{field}/name", str(raw.get("name", ""))),
+        role,
+    )
+
+
+class ServiceItem(Aggregate):
+    """One province's service item; each publication is a new version."""
+
+    class Published(Aggregate.Created):
+        province: str
+        definition: dict[str, Any]
+        office_code: str
+        operator_id: str
+
+    class Revised(Aggregate.Event):
+        definition: dict[str, Any]
+        office_code: str
+        operator_id: str
+
+    @staticmethod
+    def id_for(province: str, code: str) -> UUID:
+        return uuid5(CATALOGUE_NAMESPACE, f"item:{province}:{code}")
+
+    @classmethod
+    def publish(cls, province: str, definition: ItemDefinition, actor: Actor, at: datetime) -> ServiceItem:
+        if actor.province != province:
+            raise InvalidField("province", "a province publishes only its own catalogue")
+        return cls._create(
+            cls.Published,
+            id=cls.id_for(province, definition.code),
+            province=province,
+            definition=definition.as_event_fields(),
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    @event(Published)
+    def __init__(self, province: str, definition: dict[str, Any], office_code: str, operator_id: str) -> None:
+        self.province = province
+        self.definition = ItemDefinition.from_event_fields(definition)
+
+    def revise(self, definition: ItemDefinition, actor: Actor, at: datetime) -> bool:
+        """Publish a new version; False (and nothing recorded) when nothing changed."""
+        if definition.code != self.definition.code:
+            raise InvalidField("code", "an item keeps its code; publish a new item instead")
+        if actor.province != self.province:
+            raise InvalidField("province", "a province revises only its own catalogue")
+        if definition == self.definition:
+            return False
+        self._revised(
+            definition=definition.as_event_fields(),
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+        return True
+
+    @event(Revised)
+    def _revised(
+        self, definition: dict[str, Any], office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.definition = ItemDefinition.from_event_fields(definition)
+
+
+class ServiceBundle(Aggregate):
+    """一件事: several items filed as one application, with one list of materials and one delivery."""
+
+    class Published(Aggregate.Created):
+        province: str
+        code: str
+        name: str
+        items: list[list[str]]  # [province, item code] pairs
+        office_code: str
+        operator_id: str
+
+    @staticmethod
+    def id_for(province: str, code: str) -> UUID:
+        return uuid5(CATALOGUE_NAMESPACE, f"bundle:{province}:{code}")
+
+    @classmethod
+    def publish(
+        cls, province: str, code: str, name: str, items: list[tuple[str, str]], actor: Actor, at: datetime
+    ) -> ServiceBundle:
+        if actor.province != province:
+            raise InvalidField("province", "a province publishes only its own catalogue")
+        if len(items) < 2 or len(set(items)) != len(items):
+            raise InvalidField("items", "a bundle combines two or more distinct items")
+        return cls._create(
+            cls.Published,
+            id=cls.id_for(province, _code("code", code)),
+            province=province,
+            code=code,
+            name=_name("name", name),
+            items=[list(pair) for pair in items],
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    @event(Published)
+    def __init__(
+        self, province: str, code: str, name: str, items: list[list[str]], office_code: str, operator_id: str
+    ) -> None:
+        self.province = province
+        self.code = code
+        self.name = name
+        self.items = [(p, c) for p, c in items]

@@ -1,0 +1,476 @@
+"""Cross-province cases (办件): the use cases of the workflow, the deadline clock, 一件事 bundles.
+
+Case numbers and receipt numbers are drawn here; dates counted in working days (supplement due, rectification
+due, the legal deadline) come from the working-day calendar; certificates attached as materials are verified
+through the certificate service and the signed answer is kept on the case.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+
+from aggregates.applicant import Applicant
+from aggregates.calendar import WorkingCalendar
+from aggregates.case import Case, Part, Result, State, china_date
+from aggregates.catalogue import Mode
+from aggregates.deadline import DeadlineInputs, DeadlineState, DeadlineStatus, Suspension, deadline_state
+from aggregates.errors import InvalidField
+from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
+from aggregates.responsibility import Actor
+from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
+from node.catalogue import CatalogueService
+from node.certificates import CertificateService
+
+_SAVE_ATTEMPTS = 5
+TIMER_OFFICE = "SYSTEM"
+TIMER_OPERATOR = "deadline-timer"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDeadlines:
+    promised: DeadlineState
+    statutory: DeadlineState
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    version: int
+    at: datetime
+    event: str
+    province: str | None
+    office_code: str | None
+    operator_id: str | None
+    detail: dict[str, Any]
+
+
+class BundleCase(Aggregate):
+    """一件事 filed as one application: its item cases, the shared materials, one combined delivery."""
+
+    class Filed(Aggregate.Created):
+        bundle_province: str
+        bundle_code: str
+        case_ids: list[str]
+        applicant_id: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class Delivered(Aggregate.Event):
+        method: str
+        reference: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    @event(Filed)
+    def __init__(
+        self,
+        bundle_province: str,
+        bundle_code: str,
+        case_ids: list[str],
+        applicant_id: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+    ) -> None:
+        self.bundle_province = bundle_province
+        self.bundle_code = bundle_code
+        self.case_ids = case_ids
+        self.applicant_id = applicant_id
+        self.delivered = False
+
+    def deliver(self, method: str, reference: str, actor: Actor, at: datetime) -> None:
+        if self.delivered:
+            raise InvalidField("bundle", "this 一件事 was already delivered")
+        self._delivered(
+            method=method,
+            reference=reference,
+            province=actor.province,
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    @event(Delivered)
+    def _delivered(
+        self,
+        method: str,
+        reference: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.delivered = True
+
+
+class CaseService:
+    def __init__(
+        self,
+        app: NodeApplication,
+        *,
+        catalogue: CatalogueService,
+        certificates: CertificateService,
+        calendar: WorkingCalendar,
+        province: str,
+        clock: Clock = utc_now,
+        rectification_days: int = 15,
+        warning_days: int = 3,
+    ) -> None:
+        self._app = app
+        self._catalogue = catalogue
+        self._certificates = certificates
+        self.calendar = calendar
+        self.province = province
+        self._clock = clock
+        self._rectification_days = rectification_days
+        self._warning_days = warning_days
+
+    # Filing
+
+    def submit(
+        self,
+        actor: Actor,
+        *,
+        item_province: str,
+        item_code: str,
+        mode: str,
+        applicant: dict[str, str],
+        parts: dict[str, str] | None = None,
+    ) -> Case:
+        """File a case at the receiving province (this node's), registering the applicant's identity apart."""
+        now = self._clock()
+        person = Applicant.register(applicant["name"], applicant["id_type"], applicant["id_number"], now)
+        case = self._new_case(actor, item_province, item_code, mode, parts or {}, str(person.id), now)
+        self._save_new([case], person)
+        return case
+
+    def submit_bundle(
+        self,
+        actor: Actor,
+        *,
+        bundle_province: str,
+        bundle_code: str,
+        mode: str,
+        applicant: dict[str, str],
+    ) -> tuple[BundleCase, list[Case]]:
+        """一件事: one application, one applicant registration, one case per item, saved together."""
+        now = self._clock()
+        bundle = self._catalogue.bundle(bundle_province, bundle_code)
+        person = Applicant.register(applicant["name"], applicant["id_type"], applicant["id_number"], now)
+        cases = []
+        for item_province, item_code in bundle.items:
+            item = self._catalogue.item(item_province, item_code)
+            chosen = mode if mode in item.definition.modes else item.definition.modes[0]
+            if chosen == Mode.JOINT:
+                raise InvalidField(
+                    "mode", f"item {item_code} of the bundle is joint-only; file it on its own"
+                )
+            cases.append(self._new_case(actor, item_province, item_code, chosen, {}, str(person.id), now))
+        filed = BundleCase(
+            bundle_province=bundle_province,
+            bundle_code=bundle_code,
+            case_ids=[str(c.id) for c in cases],
+            applicant_id=str(person.id),
+            province=actor.province,
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+        )
+        self._save_new(cases, person, filed)
+        return filed, cases
+
+    def _new_case(
+        self,
+        actor: Actor,
+        item_province: str,
+        item_code: str,
+        mode: str,
+        parts: dict[str, str],
+        applicant_id: str,
+        now: datetime,
+    ) -> Case:
+        item = self._catalogue.item(item_province, item_code)
+        definition = item.definition
+        unknown = sorted(set(parts) - {p.code for p in definition.joint_parts})
+        if unknown:
+            raise InvalidField("parts", f"item {item_code} has no part {', '.join(unknown)}")
+        return Case.submit(
+            case_no=f"{actor.province}{china_date(now):%Y%m%d}{secrets.randbelow(10**8):08d}",
+            mode=mode,
+            item_province=item_province,
+            item=definition,
+            item_version=item.version,
+            receiving_province=actor.province,
+            parts=[Part(p.code, p.name, parts[p.code]) for p in definition.joint_parts if p.code in parts],
+            applicant_id=applicant_id,
+            actor=actor,
+            at=now,
+        )
+
+    def _save_new(self, cases: list[Case], *others: Aggregate) -> None:
+        self._app.save(*cases, *others)  # new aggregates with fresh ids: nothing to conflict with
+
+    # The workflow: each command loads the case, applies one rule-checked change and saves it
+
+    def _change(self, case_id: str, command: Callable[[Case, datetime], None]) -> Case:
+        for _ in range(_SAVE_ATTEMPTS):
+            case = self.case(case_id)
+            command(case, self._clock())
+            try:
+                self._app.save(case)
+            except IntegrityError:
+                continue
+            return case
+        raise AlreadyExists(f"case {case_id} changed concurrently; retry")
+
+    def receive(self, case_id: str, actor: Actor, receipt_no: str | None = None) -> Case:
+        number = receipt_no or f"SJ{secrets.randbelow(10**12):012d}"
+        return self._change(case_id, lambda case, at: case.receive(number, actor, at))
+
+    def forward(self, case_id: str, actor: Actor) -> Case:
+        return self._change(case_id, lambda case, at: case.forward(actor, at))
+
+    def attach_material(
+        self,
+        case_id: str,
+        actor: Actor,
+        *,
+        material_code: str,
+        certificate_identifier: str | None = None,
+        file_digest: str | None = None,
+    ) -> Case:
+        """Attach a material; a certificate is verified now and the signed answer is kept as evidence."""
+        verification = None
+        type_code = None
+        if certificate_identifier is not None:
+            try:
+                parsed = CertificateIdentifier.parse(certificate_identifier)
+            except InvalidIdentifier as e:
+                raise InvalidField("certificate_identifier", f"{e.part}: {e.message}") from None
+            certificate_identifier, type_code = str(parsed), parsed.type_code
+            signed = self._certificates.verify(certificate_identifier)
+            verification = {
+                **signed.assertion,
+                "signature": signed.signature.hex(),
+                "signature_algorithm": signed.algorithm,
+                "key_id": signed.key_id,
+            }
+
+        def attach(case: Case, at: datetime) -> None:
+            case.attach_material(
+                material_code,
+                actor,
+                at,
+                certificate_identifier=certificate_identifier,
+                certificate_type_code=type_code,
+                verification=verification,
+                file_digest=file_digest,
+            )
+
+        return self._change(case_id, attach)
+
+    def accept(self, case_id: str, actor: Actor, acceptance_no: str | None = None) -> Case:
+        number = acceptance_no or f"SL{secrets.randbelow(10**12):012d}"
+        return self._change(case_id, lambda case, at: case.accept(number, actor, at))
+
+    def refuse(self, case_id: str, actor: Actor, reason: str) -> Case:
+        return self._change(case_id, lambda case, at: case.refuse(reason, actor, at))
+
+    def request_supplement(self, case_id: str, actor: Actor, missing: list[str], reason: str) -> Case:
+        def request(case: Case, at: datetime) -> None:
+            due = self.calendar.add_working_days(china_date(at), case.item.supplement_days)
+            case.request_supplement(missing, reason, due, actor, at)
+
+        return self._change(case_id, request)
+
+    def provide_supplement(self, case_id: str, actor: Actor) -> Case:
+        return self._change(case_id, lambda case, at: case.provide_supplement(actor, at))
+
+    def record_review(self, case_id: str, actor: Actor, step: str, opinion: str) -> Case:
+        return self._change(case_id, lambda case, at: case.record_review(step, opinion, actor, at))
+
+    def start_special_procedure(self, case_id: str, actor: Actor, kind: str, reason: str) -> Case:
+        return self._change(case_id, lambda case, at: case.start_special_procedure(kind, reason, actor, at))
+
+    def end_special_procedure(self, case_id: str, actor: Actor, outcome: str) -> Case:
+        return self._change(case_id, lambda case, at: case.end_special_procedure(outcome, actor, at))
+
+    def extend(self, case_id: str, actor: Actor, days: int, reason: str) -> Case:
+        return self._change(case_id, lambda case, at: case.extend(days, reason, actor, at))
+
+    def conclude_part(self, case_id: str, actor: Actor, part_code: str, result: str) -> Case:
+        return self._change(case_id, lambda case, at: case.conclude_part(part_code, result, actor, at))
+
+    def conclude(self, case_id: str, actor: Actor, result: str) -> Case:
+        return self._change(case_id, lambda case, at: case.conclude(result, actor, at))
+
+    def deliver(self, case_id: str, actor: Actor, method: str, reference: str) -> Case:
+        return self._change(case_id, lambda case, at: case.deliver(method, reference, actor, at))
+
+    def archive(self, case_id: str, actor: Actor) -> Case:
+        return self._change(case_id, lambda case, at: case.archive(actor, at))
+
+    def rate(self, case_id: str, actor: Actor, score: int, channel: str, comment: str = "") -> Case:
+        def rate(case: Case, at: datetime) -> None:
+            bad = isinstance(score, int) and 1 <= score <= 2
+            due = self.calendar.add_working_days(china_date(at), self._rectification_days) if bad else None
+            case.rate(score, channel, comment, due, actor, at)
+
+        return self._change(case_id, rate)
+
+    def respond_to_rectification(self, case_id: str, actor: Actor, response: str) -> Case:
+        return self._change(case_id, lambda case, at: case.respond_to_rectification(response, actor, at))
+
+    def appeal_rating(self, case_id: str, actor: Actor, reason: str) -> Case:
+        return self._change(case_id, lambda case, at: case.appeal_rating(reason, actor, at))
+
+    def deliver_bundle(self, bundle_id: str, actor: Actor, method: str, reference: str) -> BundleCase:
+        """One combined delivery: every item case must have concluded; each is delivered with the bundle."""
+        for _ in range(_SAVE_ATTEMPTS):
+            bundle = self.bundle_case(bundle_id)
+            cases = [self.case(case_id) for case_id in bundle.case_ids]
+            open_items = [c.item.code for c in cases if c.state not in (State.CONCLUDED, State.REFUSED)]
+            if open_items:
+                raise InvalidField("bundle", f"items not concluded yet: {', '.join(open_items)}")
+            now = self._clock()
+            for case in cases:
+                case.deliver(method, reference, actor, now)
+            bundle.deliver(method, reference, actor, now)
+            try:
+                self._app.save(bundle, *cases)
+            except IntegrityError:
+                continue
+            return bundle
+        raise AlreadyExists(f"bundle case {bundle_id} changed concurrently; retry")
+
+    # Reads
+
+    def case(self, case_id: str) -> Case:
+        case: Case = self._get(case_id, Case, "case")
+        return case
+
+    def case_as_of(self, case_id: str, as_of: datetime) -> Case | None:
+        version = None
+        for stored in self._events(case_id):
+            if stored.timestamp > as_of:
+                break
+            version = stored.originator_version
+        if version is None:
+            return None
+        case: Case = self._app.repository.get(_uuid(case_id), version=version)
+        return case
+
+    def bundle_case(self, bundle_id: str) -> BundleCase:
+        bundle: BundleCase = self._get(bundle_id, BundleCase, "bundle case")
+        return bundle
+
+    def applicant(self, case_id: str) -> Applicant:
+        applicant: Applicant = self._get(self.case(case_id).applicant_id, Applicant, "applicant")
+        return applicant
+
+    def timeline(self, case_id: str) -> list[TimelineEntry]:
+        """Every step of the case: when, what, and which province, office and operator did it (责任追溯)."""
+        entries = []
+        for stored in self._events(case_id):
+            detail = {
+                key: value
+                for key, value in stored.__dict__.items()
+                if key not in ("originator_id", "originator_version", "timestamp", "originator_topic", "item")
+                and key not in ("province", "office_code", "operator_id")
+            }
+            entries.append(
+                TimelineEntry(
+                    version=stored.originator_version,
+                    at=stored.timestamp,
+                    event=type(stored).__name__,
+                    province=getattr(stored, "province", None),
+                    office_code=getattr(stored, "office_code", TIMER_OFFICE),
+                    operator_id=getattr(stored, "operator_id", TIMER_OPERATOR),
+                    detail=detail,
+                )
+            )
+        return entries
+
+    def deadlines(self, case: Case, as_of: datetime | None = None) -> CaseDeadlines | None:
+        """The promised (承诺) and statutory (法定) deadline states as of an instant; None before acceptance."""
+        if case.accepted_on is None:
+            return None
+        today = china_date(as_of or self._clock())
+        accepted_on = date.fromisoformat(case.accepted_on)
+        suspensions = tuple(
+            Suspension(date.fromisoformat(start), date.fromisoformat(end) if end else None)
+            for start, end in case.suspensions
+        )
+        concluded_on = date.fromisoformat(case.concluded_on) if case.concluded_on else None
+
+        def state(limit_days: int) -> DeadlineState:
+            inputs = DeadlineInputs(accepted_on, limit_days, suspensions, case.extension_days, concluded_on)
+            return deadline_state(self.calendar, inputs, today, self._warning_days)
+
+        return CaseDeadlines(
+            promised=state(case.item.promised_limit_days), statutory=state(case.item.statutory_limit_days)
+        )
+
+    # The timer's step for one case: exactly once per case, because the aggregate refuses repeats
+
+    def check_timers(self, case_id: str) -> list[str]:
+        """Record what time has made due: supplement timeout, deadline warning, deadline breach."""
+        recorded: list[str] = []
+        actor = Actor(self.province, TIMER_OFFICE, TIMER_OPERATOR)
+
+        def step(case: Case, at: datetime) -> None:
+            recorded.clear()
+            today = china_date(at)
+            supplement = case.open_supplement
+            if supplement is not None and today > date.fromisoformat(supplement["due_on"]):
+                case.time_out_supplement(actor, at)
+                recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
+                return
+            deadlines = self.deadlines(case, at)
+            due_on = deadlines.promised.due_on if deadlines else None
+            if deadlines is None or due_on is None:
+                return
+            status = deadlines.promised.status
+            if status == DeadlineStatus.OVERDUE and case.breach_deadline(due_on, at):
+                recorded.append("DeadlineBreached")
+            elif status == DeadlineStatus.WARNING and case.warn_deadline(
+                due_on, deadlines.promised.days_left or 0, at
+            ):
+                recorded.append("DeadlineWarned")
+
+        case = self.case(case_id)
+        if case.state not in (State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE):
+            return []
+        self._change(case_id, step)
+        return list(recorded)
+
+    # Internals
+
+    def _get(self, raw_id: str, kind: type[Aggregate], name: str) -> Any:
+        try:
+            found: Aggregate = self._app.repository.get(_uuid(raw_id))
+        except AggregateNotFoundError:
+            raise NotFound(f"no {name} {raw_id} on this node") from None
+        if not isinstance(found, kind):
+            raise NotFound(f"no {name} {raw_id} on this node")
+        return found
+
+    def _events(self, case_id: str) -> Iterator[Any]:
+        self.case(case_id)
+        yield from self._app.events.get(_uuid(case_id))
+
+
+def _uuid(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise InvalidField("case_id", "must be a UUID") from None

@@ -1,0 +1,56 @@
+"""The deadline timer: records supplement timeouts, deadline warnings and breaches as time passes.
+
+It follows the node's notification log for filed and ended cases (so it needs no table scan, and a restart
+simply reads the log again), and asks the case service to check each open case. Each record happens at most
+once per case because the Case aggregate refuses a repeat, and a concurrent timer in another process meets
+optimistic concurrency: restarts and several processes cause no duplicates.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import structlog
+from eventsourcing.utils import get_topic
+
+from aggregates.case import Case
+from node.application import NodeApplication
+from node.cases import CaseService
+
+log = structlog.get_logger("tongban.timer")
+
+
+class DeadlineTimer:
+    def __init__(self, app: NodeApplication, cases: CaseService, batch_size: int = 500) -> None:
+        self._app = app
+        self._cases = cases
+        self._batch_size = batch_size
+        self._position = 0  # the last notification id read; ids may have gaps
+        self._open: set[str] = set()
+        self._filed = get_topic(Case.Submitted)
+        self._ended = {get_topic(Case.Concluded), get_topic(Case.Refused)}
+
+    def tick(self) -> Counter[str]:
+        """One pass: catch up with the log, then check every open case. Returns what was recorded."""
+        self._follow_log()
+        recorded: Counter[str] = Counter()
+        for case_id in sorted(self._open):
+            recorded.update(self._cases.check_timers(case_id))
+        if recorded:
+            log.info("timer.recorded", **recorded)
+        return recorded
+
+    def _follow_log(self) -> None:
+        while True:
+            notifications = self._app.recorder.select_notifications(
+                start=self._position + 1, limit=self._batch_size, topics=[self._filed, *self._ended]
+            )
+            for notification in notifications:
+                case_id = str(notification.originator_id)
+                if notification.topic == self._filed:
+                    self._open.add(case_id)
+                else:
+                    self._open.discard(case_id)
+                self._position = notification.id
+            if len(notifications) < self._batch_size:
+                return

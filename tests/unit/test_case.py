@@ -1,0 +1,343 @@
+"""The case aggregate, one rule at a time: given a case, when a command, then events or a refusal (and none)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from aggregates.case import Case, Part, State, china_date
+from aggregates.errors import IllegalTransition, InvalidField
+from aggregates.responsibility import Actor
+from tests.builders import T0, item
+
+SH_WINDOW = Actor("310000", "SH-WIN", "w-1")
+JS_HANDLER = Actor("320000", "JS-GA", "h-1")
+ZJ_HANDLER = Actor("330000", "ZJ-GA", "h-2")
+VERIFIED = {"authentic": True, "status": "VALID"}
+ID_CARD = "1.2.156.3005.2.11100000000013338W001.11220000013544541J.1.001.X"
+
+
+def later(days: int = 0, hours: int = 1) -> datetime:
+    return T0 + timedelta(days=days, hours=hours)
+
+
+def submitted(mode: str = "PROXY", receiving: Actor = SH_WINDOW, parts: list[Part] | None = None) -> Case:
+    case = Case.submit(
+        case_no="310000202603020001",
+        mode=mode,
+        item_province="320000",
+        item=item(),
+        item_version=1,
+        receiving_province=receiving.province,
+        parts=parts or [],
+        applicant_id="7f0c1e1e-0000-4000-8000-000000000001",
+        actor=receiving,
+        at=T0,
+    )
+    return case
+
+
+def with_materials(case: Case, actor: Actor = SH_WINDOW) -> Case:
+    case.attach_material(
+        "M01",
+        actor,
+        later(),
+        certificate_identifier=ID_CARD,
+        certificate_type_code="11100000000013338W001",
+        verification=VERIFIED,
+    )
+    case.attach_material("M02", actor, later(), file_digest="sha256:" + "a" * 64)
+    return case
+
+
+def forwarded() -> Case:
+    case = with_materials(submitted())
+    case.receive("SJ1", SH_WINDOW, later())
+    case.forward(SH_WINDOW, later())
+    return case
+
+
+def accepted() -> Case:
+    case = forwarded()
+    case.accept("SL1", JS_HANDLER, later(1))
+    case.collect_events()
+    return case
+
+
+def refused_without_events(case: Case, command: object, error: type[Exception] = IllegalTransition) -> None:
+    before = case.version
+    with pytest.raises(error):
+        command()  # type: ignore[operator]
+    assert case.collect_events() == [] or case.version == before
+
+
+def test_submission_records_the_workflow_facts_but_no_personal_data() -> None:
+    case = submitted()
+    [event] = case.collect_events()
+    assert isinstance(event, Case.Submitted)
+    assert (event.receiving_province, event.handling_province, event.mode) == ("310000", "320000", "PROXY")
+    assert (event.office_code, event.operator_id) == ("SH-WIN", "w-1")
+    assert event.item["promised_limit_days"] == 10
+    assert event.applicant_id.startswith("7f0c1e1e")
+    assert not any(key in event.__dict__ for key in ("name", "id_number", "holder_id"))
+
+
+def test_proxy_needs_another_handling_province_and_a_mode_the_item_allows() -> None:
+    with pytest.raises(InvalidField, match="PROXY"):
+        submitted(receiving=Actor("320000", "JS-WIN", "w"))
+    with pytest.raises(InvalidField, match="may be handled in"):
+        Case.submit(
+            case_no="1",
+            mode="PROXY",
+            item_province="320000",
+            item=item(modes=["FULL_ONLINE"], joint_parts=[]),
+            item_version=1,
+            receiving_province="310000",
+            parts=[],
+            applicant_id="a",
+            actor=SH_WINDOW,
+            at=T0,
+        )
+
+
+def test_only_the_receiving_province_receives_and_forwards() -> None:
+    case = with_materials(submitted())
+    case.collect_events()
+    refused_without_events(case, lambda: case.receive("SJ1", JS_HANDLER, later()))
+    case.receive("SJ1", SH_WINDOW, later())
+    refused_without_events(case, lambda: case.forward(JS_HANDLER, later()))
+    case.forward(SH_WINDOW, later())
+    assert case.state is State.FORWARDED
+
+
+def test_only_the_handling_province_accepts_and_only_after_forwarding() -> None:
+    case = with_materials(submitted())
+    case.receive("SJ1", SH_WINDOW, later())
+    refused_without_events(case, lambda: case.accept("SL1", JS_HANDLER, later()))  # not forwarded yet
+    case.forward(SH_WINDOW, later())
+    refused_without_events(case, lambda: case.accept("SL1", Actor("310000", "SH", "h"), later()))
+    case.accept("SL1", JS_HANDLER, later(3))
+    assert (case.state, case.accepted_on, case.acceptance_no) == (State.ACCEPTED, "2026-03-05", "SL1")
+
+
+def test_acceptance_needs_every_required_material() -> None:
+    case = submitted()
+    case.receive("SJ1", SH_WINDOW, later())
+    case.forward(SH_WINDOW, later())
+    with pytest.raises(IllegalTransition, match="missing materials M01, M02"):
+        case.accept("SL1", JS_HANDLER, later())
+
+
+def test_a_certificate_material_must_replace_it_and_verify() -> None:
+    case = submitted()
+    with pytest.raises(InvalidField, match="does not replace"):
+        case.attach_material(
+            "M02",
+            SH_WINDOW,
+            later(),
+            certificate_identifier=ID_CARD,
+            certificate_type_code="11100000000013338W001",
+            verification=VERIFIED,
+        )
+    with pytest.raises(InvalidField, match="did not verify"):
+        case.attach_material(
+            "M01",
+            SH_WINDOW,
+            later(),
+            certificate_identifier=ID_CARD,
+            certificate_type_code="11100000000013338W001",
+            verification={"authentic": True, "status": "REVOKED"},
+        )
+    with pytest.raises(InvalidField, match="no material"):
+        case.attach_material("M99", SH_WINDOW, later(), file_digest="sha256:" + "b" * 64)
+    with pytest.raises(IllegalTransition, match="not a party"):
+        case.attach_material("M02", Actor("340000", "AH", "x"), later(), file_digest="sha256:" + "b" * 64)
+
+
+def test_full_online_cases_are_accepted_straight_from_submission() -> None:
+    case = with_materials(
+        submitted(mode="FULL_ONLINE", receiving=Actor("320000", "JS-NET", "p")),
+        Actor("320000", "JS-NET", "p"),
+    )
+    case.accept("SL1", JS_HANDLER, later())
+    assert case.state is State.ACCEPTED
+
+
+def test_refusal_has_a_reason_and_happens_only_before_acceptance() -> None:
+    case = forwarded()
+    with pytest.raises(InvalidField):
+        case.refuse("  ", JS_HANDLER, later())
+    case.refuse("不属于本机关职权范围", JS_HANDLER, later())
+    assert case.state is State.REFUSED
+    refused_without_events(accepted(), lambda: accepted().refuse("late", JS_HANDLER, later()))
+
+
+def test_no_conclusion_without_acceptance() -> None:
+    case = forwarded()
+    with pytest.raises(IllegalTransition, match="cannot conclude"):
+        case.conclude("ISSUED", JS_HANDLER, later())
+
+
+def test_one_supplement_notice_lists_all_missing_materials_and_rounds_are_counted() -> None:
+    case = submitted()
+    case.attach_material("M02", SH_WINDOW, later(), file_digest="sha256:" + "a" * 64)
+    case.receive("SJ1", SH_WINDOW, later())
+    case.forward(SH_WINDOW, later())
+    case.collect_events()
+    with pytest.raises(InvalidField, match="ALL missing"):
+        case.request_supplement(["M03"], "缺少材料", date(2026, 3, 20), JS_HANDLER, later())
+    assert case.collect_events() == []
+    case.request_supplement(["M01", "M03"], "缺少身份证和结婚证", date(2026, 3, 20), JS_HANDLER, later())
+    assert (case.state, case.supplement_rounds) == (State.SUPPLEMENT_REQUESTED, 1)
+    with pytest.raises(IllegalTransition, match="still missing M01, M03"):
+        case.provide_supplement(SH_WINDOW, later())
+    case.attach_material(
+        "M01",
+        SH_WINDOW,
+        later(),
+        certificate_identifier=ID_CARD,
+        certificate_type_code="11100000000013338W001",
+        verification=VERIFIED,
+    )
+    case.attach_material("M03", SH_WINDOW, later(), file_digest="sha256:" + "c" * 64)
+    case.provide_supplement(SH_WINDOW, later(1))
+    assert case.state is State.FORWARDED
+    case.request_supplement(["M03"], "结婚证不清晰", date(2026, 3, 20), JS_HANDLER, later(2))
+    assert case.supplement_rounds == 2
+    assert case.suspensions == []  # before acceptance the legal clock has not started
+
+
+def test_a_supplement_after_acceptance_suspends_the_clock() -> None:
+    case = accepted()
+    case.request_supplement(["M02"], "户口簿页缺失", date(2026, 3, 20), JS_HANDLER, later(2))
+    case.attach_material("M02", SH_WINDOW, later(4), file_digest="sha256:" + "d" * 64)
+    case.provide_supplement(SH_WINDOW, later(5))
+    assert case.state is State.ACCEPTED
+    assert case.suspensions == [("2026-03-04", "2026-03-07")]
+
+
+def test_a_supplement_not_supplied_in_time_ends_in_supplement_timeout() -> None:
+    case = accepted()
+    case.request_supplement(["M02"], "户口簿页缺失", date(2026, 3, 10), JS_HANDLER, later(1))
+    timer = Actor("320000", "SYSTEM", "deadline-timer")
+    with pytest.raises(IllegalTransition, match="due 2026-03-10"):
+        case.time_out_supplement(timer, datetime(2026, 3, 10, 15, tzinfo=T0.tzinfo))
+    case.time_out_supplement(
+        timer, datetime(2026, 3, 10, 16, 30, tzinfo=T0.tzinfo)
+    )  # 00:30 on 03-11 in China
+    assert (case.state, case.result) == (State.CONCLUDED, "SUPPLEMENT_TIMEOUT")
+    assert case.suspensions[-1][1] == "2026-03-11"
+
+
+def test_at_most_one_extension_with_a_reason_within_the_item_limit() -> None:
+    case = accepted()
+    with pytest.raises(InvalidField, match="1 to 10"):
+        case.extend(11, "复杂", JS_HANDLER, later())
+    with pytest.raises(InvalidField, match="reason"):
+        case.extend(5, "", JS_HANDLER, later())
+    case.extend(10, "需要实地核查", JS_HANDLER, later())
+    with pytest.raises(IllegalTransition, match="already extended once"):
+        case.extend(1, "again", JS_HANDLER, later())
+
+
+def test_review_steps_go_in_order() -> None:
+    case = accepted()
+    with pytest.raises(IllegalTransition, match="next review step is UNDERTAKE"):
+        case.record_review("APPROVE", "同意", JS_HANDLER, later())
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        case.record_review(step, "同意", JS_HANDLER, later())
+    assert case.review_steps == ["UNDERTAKE", "CHECK", "APPROVE"]
+
+
+def test_a_special_procedure_suspends_and_resumes() -> None:
+    case = accepted()
+    case.start_special_procedure("HEARING", "申请听证", JS_HANDLER, later(2))
+    refused_without_events(case, lambda: case.conclude("ISSUED", JS_HANDLER, later(3)))
+    case.end_special_procedure("听证完毕", JS_HANDLER, later(9))
+    assert case.state is State.ACCEPTED
+    assert case.suspensions == [("2026-03-04", "2026-03-11")]
+
+
+def test_a_joint_case_concludes_only_when_every_part_has() -> None:
+    parts = [Part("P1", "迁出地", "330000"), Part("P2", "迁入地", "320000")]
+    case = with_materials(submitted(mode="JOINT", parts=parts))
+    case.receive("SJ1", SH_WINDOW, later())
+    case.forward(SH_WINDOW, later())
+    case.accept("SL1", JS_HANDLER, later())
+    with pytest.raises(IllegalTransition, match="parts still open: P1, P2"):
+        case.conclude("ISSUED", JS_HANDLER, later())
+    with pytest.raises(IllegalTransition):
+        case.conclude_part("P1", "ISSUED", JS_HANDLER, later())  # P1 belongs to Zhejiang
+    case.conclude_part("P1", "ISSUED", ZJ_HANDLER, later())
+    case.conclude_part("P2", "ISSUED", JS_HANDLER, later())
+    case.conclude("ISSUED", JS_HANDLER, later())
+    assert (case.state, case.result) == (State.CONCLUDED, "ISSUED")
+
+
+def test_a_joint_case_assigns_every_part() -> None:
+    with pytest.raises(InvalidField, match="every part"):
+        submitted(mode="JOINT", parts=[Part("P1", "迁出地", "330000")])
+
+
+def test_conclusion_results_exclude_the_timeout() -> None:
+    with pytest.raises(InvalidField, match="concludes by itself"):
+        accepted().conclude("SUPPLEMENT_TIMEOUT", JS_HANDLER, later())
+
+
+def test_after_archive_only_rating_and_appeal() -> None:
+    case = accepted()
+    case.conclude("ISSUED", JS_HANDLER, later())
+    case.deliver("POST", "EMS1234567890", JS_HANDLER, later())
+    case.archive(JS_HANDLER, later())
+    assert case.state is State.ARCHIVED
+    for command in (
+        lambda: case.extend(1, "r", JS_HANDLER, later()),
+        lambda: case.deliver("POST", "again", JS_HANDLER, later()),
+        lambda: case.attach_material("M03", SH_WINDOW, later(), file_digest="sha256:" + "e" * 64),
+        lambda: case.request_supplement(["M03"], "r", date(2026, 4, 1), JS_HANDLER, later()),
+        lambda: case.archive(JS_HANDLER, later()),
+    ):
+        with pytest.raises(IllegalTransition):
+            command()
+    case.rate(2, "ONLINE", "太慢", date(2026, 3, 25), SH_WINDOW, later())
+    case.appeal_rating("已按承诺时限办结", JS_HANDLER, later())
+    assert (case.rating, case.appealed) == (2, True)
+
+
+def test_rating_rules() -> None:
+    case = accepted()
+    with pytest.raises(IllegalTransition, match="cannot rate"):
+        case.rate(5, "ONLINE", "", None, SH_WINDOW, later())
+    case.conclude("ISSUED", JS_HANDLER, later())
+    with pytest.raises(InvalidField, match="score"):
+        case.rate(6, "ONLINE", "", None, SH_WINDOW, later())
+    with pytest.raises(InvalidField, match="rectification"):
+        case.rate(1, "ONLINE", "差", None, SH_WINDOW, later())
+    with pytest.raises(InvalidField, match="rectification"):
+        case.rate(4, "WINDOW", "好", date(2026, 4, 1), SH_WINDOW, later())
+    case.rate(1, "WINDOW", "差", date(2026, 3, 25), SH_WINDOW, later())
+    assert case.rectification_due_on == "2026-03-25"
+    with pytest.raises(IllegalTransition, match="already rated"):
+        case.rate(5, "WINDOW", "", None, SH_WINDOW, later())
+    case.respond_to_rectification("已整改：增加窗口人员", JS_HANDLER, later())
+    with pytest.raises(IllegalTransition, match="none is open"):
+        case.respond_to_rectification("again", JS_HANDLER, later())
+    case.appeal_rating("评价与事实不符", JS_HANDLER, later())
+    with pytest.raises(IllegalTransition, match="already appealed once"):
+        case.appeal_rating("again", JS_HANDLER, later())
+
+
+def test_deadline_warning_and_breach_are_recorded_once() -> None:
+    case = accepted()
+    assert case.warn_deadline(date(2026, 3, 19), 2, later(10)) is True
+    assert case.warn_deadline(date(2026, 3, 19), 1, later(11)) is False
+    with pytest.raises(IllegalTransition, match="record a breach"):
+        case.breach_deadline(date(2026, 3, 19), later(10))
+    assert case.breach_deadline(date(2026, 3, 19), later(20)) is True
+    assert case.breach_deadline(date(2026, 3, 19), later(21)) is False
+    assert [type(e).__name__ for e in case.collect_events()] == ["DeadlineWarned", "DeadlineBreached"]
+
+
+def test_china_dates_are_utc_plus_eight() -> None:
+    assert china_date(datetime(2026, 3, 1, 16, 0, tzinfo=T0.tzinfo)) == date(2026, 3, 2)
