@@ -9,6 +9,9 @@ import structlog
 
 from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
+from node.calendar_source import load_calendar
+from node.cases import CaseService
+from node.catalogue import CatalogueService
 from node.certificates import CertificateService
 from node.metrics import NodeMetrics
 from node.services import Services
@@ -35,10 +38,27 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     certificates = CertificateService(
         app, signer=signer, public_keys=[signer.public_key()], province=settings.province, clock=clock
     )
+    catalogue = CatalogueService(app, clock)
+    cases = CaseService(
+        app,
+        catalogue=catalogue,
+        certificates=certificates,
+        calendar=load_calendar(),
+        province=settings.province,
+        clock=clock,
+    )
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
-    return Services(settings=settings, app=app, certificates=certificates, tokens=tokens, metrics=metrics)
+    return Services(
+        settings=settings,
+        app=app,
+        certificates=certificates,
+        catalogue=catalogue,
+        cases=cases,
+        tokens=tokens,
+        metrics=metrics,
+    )
 
 
 def close_services(services: Services) -> None:

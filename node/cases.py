@@ -333,6 +333,66 @@ class CaseService:
     def appeal_rating(self, case_id: str, actor: Actor, reason: str) -> Case:
         return self._change(case_id, lambda case, at: case.appeal_rating(reason, actor, at))
 
+    def bundle_materials(self, bundle_id: str) -> list[dict[str, Any]]:
+        """The bundle's one list of materials. A material that several items ask for is listed once: by the
+        certificate types that prove it when a certificate can (an ID card proves every item's ID card
+        material), otherwise by its name."""
+        listed: dict[str, dict[str, Any]] = {}
+        for case_id in self.bundle_case(bundle_id).case_ids:
+            case = self.case(case_id)
+            for material in case.item.materials:
+                key = (
+                    "types:" + ",".join(sorted(material.substitutes))
+                    if material.substitutes
+                    else "name:" + material.name
+                )
+                entry = listed.setdefault(
+                    key,
+                    {
+                        "key": key,
+                        "name": material.name,
+                        "substitutes": list(material.substitutes),
+                        "required": False,
+                        "items": [],
+                    },
+                )
+                entry["required"] = entry["required"] or material.required
+                entry["items"].append(
+                    {
+                        "case_id": case_id,
+                        "item_code": case.item.code,
+                        "material_code": material.code,
+                        "attached": material.code in case.materials,
+                    }
+                )
+        return list(listed.values())
+
+    def attach_to_bundle(
+        self,
+        bundle_id: str,
+        actor: Actor,
+        *,
+        material_key: str,
+        certificate_identifier: str | None = None,
+        file_digest: str | None = None,
+    ) -> list[str]:
+        """Attach one material once, to every item case of the bundle that asks for it. Returns the case ids."""
+        entry = next((m for m in self.bundle_materials(bundle_id) if m["key"] == material_key), None)
+        if entry is None:
+            raise InvalidField("material_key", "no item of this bundle asks for that material")
+        attached = []
+        for use in entry["items"]:
+            if not use["attached"]:
+                self.attach_material(
+                    use["case_id"],
+                    actor,
+                    material_code=use["material_code"],
+                    certificate_identifier=certificate_identifier,
+                    file_digest=file_digest,
+                )
+                attached.append(use["case_id"])
+        return attached
+
     def deliver_bundle(self, bundle_id: str, actor: Actor, method: str, reference: str) -> BundleCase:
         """One combined delivery: every item case must have concluded; each is delivered with the bundle."""
         for _ in range(_SAVE_ATTEMPTS):
@@ -353,6 +413,9 @@ class CaseService:
         raise AlreadyExists(f"bundle case {bundle_id} changed concurrently; retry")
 
     # Reads
+
+    def now(self) -> datetime:
+        return self._clock()
 
     def case(self, case_id: str) -> Case:
         case: Case = self._get(case_id, Case, "case")

@@ -11,12 +11,17 @@ from pathlib import Path
 
 from aggregates.identifiers import classify
 from node.auth import Role, load_private_key, mint_token
-from node.bootstrap import BootstrapError
+from aggregates.errors import InvalidField
+from aggregates.responsibility import Actor
+from node.bootstrap import BootstrapError, build_services, close_services
+from node.calendar_cli import add_calendar_parser
+from node.catalogue import read_catalogue_file
 from node.log_config import configure_logging
 from node.runner import serve
 from node.settings import SettingsError, load_settings
 from node.signing import Ed25519Signer
 from simulators.demo import run_demo
+from simulators.sample_data import SAMPLE_CATALOGUE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,6 +57,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     check.add_argument("value")
     check.set_defaults(run=_check_id)
+
+    add_calendar_parser(commands)
+
+    catalogue = commands.add_parser("catalogue", help="load a service catalogue into a node's store")
+    catalogue_commands = catalogue.add_subparsers(dest="catalogue_command", required=True)
+    load = catalogue_commands.add_parser(
+        "load", help="publish a catalogue file's items and bundles (idempotent)"
+    )
+    load.add_argument(
+        "file", type=Path, nargs="?", default=SAMPLE_CATALOGUE, help="default: the sample catalogue"
+    )
+    load.add_argument("--province", required=True, help="the province whose catalogue this is")
+    load.add_argument("--node", required=True, help="the province of the node whose store receives it")
+    load.add_argument("--config", type=Path, help="the node's TOML settings file")
+    load.set_defaults(run=_load_catalogue)
 
     demo = commands.add_parser(
         "demo", help="start the four Yangtze River Delta nodes locally and exercise them"
@@ -116,6 +136,28 @@ def _check_id(args: argparse.Namespace) -> int:
     if report.problem is not None:
         print(f"INVALID {report.problem.part}: {report.problem.message}")
     return 1
+
+
+def _load_catalogue(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(province=args.node, config_file=args.config)
+        services = build_services(settings)
+    except (SettingsError, BootstrapError) as e:
+        print(f"tongban catalogue: {e}", file=sys.stderr)
+        return 2
+    try:
+        actor = Actor(args.province, "CATALOGUE", "catalogue-loader")
+        report = services.catalogue.load(read_catalogue_file(args.file), args.province, actor)
+    except InvalidField as e:
+        print(f"tongban catalogue: {args.file}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        close_services(services)
+    print(
+        f"catalogue of {args.province} in node {args.node}: {report.published} items published, "
+        f"{report.revised} revised, {report.unchanged} unchanged; {report.bundles} bundles published"
+    )
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

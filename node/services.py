@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from node.application import NodeApplication
 from node.auth import TokenVerifier
+from node.cases import CaseService
+from node.catalogue import CatalogueService
 from node.certificates import CertificateService
 from node.metrics import NodeMetrics
 from node.settings import Settings
@@ -16,6 +18,8 @@ class Services:
     settings: Settings
     app: NodeApplication
     certificates: CertificateService
+    catalogue: CatalogueService
+    cases: CaseService
     tokens: TokenVerifier
     metrics: NodeMetrics
 

@@ -7,8 +7,10 @@ carry valid GB 32100 check characters.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from aggregates.identifiers import citizen_id_check_char, credit_code_check_char
@@ -24,12 +26,25 @@ def citizen_id(division: str, birth: str, sequence: int) -> str:
     return body + citizen_id_check_char(body)
 
 
-# (type name, definer name, definer's 18-character credit code + 3-digit serial, validity in years or None)
-CERTIFICATE_TYPES = (
-    ("机动车驾驶证", "公安部", "11100000000013338W032", 6),
-    ("居住证", "公安部", "11100000000013338W041", 1),
-    ("结婚证", "民政部", "111000000000130123001", None),
-)
+SAMPLE_CATALOGUE = Path(__file__).resolve().parent / "data" / "sample_catalogue.json"
+# Certificate types the sample certificates are drawn from (type codes as in the sample catalogue),
+# with their validity in years (None: no expiry).
+_VALIDITY_YEARS = {"机动车驾驶证": 6, "居住证": 1, "结婚证": None, "居民身份证": 20}
+
+
+def certificate_types() -> list[tuple[str, str, str, int | None]]:
+    """(type name, definer, type code, validity years) of the sample catalogue's types used here."""
+    document = json.loads(SAMPLE_CATALOGUE.read_text(encoding="utf-8"))
+    return [
+        (t["name"], t["definer"], t["code"], _VALIDITY_YEARS[t["name"]])
+        for t in document["certificate_types"]
+        if t["name"] in _VALIDITY_YEARS
+    ]
+
+
+def sample_catalogue() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(SAMPLE_CATALOGUE.read_text(encoding="utf-8"))
+    return document
 SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军")
 
@@ -37,10 +52,11 @@ GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军")
 def sample_certificates(province: str, count: int, seed: int | None = None) -> list[dict[str, Any]]:
     """``count`` issue-request bodies for certificates issued in ``province`` (POST /v1/certificates)."""
     rng = random.Random(seed if seed is not None else f"{province}-{count}")
+    types = certificate_types()
     issuer = credit_code(province, 1000 + rng.randrange(1000))
     bodies = []
     for n in range(count):
-        type_name, definer, type_code, years = CERTIFICATE_TYPES[n % len(CERTIFICATE_TYPES)]
+        type_name, definer, type_code, years = types[n % len(types)]
         issued = date.today() - timedelta(days=30 + rng.randrange(300))  # recent, so still valid today
         issue_date = issued.isoformat()
         holder_id = citizen_id(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregates.catalogue import ItemDefinition
@@ -60,3 +60,22 @@ def item(**overrides: Any) -> ItemDefinition:
         **overrides,
     }
     return ItemDefinition.create(**fields)
+
+
+class FakeClock:
+    """An injectable clock that tests move by hand: time never passes by itself."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set_china_time(self, day: str, hour: int = 10) -> datetime:
+        """Jump to ``hour`` o'clock China time on ``day`` (YYYY-MM-DD)."""
+        self.now = datetime.fromisoformat(f"{day}T{hour:02d}:00:00+08:00")
+        return self.now

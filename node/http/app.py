@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from node.http import certificates, operations
+from node.http import cases, catalogue, certificates, operations
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.middlewares import problems, request_context
@@ -26,6 +26,8 @@ ENDPOINTS: list[Endpoint] = [
         "GET", "/openapi.json", openapi, "This OpenAPI 3.1 document", {"type": "object"}, tag="operations"
     ),
     *certificates.ENDPOINTS,
+    *catalogue.ENDPOINTS,
+    *cases.ENDPOINTS,
 ]
 
 

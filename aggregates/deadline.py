@@ -1,0 +1,164 @@
+"""The legal clock of a case (办件时限): when it is due and how it stands on a given day. Pure functions.
+
+Rules (行政许可法; DOMAIN.md "Timers"):
+- the limit is in working days, and counting begins the day after acceptance (民法典 第201条);
+- days while the case is suspended (补正 supplement, 特别程序 special procedure) do not count, so the due
+  date moves. A suspension from ``start`` to ``end`` covers the days d with start < d <= end; days on or
+  before acceptance are ignored (a supplement may be requested before acceptance). Overlapping suspensions
+  count once. A suspension still open when the case concludes ends with it;
+- an extension (延期) adds working days once.
+
+A "counted" day is a working day after acceptance that no suspension covers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from aggregates.calendar import WorkingCalendar
+from aggregates.errors import InvalidField
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """The clock stops after ``start``; ``end`` None means the case is still suspended."""
+
+    start: date
+    end: date | None
+
+    def __post_init__(self) -> None:
+        if self.end is not None and self.end < self.start:
+            raise InvalidField("suspension.end", f"{self.end.isoformat()} is before {self.start.isoformat()}")
+
+
+@dataclass(frozen=True)
+class DeadlineInputs:
+    accepted_on: date
+    limit_days: int
+    suspensions: tuple[Suspension, ...] = ()
+    extension_days: int = 0
+    concluded_on: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit_days < 1:
+            raise InvalidField("limit_days", f"must be at least 1 working day, got {self.limit_days}")
+        if self.extension_days < 0:
+            raise InvalidField("extension_days", f"must not be negative, got {self.extension_days}")
+        if self.concluded_on is not None and self.concluded_on < self.accepted_on:
+            raise InvalidField(
+                "concluded_on",
+                f"{self.concluded_on.isoformat()} is before acceptance on {self.accepted_on.isoformat()}",
+            )
+
+    @property
+    def total_days(self) -> int:
+        return self.limit_days + self.extension_days
+
+
+class DeadlineStatus(StrEnum):
+    NOT_STARTED = "NOT_STARTED"  # not yet accepted on the day asked about
+    ON_TIME = "ON_TIME"
+    WARNING = "WARNING"  # yellow: few working days left
+    OVERDUE = "OVERDUE"  # red: past the due date and not concluded
+    SUSPENDED = "SUSPENDED"  # the clock is stopped (补正, 特别程序)
+    CONCLUDED_ON_TIME = "CONCLUDED_ON_TIME"
+    CONCLUDED_LATE = "CONCLUDED_LATE"
+
+
+@dataclass(frozen=True)
+class DeadlineState:
+    status: DeadlineStatus
+    due_on: date | None
+    days_left: int | None
+    days_used: int
+    suspended_days: int
+
+
+# A suspended span (start, end]: disjoint, sorted, start >= acceptance; end None = open-ended.
+_Span = tuple[date, date | None]
+
+
+def _spans(inputs: DeadlineInputs) -> list[_Span]:
+    """The suspensions as disjoint sorted spans after acceptance, open ones closed by conclusion."""
+    spans: list[_Span] = []
+    clipped = sorted(
+        (
+            (max(s.start, inputs.accepted_on), s.end if s.end is not None else inputs.concluded_on)
+            for s in inputs.suspensions
+        ),
+        key=lambda span: span[0],
+    )
+    for start, end in clipped:
+        if end is not None and end <= start:
+            continue  # empty, or wholly before acceptance
+        if spans and (spans[-1][1] is None or start <= spans[-1][1]):
+            last_end = spans[-1][1]
+            spans[-1] = (spans[-1][0], None if end is None or last_end is None else max(end, last_end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _due(calendar: WorkingCalendar, inputs: DeadlineInputs, spans: list[_Span]) -> date | None:
+    remaining = inputs.total_days
+    position = inputs.accepted_on
+    for start, end in spans:
+        available = calendar.working_days_between(position, start)  # counted days before this span
+        if remaining <= available:
+            break
+        if end is None:
+            return None  # the count resumes only when the suspension ends
+        remaining -= available
+        position = end
+    return calendar.add_working_days(position, remaining)
+
+
+def due_date(calendar: WorkingCalendar, inputs: DeadlineInputs) -> date | None:
+    """The day the counted working days reach the limit plus any extension.
+
+    None while an open suspension keeps moving it (one that began after the due date cannot move it).
+    """
+    return _due(calendar, inputs, _spans(inputs))
+
+
+def deadline_state(
+    calendar: WorkingCalendar, inputs: DeadlineInputs, today: date, warning_days: int = 3
+) -> DeadlineState:
+    """How the case stands at the end of ``today``."""
+    if warning_days < 0:
+        raise InvalidField("warning_days", f"must not be negative, got {warning_days}")
+    spans = _spans(inputs)
+    due_on = _due(calendar, inputs, spans)
+    total = inputs.total_days
+    if today < inputs.accepted_on:
+        return DeadlineState(DeadlineStatus.NOT_STARTED, due_on, total, 0, 0)
+
+    concluded_on = (
+        inputs.concluded_on if inputs.concluded_on is not None and inputs.concluded_on <= today else None
+    )
+    horizon = concluded_on or today
+    suspended_days = sum(
+        calendar.working_days_between(start, horizon if end is None else min(end, horizon))
+        for start, end in spans
+    )
+    days_used = calendar.working_days_between(inputs.accepted_on, horizon) - suspended_days
+
+    if concluded_on is not None:
+        late = due_on is not None and concluded_on > due_on  # known: conclusion closes open suspensions
+        status = DeadlineStatus.CONCLUDED_LATE if late else DeadlineStatus.CONCLUDED_ON_TIME
+        return DeadlineState(status, due_on, None, days_used, suspended_days)
+
+    days_left = total - days_used
+    # The case is suspended from the day of the request until it resumes on the end day (a day not counted,
+    # like the acceptance day).
+    if any(start <= today and (end is None or today < end) for start, end in spans):
+        status = DeadlineStatus.SUSPENDED
+    elif due_on is not None and today > due_on:
+        status = DeadlineStatus.OVERDUE
+    elif days_left <= warning_days:
+        status = DeadlineStatus.WARNING
+    else:
+        status = DeadlineStatus.ON_TIME
+    return DeadlineState(status, due_on, days_left, days_used, suspended_days)

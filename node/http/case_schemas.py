@@ -1,0 +1,262 @@
+"""JSON Schemas of the case (办件) and catalogue bodies: used to validate requests AND to publish OpenAPI."""
+
+from __future__ import annotations
+
+from aggregates.case import Channel, Delivery, Result, ReviewStep, SpecialProcedure, State
+from aggregates.catalogue import Mode, PartRole
+from aggregates.certificate import HolderIdType
+from node.http.schemas import IDENTIFIER, PROVINCE, Schema
+
+NO_CONTROL = "^[^\\u0000-\\u001f\\u007f]*$"
+CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"}
+DIGEST: Schema = {"type": "string", "pattern": "^(sha256|sm3):[0-9a-f]{64}$"}
+UUID_STRING: Schema = {"type": "string", "format": "uuid", "maxLength": 36}
+NULLABLE_STRING: Schema = {"type": ["string", "null"]}
+
+
+def text(max_length: int = 1000) -> Schema:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NO_CONTROL}
+
+
+def _object(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+        "required": required if required is not None else list(properties),
+    }
+
+
+def _enum(values: type) -> Schema:
+    return {"type": "string", "enum": [v.value for v in values]}  # type: ignore[attr-defined]
+
+
+APPLICANT = _object(
+    {
+        "name": text(100),
+        "id_type": {"type": "string", "enum": [t.value for t in HolderIdType]},
+        "id_number": {"type": "string", "minLength": 18, "maxLength": 18},
+    }
+)
+SUBMIT = _object(
+    {
+        "item_province": PROVINCE,
+        "item_code": CODE,
+        "mode": _enum(Mode),
+        "applicant": APPLICANT,
+        "parts": {
+            "type": "object",
+            "description": "Joint cases: the province handling each part of the item, by part code",
+            "additionalProperties": PROVINCE,
+            "maxProperties": 20,
+        },
+    },
+    ["item_province", "item_code", "mode", "applicant"],
+)
+SUBMIT_BUNDLE = _object(
+    {"bundle_province": PROVINCE, "bundle_code": CODE, "mode": _enum(Mode), "applicant": APPLICANT}
+)
+NUMBER = _object({"number": text(64)}, [])
+EMPTY = _object({}, [])
+ATTACH = _object(
+    {"material_code": CODE, "certificate_identifier": IDENTIFIER, "file_digest": DIGEST},
+    ["material_code"],
+)
+REASON = _object({"reason": text()})
+SUPPLEMENT_REQUEST = _object(
+    {
+        "missing": {"type": "array", "items": CODE, "minItems": 1, "maxItems": 50, "uniqueItems": True},
+        "reason": text(),
+    }
+)
+REVIEW = _object({"step": _enum(ReviewStep), "opinion": text()})
+SPECIAL_START = _object({"kind": _enum(SpecialProcedure), "reason": text()})
+SPECIAL_END = _object({"outcome": text()})
+EXTEND = _object({"days": {"type": "integer", "minimum": 1, "maximum": 60}, "reason": text()})
+CONCLUDE = _object({"result": _enum(Result)})
+DELIVER = _object({"method": _enum(Delivery), "reference": text(200)})
+RATE = _object(
+    {
+        "score": {"type": "integer", "minimum": 1, "maximum": 5},
+        "channel": _enum(Channel),
+        "comment": {"type": "string", "maxLength": 1000, "pattern": NO_CONTROL},
+    },
+    ["score", "channel"],
+)
+RESPONSE = _object({"response": text()})
+
+DEADLINE_STATE: Schema = {
+    "type": "object",
+    "required": ["status", "due_on", "days_left", "days_used", "suspended_days"],
+    "properties": {
+        "status": {"type": "string"},
+        "due_on": NULLABLE_STRING,
+        "days_left": {"type": ["integer", "null"]},
+        "days_used": {"type": "integer"},
+        "suspended_days": {"type": "integer"},
+    },
+}
+DEADLINES: Schema = {
+    "anyOf": [
+        {"type": "null"},
+        {
+            "type": "object",
+            "required": ["as_of", "promised", "statutory"],
+            "properties": {
+                "as_of": {"type": "string"},
+                "promised": DEADLINE_STATE,
+                "statutory": DEADLINE_STATE,
+            },
+        },
+    ]
+}
+CASE: Schema = {
+    "type": "object",
+    "required": [
+        "case_id",
+        "case_no",
+        "state",
+        "mode",
+        "item",
+        "receiving_province",
+        "handling_province",
+        "deadlines",
+    ],
+    "properties": {
+        "case_id": {"type": "string"},
+        "case_no": {"type": "string"},
+        "state": _enum(State),
+        "mode": _enum(Mode),
+        "item": {
+            "type": "object",
+            "required": ["province", "code", "name", "version"],
+            "properties": {
+                "province": {"type": "string"},
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "version": {"type": "integer"},
+                "promised_limit_days": {"type": "integer"},
+                "statutory_limit_days": {"type": "integer"},
+            },
+        },
+        "receiving_province": {"type": "string"},
+        "handling_province": {"type": "string"},
+        "parts": {"type": "array", "items": {"type": "object"}},
+        "receipt_no": NULLABLE_STRING,
+        "acceptance_no": NULLABLE_STRING,
+        "accepted_on": NULLABLE_STRING,
+        "materials": {"type": "object"},
+        "missing_materials": {"type": "array", "items": {"type": "string"}},
+        "supplement": {"type": ["object", "null"]},
+        "supplement_rounds": {"type": "integer"},
+        "review_steps": {"type": "array", "items": {"type": "string"}},
+        "extension_days": {"type": "integer"},
+        "result": NULLABLE_STRING,
+        "concluded_on": NULLABLE_STRING,
+        "delivery": NULLABLE_STRING,
+        "rating": {"type": ["integer", "null"]},
+        "rectification_due_on": NULLABLE_STRING,
+        "appealed": {"type": "boolean"},
+        "bundle_id": NULLABLE_STRING,
+        "version": {"type": "integer"},
+        "deadlines": DEADLINES,
+    },
+}
+TIMELINE: Schema = {
+    "type": "object",
+    "required": ["case_id", "entries"],
+    "properties": {
+        "case_id": {"type": "string"},
+        "entries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["version", "at", "event", "province", "office_code", "operator_id", "detail"],
+                "properties": {
+                    "version": {"type": "integer"},
+                    "at": {"type": "string"},
+                    "event": {"type": "string"},
+                    "province": NULLABLE_STRING,
+                    "office_code": NULLABLE_STRING,
+                    "operator_id": NULLABLE_STRING,
+                    "detail": {"type": "object"},
+                },
+            },
+        },
+    },
+}
+APPLICANT_RECORD: Schema = {
+    "type": "object",
+    "required": ["applicant_id", "name", "id_type", "id_number"],
+    "properties": {k: {"type": "string"} for k in ("applicant_id", "name", "id_type", "id_number")},
+}
+BUNDLE_CASE: Schema = {
+    "type": "object",
+    "required": ["bundle_id", "bundle_code", "cases", "delivered"],
+    "properties": {
+        "bundle_id": {"type": "string"},
+        "bundle_province": {"type": "string"},
+        "bundle_code": {"type": "string"},
+        "delivered": {"type": "boolean"},
+        "cases": {"type": "array", "items": CASE},
+    },
+}
+
+MATERIAL: Schema = _object(
+    {
+        "code": CODE,
+        "name": text(200),
+        "substitutes": {"type": "array", "items": {"type": "string", "pattern": "^[0-9A-Z]{18}[0-9]{3}$"}},
+        "required": {"type": "boolean"},
+    }
+)
+ITEM_DEFINITION = _object(
+    {
+        "name": text(200),
+        "department": text(200),
+        "modes": {"type": "array", "items": _enum(Mode), "minItems": 1, "uniqueItems": True},
+        "materials": {"type": "array", "items": MATERIAL, "maxItems": 100},
+        "statutory_limit_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        "promised_limit_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        "supplement_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        "extension_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        "fee_fen": {"type": "integer", "minimum": 0},
+        "joint_parts": {
+            "type": "array",
+            "items": _object({"code": CODE, "name": text(200), "role": _enum(PartRole)}),
+            "maxItems": 20,
+        },
+    }
+)
+ITEM: Schema = {
+    "type": "object",
+    "required": ["province", "code", "version", "definition"],
+    "properties": {
+        "province": {"type": "string"},
+        "code": {"type": "string"},
+        "version": {"type": "integer"},
+        "published_at": {"type": "string"},
+        "revised_at": {"type": "string"},
+        "definition": {"type": "object"},
+    },
+}
+ITEM_LIST: Schema = {
+    "type": "object",
+    "required": ["items"],
+    "properties": {"items": {"type": "array", "items": ITEM}},
+}
+BUNDLE: Schema = {
+    "type": "object",
+    "required": ["province", "code", "name", "items"],
+    "properties": {
+        "province": {"type": "string"},
+        "code": {"type": "string"},
+        "name": {"type": "string"},
+        "items": {"type": "array", "items": {"type": "object"}},
+    },
+}
+BUNDLE_LIST: Schema = {
+    "type": "object",
+    "required": ["bundles"],
+    "properties": {"bundles": {"type": "array", "items": BUNDLE}},
+}

@@ -1,0 +1,304 @@
+"""Cases through the application services on real stores (SQLite and PostgreSQL), with an injectable clock.
+
+The worked example of the closing note lives here: a 异地代收代办 (PROXY) case received in Shanghai and
+handled in Jiangsu across National Day 2025, through a supplement and an extension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from aggregates.case import State
+from aggregates.errors import IllegalTransition, InvalidField
+from aggregates.responsibility import Actor
+from node.bootstrap import build_services, close_services
+from node.deadline_timer import DeadlineTimer
+from node.services import Services
+from node.settings import Settings
+from simulators.sample_data import sample_catalogue
+from tests.builders import FakeClock, issue_body
+
+SH_WINDOW = Actor("310000", "SH-WIN-01", "w-001")
+SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
+JS_HANDLER = Actor("320000", "JS-GA-01", "h-001")
+ZJ_HANDLER = Actor("330000", "ZJ-GA-01", "h-002")
+APPLICANT = {"name": "王小明", "id_type": "111", "id_number": "11010519491231002X"}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    clock = FakeClock(datetime.fromisoformat("2025-09-24T09:00:00+08:00"))
+    return clock
+
+
+@pytest.fixture
+def node(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    """A Shanghai node holding the sample catalogue of Shanghai, Jiangsu and Zhejiang."""
+    services = build_services(settings, clock=clock)
+    for province in ("310000", "320000", "330000"):
+        services.catalogue.load(sample_catalogue(), province, Actor(province, "CAT", "loader"))
+    yield services
+    close_services(services)
+
+
+def id_card(node: Services) -> str:
+    """A 居民身份证 electronic certificate issued by this node: it replaces the ID card material."""
+    body = {"service_item_code": None, **issue_body(0)}
+    assert body["type_name"] == "居民身份证"
+    return node.certificates.issue(SH_WINDOW, **body).identifier
+
+
+def proxy_case(node: Services, clock: FakeClock) -> str:
+    """新生儿入户 (GA-0003) filed at a Shanghai window, handled in Jiangsu; all required materials attached:
+    the parents' ID card (M02) as an electronic certificate, the others as file digests."""
+    case = node.cases.submit(
+        SH_WINDOW, item_province="320000", item_code="GA-0003", mode="PROXY", applicant=APPLICANT
+    )
+    case_id = str(case.id)
+    node.cases.attach_material(case_id, SH_WINDOW, material_code="M01", file_digest="sha256:" + "1" * 64)
+    node.cases.attach_material(case_id, SH_WINDOW, material_code="M02", certificate_identifier=id_card(node))
+    node.cases.attach_material(case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "4" * 64)
+    node.cases.receive(case_id, SH_WINDOW)
+    node.cases.forward(case_id, SH_WINDOW)
+    return case_id
+
+
+def test_worked_example_proxy_case_through_supplement_and_extension(node: Services, clock: FakeClock) -> None:
+    cases = node.cases
+    case_id = proxy_case(node, clock)
+
+    clock.set_china_time("2025-09-26")  # Friday
+    case = cases.accept(case_id, JS_HANDLER)
+    deadlines = cases.deadlines(case)
+    assert deadlines is not None
+    # 5 promised working days: Sun 09-28 (调休) and 09-29, 09-30, then National Day 10-01..10-08, 10-09, 10-10.
+    assert deadlines.promised.due_on is not None and deadlines.promised.due_on.isoformat() == "2025-10-10"
+    assert deadlines.statutory.due_on is not None and deadlines.statutory.due_on.isoformat() == "2025-10-30"
+
+    clock.set_china_time("2025-09-29")
+    case = cases.request_supplement(case_id, JS_HANDLER, ["M04"], "户口簿复印件不清晰")
+    assert case.open_supplement is not None
+    assert case.open_supplement["due_on"] == "2025-10-20"  # 10 working days, the holiday skipped
+    deadlines = cases.deadlines(case)
+    assert deadlines is not None and deadlines.promised.status == "SUSPENDED"
+
+    clock.set_china_time("2025-10-09")
+    cases.attach_material(case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "5" * 64)
+    case = cases.provide_supplement(case_id, SH_WINDOW)
+    deadlines = cases.deadlines(case)
+    assert deadlines is not None
+    # Suspended 09-30 and 10-09 (two working days; the holiday was not counted anyway): both due dates move by 2.
+    assert deadlines.promised.due_on is not None and deadlines.promised.due_on.isoformat() == "2025-10-13"
+    assert deadlines.statutory.due_on is not None and deadlines.statutory.due_on.isoformat() == "2025-11-03"
+    assert deadlines.promised.suspended_days == 2
+
+    clock.set_china_time("2025-10-10")
+    case = cases.extend(case_id, JS_HANDLER, 10, "需调取出生地户籍档案")
+    with pytest.raises(IllegalTransition, match="already extended once"):
+        cases.extend(case_id, JS_HANDLER, 1, "again")
+    deadlines = cases.deadlines(case)
+    assert deadlines is not None
+    assert deadlines.promised.due_on is not None and deadlines.promised.due_on.isoformat() == "2025-10-27"
+    assert deadlines.statutory.due_on is not None and deadlines.statutory.due_on.isoformat() == "2025-11-17"
+
+    clock.set_china_time("2025-10-22")
+    deadlines = cases.deadlines(cases.case(case_id))
+    assert deadlines is not None
+    assert (deadlines.promised.status, deadlines.promised.days_left) == ("WARNING", 3)
+
+    clock.set_china_time("2025-10-28")
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        cases.record_review(case_id, JS_HANDLER, step, "同意")
+    case = cases.conclude(case_id, JS_HANDLER, "ISSUED")
+    deadlines = cases.deadlines(case)
+    assert deadlines is not None
+    assert (deadlines.promised.status, deadlines.statutory.status) == ("CONCLUDED_LATE", "CONCLUDED_ON_TIME")
+    cases.deliver(case_id, SH_WINDOW, "WINDOW", "上海市徐汇区跨省通办窗口")
+    case = cases.archive(case_id, JS_HANDLER)
+    assert case.state is State.ARCHIVED
+    case = cases.rate(case_id, SH_PLATFORM, 2, "ONLINE", "超过承诺时限")
+    assert case.rectification_due_on == "2025-11-18"  # 15 working days after 10-28
+
+    timeline = cases.timeline(case_id)
+    assert [(e.event, e.province) for e in timeline][:6] == [
+        ("Submitted", "310000"),
+        ("MaterialAttached", "310000"),
+        ("MaterialAttached", "310000"),
+        ("MaterialAttached", "310000"),
+        ("Received", "310000"),
+        ("Forwarded", "310000"),
+    ]
+    accepted = next(e for e in timeline if e.event == "Accepted")
+    assert (accepted.province, accepted.office_code, accepted.operator_id) == ("320000", "JS-GA-01", "h-001")
+    assert all(
+        "王小明" not in str(e.detail) and APPLICANT["id_number"] not in str(e.detail) for e in timeline
+    )
+    assert cases.applicant(case_id).name == "王小明"
+
+
+def test_the_certificate_verification_is_kept_with_the_material(node: Services, clock: FakeClock) -> None:
+    case_id = proxy_case(node, clock)
+    timeline = node.cases.timeline(case_id)
+    attached = next(
+        e for e in timeline if e.event == "MaterialAttached" and e.detail["material_code"] == "M02"
+    )
+    verification = attached.detail["verification"]
+    assert (verification["authentic"], verification["status"], verification["verifier_province"]) == (
+        True,
+        "VALID",
+        "310000",
+    )
+    assert verification["signature"] and verification["key_id"]
+    marriage = {"service_item_code": None, **issue_body(3)}
+    assert marriage["type_name"] == "结婚证"
+    revoked = node.certificates.issue(SH_WINDOW, **marriage).identifier
+    node.certificates.change_status(revoked, "revoke", SH_WINDOW, reason="撤销婚姻登记")
+    with pytest.raises(InvalidField, match="did not verify"):
+        node.cases.attach_material(case_id, SH_WINDOW, material_code="M03", certificate_identifier=revoked)
+
+
+def test_the_timer_warns_and_breaches_once_across_restarts(
+    settings: Settings, node: Services, clock: FakeClock
+) -> None:
+    case_id = proxy_case(node, clock)
+    clock.set_china_time("2025-09-26")
+    node.cases.accept(case_id, JS_HANDLER)  # promised due 2025-10-10, warning from 10-03's working days on
+    timer = DeadlineTimer(node.app, node.cases)
+    recorded: dict[str, str] = {}
+    for day in (
+        "2025-09-29",
+        "2025-09-30",
+        "2025-10-09",
+        "2025-10-10",
+        "2025-10-11",
+        "2025-10-13",
+        "2025-10-14",
+    ):
+        clock.set_china_time(day)
+        for what in timer.tick():
+            recorded.setdefault(what, day)
+        if day == "2025-10-10":  # the node restarts: a new process, a new timer, the same store
+            close_services(node)
+            node = build_services(settings, clock=clock)
+            timer = DeadlineTimer(node.app, node.cases)
+    assert recorded == {"DeadlineWarned": "2025-09-29", "DeadlineBreached": "2025-10-11"}
+    events = [e.event for e in node.cases.timeline(case_id)]
+    assert events.count("DeadlineWarned") == 1
+    assert events.count("DeadlineBreached") == 1
+    close_services(node)
+
+
+def test_an_unanswered_supplement_times_out(node: Services, clock: FakeClock) -> None:
+    case_id = proxy_case(node, clock)
+    clock.set_china_time("2025-09-26")
+    node.cases.accept(case_id, JS_HANDLER)
+    case = node.cases.request_supplement(case_id, JS_HANDLER, ["M04"], "户口簿缺页")
+    assert case.open_supplement is not None and case.open_supplement["due_on"] == "2025-10-16"
+    timer = DeadlineTimer(node.app, node.cases)
+    clock.set_china_time("2025-10-16", hour=23)
+    assert not timer.tick()
+    clock.set_china_time("2025-10-17", hour=0)
+    assert timer.tick() == {"SUPPLEMENT_TIMEOUT": 1}
+    case = node.cases.case(case_id)
+    assert (case.state, case.result) == (State.CONCLUDED, "SUPPLEMENT_TIMEOUT")
+    assert not timer.tick()
+
+
+def test_full_online_case(node: Services, clock: FakeClock) -> None:
+    js_platform = Actor("320000", "JS-SFB", "app")
+    case = node.cases.submit(
+        js_platform, item_province="320000", item_code="YM-0001", mode="FULL_ONLINE", applicant=APPLICANT
+    )
+    case_id = str(case.id)
+    for material in ("M01", "M02"):
+        node.cases.attach_material(
+            case_id, js_platform, material_code=material, file_digest="sha256:" + "7" * 64
+        )
+    assert node.cases.case(case_id).missing_materials() == []
+    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
+    case = node.cases.deliver(case_id, JS_HANDLER, "ELECTRONIC", "苏服办消息 2025092400001")
+    assert (case.state, case.receiving_province, case.handling_province) == (
+        State.DELIVERED,
+        "320000",
+        "320000",
+    )
+
+
+def test_joint_case_concludes_after_every_part(node: Services, clock: FakeClock) -> None:
+    case = node.cases.submit(
+        SH_WINDOW,
+        item_province="320000",
+        item_code="RS-0002",
+        mode="JOINT",
+        applicant=APPLICANT,
+        parts={"P1": "320000", "P2": "330000", "P3": "320000"},
+    )
+    case_id = str(case.id)
+    for material in ("M01", "M02"):
+        node.cases.attach_material(
+            case_id, SH_WINDOW, material_code=material, file_digest="sha256:" + "8" * 64
+        )
+    node.cases.receive(case_id, SH_WINDOW)
+    node.cases.forward(case_id, SH_WINDOW)
+    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.conclude_part(case_id, ZJ_HANDLER, "P2", "ISSUED")
+    with pytest.raises(IllegalTransition, match="parts still open: P1, P3"):
+        node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
+    node.cases.conclude_part(case_id, JS_HANDLER, "P1", "ISSUED")
+    node.cases.conclude_part(case_id, JS_HANDLER, "P3", "ISSUED")
+    case = node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
+    assert case.state is State.CONCLUDED
+    assert {p.result for p in case.parts.values()} == {"ISSUED"}
+
+
+def test_birth_bundle_one_application_shared_materials_one_delivery(node: Services, clock: FakeClock) -> None:
+    bundle, filed = node.cases.submit_bundle(
+        SH_PLATFORM,
+        bundle_province="310000",
+        bundle_code="YJS-BIRTH",
+        mode="FULL_ONLINE",
+        applicant=APPLICANT,
+    )
+    bundle_id = str(bundle.id)
+    assert len(filed) == 9
+    assert len({c.applicant_id for c in filed}) == 1
+    listed = node.cases.bundle_materials(bundle_id)
+    id_cards = [m for m in listed if m["key"] == "types:11100000000013338W001"]
+    assert len(id_cards) == 1 and len(id_cards[0]["items"]) >= 8  # asked once for every item that needs it
+    attached = node.cases.attach_to_bundle(
+        bundle_id, SH_PLATFORM, material_key=id_cards[0]["key"], certificate_identifier=id_card(node)
+    )
+    assert len(attached) == len(id_cards[0]["items"])
+    for material in node.cases.bundle_materials(bundle_id):
+        if material["required"] and material is not id_cards[0] and material["key"] != id_cards[0]["key"]:
+            node.cases.attach_to_bundle(
+                bundle_id, SH_PLATFORM, material_key=material["key"], file_digest="sha256:" + "9" * 64
+            )
+    with pytest.raises(InvalidField, match="not concluded yet"):
+        node.cases.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1")
+    for case in filed:
+        assert node.cases.case(str(case.id)).missing_materials() == []
+        node.cases.accept(str(case.id), Actor("310000", "SH-HANDLE", "h-9"))
+        node.cases.conclude(str(case.id), Actor("310000", "SH-HANDLE", "h-9"), "ISSUED")
+    delivered = node.cases.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1234567890CN")
+    assert delivered.delivered
+    assert {node.cases.case(str(c.id)).state for c in filed} == {State.DELIVERED}
+
+
+def test_a_case_keeps_the_catalogue_version_it_was_filed_under(node: Services, clock: FakeClock) -> None:
+    case_id = proxy_case(node, clock)
+    item = node.catalogue.item("320000", "GA-0003")
+    revised_fields = {**item.definition.as_event_fields(), "promised_limit_days": 3}
+    revised_fields.pop("handling_province")
+    revised, outcome = node.catalogue.publish_item("320000", revised_fields, JS_HANDLER)
+    assert (outcome, revised.version) == ("revised", 2)
+    case = node.cases.case(case_id)
+    assert (case.item_version, case.item.promised_limit_days) == (1, 5)
+    assert node.catalogue.item("320000", "GA-0003", version=1).definition.promised_limit_days == 5
+    again = node.catalogue.load(sample_catalogue(), "320000", JS_HANDLER)
+    assert again.revised == 1  # back to the sample's values: one more version, nothing else changes
+    assert again.unchanged == len(sample_catalogue()["items"]) - 1
