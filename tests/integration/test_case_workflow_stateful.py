@@ -1,0 +1,355 @@
+"""Random command sequences on PROXY cases against a simple model of the rules, on SQLite AND PostgreSQL.
+
+After every step: each store's case is in the state the model predicts, refused commands were refused by
+both stores alike (and wrote nothing), and the stores hold the same number of events.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from aggregates.case import State
+from aggregates.errors import DomainError
+from aggregates.responsibility import Actor
+from node.application import NodeApplication
+from node.bootstrap import ensure_postgres_schema
+from node.calendar_source import load_calendar
+from node.cases import CaseService
+from node.catalogue import CatalogueService
+from node.certificates import CertificateService
+from node.settings import load_settings
+from node.signing import Ed25519Signer
+from simulators.sample_data import sample_catalogue
+from tests.builders import FakeClock
+from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _postgres_unreachable, drop_schema
+
+WINDOW = Actor("310000", "SH-WIN", "w")
+HANDLER = Actor("320000", "JS-GA", "h")
+PLATFORM = Actor("310000", "SH-APP", "p")
+APPLICANT = {"name": "李四", "id_type": "111", "id_number": "11010519491231002X"}
+ITEM = next(i for i in sample_catalogue()["items"] if i["code"] == "GA-0003")  # PROXY, extension allowed
+REQUIRED = sorted(m["code"] for m in ITEM["materials"] if m["required"])
+BEFORE = {State.SUBMITTED, State.RECEIVED, State.FORWARDED}
+ENDED = {State.CONCLUDED, State.REFUSED, State.DELIVERED, State.ARCHIVED}
+OPEN = {*BEFORE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE}
+POSTGRES_PROBLEM = _postgres_unreachable()
+
+
+@dataclass
+class ModelCase:
+    state: State = State.SUBMITTED
+    attached: frozenset[str] = frozenset()
+    resume: State = State.SUBMITTED
+    reviews: int = 0
+    rounds: int = 0
+    extended: bool = False
+    rated: bool = False
+    appealed: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return set(REQUIRED) <= self.attached
+
+
+class CaseWorkflow(RuleBasedStateMachine):
+    cases = Bundle("cases")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FakeClock(datetime.fromisoformat("2025-09-01T10:00:00+08:00"))
+        self.directory = tempfile.TemporaryDirectory()
+        self.schema = f"cases_{uuid.uuid4().hex[:12]}"
+        sqlite = load_settings(province="310000", environ={"TONGBAN_DATA_DIR": self.directory.name})
+        Path(sqlite.sqlite_path).parent.mkdir(parents=True)
+        envs = {"sqlite": sqlite.eventsourcing_env()}
+        if POSTGRES_PROBLEM is None:
+            postgres = load_settings(
+                province="310000",
+                environ={"TONGBAN_POSTGRES_URL": POSTGRES_URL, "TONGBAN_POSTGRES_SCHEMA": self.schema},
+            )
+            ensure_postgres_schema(postgres)
+            envs["postgres"] = postgres.eventsourcing_env()
+        signer = Ed25519Signer.generate()
+        calendar = load_calendar()
+        self.apps = {name: NodeApplication(env=env) for name, env in envs.items()}
+        self.services: dict[str, CaseService] = {}
+        for name, app in self.apps.items():
+            catalogue = CatalogueService(app, self.clock)
+            fields = {k: v for k, v in ITEM.items() if k not in ("illustrative", "source")}
+            catalogue.publish_item("320000", fields, HANDLER)
+            certificates = CertificateService(
+                app, signer=signer, public_keys=[signer.public_key()], province="310000", clock=self.clock
+            )
+            self.services[name] = CaseService(
+                app,
+                catalogue=catalogue,
+                certificates=certificates,
+                calendar=calendar,
+                province="310000",
+                clock=self.clock,
+            )
+        self.model: dict[str, ModelCase] = {}
+        self.ids: dict[str, dict[str, str]] = {}  # model key -> store name -> case id
+
+    def teardown(self) -> None:
+        for app in self.apps.values():
+            app.close()
+        if "postgres" in self.apps:
+            drop_schema(self.schema)
+        self.directory.cleanup()
+
+    def _run(self, key: str, command: str, allowed: bool, *args: Any, **kwargs: Any) -> None:
+        """Run a command on every store: accepted by all when the model allows it, refused by all otherwise."""
+        self.clock.advance(hours=7)
+        for name, service in self.services.items():
+            before = service.case(self.ids[key][name]).version
+            try:
+                getattr(service, command)(self.ids[key][name], *args, **kwargs)
+                outcome = True
+            except DomainError:
+                outcome = False
+                assert service.case(self.ids[key][name]).version == before, "a refusal wrote something"
+            assert outcome == allowed, (
+                f"{name}: {command} from {self.model[key]} gave {outcome}, model says {allowed}"
+            )
+
+    @precondition(lambda self: len(self.model) < 3)  # few cases, so that each goes deep
+    @rule(target=cases)
+    def submit(self) -> str:
+        key = f"case{len(self.model)}"
+        self.ids[key] = {
+            name: str(
+                s.submit(
+                    WINDOW, item_province="320000", item_code="GA-0003", mode="PROXY", applicant=APPLICANT
+                ).id
+            )
+            for name, s in self.services.items()
+        }
+        self.model[key] = ModelCase()
+        return key
+
+    def receive(self, key: str) -> None:
+        m = self.model[key]
+        self._run(key, "receive", m.state == State.SUBMITTED, WINDOW)
+        if m.state == State.SUBMITTED:
+            m.state = State.RECEIVED
+
+    def forward(self, key: str) -> None:
+        m = self.model[key]
+        self._run(key, "forward", m.state == State.RECEIVED, WINDOW)
+        if m.state == State.RECEIVED:
+            m.state = State.FORWARDED
+
+    def attach_required(self, key: str) -> None:
+        m = self.model[key]
+        for code in REQUIRED:
+            self._run(
+                key,
+                "attach_material",
+                m.state in OPEN,
+                WINDOW,
+                material_code=code,
+                file_digest="sha256:" + "a" * 64,
+            )
+        if m.state in OPEN:
+            m.attached = frozenset(REQUIRED)
+
+    def accept(self, key: str) -> None:
+        m = self.model[key]
+        allowed = m.state == State.FORWARDED and m.complete
+        self._run(key, "accept", allowed, HANDLER)
+        if allowed:
+            m.state = State.ACCEPTED
+
+    def refuse(self, key: str) -> None:
+        m = self.model[key]
+        self._run(key, "refuse", m.state in BEFORE, HANDLER, "材料不符合要求")
+        if m.state in BEFORE:
+            m.state = State.REFUSED
+
+    def request_supplement(self, key: str) -> None:
+        m = self.model[key]
+        missing = sorted((set(REQUIRED) - m.attached) | {"M04"})
+        allowed = m.state in (State.FORWARDED, State.ACCEPTED)
+        self._run(key, "request_supplement", allowed, HANDLER, missing, "请补正")
+        if allowed:
+            m.resume, m.state, m.rounds = m.state, State.SUPPLEMENT_REQUESTED, m.rounds + 1
+            m.attached = m.attached - set(missing)
+
+    def provide_supplement(self, key: str) -> None:
+        m = self.model[key]
+        allowed = m.state == State.SUPPLEMENT_REQUESTED and m.complete
+        self._run(key, "provide_supplement", allowed, PLATFORM)
+        if allowed:
+            m.state = m.resume
+
+    def review(self, key: str) -> None:
+        m = self.model[key]
+        allowed = m.state == State.ACCEPTED and m.reviews < 3
+        self._run(
+            key,
+            "record_review",
+            allowed,
+            HANDLER,
+            ("UNDERTAKE", "CHECK", "APPROVE", "APPROVE")[m.reviews],
+            "ok",
+        )
+        m.reviews += allowed
+
+    def special_procedure(self, key: str) -> None:
+        m = self.model[key]
+        if m.state == State.SPECIAL_PROCEDURE:
+            self._run(key, "end_special_procedure", True, HANDLER, "核查完毕")
+            m.state = State.ACCEPTED
+        else:
+            self._run(
+                key, "start_special_procedure", m.state == State.ACCEPTED, HANDLER, "INSPECTION", "现场核查"
+            )
+            if m.state == State.ACCEPTED:
+                m.state = State.SPECIAL_PROCEDURE
+
+    def extend(self, key: str) -> None:
+        m = self.model[key]
+        allowed = m.state == State.ACCEPTED and not m.extended
+        self._run(key, "extend", allowed, HANDLER, 5, "情况复杂")
+        m.extended = m.extended or allowed
+
+    def conclude(self, key: str, result: str = "ISSUED") -> None:
+        m = self.model[key]
+        self._run(key, "conclude", m.state == State.ACCEPTED, HANDLER, result)
+        if m.state == State.ACCEPTED:
+            m.state = State.CONCLUDED
+
+    def deliver(self, key: str) -> None:
+        m = self.model[key]
+        allowed = m.state in (State.CONCLUDED, State.REFUSED)
+        self._run(key, "deliver", allowed, HANDLER, "POST", "EMS0001")
+        if allowed:
+            m.state = State.DELIVERED
+
+    def archive(self, key: str) -> None:
+        m = self.model[key]
+        self._run(key, "archive", m.state == State.DELIVERED, HANDLER)
+        if m.state == State.DELIVERED:
+            m.state = State.ARCHIVED
+
+    def rate(self, key: str, score: int = 4) -> None:
+        m = self.model[key]
+        allowed = m.state in ENDED and not m.rated
+        self._run(key, "rate", allowed, PLATFORM, score, "ONLINE", "")
+        m.rated = m.rated or allowed
+
+    def appeal(self, key: str) -> None:
+        m = self.model[key]
+        allowed = m.rated and not m.appealed
+        self._run(key, "appeal_rating", allowed, HANDLER, "申诉")
+        m.appealed = m.appealed or allowed
+
+    COMMANDS = (
+        "receive",
+        "forward",
+        "attach_required",
+        "accept",
+        "refuse",
+        "request_supplement",
+        "provide_supplement",
+        "review",
+        "special_procedure",
+        "extend",
+        "conclude",
+        "deliver",
+        "archive",
+        "rate",
+        "appeal",
+    )
+
+    @rule(key=cases, command=st.sampled_from(COMMANDS))
+    def any_command(self, key: str, command: str) -> None:
+        """Any command at any time: mostly refusals, which must be refused alike and write nothing."""
+        getattr(self, command)(key)
+
+    @rule(
+        key=cases,
+        choice=st.integers(0, 3),
+        result=st.sampled_from(["ISSUED", "DENIED", "RETURNED"]),
+        score=st.integers(1, 5),
+    )
+    def next_step(self, key: str, choice: int, result: str, score: int) -> None:
+        """A step the rules allow now, so that sequences reach deep states (review, suspensions, rating)."""
+        m = self.model[key]
+        if m.state in (State.SUBMITTED, State.RECEIVED, State.FORWARDED) and not m.complete:
+            self.attach_required(key)
+        elif m.state in (State.SUBMITTED, State.RECEIVED):
+            (self.receive if m.state == State.SUBMITTED else self.forward)(key)
+        elif m.state == State.FORWARDED:
+            (self.request_supplement if choice == 0 else self.accept)(key)
+        elif m.state == State.SUPPLEMENT_REQUESTED:
+            (self.attach_required if not m.complete else self.provide_supplement)(key)
+        elif m.state == State.ACCEPTED:
+            [self.review, self.extend, self.request_supplement, self.special_procedure][choice](key)
+            if choice == 0 and m.reviews == 3:
+                self.conclude(key, result)
+        elif m.state == State.SPECIAL_PROCEDURE:
+            self.special_procedure(key)
+        elif m.state in (State.CONCLUDED, State.REFUSED):
+            self.deliver(key)
+        elif m.state == State.DELIVERED:
+            self.archive(key)
+        elif not m.rated:
+            self.rate(key, score)
+        else:
+            self.appeal(key)
+
+    @invariant()
+    def stores_match_the_model(self) -> None:
+        for key, m in self.model.items():
+            for name, service in self.services.items():
+                case = service.case(self.ids[key][name])
+                assert (case.state, case.supplement_rounds, len(case.review_steps)) == (
+                    m.state,
+                    m.rounds,
+                    m.reviews,
+                ), name
+                assert (case.rating is not None, case.appealed, bool(case.extension_days)) == (
+                    m.rated,
+                    m.appealed,
+                    m.extended,
+                )
+
+    @invariant()
+    def stores_hold_the_same_events(self) -> None:
+        counts = {name: app.recorder.max_notification_id() or 0 for name, app in self.apps.items()}
+        assert len(set(counts.values())) == 1, counts
+
+
+def test_case_workflow_against_the_model_on_both_stores() -> None:
+    if POSTGRES_PROBLEM is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL unreachable at {POSTGRES_URL}: {POSTGRES_PROBLEM}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: comparing stores needs both")
+    run_state_machine_as_test(
+        CaseWorkflow,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
