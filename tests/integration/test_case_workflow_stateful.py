@@ -294,12 +294,18 @@ class CaseWorkflow(RuleBasedStateMachine):
     def next_step(self, key: str, choice: int, result: str, score: int) -> None:
         """A step the rules allow now, so that sequences reach deep states (review, suspensions, rating)."""
         m = self.model[key]
-        if m.state in (State.SUBMITTED, State.RECEIVED, State.FORWARDED) and not m.complete:
-            self.attach_required(key)
-        elif m.state in (State.SUBMITTED, State.RECEIVED):
-            (self.receive if m.state == State.SUBMITTED else self.forward)(key)
+        if m.state in (State.SUBMITTED, State.RECEIVED):
+            if choice == 3 and not m.complete:
+                self.attach_required(key)
+            else:
+                (self.receive if m.state == State.SUBMITTED else self.forward)(key)
         elif m.state == State.FORWARDED:
-            (self.request_supplement if choice == 0 else self.accept)(key)
+            if choice == 0:
+                self.request_supplement(key)
+            elif choice == 1 or m.complete:
+                self.accept(key)  # refused while materials are missing
+            else:
+                self.attach_required(key)
         elif m.state == State.SUPPLEMENT_REQUESTED:
             (self.attach_required if not m.complete else self.provide_supplement)(key)
         elif m.state == State.ACCEPTED:
