@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
 from aggregates.applicant import Applicant
-from aggregates.calendar import WorkingCalendar
+from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
 from aggregates.case import Case, Part, Result, State, china_date
 from aggregates.catalogue import Mode
 from aggregates.deadline import DeadlineInputs, DeadlineState, DeadlineStatus, Suspension, deadline_state
@@ -37,8 +37,10 @@ TIMER_OPERATOR = "deadline-timer"
 
 @dataclass(frozen=True, slots=True)
 class CaseDeadlines:
-    promised: DeadlineState
-    statutory: DeadlineState
+    """Each limit's state, or the reason it cannot be computed (a year missing from the calendar)."""
+
+    promised: DeadlineState | DateOutsideCalendar
+    statutory: DeadlineState | DateOutsideCalendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,9 +477,12 @@ class CaseService:
         )
         concluded_on = date.fromisoformat(case.concluded_on) if case.concluded_on else None
 
-        def state(limit_days: int) -> DeadlineState:
+        def state(limit_days: int) -> DeadlineState | DateOutsideCalendar:
             inputs = DeadlineInputs(accepted_on, limit_days, suspensions, case.extension_days, concluded_on)
-            return deadline_state(self.calendar, inputs, today, self._warning_days)
+            try:
+                return deadline_state(self.calendar, inputs, today, self._warning_days)
+            except DateOutsideCalendar as e:  # never guess: say which year the operator must add
+                return e
 
         return CaseDeadlines(
             promised=state(case.item.promised_limit_days), statutory=state(case.item.statutory_limit_days)
@@ -499,14 +504,13 @@ class CaseService:
                 recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
                 return
             deadlines = self.deadlines(case, at)
-            due_on = deadlines.promised.due_on if deadlines else None
-            if deadlines is None or due_on is None:
-                return
-            status = deadlines.promised.status
-            if status == DeadlineStatus.OVERDUE and case.breach_deadline(due_on, at):
+            promised = deadlines.promised if deadlines else None
+            if not isinstance(promised, DeadlineState) or promised.due_on is None:
+                return  # not accepted, suspended, or the calendar lacks a year (reported on the case)
+            if promised.status == DeadlineStatus.OVERDUE and case.breach_deadline(promised.due_on, at):
                 recorded.append("DeadlineBreached")
-            elif status == DeadlineStatus.WARNING and case.warn_deadline(
-                due_on, deadlines.promised.days_left or 0, at
+            elif promised.status == DeadlineStatus.WARNING and case.warn_deadline(
+                promised.due_on, promised.days_left or 0, at
             ):
                 recorded.append("DeadlineWarned")
 

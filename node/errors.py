@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from aggregates.calendar import DateOutsideCalendar
 from aggregates.errors import IllegalTransition, InvalidField
 from node.application import AlreadyExists, NotFound
 from node.auth import Forbidden, Unauthenticated
@@ -27,6 +28,9 @@ ERROR_TABLE: dict[type[Exception], ErrorMapping] = {
     AlreadyExists: ErrorMapping(409, "already-exists", grpc.StatusCode.ALREADY_EXISTS),
     Unauthenticated: ErrorMapping(401, "unauthenticated", grpc.StatusCode.UNAUTHENTICATED),
     Forbidden: ErrorMapping(403, "forbidden", grpc.StatusCode.PERMISSION_DENIED),
+    # The node's working-day calendar lacks a year (next year's schedule not added yet): an operator must
+    # add it (README "Working-day calendar"); nothing was recorded.
+    DateOutsideCalendar: ErrorMapping(503, "calendar-year-missing", grpc.StatusCode.FAILED_PRECONDITION),
 }
 
 

@@ -1,8 +1,11 @@
 """The main job for newcomers: four Yangtze River Delta nodes on SQLite, exercised through the real REST API.
 
-Each node issues a handful of certificates; each certificate is verified at its issuing node by a platform of
-EVERY province (mutual recognition over REST until federation lands), and each signed answer is checked
-against the issuing node's published key. One certificate per province is suspended and re-verified.
+- Each node gets the sample service catalogue of all four provinces (until federation carries catalogues).
+- Each node issues a handful of certificates; each is verified at its issuing node by a platform of EVERY
+  province, and each signed answer is checked against the issuing node's published key. One certificate per
+  province is suspended and re-verified.
+- Each node then runs a case in each 跨省通办 mode (PROXY handled by the next province, FULL_ONLINE, JOINT)
+  and the birth 一件事 bundle, attaching its ID card certificate in place of the ID card material.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ from typing import Any
 
 import aiohttp
 
+from aggregates.responsibility import Actor
 from node.auth import Role
-from node.settings import PROVINCES
+from node.bootstrap import build_services, close_services
+from node.settings import PROVINCES, load_settings
 from node.signing import ED25519, PublicKey
 from simulators.cluster import YANGTZE_RIVER_DELTA, NodeProcess, prepare_keys, token_for
-from simulators.sample_data import sample_certificates
+from simulators.demo_cases import CaseResults, run_case_scenarios
+from simulators.rest import DemoError, call
+from simulators.sample_data import sample_catalogue, sample_certificates
 
 CERTIFICATES_PER_PROVINCE = 3
 
@@ -33,13 +40,19 @@ class ProvinceResult:
     verified: int = 0
     signatures_ok: int = 0
     suspended_seen: int = 0
+    id_card: str = ""  # an issued 居民身份证, attached to the demo's cases in place of the ID card material
     errors: list[str] = field(default_factory=list)
 
 
 async def run_demo(data_dir: Path, *, once: bool) -> int:
     issuer_key = prepare_keys(data_dir, YANGTZE_RIVER_DELTA)
     nodes = [NodeProcess(p, data_dir) for p in YANGTZE_RIVER_DELTA]
-    print(f"starting {len(nodes)} province nodes on SQLite under {data_dir} ...", flush=True)
+    print(
+        f"loading the sample catalogue of {len(nodes)} provinces into each node under {data_dir} ...",
+        flush=True,
+    )
+    await asyncio.gather(*(asyncio.to_thread(_load_catalogues, data_dir, n.province) for n in nodes))
+    print(f"starting {len(nodes)} province nodes on SQLite ...", flush=True)
     try:
         await asyncio.gather(*(asyncio.to_thread(n.start) for n in nodes))
         for n in nodes:
@@ -48,7 +61,16 @@ async def run_demo(data_dir: Path, *, once: bool) -> int:
         started = time.perf_counter()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             results = await asyncio.gather(*(_exercise(session, n, nodes, issuer_key) for n in nodes))
+            case_results = await asyncio.gather(
+                *(
+                    run_case_scenarios(
+                        session, n, nodes[(i + 1) % len(nodes)].province, issuer_key, r.id_card
+                    )
+                    for i, (n, r) in enumerate(zip(nodes, results, strict=True))
+                )
+            )
         ok = _print_summary(results, time.perf_counter() - started)
+        ok = _print_case_summary(case_results) and ok
         if once or not ok:
             return 0 if ok else 1
         print("serving; press Ctrl-C to stop", flush=True)
@@ -57,6 +79,35 @@ async def run_demo(data_dir: Path, *, once: bool) -> int:
     finally:
         await asyncio.gather(*(asyncio.to_thread(n.stop) for n in nodes))
         print("nodes stopped", flush=True)
+
+
+def _load_catalogues(data_dir: Path, node: str) -> None:
+    """Publish the sample catalogue of every province into one node's store, before the node starts."""
+    services = build_services(load_settings(province=node, environ={"TONGBAN_DATA_DIR": str(data_dir)}))
+    try:
+        for province in YANGTZE_RIVER_DELTA:
+            services.catalogue.load(sample_catalogue(), province, Actor(province, "CATALOGUE", "demo-loader"))
+    finally:
+        close_services(services)
+
+
+def _print_case_summary(results: list[CaseResults]) -> bool:
+    modes = ("PROXY", "FULL_ONLINE", "JOINT", "BUNDLE")
+    print("\nprovince        " + "  ".join(f"{m:>11}" for m in modes) + "   (cases concluded through REST)")
+    for r in results:
+        print(
+            f"{r.province} {PROVINCES[r.province]:<6} "
+            + "  ".join(f"{r.concluded.get(m, 0):>11}" for m in modes)
+        )
+        for line in r.deadlines:
+            print(f"  {line}")
+        for error in r.errors:
+            print(f"  ERROR {error}")
+    ok = all(not r.errors and all(r.concluded.get(m) for m in modes) for r in results)
+    print(
+        f"cases in all three modes and the birth 一件事 bundle: {'ALL CHECKS PASSED' if ok else 'FAILURES ABOVE'}"
+    )
+    return ok
 
 
 async def _wait_for_interrupt() -> None:
@@ -73,15 +124,17 @@ async def _exercise(
         key = await _node_key(session, node)
         identifiers = []
         for body in sample_certificates(node.province, CERTIFICATES_PER_PROVINCE):
-            created = await _call(session, "POST", f"{node.http_url}/v1/certificates", issuer, body, 201)
+            created = await call(session, "POST", f"{node.http_url}/v1/certificates", issuer, body, 201)
             identifiers.append(created["identifier"])
             result.issued += 1
+            if created["type_name"] == "居民身份证":
+                result.id_card = created["identifier"]
         for identifier in identifiers:
             for verifier in nodes:  # a platform of every province verifies at the issuing node
                 headers = {
                     "Authorization": "Bearer " + token_for(issuer_key, verifier.province, Role.HANDLER)
                 }
-                answer = await _call(
+                answer = await call(
                     session,
                     "POST",
                     f"{node.http_url}/v1/verifications",
@@ -93,35 +146,21 @@ async def _exercise(
                     answer["assertion"]["authentic"] and answer["assertion"]["status"] == "VALID"
                 )
                 result.signatures_ok += _signature_ok(answer, key)
-        await _call(
+        await call(
             session,
             "POST",
-            f"{node.http_url}/v1/certificates/{identifiers[0]}/suspend",
+            f"{node.http_url}/v1/certificates/{identifiers[-1]}/suspend",
             issuer,
             {"reason": "演示：暂扣"},
             200,
         )
-        answer = await _call(
-            session, "POST", f"{node.http_url}/v1/verifications", issuer, {"identifier": identifiers[0]}, 200
+        answer = await call(
+            session, "POST", f"{node.http_url}/v1/verifications", issuer, {"identifier": identifiers[-1]}, 200
         )
         result.suspended_seen += answer["assertion"]["status"] == "SUSPENDED" and _signature_ok(answer, key)
     except DemoError as e:
         result.errors.append(str(e))
     return result
-
-
-class DemoError(Exception):
-    pass
-
-
-async def _call(
-    session: aiohttp.ClientSession, method: str, url: str, headers: dict[str, str], body: Any, expect: int
-) -> dict[str, Any]:
-    async with session.request(method, url, headers=headers, json=body) as response:
-        payload: dict[str, Any] = await response.json(content_type=None)
-        if response.status != expect:
-            raise DemoError(f"{method} {url} answered {response.status}: {payload.get('detail', payload)}")
-        return payload
 
 
 async def _node_key(session: aiohttp.ClientSession, node: NodeProcess) -> PublicKey:

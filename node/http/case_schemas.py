@@ -87,9 +87,11 @@ RESPONSE = _object({"response": text()})
 
 DEADLINE_STATE: Schema = {
     "type": "object",
-    "required": ["status", "due_on", "days_left", "days_used", "suspended_days"],
+    "description": "status UNKNOWN with a `problem` when the working-day calendar lacks a year",
+    "required": ["status", "due_on", "days_left"],
     "properties": {
         "status": {"type": "string"},
+        "problem": {"type": "string"},
         "due_on": NULLABLE_STRING,
         "days_left": {"type": ["integer", "null"]},
         "days_used": {"type": "integer"},

@@ -14,7 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+from aggregates.calendar import DateOutsideCalendar
 from aggregates.case import Case
+from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
 from node.auth import Forbidden, Principal, Role
 from node.cases import CaseService
@@ -78,7 +80,9 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
     }
 
 
-def _deadline_json(state: Any) -> dict[str, Any]:
+def _deadline_json(state: DeadlineState | DateOutsideCalendar) -> dict[str, Any]:
+    if isinstance(state, DateOutsideCalendar):
+        return {"status": "UNKNOWN", "due_on": None, "days_left": None, "problem": str(state)}
     return {
         "status": state.status.value,
         "due_on": state.due_on.isoformat() if state.due_on else None,
