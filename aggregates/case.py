@@ -1,6 +1,7 @@
 """A cross-province case (办件) through its whole lifecycle, for all three 跨省通办 modes.
 
-The receiving province (收件地) receives and forwards; only the handling province (办理地) accepts, decides and
+The receiving province (收件地) receives and forwards; only the handling province (办理地) accepts,
+decides and
 archives; in a joint case (多地联办) each cooperating province concludes its own part. Every event names the
 acting province, office and operator (责任追溯). The applicant appears only as ``applicant_id``: their
 identity lives in the Applicant aggregate, apart from the workflow facts.
@@ -12,7 +13,7 @@ application with the working-day calendar and passed in; the aggregate checks th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import uuid4
@@ -20,15 +21,9 @@ from uuid import uuid4
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.catalogue import ItemDefinition, Mode
+from aggregates.clock import china_date
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
-
-# Legal dates are China Standard Time dates (no daylight saving).
-CHINA = timezone(timedelta(hours=8), "CST")
-
-
-def china_date(at: datetime) -> date:
-    return at.astimezone(CHINA).date()
 
 
 class State(StrEnum):

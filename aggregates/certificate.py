@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -20,9 +20,11 @@ from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import (
     CertificateIdentifier,
     InvalidIdentifier,
+    province_of,
     validate_citizen_id,
     validate_credit_code,
     validate_division_code,
+    validate_province,
 )
 from aggregates.responsibility import Actor
 
@@ -68,10 +70,13 @@ SUPERSEDABLE = {
     Link.RENEWED: frozenset({Status.VALID, Status.EXPIRED}),
     Link.CHANGED: frozenset({Status.VALID}),
 }
+# The operation named in a refusal ("cannot renew ...").
+_SUPERSEDING_OPERATION = {Link.RENEWED: "renew", Link.CHANGED: "change"}
 
 _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sm3:[0-9a-f]{64})$")
 _TYPE_CODE = re.compile(r"^[0-9A-Z]{18}[0-9]{3}$")
-_PROVINCE = re.compile(r"^[1-8][0-9]0000$")
+# C0 controls and DEL: never part of a name, a number or a reason (they break logs, files and displays).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def certificate_id(identifier: str) -> UUID:
@@ -88,7 +93,16 @@ def _text(field: str, value: str, max_length: int = 200) -> str:
     value = value.strip()
     if not value or len(value) > max_length:
         raise InvalidField(field, f"must be 1 to {max_length} characters")
+    if _CONTROL.search(value):
+        raise InvalidField(field, "must not contain control characters")
     return value
+
+
+def _province(field: str, value: str) -> str:
+    try:
+        return validate_province(value)
+    except InvalidIdentifier as e:
+        raise InvalidField(field, f"must be a province-level code such as 310000 ({e.message})") from None
 
 
 def _iso_date(field: str, value: str) -> date:
@@ -187,7 +201,7 @@ class CertificateContent:
         validate_digest("file_digest", file_digest)
         if previous_identifier is not None:
             try:
-                CertificateIdentifier.parse(previous_identifier)
+                previous_identifier = str(CertificateIdentifier.parse(previous_identifier))
             except InvalidIdentifier as e:
                 raise InvalidField("previous_identifier", f"{e.part}: {e.message}") from None
         return cls(
@@ -259,10 +273,14 @@ class Certificate(Aggregate):
         operator_id: str
 
     class Superseded(Aggregate.Event):
-        """A renewal or change replaced this certificate with ``successor_identifier``."""
+        """A renewal or change replaced this certificate with ``successor_identifier``.
+
+        ``status`` is the status the certificate has from then on (a valid one expires).
+        """
 
         successor_identifier: str
         link: str
+        status: str
         office_code: str
         operator_id: str
 
@@ -277,8 +295,11 @@ class Certificate(Aggregate):
         actor: Actor,
         at: datetime,
     ) -> Certificate:
-        if not _PROVINCE.match(actor.province):
-            raise InvalidField("province", "must be a six-digit province code such as 310000")
+        province = _province("province", actor.province)
+        if province_of(content.jurisdiction_code) != province:
+            raise InvalidField(
+                "jurisdiction_code", f"must lie in the issuing province {province}: a node issues its own"
+            )
         if not signature:
             raise InvalidField("signature", "an issued certificate must be signed")
         return cls(
@@ -286,7 +307,7 @@ class Certificate(Aggregate):
             signature=signature,
             signature_algorithm=signature_algorithm,
             signing_key_id=signing_key_id,
-            province=actor.province,
+            province=province,
             office_code=actor.office_code,
             operator_id=actor.operator_id,
             timestamp=at,
@@ -355,8 +376,6 @@ class Certificate(Aggregate):
         self.successor_identifier: str | None = None
         self.destination_province: str | None = None
 
-    OPERATIONS: ClassVar[tuple[str, ...]] = tuple(TRANSITIONS)
-
     @property
     def identifier(self) -> str:
         return self.content.identifier
@@ -379,8 +398,9 @@ class Certificate(Aggregate):
             raise IllegalTransition(self.identifier, operation, self.status.value)
         reason = _text("reason", reason, 500)
         if operation == "transfer_out":
-            if destination_province is None or not _PROVINCE.match(destination_province):
-                raise InvalidField("destination_province", "must be a six-digit province code")
+            if destination_province is None:
+                raise InvalidField("destination_province", "a transfer-out names its destination province")
+            destination_province = _province("destination_province", destination_province)
             if destination_province == self.province:
                 raise InvalidField("destination_province", "must be another province")
         elif destination_province is not None:
@@ -396,23 +416,26 @@ class Certificate(Aggregate):
         )
 
     def supersede(self, successor_identifier: str, link: Link, *, actor: Actor, at: datetime) -> None:
-        """Record that a renewal or change replaced this certificate."""
+        """Record that a renewal or change replaced this certificate; a valid one expires."""
+        operation = _SUPERSEDING_OPERATION[link]
         if self.successor_identifier is not None:
-            raise IllegalTransition(
-                self.identifier, link.value.lower(), f"superseded by {self.successor_identifier}"
-            )
+            raise IllegalTransition(self.identifier, operation, f"superseded by {self.successor_identifier}")
         if self.status not in SUPERSEDABLE[link]:
-            raise IllegalTransition(self.identifier, link.value.lower(), self.status.value)
+            raise IllegalTransition(self.identifier, operation, self.status.value)
         self._superseded(
             successor_identifier=successor_identifier,
             link=link.value,
+            status=(Status.EXPIRED if self.status is Status.VALID else self.status).value,
             office_code=actor.office_code,
             operator_id=actor.operator_id,
             timestamp=at,
         )
 
     def effective_status(self, on: date) -> Status:
-        """The status a verifier should see on a day: a valid certificate past ``valid_to`` has lapsed."""
+        """The status a verifier should see on a day: a valid certificate past ``valid_to`` has lapsed.
+
+        ``on`` is a date in China (``aggregates.clock.china_date``): validity ends at midnight CST, not UTC.
+        """
         if (
             self.status is Status.VALID
             and self.content.valid_to
@@ -437,11 +460,16 @@ class Certificate(Aggregate):
 
     @event(Superseded)
     def _superseded(
-        self, successor_identifier: str, link: str, office_code: str, operator_id: str, timestamp: datetime
+        self,
+        successor_identifier: str,
+        link: str,
+        status: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
     ) -> None:
         self.successor_identifier = successor_identifier
-        if self.status is Status.VALID:
-            self.status = Status.EXPIRED
+        self.status = Status(status)
 
 
 HOLDER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:holder")

@@ -101,6 +101,22 @@ def validate_division_code(value: str) -> str:
     return code
 
 
+def validate_province(value: str) -> str:
+    """A province-level GB/T 2260 code (a province, autonomous region, municipality or SAR): "310000".
+
+    The ONE check of a province code (tokens, settings, issuers, transfer destinations). Surrounding
+    whitespace is forgiven; anything else must be six digits ending in 0000 of a real province-level division.
+    """
+    code = value.strip()
+    if len(code) != 6 or not _only(code, string.digits):
+        raise InvalidIdentifier("province_code", "format", "expected six digits, e.g. 310000")
+    if code[2:] != "0000":
+        raise InvalidIdentifier("province_code", "level", "expected a province-level code ending in 0000")
+    if code[:2] not in PROVINCE_CODES:
+        raise InvalidIdentifier("province_code", "province", f"{code[:2]} is not a province-level code")
+    return code
+
+
 def province_of(division_code: str) -> str:
     """The province-level division containing a division: "320583" -> "320000"."""
     return validate_division_code(division_code)[:2] + "0000"

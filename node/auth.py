@@ -16,11 +16,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from aggregates.identifiers import InvalidIdentifier, validate_province
 from aggregates.responsibility import Actor
 
 AUDIENCE = "tongban"
-_PROVINCE = re.compile(r"^[1-8][0-9]0000$")
-_CODE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_CODE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 class Role(StrEnum):
@@ -29,6 +29,7 @@ class Role(StrEnum):
     ISSUER = "issuer"  # issues and manages certificates
     AUDITOR = "auditor"  # reads everything, changes nothing
     ADMIN = "admin"  # operates the node
+    PLATFORM = "platform"  # an applicant-facing platform (一网通办 app): files online, supplies, rates
 
 
 # Who may read a certificate's full record (it holds the holder's personal data).
@@ -53,6 +54,15 @@ class Principal:
     @property
     def actor(self) -> Actor:
         return Actor(self.province, self.office_code, self.operator_id)
+
+    def log_context(self) -> dict[str, str]:
+        """Who acts, for every log line of the request: ids only, never personal data."""
+        return {
+            "province": self.province,
+            "office_code": self.office_code,
+            "operator_id": self.operator_id,
+            "role": self.role.value,
+        }
 
     def require(self, *roles: Role, province: str | None = None) -> None:
         """Refuse unless the caller has one of ``roles`` and, when given, belongs to ``province``."""
@@ -100,11 +110,15 @@ class TokenVerifier:
 
 def _principal(claims: dict[str, object]) -> Principal:
     province, office, operator = claims.get("province"), claims.get("office"), claims.get("sub")
-    if not isinstance(province, str) or not _PROVINCE.match(province):
-        raise Unauthenticated("token claim 'province' must be a six-digit province code")
-    if not isinstance(office, str) or not _CODE.match(office):
+    if not isinstance(province, str) or province != province.strip():
+        raise Unauthenticated("token claim 'province' must be a province-level code such as 310000")
+    try:
+        validate_province(province)
+    except InvalidIdentifier:
+        raise Unauthenticated("token claim 'province' must be a province-level code such as 310000") from None
+    if not isinstance(office, str) or not _CODE.fullmatch(office):
         raise Unauthenticated("token claim 'office' must be an office code")
-    if not isinstance(operator, str) or not _CODE.match(operator):
+    if not isinstance(operator, str) or not _CODE.fullmatch(operator):
         raise Unauthenticated("token claim 'sub' must be an operator id")
     try:
         role = Role(str(claims.get("role")))

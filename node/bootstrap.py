@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import structlog
 
+from aggregates.calendar import WorkingCalendar
 from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
 from node.calendar_source import load_calendar
@@ -16,7 +17,7 @@ from node.certificates import CertificateService
 from node.metrics import NodeMetrics
 from node.services import Services
 from node.settings import Settings
-from node.signing import Ed25519Signer
+from node.signing import Ed25519Signer, PublicKey, load_public_key
 
 log = structlog.get_logger("tongban.bootstrap")
 
@@ -28,6 +29,8 @@ class BootstrapError(RuntimeError):
 def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     """Open the store and load the keys. Call :func:`close_services` when done."""
     signer = _load_signer(settings.signing_key)
+    retired = [_load_retired_key(path) for path in settings.retired_public_keys]
+    calendar = _load_calendar(settings.calendar_files)
     tokens = _load_token_verifier(settings.token_public_key)
     if settings.postgres_url:
         ensure_postgres_schema(settings)
@@ -36,16 +39,22 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     metrics = NodeMetrics(settings.province)
     app = NodeApplication(env=settings.eventsourcing_env(), on_recorded=metrics.events_appended.inc)
     certificates = CertificateService(
-        app, signer=signer, public_keys=[signer.public_key()], province=settings.province, clock=clock
+        app,
+        signer=signer,
+        public_keys=[signer.public_key(), *retired],
+        province=settings.province,
+        clock=clock,
     )
     catalogue = CatalogueService(app, clock)
     cases = CaseService(
         app,
         catalogue=catalogue,
         certificates=certificates,
-        calendar=load_calendar(),
+        calendar=calendar,
         province=settings.province,
         clock=clock,
+        rectification_days=settings.rectification_days,
+        warning_days=settings.deadline_warning_days,
     )
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
@@ -73,6 +82,23 @@ def ensure_postgres_schema(settings: Settings) -> None:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
     except psycopg.OperationalError as e:
         raise BootstrapError(f"cannot reach PostgreSQL at postgres_url: {e}") from None
+
+
+def _load_retired_key(path: Path) -> PublicKey:
+    try:
+        return load_public_key(path)
+    except (OSError, ValueError) as e:
+        raise BootstrapError(f"retired_public_keys: cannot load {path}: {e}") from None
+
+
+def _load_calendar(files: tuple[Path, ...]) -> WorkingCalendar:
+    try:
+        calendar = load_calendar(files)
+    except ValueError as e:
+        raise BootstrapError(f"calendar_files: {e}") from None
+    last = max(calendar.covered_years)
+    log.info("node.calendar", covered_to=f"{last}-12-31", operator_files=[str(f) for f in files])
+    return calendar
 
 
 def _load_signer(path: Path) -> Ed25519Signer:

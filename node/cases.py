@@ -20,8 +20,9 @@ from eventsourcing.persistence import IntegrityError
 
 from aggregates.applicant import Applicant
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
-from aggregates.case import Case, Part, Result, State, china_date
+from aggregates.case import Case, Part, Result, State
 from aggregates.catalogue import Mode
+from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineState, DeadlineStatus, Suspension, deadline_state
 from aggregates.errors import InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -378,7 +379,7 @@ class CaseService:
         certificate_identifier: str | None = None,
         file_digest: str | None = None,
     ) -> list[str]:
-        """Attach one material once, to every item case of the bundle that asks for it. Returns the case ids."""
+        """Attach one material once, to every item case of the bundle that asks for it; returns their ids."""
         entry = next((m for m in self.bundle_materials(bundle_id) if m["key"] == material_key), None)
         if entry is None:
             raise InvalidField("material_key", "no item of this bundle asks for that material")
@@ -466,7 +467,7 @@ class CaseService:
         return entries
 
     def deadlines(self, case: Case, as_of: datetime | None = None) -> CaseDeadlines | None:
-        """The promised (承诺) and statutory (法定) deadline states as of an instant; None before acceptance."""
+        """Promised (承诺) and statutory (法定) deadline states as of an instant; None before acceptance."""
         if case.accepted_on is None:
             return None
         today = china_date(as_of or self._clock())

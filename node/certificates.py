@@ -6,7 +6,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -22,6 +22,7 @@ from aggregates.certificate import (
     validate_digest,
     validate_holder_id,
 )
+from aggregates.clock import china_date
 from aggregates.errors import InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
@@ -89,6 +90,7 @@ class CertificateService:
 
     def reissue(self, identifier: str, link: Link, actor: Actor, **changes: Any) -> Certificate:
         """Renew (new validity) or change (new metadata) a certificate as its next version."""
+        identifier = canonical_identifier(identifier)
         for _ in range(_SAVE_ATTEMPTS):
             old = self.certificate(identifier)
             fields = {**_reissuable_fields(old.content), **changes}
@@ -110,7 +112,18 @@ class CertificateService:
     def transfer_in(
         self, actor: Actor, *, previous_identifier: str, serial: str | None = None, **fields: Any
     ) -> Certificate:
-        """Issue the receiving province's certificate for one transferred out elsewhere (迁入)."""
+        """Issue the receiving province's certificate for one transferred out elsewhere (迁入).
+
+        The previous certificate lives on another province's node. One recorded HERE cannot be transferred
+        in: within a province, a transfer-out is taken back with undo-transfer-out.
+        """
+        previous_identifier = canonical_identifier(previous_identifier, field="previous_identifier")
+        if self._exists(previous_identifier):
+            raise InvalidField(
+                "previous_identifier",
+                f"certificate {previous_identifier} is recorded on this node: a transfer-in links another "
+                "province's certificate; to take back this node's transfer-out, use undo-transfer-out",
+            )
         return self.issue(
             actor, serial=serial, previous_identifier=previous_identifier, link=Link.TRANSFERRED_IN, **fields
         )
@@ -124,6 +137,7 @@ class CertificateService:
         reason: str,
         destination_province: str | None = None,
     ) -> Certificate:
+        identifier = canonical_identifier(identifier)
         for _ in range(_SAVE_ATTEMPTS):
             certificate = self.certificate(identifier)
             certificate.change_status(
@@ -143,7 +157,7 @@ class CertificateService:
     # Queries
 
     def certificate(self, identifier: str) -> Certificate:
-        _parse(identifier)
+        identifier = canonical_identifier(identifier)
         try:
             certificate: Certificate = self._app.repository.get(certificate_id(identifier))
         except AggregateNotFoundError:
@@ -152,6 +166,7 @@ class CertificateService:
 
     def certificate_as_of(self, identifier: str, as_of: datetime) -> Certificate | None:
         """The certificate as it stood at ``as_of``, or None if it was not yet issued then."""
+        identifier = canonical_identifier(identifier)
         version = None
         for stored in self._stored_events(identifier):
             if stored.timestamp > as_of:
@@ -169,6 +184,7 @@ class CertificateService:
         for stored in self._stored_events(identifier):
             detail: dict[str, str | None]
             if isinstance(stored, Certificate.Issued):
+                status = "VALID"
                 detail = {"link": stored.link, "previous_identifier": stored.previous_identifier}
             elif isinstance(stored, Certificate.StatusChanged):
                 status = stored.status
@@ -178,7 +194,7 @@ class CertificateService:
                     "destination_province": stored.destination_province,
                 }
             elif isinstance(stored, Certificate.Superseded):
-                status = "EXPIRED" if status == "VALID" else status
+                status = stored.status  # recorded by the event, not re-derived here
                 detail = {"link": stored.link, "successor_identifier": stored.successor_identifier}
             else:
                 continue
@@ -208,12 +224,16 @@ class CertificateService:
     def verify(
         self, identifier: str, *, file_digest: str | None = None, as_of: datetime | None = None
     ) -> SignedAssertion:
-        """Whether a certificate is authentic, and its status now or as of a time; signed by this node."""
-        _parse(identifier)
+        """Whether a certificate is authentic, and its status now or as of a time; signed by this node.
+
+        ``as_of`` must carry a time zone and must not lie in the future: a node attests only what it knows.
+        Validity is judged on the date in China (UTC+8) at that instant.
+        """
+        identifier = canonical_identifier(identifier)
         if file_digest is not None:
             validate_digest("file_digest", file_digest)
         now = self._clock()
-        at = as_of or now
+        at = now if as_of is None else _checked_as_of(as_of, now)
         certificate: Certificate | None = None
         problem: str | None = "NOT_FOUND"
         if self._exists(identifier):
@@ -231,7 +251,7 @@ class CertificateService:
             "identifier": identifier,
             "authentic": problem is None,
             "problem": problem,
-            "status": certificate.effective_status(at.date()).value if certificate else None,
+            "status": certificate.effective_status(china_date(at)).value if certificate else None,
             "as_of": at.isoformat(),
             "valid_until": certificate.content.valid_to if certificate else None,
             "issuer_code": certificate.content.issuer_code if certificate else None,
@@ -291,7 +311,7 @@ class CertificateService:
         return bool(self._app.recorder.select_events(certificate_id(identifier), limit=1))
 
     def _stored_events(self, identifier: str) -> Iterator[Any]:
-        _parse(identifier)
+        identifier = canonical_identifier(identifier)
         found = False
         for stored in self._app.events.get(certificate_id(identifier)):
             found = True
@@ -300,11 +320,29 @@ class CertificateService:
             raise NotFound(f"no certificate {identifier} on this node")
 
 
-def _parse(identifier: str) -> None:
+def canonical_identifier(identifier: str, *, field: str = "identifier") -> str:
+    """The one spelling a certificate is recorded under (upper case, no surrounding spaces).
+
+    Every entry point normalises with this before it looks anything up, so ``1.2.156...001.f`` finds the
+    certificate recorded as ``1.2.156...001.F``. Raises :class:`InvalidField` naming ``field``.
+    """
     try:
-        CertificateIdentifier.parse(identifier)
+        return str(CertificateIdentifier.parse(identifier))
     except InvalidIdentifier as e:
-        raise InvalidField("identifier", f"{e.part}: {e.message}") from None
+        raise InvalidField(field, f"{e.part}: {e.message}") from None
+
+
+def _checked_as_of(as_of: datetime, now: datetime) -> datetime:
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise InvalidField("as_of", "must include a time zone offset")
+    try:
+        china_date(as_of)
+        as_of.astimezone(UTC)
+    except OverflowError:
+        raise InvalidField("as_of", "is out of the supported range of dates") from None
+    if as_of > now:
+        raise InvalidField("as_of", "must not be in the future: a node attests only what has happened")
+    return as_of
 
 
 def _random_serial() -> str:

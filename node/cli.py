@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from aggregates.identifiers import classify
-from node.auth import Role, load_private_key, mint_token
 from aggregates.errors import InvalidField
+from aggregates.identifiers import classify
 from aggregates.responsibility import Actor
+from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import BootstrapError, build_services, close_services
 from node.calendar_cli import add_calendar_parser
 from node.catalogue import read_catalogue_file
 from node.log_config import configure_logging
-from node.runner import serve
+from node.runner import PortUnavailable, serve
 from node.settings import SettingsError, load_settings
 from node.signing import Ed25519Signer
 from simulators.demo import run_demo
@@ -94,7 +94,7 @@ def _node(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(serve(settings))
-    except BootstrapError as e:
+    except (BootstrapError, PortUnavailable) as e:
         print(f"tongban node: {e}", file=sys.stderr)
         return 1
     return 0

@@ -8,6 +8,8 @@ optimistic concurrency: restarts and several processes cause no duplicates.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
 
 import structlog
@@ -54,3 +56,14 @@ class DeadlineTimer:
                 self._position = notification.id
             if len(notifications) < self._batch_size:
                 return
+
+
+async def run_until_stopped(timer: DeadlineTimer, interval_s: float, stop: asyncio.Event) -> None:
+    """Tick now and then every ``interval_s`` until ``stop`` is set; a failed tick is logged and retried."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(timer.tick)
+        except Exception as e:  # the store may be briefly unreachable: keep the node up, try again later
+            log.warning("timer.tick_failed", error_type=type(e).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)

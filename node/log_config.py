@@ -1,18 +1,27 @@
 """structlog for the whole process: JSON lines when stdout is not a terminal, readable console otherwise.
 
-Log lines carry ids (request id, certificate identifier, office, operator), never personal data
-(names, ID numbers): callers must not pass them, and tests grep the logs to make sure.
+Log lines carry ids (request id, certificate identifier, province, office, operator, role), never personal
+data (names, ID numbers) and never request body values: callers must not pass them, and tests grep the logs
+to make sure. Unexpected errors are logged by type and code location (:func:`error_location`), not by
+message, because messages often quote the input that caused them.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from pathlib import Path
 
 import structlog
 
+LEVELS = ("debug", "info", "warning", "error")
+_ROOT = Path(__file__).resolve().parents[1]
+
 
 def configure_logging(level: str = "info", log_format: str = "auto") -> None:
+    if level.lower() not in LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LEVELS)}")
     as_json = log_format == "json" or (log_format == "auto" and not sys.stdout.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if as_json else structlog.dev.ConsoleRenderer()
@@ -28,12 +37,17 @@ def configure_logging(level: str = "info", log_format: str = "auto") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=False,
     )
-    # Libraries (aiohttp, grpc, eventsourcing) log through the standard library: route them the same way.
+    # Libraries (aiohttp, grpc, eventsourcing) log through the standard library: route them the same way,
+    # with their tracebacks rendered into the line (format_exc_info) rather than lost.
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            foreign_pre_chain=[
+                *shared,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.format_exc_info,
+            ],
         )
     )
     root = logging.getLogger()
@@ -41,3 +55,17 @@ def configure_logging(level: str = "info", log_format: str = "auto") -> None:
     root.setLevel(level.upper())
     # aiohttp's own access log would print raw paths; the node writes its own access line instead.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def error_location(error: BaseException, depth: int = 8) -> list[str]:
+    """Where an exception was raised, innermost last, as ``path:line in function``: no message, no values."""
+    frames = traceback.extract_tb(error.__traceback__)[-depth:]
+    return [f"{_relative(frame.filename)}:{frame.lineno} in {frame.name}" for frame in frames]
+
+
+def _relative(filename: str) -> str:
+    path = Path(filename)
+    try:
+        return str(path.resolve().relative_to(_ROOT))
+    except ValueError:
+        return path.name

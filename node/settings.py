@@ -7,6 +7,7 @@ Every key is documented in README.md ("Configuration"). A TOML key is the env na
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -14,10 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aggregates.identifiers import InvalidIdentifier, validate_province
 
 PROVINCES = {"310000": "上海", "320000": "江苏", "330000": "浙江", "340000": "安徽"}
-_PROVINCE = re.compile(r"^[1-8][0-9]0000$")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("auto", "json", "console")
 
 
 class SettingsError(ValueError):
@@ -40,6 +44,14 @@ class Settings:
     log_level: str = "info"
     shutdown_grace_s: float = 10.0
     max_body_bytes: int = 1_048_576
+    # Public keys (PEM) of signing keys this node used before a rotation: certificates they signed still
+    # verify. TOML: a list of paths; environment: paths separated by os.pathsep (":" on Linux).
+    retired_public_keys: tuple[Path, ...] = ()
+    # Operator calendar files (TOML, docs/calendar-example.toml): years the chinesecalendar package lacks.
+    calendar_files: tuple[Path, ...] = ()
+    deadline_warning_days: int = 3
+    rectification_days: int = 15
+    deadline_check_interval_s: float = 60.0
 
     @property
     def store(self) -> str:
@@ -62,7 +74,7 @@ class Settings:
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_SCHEMA": self.postgres_schema or f"tongban_{self.province}",
@@ -74,12 +86,26 @@ class Settings:
 
     def describe(self) -> dict[str, Any]:
         """Settings safe to log: the PostgreSQL password is masked."""
-        shown = {f.name: str(getattr(self, f.name)) for f in fields(self)}
+        shown: dict[str, Any] = {f.name: str(getattr(self, f.name)) for f in fields(self)}
+        shown["retired_public_keys"] = [str(path) for path in self.retired_public_keys]
+        shown["calendar_files"] = [str(path) for path in self.calendar_files]
         if self.postgres_url:
-            url = urlsplit(self.postgres_url)
-            if url.password:
-                shown["postgres_url"] = self.postgres_url.replace(f":{url.password}@", ":***@")
+            shown["postgres_url"] = mask_password(self.postgres_url)
         return shown
+
+
+def mask_password(url: str) -> str:
+    """``scheme://user:***@host...``: everything between the user's ":" and the LAST "@" is hidden.
+
+    Taking the last "@" (not the end of the host part) also hides a password holding "/", "?", "#" or "@"
+    that was not percent-encoded, which a URL parser would split elsewhere.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return url
+    userinfo, _, host_and_path = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host_and_path}"
 
 
 def load_settings(
@@ -107,39 +133,25 @@ def load_settings(
 
 
 def _validated(values: dict[str, Any]) -> Settings:
-    province = str(values.get("province", ""))
-    if not _PROVINCE.match(province):
-        raise SettingsError("province must be a six-digit province code such as 310000 (--province)")
+    raw_province = values.get("province", "")
+    try:
+        province = validate_province(raw_province if isinstance(raw_province, str) else "")
+    except InvalidIdentifier as e:
+        raise SettingsError(
+            f"province must be a province-level code such as 310000 (--province): {e.message}"
+        ) from None
     defaults = Settings(province=province)
     converted: dict[str, Any] = {"province": province}
     for f in fields(Settings):
         if f.name == "province" or f.name not in values:
             continue
-        default = getattr(defaults, f.name)
         raw = values[f.name]
         try:
-            if isinstance(default, bool):
-                converted[f.name] = str(raw).lower() in ("1", "true", "yes", "y")
-            elif isinstance(default, int):
-                converted[f.name] = int(raw)
-            elif isinstance(default, float):
-                converted[f.name] = float(raw)
-            elif isinstance(default, Path):
-                converted[f.name] = Path(str(raw))
-            else:
-                converted[f.name] = str(raw)
-        except ValueError:
-            raise SettingsError(f"setting {f.name} has an invalid value {raw!r}") from None
+            converted[f.name] = _converted(f.name, getattr(defaults, f.name), raw)
+        except (ValueError, TypeError):
+            raise SettingsError(f"setting {f.name} has an invalid value {_shown(f.name, raw)}") from None
     settings = dataclasses.replace(defaults, **converted)
-    for port_name in ("http_port", "grpc_port"):
-        if not 0 <= getattr(settings, port_name) <= 65535:
-            raise SettingsError(f"{port_name} must be 0..65535 (0 lets the OS pick)")
-    if settings.log_format not in ("auto", "json", "console"):
-        raise SettingsError("log_format must be auto, json or console")
-    if settings.postgres_url and urlsplit(settings.postgres_url).scheme not in ("postgresql", "postgres"):
-        raise SettingsError("postgres_url must start with postgresql://")
-    if settings.postgres_schema and not re.match(r"^[a-z_][a-z0-9_]{0,62}$", settings.postgres_schema):
-        raise SettingsError("postgres_schema must be a lower-case SQL identifier")
+    _check(settings)
     node_dir = settings.data_dir / province
     return dataclasses.replace(
         settings,
@@ -150,3 +162,82 @@ def _validated(values: dict[str, Any]) -> Settings:
             else settings.data_dir / "token-issuer.pub"
         ),
     )
+
+
+def _converted(name: str, default: Any, raw: Any) -> Any:
+    """One value from TOML (typed) or the environment (a string), as the type of its default."""
+    if isinstance(raw, bool) and not isinstance(default, bool):
+        raise TypeError(f"{name} is not a boolean setting")
+    if isinstance(default, tuple):  # a list of paths
+        if isinstance(raw, str):
+            return tuple(Path(part) for part in raw.split(os.pathsep) if part)
+        if not isinstance(raw, list) or not all(isinstance(part, str) and part for part in raw):
+            raise TypeError(f"{name} must be a list of paths")
+        return tuple(Path(part) for part in raw)
+    if isinstance(default, bool):
+        return str(raw).lower() in ("1", "true", "yes", "y")
+    if isinstance(default, int):
+        if isinstance(raw, float) or not isinstance(raw, int | str):
+            raise TypeError(f"{name} must be an integer")
+        return int(raw)
+    if isinstance(default, float):
+        if not isinstance(raw, int | float | str):
+            raise TypeError(f"{name} must be a number")
+        return float(raw)
+    if not isinstance(raw, str):
+        raise TypeError(f"{name} must be a string")
+    return Path(raw) if isinstance(default, Path) else raw
+
+
+def _shown(name: str, raw: Any) -> str:
+    if name == "postgres_url":
+        return repr(mask_password(raw)) if isinstance(raw, str) else "(not a string)"
+    return repr(raw)
+
+
+def _check(settings: Settings) -> None:
+    for port_name in ("http_port", "grpc_port"):
+        if not 0 <= getattr(settings, port_name) <= 65535:
+            raise SettingsError(f"{port_name} must be 0..65535 (0 lets the OS pick)")
+    if settings.log_format not in LOG_FORMATS:
+        raise SettingsError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
+    if settings.log_level.lower() not in LOG_LEVELS:
+        raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+    if not 0 <= settings.deadline_warning_days <= 60:
+        raise SettingsError("deadline_warning_days must be 0..60 working days")
+    if not 1 <= settings.rectification_days <= 60:
+        raise SettingsError("rectification_days must be 1..60 working days")
+    if not (math.isfinite(settings.deadline_check_interval_s) and settings.deadline_check_interval_s > 0):
+        raise SettingsError("deadline_check_interval_s must be a positive number of seconds")
+    if settings.max_body_bytes <= 0:
+        raise SettingsError("max_body_bytes must be a positive number of bytes")
+    if not (math.isfinite(settings.shutdown_grace_s) and settings.shutdown_grace_s >= 0):
+        raise SettingsError("shutdown_grace_s must be a finite number of seconds, 0 or more")
+    if settings.postgres_url:
+        _check_postgres_url(settings.postgres_url)
+    if settings.postgres_schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", settings.postgres_schema):
+        raise SettingsError("postgres_schema must be a lower-case SQL identifier")
+
+
+def _check_postgres_url(value: str) -> None:
+    """Refuse what eventsourcing_env() would silently drop or misread; never repeat the password."""
+    url = urlsplit(value)
+    if url.scheme not in ("postgresql", "postgres"):
+        raise SettingsError("postgres_url must start with postgresql://")
+    if "@" in url.path + url.query + url.fragment:
+        # A "/", "?" or "#" in the password split the URL before its "@": say so without quoting any part.
+        raise SettingsError(
+            "postgres_url cannot be parsed: percent-encode / ? # @ in the user name and password (e.g. %2F)"
+        )
+    if url.query:
+        names = sorted({name for name, _ in parse_qsl(url.query, keep_blank_values=True)}) or [url.query]
+        raise SettingsError(
+            f"postgres_url has unsupported query parameter(s): {', '.join(names)}; "
+            "the node connects with host, port, user, password and database name only"
+        )
+    if url.fragment:
+        raise SettingsError("postgres_url must not have a #fragment")
+    try:
+        url.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise SettingsError("postgres_url has an invalid port") from None

@@ -1,19 +1,43 @@
 """Node signatures behind a small interface, so SM2 can join Ed25519 later.
 
 A key id is the first 16 hex digits of SHA-256 over the raw public key, so verifiers can pick the key.
+Verification dispatches on the algorithm through :data:`VERIFIERS`: another algorithm (SM2) registers a
+verifier with :func:`register_verifier` and a key loader with :func:`register_public_key_loader`; nothing else
+changes.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+ED25519 = "Ed25519"
+
+# algorithm -> verify(public key PEM, payload, signature) -> bool
+Verifier = Callable[[str, bytes, bytes], bool]
+VERIFIERS: dict[str, Verifier] = {}
+# a loaded public key -> (algorithm, key id), or None when the loader does not know the key's kind
+PublicKeyLoader = Callable[[PublicKeyTypes], tuple[str, str] | None]
+PUBLIC_KEY_LOADERS: list[PublicKeyLoader] = []
+
+
+def register_verifier(algorithm: str, verifier: Verifier) -> None:
+    """Make :meth:`PublicKey.verify` understand ``algorithm`` (e.g. "SM2")."""
+    VERIFIERS[algorithm] = verifier
+
+
+def register_public_key_loader(loader: PublicKeyLoader) -> None:
+    """Make :func:`load_public_key` recognise another kind of public key."""
+    PUBLIC_KEY_LOADERS.append(loader)
 
 
 class Signer(Protocol):
@@ -21,6 +45,8 @@ class Signer(Protocol):
     key_id: str
 
     def sign(self, payload: bytes) -> bytes: ...
+
+    def public_key(self) -> PublicKey: ...
 
     def public_key_pem(self) -> str: ...
 
@@ -32,19 +58,44 @@ class PublicKey:
     pem: str
 
     def verify(self, payload: bytes, signature: bytes) -> bool:
-        if self.algorithm != ED25519:
-            return False
-        key = serialization.load_pem_public_key(self.pem.encode())
-        if not isinstance(key, Ed25519PublicKey):
+        """True only if ``signature`` is this key's signature over ``payload``; unknown algorithms fail."""
+        verifier = VERIFIERS.get(self.algorithm)
+        if verifier is None:
             return False
         try:
-            key.verify(signature, payload)
-        except InvalidSignature:
+            return verifier(self.pem, payload, signature)
+        except ValueError:  # a malformed PEM or signature is simply not a valid signature
             return False
-        return True
 
 
-ED25519 = "Ed25519"
+def load_public_key(path: Path) -> PublicKey:
+    """A public key from a PEM file (e.g. a retired signing key's ``.pub``). Raises ValueError or OSError."""
+    pem = path.read_text()
+    try:
+        key = serialization.load_pem_public_key(pem.encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+        raise ValueError(f"{path} does not hold a PEM public key: {e}") from None
+    for loader in PUBLIC_KEY_LOADERS:
+        found = loader(key)
+        if found is not None:
+            algorithm, key_id = found
+            return PublicKey(algorithm, key_id, pem)
+    raise ValueError(f"{path} holds a public key of an unsupported algorithm ({type(key).__name__})")
+
+
+def _verify_ed25519(pem: str, payload: bytes, signature: bytes) -> bool:
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        return False
+    try:
+        key.verify(signature, payload)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _load_ed25519(key: PublicKeyTypes) -> tuple[str, str] | None:
+    return (ED25519, key_id_for(key)) if isinstance(key, Ed25519PublicKey) else None
 
 
 def key_id_for(public_key: Ed25519PublicKey) -> str:
@@ -94,6 +145,10 @@ class Ed25519Signer:
         private_path.touch(mode=0o600, exist_ok=False)
         private_path.write_bytes(self.private_key_pem())
         public_path.write_text(self.public_key_pem())
+
+
+register_verifier(ED25519, _verify_ed25519)
+register_public_key_loader(_load_ed25519)
 
 
 def b64(data: bytes) -> str:

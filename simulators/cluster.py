@@ -65,8 +65,11 @@ class NodeProcess:
 
     def start(self, timeout_s: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # The caller's own TONGBAN_* settings stay out: an exported TONGBAN_POSTGRES_URL would otherwise
+        # switch this node to PostgreSQL unnoticed. Only the settings below and extra_env configure the node.
+        inherited = {name: value for name, value in os.environ.items() if not name.startswith("TONGBAN_")}
         env = {
-            **os.environ,
+            **inherited,
             "TONGBAN_DATA_DIR": str(self.data_dir),
             "TONGBAN_HTTP_PORT": "0",
             "TONGBAN_GRPC_PORT": "0",

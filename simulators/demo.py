@@ -105,7 +105,8 @@ def _print_case_summary(results: list[CaseResults]) -> bool:
             print(f"  ERROR {error}")
     ok = all(not r.errors and all(r.concluded.get(m) for m in modes) for r in results)
     print(
-        f"cases in all three modes and the birth 一件事 bundle: {'ALL CHECKS PASSED' if ok else 'FAILURES ABOVE'}"
+        "cases in all three modes and the birth 一件事 bundle: "
+        + ("ALL CHECKS PASSED" if ok else "FAILURES ABOVE")
     )
     return ok
 

@@ -55,7 +55,7 @@ class Officers:
 async def run_case_scenarios(
     session: aiohttp.ClientSession, node: NodeProcess, handling: str, issuer_key: Path, id_card: str
 ) -> CaseResults:
-    """PROXY handled by ``handling``; FULL_ONLINE and JOINT; the birth 一件事 bundle. Returns what concluded."""
+    """PROXY handled by ``handling``, FULL_ONLINE, JOINT, the birth 一件事 bundle; returns what concluded."""
     results = CaseResults(node.province)
     officers = Officers(session, node, issuer_key)
     applicant = {

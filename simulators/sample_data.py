@@ -45,6 +45,8 @@ def certificate_types() -> list[tuple[str, str, str, int | None]]:
 def sample_catalogue() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(SAMPLE_CATALOGUE.read_text(encoding="utf-8"))
     return document
+
+
 SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军")
 

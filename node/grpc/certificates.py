@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
+import structlog
 from tongban.certificates.v1 import certificates_pb2 as pb
 from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
 
 from aggregates.certificate import Certificate
+from aggregates.errors import InvalidField
 from node.auth import CERTIFICATE_READERS, Principal
 from node.services import Services
+from node.signing import unb64
 
 
 def _principal(services: Services, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
+    """The caller's principal; from here on every log line of the RPC names the acting office."""
     metadata = {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
-    return services.tokens.verify(metadata.get("authorization"))
+    principal = services.tokens.verify(metadata.get("authorization"))
+    structlog.contextvars.bind_contextvars(**principal.log_context())
+    return principal
+
+
+def _as_of(request: pb.VerifyCertificateRequest) -> datetime | None:
+    if not request.HasField("as_of"):
+        return None
+    try:
+        return request.as_of.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidField(
+            "as_of", "must be a Timestamp from 0001-01-01 to 9999-12-31 with nanos in 0..999999999"
+        ) from None
 
 
 def _status(value: str | None) -> pb.CertificateStatus.ValueType:
@@ -36,7 +53,7 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
         self, request: pb.VerifyCertificateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.VerifyCertificateResponse:
         _principal(self._services, context)
-        as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.HasField("as_of") else None
+        as_of = _as_of(request)
         signed = await asyncio.to_thread(
             self._services.certificates.verify,
             request.identifier,
@@ -94,4 +111,9 @@ def _certificate_message(certificate: Certificate) -> pb.Certificate:
         successor_identifier=certificate.successor_identifier or "",
         province=certificate.province,
         version=certificate.version,
+        link=c.link or "",
+        destination_province=certificate.destination_province or "",
+        signature=unb64(certificate.signature),
+        signature_algorithm=certificate.signature_algorithm,
+        signing_key_id=certificate.signing_key_id,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any, cast
@@ -12,10 +10,11 @@ import grpc
 import structlog
 
 from node.errors import mapping_for
+from node.log_config import error_location
 from node.metrics import NodeMetrics
+from node.request_ids import accept_request_id
 
 log = structlog.get_logger("tongban.grpc")
-_REQUEST_ID = re.compile(r"^[0-9A-Za-z._-]{8,64}$")
 Behaviour = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
@@ -35,8 +34,8 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
             return handler  # streaming RPCs (reflection, health watch) pass through untouched
         method = handler_call_details.method
         metadata = dict(handler_call_details.invocation_metadata or ())
-        supplied = str(metadata.get("x-request-id", ""))
-        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        supplied = metadata.get("x-request-id")
+        request_id = accept_request_id(supplied if isinstance(supplied, str) else None)
         return grpc.unary_unary_rpc_method_handler(
             self._wrap(cast(Behaviour, handler.unary_unary), method, request_id),
             request_deserializer=handler.request_deserializer,
@@ -47,21 +46,33 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
         async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started = perf_counter()
             code = grpc.StatusCode.OK
-            with structlog.contextvars.bound_contextvars(request_id=request_id):
-                try:
-                    return await behaviour(request, context)
-                except Exception as e:
-                    mapping = mapping_for(e)
-                    if mapping is None:
-                        code = grpc.StatusCode.INTERNAL
-                        log.exception("grpc.unexpected_error", method=method, error_type=type(e).__name__)
-                        raise
-                    code = mapping.grpc_code
-                    await context.abort(code, str(e))
-                finally:
-                    elapsed = perf_counter() - started
-                    self._metrics.grpc_requests.labels(method, code.name).inc()
-                    self._metrics.grpc_latency.labels(method).observe(elapsed)
-                    log.info("grpc.request", method=method, code=code.name, ms=round(elapsed * 1000, 1))
+            # Authentication binds the acting office too; whatever the RPC bound is dropped when it ends.
+            outer = structlog.contextvars.get_contextvars()
+            structlog.contextvars.bind_contextvars(request_id=request_id)
+            try:
+                return await behaviour(request, context)
+            except grpc.aio.AbortError:
+                raise  # the servicer already chose the status
+            except Exception as e:
+                mapping = mapping_for(e)
+                if mapping is None:
+                    code = grpc.StatusCode.INTERNAL
+                    # Type and location only: an exception's message often quotes the input behind it.
+                    log.error(  # noqa: TRY400 - no traceback text: error_location() says where
+                        "grpc.unexpected_error",
+                        method=method,
+                        error_type=type(e).__name__,
+                        where=error_location(e),
+                    )
+                    await context.abort(code, f"unexpected error; quote the request id {request_id}")
+                code = mapping.grpc_code
+                await context.abort(code, str(e))
+            finally:
+                elapsed = perf_counter() - started
+                self._metrics.grpc_requests.labels(method, code.name).inc()
+                self._metrics.grpc_latency.labels(method).observe(elapsed)
+                log.info("grpc.request", method=method, code=code.name, ms=round(elapsed * 1000, 1))
+                structlog.contextvars.clear_contextvars()
+                structlog.contextvars.bind_contextvars(**outer)
 
         return observed

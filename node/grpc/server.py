@@ -24,6 +24,8 @@ def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.Health
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),
+            # Without this a second node on the same port would bind too and silently share the traffic.
+            ("grpc.so_reuseport", 0),
         ],
     )
     certificates_pb2_grpc.add_CertificateServiceServicer_to_server(CertificateServicer(services), server)

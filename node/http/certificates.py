@@ -6,14 +6,16 @@ Issue, read, status operations, verify, and list by holder.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from aggregates.certificate import Certificate, Link
 from node.auth import CERTIFICATE_READERS, Principal, Role
-from node.certificates import SignedAssertion
+from node.certificates import SignedAssertion, canonical_identifier
 from node.http import schemas
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
@@ -23,8 +25,33 @@ from node.signing import b64
 PREFIX = "/v1/certificates"
 
 
+# RFC 3339 date-time (section 5.6): "T"/"t" between date and time, "Z"/"z" or a numeric offset.
+_RFC3339 = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r"(?:\.(?P<fraction>[0-9]{1,9}))?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def authenticate(request: web.Request) -> Principal:
-    return request.app[SERVICES].tokens.verify(request.headers.get("Authorization"))
+    """The caller's principal; from here on every log line of the request names the acting office."""
+    principal = request.app[SERVICES].tokens.verify(request.headers.get("Authorization"))
+    structlog.contextvars.bind_contextvars(**principal.log_context())
+    return principal
+
+
+def parse_as_of(text: str) -> datetime:
+    """An RFC 3339 timestamp with its offset; a 422 problem pointing at ``/as_of`` otherwise."""
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise Problem(
+            422, "invalid-body", "/as_of: must be an RFC 3339 date-time with an offset", pointer="/as_of"
+        )
+    offset = match["offset"].upper().replace("Z", "+00:00")
+    fraction = f".{match['fraction'][:6]:0<6}" if match["fraction"] else ""
+    try:
+        return datetime.fromisoformat(f"{match['date']}T{match['time']}{fraction}{offset}")
+    except ValueError:  # e.g. 2026-02-30, a leap second (:60) or an offset of 24 hours
+        raise Problem(422, "invalid-body", "/as_of: is not a real date-time", pointer="/as_of") from None
 
 
 def certificate_json(certificate: Certificate) -> dict[str, Any]:
@@ -115,7 +142,7 @@ async def history(request: web.Request) -> web.Response:
     authenticate(request).require(
         Role.ISSUER, Role.AUDITOR, Role.ADMIN, province=request.app[SERVICES].province
     )
-    identifier = request.match_info["identifier"]
+    identifier = canonical_identifier(request.match_info["identifier"])
     entries = await asyncio.to_thread(request.app[SERVICES].certificates.history, identifier)
     return web.json_response(
         {
@@ -170,9 +197,7 @@ async def verify(request: web.Request) -> web.Response:
     # Any authenticated platform of any province may verify: that is what mutual recognition needs.
     authenticate(request)
     body = await read_json(request, schemas.VERIFY_REQUEST)
-    as_of = datetime.fromisoformat(body["as_of"]) if "as_of" in body else None
-    if as_of is not None and as_of.tzinfo is None:
-        raise Problem(422, "invalid-body", "/as_of: must include a time zone offset", pointer="/as_of")
+    as_of = parse_as_of(body["as_of"]) if "as_of" in body else None
     signed = await asyncio.to_thread(
         request.app[SERVICES].certificates.verify,
         body["identifier"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from time import perf_counter
 
 import structlog
@@ -13,9 +12,10 @@ from node.errors import mapping_for
 from node.http.endpoint import Handler
 from node.http.keys import REQUEST_ID, SERVICES
 from node.http.problems import Problem, problem_response
+from node.log_config import error_location
+from node.request_ids import accept_request_id
 
 log = structlog.get_logger("tongban.http")
-_REQUEST_ID = re.compile(r"^[0-9A-Za-z._-]{8,64}$")
 
 
 def _route_template(request: web.Request) -> str:
@@ -25,13 +25,18 @@ def _route_template(request: web.Request) -> str:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bind a request id to every log line of the request; count and time it by route template."""
-    supplied = request.headers.get("X-Request-Id", "")
-    request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    """Bind a request id to every log line of the request; count and time it by route template.
+
+    Authentication binds the acting province, office, operator and role too (``authenticate``); whatever
+    the request bound is dropped when it ends, so nothing carries over to the next request on the connection.
+    """
+    request_id = accept_request_id(request.headers.get("X-Request-Id"))
     request[REQUEST_ID] = request_id
     route = _route_template(request)
     started = perf_counter()
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
+    outer = structlog.contextvars.get_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
         log.debug("http.request.received", method=request.method, route=route)
         response = await handler(request)
         elapsed = perf_counter() - started
@@ -46,6 +51,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             status=response.status,
             ms=round(elapsed * 1000, 1),
         )
+    finally:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**outer)
     response.headers["X-Request-Id"] = request_id
     return response
 
@@ -57,7 +65,9 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     try:
         return await handler(request)
     except Problem as problem:
-        log.info("http.refused", problem=problem.kind, pointer=problem.pointer)
+        # The kind, and the pointer only when it names a documented field: an unknown field's name is the
+        # client's own text and may be anything, personal data included.
+        log.info("http.refused", problem=problem.kind, pointer=problem.loggable_pointer)
         return problem_response(request, request_id, problem)
     except web.HTTPException as e:
         if e.status < 400:
@@ -67,7 +77,10 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     except Exception as e:
         mapping = mapping_for(e)
         if mapping is None:
-            log.exception("http.unexpected_error", error_type=type(e).__name__)
+            # Type and location only: an exception's message often quotes the input that caused it.
+            log.error(  # noqa: TRY400 - no traceback text: error_location() says where
+                "http.unexpected_error", error_type=type(e).__name__, where=error_location(e)
+            )
             return problem_response(
                 request, request_id, Problem(500, "internal-error", "unexpected error; quote the request id")
             )

@@ -10,7 +10,7 @@ from node.http import schemas
 from node.http.endpoint import Endpoint
 
 _STATUS_TEXT = {
-    400: "Malformed JSON",
+    400: "Malformed JSON: not UTF-8, not JSON, a key repeated in one object, or a lone surrogate escape",
     401: "Missing, invalid or expired bearer token",
     403: "Wrong role or wrong province",
     404: "Not found",

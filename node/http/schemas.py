@@ -23,8 +23,13 @@ DIGEST: Schema = {
 }
 
 
+# Free text must not carry C0 control characters or DEL (they break logs, files and displays). A lookahead
+# rather than "^[^...]*$": Python's "$" (which jsonschema uses) also matches before a trailing newline.
+NO_CONTROL_CHARACTERS = "^(?![\\s\\S]*[\\u0000-\\u001f\\u007f])"
+
+
 def _text(max_length: int) -> Schema:
-    return {"type": "string", "minLength": 1, "maxLength": max_length}
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NO_CONTROL_CHARACTERS}
 
 
 CONTENT_PROPERTIES: dict[str, Schema] = {

@@ -31,8 +31,7 @@ APPLICANT = {"name": "王小明", "id_type": "111", "id_number": "11010519491231
 
 @pytest.fixture
 def clock() -> FakeClock:
-    clock = FakeClock(datetime.fromisoformat("2025-09-24T09:00:00+08:00"))
-    return clock
+    return FakeClock(datetime.fromisoformat("2025-09-24T09:00:00+08:00"))
 
 
 @pytest.fixture
@@ -82,7 +81,7 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
 
     clock.set_china_time("2025-09-26")  # Friday
     promised, statutory = deadlines(node, cases.accept(case_id, JS_HANDLER))
-    # 5 promised working days: Sun 09-28 (调休) and 09-29, 09-30, then National Day 10-01..10-08, 10-09, 10-10.
+    # 5 promised working days: Sun 09-28 (调休), 09-29, 09-30, National Day 10-01..10-08 off, 10-09, 10-10.
     assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-10", "2025-10-30")
 
     clock.set_china_time("2025-09-29")
@@ -94,7 +93,7 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
     clock.set_china_time("2025-10-09")
     cases.attach_material(case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "5" * 64)
     promised, statutory = deadlines(node, cases.provide_supplement(case_id, SH_WINDOW))
-    # Suspended 09-30 and 10-09 (two working days; the holiday was not counted anyway): both due dates move by 2.
+    # Suspended 09-30 and 10-09 (two working days; the holiday did not count anyway): both dates move by 2.
     assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-13", "2025-11-03")
     assert promised.suspended_days == 2
 
@@ -149,7 +148,8 @@ def test_the_certificate_verification_is_kept_with_the_material(node: Services, 
         "VALID",
         "310000",
     )
-    assert verification["signature"] and verification["key_id"]
+    assert verification["signature"]
+    assert verification["key_id"]
     marriage = {"service_item_code": None, **issue_body(3)}
     assert marriage["type_name"] == "结婚证"
     revoked = node.certificates.issue(SH_WINDOW, **marriage).identifier
@@ -194,7 +194,8 @@ def test_an_unanswered_supplement_times_out(node: Services, clock: FakeClock) ->
     clock.set_china_time("2025-09-26")
     node.cases.accept(case_id, JS_HANDLER)
     case = node.cases.request_supplement(case_id, JS_HANDLER, ["M04"], "户口簿缺页")
-    assert case.open_supplement is not None and case.open_supplement["due_on"] == "2025-10-16"
+    assert case.open_supplement is not None
+    assert case.open_supplement["due_on"] == "2025-10-16"
     timer = DeadlineTimer(node.app, node.cases)
     clock.set_china_time("2025-10-16", hour=23)
     assert not timer.tick()
@@ -266,7 +267,8 @@ def test_birth_bundle_one_application_shared_materials_one_delivery(node: Servic
     assert len({c.applicant_id for c in filed}) == 1
     listed = node.cases.bundle_materials(bundle_id)
     id_cards = [m for m in listed if m["key"] == "types:11100000000013338W001"]
-    assert len(id_cards) == 1 and len(id_cards[0]["items"]) >= 8  # asked once for every item that needs it
+    assert len(id_cards) == 1
+    assert len(id_cards[0]["items"]) >= 8  # asked once for every item that needs it
     attached = node.cases.attach_to_bundle(
         bundle_id, SH_PLATFORM, material_key=id_cards[0]["key"], certificate_identifier=id_card(node)
     )

@@ -116,7 +116,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         self.directory.cleanup()
 
     def _run(self, key: str, command: str, allowed: bool, *args: Any, **kwargs: Any) -> None:
-        """Run a command on every store: accepted by all when the model allows it, refused by all otherwise."""
+        """Run a command on every store: all accept it when the model allows it, all refuse it otherwise."""
         self.clock.advance(hours=7)
         for name, service in self.services.items():
             before = service.case(self.ids[key][name]).version

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from node.bootstrap import build_services, close_services
 from node.certificates import CertificateService
 from node.services import Services
 from node.settings import Settings
-from node.signing import Ed25519Signer, PublicKey
+from node.signing import Ed25519Signer, PublicKey, load_public_key
 from tests.builders import ACTOR, issue_body
 
 
@@ -201,3 +201,75 @@ def test_holder_list_is_consistent_under_concurrent_issues(services: Services) -
     assert sorted(listed) == sorted(identifiers)
     assert len(set(listed)) == 10
     assert registry.holder_certificates("111", "11010519491231002X") == []
+
+
+def test_a_certificate_signed_by_a_retired_key_verifies_while_that_key_is_configured(
+    services: Services, settings: Settings
+) -> None:
+    """After a key rotation the retired public key keeps old certificates verifiable; without it they fail."""
+    identifier = issue(services.certificates)  # signed by the node's current (soon retired) key
+    retired = load_public_key(settings.signing_key.with_suffix(".pub"))
+    [current] = services.certificates.public_keys()
+    assert (retired.algorithm, retired.key_id) == (current.algorithm, current.key_id)
+    successor = Ed25519Signer.generate()
+    store = NodeApplication(env=settings.eventsourcing_env())
+    try:
+        rotated = CertificateService(
+            store, signer=successor, public_keys=[successor.public_key(), retired], province="310000"
+        )
+        answer = rotated.verify(identifier)
+        assert (answer.assertion["authentic"], answer.assertion["problem"]) == (True, None)
+        assert answer.key_id == successor.key_id
+        assert successor.public_key().verify(answer.payload, answer.signature)
+        assert {k.key_id for k in rotated.public_keys()} == {successor.key_id, retired.key_id}
+        forgotten = CertificateService(
+            store, signer=successor, public_keys=[successor.public_key()], province="310000"
+        )
+        assert forgotten.verify(identifier).assertion["problem"] == "SIGNATURE_INVALID"
+    finally:
+        store.close()
+
+
+def test_validity_ends_at_midnight_china_standard_time(settings: Settings) -> None:
+    """valid_to 2026-03-01 lapses at 03-02 00:00 CST = 03-01 16:00 UTC, while the UTC date is still 03-01."""
+    now = [datetime(2026, 3, 1, 1, 0, tzinfo=UTC)]
+    services = build_services(settings, clock=lambda: now[0])
+    try:
+        registry = services.certificates
+        identifier = issue(registry, issue_date="2026-01-01", valid_from="2026-01-01", valid_to="2026-03-01")
+        last_cst_minute = datetime(2026, 3, 1, 15, 59, tzinfo=UTC)  # 23:59 CST on 03-01
+        after_cst_midnight = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)  # 00:30 CST on 03-02, 03-01 in UTC
+        now[0] = last_cst_minute
+        assert registry.verify(identifier).assertion["status"] == "VALID"
+        now[0] = after_cst_midnight
+        assert registry.verify(identifier).assertion["status"] == "EXPIRED"
+        now[0] = datetime(2026, 3, 9, tzinfo=UTC)
+        assert registry.verify(identifier, as_of=last_cst_minute).assertion["status"] == "VALID"
+        assert registry.verify(identifier, as_of=after_cst_midnight).assertion["status"] == "EXPIRED"
+    finally:
+        close_services(services)
+
+
+def test_as_of_in_the_future_or_without_an_offset_is_refused(services: Services) -> None:
+    registry = services.certificates
+    identifier = issue(registry)
+    for as_of in (datetime.now(UTC) + timedelta(minutes=5), datetime(2026, 1, 1)):
+        with pytest.raises(InvalidField) as refused:
+            registry.verify(identifier, as_of=as_of)
+        assert refused.value.field == "as_of"
+
+
+def test_every_entry_point_uses_the_canonical_identifier(services: Services) -> None:
+    registry = services.certificates
+    identifier = issue(registry)
+    sloppy = f" {identifier.lower()}\t"
+    assert registry.certificate(sloppy).identifier == identifier
+    assert registry.verify(sloppy).assertion["identifier"] == identifier
+    assert registry.change_status(sloppy, "suspend", ACTOR, reason="暂扣").identifier == identifier
+    assert registry.certificate_as_of(sloppy, datetime.now(UTC)) is not None
+    assert [e.event for e in registry.history(sloppy)] == ["Issued", "StatusChanged"]
+    registry.change_status(sloppy, "release", ACTOR, reason="解除")
+    renewed = registry.reissue(sloppy, Link.RENEWED, ACTOR, file_digest="sha256:" + "4" * 64)
+    assert renewed.content.previous_identifier == identifier
+    assert registry.history(identifier)[-1].status == "EXPIRED"
+    assert registry.certificate(identifier).successor_identifier == renewed.identifier

@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 import pytest
+import structlog
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from jsonschema import Draft202012Validator
@@ -127,11 +128,12 @@ def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
         )
         assert answer["assertion"]["status"] == "VALID"
 
-        status, renewed, _ = await api.call(
+        status, released, _ = await api.call(
             "POST",
             f"/v1/certificates/{identifier}/release",
             body={"reason": "解除暂扣"},
         )
+        assert (status, released["status"], released["version"]) == (200, "VALID", 3)
         status, renewed, _ = await api.call(
             "POST",
             f"/v1/certificates/{identifier}/renew",
@@ -318,5 +320,212 @@ def test_openapi_documents_every_route_and_is_valid(services: Services, keys: Ke
         }
         documented = {(m.upper(), path) for path, ops in api.document["paths"].items() for m in ops}
         assert served == documented
+
+    run(services, keys, scenario)
+
+
+IDENTIFIER_IN_NO_STORE = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
+
+
+def test_an_identifier_in_lower_case_or_padded_finds_the_certificate(services: Services, keys: Keys) -> None:
+    """GB/T 36904 identifiers parse case-insensitively; every entry point must find the canonical record."""
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, created, _ = await api.call("POST", "/v1/certificates", body=issue_body())
+        assert status == 201
+        identifier = created["identifier"]
+        lower = identifier.lower()
+        assert lower != identifier
+        status, read, _ = await api.call("GET", f"/v1/certificates/{lower}", role=Role.WINDOW)
+        assert (status, read["identifier"]) == (200, identifier)
+        status, answer, _ = await api.call(
+            "POST",
+            "/v1/verifications",
+            role=Role.HANDLER,
+            province="340000",
+            body={"identifier": f"  {lower} "},
+        )
+        assert status == 200
+        assert (answer["assertion"]["authentic"], answer["assertion"]["problem"]) == (True, None)
+        assert answer["assertion"]["identifier"] == identifier
+        status, suspended, _ = await api.call(
+            "POST", f"/v1/certificates/{lower}/suspend", body={"reason": "暂扣"}
+        )
+        assert (status, suspended["identifier"], suspended["status"]) == (200, identifier, "SUSPENDED")
+        status, history, _ = await api.call("GET", f"/v1/certificates/{lower}/history", role=Role.AUDITOR)
+        assert (status, history["identifier"], len(history["entries"])) == (200, identifier, 2)
+
+    run(services, keys, scenario)
+
+
+def test_transfer_in_of_a_certificate_recorded_here_is_refused(services: Services, keys: Keys) -> None:
+    """Within one province, a transfer-out is taken back with undo-transfer-out, not by a transfer-in."""
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, created, _ = await api.call("POST", "/v1/certificates", body=issue_body())
+        identifier = created["identifier"]
+        await api.call(
+            "POST",
+            f"/v1/certificates/{identifier}/transfer-out",
+            body={"reason": "迁出", "destination_province": "320000"},
+        )
+        before = events(services)
+        for previous in (identifier, identifier.lower()):
+            status, problem, _ = await api.call(
+                "POST",
+                "/v1/certificates/transfer-in",
+                body={**issue_body(1), "previous_identifier": previous},
+            )
+            assert (status, problem["pointer"]) == (422, "/previous_identifier"), problem
+            assert "undo-transfer-out" in problem["detail"]
+        assert events(services) == before
+        status, arrived, _ = await api.call(
+            "POST",
+            "/v1/certificates/transfer-in",
+            body={**issue_body(1), "previous_identifier": IDENTIFIER_IN_NO_STORE.lower()},
+        )
+        assert (status, arrived["previous_identifier"]) == (201, IDENTIFIER_IN_NO_STORE)
+
+    run(services, keys, scenario)
+
+
+def test_an_issuer_may_issue_only_for_its_own_province(services: Services, keys: Keys) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
+        before = events(services)
+        status, problem, _ = await api.call(
+            "POST", "/v1/certificates", body=issue_body(jurisdiction_code="320583")
+        )
+        assert (status, problem["pointer"]) == (422, "/jurisdiction_code"), problem
+        assert events(services) == before
+        status, created, _ = await api.call(
+            "POST", "/v1/certificates", body=issue_body(jurisdiction_code="310115")
+        )
+        assert status == 201
+        status, problem, _ = await api.call(
+            "POST",
+            f"/v1/certificates/{created['identifier']}/transfer-out",
+            body={"reason": "迁出", "destination_province": "190000"},
+        )
+        assert (status, problem["pointer"]) == (422, "/destination_province"), problem
+
+    run(services, keys, scenario)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "status"),
+    [
+        ("2026-03-02t09:00:00z", 200),  # RFC 3339 allows lower-case t and z
+        ("2026-03-02T09:00:00.123456789+08:00", 200),  # nanoseconds
+        ("2026-12-31T23:59:60Z", 422),  # a leap second: valid RFC 3339, not a Python datetime
+        ("2026-02-30T00:00:00Z", 422),
+        ("2026-01-01T00:00:00+24:00", 422),
+        ("0001-01-01T00:00:00+09:00", 422),  # before year 1 in China
+        ("9999-12-31T23:59:59-01:00", 422),  # after year 9999 in UTC, and in the future anyway
+        ("2999-01-01T00:00:00Z", 422),  # the future: a node cannot attest it
+    ],
+)
+def test_verification_as_of_is_parsed_robustly(
+    services: Services, keys: Keys, as_of: str, status: int
+) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
+        answered, answer, _ = await api.call(
+            "POST", "/v1/verifications", body={"identifier": IDENTIFIER_IN_NO_STORE, "as_of": as_of}
+        )
+        assert answered == status, answer
+        if status == 422:
+            assert answer["pointer"] == "/as_of"
+        else:
+            assert answer["assertion"]["problem"] == "NOT_FOUND"
+
+    run(services, keys, scenario)
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (b'{"reason": "\\ud800"}', "surrogate"),  # a lone surrogate escape: UTF-8 cannot hold it
+        (b'{"reason": "ok", "x\\udfff": 1}', "surrogate"),  # in a key
+        (b'{"reason": "a", "reason": "b"}', "repeats a key"),
+        (b"[" * 100_000 + b"]" * 100_000, ""),  # nesting deeper than the parser's recursion limit
+        (b'{"reason": 1' + b"0" * 5000 + b"}", ""),  # an integer of more digits than Python converts
+        (b'{"reason": "\xff"}', "UTF-8"),
+    ],
+)
+def test_bodies_that_cannot_be_read_are_400_not_500(
+    services: Services, keys: Keys, raw: bytes, detail: str
+) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
+        _, created, _ = await api.call("POST", "/v1/certificates", body=issue_body())
+        before = events(services)
+        for path in (f"/v1/certificates/{created['identifier']}/suspend", "/v1/certificates"):
+            status, problem, _ = await api.call(
+                "POST", path, raw=raw, headers={"Content-Type": "application/json"}
+            )
+            assert (status, problem["type"].rsplit("/", 1)[1]) == (400, "malformed-json"), problem
+            assert detail in problem["detail"]
+        assert events(services) == before
+
+    run(services, keys, scenario)
+
+
+@pytest.mark.parametrize("field", ["holder_name", "name", "number", "definer"])
+@pytest.mark.parametrize("value", ["王小明\u0000伪造", "王小明\n", "\t王小明", "王小明\u007f"])
+def test_control_characters_in_text_are_refused_without_echoing_the_value(
+    services: Services, keys: Keys, field: str, value: str
+) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
+        before = events(services)
+        status, problem, _ = await api.call("POST", "/v1/certificates", body={**issue_body(), field: value})
+        assert (status, problem["pointer"]) == (422, f"/{field}"), problem
+        assert "control characters" in problem["detail"]
+        assert "王小明" not in json.dumps(problem, ensure_ascii=False)
+        status, problem, _ = await api.call(
+            "POST",
+            "/v1/certificates/" + IDENTIFIER_IN_NO_STORE + "/suspend",
+            body={"reason": "line one\nline two"},
+        )
+        assert (status, problem["pointer"]) == (422, "/reason"), problem
+        assert events(services) == before
+
+    run(services, keys, scenario)
+
+
+def test_each_missing_field_is_listed_once(services: Services, keys: Keys) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, problem, _ = await api.call("POST", "/v1/certificates", body={})
+        assert status == 422
+        pointers = [e["pointer"] for e in problem["errors"]]
+        assert len(pointers) == len(set(pointers)) == 14
+        assert set(pointers) == {
+            f"/{name}" for name in issue_body() if name not in ("valid_to", "service_item_code")
+        }
+        assert {e["detail"] for e in problem["errors"]} == {"is required"}
+
+    run(services, keys, scenario)
+
+
+def test_access_log_lines_name_the_acting_office_and_never_client_chosen_keys(
+    services: Services, keys: Keys
+) -> None:
+    async def scenario(api: Api, _app: web.Application) -> None:
+        with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            await api.call("POST", "/v1/certificates", body=issue_body())
+            await api.call("GET", "/healthz", role=None)  # the same keep-alive connection, no token
+            await api.call("POST", "/v1/certificates", body={**issue_body(), "王小明的身份证号": 1})
+            await api.call("POST", "/v1/certificates", body={**issue_body(), "holder_id": 110105194912310020})
+        issued, health = [line for line in logs if line["event"] == "http.request"][:2]
+        assert (issued["route"], issued["status"]) == ("/v1/certificates", 201)
+        assert {k: issued[k] for k in ("province", "office_code", "operator_id", "role")} == {
+            "province": "310000",
+            "office_code": "OFFICE01",
+            "operator_id": "op-001",
+            "role": "issuer",
+        }
+        assert health["route"] == "/healthz"
+        assert not {"province", "office_code", "operator_id", "role"} & set(health)
+        unknown_field, bad_holder = [line for line in logs if line["event"] == "http.refused"]
+        assert (unknown_field["problem"], unknown_field["pointer"]) == ("invalid-body", None)
+        assert "王小明" not in repr(logs)
+        assert bad_holder["pointer"] == "/holder_id"  # a documented field: its name is ours, not the client's
 
     run(services, keys, scenario)

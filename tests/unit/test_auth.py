@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.auth import Forbidden, Principal, Role, TokenVerifier, Unauthenticated, mint_token
-from node.signing import Ed25519Signer
+from node.signing import (
+    ED25519,
+    VERIFIERS,
+    Ed25519Signer,
+    PublicKey,
+    Signer,
+    load_public_key,
+    register_verifier,
+)
 
 ISSUER = Ed25519PrivateKey.generate()
 VERIFIER = TokenVerifier(ISSUER.public_key())
@@ -49,7 +58,13 @@ def test_a_minted_token_names_the_actor() -> None:
         (f"Bearer {token(exp=None)}", "invalid"),
         (f"Bearer {token(role='superuser')}", "role"),
         (f"Bearer {token(province='31')}", "province"),
+        (f"Bearer {token(province='190000')}", "province"),  # six digits ending 0000, but no such province
+        (f"Bearer {token(province='310100')}", "province"),  # a city, not a province
+        (f"Bearer {token(province=' 310000')}", "province"),
+        (f"Bearer {token(province=310000)}", "province"),
         (f"Bearer {token(office='../etc')}", "office"),
+        ("Bearer " + token(office="SH01\n"), "office"),  # "$" would let a trailing newline into the logs
+        ("Bearer " + token(sub="op-1\n"), "sub"),
         (
             "Bearer "
             + jwt.encode(
@@ -89,3 +104,57 @@ def test_signatures_verify_only_the_signed_bytes() -> None:
     assert key.verify(b"payload", signature)
     assert not key.verify(b"payloaD", signature)
     assert not Ed25519Signer.generate().public_key().verify(b"payload", signature)
+
+
+def test_a_principal_logs_ids_only() -> None:
+    principal = Principal("310000", "SH01", "op-1", Role.ISSUER)
+    assert principal.log_context() == {
+        "province": "310000",
+        "office_code": "SH01",
+        "operator_id": "op-1",
+        "role": "issuer",
+    }
+
+
+def test_verification_dispatches_on_the_algorithm_through_the_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another algorithm (SM2) plugs in by registering a verifier; an unregistered one never verifies."""
+    monkeypatch.setitem(
+        VERIFIERS, "TEST-ALG", lambda pem, payload, signature: signature == pem.encode() + payload
+    )
+    key = PublicKey("TEST-ALG", "k1", "pem")
+    assert key.verify(b"payload", b"pempayload")
+    assert not key.verify(b"payload", b"other")
+    assert not PublicKey("SM2", "k1", "pem").verify(b"payload", b"pempayload")  # nothing registered for SM2
+    signer = Ed25519Signer.generate()
+    ed_key = signer.public_key()
+    assert ed_key.verify(b"payload", signer.sign(b"payload"))
+    monkeypatch.setitem(VERIFIERS, ED25519, lambda pem, payload, signature: False)
+    assert not ed_key.verify(b"payload", signer.sign(b"payload"))  # proves verify() goes through the registry
+    register_verifier("TEST-ALG-2", lambda pem, payload, signature: True)
+    try:
+        assert PublicKey("TEST-ALG-2", "k2", "").verify(b"", b"")
+    finally:
+        del VERIFIERS["TEST-ALG-2"]
+
+
+def test_a_malformed_key_or_signature_is_simply_not_valid() -> None:
+    signer = Ed25519Signer.generate()
+    assert not PublicKey(ED25519, signer.key_id, "not a pem").verify(b"payload", signer.sign(b"payload"))
+    assert not signer.public_key().verify(b"payload", b"short")
+
+
+def test_a_signer_exposes_its_public_key_and_a_retired_key_loads_from_its_pem(tmp_path: Path) -> None:
+    signer: Signer = Ed25519Signer.generate()
+    key = signer.public_key()
+    assert (key.algorithm, key.key_id) == (signer.algorithm, signer.key_id)
+    (tmp_path / "old.pub").write_text(signer.public_key_pem())
+    loaded = load_public_key(tmp_path / "old.pub")
+    assert loaded == key
+    assert loaded.verify(b"payload", signer.sign(b"payload"))
+    (tmp_path / "private.pem").write_bytes(Ed25519Signer.generate().private_key_pem())
+    (tmp_path / "garbage.pub").write_text("hello")
+    for bad in ("private.pem", "garbage.pub"):
+        with pytest.raises(ValueError, match=bad):
+            load_public_key(tmp_path / bad)

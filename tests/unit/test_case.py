@@ -1,4 +1,4 @@
-"""The case aggregate, one rule at a time: given a case, when a command, then events or a refusal (and none)."""
+"""The case aggregate, one rule at a time: given a case, when a command, then events or a refusal."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from aggregates.case import Case, Part, State, china_date
+from aggregates.case import Case, Part, State
+from aggregates.clock import china_date
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
 from tests.builders import T0, item
@@ -24,7 +25,7 @@ def later(days: int = 0, hours: int = 1) -> datetime:
 
 
 def submitted(mode: str = "PROXY", receiving: Actor = SH_WINDOW, parts: list[Part] | None = None) -> Case:
-    case = Case.submit(
+    return Case.submit(
         case_no="310000202603020001",
         mode=mode,
         item_province="320000",
@@ -36,7 +37,6 @@ def submitted(mode: str = "PROXY", receiving: Actor = SH_WINDOW, parts: list[Par
         actor=receiving,
         at=T0,
     )
-    return case
 
 
 def with_materials(case: Case, actor: Actor = SH_WINDOW) -> Case:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from aggregates.certificate import (
 )
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
+from aggregates.responsibility import Actor
 from tests.builders import ACTOR, T0, content, issue_body, issued
 
 
@@ -86,7 +89,13 @@ def test_terminal_statuses_allow_nothing() -> None:
 
 @pytest.mark.parametrize(
     ("destination", "message"),
-    [(None, "six-digit"), ("310000", "another province"), ("31000", "six-digit")],
+    [
+        (None, "names its destination"),
+        ("310000", "another province"),
+        ("31000", "province-level code"),
+        ("190000", "province-level code"),  # six digits ending 0000, but no such province (GB/T 2260)
+        ("320100", "province-level code"),  # Nanjing: a city, not a province
+    ],
 )
 def test_transfer_out_needs_another_province(destination: str | None, message: str) -> None:
     certificate = given_status(Status.VALID)
@@ -147,11 +156,28 @@ def test_supersede_rules(link: Link, status: Status, allowed: bool) -> None:
         [event] = certificate.collect_events()
         assert isinstance(event, Certificate.Superseded)
         assert (event.successor_identifier, event.link) == (successor, link.value)
+        # The event records the resulting status; replaying it only assigns it.
+        assert event.status == "EXPIRED"
         assert certificate.status is Status.EXPIRED
     else:
-        with pytest.raises(IllegalTransition):
+        verb = {Link.RENEWED: "renew", Link.CHANGED: "change"}[link]
+        with pytest.raises(IllegalTransition, match=f"^cannot {verb} {certificate.identifier}: it is "):
             certificate.supersede(successor, link, actor=ACTOR, at=T0)
         assert certificate.collect_events() == []
+
+
+def test_a_superseded_event_is_replayed_from_its_recorded_status() -> None:
+    """Replaying assigns the recorded status: the @event method holds no rule of its own."""
+    certificate = given_status(Status.VALID)
+    successor = str(CertificateIdentifier.parse(certificate.identifier).next_version())
+    certificate.supersede(successor, Link.RENEWED, actor=ACTOR, at=T0)
+    [event] = certificate.collect_events()
+    assert isinstance(event, Certificate.Superseded)
+    changes: dict[str, Any] = {"status": "SUSPENDED"}  # as if the event had recorded another status
+    recorded_otherwise = dataclasses.replace(event, **changes)
+    replayed = given_status(Status.VALID)
+    recorded_otherwise.mutate(replayed)
+    assert replayed.status is Status.SUSPENDED
 
 
 def test_a_certificate_is_superseded_once() -> None:
@@ -160,6 +186,43 @@ def test_a_certificate_is_superseded_once() -> None:
     certificate.supersede(successor, Link.RENEWED, actor=ACTOR, at=T0)
     with pytest.raises(IllegalTransition, match="superseded by"):
         certificate.supersede(successor, Link.RENEWED, actor=ACTOR, at=T0)
+
+
+def test_an_issuer_issues_only_for_its_own_province() -> None:
+    assert issued(jurisdiction_code="310115").content.jurisdiction_code == "310115"  # a district of 310000
+    with pytest.raises(InvalidField, match="issuing province 310000") as refused:
+        issued(jurisdiction_code="320000")
+    assert refused.value.field == "jurisdiction_code"
+    with pytest.raises(InvalidField) as refused:
+        Certificate.issue(
+            content(),
+            signature="c2ln",
+            signature_algorithm="Ed25519",
+            signing_key_id="0011223344556677",
+            actor=Actor("190000", "OFFICE01", "op-001"),
+            at=T0,
+        )
+    assert refused.value.field == "province"
+
+
+@pytest.mark.parametrize("field", ["holder_name", "name", "number", "type_name", "issuer_name", "definer"])
+@pytest.mark.parametrize("control", ["\x00", "\n", "\x1b", "\x7f"])
+def test_text_fields_refuse_control_characters(field: str, control: str) -> None:
+    with pytest.raises(InvalidField, match="control characters") as refused:
+        content(**{field: f"张{control}三"})
+    assert refused.value.field == field
+    assert "张" not in str(refused.value)
+
+
+def test_a_reason_refuses_control_characters() -> None:
+    with pytest.raises(InvalidField, match="control characters"):
+        given_status(Status.VALID).change_status("suspend", reason="暂扣\r\n伪造一行日志", actor=ACTOR, at=T0)
+
+
+def test_a_previous_identifier_is_recorded_in_its_canonical_form() -> None:
+    previous = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
+    recorded = content(previous_identifier=f"  {previous.lower()} ", link=Link.TRANSFERRED_IN)
+    assert recorded.previous_identifier == previous
 
 
 def test_a_valid_certificate_past_its_validity_is_effectively_expired() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from node.settings import SettingsError, load_settings
+from node.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_place_everything_under_the_data_dir() -> None:
@@ -63,6 +64,22 @@ def test_postgres_url_becomes_explicit_eventsourcing_settings() -> None:
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_LOG_FORMAT": "xml"}, "log_format"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_POSTGRES_URL": "mysql://x"}, "postgres_url"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_POSTGRES_SCHEMA": "x; drop"}, "postgres_schema"),
+        ({"TONGBAN_PROVINCE": "190000"}, "province"),  # the right shape, but no such province
+        ({"TONGBAN_PROVINCE": "320100"}, "province"),  # a city
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_LOG_LEVEL": "verbose"}, "log_level"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_MAX_BODY_BYTES": "0"}, "max_body_bytes"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_MAX_BODY_BYTES": "-1"}, "max_body_bytes"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "nan"}, "shutdown_grace_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "inf"}, "shutdown_grace_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "-1"}, "shutdown_grace_s"),
+        (
+            {"TONGBAN_PROVINCE": "310000", "TONGBAN_POSTGRES_URL": "postgresql://u@h/db?sslmode=require"},
+            "unsupported query parameter.*sslmode",
+        ),
+        (
+            {"TONGBAN_PROVINCE": "310000", "TONGBAN_POSTGRES_URL": "postgresql://u@h:port/db"},
+            "postgres_url has an invalid port",
+        ),
     ],
 )
 def test_bad_settings_are_named(environ: dict[str, str], message: str) -> None:
@@ -75,3 +92,88 @@ def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
     config.write_text('province = "310000"\nhttp_prot = 1\n')
     with pytest.raises(SettingsError, match="http_prot"):
         load_settings(config_file=config, environ={})
+
+
+@pytest.mark.parametrize(
+    ("toml", "name"),
+    [
+        ("http_port = [8080]", "http_port"),
+        ("http_port = 80.5", "http_port"),
+        ("http_port = true", "http_port"),
+        ("shutdown_grace_s = [1]", "shutdown_grace_s"),
+        ("log_level = 5", "log_level"),
+        ("postgres_url = {host = 'x'}", "postgres_url"),
+        ("data_dir = 7", "data_dir"),
+        ("retired_public_keys = [1]", "retired_public_keys"),
+        ("province = 310000", "province"),
+    ],
+)
+def test_wrongly_typed_toml_values_are_named(tmp_path: Path, toml: str, name: str) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(('province = "310000"\n' if not toml.startswith("province") else "") + toml + "\n")
+    with pytest.raises(SettingsError, match=name):
+        load_settings(config_file=config, environ={})
+
+
+def test_log_level_is_validated_and_case_insensitive() -> None:
+    assert load_settings(province="310000", environ={"TONGBAN_LOG_LEVEL": "WARNING"}).log_level == "WARNING"
+    with pytest.raises(SettingsError, match="log_level must be one of debug, info, warning, error"):
+        load_settings(province="310000", environ={"TONGBAN_LOG_LEVEL": "trace"})
+
+
+def test_zero_grace_is_allowed() -> None:
+    assert load_settings(province="310000", environ={"TONGBAN_SHUTDOWN_GRACE_S": "0"}).shutdown_grace_s == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        ("postgresql://tb:s%40cret@db.local:6543/tongban", "s%40cret"),
+        ("postgresql://tb:hunter2@db.local/tongban", "hunter2"),
+        ("postgresql://tb:a:b:c@db.local/tongban", "a:b:c"),  # ":" inside the password
+        ("postgresql://tb:p@ss@db.local/tongban", "p@ss"),  # an "@" that should have been %40
+    ],
+)
+def test_describe_masks_the_whole_password(url: str, password: str) -> None:
+    shown = load_settings(province="310000", environ={"TONGBAN_POSTGRES_URL": url}).describe()
+    assert password not in str(shown)
+    assert shown["postgres_url"].startswith("postgresql://tb:***@")
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        ("postgresql://tb:pa/ss@db.local/tongban", "pa/ss"),  # "/" ends the host part for a URL parser
+        ("postgresql://tb:pa?ss@db.local/tongban", "pa?ss"),
+        ("postgresql://tb:s3cret@db.local/s3cret", "s3cret"),  # the password also names the database
+    ],
+)
+def test_describe_masks_a_password_even_where_a_url_parser_would_not_find_it(url: str, password: str) -> None:
+    """describe() is what the node logs at start: it must hide the password whatever the URL looks like."""
+    shown = Settings(province="310000", postgres_url=url).describe()["postgres_url"]
+    userinfo, _, rest = shown.rpartition("@")
+    assert (userinfo, rest) == ("postgresql://tb:***", url.rpartition("@")[2])
+    assert f":{password}@" not in shown
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://tb:pa/ss@db/x", "postgresql://tb:pa?ss@db/x", "postgresql://tb:pa#ss@db/x"]
+)
+def test_a_password_that_splits_the_url_is_refused_without_repeating_it(url: str) -> None:
+    with pytest.raises(SettingsError, match="percent-encode") as refused:
+        load_settings(province="310000", environ={"TONGBAN_POSTGRES_URL": url})
+    assert "ss" not in str(refused.value).replace("postgres_url", "").replace("password", "")
+
+
+def test_retired_public_keys_come_from_a_toml_list_or_the_environment(tmp_path: Path) -> None:
+    assert load_settings(province="310000", environ={}).retired_public_keys == ()
+    config = tmp_path / "node.toml"
+    config.write_text('province = "310000"\nretired_public_keys = ["keys/2024.pub", "/srv/keys/2025.pub"]\n')
+    from_file = load_settings(config_file=config, environ={})
+    assert from_file.retired_public_keys == (Path("keys/2024.pub"), Path("/srv/keys/2025.pub"))
+    from_env = load_settings(
+        config_file=config,
+        environ={"TONGBAN_RETIRED_PUBLIC_KEYS": os.pathsep.join(["/a/old.pub", "", "/b/older.pub"])},
+    )
+    assert from_env.retired_public_keys == (Path("/a/old.pub"), Path("/b/older.pub"))
+    assert from_env.describe()["retired_public_keys"] == ["/a/old.pub", "/b/older.pub"]

@@ -228,6 +228,11 @@ class Certificate(_message.Message):
     SUCCESSOR_IDENTIFIER_FIELD_NUMBER: _builtins.int
     PROVINCE_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    LINK_FIELD_NUMBER: _builtins.int
+    DESTINATION_PROVINCE_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
+    SIGNING_KEY_ID_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     status: Global___CertificateStatus.ValueType
     type_code: _builtins.str
@@ -250,6 +255,16 @@ class Certificate(_message.Message):
     successor_identifier: _builtins.str
     province: _builtins.str
     version: _builtins.int
+    link: _builtins.str
+    """Why previous_identifier is set: "RENEWED", "CHANGED" or "TRANSFERRED_IN"; empty for a first issue."""
+    destination_province: _builtins.str
+    """The province a TRANSFERRED_OUT certificate went to; empty otherwise."""
+    signature: _builtins.bytes
+    """The issuing node's signature over the certificate's canonical JSON metadata (raw bytes)."""
+    signature_algorithm: _builtins.str
+    """The signature's algorithm, e.g. "Ed25519"."""
+    signing_key_id: _builtins.str
+    """Which of the issuing node's keys signed (see the node's published keys)."""
     def __init__(
         self,
         *,
@@ -275,10 +290,15 @@ class Certificate(_message.Message):
         successor_identifier: _builtins.str = ...,
         province: _builtins.str = ...,
         version: _builtins.int = ...,
+        link: _builtins.str = ...,
+        destination_province: _builtins.str = ...,
+        signature: _builtins.bytes = ...,
+        signature_algorithm: _builtins.str = ...,
+        signing_key_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "name", b"name", "number", b"number", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
