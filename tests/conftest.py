@@ -10,16 +10,20 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from aggregates.responsibility import Actor
 from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import build_services, close_services
 from node.services import Services
 from node.settings import Settings, load_settings
 from node.signing import Ed25519Signer
+from simulators.sample_data import sample_catalogue
+from tests.builders import FakeClock
 
 POSTGRES_URL = os.environ.get("TONGBAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("TONGBAN_REQUIRE_POSTGRES") == "1"
@@ -110,3 +114,19 @@ def services(settings: Settings) -> Iterator[Services]:
     built = build_services(settings)
     yield built
     close_services(built)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Wednesday 2025-09-24 09:00 in China: cases in these tests cross National Day 2025."""
+    return FakeClock(datetime.fromisoformat("2025-09-24T09:00:00+08:00"))
+
+
+@pytest.fixture
+def node(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    """A Shanghai node on the injectable clock, with the sample catalogue of Shanghai, Jiangsu, Zhejiang."""
+    services = build_services(settings, clock=clock)
+    for province in ("310000", "320000", "330000"):
+        services.catalogue.load(sample_catalogue(), province, Actor(province, "CAT", "loader"))
+    yield services
+    close_services(services)

@@ -22,6 +22,16 @@ _STATUS_TEXT = {
 }
 
 
+PATH_PARAMETERS: dict[str, schemas.Schema] = {
+    "identifier": schemas.IDENTIFIER,
+    "case_id": {"type": "string", "format": "uuid"},
+    "bundle_id": {"type": "string", "format": "uuid"},
+    "province": schemas.PROVINCE,
+    "code": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
+    "part_code": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
+}
+
+
 def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:
@@ -37,7 +47,7 @@ def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any
         else:
             operation["security"] = []
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": schemas.IDENTIFIER}
+            {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
             for name in re.findall(r"{(\w+)}", ep.path)
         ]
         if parameters:

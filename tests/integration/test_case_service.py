@@ -6,9 +6,6 @@ handled in Jiangsu across National Day 2025, through a supplement and an extensi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
-
 import pytest
 
 from aggregates.case import Case, State
@@ -27,21 +24,6 @@ SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
 JS_HANDLER = Actor("320000", "JS-GA-01", "h-001")
 ZJ_HANDLER = Actor("330000", "ZJ-GA-01", "h-002")
 APPLICANT = {"name": "王小明", "id_type": "111", "id_number": "11010519491231002X"}
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime.fromisoformat("2025-09-24T09:00:00+08:00"))
-
-
-@pytest.fixture
-def node(settings: Settings, clock: FakeClock) -> Iterator[Services]:
-    """A Shanghai node holding the sample catalogue of Shanghai, Jiangsu and Zhejiang."""
-    services = build_services(settings, clock=clock)
-    for province in ("310000", "320000", "330000"):
-        services.catalogue.load(sample_catalogue(), province, Actor(province, "CAT", "loader"))
-    yield services
-    close_services(services)
 
 
 def deadlines(node: Services, case: Case) -> tuple[DeadlineState, DeadlineState]:
