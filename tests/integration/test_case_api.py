@@ -90,7 +90,7 @@ def test_roles_and_provinces_on_a_proxy_case(node: Services, keys: Keys, clock: 
 def test_filing_validates_the_body_and_the_catalogue(node: Services, keys: Keys) -> None:
     async def scenario(api: Api, _app: web.Application) -> None:
         body = {"item_province": JS, "item_code": "GA-0003", "mode": "PROXY", "applicant": APPLICANT}
-        for changed, expected, pointer in [
+        cases: list[tuple[dict[str, Any], int, str | None]] = [
             ({"mode": "TELEPORT"}, 422, "/mode"),
             ({"applicant": {**APPLICANT, "id_number": "11010519491231002Y"}}, 422, "/applicant/id_number"),
             ({"item_code": "NOPE-1"}, 404, None),
@@ -100,7 +100,8 @@ def test_filing_validates_the_body_and_the_catalogue(node: Services, keys: Keys)
                 422,
                 "/mode",
             ),  # PROXY within one province
-        ]:
+        ]
+        for changed, expected, pointer in cases:
             status, problem, _ = await api.call(
                 "POST", "/v1/cases", role=Role.WINDOW, body={**body, **changed}
             )
