@@ -28,7 +28,7 @@ from node.signing import ED25519, PublicKey
 from simulators.cluster import YANGTZE_RIVER_DELTA, NodeProcess, prepare_keys, token_for
 from simulators.demo_cases import CaseResults, run_case_scenarios
 from simulators.rest import DemoError, call
-from simulators.sample_data import sample_catalogue, sample_certificates
+from simulators.sample_data import PROVISIONAL_CALENDAR, sample_catalogue, sample_certificates
 
 CERTIFICATES_PER_PROVINCE = 3
 
@@ -46,7 +46,10 @@ class ProvinceResult:
 
 async def run_demo(data_dir: Path, *, once: bool) -> int:
     issuer_key = prepare_keys(data_dir, YANGTZE_RIVER_DELTA)
-    nodes = [NodeProcess(p, data_dir) for p in YANGTZE_RIVER_DELTA]
+    # chinesecalendar covers years to 2026; deadlines that cross New Year need some next year: a PROVISIONAL one,
+    # labelled as such, for the demo only (README "Working-day calendar").
+    calendar = {"TONGBAN_CALENDAR_FILES": str(PROVISIONAL_CALENDAR)}
+    nodes = [NodeProcess(p, data_dir, calendar) for p in YANGTZE_RIVER_DELTA]
     print(
         f"loading the sample catalogue of {len(nodes)} provinces into each node under {data_dir} ...",
         flush=True,
@@ -103,6 +106,10 @@ def _print_case_summary(results: list[CaseResults]) -> bool:
             print(f"  {line}")
         for error in r.errors:
             print(f"  ERROR {error}")
+    if any("2027-" in line for r in results for line in r.deadlines):
+        print(
+            "  (2027 dates come from the PROVISIONAL demo calendar: weekends only, not the official schedule)"
+        )
     ok = all(not r.errors and all(r.concluded.get(m) for m in modes) for r in results)
     print(
         "cases in all three modes and the birth 一件事 bundle: "
