@@ -46,8 +46,8 @@ class ProvinceResult:
 
 async def run_demo(data_dir: Path, *, once: bool) -> int:
     issuer_key = prepare_keys(data_dir, YANGTZE_RIVER_DELTA)
-    # chinesecalendar covers years to 2026; deadlines that cross New Year need some next year: a PROVISIONAL one,
-    # labelled as such, for the demo only (README "Working-day calendar").
+    # chinesecalendar covers years to 2026; deadlines that cross New Year need some next year: a
+    # PROVISIONAL one, labelled as such, for the demo only (README "Working-day calendar").
     calendar = {"TONGBAN_CALENDAR_FILES": str(PROVISIONAL_CALENDAR)}
     nodes = [NodeProcess(p, data_dir, calendar) for p in YANGTZE_RIVER_DELTA]
     print(
