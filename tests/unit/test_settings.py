@@ -62,6 +62,12 @@ def test_postgres_url_becomes_explicit_eventsourcing_settings() -> None:
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_HTTP_PORT": "http"}, "http_port"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_GRPC_PORT": "70000"}, "grpc_port"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_LOG_FORMAT": "xml"}, "log_format"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_DEADLINE_WARNING_DAYS": "-1"}, "deadline_warning_days"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_RECTIFICATION_DAYS": "0"}, "rectification_days"),
+        (
+            {"TONGBAN_PROVINCE": "310000", "TONGBAN_DEADLINE_CHECK_INTERVAL_S": "0"},
+            "deadline_check_interval_s",
+        ),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_POSTGRES_URL": "mysql://x"}, "postgres_url"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_POSTGRES_SCHEMA": "x; drop"}, "postgres_schema"),
         ({"TONGBAN_PROVINCE": "190000"}, "province"),  # the right shape, but no such province
@@ -177,3 +183,24 @@ def test_retired_public_keys_come_from_a_toml_list_or_the_environment(tmp_path: 
     )
     assert from_env.retired_public_keys == (Path("/a/old.pub"), Path("/b/older.pub"))
     assert from_env.describe()["retired_public_keys"] == ["/a/old.pub", "/b/older.pub"]
+
+
+def test_case_settings_and_calendar_files(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(
+        'province = "320000"\ncalendar_files = ["/etc/tongban/2027.toml"]\nrectification_days = 10\n'
+        "deadline_warning_days = 2\ndeadline_check_interval_s = 5\n"
+    )
+    settings = load_settings(config_file=config, environ={})
+    assert settings.calendar_files == (Path("/etc/tongban/2027.toml"),)
+    assert (
+        settings.rectification_days,
+        settings.deadline_warning_days,
+        settings.deadline_check_interval_s,
+    ) == (
+        10,
+        2,
+        5.0,
+    )
+    from_env = load_settings(province="320000", environ={"TONGBAN_CALENDAR_FILES": "/a.toml:/b.toml"})
+    assert from_env.calendar_files == (Path("/a.toml"), Path("/b.toml"))
