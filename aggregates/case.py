@@ -156,6 +156,8 @@ class Case(Aggregate):
         reason: str
         requested_on: str
         due_on: str
+        resume_state: str  # the state the case returns to when supplied
+        suspends_clock: bool  # after acceptance the legal clock stops until the supplement
         province: str
         office_code: str
         operator_id: str
@@ -163,6 +165,7 @@ class Case(Aggregate):
     class SupplementProvided(Aggregate.Event):
         round: int
         provided_on: str
+        resume_state: str
         province: str
         office_code: str
         operator_id: str
@@ -336,7 +339,6 @@ class Case(Aggregate):
         self.supplement_rounds = 0
         self.open_supplement: dict[str, Any] | None = None
         self.suspensions: list[tuple[str, str | None]] = []  # (start, end) dates; end None while open
-        self.resume_state = State.SUBMITTED
         self.review_steps: list[str] = []
         self.extension_days = 0
         self.result: str | None = None
@@ -548,6 +550,8 @@ class Case(Aggregate):
             reason=_text("reason", reason),
             requested_on=requested_on.isoformat(),
             due_on=due_on.isoformat(),
+            resume_state=self.state.value,
+            suspends_clock=self.accepted_on is not None,
             **self._by(actor),
             timestamp=at,
         )
@@ -560,19 +564,24 @@ class Case(Aggregate):
         reason: str,
         requested_on: str,
         due_on: str,
+        resume_state: str,
+        suspends_clock: bool,
         province: str,
         office_code: str,
         operator_id: str,
         timestamp: datetime,
     ) -> None:
         self.supplement_rounds = round
-        self.open_supplement = {"round": round, "missing": missing, "due_on": due_on}
-        for code in missing:  # a re-supplied material replaces the one that was lacking
-            self.materials.pop(code, None)
-        self.resume_state = self.state
+        self.open_supplement = {
+            "round": round,
+            "missing": missing,
+            "due_on": due_on,
+            "resume_state": resume_state,
+        }
+        # a material named missing is no longer on file: the supplement replaces it
+        self.materials = {code: m for code, m in self.materials.items() if code not in missing}
         self.state = State.SUPPLEMENT_REQUESTED
-        if self.accepted_on is not None:
-            self.suspensions.append((requested_on, None))
+        self.suspensions = [*self.suspensions, (requested_on, None)] if suspends_clock else self.suspensions
 
     def provide_supplement(self, actor: Actor, at: datetime) -> None:
         self._require({State.SUPPLEMENT_REQUESTED}, "provide a supplement for")
@@ -589,6 +598,7 @@ class Case(Aggregate):
         self._supplement_provided(
             round=self.open_supplement["round"],
             provided_on=china_date(at).isoformat(),
+            resume_state=self.open_supplement["resume_state"],
             **self._by(actor),
             timestamp=at,
         )
@@ -598,14 +608,15 @@ class Case(Aggregate):
         self,
         round: int,
         provided_on: str,
+        resume_state: str,
         province: str,
         office_code: str,
         operator_id: str,
         timestamp: datetime,
     ) -> None:
         self.open_supplement = None
-        self.state = self.resume_state
-        self._end_suspension(provided_on)
+        self.state = State(resume_state)
+        self.suspensions = _closed(self.suspensions, provided_on)
 
     def time_out_supplement(self, actor: Actor, at: datetime) -> None:
         """补正超时驳回: the supplement was not supplied by its due date."""
@@ -621,10 +632,6 @@ class Case(Aggregate):
             **self._by(actor),
             timestamp=at,
         )
-
-    def _end_suspension(self, on: str) -> None:
-        if self.suspensions and self.suspensions[-1][1] is None:
-            self.suspensions[-1] = (self.suspensions[-1][0], on)
 
     # Review, special procedure, extension
 
@@ -676,7 +683,7 @@ class Case(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.state = State.SPECIAL_PROCEDURE
-        self.suspensions.append((started_on, None))
+        self.suspensions = [*self.suspensions, (started_on, None)]
 
     def end_special_procedure(self, outcome: str, actor: Actor, at: datetime) -> None:
         self._require_province(actor, self.handling_province, "handling province")
@@ -699,7 +706,7 @@ class Case(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.state = State.ACCEPTED
-        self._end_suspension(ended_on)
+        self.suspensions = _closed(self.suspensions, ended_on)
 
     def extend(self, days: int, reason: str, actor: Actor, at: datetime) -> None:
         """延期: at most once, with a reason, up to the item's extension limit."""
@@ -780,7 +787,7 @@ class Case(Aggregate):
         self.concluded_on = concluded_on
         self.open_supplement = None
         self.state = State.CONCLUDED
-        self._end_suspension(concluded_on)
+        self.suspensions = _closed(self.suspensions, concluded_on)
 
     def deliver(self, method: str, reference: str, actor: Actor, at: datetime) -> None:
         self._require({State.CONCLUDED, State.REFUSED}, "deliver")
@@ -917,3 +924,8 @@ class Case(Aggregate):
     @event(DeadlineBreached)
     def _deadline_breached(self, due_on: str, timestamp: datetime) -> None:
         self.deadline_breached = True
+
+
+def _closed(suspensions: list[tuple[str, str | None]], on: str) -> list[tuple[str, str | None]]:
+    """The suspensions with the open one (if any) ended on ``on``."""
+    return [(start, on if end is None else end) for start, end in suspensions]
