@@ -73,6 +73,7 @@ class Channel(StrEnum):
 
 
 REVIEW_ORDER = tuple(ReviewStep)
+DECISIONS = frozenset({Result.ISSUED, Result.DENIED})  # a permission granted or denied needs 批准
 BEFORE_ACCEPTANCE = frozenset({State.SUBMITTED, State.RECEIVED, State.FORWARDED})
 OPEN_STATES = frozenset(
     {*BEFORE_ACCEPTANCE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE}
@@ -247,11 +248,22 @@ class Case(Aggregate):
         operator_id: str
 
     class DeadlineWarned(Aggregate.Event):
+        """The promised deadline is near (yellow), recorded by the handling province's timer."""
+
         due_on: str
         days_left: int
+        province: str
+        office_code: str
+        operator_id: str
 
     class DeadlineBreached(Aggregate.Event):
+        """A deadline passed before conclusion (red); ``limit`` says which: PROMISED or STATUTORY."""
+
+        limit: str
         due_on: str
+        province: str
+        office_code: str
+        operator_id: str
 
     # Creation
 
@@ -349,7 +361,7 @@ class Case(Aggregate):
         self.rectification_responded = False
         self.appealed = False
         self.deadline_warned = False
-        self.deadline_breached = False
+        self.deadlines_breached: list[str] = []
 
     # Guards
 
@@ -420,15 +432,24 @@ class Case(Aggregate):
         certificate_identifier: str | None = None,
         certificate_type_code: str | None = None,
         verification: dict[str, Any] | None = None,
+        holder_is_applicant: bool = False,
         file_digest: str | None = None,
     ) -> None:
-        """Attach a material as a verified certificate of a type that may replace it, or as a file digest."""
-        self._require(OPEN_STATES, "attach a material to")
+        """Attach a material as a verified certificate of a type that may replace it, or as a file digest.
+
+        Materials are attached before acceptance, or during a supplement (only those it lists): the evidence a
+        decision rests on cannot change under it.
+        """
+        self._require({*BEFORE_ACCEPTANCE, State.SUPPLEMENT_REQUESTED}, "attach a material to")
         if not self.is_party(actor.province):
             raise IllegalTransition(f"case {self.case_no}", f"attach from {actor.province}", "not a party")
         material = self.item.material(material_code)
         if material is None:
             raise InvalidField("material_code", f"item {self.item.code} asks for no material {material_code}")
+        if self.open_supplement is not None and material_code not in self.open_supplement["missing"]:
+            raise IllegalTransition(
+                f"case {self.case_no}", f"attach {material_code}", "in a supplement that does not list it"
+            )
         if (certificate_identifier is None) == (file_digest is None):
             raise InvalidField("certificate_identifier", "attach either a certificate or a file digest")
         if certificate_identifier is not None:
@@ -444,6 +465,8 @@ class Case(Aggregate):
                 raise InvalidField(
                     "certificate_identifier", "the certificate did not verify as authentic and valid"
                 )
+            if not holder_is_applicant:
+                raise InvalidField("certificate_identifier", "the certificate's holder is not the applicant")
         self._material_attached(
             material_code=material_code,
             certificate_identifier=certificate_identifier,
@@ -474,10 +497,11 @@ class Case(Aggregate):
     # Handling province (办理地): acceptance
 
     def _acceptable_states(self) -> frozenset[State]:
-        if self.receiving_province != self.handling_province and not self.forwarded:
-            return frozenset()  # it must be forwarded to the handling province first
+        """Where the handling province may accept, refuse or ask for a supplement before acceptance."""
         if self.mode == Mode.FULL_ONLINE:
-            return BEFORE_ACCEPTANCE
+            return BEFORE_ACCEPTANCE  # filed online straight to the handling province
+        if self.receiving_province != self.handling_province and not self.forwarded:
+            return frozenset()  # a window elsewhere received it: it must be forwarded first
         return frozenset({State.RECEIVED, State.FORWARDED})
 
     def accept(self, acceptance_no: str, actor: Actor, at: datetime) -> None:
@@ -514,7 +538,9 @@ class Case(Aggregate):
     def refuse(self, reason: str, actor: Actor, at: datetime) -> None:
         """不予受理, with a reason."""
         self._require_province(actor, self.handling_province, "handling province")
-        self._require(BEFORE_ACCEPTANCE, "refuse")
+        self._require(self._acceptable_states() | {State.SUPPLEMENT_REQUESTED}, "refuse")
+        if self.accepted_on is not None:
+            raise IllegalTransition(f"case {self.case_no}", "refuse", "accepted already: conclude instead")
         self._refused(reason=_text("reason", reason), **self._by(actor), timestamp=at)
 
     @event(Refused)
@@ -522,6 +548,7 @@ class Case(Aggregate):
         self, reason: str, province: str, office_code: str, operator_id: str, timestamp: datetime
     ) -> None:
         self.state = State.REFUSED
+        self.open_supplement = None
 
     # Supplement (补正)
 
@@ -590,6 +617,12 @@ class Case(Aggregate):
                 f"case {self.case_no}", f"supplement from {actor.province}", "not a party"
             )
         assert self.open_supplement is not None  # noqa: S101 - set whenever the state is SUPPLEMENT_REQUESTED
+        if china_date(at) > date.fromisoformat(self.open_supplement["due_on"]):
+            raise IllegalTransition(
+                f"case {self.case_no}",
+                "supply late",
+                f"the supplement was due {self.open_supplement['due_on']}",
+            )
         still = [code for code in self.open_supplement["missing"] if code not in self.materials]
         if still:
             raise IllegalTransition(
@@ -619,13 +652,22 @@ class Case(Aggregate):
         self.suspensions = _closed(self.suspensions, provided_on)
 
     def time_out_supplement(self, actor: Actor, at: datetime) -> None:
-        """补正超时驳回: the supplement was not supplied by its due date."""
+        """补正超时驳回: the supplement was not supplied by its due date.
+
+        Before acceptance the case is not accepted (不予受理); after it, the decision is a rejection. Either
+        way the handling province decides: ``actor`` must be of that province (the node's timer acts for it).
+        """
         self._require({State.SUPPLEMENT_REQUESTED}, "time out the supplement of")
+        self._require_province(actor, self.handling_province, "handling province")
         assert self.open_supplement is not None  # noqa: S101 - set whenever the state is SUPPLEMENT_REQUESTED
-        if china_date(at) <= date.fromisoformat(self.open_supplement["due_on"]):
-            raise IllegalTransition(
-                f"case {self.case_no}", "time out", f"supplement due {self.open_supplement['due_on']}"
+        due_on = self.open_supplement["due_on"]
+        if china_date(at) <= date.fromisoformat(due_on):
+            raise IllegalTransition(f"case {self.case_no}", "time out", f"supplement due {due_on}")
+        if self.accepted_on is None:
+            self._refused(
+                reason=f"补正超时: the supplement was due {due_on}", **self._by(actor), timestamp=at
             )
+            return
         self._concluded(
             result=Result.SUPPLEMENT_TIMEOUT.value,
             concluded_on=china_date(at).isoformat(),
@@ -708,12 +750,15 @@ class Case(Aggregate):
         self.state = State.ACCEPTED
         self.suspensions = _closed(self.suspensions, ended_on)
 
-    def extend(self, days: int, reason: str, actor: Actor, at: datetime) -> None:
-        """延期: at most once, with a reason, up to the item's extension limit."""
+    def extend(self, days: int, reason: str, due_on: date | None, actor: Actor, at: datetime) -> None:
+        """延期: at most once, with a reason, up to the item's extension limit, and before the statutory
+        deadline ``due_on`` has passed (an extension cannot hide a breach)."""
         self._require_province(actor, self.handling_province, "handling province")
         self._require({State.ACCEPTED}, "extend")
         if self.extension_days:
             raise IllegalTransition(f"case {self.case_no}", "extend", "already extended once")
+        if due_on is not None and china_date(at) > due_on:
+            raise IllegalTransition(f"case {self.case_no}", "extend", f"overdue since {due_on.isoformat()}")
         if isinstance(days, bool) or not 1 <= days <= self.item.extension_days:
             raise InvalidField("days", f"must be 1 to {self.item.extension_days} working days for this item")
         self._extended(days=days, reason=_text("reason", reason), **self._by(actor), timestamp=at)
@@ -769,6 +814,12 @@ class Case(Aggregate):
             raise IllegalTransition(
                 f"case {self.case_no}", "conclude", f"parts still open: {', '.join(open_parts)}"
             )
+        if result in DECISIONS and ReviewStep.APPROVE.value not in self.review_steps:
+            raise IllegalTransition(
+                f"case {self.case_no}", f"decide {result}", "not approved (批准) in review"
+            )
+        if result == Result.ISSUED and any(part.result != Result.ISSUED for part in self.parts.values()):
+            raise IllegalTransition(f"case {self.case_no}", "issue", "a part did not conclude ISSUED")
         self._concluded(
             result=result, concluded_on=china_date(at).isoformat(), **self._by(actor), timestamp=at
         )
@@ -901,29 +952,43 @@ class Case(Aggregate):
 
     # Deadline timer: each at most once per case
 
-    def warn_deadline(self, due_on: date, days_left: int, at: datetime) -> bool:
+    def warn_deadline(self, due_on: date, days_left: int, actor: Actor, at: datetime) -> bool:
         """Record the yellow warning once; False when already recorded or no longer relevant."""
         if self.deadline_warned or self.state not in OPEN_STATES or self.accepted_on is None:
             return False
-        self._deadline_warned(due_on=due_on.isoformat(), days_left=days_left, timestamp=at)
+        self._require_province(actor, self.handling_province, "handling province")
+        self._deadline_warned(due_on=due_on.isoformat(), days_left=days_left, **self._by(actor), timestamp=at)
         return True
 
     @event(DeadlineWarned)
-    def _deadline_warned(self, due_on: str, days_left: int, timestamp: datetime) -> None:
+    def _deadline_warned(
+        self,
+        due_on: str,
+        days_left: int,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
         self.deadline_warned = True
 
-    def breach_deadline(self, due_on: date, at: datetime) -> bool:
-        """Record the red breach once; False when already recorded or no longer relevant."""
-        if self.deadline_breached or self.state not in OPEN_STATES or self.accepted_on is None:
+    def breach_deadline(self, limit: str, due_on: date, actor: Actor, at: datetime) -> bool:
+        """Record a breach of the PROMISED or STATUTORY limit, once each; False when recorded or moot."""
+        if limit not in ("PROMISED", "STATUTORY"):
+            raise InvalidField("limit", "must be PROMISED or STATUTORY")
+        if limit in self.deadlines_breached or self.state not in OPEN_STATES or self.accepted_on is None:
             return False
+        self._require_province(actor, self.handling_province, "handling province")
         if china_date(at) <= due_on:
             raise IllegalTransition(f"case {self.case_no}", "record a breach", f"due {due_on.isoformat()}")
-        self._deadline_breached(due_on=due_on.isoformat(), timestamp=at)
+        self._deadline_breached(limit=limit, due_on=due_on.isoformat(), **self._by(actor), timestamp=at)
         return True
 
     @event(DeadlineBreached)
-    def _deadline_breached(self, due_on: str, timestamp: datetime) -> None:
-        self.deadline_breached = True
+    def _deadline_breached(
+        self, limit: str, due_on: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.deadlines_breached = [*self.deadlines_breached, limit]
 
 
 def _closed(suspensions: list[tuple[str, str | None]], on: str) -> list[tuple[str, str | None]]:

@@ -308,3 +308,41 @@ class ServiceBundle(Aggregate):
         self.code = code
         self.name = name
         self.items = [(p, c) for p, c in items]
+
+
+class CatalogueIndex(Aggregate):
+    """The item and bundle codes published for one province, so listing needs no table scan."""
+
+    class Opened(Aggregate.Created):
+        province: str
+
+    class EntryAdded(Aggregate.Event):
+        kind: str
+        code: str
+
+    @staticmethod
+    def id_for(province: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"urn:tongban:catalogue-index:{province}")
+
+    @classmethod
+    def open(cls, province: str) -> CatalogueIndex:
+        return cls._create(cls.Opened, id=cls.id_for(province), province=province)
+
+    @event(Opened)
+    def __init__(self, province: str) -> None:
+        self.province = province
+        self.items: list[str] = []
+        self.bundles: list[str] = []
+
+    def add(self, kind: str, code: str) -> bool:
+        """Record a published item or bundle code; False (and nothing recorded) when already listed."""
+        if kind not in ("item", "bundle"):
+            raise InvalidField("kind", "must be item or bundle")
+        if code in (self.items if kind == "item" else self.bundles):
+            return False
+        self._entry_added(kind=kind, code=code)
+        return True
+
+    @event(EntryAdded)
+    def _entry_added(self, kind: str, code: str) -> None:
+        (self.items if kind == "item" else self.bundles).append(code)

@@ -151,12 +151,13 @@ def deadline_state(
         return DeadlineState(status, due_on, None, days_used, suspended_days)
 
     days_left = total - days_used
-    # The case is suspended from the day of the request until it resumes on the end day (a day not counted,
-    # like the acceptance day).
-    if any(start <= today and (end is None or today < end) for start, end in spans):
-        status = DeadlineStatus.SUSPENDED
-    elif due_on is not None and today > due_on:
+    # Overdue first: a suspension that began after the due date cannot hide the breach. Otherwise the case
+    # is suspended from the day of the request until it resumes on the end day (a day not counted, like the
+    # acceptance day).
+    if due_on is not None and today > due_on:
         status = DeadlineStatus.OVERDUE
+    elif any(start <= today and (end is None or today < end) for start, end in spans):
+        status = DeadlineStatus.SUSPENDED
     elif days_left <= warning_days:
         status = DeadlineStatus.WARNING
     else:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
@@ -31,6 +32,7 @@ from node.application import AlreadyExists, Clock, NodeApplication, NotFound, ut
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
 
+log = structlog.get_logger("tongban.cases")
 _SAVE_ATTEMPTS = 5
 TIMER_OFFICE = "SYSTEM"
 TIMER_OPERATOR = "deadline-timer"
@@ -137,6 +139,7 @@ class CaseService:
         self._clock = clock
         self._rectification_days = rectification_days
         self._warning_days = warning_days
+        self._unknown_reported: set[tuple[str, int]] = set()
 
     # Filing
 
@@ -251,9 +254,13 @@ class CaseService:
         certificate_identifier: str | None = None,
         file_digest: str | None = None,
     ) -> Case:
-        """Attach a material; a certificate is verified now and the signed answer is kept as evidence."""
+        """Attach a material; a certificate is verified now and the signed answer is kept as evidence.
+
+        A certificate must be the applicant's own: its holder is compared with the applicant's identity.
+        """
         verification = None
         type_code = None
+        holder_is_applicant = False
         if certificate_identifier is not None:
             try:
                 parsed = CertificateIdentifier.parse(certificate_identifier)
@@ -267,6 +274,9 @@ class CaseService:
                 "signature_algorithm": signed.algorithm,
                 "key_id": signed.key_id,
             }
+            holder_is_applicant = signed.assertion["authentic"] and self._holds(
+                certificate_identifier, case_id
+            )
 
         def attach(case: Case, at: datetime) -> None:
             case.attach_material(
@@ -276,10 +286,17 @@ class CaseService:
                 certificate_identifier=certificate_identifier,
                 certificate_type_code=type_code,
                 verification=verification,
+                holder_is_applicant=holder_is_applicant,
                 file_digest=file_digest,
             )
 
         return self._change(case_id, attach)
+
+    def _holds(self, certificate_identifier: str, case_id: str) -> bool:
+        """Whether the case's applicant holds the certificate (compared here, never copied onto the case)."""
+        content = self._certificates.certificate(certificate_identifier).content
+        person = self.applicant(case_id)
+        return (content.holder_id_type, content.holder_id) == (person.id_type, person.id_number)
 
     def accept(self, case_id: str, actor: Actor, acceptance_no: str | None = None) -> Case:
         number = acceptance_no or f"SL{secrets.randbelow(10**12):012d}"
@@ -308,7 +325,13 @@ class CaseService:
         return self._change(case_id, lambda case, at: case.end_special_procedure(outcome, actor, at))
 
     def extend(self, case_id: str, actor: Actor, days: int, reason: str) -> Case:
-        return self._change(case_id, lambda case, at: case.extend(days, reason, actor, at))
+        def extend(case: Case, at: datetime) -> None:
+            deadlines = self.deadlines(case, at)
+            statutory = deadlines.statutory if deadlines else None
+            due_on = statutory.due_on if isinstance(statutory, DeadlineState) else None
+            case.extend(days, reason, due_on, actor, at)
+
+        return self._change(case_id, extend)
 
     def conclude_part(self, case_id: str, actor: Actor, part_code: str, result: str) -> Case:
         return self._change(case_id, lambda case, at: case.conclude_part(part_code, result, actor, at))
@@ -494,32 +517,45 @@ class CaseService:
     def check_timers(self, case_id: str) -> list[str]:
         """Record what time has made due: supplement timeout, deadline warning, deadline breach."""
         recorded: list[str] = []
-        actor = Actor(self.province, TIMER_OFFICE, TIMER_OPERATOR)
 
         def step(case: Case, at: datetime) -> None:
             recorded.clear()
-            today = china_date(at)
+            # the timer acts for the province that decides the case
+            actor = Actor(case.handling_province, TIMER_OFFICE, TIMER_OPERATOR)
             supplement = case.open_supplement
-            if supplement is not None and today > date.fromisoformat(supplement["due_on"]):
+            if supplement is not None and china_date(at) > date.fromisoformat(supplement["due_on"]):
                 case.time_out_supplement(actor, at)
                 recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
                 return
             deadlines = self.deadlines(case, at)
-            promised = deadlines.promised if deadlines else None
-            if not isinstance(promised, DeadlineState) or promised.due_on is None:
-                return  # not accepted, suspended, or the calendar lacks a year (reported on the case)
-            if promised.status == DeadlineStatus.OVERDUE and case.breach_deadline(promised.due_on, at):
-                recorded.append("DeadlineBreached")
-            elif promised.status == DeadlineStatus.WARNING and case.warn_deadline(
-                promised.due_on, promised.days_left or 0, at
-            ):
-                recorded.append("DeadlineWarned")
+            if deadlines is None:
+                return
+            for limit, state in (("PROMISED", deadlines.promised), ("STATUTORY", deadlines.statutory)):
+                if isinstance(state, DateOutsideCalendar):
+                    self._report_unknown(case, state)
+                elif state.status == DeadlineStatus.OVERDUE and state.due_on is not None:
+                    if case.breach_deadline(limit, state.due_on, actor, at):
+                        recorded.append(f"DeadlineBreached:{limit}")
+                elif (
+                    limit == "PROMISED"
+                    and state.status == DeadlineStatus.WARNING
+                    and state.due_on is not None
+                    and case.warn_deadline(state.due_on, state.days_left or 0, actor, at)
+                ):
+                    recorded.append("DeadlineWarned")
 
         case = self.case(case_id)
         if case.state not in (State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE):
             return []
         self._change(case_id, step)
         return list(recorded)
+
+    def _report_unknown(self, case: Case, problem: DateOutsideCalendar) -> None:
+        """Once per case and year: a deadline the timer cannot watch until an operator adds the year."""
+        key = (str(case.id), problem.year)
+        if key not in self._unknown_reported:
+            self._unknown_reported.add(key)
+            log.warning("timer.deadline_unknown", case_no=case.case_no, missing_year=problem.year)
 
     # Internals
 

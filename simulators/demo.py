@@ -26,7 +26,7 @@ from node.bootstrap import build_services, close_services
 from node.settings import PROVINCES, load_settings
 from node.signing import ED25519, PublicKey
 from simulators.cluster import YANGTZE_RIVER_DELTA, NodeProcess, prepare_keys, token_for
-from simulators.demo_cases import CaseResults, run_case_scenarios
+from simulators.demo_cases import CaseResults, IdCard, run_case_scenarios
 from simulators.rest import DemoError, call
 from simulators.sample_data import PROVISIONAL_CALENDAR, sample_catalogue, sample_certificates
 
@@ -40,7 +40,7 @@ class ProvinceResult:
     verified: int = 0
     signatures_ok: int = 0
     suspended_seen: int = 0
-    id_card: str = ""  # an issued 居民身份证, attached to the demo's cases in place of the ID card material
+    id_card: IdCard | None = None  # an issued 居民身份证: its holder files the demo's cases
     errors: list[str] = field(default_factory=list)
 
 
@@ -66,9 +66,7 @@ async def run_demo(data_dir: Path, *, once: bool) -> int:
             results = await asyncio.gather(*(_exercise(session, n, nodes, issuer_key) for n in nodes))
             case_results = await asyncio.gather(
                 *(
-                    run_case_scenarios(
-                        session, n, nodes[(i + 1) % len(nodes)].province, issuer_key, r.id_card
-                    )
+                    _cases(session, n, nodes[(i + 1) % len(nodes)].province, issuer_key, r.id_card)
                     for i, (n, r) in enumerate(zip(nodes, results, strict=True))
                 )
             )
@@ -82,6 +80,14 @@ async def run_demo(data_dir: Path, *, once: bool) -> int:
     finally:
         await asyncio.gather(*(asyncio.to_thread(n.stop) for n in nodes))
         print("nodes stopped", flush=True)
+
+
+async def _cases(
+    session: aiohttp.ClientSession, node: NodeProcess, handling: str, issuer_key: Path, id_card: IdCard | None
+) -> CaseResults:
+    if id_card is None:
+        return CaseResults(node.province, errors=["no ID card certificate was issued, so no applicant"])
+    return await run_case_scenarios(session, node, handling, issuer_key, id_card)
 
 
 def _load_catalogues(data_dir: Path, node: str) -> None:
@@ -136,7 +142,9 @@ async def _exercise(
             identifiers.append(created["identifier"])
             result.issued += 1
             if created["type_name"] == "居民身份证":
-                result.id_card = created["identifier"]
+                result.id_card = IdCard(
+                    created["identifier"], created["holder"]["name"], created["holder"]["id"]
+                )
         for identifier in identifiers:
             for verifier in nodes:  # a platform of every province verifies at the issuing node
                 headers = {

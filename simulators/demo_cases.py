@@ -16,9 +16,15 @@ import aiohttp
 from node.auth import Role
 from simulators.cluster import NodeProcess, token_for
 from simulators.rest import DemoError, call
-from simulators.sample_data import citizen_id
 
 ID_CARD_TYPE = "11100000000013338W001"
+
+
+@dataclass(frozen=True)
+class IdCard:
+    identifier: str
+    holder_name: str
+    holder_id: str
 
 
 @dataclass
@@ -53,16 +59,16 @@ class Officers:
 
 
 async def run_case_scenarios(
-    session: aiohttp.ClientSession, node: NodeProcess, handling: str, issuer_key: Path, id_card: str
+    session: aiohttp.ClientSession, node: NodeProcess, handling: str, issuer_key: Path, id_card: IdCard
 ) -> CaseResults:
-    """PROXY handled by ``handling``, FULL_ONLINE, JOINT, the birth 一件事 bundle; returns what concluded."""
+    """PROXY handled by ``handling``, FULL_ONLINE, JOINT, the birth 一件事 bundle; returns what concluded.
+
+    The applicant is the holder of ``id_card``, an ID card certificate issued by ``node``: a certificate
+    replaces a material only for its own holder.
+    """
     results = CaseResults(node.province)
     officers = Officers(session, node, issuer_key)
-    applicant = {
-        "name": "陈晓燕",
-        "id_type": "111",
-        "id_number": citizen_id(node.province[:2] + "0101", "19900315", 42),
-    }
+    applicant = {"name": id_card.holder_name, "id_type": "111", "id_number": id_card.holder_id}
     try:
         results.deadlines.append(await _proxy(officers, node.province, handling, applicant, id_card))
         results.concluded["PROXY"] = 1
@@ -77,7 +83,7 @@ async def run_case_scenarios(
 
 
 async def _proxy(
-    officers: Officers, here: str, handling: str, applicant: dict[str, str], id_card: str
+    officers: Officers, here: str, handling: str, applicant: dict[str, str], id_card: IdCard
 ) -> str:
     """异地代收代办: a window here receives 新生儿入户 for ``handling``; supplement, extension, conclusion."""
     case = await officers.post(
@@ -110,8 +116,7 @@ async def _proxy(
         f"PROXY {case['case_no']}: accepted {case['accepted_on']}, promised due {promised['due_on']} "
         f"({promised['status']}), statutory due {statutory['due_on']}"
     )
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        await officers.post(path + "/review", handling, Role.HANDLER, {"step": step, "opinion": "同意"})
+    await _approve(officers, path, handling)
     await officers.post(path + "/conclude", handling, Role.HANDLER, {"result": "ISSUED"})
     await officers.post(
         path + "/deliver", here, Role.WINDOW, {"method": "WINDOW", "reference": "跨省通办窗口领取"}
@@ -124,7 +129,7 @@ async def _proxy(
     return line
 
 
-async def _full_online(officers: Officers, here: str, applicant: dict[str, str], id_card: str) -> None:
+async def _full_online(officers: Officers, here: str, applicant: dict[str, str], id_card: IdCard) -> None:
     """全程网办: the applicant files 出入境记录查询 online; delivered electronically."""
     case = await officers.post(
         "/v1/cases",
@@ -136,13 +141,16 @@ async def _full_online(officers: Officers, here: str, applicant: dict[str, str],
     path = f"/v1/cases/{case['case_id']}"
     await _attach_required(officers, path, here, Role.PLATFORM, id_card)
     await officers.post(path + "/accept", here, Role.HANDLER)
+    await _approve(officers, path, here)
     await officers.post(path + "/conclude", here, Role.HANDLER, {"result": "ISSUED"})
     await officers.post(
         path + "/deliver", here, Role.HANDLER, {"method": "ELECTRONIC", "reference": "电子证明已推送"}
     )
 
 
-async def _joint(officers: Officers, here: str, other: str, applicant: dict[str, str], id_card: str) -> None:
+async def _joint(
+    officers: Officers, here: str, other: str, applicant: dict[str, str], id_card: IdCard
+) -> None:
     """多地联办: 企业职工基本养老保险关系转移接续, the transfer-out part handled in another province."""
     case = await officers.post(
         "/v1/cases",
@@ -164,10 +172,11 @@ async def _joint(officers: Officers, here: str, other: str, applicant: dict[str,
     await officers.post(path + "/parts/P2/conclude", other, Role.HANDLER, {"result": "ISSUED"})
     for part in ("P1", "P3"):
         await officers.post(path + f"/parts/{part}/conclude", here, Role.HANDLER, {"result": "ISSUED"})
+    await _approve(officers, path, here)
     await officers.post(path + "/conclude", here, Role.HANDLER, {"result": "ISSUED"})
 
 
-async def _birth_bundle(officers: Officers, here: str, applicant: dict[str, str], id_card: str) -> int:
+async def _birth_bundle(officers: Officers, here: str, applicant: dict[str, str], id_card: IdCard) -> int:
     """出生一件事: one application, the ID card attached once for every item, one combined delivery."""
     bundle = await officers.post(
         "/v1/bundle-cases",
@@ -180,6 +189,7 @@ async def _birth_bundle(officers: Officers, here: str, applicant: dict[str, str]
         path = f"/v1/cases/{case['case_id']}"
         await _attach_required(officers, path, here, Role.PLATFORM, id_card)
         await officers.post(path + "/accept", here, Role.HANDLER)
+        await _approve(officers, path, here)
         await officers.post(path + "/conclude", here, Role.HANDLER, {"result": "ISSUED"})
     delivered = await officers.post(
         f"/v1/bundle-cases/{bundle['bundle_id']}/deliver",
@@ -192,7 +202,13 @@ async def _birth_bundle(officers: Officers, here: str, applicant: dict[str, str]
     return len(delivered["cases"])
 
 
-async def _attach_required(officers: Officers, path: str, province: str, role: Role, id_card: str) -> None:
+async def _approve(officers: Officers, path: str, handling: str) -> None:
+    """审查: 承办 → 审核 → 批准; a decision on the merits needs it."""
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        await officers.post(path + "/review", handling, Role.HANDLER, {"step": step, "opinion": "同意"})
+
+
+async def _attach_required(officers: Officers, path: str, province: str, role: Role, id_card: IdCard) -> None:
     """Attach each missing required material: the ID card certificate where it may replace the material."""
     case = await officers.get(path, province, Role.AUDITOR)
     item = await officers.get(
@@ -205,7 +221,7 @@ async def _attach_required(officers: Officers, path: str, province: str, role: R
             continue
         body: dict[str, str] = {"material_code": material["code"]}
         if ID_CARD_TYPE in material["substitutes"]:
-            body["certificate_identifier"] = id_card  # 材料免提交: the certificate proves it
+            body["certificate_identifier"] = id_card.identifier  # 材料免提交: the certificate proves it
         else:
             body["file_digest"] = _digest(material["code"])
         await officers.post(path + "/materials", province, role, body)

@@ -23,7 +23,8 @@ SH_WINDOW = Actor("310000", "SH-WIN-01", "w-001")
 SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
 JS_HANDLER = Actor("320000", "JS-GA-01", "h-001")
 ZJ_HANDLER = Actor("330000", "ZJ-GA-01", "h-002")
-APPLICANT = {"name": "王小明", "id_type": "111", "id_number": "11010519491231002X"}
+# The applicant is the holder of the ID card certificate the tests issue (a certificate must be their own).
+APPLICANT = {"name": issue_body(0)["holder_name"], "id_type": "111", "id_number": issue_body(0)["holder_id"]}
 
 
 def deadlines(node: Services, case: Case) -> tuple[DeadlineState, DeadlineState]:
@@ -33,6 +34,12 @@ def deadlines(node: Services, case: Case) -> tuple[DeadlineState, DeadlineState]
     assert isinstance(computed.promised, DeadlineState)
     assert isinstance(computed.statutory, DeadlineState)
     return computed.promised, computed.statutory
+
+
+def approve(node: Services, case_id: str, handler: Actor) -> None:
+    """承办 → 审核 → 批准: a decision on the merits needs the review approved."""
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        node.cases.record_review(case_id, handler, step, "同意")
 
 
 def id_card(node: Services) -> str:
@@ -112,10 +119,9 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
     ]
     accepted = next(e for e in timeline if e.event == "Accepted")
     assert (accepted.province, accepted.office_code, accepted.operator_id) == ("320000", "JS-GA-01", "h-001")
-    assert all(
-        "王小明" not in str(e.detail) and APPLICANT["id_number"] not in str(e.detail) for e in timeline
-    )
-    assert cases.applicant(case_id).name == "王小明"
+    assert all(APPLICANT["name"] not in str(e.detail) for e in timeline)
+    assert all(APPLICANT["id_number"] not in str(e.detail) for e in timeline)
+    assert cases.applicant(case_id).name == APPLICANT["name"]
 
 
 def test_the_certificate_verification_is_kept_with_the_material(node: Services, clock: FakeClock) -> None:
@@ -164,7 +170,7 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
             close_services(node)
             node = build_services(settings, clock=clock)
             timer = DeadlineTimer(node.app, node.cases)
-    assert recorded == {"DeadlineWarned": "2025-09-29", "DeadlineBreached": "2025-10-11"}
+    assert recorded == {"DeadlineWarned": "2025-09-29", "DeadlineBreached:PROMISED": "2025-10-11"}
     events = [e.event for e in node.cases.timeline(case_id)]
     assert events.count("DeadlineWarned") == 1
     assert events.count("DeadlineBreached") == 1
@@ -200,6 +206,7 @@ def test_full_online_case(node: Services, clock: FakeClock) -> None:
         )
     assert node.cases.case(case_id).missing_materials() == []
     node.cases.accept(case_id, JS_HANDLER)
+    approve(node, case_id, JS_HANDLER)
     node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
     case = node.cases.deliver(case_id, JS_HANDLER, "ELECTRONIC", "苏服办消息 2025092400001")
     assert (case.state, case.receiving_province, case.handling_province) == (
@@ -231,6 +238,7 @@ def test_joint_case_concludes_after_every_part(node: Services, clock: FakeClock)
         node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
     node.cases.conclude_part(case_id, JS_HANDLER, "P1", "ISSUED")
     node.cases.conclude_part(case_id, JS_HANDLER, "P3", "ISSUED")
+    approve(node, case_id, JS_HANDLER)
     case = node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
     assert case.state is State.CONCLUDED
     assert {p.result for p in case.parts.values()} == {"ISSUED"}
@@ -265,6 +273,7 @@ def test_birth_bundle_one_application_shared_materials_one_delivery(node: Servic
     for case in filed:
         assert node.cases.case(str(case.id)).missing_materials() == []
         node.cases.accept(str(case.id), Actor("310000", "SH-HANDLE", "h-9"))
+        approve(node, str(case.id), Actor("310000", "SH-HANDLE", "h-9"))
         node.cases.conclude(str(case.id), Actor("310000", "SH-HANDLE", "h-9"), "ISSUED")
     delivered = node.cases.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1234567890CN")
     assert delivered.delivered
@@ -284,3 +293,58 @@ def test_a_case_keeps_the_catalogue_version_it_was_filed_under(node: Services, c
     again = node.catalogue.load(sample_catalogue(), "320000", JS_HANDLER)
     assert again.revised == 1  # back to the sample's values: one more version, nothing else changes
     assert again.unchanged == len(sample_catalogue()["items"]) - 1
+
+
+def test_deadlines_across_spring_festival_2026(node: Services, clock: FakeClock) -> None:
+    """Accepted Tuesday 2026-02-10: Saturday 02-14 is worked (调休), 02-15..02-23 are off, 02-28 worked."""
+    clock.set_china_time("2026-02-09")
+    case_id = proxy_case(node, clock)
+    clock.set_china_time("2026-02-10")
+    promised, statutory = deadlines(node, node.cases.accept(case_id, JS_HANDLER))
+    assert (str(promised.due_on), str(statutory.due_on)) == ("2026-02-24", "2026-03-16")
+    clock.set_china_time("2026-02-20")  # in the holiday: four working days used (02-11 to 02-14)
+    promised, _ = deadlines(node, node.cases.case(case_id))
+    assert (promised.days_used, promised.days_left, promised.status) == (4, 1, "WARNING")
+
+
+def test_the_timer_refuses_a_case_whose_supplement_lapsed_before_acceptance(
+    node: Services, clock: FakeClock
+) -> None:
+    case_id = proxy_case(node, clock)
+    case = node.cases.request_supplement(case_id, JS_HANDLER, ["M04"], "户口簿复印件不清晰")
+    assert case.open_supplement is not None
+    clock.set_china_time(case.open_supplement["due_on"], hour=23)
+    timer = DeadlineTimer(node.app, node.cases)
+    assert not timer.tick()
+    clock.advance(hours=2)
+    assert timer.tick() == {"SUPPLEMENT_TIMEOUT": 1}
+    case = node.cases.case(case_id)
+    assert (case.state, case.result, case.accepted_on) == (State.REFUSED, None, None)
+    refused = node.cases.timeline(case_id)[-1]
+    assert (refused.event, refused.province, refused.office_code) == ("Refused", "320000", "SYSTEM")
+
+
+def test_no_extension_after_the_statutory_deadline(node: Services, clock: FakeClock) -> None:
+    case_id = proxy_case(node, clock)
+    clock.set_china_time("2025-09-26")
+    node.cases.accept(case_id, JS_HANDLER)  # statutory due 2025-10-30
+    clock.set_china_time("2025-10-31")
+    with pytest.raises(IllegalTransition, match="overdue since 2025-10-30"):
+        node.cases.extend(case_id, JS_HANDLER, 5, "补办手续")
+    promised, statutory = deadlines(node, node.cases.case(case_id))
+    assert (promised.status, statutory.status) == ("OVERDUE", "OVERDUE")
+
+
+def test_a_certificate_of_someone_else_is_not_accepted_as_the_applicants(
+    node: Services, clock: FakeClock
+) -> None:
+    case_id = proxy_case(node, clock)
+    other = {"service_item_code": None, **issue_body(4)}  # another 居民身份证, of another person
+    assert other["type_name"] == "居民身份证"
+    assert other["holder_id"] != APPLICANT["id_number"]
+    identifier = node.certificates.issue(SH_WINDOW, **other).identifier
+    clock.set_china_time("2025-09-26")
+    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.request_supplement(case_id, JS_HANDLER, ["M02", "M04"], "重新提交")
+    with pytest.raises(InvalidField, match="holder is not the applicant"):
+        node.cases.attach_material(case_id, SH_WINDOW, material_code="M02", certificate_identifier=identifier)

@@ -56,6 +56,7 @@ POSTGRES_PROBLEM = _postgres_unreachable()
 class ModelCase:
     state: State = State.SUBMITTED
     attached: frozenset[str] = frozenset()
+    listed: frozenset[str] = frozenset()  # the materials the open supplement notice lists
     resume: State = State.SUBMITTED
     reviews: int = 0
     rounds: int = 0
@@ -117,7 +118,7 @@ class CaseWorkflow(RuleBasedStateMachine):
 
     def _run(self, key: str, command: str, allowed: bool, *args: Any, **kwargs: Any) -> None:
         """Run a command on every store: all accept it when the model allows it, all refuse it otherwise."""
-        self.clock.advance(hours=7)
+        self.clock.advance(hours=1)  # 50 steps stay well inside every limit, so deadlines never refuse
         for name, service in self.services.items():
             before = service.case(self.ids[key][name]).version
             try:
@@ -158,18 +159,20 @@ class CaseWorkflow(RuleBasedStateMachine):
             m.state = State.FORWARDED
 
     def attach_required(self, key: str) -> None:
+        """Attach every required material: before acceptance any, in a supplement only those it lists."""
         m = self.model[key]
         for code in REQUIRED:
+            allowed = m.state in BEFORE or (m.state == State.SUPPLEMENT_REQUESTED and code in m.listed)
             self._run(
                 key,
                 "attach_material",
-                m.state in OPEN,
+                allowed,
                 WINDOW,
                 material_code=code,
                 file_digest="sha256:" + "a" * 64,
             )
-        if m.state in OPEN:
-            m.attached = frozenset(REQUIRED)
+            if allowed:
+                m.attached = m.attached | {code}
 
     def accept(self, key: str) -> None:
         m = self.model[key]
@@ -180,8 +183,12 @@ class CaseWorkflow(RuleBasedStateMachine):
 
     def refuse(self, key: str) -> None:
         m = self.model[key]
-        self._run(key, "refuse", m.state in BEFORE, HANDLER, "材料不符合要求")
-        if m.state in BEFORE:
+        # only once the case is in the handling province's hands, and never after acceptance
+        allowed = m.state == State.FORWARDED or (
+            m.state == State.SUPPLEMENT_REQUESTED and m.resume != State.ACCEPTED
+        )
+        self._run(key, "refuse", allowed, HANDLER, "材料不符合要求")
+        if allowed:
             m.state = State.REFUSED
 
     def request_supplement(self, key: str) -> None:
@@ -192,6 +199,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         if allowed:
             m.resume, m.state, m.rounds = m.state, State.SUPPLEMENT_REQUESTED, m.rounds + 1
             m.attached = m.attached - set(missing)
+            m.listed = frozenset(missing)
 
     def provide_supplement(self, key: str) -> None:
         m = self.model[key]
@@ -233,8 +241,11 @@ class CaseWorkflow(RuleBasedStateMachine):
 
     def conclude(self, key: str, result: str = "ISSUED") -> None:
         m = self.model[key]
-        self._run(key, "conclude", m.state == State.ACCEPTED, HANDLER, result)
-        if m.state == State.ACCEPTED:
+        allowed = m.state == State.ACCEPTED and (
+            result == "RETURNED" or m.reviews == 3
+        )  # decisions need 批准
+        self._run(key, "conclude", allowed, HANDLER, result)
+        if allowed:
             m.state = State.CONCLUDED
 
     def deliver(self, key: str) -> None:

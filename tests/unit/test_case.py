@@ -47,6 +47,7 @@ def with_materials(case: Case, actor: Actor = SH_WINDOW) -> Case:
         certificate_identifier=ID_CARD,
         certificate_type_code="11100000000013338W001",
         verification=VERIFIED,
+        holder_is_applicant=True,
     )
     case.attach_material("M02", actor, later(), file_digest="sha256:" + "a" * 64)
     return case
@@ -57,6 +58,11 @@ def forwarded() -> Case:
     case.receive("SJ1", SH_WINDOW, later())
     case.forward(SH_WINDOW, later())
     return case
+
+
+def approve(case: Case) -> None:
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        case.record_review(step, "同意", JS_HANDLER, later())
 
 
 def accepted() -> Case:
@@ -143,6 +149,7 @@ def test_a_certificate_material_must_replace_it_and_verify() -> None:
             certificate_identifier=ID_CARD,
             certificate_type_code="11100000000013338W001",
             verification=VERIFIED,
+            holder_is_applicant=True,
         )
     with pytest.raises(InvalidField, match="did not verify"):
         case.attach_material(
@@ -203,6 +210,7 @@ def test_one_supplement_notice_lists_all_missing_materials_and_rounds_are_counte
         certificate_identifier=ID_CARD,
         certificate_type_code="11100000000013338W001",
         verification=VERIFIED,
+        holder_is_applicant=True,
     )
     case.attach_material("M03", SH_WINDOW, later(), file_digest="sha256:" + "c" * 64)
     case.provide_supplement(SH_WINDOW, later(1))
@@ -237,12 +245,12 @@ def test_a_supplement_not_supplied_in_time_ends_in_supplement_timeout() -> None:
 def test_at_most_one_extension_with_a_reason_within_the_item_limit() -> None:
     case = accepted()
     with pytest.raises(InvalidField, match="1 to 10"):
-        case.extend(11, "复杂", JS_HANDLER, later())
+        case.extend(11, "复杂", None, JS_HANDLER, later())
     with pytest.raises(InvalidField, match="reason"):
-        case.extend(5, "", JS_HANDLER, later())
-    case.extend(10, "需要实地核查", JS_HANDLER, later())
+        case.extend(5, "", None, JS_HANDLER, later())
+    case.extend(10, "需要实地核查", None, JS_HANDLER, later())
     with pytest.raises(IllegalTransition, match="already extended once"):
-        case.extend(1, "again", JS_HANDLER, later())
+        case.extend(1, "again", None, JS_HANDLER, later())
 
 
 def test_review_steps_go_in_order() -> None:
@@ -275,6 +283,7 @@ def test_a_joint_case_concludes_only_when_every_part_has() -> None:
         case.conclude_part("P1", "ISSUED", JS_HANDLER, later())  # P1 belongs to Zhejiang
     case.conclude_part("P1", "ISSUED", ZJ_HANDLER, later())
     case.conclude_part("P2", "ISSUED", JS_HANDLER, later())
+    approve(case)
     case.conclude("ISSUED", JS_HANDLER, later())
     assert (case.state, case.result) == (State.CONCLUDED, "ISSUED")
 
@@ -291,12 +300,13 @@ def test_conclusion_results_exclude_the_timeout() -> None:
 
 def test_after_archive_only_rating_and_appeal() -> None:
     case = accepted()
+    approve(case)
     case.conclude("ISSUED", JS_HANDLER, later())
     case.deliver("POST", "EMS1234567890", JS_HANDLER, later())
     case.archive(JS_HANDLER, later())
     assert case.state is State.ARCHIVED
     commands: list[Callable[[], None]] = [
-        lambda: case.extend(1, "r", JS_HANDLER, later()),
+        lambda: case.extend(1, "r", None, JS_HANDLER, later()),
         lambda: case.deliver("POST", "again", JS_HANDLER, later()),
         lambda: case.attach_material("M03", SH_WINDOW, later(), file_digest="sha256:" + "e" * 64),
         lambda: case.request_supplement(["M03"], "r", date(2026, 4, 1), JS_HANDLER, later()),
@@ -314,6 +324,7 @@ def test_rating_rules() -> None:
     case = accepted()
     with pytest.raises(IllegalTransition, match="cannot rate"):
         case.rate(5, "ONLINE", "", None, SH_WINDOW, later())
+    approve(case)
     case.conclude("ISSUED", JS_HANDLER, later())
     with pytest.raises(InvalidField, match="score"):
         case.rate(6, "ONLINE", "", None, SH_WINDOW, later())
@@ -333,15 +344,88 @@ def test_rating_rules() -> None:
         case.appeal_rating("again", JS_HANDLER, later())
 
 
-def test_deadline_warning_and_breach_are_recorded_once() -> None:
+def test_deadline_warning_and_breaches_are_recorded_once_each_by_the_handling_province() -> None:
     case = accepted()
-    assert case.warn_deadline(date(2026, 3, 19), 2, later(10)) is True
-    assert case.warn_deadline(date(2026, 3, 19), 1, later(11)) is False
+    timer = Actor("320000", "SYSTEM", "deadline-timer")
+    with pytest.raises(IllegalTransition):
+        case.warn_deadline(date(2026, 3, 19), 2, Actor("310000", "SYSTEM", "deadline-timer"), later(10))
+    assert case.warn_deadline(date(2026, 3, 19), 2, timer, later(10)) is True
+    assert case.warn_deadline(date(2026, 3, 19), 1, timer, later(11)) is False
     with pytest.raises(IllegalTransition, match="record a breach"):
-        case.breach_deadline(date(2026, 3, 19), later(10))
-    assert case.breach_deadline(date(2026, 3, 19), later(20)) is True
-    assert case.breach_deadline(date(2026, 3, 19), later(21)) is False
-    assert [type(e).__name__ for e in case.collect_events()] == ["DeadlineWarned", "DeadlineBreached"]
+        case.breach_deadline("PROMISED", date(2026, 3, 19), timer, later(10))
+    assert case.breach_deadline("PROMISED", date(2026, 3, 19), timer, later(20)) is True
+    assert case.breach_deadline("PROMISED", date(2026, 3, 19), timer, later(21)) is False
+    assert case.breach_deadline("STATUTORY", date(2026, 3, 30), timer, later(40)) is True
+    events = case.collect_events()
+    assert [type(e).__name__ for e in events] == ["DeadlineWarned", "DeadlineBreached", "DeadlineBreached"]
+    assert {(getattr(e, "province", None), getattr(e, "office_code", None)) for e in events} == {
+        ("320000", "SYSTEM")
+    }
+
+
+def test_a_late_supplement_is_refused_and_before_acceptance_a_timeout_is_a_refusal() -> None:
+    case = forwarded()
+    case.request_supplement(["M02"], "户口簿缺页", date(2026, 3, 10), JS_HANDLER, later())
+    case.attach_material("M02", SH_WINDOW, later(1), file_digest="sha256:" + "f" * 64)
+    with pytest.raises(IllegalTransition, match="due 2026-03-10"):
+        case.provide_supplement(SH_WINDOW, datetime.fromisoformat("2026-03-11T09:00:00+08:00"))
+    timer = Actor("320000", "SYSTEM", "deadline-timer")
+    case.time_out_supplement(timer, datetime.fromisoformat("2026-03-11T09:00:00+08:00"))
+    assert (case.state, case.result, case.accepted_on) == (State.REFUSED, None, None)
+
+
+def test_materials_are_fixed_once_accepted_except_what_a_supplement_lists() -> None:
+    case = accepted()
+    refused_without_events(
+        case, lambda: case.attach_material("M02", SH_WINDOW, later(), file_digest="sha256:" + "1" * 64)
+    )
+    case.request_supplement(["M03"], "补交结婚证", date(2026, 3, 20), JS_HANDLER, later(1))
+    refused_without_events(
+        case, lambda: case.attach_material("M01", SH_WINDOW, later(), file_digest="sha256:" + "1" * 64)
+    )
+    case.attach_material("M03", SH_WINDOW, later(2), file_digest="sha256:" + "3" * 64)
+
+
+def test_a_certificate_must_be_the_applicants_own() -> None:
+    case = submitted()
+    with pytest.raises(InvalidField, match="holder is not the applicant"):
+        case.attach_material(
+            "M01",
+            SH_WINDOW,
+            later(),
+            certificate_identifier=ID_CARD,
+            certificate_type_code="11100000000013338W001",
+            verification=VERIFIED,
+        )
+
+
+def test_decisions_need_approval_and_joint_issues_need_every_part_issued() -> None:
+    case = accepted()
+    with pytest.raises(IllegalTransition, match="not approved"):
+        case.conclude("ISSUED", JS_HANDLER, later())
+    case.conclude("RETURNED", JS_HANDLER, later())  # returning the file is not a decision on the merits
+    parts = [Part("P1", "迁出地", "330000"), Part("P2", "迁入地", "320000")]
+    joint = with_materials(submitted(mode="JOINT", parts=parts))
+    joint.receive("SJ1", SH_WINDOW, later())
+    joint.forward(SH_WINDOW, later())
+    joint.accept("SL1", JS_HANDLER, later())
+    joint.conclude_part("P1", "DENIED", ZJ_HANDLER, later())
+    joint.conclude_part("P2", "ISSUED", JS_HANDLER, later())
+    approve(joint)
+    with pytest.raises(IllegalTransition, match="a part did not conclude ISSUED"):
+        joint.conclude("ISSUED", JS_HANDLER, later())
+    joint.conclude("DENIED", JS_HANDLER, later())
+
+
+def test_no_extension_once_the_statutory_deadline_has_passed() -> None:
+    case = accepted()
+    with pytest.raises(IllegalTransition, match="overdue since 2026-03-04"):
+        case.extend(5, "补办", date(2026, 3, 4), JS_HANDLER, later(3))
+
+
+def test_refusal_needs_the_case_in_the_handling_provinces_hands() -> None:
+    case = with_materials(submitted())
+    refused_without_events(case, lambda: case.refuse("不予受理", JS_HANDLER, later()))  # not forwarded yet
 
 
 def test_china_dates_are_utc_plus_eight() -> None:

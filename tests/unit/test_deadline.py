@@ -92,8 +92,9 @@ def test_an_open_suspension_stops_the_clock_and_leaves_no_due_date() -> None:
 def test_a_suspension_opened_after_the_due_date_cannot_move_it() -> None:
     late = (Suspension(D("2025-03-12"), None),)
     assert due_date(CALENDAR, inputs(limit_days=5, suspensions=late)) == D("2025-03-10")
+    # Overdue wins over suspended: a supplement asked after the breach cannot hide it.
     assert state("2025-03-14", limit_days=5, suspensions=late) == DeadlineState(
-        DeadlineStatus.SUSPENDED, D("2025-03-10"), -2, 7, 2
+        DeadlineStatus.OVERDUE, D("2025-03-10"), -2, 7, 2
     )
 
 
