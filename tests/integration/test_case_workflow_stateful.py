@@ -6,15 +6,11 @@ both stores alike (and wrote nothing), and the stores hold the same number of ev
 
 from __future__ import annotations
 
-import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     Bundle,
@@ -28,17 +24,14 @@ from hypothesis.stateful import (
 from aggregates.case import State
 from aggregates.errors import DomainError
 from aggregates.responsibility import Actor
-from node.application import NodeApplication
-from node.bootstrap import ensure_postgres_schema
 from node.calendar_source import load_calendar
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
-from node.settings import load_settings
 from node.signing import Ed25519Signer
 from simulators.sample_data import sample_catalogue
 from tests.builders import FakeClock
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _postgres_unreachable, drop_schema
+from tests.integration.both_stores import BothStores, require_both_stores
 
 WINDOW = Actor("310000", "SH-WIN", "w")
 HANDLER = Actor("320000", "JS-GA", "h")
@@ -49,7 +42,6 @@ REQUIRED = sorted(m["code"] for m in ITEM["materials"] if m["required"])
 BEFORE = {State.SUBMITTED, State.RECEIVED, State.FORWARDED}
 ENDED = {State.CONCLUDED, State.REFUSED, State.DELIVERED, State.ARCHIVED}
 OPEN = {*BEFORE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE}
-POSTGRES_PROBLEM = _postgres_unreachable()
 
 
 @dataclass
@@ -75,21 +67,10 @@ class CaseWorkflow(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock(datetime.fromisoformat("2025-09-01T10:00:00+08:00"))
-        self.directory = tempfile.TemporaryDirectory()
-        self.schema = f"cases_{uuid.uuid4().hex[:12]}"
-        sqlite = load_settings(province="310000", environ={"TONGBAN_DATA_DIR": self.directory.name})
-        Path(sqlite.sqlite_path).parent.mkdir(parents=True)
-        envs = {"sqlite": sqlite.eventsourcing_env()}
-        if POSTGRES_PROBLEM is None:
-            postgres = load_settings(
-                province="310000",
-                environ={"TONGBAN_POSTGRES_URL": POSTGRES_URL, "TONGBAN_POSTGRES_SCHEMA": self.schema},
-            )
-            ensure_postgres_schema(postgres)
-            envs["postgres"] = postgres.eventsourcing_env()
+        self.stores_under_test = BothStores()
+        self.apps = self.stores_under_test.apps
         signer = Ed25519Signer.generate()
         calendar = load_calendar()
-        self.apps = {name: NodeApplication(env=env) for name, env in envs.items()}
         self.services: dict[str, CaseService] = {}
         for name, app in self.apps.items():
             catalogue = CatalogueService(app, self.clock)
@@ -110,11 +91,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         self.ids: dict[str, dict[str, str]] = {}  # model key -> store name -> case id
 
     def teardown(self) -> None:
-        for app in self.apps.values():
-            app.close()
-        if "postgres" in self.apps:
-            drop_schema(self.schema)
-        self.directory.cleanup()
+        self.stores_under_test.close()
 
     def _run(self, key: str, command: str, allowed: bool, *args: Any, **kwargs: Any) -> None:
         """Run a command on every store: all accept it when the model allows it, all refuse it otherwise."""
@@ -352,15 +329,11 @@ class CaseWorkflow(RuleBasedStateMachine):
 
     @invariant()
     def stores_hold_the_same_events(self) -> None:
-        counts = {name: app.recorder.max_notification_id() or 0 for name, app in self.apps.items()}
-        assert len(set(counts.values())) == 1, counts
+        self.stores_under_test.assert_same_event_count()
 
 
 def test_case_workflow_against_the_model_on_both_stores() -> None:
-    if POSTGRES_PROBLEM is not None:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL unreachable at {POSTGRES_URL}: {POSTGRES_PROBLEM}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: comparing stores needs both")
+    require_both_stores()
     run_state_machine_as_test(
         CaseWorkflow,
         settings=settings(

@@ -6,30 +6,24 @@ with each other, including on which commands they refused.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from aggregates.certificate import TRANSITIONS, CertificateContent, Link, Status
 from aggregates.errors import DomainError
-from node.application import AlreadyExists, NodeApplication
-from node.bootstrap import ensure_postgres_schema
+from node.application import AlreadyExists
 from node.certificates import CertificateService
-from node.settings import load_settings
 from node.signing import Ed25519Signer
 from tests.builders import ACTOR, issue_body
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _postgres_unreachable, drop_schema
+from tests.integration.both_stores import BothStores, require_both_stores
 
 SUPERSEDABLE = {Link.RENEWED: {Status.VALID, Status.EXPIRED}, Link.CHANGED: {Status.VALID}}
 HOLDERS = [issue_body(n)["holder_id"] for n in range(3)]
-POSTGRES_PROBLEM = _postgres_unreachable()
 
 
 @dataclass
@@ -45,19 +39,8 @@ class CertificateLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         signer = Ed25519Signer.generate()
-        self.directory = tempfile.TemporaryDirectory()
-        self.schema = f"stateful_{uuid.uuid4().hex[:12]}"
-        sqlite = load_settings(province="310000", environ={"TONGBAN_DATA_DIR": self.directory.name})
-        envs = {"sqlite": sqlite.eventsourcing_env()}
-        Path(sqlite.sqlite_path).parent.mkdir(parents=True)
-        if POSTGRES_PROBLEM is None:
-            postgres = load_settings(
-                province="310000",
-                environ={"TONGBAN_POSTGRES_URL": POSTGRES_URL, "TONGBAN_POSTGRES_SCHEMA": self.schema},
-            )
-            ensure_postgres_schema(postgres)
-            envs["postgres"] = postgres.eventsourcing_env()
-        self.apps = {name: NodeApplication(env=env) for name, env in envs.items()}
+        self.stores_under_test = BothStores()
+        self.apps = self.stores_under_test.apps
         self.stores = {
             name: CertificateService(app, signer=signer, public_keys=[signer.public_key()], province="310000")
             for name, app in self.apps.items()
@@ -65,11 +48,7 @@ class CertificateLifecycle(RuleBasedStateMachine):
         self.model = Model()
 
     def teardown(self) -> None:
-        for app in self.apps.values():
-            app.close()
-        if "postgres" in self.stores:
-            drop_schema(self.schema)
-        self.directory.cleanup()
+        self.stores_under_test.close()
 
     def _on_every_store(self, command: str, *args: Any, **kwargs: Any) -> list[Any]:
         """Run one command on every store; they must all accept it, or all refuse it with the same error."""
@@ -142,15 +121,11 @@ class CertificateLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def stores_hold_the_same_event_count(self) -> None:
-        counts = {name: app.recorder.max_notification_id() or 0 for name, app in self.apps.items()}
-        assert len(set(counts.values())) == 1, counts
+        self.stores_under_test.assert_same_event_count()
 
 
 def test_certificate_lifecycle_against_the_model_on_both_stores() -> None:
-    if POSTGRES_PROBLEM is not None:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL unreachable at {POSTGRES_URL}: {POSTGRES_PROBLEM}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: comparing stores needs both")
+    require_both_stores()
     run_state_machine_as_test(
         CertificateLifecycle,
         settings=settings(
