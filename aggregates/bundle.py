@@ -1,8 +1,8 @@
 """一件事 filed as one application: the bundle case (BundleCase), its item cases, the one list of materials
 they share, and one combined delivery.
 
-Each item case keeps its own workflow and clock (``aggregates/case.py``). What belongs to the bundle as a whole
-is decided here, from the item definitions and the item cases: which mode each item is filed in, which
+Each item case keeps its own workflow and clock (``aggregates/case.py``). What belongs to the bundle as a
+whole is decided here, from the item definitions and the item cases: which mode each item is filed in, which
 materials are the same one, which provinces are a party, and when the bundle may be delivered.
 """
 
@@ -20,7 +20,8 @@ from aggregates.catalogue import ItemDefinition, Material, Mode
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
 
-BUNDLE_MODES = (Mode.FULL_ONLINE, Mode.PROXY)  # a joint item (多地联办) needs its parts assigned: filed on its own
+# A joint item (多地联办) needs a province for each part: it is filed on its own, not in a bundle.
+BUNDLE_MODES = (Mode.FULL_ONLINE, Mode.PROXY)
 DELIVERABLE = frozenset({State.CONCLUDED, State.REFUSED})
 
 
@@ -37,7 +38,8 @@ def item_mode(item: ItemDefinition, requested: str, receiving_province: str) -> 
         )
 
     def allows(mode: Mode) -> bool:
-        return mode in item.modes and not (mode is Mode.PROXY and item.handling_province == receiving_province)
+        elsewhere = item.handling_province != receiving_province
+        return mode in item.modes and (mode is not Mode.PROXY or elsewhere)
 
     for mode in (Mode(requested), Mode.FULL_ONLINE):
         if allows(mode):
@@ -113,7 +115,7 @@ class BundleCase(Aggregate):
     def file(
         cls,
         *,
-        id: UUID,  # noqa: A002 - drawn first, so that each item case can name its bundle
+        id: UUID,  # drawn first, so that each item case can name its bundle
         bundle_province: str,
         bundle_code: str,
         case_ids: list[str],

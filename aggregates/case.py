@@ -841,6 +841,26 @@ class Case(Aggregate):
         self.suspensions = _closed(self.suspensions, concluded_on)
 
     def deliver(self, method: str, reference: str, actor: Actor, at: datetime) -> None:
+        """送达. An item of a 一件事 is delivered only with its bundle (:meth:`deliver_with_bundle`)."""
+        if self.bundle_id is not None:
+            raise IllegalTransition(
+                f"case {self.case_no}",
+                "deliver",
+                f"an item of 一件事 {self.bundle_id}: delivered with its bundle",
+            )
+        self._deliver(method, reference, actor, at)
+
+    def deliver_with_bundle(
+        self, bundle_id: str, method: str, reference: str, actor: Actor, at: datetime
+    ) -> None:
+        """送达 of an item of a 一件事, in its bundle's one combined delivery."""
+        if self.bundle_id != bundle_id:
+            raise IllegalTransition(
+                f"case {self.case_no}", f"deliver with 一件事 {bundle_id}", "no item of it"
+            )
+        self._deliver(method, reference, actor, at)
+
+    def _deliver(self, method: str, reference: str, actor: Actor, at: datetime) -> None:
         self._require({State.CONCLUDED, State.REFUSED}, "deliver")
         if actor.province not in (self.receiving_province, self.handling_province):
             raise IllegalTransition(

@@ -12,20 +12,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import register_topic
 
 from aggregates.applicant import Applicant
+from aggregates.bundle import BundleCase, item_mode, shared_materials
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
 from aggregates.case import Case, Part, Result, State
-from aggregates.catalogue import Mode
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineState, DeadlineStatus, Suspension, deadline_state
-from aggregates.errors import InvalidField
+from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
 from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
@@ -57,65 +58,8 @@ class TimelineEntry:
     detail: dict[str, Any]
 
 
-class BundleCase(Aggregate):
-    """一件事 filed as one application: its item cases, the shared materials, one combined delivery."""
-
-    class Filed(Aggregate.Created):
-        bundle_province: str
-        bundle_code: str
-        case_ids: list[str]
-        applicant_id: str
-        province: str
-        office_code: str
-        operator_id: str
-
-    class Delivered(Aggregate.Event):
-        method: str
-        reference: str
-        province: str
-        office_code: str
-        operator_id: str
-
-    @event(Filed)
-    def __init__(
-        self,
-        bundle_province: str,
-        bundle_code: str,
-        case_ids: list[str],
-        applicant_id: str,
-        province: str,
-        office_code: str,
-        operator_id: str,
-    ) -> None:
-        self.bundle_province = bundle_province
-        self.bundle_code = bundle_code
-        self.case_ids = case_ids
-        self.applicant_id = applicant_id
-        self.delivered = False
-
-    def deliver(self, method: str, reference: str, actor: Actor, at: datetime) -> None:
-        if self.delivered:
-            raise InvalidField("bundle", "this 一件事 was already delivered")
-        self._delivered(
-            method=method,
-            reference=reference,
-            province=actor.province,
-            office_code=actor.office_code,
-            operator_id=actor.operator_id,
-            timestamp=at,
-        )
-
-    @event(Delivered)
-    def _delivered(
-        self,
-        method: str,
-        reference: str,
-        province: str,
-        office_code: str,
-        operator_id: str,
-        timestamp: datetime,
-    ) -> None:
-        self.delivered = True
+# BundleCase moved from this module to aggregates/bundle.py: events stored before name it here.
+register_topic("node.cases:BundleCase", BundleCase)
 
 
 class CaseService:
@@ -169,27 +113,31 @@ class CaseService:
         mode: str,
         applicant: dict[str, str],
     ) -> tuple[BundleCase, list[Case]]:
-        """一件事: one application, one applicant registration, one case per item, saved together."""
+        """一件事: one application, one applicant registration, one case per item, saved together.
+
+        Each item is filed in the requested mode when it allows it, else 全程网办 (FULL_ONLINE) when it allows
+        that; an item that allows neither refuses the application, naming the item (``bundle.item_mode``).
+        """
         now = self._clock()
         bundle = self._catalogue.bundle(bundle_province, bundle_code)
+        items = [self._catalogue.item(province, code) for province, code in bundle.items]
+        modes = [item_mode(item.definition, mode, actor.province) for item in items]
         person = Applicant.register(applicant["name"], applicant["id_type"], applicant["id_number"], now)
-        cases = []
-        for item_province, item_code in bundle.items:
-            item = self._catalogue.item(item_province, item_code)
-            chosen = mode if mode in item.definition.modes else item.definition.modes[0]
-            if chosen == Mode.JOINT:
-                raise InvalidField(
-                    "mode", f"item {item_code} of the bundle is joint-only; file it on its own"
-                )
-            cases.append(self._new_case(actor, item_province, item_code, chosen, {}, str(person.id), now))
-        filed = BundleCase(
+        bundle_id = uuid4()
+        cases = [
+            self._new_case(
+                actor, item.province, item.definition.code, chosen, {}, str(person.id), now, str(bundle_id)
+            )
+            for item, chosen in zip(items, modes, strict=True)
+        ]
+        filed = BundleCase.file(
+            id=bundle_id,
             bundle_province=bundle_province,
             bundle_code=bundle_code,
             case_ids=[str(c.id) for c in cases],
             applicant_id=str(person.id),
-            province=actor.province,
-            office_code=actor.office_code,
-            operator_id=actor.operator_id,
+            actor=actor,
+            at=now,
         )
         self._save_new(cases, person, filed)
         return filed, cases
@@ -203,6 +151,7 @@ class CaseService:
         parts: dict[str, str],
         applicant_id: str,
         now: datetime,
+        bundle_id: str | None = None,
     ) -> Case:
         item = self._catalogue.item(item_province, item_code)
         definition = item.definition
@@ -220,6 +169,7 @@ class CaseService:
             applicant_id=applicant_id,
             actor=actor,
             at=now,
+            bundle_id=bundle_id,
         )
 
     def _save_new(self, cases: list[Case], *others: Aggregate) -> None:
@@ -360,38 +310,10 @@ class CaseService:
         return self._change(case_id, lambda case, at: case.appeal_rating(reason, actor, at))
 
     def bundle_materials(self, bundle_id: str) -> list[dict[str, Any]]:
-        """The bundle's one list of materials. A material that several items ask for is listed once: by the
-        certificate types that prove it when a certificate can (an ID card proves every item's ID card
-        material), otherwise by its name."""
-        listed: dict[str, dict[str, Any]] = {}
-        for case_id in self.bundle_case(bundle_id).case_ids:
-            case = self.case(case_id)
-            for material in case.item.materials:
-                key = (
-                    "types:" + ",".join(sorted(material.substitutes))
-                    if material.substitutes
-                    else "name:" + material.name
-                )
-                entry = listed.setdefault(
-                    key,
-                    {
-                        "key": key,
-                        "name": material.name,
-                        "substitutes": list(material.substitutes),
-                        "required": False,
-                        "items": [],
-                    },
-                )
-                entry["required"] = entry["required"] or material.required
-                entry["items"].append(
-                    {
-                        "case_id": case_id,
-                        "item_code": case.item.code,
-                        "material_code": material.code,
-                        "attached": material.code in case.materials,
-                    }
-                )
-        return list(listed.values())
+        """The bundle's one list of materials: a material several items ask for is listed once, with each
+        item case asking for it and whether it is attached there (``bundle.shared_materials``)."""
+        _, cases = self.bundle_with_cases(bundle_id)
+        return shared_materials(cases)
 
     def attach_to_bundle(
         self,
@@ -402,35 +324,49 @@ class CaseService:
         certificate_identifier: str | None = None,
         file_digest: str | None = None,
     ) -> list[str]:
-        """Attach one material once, to every item case of the bundle that asks for it; returns their ids."""
-        entry = next((m for m in self.bundle_materials(bundle_id) if m["key"] == material_key), None)
+        """Attach one material once, to every item case of the bundle that asks for it and lacks it; returns
+        the case id of each attachment. The caller must be a party to each of those cases (checked for all
+        before any is written)."""
+        if (certificate_identifier is None) == (file_digest is None):
+            raise InvalidField("certificate_identifier", "attach either a certificate or a file digest")
+        bundle, cases = self.bundle_with_cases(bundle_id)
+        entry = next((m for m in shared_materials(cases) if m["key"] == material_key), None)
         if entry is None:
             raise InvalidField("material_key", "no item of this bundle asks for that material")
-        attached = []
-        for use in entry["items"]:
-            if not use["attached"]:
-                self.attach_material(
-                    use["case_id"],
-                    actor,
-                    material_code=use["material_code"],
-                    certificate_identifier=certificate_identifier,
-                    file_digest=file_digest,
-                )
-                attached.append(use["case_id"])
-        return attached
+        uses = [use for use in entry["items"] if not use["attached"]]
+        if not uses:
+            raise IllegalTransition(
+                f"一件事 {bundle.bundle_code}", "attach that material to", "attached for every item already"
+            )
+        by_id = {str(case.id): case for case in cases}
+        strangers = sorted(
+            {by_id[u["case_id"]].item.code for u in uses if not by_id[u["case_id"]].is_party(actor.province)}
+        )
+        if strangers:
+            raise IllegalTransition(
+                f"一件事 {bundle.bundle_code}",
+                f"attach from province {actor.province} to",
+                f"asking for it in items {', '.join(strangers)}, to which that province is no party",
+            )
+        for use in uses:
+            self.attach_material(
+                use["case_id"],
+                actor,
+                material_code=use["material_code"],
+                certificate_identifier=certificate_identifier,
+                file_digest=file_digest,
+            )
+        return [use["case_id"] for use in uses]
 
     def deliver_bundle(self, bundle_id: str, actor: Actor, method: str, reference: str) -> BundleCase:
-        """One combined delivery: every item case must have concluded; each is delivered with the bundle."""
+        """One combined delivery, once: every item case must have concluded; each is delivered with the
+        bundle, in one transaction."""
         for _ in range(_SAVE_ATTEMPTS):
-            bundle = self.bundle_case(bundle_id)
-            cases = [self.case(case_id) for case_id in bundle.case_ids]
-            open_items = [c.item.code for c in cases if c.state not in (State.CONCLUDED, State.REFUSED)]
-            if open_items:
-                raise InvalidField("bundle", f"items not concluded yet: {', '.join(open_items)}")
+            bundle, cases = self.bundle_with_cases(bundle_id)
             now = self._clock()
+            bundle.deliver(method, reference, actor, cases, now)
             for case in cases:
-                case.deliver(method, reference, actor, now)
-            bundle.deliver(method, reference, actor, now)
+                case.deliver_with_bundle(str(bundle.id), method, reference, actor, now)
             try:
                 self._app.save(bundle, *cases)
             except IntegrityError:
@@ -459,8 +395,17 @@ class CaseService:
         return case
 
     def bundle_case(self, bundle_id: str) -> BundleCase:
+        try:
+            UUID(bundle_id)
+        except ValueError:
+            raise InvalidField("bundle_id", "must be a UUID") from None
         bundle: BundleCase = self._get(bundle_id, BundleCase, "bundle case")
         return bundle
+
+    def bundle_with_cases(self, bundle_id: str) -> tuple[BundleCase, list[Case]]:
+        """The bundle case and its item cases, in filing order."""
+        bundle = self.bundle_case(bundle_id)
+        return bundle, [self.case(case_id) for case_id in bundle.case_ids]
 
     def applicant(self, case_id: str) -> Applicant:
         applicant: Applicant = self._get(self.case(case_id).applicant_id, Applicant, "applicant")

@@ -2,26 +2,38 @@
 
 A node holds its own province's catalogue and, until federation carries catalogues between nodes, copies of
 the other provinces' catalogues loaded by an operator, so that it can receive cases handled elsewhere.
+
+Every write reads, changes and saves the item (or bundle) with the province's index in one transaction.
+Writers in this process take turns per province; a write that meets a concurrent one from another process
+(optimistic concurrency: an IntegrityError) is read and applied again, a few times, and then refused as a
+conflict (409), never a server error.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import register_topic
 
-from aggregates.catalogue import ItemDefinition, ServiceBundle, ServiceItem
+from aggregates.catalogue import CatalogueIndex, ItemDefinition, ServiceBundle, ServiceItem
 from aggregates.errors import InvalidField
 from aggregates.identifiers import InvalidIdentifier, validate_division_code
 from aggregates.responsibility import Actor
-from node.application import Clock, NodeApplication, NotFound, utc_now
+from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
+
+# CatalogueIndex moved from this module to aggregates/catalogue.py: events stored before name it here.
+register_topic("node.catalogue:CatalogueIndex", CatalogueIndex)
 
 CATALOGUE_FORMAT = "tongban.catalogue.v1"
+MAX_VERSION = 2**63 - 1  # the stores' largest aggregate version
+_SAVE_ATTEMPTS = 5
 _DEFINITION_KEYS = {
     "code",
     "name",
@@ -37,39 +49,6 @@ _DEFINITION_KEYS = {
 }
 
 
-class CatalogueIndex(Aggregate):
-    """The item and bundle codes published for one province, so listing needs no table scan."""
-
-    class Opened(Aggregate.Created):
-        province: str
-
-    class EntryAdded(Aggregate.Event):
-        kind: str
-        code: str
-
-    @staticmethod
-    def id_for(province: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"urn:tongban:catalogue-index:{province}")
-
-    @classmethod
-    def open(cls, province: str) -> CatalogueIndex:
-        return cls._create(cls.Opened, id=cls.id_for(province), province=province)
-
-    @event(Opened)
-    def __init__(self, province: str) -> None:
-        self.province = province
-        self.items: list[str] = []
-        self.bundles: list[str] = []
-
-    def add(self, kind: str, code: str) -> None:
-        if code not in (self.items if kind == "item" else self.bundles):
-            self._entry_added(kind=kind, code=code)
-
-    @event(EntryAdded)
-    def _entry_added(self, kind: str, code: str) -> None:
-        (self.items if kind == "item" else self.bundles).append(code)
-
-
 @dataclass(frozen=True, slots=True)
 class LoadReport:
     published: int
@@ -82,39 +61,61 @@ class CatalogueService:
     def __init__(self, app: NodeApplication, clock: Clock = utc_now) -> None:
         self._app = app
         self._clock = clock
+        self._province_locks = tuple(threading.Lock() for _ in range(16))
 
     def publish_item(self, province: str, fields: dict[str, Any], actor: Actor) -> tuple[ServiceItem, str]:
         """Publish an item, or revise it when its definition changed. Returns the item and what happened."""
         definition = ItemDefinition.create(handling_province=_province(province), **fields)
-        try:
-            item: ServiceItem = self._app.repository.get(ServiceItem.id_for(province, definition.code))
-        except AggregateNotFoundError:
-            item = ServiceItem.publish(province, definition, actor, self._clock())
-            self._app.save(item, self._indexed(province, "item", definition.code))
-            return item, "published"
-        if not item.revise(definition, actor, self._clock()):
-            return item, "unchanged"
-        self._app.save(item)
-        return item, "revised"
+        with self._writer(province):
+            for _ in range(_SAVE_ATTEMPTS):
+                item_id = ServiceItem.id_for(province, definition.code)
+                try:
+                    item: ServiceItem = self._app.repository.get(item_id)
+                except AggregateNotFoundError:
+                    item = ServiceItem.publish(province, definition, actor, self._clock())
+                    if self._saved(item, self._indexed(province, "item", definition.code)):
+                        return item, "published"
+                    continue
+                if not item.revise(definition, actor, self._clock()):
+                    return item, "unchanged"
+                if self._saved(item):
+                    return item, "revised"
+        raise AlreadyExists(
+            f"service item {definition.code} of province {province} changed concurrently; retry"
+        )
 
     def publish_bundle(
         self, province: str, code: str, name: str, item_codes: list[str], actor: Actor
     ) -> ServiceBundle:
         for item_code in item_codes:
             self.item(province, item_code)
-        bundle = ServiceBundle.publish(
-            province, code, name, [(province, c) for c in item_codes], actor, self._clock()
-        )
-        self._app.save(bundle, self._indexed(province, "bundle", code))
-        return bundle
+        with self._writer(province):
+            for _ in range(_SAVE_ATTEMPTS):
+                if self._exists(ServiceBundle.id_for(province, code)):
+                    raise AlreadyExists(f"bundle {code} of province {province} was already published")
+                bundle = ServiceBundle.publish(
+                    province, code, name, [(province, c) for c in item_codes], actor, self._clock()
+                )
+                if self._saved(bundle, self._indexed(province, "bundle", code)):
+                    return bundle
+        raise AlreadyExists(f"the catalogue of province {province} changed concurrently; retry")
 
     def item(self, province: str, code: str, version: int | None = None) -> ServiceItem:
+        """The item as published now, or as its ``version`` was published (NotFound when it has none)."""
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION
+        ):
+            raise InvalidField("version", "must be a whole number from 1")
         try:
             item: ServiceItem = self._app.repository.get(ServiceItem.id_for(province, code), version=version)
         except AggregateNotFoundError:
             raise NotFound(
                 f"no service item {code} of province {province} in this node's catalogue"
             ) from None
+        if version is not None and item.version != version:
+            raise NotFound(
+                f"service item {code} of province {province} has no version {version} (latest {item.version})"
+            )
         return item
 
     def bundle(self, province: str, code: str) -> ServiceBundle:
@@ -148,6 +149,21 @@ class CatalogueService:
                 self.publish_bundle(province, raw["code"], raw["name"], list(raw["items"]), actor)
                 bundles += 1
         return LoadReport(counts["published"], counts["revised"], counts["unchanged"], bundles)
+
+    def _writer(self, province: str) -> threading.Lock:
+        """Writers of one province's catalogue in this process take turns (they share its index)."""
+        return self._province_locks[hash(province) % len(self._province_locks)]
+
+    def _saved(self, *aggregates: Any) -> bool:
+        """Save in one transaction; False when another writer got there first (read and apply again)."""
+        try:
+            self._app.save(*aggregates)
+        except IntegrityError:
+            return False
+        return True
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self._app.recorder.select_events(aggregate_id, limit=1))
 
     def _index(self, province: str) -> CatalogueIndex:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aggregates.bundle import BUNDLE_MODES
 from aggregates.case import Channel, Delivery, Result, ReviewStep, SpecialProcedure, State
 from aggregates.catalogue import Mode, PartRole
 from aggregates.certificate import HolderIdType
@@ -54,13 +55,34 @@ SUBMIT = _object(
     ["item_province", "item_code", "mode", "applicant"],
 )
 SUBMIT_BUNDLE = _object(
-    {"bundle_province": PROVINCE, "bundle_code": CODE, "mode": _enum(Mode), "applicant": APPLICANT}
+    {
+        "bundle_province": PROVINCE,
+        "bundle_code": CODE,
+        "mode": {
+            "type": "string",
+            "enum": [m.value for m in BUNDLE_MODES],
+            "description": "Each item is filed in this mode when it allows it, else FULL_ONLINE; an item "
+            "that allows neither refuses the application (422 naming it). Joint items are filed alone.",
+        },
+        "applicant": APPLICANT,
+    }
 )
 NUMBER = _object({"number": text(64)}, [])
 EMPTY = _object({}, [])
 ATTACH = _object(
     {"material_code": CODE, "certificate_identifier": IDENTIFIER, "file_digest": DIGEST},
     ["material_code"],
+)
+BUNDLE_ATTACH = _object(
+    {
+        "material_key": {
+            **text(1000),
+            "description": "The `key` of one entry of the bundle's `bundle_materials`",
+        },
+        "certificate_identifier": IDENTIFIER,
+        "file_digest": DIGEST,
+    },
+    ["material_key"],
 )
 REASON = _object({"reason": text()})
 SUPPLEMENT_REQUEST = _object(
@@ -192,14 +214,44 @@ APPLICANT_RECORD: Schema = {
     "required": ["applicant_id", "name", "id_type", "id_number"],
     "properties": {k: {"type": "string"} for k in ("applicant_id", "name", "id_type", "id_number")},
 }
+BUNDLE_MATERIAL: Schema = {
+    "type": "object",
+    "description": "One material of the bundle, listed once however many items ask for it",
+    "required": ["key", "name", "substitutes", "required", "items"],
+    "properties": {
+        "key": {"type": "string", "description": "names it in POST /v1/bundle-cases/{bundle_id}/materials"},
+        "name": {"type": "string"},
+        "substitutes": {"type": "array", "items": {"type": "string"}},
+        "required": {"type": "boolean", "description": "true when any item requires it"},
+        "items": {
+            "type": "array",
+            "description": "each item case that asks for it, and whether it is attached there",
+            "items": {
+                "type": "object",
+                "required": ["case_id", "item_code", "material_code", "attached"],
+                "properties": {
+                    "case_id": {"type": "string"},
+                    "item_code": {"type": "string"},
+                    "material_code": {"type": "string"},
+                    "material_name": {"type": "string"},
+                    "required": {"type": "boolean"},
+                    "attached": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
 BUNDLE_CASE: Schema = {
     "type": "object",
-    "required": ["bundle_id", "bundle_code", "cases", "delivered"],
+    "required": ["bundle_id", "bundle_code", "filing_province", "delivered", "bundle_materials", "cases"],
     "properties": {
         "bundle_id": {"type": "string"},
         "bundle_province": {"type": "string"},
         "bundle_code": {"type": "string"},
+        "filing_province": {"type": "string"},
         "delivered": {"type": "boolean"},
+        "delivery": NULLABLE_STRING,
+        "bundle_materials": {"type": "array", "items": BUNDLE_MATERIAL},
         "cases": {"type": "array", "items": CASE},
     },
 }

@@ -2,7 +2,9 @@
 
 Who may call: a window officer receives, forwards and attaches; an applicant-facing platform files online
 cases, supplies materials and rates; a handling officer decides; auditors read. Only officers of a province
-that is a party to the case (receiving, handling, or handling a part) may touch it.
+that is a party to the case (receiving, handling, or handling a part) may touch it. Auditors of any province
+may read a case and its timeline, which hold no personal data; the applicant's identity only those of a party
+province. A 一件事 bundle is for its parties only: the filing province and the provinces handling its items.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from aggregates.bundle import BundleCase, shared_materials
 from aggregates.calendar import DateOutsideCalendar
 from aggregates.case import Case
 from aggregates.deadline import DeadlineState
@@ -30,6 +33,8 @@ from node.http.schemas import Schema
 PREFIX = "/v1/cases"
 OFFICERS = (Role.WINDOW, Role.HANDLER, Role.PLATFORM)
 READERS = (*OFFICERS, Role.AUDITOR, Role.ADMIN)
+WINDOW_OR_PLATFORM = (Role.WINDOW, Role.PLATFORM)
+HANDLER = (Role.HANDLER,)
 
 
 def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
@@ -92,13 +97,18 @@ def _deadline_json(state: DeadlineState | DateOutsideCalendar) -> dict[str, Any]
     }
 
 
-async def _party(request: web.Request, *roles: Role) -> tuple[Principal, str]:
-    """The caller, after checking their role and that their province is a party to the case."""
+async def _party(request: web.Request, *roles: Role, personal: bool = False) -> tuple[Principal, str]:
+    """The caller, after checking their role and that their province is a party to the case.
+
+    Auditors of any province may read what holds no personal data; ``personal`` reads (the applicant's
+    identity) are for a party province only, auditors included.
+    """
     principal = authenticate(request)
     principal.require(*roles)
     case_id = request.match_info["case_id"]
     case = await asyncio.to_thread(request.app[SERVICES].cases.case, case_id)
-    if not case.is_party(principal.province) and principal.role is not Role.AUDITOR:
+    auditing = principal.role is Role.AUDITOR and not personal
+    if not case.is_party(principal.province) and not auditing:
         raise Forbidden(f"province {principal.province} is not a party to case {case.case_no}")
     return principal, case_id
 
@@ -170,8 +180,9 @@ async def as_of(request: web.Request) -> web.Response:
 
 
 async def applicant(request: web.Request) -> web.Response:
-    """The applicant's identity: personal data, for the officers who need it and auditors."""
-    await _party(request, Role.WINDOW, Role.HANDLER, Role.AUDITOR)
+    """The applicant's identity (personal data): for the officers who need it, and auditors of a party
+    province; never for a province that is no party to the case."""
+    await _party(request, Role.WINDOW, Role.HANDLER, Role.AUDITOR, personal=True)
     person = await asyncio.to_thread(request.app[SERVICES].cases.applicant, request.match_info["case_id"])
     return web.json_response(
         {
@@ -218,48 +229,73 @@ async def submit_bundle(request: web.Request) -> web.Response:
     )
 
 
+async def _bundle_party(request: web.Request, *roles: Role) -> tuple[Principal, BundleCase, list[Case]]:
+    """The caller, after checking their role and that their province is a party to the bundle: the filing
+    province or a province handling one of its item cases. Auditors too: a bundle is read by its parties."""
+    principal = authenticate(request)
+    principal.require(*roles)
+    bundle, filed = await asyncio.to_thread(
+        request.app[SERVICES].cases.bundle_with_cases, request.match_info["bundle_id"]
+    )
+    if not bundle.is_party(principal.province, filed):
+        raise Forbidden(f"province {principal.province} is not a party to 一件事 {bundle.bundle_code}")
+    return principal, bundle, filed
+
+
 async def read_bundle(request: web.Request) -> web.Response:
-    authenticate(request).require(*READERS)
+    _, bundle, filed = await _bundle_party(request, *READERS)
+    return web.json_response(_bundle_json(bundle, filed, request.app[SERVICES].cases))
+
+
+async def attach_bundle_material(request: web.Request) -> web.Response:
+    """Attach one material once, for every item case of the bundle that asks for it and lacks it."""
+    principal, _, _ = await _bundle_party(request, *WINDOW_OR_PLATFORM, Role.HANDLER)
+    body = await read_json(request, cs.BUNDLE_ATTACH)
     cases = request.app[SERVICES].cases
-    bundle = await asyncio.to_thread(cases.bundle_case, request.match_info["bundle_id"])
-    filed = await asyncio.to_thread(lambda: [cases.case(case_id) for case_id in bundle.case_ids])
+    bundle_id = request.match_info["bundle_id"]
+    await asyncio.to_thread(cases.attach_to_bundle, bundle_id, principal.actor, **body)
+    bundle, filed = await asyncio.to_thread(cases.bundle_with_cases, bundle_id)
     return web.json_response(_bundle_json(bundle, filed, cases))
 
 
 async def deliver_bundle(request: web.Request) -> web.Response:
-    principal = authenticate(request)
-    principal.require(Role.WINDOW, Role.HANDLER)
+    principal, _, _ = await _bundle_party(request, Role.WINDOW, Role.HANDLER)
     body = await read_json(request, cs.DELIVER)
     cases = request.app[SERVICES].cases
-    bundle = await asyncio.to_thread(
-        cases.deliver_bundle,
-        request.match_info["bundle_id"],
-        principal.actor,
-        body["method"],
-        body["reference"],
+    bundle_id = request.match_info["bundle_id"]
+    await asyncio.to_thread(
+        cases.deliver_bundle, bundle_id, principal.actor, body["method"], body["reference"]
     )
-    filed = await asyncio.to_thread(lambda: [cases.case(case_id) for case_id in bundle.case_ids])
+    bundle, filed = await asyncio.to_thread(cases.bundle_with_cases, bundle_id)
     return web.json_response(_bundle_json(bundle, filed, cases))
 
 
-def _bundle_json(bundle: Any, filed: list[Case], cases: CaseService) -> dict[str, Any]:
+def _bundle_json(bundle: BundleCase, filed: list[Case], cases: CaseService) -> dict[str, Any]:
     return {
         "bundle_id": str(bundle.id),
         "bundle_province": bundle.bundle_province,
         "bundle_code": bundle.bundle_code,
+        "filing_province": bundle.filing_province,
         "delivered": bundle.delivered,
+        "delivery": bundle.delivery,
+        "bundle_materials": shared_materials(filed),
         "cases": [case_json(case, cases) for case in filed],
     }
 
 
-WINDOW_OR_PLATFORM = (Role.WINDOW, Role.PLATFORM)
-HANDLER = (Role.HANDLER,)
 _ERRORS = (401, 403, 404, 409, 422)
 C = f"{PREFIX}/{{case_id}}"
+B = "/v1/bundle-cases/{bundle_id}"
 
 
-def _ep(path: str, handler: Handler, summary: str, request: Schema, roles: str) -> Endpoint:
-    return Endpoint("POST", path, handler, summary, cs.CASE, 200, request, roles, _ERRORS, tag="cases")
+# Commands that compute a working-day due date: 503 calendar-year-missing when the calendar lacks that year
+CALENDAR_ERRORS = (*_ERRORS, 503)
+
+
+def _ep(
+    path: str, handler: Handler, summary: str, request: Schema, roles: str, errors: tuple[int, ...] = _ERRORS
+) -> Endpoint:
+    return Endpoint("POST", path, handler, summary, cs.CASE, 200, request, roles, errors, tag="cases")
 
 
 ENDPOINTS = [
@@ -311,7 +347,7 @@ ENDPOINTS = [
         applicant,
         "The applicant's identity (personal data)",
         cs.APPLICANT_RECORD,
-        roles="window or handling officers of a party province, auditors",
+        roles="window or handling officers and auditors of a party province",
         errors=(401, 403, 404, 422),
         tag="cases",
     ),
@@ -353,9 +389,10 @@ ENDPOINTS = [
     _ep(
         C + "/supplement-request",
         _command(CaseService.request_supplement, cs.SUPPLEMENT_REQUEST, HANDLER),
-        "补正告知: one notice listing ALL missing materials",
+        "补正告知: one notice listing ALL missing materials; due in the item's supplement_days working days",
         cs.SUPPLEMENT_REQUEST,
         "handling officer",
+        CALENDAR_ERRORS,
     ),
     _ep(
         C + "/supplement",
@@ -409,7 +446,7 @@ ENDPOINTS = [
     _ep(
         C + "/deliver",
         _command(CaseService.deliver, cs.DELIVER, (Role.WINDOW, Role.HANDLER)),
-        "送达: post, window pick-up or electronic",
+        "送达: post, window pick-up or electronic (an item of a 一件事 is delivered with its bundle: 409)",
         cs.DELIVER,
         "window or handling officer",
     ),
@@ -423,9 +460,10 @@ ENDPOINTS = [
     _ep(
         C + "/rating",
         _command(CaseService.rate, cs.RATE, (Role.PLATFORM,)),
-        "好差评: 1-5; 1-2 opens a rectification",
+        "好差评: 1-5; 1-2 opens a rectification due in rectification_days working days",
         cs.RATE,
         "applicant-facing platform of a party province",
+        CALENDAR_ERRORS,
     ),
     _ep(
         C + "/rating/rectification",
@@ -445,7 +483,8 @@ ENDPOINTS = [
         "POST",
         "/v1/bundle-cases",
         submit_bundle,
-        "File a 一件事 bundle: one application, one case per item",
+        "File a 一件事 bundle: one application, one case per item (each in the requested mode when the item "
+        "allows it, else FULL_ONLINE; 422 naming an item that allows neither)",
         cs.BUNDLE_CASE,
         201,
         cs.SUBMIT_BUNDLE,
@@ -455,23 +494,35 @@ ENDPOINTS = [
     ),
     Endpoint(
         "GET",
-        "/v1/bundle-cases/{bundle_id}",
+        B,
         read_bundle,
-        "Read a bundle and its item cases",
+        "Read a bundle: its one list of materials (bundle_materials) and its item cases",
         cs.BUNDLE_CASE,
-        roles="officers, auditors",
+        roles="officers and auditors of a party province (filing, or handling one of its items)",
         errors=(401, 403, 404, 422),
         tag="cases",
     ),
     Endpoint(
         "POST",
-        "/v1/bundle-cases/{bundle_id}/deliver",
+        B + "/materials",
+        attach_bundle_material,
+        "Attach one material of bundle_materials once, for every item case that asks for it and lacks it",
+        cs.BUNDLE_CASE,
+        200,
+        cs.BUNDLE_ATTACH,
+        "window officer, platform or handling officer of a party province (a party to each of those cases)",
+        _ERRORS,
+        tag="cases",
+    ),
+    Endpoint(
+        "POST",
+        B + "/deliver",
         deliver_bundle,
-        "One combined delivery once every item case has concluded",
+        "One combined delivery, once, when every item case has concluded",
         cs.BUNDLE_CASE,
         200,
         cs.DELIVER,
-        "window or handling officer",
+        "window or handling officer of a party province",
         _ERRORS,
         tag="cases",
     ),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from aiohttp import web
 
 from aggregates.catalogue import ServiceBundle, ServiceItem
+from aggregates.errors import InvalidField
 from node.auth import Forbidden, Role
 from node.http import case_schemas as cs
 from node.http.certificates import authenticate
@@ -45,15 +47,21 @@ async def list_items(request: web.Request) -> web.Response:
     return web.json_response({"items": [item_json(i) for i in items]})
 
 
+def _version(request: web.Request) -> int | None:
+    """``?version=N``: absent for the latest; otherwise a whole number from 1 (422 pointing at /version)."""
+    raw = request.query.get("version")
+    if raw is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,19}", raw):
+        raise InvalidField("version", "must be a whole number from 1")
+    return int(raw)
+
+
 async def read_item(request: web.Request) -> web.Response:
     authenticate(request)
     catalogue = request.app[SERVICES].catalogue
-    version = request.query.get("version")
     item = await asyncio.to_thread(
-        catalogue.item,
-        request.match_info["province"],
-        request.match_info["code"],
-        int(version) if version and version.isdigit() else None,
+        catalogue.item, request.match_info["province"], request.match_info["code"], _version(request)
     )
     return web.json_response(item_json(item))
 
@@ -95,7 +103,7 @@ ENDPOINTS = [
         "GET",
         PREFIX + "/{province}/items/{code}",
         read_item,
-        "One service item (?version=N for an earlier version)",
+        "One service item; ?version=N: as version N was published (404 when it has no version N)",
         cs.ITEM,
         roles=_READ,
         errors=(401, 404, 422),
@@ -105,12 +113,13 @@ ENDPOINTS = [
         "PUT",
         PREFIX + "/{province}/items/{code}",
         publish_item,
-        "Publish or revise an item of this node's province (a new version when it changed)",
+        "Publish or revise an item of this node's province (a new version when it changed); 409 when "
+        "concurrent writes kept it from being recorded (retry)",
         cs.ITEM,
         200,
         cs.ITEM_DEFINITION,
         "admin of this province",
-        (401, 403, 422),
+        (401, 403, 409, 422),
         tag="catalogue",
     ),
     Endpoint(

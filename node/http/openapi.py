@@ -18,7 +18,8 @@ _STATUS_TEXT = {
     413: "Body too large",
     415: "Body is not application/json",
     422: "A field is invalid; `pointer` names it",
-    503: "Not ready",
+    503: "Unavailable: the store is unreachable (readiness), or `calendar-year-missing`: the working-day "
+    "calendar lacks a year this command needs for a due date; an operator must add it (nothing was recorded)",
 }
 
 
@@ -29,6 +30,28 @@ PATH_PARAMETERS: dict[str, schemas.Schema] = {
     "province": schemas.PROVINCE,
     "code": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
     "part_code": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
+}
+
+# Query parameters, by method and path template.
+QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("GET", "/v1/catalogue/{province}/items/{code}"): [
+        {
+            "name": "version",
+            "in": "query",
+            "required": False,
+            "description": "The item as this version was published; absent: the latest",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+        }
+    ],
+    ("GET", "/v1/cases/{case_id}/as-of"): [
+        {
+            "name": "at",
+            "in": "query",
+            "required": True,
+            "description": "An RFC 3339 date-time with a time zone offset",
+            "schema": {"type": "string"},
+        }
+    ],
 }
 
 
@@ -49,7 +72,7 @@ def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
             for name in re.findall(r"{(\w+)}", ep.path)
-        ]
+        ] + QUERY_PARAMETERS.get((ep.method, ep.path), [])
         if parameters:
             operation["parameters"] = parameters
         if ep.request is not None:

@@ -430,3 +430,26 @@ def test_refusal_needs_the_case_in_the_handling_provinces_hands() -> None:
 
 def test_china_dates_are_utc_plus_eight() -> None:
     assert china_date(datetime(2026, 3, 1, 16, 0, tzinfo=T0.tzinfo)) == date(2026, 3, 2)
+
+
+def test_an_item_of_a_bundle_is_delivered_only_with_its_bundle() -> None:
+    case = Case.submit(
+        case_no="310000202603020002",
+        mode="FULL_ONLINE",
+        item_province="320000",
+        item=item(),
+        item_version=1,
+        receiving_province="310000",
+        parts=[],
+        applicant_id="7f0c1e1e-0000-4000-8000-000000000001",
+        actor=SH_WINDOW,
+        at=T0,
+        bundle_id="b-1",
+    )
+    with_materials(case)
+    case.accept("SL1", JS_HANDLER, later())
+    case.conclude("RETURNED", JS_HANDLER, later())
+    refused_without_events(case, lambda: case.deliver("POST", "EMS1", JS_HANDLER, later()))
+    refused_without_events(case, lambda: case.deliver_with_bundle("b-2", "POST", "EMS1", JS_HANDLER, later()))
+    case.deliver_with_bundle("b-1", "POST", "EMS1", JS_HANDLER, later())
+    assert case.state is State.DELIVERED
