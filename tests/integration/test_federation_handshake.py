@@ -1,0 +1,156 @@
+"""Mutual TLS between province nodes over real gRPC on 127.0.0.1, and the Handshake that follows.
+
+TLS refuses callers without a client certificate, with another CA's, or with an expired one; the federation
+then refuses a province not in the manifest, a certificate the manifest does not list, a false claim, unknown
+enum values and a caller with no common protocol version. An expired manifest only warns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+from tongban.federation.v1 import federation_pb2 as pb
+from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
+
+from federation.handshake import PROTOCOL_VERSION, FederationServicer, channel_credentials, server_credentials
+from federation.pki import CertificateAuthority, Manifest, create_dev_federation, load_manifest
+from node.signing import Ed25519Signer
+
+SH, JS, AH = "310000", "320000", "340000"
+NOW = datetime.now(UTC)
+
+
+@dataclass
+class Federation:
+    directory: Path
+    manifest: Manifest
+
+    def identity(self, province: str) -> tuple[bytes, bytes]:
+        node = self.directory / province
+        return (node / "node.key").read_bytes(), (node / "node.pem").read_bytes()
+
+    @property
+    def ca(self) -> bytes:
+        return (self.directory / "ca.pem").read_bytes()
+
+
+@pytest.fixture
+def federation(tmp_path: Path) -> Federation:
+    keys = {p: Ed25519Signer.generate().public_key_pem() for p in (SH, JS)}
+    manifest = create_dev_federation(
+        tmp_path, {SH: "127.0.0.1:7101", JS: "127.0.0.1:7102"}, {SH: "上海", JS: "江苏"}, keys
+    )
+    return Federation(tmp_path, load_manifest(manifest, tmp_path / "manifest.pub"))
+
+
+def handshake(
+    federation: Federation,
+    client: tuple[bytes, bytes] | None,
+    request: pb.HandshakeRequest,
+    manifest: Manifest | None = None,
+) -> pb.HandshakeResponse:
+    """Serve Shanghai's federation port with mutual TLS and call Handshake as ``client`` (key, cert)."""
+
+    async def run() -> pb.HandshakeResponse:
+        server = grpc.aio.server()
+        servicer = FederationServicer(SH, lambda: manifest or federation.manifest, frozenset({1, 2}))
+        pb_grpc.add_FederationServiceServicer_to_server(servicer, server)
+        port = server.add_secure_port(
+            "127.0.0.1:0", server_credentials(*federation.identity(SH), federation.ca)
+        )
+        await server.start()
+        try:
+            credentials = (
+                channel_credentials(*client, federation.ca)
+                if client
+                else grpc.ssl_channel_credentials(root_certificates=federation.ca)
+            )
+            async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
+                stub = pb_grpc.FederationServiceStub(channel)
+                return await stub.Handshake(request, timeout=10)
+        finally:
+            await server.stop(None)
+
+    return asyncio.run(run())
+
+
+def request(province: str = JS, **overrides: object) -> pb.HandshakeRequest:
+    fields: dict[str, object] = {
+        "province": province,
+        "protocol_versions": ["tongban.federation.v2", PROTOCOL_VERSION],
+        "capabilities": [pb.CAPABILITY_CASE_REPLICATION],
+        "manifest_serial": 1,
+        **overrides,
+    }
+    return pb.HandshakeRequest(**fields)  # type: ignore[arg-type]
+
+
+def refused(
+    federation: Federation, client: tuple[bytes, bytes] | None, message: pb.HandshakeRequest
+) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as error:
+        handshake(federation, client, message)
+    return error.value
+
+
+def test_a_listed_peer_agrees_on_version_and_capabilities(federation: Federation) -> None:
+    answer = handshake(federation, federation.identity(JS), request())
+    assert (answer.province, answer.protocol_version) == (SH, PROTOCOL_VERSION)
+    assert list(answer.capabilities) == [pb.CAPABILITY_CASE_REPLICATION]
+    assert (answer.manifest_serial, list(answer.manifest_warnings)) == (1, [])
+
+
+def test_tls_refuses_a_caller_without_a_certificate_or_with_another_ca(
+    federation: Federation, tmp_path: Path
+) -> None:
+    assert refused(federation, None, request()).code() == grpc.StatusCode.UNAVAILABLE
+    stranger = CertificateAuthority.create("somebody else's CA", NOW, 30)
+    foreign = stranger.issue_node(JS, "127.0.0.1", NOW - timedelta(hours=1), NOW + timedelta(days=1))
+    assert refused(federation, foreign, request()).code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_tls_refuses_an_expired_certificate(federation: Federation) -> None:
+    authority = CertificateAuthority.load(federation.directory)
+    expired = authority.issue_node(JS, "127.0.0.1", NOW - timedelta(days=10), NOW - timedelta(days=1))
+    assert refused(federation, expired, request()).code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_the_federation_refuses_provinces_and_certificates_it_does_not_list(federation: Federation) -> None:
+    authority = CertificateAuthority.load(federation.directory)
+    anhui = authority.issue_node(AH, "127.0.0.1", NOW - timedelta(hours=1), NOW + timedelta(days=1))
+    error = refused(federation, anhui, request(AH))
+    assert (error.code(), error.details()) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "province 340000 is not in the federation manifest",
+    )
+    second_jiangsu = authority.issue_node(JS, "127.0.0.1", NOW - timedelta(hours=1), NOW + timedelta(days=1))
+    error = refused(federation, second_jiangsu, request())
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "not the one the manifest lists" in (error.details() or "")
+
+
+def test_a_false_claim_unknown_enums_and_no_common_version_are_refused(federation: Federation) -> None:
+    jiangsu = federation.identity(JS)
+    error = refused(federation, jiangsu, request(province=AH))
+    assert (error.code(), error.details()) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "the caller claims province 340000, its certificate says 320000",
+    )
+    assert refused(federation, jiangsu, request(capabilities=[99])).code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = refused(federation, jiangsu, request(protocol_versions=["tongban.federation.v2"]))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_an_expired_manifest_warns_but_keeps_serving(federation: Federation) -> None:
+    old = federation.manifest
+    expired = Manifest(
+        old.federation, old.serial, old.issued_at, old.valid_from, NOW - timedelta(hours=1), old.members
+    )
+    answer = handshake(federation, federation.identity(JS), request(), manifest=expired)
+    assert answer.province == SH
+    assert [w.split(" expired at ")[0] for w in answer.manifest_warnings] == ["federation manifest 1"]
