@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import structlog
 
 from aggregates.calendar import WorkingCalendar
+from federation.handshake import manifest_warnings
 from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
 from node.calendar_source import load_calendar
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
+from node.federation_setup import FederationSetup, FederationSetupError, load_federation
 from node.metrics import NodeMetrics
 from node.services import Services
 from node.settings import Settings
@@ -59,8 +62,10 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
+    federation = _load_federation(settings)
     return Services(
         settings=settings,
+        federation=federation,
         app=app,
         certificates=certificates,
         catalogue=catalogue,
@@ -82,6 +87,24 @@ def ensure_postgres_schema(settings: Settings) -> None:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
     except psycopg.OperationalError as e:
         raise BootstrapError(f"cannot reach PostgreSQL at postgres_url: {e}") from None
+
+
+def _load_federation(settings: Settings) -> FederationSetup | None:
+    if not settings.federation_dir:
+        return None
+    try:
+        setup = load_federation(Path(settings.federation_dir), settings.province)
+    except FederationSetupError as e:
+        raise BootstrapError(str(e)) from None
+    warnings = manifest_warnings(setup.manifest, datetime.now(UTC))
+    log.info(
+        "node.federation_manifest",
+        serial=setup.manifest.serial,
+        valid_until=setup.manifest.valid_until.isoformat(),
+    )
+    for warning in warnings:
+        log.warning("node.federation_manifest_attention", warning=warning)
+    return setup
 
 
 def _load_retired_key(path: Path) -> PublicKey:

@@ -12,14 +12,16 @@ from pathlib import Path
 from aggregates.errors import InvalidField
 from aggregates.identifiers import classify
 from aggregates.responsibility import Actor
+from federation.pki import create_dev_federation
 from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import BootstrapError, build_services, close_services
 from node.calendar_cli import add_calendar_parser
 from node.catalogue import read_catalogue_file
 from node.log_config import configure_logging
 from node.runner import PortUnavailable, serve
-from node.settings import SettingsError, load_settings
+from node.settings import PROVINCES, SettingsError, load_settings
 from node.signing import Ed25519Signer
+from simulators.cluster import YANGTZE_RIVER_DELTA
 from simulators.demo import run_demo
 from simulators.sample_data import SAMPLE_CATALOGUE
 
@@ -57,6 +59,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     check.add_argument("value")
     check.set_defaults(run=_check_id)
+
+    pki = commands.add_parser(
+        "pki", help="create a development federation: root CA, node certificates, manifest"
+    )
+    pki.add_argument("--out", type=Path, required=True, help="directory (use the nodes' data_dir)")
+    pki.add_argument(
+        "--endpoint",
+        action="append",
+        metavar="PROVINCE=HOST:PORT",
+        help="a member and its federation endpoint (repeatable); default: the four on 127.0.0.1:7101-7104",
+    )
+    pki.add_argument("--manifest-days", type=int, default=30, help="how long the manifest is valid")
+    pki.set_defaults(run=_pki)
 
     add_calendar_parser(commands)
 
@@ -136,6 +151,34 @@ def _check_id(args: argparse.Namespace) -> int:
     if report.problem is not None:
         print(f"INVALID {report.problem.part}: {report.problem.message}")
     return 1
+
+
+def _pki(args: argparse.Namespace) -> int:
+    raw = args.endpoint or [f"{p}=127.0.0.1:{7101 + i}" for i, p in enumerate(YANGTZE_RIVER_DELTA)]
+    endpoints = dict(item.split("=", 1) for item in raw if "=" in item)
+    unknown = sorted(set(endpoints) - set(PROVINCES))
+    if len(endpoints) != len(raw) or unknown:
+        print(f"tongban pki: --endpoint takes PROVINCE=HOST:PORT for {', '.join(PROVINCES)}", file=sys.stderr)
+        return 2
+    signing_keys = {}
+    for province in endpoints:
+        private = args.out / province / "signing.key"
+        if not private.exists():  # the node's certificate-signing key, published in the manifest
+            Ed25519Signer.generate().write_key_pair(private, private.with_suffix(".pub"))
+        signing_keys[province] = private.with_suffix(".pub").read_text()
+    try:
+        manifest = create_dev_federation(
+            args.out,
+            endpoints,
+            {p: PROVINCES[p] for p in endpoints},
+            signing_keys,
+            manifest_days=args.manifest_days,
+        )
+    except FileExistsError as e:
+        print(f"tongban pki: {e.filename} exists; refusing to overwrite a key", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}/ca.pem, {len(endpoints)} node certificates and {manifest} (+ manifest.pub)")
+    return 0
 
 
 def _load_catalogue(args: argparse.Namespace) -> int:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import grpc
 import structlog
 from aiohttp import web
+from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from node.bootstrap import build_services, close_services
 from node.deadline_timer import DeadlineTimer, run_until_stopped
+from node.grpc.interceptors import ObservingInterceptor
 from node.grpc.server import build_server, mark_serving
 from node.http.app import create_app
 from node.services import Services
@@ -58,6 +61,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
     runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=settings.shutdown_grace_s)
     await runner.setup()
     grpc_server, health = build_server(services)
+    federation_server = grpc.aio.server(interceptors=[ObservingInterceptor(services.metrics)])
     try:
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         try:
@@ -70,6 +74,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
             reason = "the address is in use or not an address of this host"
             raise PortUnavailable("gRPC", settings.grpc_host, settings.grpc_port, reason) from e
         await grpc_server.start()
+        federation_port = await _start_federation(services, federation_server, settings)
         await mark_serving(health, True)
         http_port = runner.addresses[0][1]
         log.info(
@@ -77,6 +82,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
             province=settings.province,
             http_port=http_port,
             grpc_port=grpc_port,
+            federation_port=federation_port,
             store=settings.store,
             settings=settings.describe(),
         )
@@ -88,7 +94,26 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
         await mark_serving(health, False)
     finally:
         # Also after a failed start: the HTTP listener must not outlive a node that did not come up.
-        await asyncio.gather(grpc_server.stop(settings.shutdown_grace_s), runner.cleanup())
+        await asyncio.gather(
+            grpc_server.stop(settings.shutdown_grace_s),
+            federation_server.stop(settings.shutdown_grace_s),
+            runner.cleanup(),
+        )
+
+
+async def _start_federation(services: Services, server: grpc.aio.Server, settings: Settings) -> int | None:
+    """The mutual-TLS federation port, when federation_dir is configured; there is no plaintext one."""
+    if services.federation is None:
+        return None
+    pb_grpc.add_FederationServiceServicer_to_server(services.federation.servicer, server)
+    address = f"{settings.federation_host}:{settings.federation_port}"
+    try:
+        port = server.add_secure_port(address, services.federation.credentials)
+    except RuntimeError as e:
+        reason = "the address is in use or not an address of this host"
+        raise PortUnavailable("federation", settings.federation_host, settings.federation_port, reason) from e
+    await server.start()
+    return port
 
 
 def _reason(error: OSError) -> str:

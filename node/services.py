@@ -9,6 +9,7 @@ from node.auth import TokenVerifier
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
+from node.federation_setup import FederationSetup
 from node.metrics import NodeMetrics
 from node.settings import Settings
 
@@ -22,6 +23,7 @@ class Services:
     cases: CaseService
     tokens: TokenVerifier
     metrics: NodeMetrics
+    federation: FederationSetup | None = None  # None: no federation_dir configured
 
     @property
     def province(self) -> str:

@@ -52,6 +52,11 @@ class Settings:
     deadline_warning_days: int = 3
     rectification_days: int = 15
     deadline_check_interval_s: float = 60.0
+    # Federation (mutual TLS only): the directory `tongban pki` wrote (ca.pem, manifest.json, manifest.pub,
+    # <province>/node.key and node.pem). Empty: this node serves no federation port.
+    federation_dir: str = ""
+    federation_host: str = "127.0.0.1"
+    federation_port: int = 50052
 
     @property
     def store(self) -> str:
@@ -196,7 +201,7 @@ def _shown(name: str, raw: Any) -> str:
 
 
 def _check(settings: Settings) -> None:
-    for port_name in ("http_port", "grpc_port"):
+    for port_name in ("http_port", "grpc_port", "federation_port"):
         if not 0 <= getattr(settings, port_name) <= 65535:
             raise SettingsError(f"{port_name} must be 0..65535 (0 lets the OS pick)")
     if settings.log_format not in LOG_FORMATS:

@@ -50,6 +50,7 @@ class NodeProcess:
         self.log_path = data_dir / province / "node.log"
         self.http_port = 0
         self.grpc_port = 0
+        self.federation_port: int | None = None  # set when the node serves federation (mutual TLS)
         self._process: subprocess.Popen[str] | None = None
         self._started = threading.Event()
         self._new_line = threading.Condition()
@@ -105,6 +106,7 @@ class NodeProcess:
                 if '"node.started"' in line:
                     started = json.loads(line)
                     self.http_port, self.grpc_port = started["http_port"], started["grpc_port"]
+                    self.federation_port = started.get("federation_port")
                     self._started.set()
         self._started.set()  # the process ended: wake start() so it can report the failure
 

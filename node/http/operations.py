@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from federation.handshake import manifest_warnings
 from node.http import schemas
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
@@ -26,9 +28,16 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as e:
         log.warning("readyz.store_unreachable", error_type=type(e).__name__)
         return web.json_response({"status": "unavailable", "checks": {"store": "unreachable"}}, status=503)
-    return web.json_response(
-        {"status": "ready", "checks": {"store": "ok", "store_kind": services.settings.store}}
-    )
+    checks: dict[str, object] = {"store": "ok", "store_kind": services.settings.store}
+    if services.federation is not None:
+        manifest = services.federation.manifest
+        # Degrade, never stop: an old manifest is a warning for operators, not a reason to refuse traffic.
+        checks["federation_manifest"] = {
+            "serial": manifest.serial,
+            "valid_until": manifest.valid_until.isoformat(),
+            "warnings": manifest_warnings(manifest, datetime.now(UTC)),
+        }
+    return web.json_response({"status": "ready", "checks": checks})
 
 
 async def metrics(request: web.Request) -> web.Response:
