@@ -272,6 +272,14 @@ class Certificate(Aggregate):
         office_code: str
         operator_id: str
 
+    class Used(Aggregate.Event):
+        """用证记录: another province verified this certificate for its case, with the holder's consent."""
+
+        requester_province: str
+        case_reference: str
+        purpose: str
+        consent_reference: str
+
     class Superseded(Aggregate.Event):
         """A renewal or change replaced this certificate with ``successor_identifier``.
 
@@ -373,6 +381,7 @@ class Certificate(Aggregate):
         self.signing_key_id = signing_key_id
         self.province = province
         self.status = Status.VALID
+        self.uses: list[str] = []  # the provinces that verified it for a case, in order
         self.successor_identifier: str | None = None
         self.destination_province: str | None = None
 
@@ -430,6 +439,33 @@ class Certificate(Aggregate):
             operator_id=actor.operator_id,
             timestamp=at,
         )
+
+    def record_use(
+        self, requester_province: str, case_reference: str, purpose: str, consent_reference: str, at: datetime
+    ) -> None:
+        """Record that a province verified this certificate for a case, a purpose, with consent (用证记录)."""
+        try:
+            validate_province(requester_province)
+        except InvalidIdentifier as e:
+            raise InvalidField("requester_province", e.message) from None
+        self._used(
+            requester_province=requester_province,
+            case_reference=_text("case_reference", case_reference, 64),
+            purpose=_text("purpose", purpose, 200),
+            consent_reference=_text("consent_reference", consent_reference, 128),
+            timestamp=at,
+        )
+
+    @event(Used)
+    def _used(
+        self,
+        requester_province: str,
+        case_reference: str,
+        purpose: str,
+        consent_reference: str,
+        timestamp: datetime,
+    ) -> None:
+        self.uses = [*self.uses, requester_province]
 
     def effective_status(self, on: date) -> Status:
         """The status a verifier should see on a day: a valid certificate past ``valid_to`` has lapsed.

@@ -62,7 +62,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
-    federation = _load_federation(settings)
+    federation = _load_federation(settings, certificates)
     return Services(
         settings=settings,
         federation=federation,
@@ -89,11 +89,13 @@ def ensure_postgres_schema(settings: Settings) -> None:
         raise BootstrapError(f"cannot reach PostgreSQL at postgres_url: {e}") from None
 
 
-def _load_federation(settings: Settings) -> FederationSetup | None:
+def _load_federation(settings: Settings, certificates: CertificateService) -> FederationSetup | None:
     if not settings.federation_dir:
         return None
     try:
-        setup = load_federation(Path(settings.federation_dir), settings.province)
+        setup = load_federation(
+            Path(settings.federation_dir), settings.province, certificates.verify_for_peer
+        )
     except FederationSetupError as e:
         raise BootstrapError(str(e)) from None
     warnings = manifest_warnings(setup.manifest, datetime.now(UTC))

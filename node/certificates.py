@@ -196,16 +196,25 @@ class CertificateService:
             elif isinstance(stored, Certificate.Superseded):
                 status = stored.status  # recorded by the event, not re-derived here
                 detail = {"link": stored.link, "successor_identifier": stored.successor_identifier}
+            elif isinstance(stored, Certificate.Used):
+                detail = {
+                    "requester_province": stored.requester_province,
+                    "case_reference": stored.case_reference,
+                    "purpose": stored.purpose,
+                    "consent_reference": stored.consent_reference,
+                }
             else:
                 continue
+            # a use is recorded on a peer node's request: the federation, for that province, acted
+            by_peer = isinstance(stored, Certificate.Used)
             entries.append(
                 HistoryEntry(
                     version=stored.originator_version,
                     at=stored.timestamp,
                     event=type(stored).__name__,
                     status=status,
-                    office_code=stored.office_code,
-                    operator_id=stored.operator_id,
+                    office_code="FEDERATION" if by_peer else stored.office_code,
+                    operator_id=stored.requester_province if by_peer else stored.operator_id,
                     detail=detail,
                 )
             )
@@ -220,6 +229,31 @@ class CertificateService:
         except AggregateNotFoundError:
             return []
         return [self.certificate(identifier) for identifier in index.identifiers]
+
+    def verify_for_peer(
+        self,
+        identifier: str,
+        requester_province: str,
+        case_reference: str,
+        purpose: str,
+        consent_reference: str,
+    ) -> SignedAssertion | None:
+        """核验 for another province: record the use (用证记录), then answer signed. None: not issued here."""
+        identifier = canonical_identifier(identifier)
+        for _ in range(_SAVE_ATTEMPTS):
+            try:
+                certificate = self.certificate(identifier)
+            except NotFound:
+                return None
+            certificate.record_use(
+                requester_province, case_reference, purpose, consent_reference, self._clock()
+            )
+            try:
+                self._app.save(certificate)
+            except IntegrityError:
+                continue
+            return self.verify(identifier)
+        raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
     def verify(
         self, identifier: str, *, file_digest: str | None = None, as_of: datetime | None = None

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from tongban.federation.v1 import federation_pb2 as pb
 
-from federation.handshake import FederationServicer, server_credentials
+from federation.handshake import FederationServicer, PeerVerifier, server_credentials
 from federation.pki import Manifest, ManifestError, load_manifest
 
 
@@ -22,7 +23,7 @@ class FederationSetup:
     credentials: grpc.ServerCredentials
 
 
-def load_federation(directory: Path, province: str) -> FederationSetup:
+def load_federation(directory: Path, province: str, verifier: PeerVerifier) -> FederationSetup:
     files = {
         "ca": directory / "ca.pem",
         "key": directory / province / "node.key",
@@ -42,5 +43,7 @@ def load_federation(directory: Path, province: str) -> FederationSetup:
     credentials = server_credentials(
         files["key"].read_bytes(), files["certificate"].read_bytes(), files["ca"].read_bytes()
     )
-    # Capabilities are advertised only once implemented: none beyond the handshake yet.
-    return FederationSetup(manifest, FederationServicer(province, lambda: manifest), credentials)
+    # Capabilities are advertised only once implemented.
+    capabilities = frozenset({pb.CAPABILITY_CERTIFICATE_VERIFICATION})
+    servicer = FederationServicer(province, lambda: manifest, capabilities, verifier=verifier)
+    return FederationSetup(manifest, servicer, credentials)

@@ -11,8 +11,13 @@ import pytest
 from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
+from aggregates.identifiers import CertificateIdentifier
 from federation.handshake import PROTOCOL_VERSION, channel_credentials
-from simulators.cluster import NodeProcess, prepare_keys
+from federation.pki import load_manifest
+from node.auth import Role
+from node.signing import PublicKey
+from simulators.cluster import NodeProcess, prepare_keys, token_for
+from simulators.sample_data import sample_certificates
 from tests.e2e import http_client as http
 
 pytestmark = pytest.mark.e2e
@@ -67,6 +72,61 @@ def test_a_node_serves_the_handshake_to_listed_peers_only(tmp_path: Path) -> Non
     finally:
         assert node.stop() == 0
     assert any('"federation.handshake"' in line and '"320000"' in line for line in node.lines)
+
+
+def verify_across_provinces(node: NodeProcess, directory: Path, credentials: grpc.ChannelCredentials) -> None:
+    """Jiangsu verifies a Shanghai certificate (核验) for its case; Shanghai records the use (用证记录)."""
+    issuer = {"Authorization": "Bearer " + token_for(directory / "token-issuer.key", SH, Role.ISSUER)}
+    status, created = http.post_json(
+        f"{node.http_url}/v1/certificates", sample_certificates(SH, 1)[0], issuer
+    )
+    assert status == 201
+    identifier = created["identifier"]
+    request = pb.VerifyCertificateRequest(
+        identifier=identifier,
+        case_reference="3200002026112300000001",
+        purpose="落户审核",
+        consent_reference="AUTH-1",
+    )
+    with grpc.secure_channel(f"127.0.0.1:{node.federation_port}", credentials) as channel:
+        stub = pb_grpc.FederationServiceStub(channel)
+        answer = stub.VerifyCertificate(request, timeout=10)
+        refusals = [
+            (
+                pb.VerifyCertificateRequest(identifier=identifier, case_reference="C1", purpose="p"),
+                "CONSENT_MISSING",
+            ),
+            (
+                pb.VerifyCertificateRequest(
+                    identifier="nonsense", case_reference="C1", purpose="p", consent_reference="A"
+                ),
+                "INVALID_REQUEST",
+            ),
+            (
+                pb.VerifyCertificateRequest(
+                    identifier=str(CertificateIdentifier.parse(identifier).next_version()),
+                    case_reference="C1",
+                    purpose="p",
+                    consent_reference="A",
+                ),
+                "NOT_FOUND",
+            ),
+        ]
+        for refused_request, code_name in refusals:
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.VerifyCertificate(refused_request, timeout=10)
+            assert (refused.value.details() or "").startswith(code_name)
+    assert (answer.authentic, answer.status) == (True, "VALID")
+    manifest = load_manifest(directory / "manifest.json", directory / "manifest.pub")
+    member = manifest.member(SH)
+    assert member is not None
+    key = PublicKey("Ed25519", answer.key_id, member.signing_public_key_pem)  # trusted via the manifest
+    assert key.verify(answer.signed_payload, answer.signature)
+    status, history = http.get_json(f"{node.http_url}/v1/certificates/{identifier}/history", issuer)
+    used = [e for e in history["entries"] if e["event"] == "Used"]
+    assert [(e["operator_id"], e["detail"]["purpose"], e["detail"]["consent_reference"]) for e in used] == [
+        (JS, "落户审核", "AUTH-1")
+    ]
 
 
 def test_a_node_with_an_incomplete_federation_directory_refuses_to_start(tmp_path: Path) -> None:

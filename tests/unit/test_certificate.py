@@ -282,3 +282,23 @@ def test_a_holder_index_lists_each_certificate_once_and_carries_no_personal_data
     assert index.id == HolderCertificates.id_for("111", "11010519491231002X")
     for event in events:
         assert "11010519491231002X" not in repr(event.__dict__)
+
+
+def test_a_use_by_another_province_is_recorded_with_case_purpose_and_consent() -> None:
+    certificate = issued()
+    certificate.collect_events()
+    certificate.record_use("320000", "3200002026112300000001", "落户审核", "AUTH-1", T0)
+    [used] = certificate.collect_events()
+    assert isinstance(used, Certificate.Used)
+    assert (used.requester_province, used.purpose, used.consent_reference) == ("320000", "落户审核", "AUTH-1")
+    assert certificate.uses == ["320000"]
+    for province, case, purpose, consent, field in [
+        ("190000", "C1", "p", "A", "requester_province"),
+        ("320000", "", "p", "A", "case_reference"),
+        ("320000", "C1", " ", "A", "purpose"),
+        ("320000", "C1", "p", "", "consent_reference"),
+    ]:
+        with pytest.raises(InvalidField) as refused:
+            certificate.record_use(province, case, purpose, consent, T0)
+        assert refused.value.field == field
+    assert certificate.collect_events() == []

@@ -24,19 +24,23 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&tongban/federation/v1/federation.proto\x12\x15tongban.federation.v1\"\x91\x01\n\x10HandshakeRequest\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x19\n\x11protocol_versions\x18\x02 \x03(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32!.tongban.federation.v1.Capability\x12\x17\n\x0fmanifest_serial\x18\x04 \x01(\x03\"\xac\x01\n\x11HandshakeResponse\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32!.tongban.federation.v1.Capability\x12\x17\n\x0fmanifest_serial\x18\x04 \x01(\x03\x12\x19\n\x11manifest_warnings\x18\x05 \x03(\t*r\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43\x41PABILITY_CASE_REPLICATION\x10\x01\x12\'\n#CAPABILITY_CERTIFICATE_VERIFICATION\x10\x02\x32s\n\x11\x46\x65\x64\x65rationService\x12^\n\tHandshake\x12\'.tongban.federation.v1.HandshakeRequest\x1a(.tongban.federation.v1.HandshakeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&tongban/federation/v1/federation.proto\x12\x15tongban.federation.v1\"\x91\x01\n\x10HandshakeRequest\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x19\n\x11protocol_versions\x18\x02 \x03(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32!.tongban.federation.v1.Capability\x12\x17\n\x0fmanifest_serial\x18\x04 \x01(\x03\"\xac\x01\n\x11HandshakeResponse\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32!.tongban.federation.v1.Capability\x12\x17\n\x0fmanifest_serial\x18\x04 \x01(\x03\x12\x19\n\x11manifest_warnings\x18\x05 \x03(\t\"r\n\x18VerifyCertificateRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x04 \x01(\t\"\xab\x01\n\x19VerifyCertificateResponse\x12\x16\n\x0esigned_payload\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x1b\n\x13signature_algorithm\x18\x03 \x01(\t\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x11\n\tauthentic\x18\x05 \x01(\x08\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t*r\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43\x41PABILITY_CASE_REPLICATION\x10\x01\x12\'\n#CAPABILITY_CERTIFICATE_VERIFICATION\x10\x02\x32\xeb\x01\n\x11\x46\x65\x64\x65rationService\x12^\n\tHandshake\x12\'.tongban.federation.v1.HandshakeRequest\x1a(.tongban.federation.v1.HandshakeResponse\x12v\n\x11VerifyCertificate\x12/.tongban.federation.v1.VerifyCertificateRequest\x1a\x30.tongban.federation.v1.VerifyCertificateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tongban.federation.v1.federation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CAPABILITY']._serialized_start=388
-  _globals['_CAPABILITY']._serialized_end=502
+  _globals['_CAPABILITY']._serialized_start=678
+  _globals['_CAPABILITY']._serialized_end=792
   _globals['_HANDSHAKEREQUEST']._serialized_start=66
   _globals['_HANDSHAKEREQUEST']._serialized_end=211
   _globals['_HANDSHAKERESPONSE']._serialized_start=214
   _globals['_HANDSHAKERESPONSE']._serialized_end=386
-  _globals['_FEDERATIONSERVICE']._serialized_start=504
-  _globals['_FEDERATIONSERVICE']._serialized_end=619
+  _globals['_VERIFYCERTIFICATEREQUEST']._serialized_start=388
+  _globals['_VERIFYCERTIFICATEREQUEST']._serialized_end=502
+  _globals['_VERIFYCERTIFICATERESPONSE']._serialized_start=505
+  _globals['_VERIFYCERTIFICATERESPONSE']._serialized_end=676
+  _globals['_FEDERATIONSERVICE']._serialized_start=795
+  _globals['_FEDERATIONSERVICE']._serialized_end=1030
 # @@protoc_insertion_point(module_scope)

@@ -124,3 +124,80 @@ class HandshakeResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___HandshakeResponse: _TypeAlias = HandshakeResponse  # noqa: Y015
+
+@_typing.final
+class VerifyCertificateRequest(_message.Message):
+    """VerifyCertificateRequest names the certificate and why it is needed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDENTIFIER_FIELD_NUMBER: _builtins.int
+    CASE_REFERENCE_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    CONSENT_REFERENCE_FIELD_NUMBER: _builtins.int
+    identifier: _builtins.str
+    """GB/T 36904 identifier of a certificate issued by the answering node."""
+    case_reference: _builtins.str
+    """The requesting province's case number the certificate is used for."""
+    purpose: _builtins.str
+    """用证事由: why the certificate is used."""
+    consent_reference: _builtins.str
+    """The reference of the holder's consent (授权) to this use."""
+    def __init__(
+        self,
+        *,
+        identifier: _builtins.str = ...,
+        case_reference: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        consent_reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "consent_reference", b"consent_reference", "identifier", b"identifier", "purpose", b"purpose"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyCertificateRequest: _TypeAlias = VerifyCertificateRequest  # noqa: Y015
+
+@_typing.final
+class VerifyCertificateResponse(_message.Message):
+    """VerifyCertificateResponse is the issuing node's signed assertion."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGNED_PAYLOAD_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    AUTHENTIC_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    signed_payload: _builtins.bytes
+    """The exact canonical JSON bytes the issuing node signed (identifier, authentic, status, valid_until, ...)."""
+    signature: _builtins.bytes
+    signature_algorithm: _builtins.str
+    key_id: _builtins.str
+    """Which of the issuing node's keys signed; its public key is in the federation manifest."""
+    authentic: _builtins.bool
+    status: _builtins.str
+    """CertificateStatus name, e.g. VALID, SUSPENDED, REVOKED."""
+    valid_until: _builtins.str
+    """Last day of validity (YYYY-MM-DD); empty when the certificate does not expire."""
+    def __init__(
+        self,
+        *,
+        signed_payload: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+        signature_algorithm: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        authentic: _builtins.bool = ...,
+        status: _builtins.str = ...,
+        valid_until: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentic", b"authentic", "key_id", b"key_id", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signed_payload", b"signed_payload", "status", b"status", "valid_until", b"valid_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyCertificateResponse: _TypeAlias = VerifyCertificateResponse  # noqa: Y015

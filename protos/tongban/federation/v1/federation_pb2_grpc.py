@@ -40,6 +40,11 @@ class FederationServiceStub:
                 request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.HandshakeRequest.SerializeToString,
                 response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.HandshakeResponse.FromString,
                 _registered_method=True)
+        self.VerifyCertificate = channel.unary_unary(
+                '/tongban.federation.v1.FederationService/VerifyCertificate',
+                request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateRequest.SerializeToString,
+                response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -53,6 +58,17 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VerifyCertificate(self, request, context):
+        """VerifyCertificate (核验, like an EU Once-Only evidence request) asks the ISSUING node whether one of its
+        certificates is authentic and what its status is now, for a case, a purpose and with the holder's
+        consent. The issuing node records the use (用证记录). Refusals mirror the Once-Only error set:
+        PERMISSION_DENIED (not authorised), FAILED_PRECONDITION (consent missing), NOT_FOUND, DEADLINE_EXCEEDED
+        (timeout) and INVALID_ARGUMENT (invalid request); the message starts with that code's name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +76,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.Handshake,
                     request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.HandshakeRequest.FromString,
                     response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.HandshakeResponse.SerializeToString,
+            ),
+            'VerifyCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyCertificate,
+                    request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateRequest.FromString,
+                    response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +111,33 @@ class FederationService:
             '/tongban.federation.v1.FederationService/Handshake',
             tongban_dot_federation_dot_v1_dot_federation__pb2.HandshakeRequest.SerializeToString,
             tongban_dot_federation_dot_v1_dot_federation__pb2.HandshakeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongban.federation.v1.FederationService/VerifyCertificate',
+            tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateRequest.SerializeToString,
+            tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateResponse.FromString,
             options,
             channel_credentials,
             insecure,

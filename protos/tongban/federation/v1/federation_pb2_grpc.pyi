@@ -39,6 +39,13 @@ class FederationServiceStub:
     def __new__(cls, channel: _aio.Channel) -> FederationServiceAsyncStub: ...
     Handshake: _grpc.UnaryUnaryMultiCallable[_federation_pb2.HandshakeRequest, _federation_pb2.HandshakeResponse]
     """Handshake lets two nodes agree on a protocol version and on the capabilities both support."""
+    VerifyCertificate: _grpc.UnaryUnaryMultiCallable[_federation_pb2.VerifyCertificateRequest, _federation_pb2.VerifyCertificateResponse]
+    """VerifyCertificate (核验, like an EU Once-Only evidence request) asks the ISSUING node whether one of its
+    certificates is authentic and what its status is now, for a case, a purpose and with the holder's
+    consent. The issuing node records the use (用证记录). Refusals mirror the Once-Only error set:
+    PERMISSION_DENIED (not authorised), FAILED_PRECONDITION (consent missing), NOT_FOUND, DEADLINE_EXCEEDED
+    (timeout) and INVALID_ARGUMENT (invalid request); the message starts with that code's name.
+    """
 
 @_typing.type_check_only
 class FederationServiceAsyncStub(FederationServiceStub):
@@ -47,6 +54,13 @@ class FederationServiceAsyncStub(FederationServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Handshake: _aio.UnaryUnaryMultiCallable[_federation_pb2.HandshakeRequest, _federation_pb2.HandshakeResponse]  # type: ignore[assignment]
     """Handshake lets two nodes agree on a protocol version and on the capabilities both support."""
+    VerifyCertificate: _aio.UnaryUnaryMultiCallable[_federation_pb2.VerifyCertificateRequest, _federation_pb2.VerifyCertificateResponse]  # type: ignore[assignment]
+    """VerifyCertificate (核验, like an EU Once-Only evidence request) asks the ISSUING node whether one of its
+    certificates is authentic and what its status is now, for a case, a purpose and with the holder's
+    consent. The issuing node records the use (用证记录). Refusals mirror the Once-Only error set:
+    PERMISSION_DENIED (not authorised), FAILED_PRECONDITION (consent missing), NOT_FOUND, DEADLINE_EXCEEDED
+    (timeout) and INVALID_ARGUMENT (invalid request); the message starts with that code's name.
+    """
 
 class FederationServiceServicer(metaclass=_abc_1.ABCMeta):
     """FederationService is what one province node offers the others."""
@@ -58,5 +72,18 @@ class FederationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_federation_pb2.HandshakeResponse, _abc.Awaitable[_federation_pb2.HandshakeResponse]]:
         """Handshake lets two nodes agree on a protocol version and on the capabilities both support."""
+
+    @_abc_1.abstractmethod
+    def VerifyCertificate(
+        self,
+        request: _federation_pb2.VerifyCertificateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.VerifyCertificateResponse, _abc.Awaitable[_federation_pb2.VerifyCertificateResponse]]:
+        """VerifyCertificate (核验, like an EU Once-Only evidence request) asks the ISSUING node whether one of its
+        certificates is authentic and what its status is now, for a case, a purpose and with the holder's
+        consent. The issuing node records the use (用证记录). Refusals mirror the Once-Only error set:
+        PERMISSION_DENIED (not authorised), FAILED_PRECONDITION (consent missing), NOT_FOUND, DEADLINE_EXCEEDED
+        (timeout) and INVALID_ARGUMENT (invalid request); the message starts with that code's name.
+        """
 
 def add_FederationServiceServicer_to_server(servicer: FederationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
