@@ -39,7 +39,9 @@ class PortUnavailable(RuntimeError):
         self.port = port
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    settings: Settings, stop: asyncio.Event | None = None, started: asyncio.Event | None = None
+) -> None:
     """Serve until ``stop`` is set or the process receives SIGINT/SIGTERM."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -48,7 +50,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         services = await asyncio.to_thread(build_services, settings)
         try:
-            await _serve(settings, services, stop)
+            await _serve(settings, services, stop, started or asyncio.Event())
         finally:
             await asyncio.to_thread(close_services, services)
     finally:
@@ -57,7 +59,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     log.info("node.stopped", province=settings.province)
 
 
-async def _serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
+async def _serve(settings: Settings, services: Services, stop: asyncio.Event, started: asyncio.Event) -> None:
     runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=settings.shutdown_grace_s)
     await runner.setup()
     grpc_server, health = build_server(services)
@@ -88,6 +90,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event) ->
         )
         timer = DeadlineTimer(services.app, services.cases)
         timer_task = asyncio.create_task(run_until_stopped(timer, settings.deadline_check_interval_s, stop))
+        started.set()
         await stop.wait()
         log.info("node.stopping", grace_s=settings.shutdown_grace_s)
         await timer_task

@@ -100,12 +100,10 @@ def test_a_clean_start_and_stop_uses_no_deprecated_shutdown_parameter(keys: Keys
     http_port = free_port()
 
     async def scenario() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(serve(node_settings(keys, http_port, 0), stop))
-        for _ in range(200):
-            if not port_is_free(http_port):
-                break
-            await asyncio.sleep(0.05)
+        stop, started = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(serve(node_settings(keys, http_port, 0), stop, started))
+        await asyncio.wait_for(started.wait(), timeout=30)
+        assert not port_is_free(http_port)
         stop.set()
         await task
 
