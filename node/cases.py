@@ -208,6 +208,20 @@ class CaseService:
 
         A certificate must be the applicant's own: its holder is compared with the applicant's identity.
         """
+        attach = self._attachment(
+            actor, material_code, self.case(case_id), certificate_identifier, file_digest
+        )
+        return self._change(case_id, attach)
+
+    def _attachment(
+        self,
+        actor: Actor,
+        material_code: str,
+        case: Case,
+        certificate_identifier: str | None,
+        file_digest: str | None,
+    ) -> Callable[[Case, datetime], None]:
+        """The attach step for ``case``, with the certificate (if any) verified once, up front."""
         verification = None
         type_code = None
         holder_is_applicant = False
@@ -225,11 +239,11 @@ class CaseService:
                 "key_id": signed.key_id,
             }
             holder_is_applicant = signed.assertion["authentic"] and self._holds(
-                certificate_identifier, case_id
+                certificate_identifier, str(case.id)
             )
 
-        def attach(case: Case, at: datetime) -> None:
-            case.attach_material(
+        def attach(target: Case, at: datetime) -> None:
+            target.attach_material(
                 material_code,
                 actor,
                 at,
@@ -240,7 +254,7 @@ class CaseService:
                 file_digest=file_digest,
             )
 
-        return self._change(case_id, attach)
+        return attach
 
     def _holds(self, certificate_identifier: str, case_id: str) -> bool:
         """Whether the case's applicant holds the certificate (compared here, never copied onto the case)."""
@@ -348,15 +362,27 @@ class CaseService:
                 f"attach from province {actor.province} to",
                 f"asking for it in items {', '.join(strangers)}, to which that province is no party",
             )
-        for use in uses:
-            self.attach_material(
+        # an item may ask for it twice (e.g. both parents' ID cards): one step per material, not per case
+        steps = [
+            (
                 use["case_id"],
-                actor,
-                material_code=use["material_code"],
-                certificate_identifier=certificate_identifier,
-                file_digest=file_digest,
+                self._attachment(
+                    actor, use["material_code"], by_id[use["case_id"]], certificate_identifier, file_digest
+                ),
             )
-        return [use["case_id"] for use in uses]
+            for use in uses
+        ]
+        for _ in range(_SAVE_ATTEMPTS):  # all item cases get it, or none does: one transaction
+            now = self._clock()
+            targets = {case_id: self.case(case_id) for case_id, _step in steps}
+            for case_id, step in steps:
+                step(targets[case_id], now)
+            try:
+                self._app.save(*targets.values())
+            except IntegrityError:
+                continue
+            return [case_id for case_id, _step in steps]
+        raise AlreadyExists(f"一件事 {bundle.bundle_code} changed concurrently; retry")
 
     def deliver_bundle(self, bundle_id: str, actor: Actor, method: str, reference: str) -> BundleCase:
         """One combined delivery, once: every item case must have concluded; each is delivered with the

@@ -348,3 +348,27 @@ def test_a_certificate_of_someone_else_is_not_accepted_as_the_applicants(
     node.cases.request_supplement(case_id, JS_HANDLER, ["M02", "M04"], "重新提交")
     with pytest.raises(InvalidField, match="holder is not the applicant"):
         node.cases.attach_material(case_id, SH_WINDOW, material_code="M02", certificate_identifier=identifier)
+
+
+def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock: FakeClock) -> None:
+    bundle, filed = node.cases.submit_bundle(
+        SH_PLATFORM,
+        bundle_province="310000",
+        bundle_code="YJS-BIRTH",
+        mode="FULL_ONLINE",
+        applicant=APPLICANT,
+    )
+    node.cases.refuse(str(filed[-1].id), Actor("310000", "SH-HANDLE", "h-9"), "不属于受理范围")
+    before = node.app.recorder.max_notification_id()
+    with pytest.raises(IllegalTransition):
+        node.cases.attach_to_bundle(
+            str(bundle.id),
+            SH_PLATFORM,
+            material_key="types:11100000000013338W001",
+            certificate_identifier=id_card(node),
+        )
+    # the certificate was issued (one event pair) but no item case got the material
+    assert all(node.cases.case(str(c.id)).materials == {} for c in filed)
+    assert (
+        node.app.recorder.max_notification_id() == (before or 0) + 3
+    )  # Issued + holder index Opened + Added
