@@ -32,6 +32,7 @@ from aggregates.responsibility import Actor
 from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
+from node.idempotency import Idempotency
 
 log = structlog.get_logger("tongban.cases")
 _SAVE_ATTEMPTS = 5
@@ -96,13 +97,26 @@ class CaseService:
         mode: str,
         applicant: dict[str, str],
         parts: dict[str, str] | None = None,
+        idempotency: Idempotency | None = None,
     ) -> Case:
-        """File a case at the receiving province (this node's), registering the applicant's identity apart."""
-        now = self._clock()
-        person = Applicant.register(applicant["name"], applicant["id_type"], applicant["id_number"], now)
-        case = self._new_case(actor, item_province, item_code, mode, parts or {}, str(person.id), now)
-        self._save_new([case], person)
-        return case
+        """File a case at the receiving province (this node's), registering the applicant's identity apart.
+
+        A retry with the same Idempotency-Key gets the case the first try filed, never a second one.
+        """
+        for _ in range(_SAVE_ATTEMPTS):
+            earlier = idempotency.replayed(self._app) if idempotency else None
+            if earlier is not None:
+                return self.case(earlier)
+            now = self._clock()
+            person = Applicant.register(applicant["name"], applicant["id_type"], applicant["id_number"], now)
+            case = self._new_case(actor, item_province, item_code, mode, parts or {}, str(person.id), now)
+            recorded = [idempotency.record(str(case.id), now)] if idempotency else []
+            try:
+                self._save_new([case], person, *recorded)
+            except IntegrityError:
+                continue  # a concurrent try with the same key won: answer with its case
+            return case
+        raise AlreadyExists("could not file the case: concurrent writes; retry")
 
     def submit_bundle(
         self,

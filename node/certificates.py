@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from aggregates.certificate import (
@@ -27,6 +28,7 @@ from aggregates.errors import InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
 from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
+from node.idempotency import Idempotency
 from node.signing import PublicKey, Signer, b64, unb64
 
 _SAVE_ATTEMPTS = 5
@@ -75,16 +77,28 @@ class CertificateService:
 
     # Commands
 
-    def issue(self, actor: Actor, *, serial: str | None = None, **fields: Any) -> Certificate:
-        """Issue a new certificate. Without a serial the node draws a random unused one."""
+    def issue(
+        self,
+        actor: Actor,
+        *,
+        serial: str | None = None,
+        idempotency: Idempotency | None = None,
+        **fields: Any,
+    ) -> Certificate:
+        """Issue a new certificate. Without a serial the node draws a random unused one. A retry with the
+        same Idempotency-Key gets the certificate the first try issued."""
         for _ in range(_SAVE_ATTEMPTS):
+            earlier = idempotency.replayed(self._app) if idempotency else None
+            if earlier is not None:
+                return self.certificate(earlier)
             content = CertificateContent.create(serial=serial or _random_serial(), **fields)
             if self._exists(content.identifier):
                 if serial:
                     raise AlreadyExists(f"certificate {content.identifier} was already issued")
                 continue
             certificate = self._signed(content, actor)
-            if self._save_with_holder(certificate):
+            recorded = [idempotency.record(content.identifier, certificate.created_on)] if idempotency else []
+            if self._save_with_holder(certificate, *recorded):
                 return certificate
         raise AlreadyExists("could not record the certificate: concurrent writes; retry")
 
@@ -324,7 +338,7 @@ class CertificateService:
             return False
         return key.verify(certificate.content.signing_payload(), unb64(certificate.signature))
 
-    def _save_with_holder(self, certificate: Certificate, *others: Certificate) -> bool:
+    def _save_with_holder(self, certificate: Certificate, *others: Aggregate) -> bool:
         """Save the certificate with its holder index in one transaction; False on a concurrent write."""
         content = certificate.content
         index_id = HolderCertificates.id_for(content.holder_id_type, content.holder_id)

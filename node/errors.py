@@ -10,6 +10,7 @@ from aggregates.calendar import DateOutsideCalendar
 from aggregates.errors import IllegalTransition, InvalidField
 from node.application import AlreadyExists, NotFound
 from node.auth import Forbidden, Unauthenticated
+from node.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
 
 PROBLEM_BASE = "https://tongban.example/problems/"
 
@@ -28,6 +29,8 @@ ERROR_TABLE: dict[type[Exception], ErrorMapping] = {
     AlreadyExists: ErrorMapping(409, "already-exists", grpc.StatusCode.ALREADY_EXISTS),
     Unauthenticated: ErrorMapping(401, "unauthenticated", grpc.StatusCode.UNAUTHENTICATED),
     Forbidden: ErrorMapping(403, "forbidden", grpc.StatusCode.PERMISSION_DENIED),
+    IdempotencyKeyReused: ErrorMapping(422, "idempotency-key-reused", grpc.StatusCode.INVALID_ARGUMENT),
+    InvalidIdempotencyKey: ErrorMapping(400, "invalid-idempotency-key", grpc.StatusCode.INVALID_ARGUMENT),
     # The node's working-day calendar lacks a year (next year's schedule not added yet): an operator must
     # add it (README "Working-day calendar"); nothing was recorded.
     DateOutsideCalendar: ErrorMapping(503, "calendar-year-missing", grpc.StatusCode.FAILED_PRECONDITION),

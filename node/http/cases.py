@@ -29,6 +29,7 @@ from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import read_json
 from node.http.schemas import Schema
+from node.idempotency import Idempotency
 
 PREFIX = "/v1/cases"
 OFFICERS = (Role.WINDOW, Role.HANDLER, Role.PLATFORM)
@@ -118,7 +119,10 @@ async def submit(request: web.Request) -> web.Response:
     principal.require(Role.WINDOW, Role.PLATFORM, province=request.app[SERVICES].province)
     body = await read_json(request, cs.SUBMIT)
     cases = request.app[SERVICES].cases
-    case = await asyncio.to_thread(cases.submit, principal.actor, **body)
+    idempotency = Idempotency.for_request(
+        "file-case", principal.actor, request.headers.get("Idempotency-Key"), body
+    )
+    case = await asyncio.to_thread(cases.submit, principal.actor, idempotency=idempotency, **body)
     return web.json_response(case_json(case, cases), status=201, headers={"Location": f"{PREFIX}/{case.id}"})
 
 
@@ -310,6 +314,7 @@ ENDPOINTS = [
         "window officer or platform of this province",
         _ERRORS,
         tag="cases",
+        idempotent=True,
     ),
     Endpoint(
         "GET",

@@ -20,6 +20,7 @@ from node.http import schemas
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import Problem, read_json
+from node.idempotency import Idempotency
 from node.signing import b64
 
 PREFIX = "/v1/certificates"
@@ -115,7 +116,12 @@ async def issue(request: web.Request) -> web.Response:
     principal = _issuer(request)
     body = await read_json(request, schemas.ISSUE_REQUEST)
     registry = request.app[SERVICES].certificates
-    certificate = await asyncio.to_thread(registry.issue, principal.actor, **_content_fields(body))
+    idempotency = Idempotency.for_request(
+        "issue-certificate", principal.actor, request.headers.get("Idempotency-Key"), body
+    )
+    certificate = await asyncio.to_thread(
+        registry.issue, principal.actor, idempotency=idempotency, **_content_fields(body)
+    )
     return web.json_response(
         certificate_json(certificate), status=201, headers={"Location": f"{PREFIX}/{certificate.identifier}"}
     )
@@ -245,6 +251,7 @@ ENDPOINTS = [
         schemas.ISSUE_REQUEST,
         "issuer of this province",
         _ISSUER_ERRORS,
+        idempotent=True,
     ),
     Endpoint(
         "POST",

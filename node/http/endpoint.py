@@ -24,3 +24,4 @@ class Endpoint:
     roles: str = ""  # who may call it, for the document; empty = no token needed
     errors: tuple[int, ...] = ()
     tag: str = "certificates"
+    idempotent: bool = False  # accepts an Idempotency-Key header: a retry gets the first try's resource

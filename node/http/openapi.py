@@ -23,6 +23,16 @@ _STATUS_TEXT = {
 }
 
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key (and body) answers with what the first try created, and "
+    "creates nothing more; the same key with another body is 422. Scoped to the caller (province, office, "
+    "operator).",
+    "schema": {"type": "string", "pattern": "^[0-9A-Za-z_.:-]{8,128}$"},
+}
+
 PATH_PARAMETERS: dict[str, schemas.Schema] = {
     "identifier": schemas.IDENTIFIER,
     "case_id": {"type": "string", "format": "uuid"},
@@ -73,6 +83,8 @@ def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any
             {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
             for name in re.findall(r"{(\w+)}", ep.path)
         ] + QUERY_PARAMETERS.get((ep.method, ep.path), [])
+        if ep.idempotent:
+            parameters.append(IDEMPOTENCY_KEY)
         if parameters:
             operation["parameters"] = parameters
         if ep.request is not None:
