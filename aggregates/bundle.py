@@ -132,9 +132,7 @@ class BundleCase(Aggregate):
             bundle_code=bundle_code,
             case_ids=list(case_ids),
             applicant_id=applicant_id,
-            province=actor.province,
-            office_code=actor.office_code,
-            operator_id=actor.operator_id,
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -179,9 +177,7 @@ class BundleCase(Aggregate):
         self._delivered(
             method=method,
             reference=reference,
-            province=actor.province,
-            office_code=actor.office_code,
-            operator_id=actor.operator_id,
+            **actor.event_fields(),
             timestamp=at,
         )
 

@@ -308,9 +308,7 @@ class Case(Aggregate):
             parts=[{"code": p.code, "name": p.name, "province": p.province} for p in parts],
             applicant_id=applicant_id,
             bundle_id=bundle_id,
-            province=actor.province,
-            office_code=actor.office_code,
-            operator_id=actor.operator_id,
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -377,14 +375,6 @@ class Case(Aggregate):
                 f"handled by {province}",
             )
 
-    @staticmethod
-    def _by(actor: Actor) -> dict[str, str]:
-        return {
-            "province": actor.province,
-            "office_code": actor.office_code,
-            "operator_id": actor.operator_id,
-        }
-
     def is_party(self, province: str) -> bool:
         return province in {
             self.receiving_province,
@@ -400,7 +390,7 @@ class Case(Aggregate):
     def receive(self, receipt_no: str, actor: Actor, at: datetime) -> None:
         self._require({State.SUBMITTED}, "receive")
         self._require_province(actor, self.receiving_province, "receiving province")
-        self._received(receipt_no=_text("receipt_no", receipt_no, 64), **self._by(actor), timestamp=at)
+        self._received(receipt_no=_text("receipt_no", receipt_no, 64), **actor.event_fields(), timestamp=at)
 
     @event(Received)
     def _received(
@@ -414,7 +404,7 @@ class Case(Aggregate):
         self._require_province(actor, self.receiving_province, "receiving province")
         if self.receiving_province == self.handling_province:
             raise IllegalTransition(f"case {self.case_no}", "forward", "received where it is handled")
-        self._forwarded(to_province=self.handling_province, **self._by(actor), timestamp=at)
+        self._forwarded(to_province=self.handling_province, **actor.event_fields(), timestamp=at)
 
     @event(Forwarded)
     def _forwarded(
@@ -472,7 +462,7 @@ class Case(Aggregate):
             certificate_identifier=certificate_identifier,
             verification=verification,
             file_digest=file_digest,
-            **self._by(actor),
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -517,7 +507,7 @@ class Case(Aggregate):
         self._accepted(
             acceptance_no=_text("acceptance_no", acceptance_no, 64),
             accepted_on=china_date(at).isoformat(),
-            **self._by(actor),
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -541,7 +531,7 @@ class Case(Aggregate):
         self._require(self._acceptable_states() | {State.SUPPLEMENT_REQUESTED}, "refuse")
         if self.accepted_on is not None:
             raise IllegalTransition(f"case {self.case_no}", "refuse", "accepted already: conclude instead")
-        self._refused(reason=_text("reason", reason), **self._by(actor), timestamp=at)
+        self._refused(reason=_text("reason", reason), **actor.event_fields(), timestamp=at)
 
     @event(Refused)
     def _refused(
@@ -579,7 +569,7 @@ class Case(Aggregate):
             due_on=due_on.isoformat(),
             resume_state=self.state.value,
             suspends_clock=self.accepted_on is not None,
-            **self._by(actor),
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -632,7 +622,7 @@ class Case(Aggregate):
             round=self.open_supplement["round"],
             provided_on=china_date(at).isoformat(),
             resume_state=self.open_supplement["resume_state"],
-            **self._by(actor),
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -665,13 +655,13 @@ class Case(Aggregate):
             raise IllegalTransition(f"case {self.case_no}", "time out", f"supplement due {due_on}")
         if self.accepted_on is None:
             self._refused(
-                reason=f"补正超时: the supplement was due {due_on}", **self._by(actor), timestamp=at
+                reason=f"补正超时: the supplement was due {due_on}", **actor.event_fields(), timestamp=at
             )
             return
         self._concluded(
             result=Result.SUPPLEMENT_TIMEOUT.value,
             concluded_on=china_date(at).isoformat(),
-            **self._by(actor),
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -691,7 +681,7 @@ class Case(Aggregate):
                 f"case {self.case_no}", f"record {step}", f"next review step is {expected}"
             )
         self._review_step_recorded(
-            step=step, opinion=_text("opinion", opinion), **self._by(actor), timestamp=at
+            step=step, opinion=_text("opinion", opinion), **actor.event_fields(), timestamp=at
         )
 
     @event(ReviewStepRecorded)
@@ -709,7 +699,7 @@ class Case(Aggregate):
             kind=kind,
             reason=_text("reason", reason),
             started_on=china_date(at).isoformat(),
-            **self._by(actor),
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -733,7 +723,7 @@ class Case(Aggregate):
         self._special_procedure_ended(
             outcome=_text("outcome", outcome),
             ended_on=china_date(at).isoformat(),
-            **self._by(actor),
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -761,7 +751,7 @@ class Case(Aggregate):
             raise IllegalTransition(f"case {self.case_no}", "extend", f"overdue since {due_on.isoformat()}")
         if isinstance(days, bool) or not 1 <= days <= self.item.extension_days:
             raise InvalidField("days", f"must be 1 to {self.item.extension_days} working days for this item")
-        self._extended(days=days, reason=_text("reason", reason), **self._by(actor), timestamp=at)
+        self._extended(days=days, reason=_text("reason", reason), **actor.event_fields(), timestamp=at)
 
     @event(Extended)
     def _extended(
@@ -782,7 +772,7 @@ class Case(Aggregate):
                 f"case {self.case_no}", f"conclude part {part_code}", f"concluded {part.result}"
             )
         self._check_result(result)
-        self._part_concluded(part_code=part_code, result=result, **self._by(actor), timestamp=at)
+        self._part_concluded(part_code=part_code, result=result, **actor.event_fields(), timestamp=at)
 
     @event(PartConcluded)
     def _part_concluded(
@@ -821,7 +811,7 @@ class Case(Aggregate):
         if result == Result.ISSUED and any(part.result != Result.ISSUED for part in self.parts.values()):
             raise IllegalTransition(f"case {self.case_no}", "issue", "a part did not conclude ISSUED")
         self._concluded(
-            result=result, concluded_on=china_date(at).isoformat(), **self._by(actor), timestamp=at
+            result=result, concluded_on=china_date(at).isoformat(), **actor.event_fields(), timestamp=at
         )
 
     @event(Concluded)
@@ -869,7 +859,7 @@ class Case(Aggregate):
         if method not in Delivery.__members__:
             raise InvalidField("method", f"must be one of {', '.join(Delivery)}")
         self._delivered(
-            method=method, reference=_text("reference", reference, 200), **self._by(actor), timestamp=at
+            method=method, reference=_text("reference", reference, 200), **actor.event_fields(), timestamp=at
         )
 
     @event(Delivered)
@@ -889,7 +879,7 @@ class Case(Aggregate):
         """归档, at the handling province; afterwards only rating and appeal."""
         self._require_province(actor, self.handling_province, "handling province")
         self._require({State.DELIVERED}, "archive")
-        self._archived(**self._by(actor), timestamp=at)
+        self._archived(**actor.event_fields(), timestamp=at)
 
     @event(Archived)
     def _archived(self, province: str, office_code: str, operator_id: str, timestamp: datetime) -> None:
@@ -924,7 +914,7 @@ class Case(Aggregate):
             channel=channel,
             comment=comment.strip()[:1000],
             rectification_due_on=rectification_due_on.isoformat() if rectification_due_on else None,
-            **self._by(actor),
+            **actor.event_fields(),
             timestamp=at,
         )
 
@@ -947,7 +937,9 @@ class Case(Aggregate):
         self._require_province(actor, self.handling_province, "handling province")
         if self.rectification_due_on is None or self.rectification_responded:
             raise IllegalTransition(f"case {self.case_no}", "respond to a rectification", "none is open")
-        self._rectification_responded(response=_text("response", response), **self._by(actor), timestamp=at)
+        self._rectification_responded(
+            response=_text("response", response), **actor.event_fields(), timestamp=at
+        )
 
     @event(RectificationResponded)
     def _rectification_responded(
@@ -962,7 +954,7 @@ class Case(Aggregate):
             raise IllegalTransition(f"case {self.case_no}", "appeal", "not rated")
         if self.appealed:
             raise IllegalTransition(f"case {self.case_no}", "appeal", "already appealed once")
-        self._rating_appealed(reason=_text("reason", reason), **self._by(actor), timestamp=at)
+        self._rating_appealed(reason=_text("reason", reason), **actor.event_fields(), timestamp=at)
 
     @event(RatingAppealed)
     def _rating_appealed(
@@ -977,7 +969,9 @@ class Case(Aggregate):
         if self.deadline_warned or self.state not in OPEN_STATES or self.accepted_on is None:
             return False
         self._require_province(actor, self.handling_province, "handling province")
-        self._deadline_warned(due_on=due_on.isoformat(), days_left=days_left, **self._by(actor), timestamp=at)
+        self._deadline_warned(
+            due_on=due_on.isoformat(), days_left=days_left, **actor.event_fields(), timestamp=at
+        )
         return True
 
     @event(DeadlineWarned)
@@ -1001,7 +995,7 @@ class Case(Aggregate):
         self._require_province(actor, self.handling_province, "handling province")
         if china_date(at) <= due_on:
             raise IllegalTransition(f"case {self.case_no}", "record a breach", f"due {due_on.isoformat()}")
-        self._deadline_breached(limit=limit, due_on=due_on.isoformat(), **self._by(actor), timestamp=at)
+        self._deadline_breached(limit=limit, due_on=due_on.isoformat(), **actor.event_fields(), timestamp=at)
         return True
 
     @event(DeadlineBreached)
