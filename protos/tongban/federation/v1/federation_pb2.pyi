@@ -34,6 +34,8 @@ class _CapabilityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Capability
     """Pull-based replication of the cases both provinces are a party to."""
     CAPABILITY_CERTIFICATE_VERIFICATION: _Capability.ValueType  # 2
     """Certificate verification (核验) between provinces, with consent and purpose."""
+    CAPABILITY_CASE_COMMANDS: _Capability.ValueType  # 3
+    """Commands of a party forwarded to the province that writes the case."""
 
 class Capability(_Capability, metaclass=_CapabilityEnumTypeWrapper):
     """Capability names a part of the federation protocol that a node may or may not support yet."""
@@ -43,7 +45,77 @@ CAPABILITY_CASE_REPLICATION: Capability.ValueType  # 1
 """Pull-based replication of the cases both provinces are a party to."""
 CAPABILITY_CERTIFICATE_VERIFICATION: Capability.ValueType  # 2
 """Certificate verification (核验) between provinces, with consent and purpose."""
+CAPABILITY_CASE_COMMANDS: Capability.ValueType  # 3
+"""Commands of a party forwarded to the province that writes the case."""
 Global___Capability: _TypeAlias = Capability  # noqa: Y015
+
+class _CertificateStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CertificateStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CertificateStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CERTIFICATE_STATUS_UNSPECIFIED: _CertificateStatus.ValueType  # 0
+    CERTIFICATE_STATUS_VALID: _CertificateStatus.ValueType  # 1
+    """有效"""
+    CERTIFICATE_STATUS_SUSPENDED: _CertificateStatus.ValueType  # 2
+    """暂扣"""
+    CERTIFICATE_STATUS_ANNULLED: _CertificateStatus.ValueType  # 3
+    """撤销"""
+    CERTIFICATE_STATUS_CANCELLED: _CertificateStatus.ValueType  # 4
+    """注销"""
+    CERTIFICATE_STATUS_EXPIRED: _CertificateStatus.ValueType  # 5
+    """失效"""
+    CERTIFICATE_STATUS_REVOKED: _CertificateStatus.ValueType  # 6
+    """吊销"""
+    CERTIFICATE_STATUS_TRANSFERRED_OUT: _CertificateStatus.ValueType  # 7
+    """办理转出"""
+
+class CertificateStatus(_CertificateStatus, metaclass=_CertificateStatusEnumTypeWrapper):
+    """CertificateStatus is the status of an electronic certificate."""
+
+CERTIFICATE_STATUS_UNSPECIFIED: CertificateStatus.ValueType  # 0
+CERTIFICATE_STATUS_VALID: CertificateStatus.ValueType  # 1
+"""有效"""
+CERTIFICATE_STATUS_SUSPENDED: CertificateStatus.ValueType  # 2
+"""暂扣"""
+CERTIFICATE_STATUS_ANNULLED: CertificateStatus.ValueType  # 3
+"""撤销"""
+CERTIFICATE_STATUS_CANCELLED: CertificateStatus.ValueType  # 4
+"""注销"""
+CERTIFICATE_STATUS_EXPIRED: CertificateStatus.ValueType  # 5
+"""失效"""
+CERTIFICATE_STATUS_REVOKED: CertificateStatus.ValueType  # 6
+"""吊销"""
+CERTIFICATE_STATUS_TRANSFERRED_OUT: CertificateStatus.ValueType  # 7
+"""办理转出"""
+Global___CertificateStatus: _TypeAlias = CertificateStatus  # noqa: Y015
+
+class _CaseCommand:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CaseCommandEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CaseCommand.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CASE_COMMAND_UNSPECIFIED: _CaseCommand.ValueType  # 0
+    CASE_COMMAND_ATTACH_MATERIAL: _CaseCommand.ValueType  # 1
+    CASE_COMMAND_PROVIDE_SUPPLEMENT: _CaseCommand.ValueType  # 2
+    CASE_COMMAND_CONCLUDE_PART: _CaseCommand.ValueType  # 3
+    CASE_COMMAND_DELIVER: _CaseCommand.ValueType  # 4
+    CASE_COMMAND_RATE: _CaseCommand.ValueType  # 5
+    CASE_COMMAND_ARCHIVE: _CaseCommand.ValueType  # 6
+
+class CaseCommand(_CaseCommand, metaclass=_CaseCommandEnumTypeWrapper):
+    """CaseCommand names a command that a party may ask the case's writer to record."""
+
+CASE_COMMAND_UNSPECIFIED: CaseCommand.ValueType  # 0
+CASE_COMMAND_ATTACH_MATERIAL: CaseCommand.ValueType  # 1
+CASE_COMMAND_PROVIDE_SUPPLEMENT: CaseCommand.ValueType  # 2
+CASE_COMMAND_CONCLUDE_PART: CaseCommand.ValueType  # 3
+CASE_COMMAND_DELIVER: CaseCommand.ValueType  # 4
+CASE_COMMAND_RATE: CaseCommand.ValueType  # 5
+CASE_COMMAND_ARCHIVE: CaseCommand.ValueType  # 6
+Global___CaseCommand: _TypeAlias = CaseCommand  # noqa: Y015
 
 @_typing.final
 class HandshakeRequest(_message.Message):
@@ -135,6 +207,7 @@ class VerifyCertificateRequest(_message.Message):
     CASE_REFERENCE_FIELD_NUMBER: _builtins.int
     PURPOSE_FIELD_NUMBER: _builtins.int
     CONSENT_REFERENCE_FIELD_NUMBER: _builtins.int
+    HOLDER_DIGEST_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     """GB/T 36904 identifier of a certificate issued by the answering node."""
     case_reference: _builtins.str
@@ -143,6 +216,10 @@ class VerifyCertificateRequest(_message.Message):
     """用证事由: why the certificate is used."""
     consent_reference: _builtins.str
     """The reference of the holder's consent (授权) to this use."""
+    holder_digest: _builtins.str
+    """SHA-256 (hex) of "<holder id type>:<holder id number>" of the person the requesting case is for, so that
+    the issuing node can say whether that person holds the certificate without the number crossing in clear.
+    """
     def __init__(
         self,
         *,
@@ -150,10 +227,11 @@ class VerifyCertificateRequest(_message.Message):
         case_reference: _builtins.str = ...,
         purpose: _builtins.str = ...,
         consent_reference: _builtins.str = ...,
+        holder_digest: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "consent_reference", b"consent_reference", "identifier", b"identifier", "purpose", b"purpose"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "consent_reference", b"consent_reference", "holder_digest", b"holder_digest", "identifier", b"identifier", "purpose", b"purpose"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -172,6 +250,8 @@ class VerifyCertificateResponse(_message.Message):
     AUTHENTIC_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    HOLDER_MATCHES_FIELD_NUMBER: _builtins.int
+    TYPE_CODE_FIELD_NUMBER: _builtins.int
     signed_payload: _builtins.bytes
     """The exact canonical JSON bytes the issuing node signed (identifier, authentic, status, valid_until, ...)."""
     signature: _builtins.bytes
@@ -183,6 +263,10 @@ class VerifyCertificateResponse(_message.Message):
     """CertificateStatus name, e.g. VALID, SUSPENDED, REVOKED."""
     valid_until: _builtins.str
     """Last day of validity (YYYY-MM-DD); empty when the certificate does not expire."""
+    holder_matches: _builtins.bool
+    """Whether holder_digest of the request matches the certificate's holder (false when none was sent)."""
+    type_code: _builtins.str
+    """GB/T 36904 certificate type code, e.g. 11100000000000001 (from the identifier's issuing record)."""
     def __init__(
         self,
         *,
@@ -193,11 +277,221 @@ class VerifyCertificateResponse(_message.Message):
         authentic: _builtins.bool = ...,
         status: _builtins.str = ...,
         valid_until: _builtins.str = ...,
+        holder_matches: _builtins.bool = ...,
+        type_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentic", b"authentic", "key_id", b"key_id", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signed_payload", b"signed_payload", "status", b"status", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentic", b"authentic", "holder_matches", b"holder_matches", "key_id", b"key_id", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signed_payload", b"signed_payload", "status", b"status", "type_code", b"type_code", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifyCertificateResponse: _TypeAlias = VerifyCertificateResponse  # noqa: Y015
+
+@_typing.final
+class PullEventsRequest(_message.Message):
+    """PullEventsRequest says where the caller stands in the answering node's log."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_POSITION_FIELD_NUMBER: _builtins.int
+    MAX_BATCH_EVENTS_FIELD_NUMBER: _builtins.int
+    FOLLOW_FIELD_NUMBER: _builtins.int
+    after_position: _builtins.int
+    """The last position of the answering node's log that the caller applied; 0 to start from the beginning."""
+    max_batch_events: _builtins.int
+    """At most this many events per batch; 0 means the answering node's default. The node caps it."""
+    follow: _builtins.bool
+    """Keep the stream open and send new batches as the log grows (false: one pass up to the head, then end)."""
+    def __init__(
+        self,
+        *,
+        after_position: _builtins.int = ...,
+        max_batch_events: _builtins.int = ...,
+        follow: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_position", b"after_position", "follow", b"follow", "max_batch_events", b"max_batch_events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PullEventsRequest: _TypeAlias = PullEventsRequest  # noqa: Y015
+
+@_typing.final
+class ReplicatedEvent(_message.Message):
+    """ReplicatedEvent is one stored domain event of a case or an applicant, as the caller may see it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_FIELD_NUMBER: _builtins.int
+    ORIGINATOR_ID_FIELD_NUMBER: _builtins.int
+    ORIGINATOR_VERSION_FIELD_NUMBER: _builtins.int
+    TOPIC_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    position: _builtins.int
+    """The position of the event in the answering node's log."""
+    originator_id: _builtins.str
+    """The aggregate (stream) the event belongs to, a UUID in canonical text."""
+    originator_version: _builtins.int
+    """The event's version in that stream: 1 for the first; a stream has no gaps."""
+    topic: _builtins.str
+    """The event class, as a topic such as "aggregates.case:Case.Accepted"."""
+    state: _builtins.bytes
+    """The event's fields as a UTF-8 JSON object, with fields the caller does not need left out."""
+    def __init__(
+        self,
+        *,
+        position: _builtins.int = ...,
+        originator_id: _builtins.str = ...,
+        originator_version: _builtins.int = ...,
+        topic: _builtins.str = ...,
+        state: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["originator_id", b"originator_id", "originator_version", b"originator_version", "position", b"position", "state", b"state", "topic", b"topic"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplicatedEvent: _TypeAlias = ReplicatedEvent  # noqa: Y015
+
+@_typing.final
+class CertificateStatusNotice(_message.Message):
+    """CertificateStatusNotice says that a certificate of the answering node changed status (like a CRL entry):
+    it names the certificate, never its holder.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_FIELD_NUMBER: _builtins.int
+    IDENTIFIER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CHANGED_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    position: _builtins.int
+    """The position of the change in the answering node's log."""
+    identifier: _builtins.str
+    """GB/T 36904 identifier of the certificate."""
+    status: Global___CertificateStatus.ValueType
+    """The status from now on."""
+    changed_at_unix_ms: _builtins.int
+    """When the change was recorded, in Unix milliseconds."""
+    def __init__(
+        self,
+        *,
+        position: _builtins.int = ...,
+        identifier: _builtins.str = ...,
+        status: Global___CertificateStatus.ValueType = ...,
+        changed_at_unix_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_at_unix_ms", b"changed_at_unix_ms", "identifier", b"identifier", "position", b"position", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CertificateStatusNotice: _TypeAlias = CertificateStatusNotice  # noqa: Y015
+
+@_typing.final
+class PullEventsResponse(_message.Message):
+    """PullEventsResponse is one batch of the stream: apply it whole, with next_position, in one transaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_NOTICES_FIELD_NUMBER: _builtins.int
+    NEXT_POSITION_FIELD_NUMBER: _builtins.int
+    HEAD_POSITION_FIELD_NUMBER: _builtins.int
+    SENT_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    next_position: _builtins.int
+    """Every position up to this one has been considered for the caller: store it as the caller's position."""
+    head_position: _builtins.int
+    """The answering node's last log position when the batch was cut (the caller's lag is the difference)."""
+    sent_at_unix_ms: _builtins.int
+    """When the batch was cut, in Unix milliseconds of the answering node's clock."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReplicatedEvent]:
+        """The events, in log order."""
+
+    @_builtins.property
+    def certificate_notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___CertificateStatusNotice]:
+        """Status changes of the answering node's certificates, in log order."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___ReplicatedEvent] | None = ...,
+        certificate_notices: _abc.Iterable[Global___CertificateStatusNotice] | None = ...,
+        next_position: _builtins.int = ...,
+        head_position: _builtins.int = ...,
+        sent_at_unix_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_notices", b"certificate_notices", "events", b"events", "head_position", b"head_position", "next_position", b"next_position", "sent_at_unix_ms", b"sent_at_unix_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PullEventsResponse: _TypeAlias = PullEventsResponse  # noqa: Y015
+
+@_typing.final
+class ForwardCaseCommandRequest(_message.Message):
+    """ForwardCaseCommandRequest is one command of the caller's province for a case written by the answering node."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    COMMAND_FIELD_NUMBER: _builtins.int
+    ARGUMENTS_FIELD_NUMBER: _builtins.int
+    OFFICE_CODE_FIELD_NUMBER: _builtins.int
+    OPERATOR_ID_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    """The case (UUID)."""
+    command: Global___CaseCommand.ValueType
+    arguments: _builtins.bytes
+    """The command's arguments as a UTF-8 JSON object, the same as the REST body of that command (at most 64 KiB)."""
+    office_code: _builtins.str
+    """The caller's office and operator who act (the province is the caller's certificate's)."""
+    operator_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        command: Global___CaseCommand.ValueType = ...,
+        arguments: _builtins.bytes = ...,
+        office_code: _builtins.str = ...,
+        operator_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments", b"arguments", "case_id", b"case_id", "command", b"command", "office_code", b"office_code", "operator_id", b"operator_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForwardCaseCommandRequest: _TypeAlias = ForwardCaseCommandRequest  # noqa: Y015
+
+@_typing.final
+class ForwardCaseCommandResponse(_message.Message):
+    """ForwardCaseCommandResponse says what the writer recorded."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    """The case's version after the command; the caller's replica shows it once it has pulled that far."""
+    state: _builtins.str
+    """The case's state after the command, e.g. ACCEPTED."""
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        state: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["state", b"state", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForwardCaseCommandResponse: _TypeAlias = ForwardCaseCommandResponse  # noqa: Y015

@@ -45,6 +45,16 @@ class FederationServiceStub:
                 request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateRequest.SerializeToString,
                 response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateResponse.FromString,
                 _registered_method=True)
+        self.PullEvents = channel.unary_stream(
+                '/tongban.federation.v1.FederationService/PullEvents',
+                request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.PullEventsRequest.SerializeToString,
+                response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.PullEventsResponse.FromString,
+                _registered_method=True)
+        self.ForwardCaseCommand = channel.unary_unary(
+                '/tongban.federation.v1.FederationService/ForwardCaseCommand',
+                request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandRequest.SerializeToString,
+                response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -69,6 +79,28 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PullEvents(self, request, context):
+        """PullEvents streams, in batches, what the caller may see of the answering node's event log after the
+        caller's last applied position: the events of the cases both are a party to (minimised for the caller's
+        role), the applicant's identity only to a case's handling province, and status changes of the answering
+        node's certificates. With follow=true the stream stays open and sends a batch whenever the log grows, and
+        an empty batch (a heartbeat with the head position) at least every heartbeat interval.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForwardCaseCommand(self, request, context):
+        """ForwardCaseCommand asks the node that writes a case now (its single writer) to record a command of the
+        caller's province: a supplement supplied through the receiving window, a joint case's part concluded, a
+        delivery. Refusals: INVALID_ARGUMENT (unknown command, malformed arguments), NOT_FOUND (no such case
+        here yet), FAILED_PRECONDITION (the case's rules refuse it, or this node does not write it now),
+        PERMISSION_DENIED (the caller is no party to the case).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -81,6 +113,16 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.VerifyCertificate,
                     request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateRequest.FromString,
                     response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateResponse.SerializeToString,
+            ),
+            'PullEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.PullEvents,
+                    request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.PullEventsRequest.FromString,
+                    response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.PullEventsResponse.SerializeToString,
+            ),
+            'ForwardCaseCommand': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForwardCaseCommand,
+                    request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandRequest.FromString,
+                    response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -138,6 +180,60 @@ class FederationService:
             '/tongban.federation.v1.FederationService/VerifyCertificate',
             tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateRequest.SerializeToString,
             tongban_dot_federation_dot_v1_dot_federation__pb2.VerifyCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PullEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tongban.federation.v1.FederationService/PullEvents',
+            tongban_dot_federation_dot_v1_dot_federation__pb2.PullEventsRequest.SerializeToString,
+            tongban_dot_federation_dot_v1_dot_federation__pb2.PullEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForwardCaseCommand(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongban.federation.v1.FederationService/ForwardCaseCommand',
+            tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandRequest.SerializeToString,
+            tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,20 @@ class FederationServiceStub:
     PERMISSION_DENIED (not authorised), FAILED_PRECONDITION (consent missing), NOT_FOUND, DEADLINE_EXCEEDED
     (timeout) and INVALID_ARGUMENT (invalid request); the message starts with that code's name.
     """
+    PullEvents: _grpc.UnaryStreamMultiCallable[_federation_pb2.PullEventsRequest, _federation_pb2.PullEventsResponse]
+    """PullEvents streams, in batches, what the caller may see of the answering node's event log after the
+    caller's last applied position: the events of the cases both are a party to (minimised for the caller's
+    role), the applicant's identity only to a case's handling province, and status changes of the answering
+    node's certificates. With follow=true the stream stays open and sends a batch whenever the log grows, and
+    an empty batch (a heartbeat with the head position) at least every heartbeat interval.
+    """
+    ForwardCaseCommand: _grpc.UnaryUnaryMultiCallable[_federation_pb2.ForwardCaseCommandRequest, _federation_pb2.ForwardCaseCommandResponse]
+    """ForwardCaseCommand asks the node that writes a case now (its single writer) to record a command of the
+    caller's province: a supplement supplied through the receiving window, a joint case's part concluded, a
+    delivery. Refusals: INVALID_ARGUMENT (unknown command, malformed arguments), NOT_FOUND (no such case
+    here yet), FAILED_PRECONDITION (the case's rules refuse it, or this node does not write it now),
+    PERMISSION_DENIED (the caller is no party to the case).
+    """
 
 @_typing.type_check_only
 class FederationServiceAsyncStub(FederationServiceStub):
@@ -60,6 +74,20 @@ class FederationServiceAsyncStub(FederationServiceStub):
     consent. The issuing node records the use (用证记录). Refusals mirror the Once-Only error set:
     PERMISSION_DENIED (not authorised), FAILED_PRECONDITION (consent missing), NOT_FOUND, DEADLINE_EXCEEDED
     (timeout) and INVALID_ARGUMENT (invalid request); the message starts with that code's name.
+    """
+    PullEvents: _aio.UnaryStreamMultiCallable[_federation_pb2.PullEventsRequest, _federation_pb2.PullEventsResponse]  # type: ignore[assignment]
+    """PullEvents streams, in batches, what the caller may see of the answering node's event log after the
+    caller's last applied position: the events of the cases both are a party to (minimised for the caller's
+    role), the applicant's identity only to a case's handling province, and status changes of the answering
+    node's certificates. With follow=true the stream stays open and sends a batch whenever the log grows, and
+    an empty batch (a heartbeat with the head position) at least every heartbeat interval.
+    """
+    ForwardCaseCommand: _aio.UnaryUnaryMultiCallable[_federation_pb2.ForwardCaseCommandRequest, _federation_pb2.ForwardCaseCommandResponse]  # type: ignore[assignment]
+    """ForwardCaseCommand asks the node that writes a case now (its single writer) to record a command of the
+    caller's province: a supplement supplied through the receiving window, a joint case's part concluded, a
+    delivery. Refusals: INVALID_ARGUMENT (unknown command, malformed arguments), NOT_FOUND (no such case
+    here yet), FAILED_PRECONDITION (the case's rules refuse it, or this node does not write it now),
+    PERMISSION_DENIED (the caller is no party to the case).
     """
 
 class FederationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -84,6 +112,32 @@ class FederationServiceServicer(metaclass=_abc_1.ABCMeta):
         consent. The issuing node records the use (用证记录). Refusals mirror the Once-Only error set:
         PERMISSION_DENIED (not authorised), FAILED_PRECONDITION (consent missing), NOT_FOUND, DEADLINE_EXCEEDED
         (timeout) and INVALID_ARGUMENT (invalid request); the message starts with that code's name.
+        """
+
+    @_abc_1.abstractmethod
+    def PullEvents(
+        self,
+        request: _federation_pb2.PullEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_federation_pb2.PullEventsResponse], _abc.AsyncIterator[_federation_pb2.PullEventsResponse]]:
+        """PullEvents streams, in batches, what the caller may see of the answering node's event log after the
+        caller's last applied position: the events of the cases both are a party to (minimised for the caller's
+        role), the applicant's identity only to a case's handling province, and status changes of the answering
+        node's certificates. With follow=true the stream stays open and sends a batch whenever the log grows, and
+        an empty batch (a heartbeat with the head position) at least every heartbeat interval.
+        """
+
+    @_abc_1.abstractmethod
+    def ForwardCaseCommand(
+        self,
+        request: _federation_pb2.ForwardCaseCommandRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.ForwardCaseCommandResponse, _abc.Awaitable[_federation_pb2.ForwardCaseCommandResponse]]:
+        """ForwardCaseCommand asks the node that writes a case now (its single writer) to record a command of the
+        caller's province: a supplement supplied through the receiving window, a joint case's part concluded, a
+        delivery. Refusals: INVALID_ARGUMENT (unknown command, malformed arguments), NOT_FOUND (no such case
+        here yet), FAILED_PRECONDITION (the case's rules refuse it, or this node does not write it now),
+        PERMISSION_DENIED (the caller is no party to the case).
         """
 
 def add_FederationServiceServicer_to_server(servicer: FederationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
