@@ -247,6 +247,30 @@ class Case(Aggregate):
         office_code: str
         operator_id: str
 
+    class RecognitionDecided(Aggregate.Event):
+        """证照互认: the province that writes the case recognised another province's certificate, or refused
+        it with a reason, on that province's signed verification answer."""
+
+        material_code: str
+        certificate_identifier: str
+        issuing_province: str
+        recognised: bool
+        reason: str
+        verification: dict[str, Any] | None
+        province: str
+        office_code: str
+        operator_id: str
+
+    class ReliedCertificateChanged(Aggregate.Event):
+        """A certificate this case relies on (attached as a material) left VALID: suspended, revoked,
+        transferred out... The case is flagged once per certificate and status."""
+
+        certificate_identifier: str
+        status: str
+        province: str
+        office_code: str
+        operator_id: str
+
     class DeadlineWarned(Aggregate.Event):
         """The promised deadline is near (yellow), recorded by the handling province's timer."""
 
@@ -360,6 +384,8 @@ class Case(Aggregate):
         self.appealed = False
         self.deadline_warned = False
         self.deadlines_breached: list[str] = []
+        self.recognitions: list[dict[str, Any]] = []
+        self.certificate_flags: dict[str, str] = {}  # certificate identifier -> status it changed to
 
     # Guards
 
@@ -381,6 +407,23 @@ class Case(Aggregate):
             self.handling_province,
             *(p.province for p in self.parts.values()),
         }
+
+    def writer(self) -> str:
+        """The one province that records the case's next events; every other party forwards its commands.
+
+        The receiving province until it forwards (a case filed online is the handling province's at once);
+        the handling province from then on, except that a concluded or refused case goes back to the
+        receiving province, which delivers the result where the applicant came (异地代收代办). One writer at
+        a time means two provinces never append the same version: replicas cannot diverge.
+        """
+        if self.state in (State.CONCLUDED, State.REFUSED):
+            return self.receiving_province
+        if self.state in BEFORE_ACCEPTANCE and not self.forwarded and self.mode != Mode.FULL_ONLINE:
+            return self.receiving_province
+        return self.handling_province
+
+    def relies_on(self, certificate_identifier: str) -> bool:
+        return any(m["certificate_identifier"] == certificate_identifier for m in self.materials.values())
 
     def missing_materials(self) -> list[str]:
         return [m.code for m in self.item.materials if m.required and m.code not in self.materials]
@@ -483,6 +526,94 @@ class Case(Aggregate):
             "file_digest": file_digest,
             "verified": verification is not None,
         }
+
+    def decide_recognition(
+        self,
+        material_code: str,
+        certificate_identifier: str,
+        issuing_province: str,
+        verification: dict[str, Any] | None,
+        refusal: str | None,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        """Record whether another province's certificate is recognised for a material (``refusal`` None)
+        or refused, and why. A recognised certificate is attached by :meth:`attach_material` next."""
+        self._require({*BEFORE_ACCEPTANCE, State.SUPPLEMENT_REQUESTED}, "decide a recognition for")
+        self._require_province(actor, self.writer(), "province writing the case")
+        if issuing_province == actor.province:
+            raise InvalidField("certificate_identifier", "a province's own certificate needs no recognition")
+        if self.item.material(material_code) is None:
+            raise InvalidField("material_code", f"item {self.item.code} asks for no material {material_code}")
+        recognised = refusal is None
+        if recognised and not (
+            verification and verification.get("authentic") is True and verification.get("status") == "VALID"
+        ):
+            raise InvalidField("certificate_identifier", "only an authentic, valid certificate is recognised")
+        self._recognition_decided(
+            material_code=material_code,
+            certificate_identifier=certificate_identifier,
+            issuing_province=issuing_province,
+            recognised=recognised,
+            reason=_text("reason", refusal) if refusal is not None else "",
+            verification=verification,
+            **actor.event_fields(),
+            timestamp=at,
+        )
+
+    @event(RecognitionDecided)
+    def _recognition_decided(
+        self,
+        material_code: str,
+        certificate_identifier: str,
+        issuing_province: str,
+        recognised: bool,
+        reason: str,
+        verification: dict[str, Any] | None,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.recognitions = [
+            *self.recognitions,
+            {
+                "material_code": material_code,
+                "certificate_identifier": certificate_identifier,
+                "issuing_province": issuing_province,
+                "recognised": recognised,
+                "reason": reason,
+            },
+        ]
+
+    def flag_relied_certificate(
+        self, certificate_identifier: str, status: str, actor: Actor, at: datetime
+    ) -> bool:
+        """Flag an open case whose attached certificate left VALID; False when moot or flagged already."""
+        if (
+            self.state not in OPEN_STATES
+            or not self.relies_on(certificate_identifier)
+            or self.certificate_flags.get(certificate_identifier) == status
+            or status == "VALID"
+        ):
+            return False
+        self._require_province(actor, self.writer(), "province writing the case")
+        self._relied_certificate_changed(
+            certificate_identifier=certificate_identifier, status=status, **actor.event_fields(), timestamp=at
+        )
+        return True
+
+    @event(ReliedCertificateChanged)
+    def _relied_certificate_changed(
+        self,
+        certificate_identifier: str,
+        status: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.certificate_flags = {**self.certificate_flags, certificate_identifier: status}
 
     # Handling province (办理地): acceptance
 

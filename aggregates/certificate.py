@@ -6,6 +6,7 @@ create a NEW certificate that links the previous identifier; the old one records
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -543,3 +544,8 @@ class HolderCertificates(Aggregate):
     @event(CertificateAdded)
     def _certificate_added(self, identifier: str) -> None:
         self.identifiers.append(identifier)
+
+
+def holder_digest(id_type: str, id_number: str) -> str:
+    """SHA-256 of "<id type>:<id number>": an issuing province checks a holder without the number in clear."""
+    return hashlib.sha256(f"{id_type}:{id_number}".encode()).hexdigest()

@@ -223,6 +223,11 @@ class CertificateIdentifier:
     def _checked_data(self) -> str:
         return f"{self.type_code}{self.issuer_code}{self.serial}{self.version:03d}"
 
+    @property
+    def issuing_province(self) -> str:
+        """The province of the issuing authority: its credit code carries its division (GB 32100 §4.3)."""
+        return province_of(self.issuer_code[2:8])
+
     @classmethod
     def parse(cls, value: str) -> Self:
         """Parse the dotted form; surrounding whitespace and letter case are forgiven, nothing else."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import ApplicationRecorder, Recording
 
 Clock = Callable[[], datetime]
 
@@ -34,7 +34,15 @@ class NodeApplication(Application[UUID]):
         super().__init__(env=env)
         self._on_recorded = on_recorded
 
+    def construct_recorder(self) -> ApplicationRecorder:
+        # A process recorder: the federation inbox stores a peer's batch and the peer's position together.
+        return self.factory.process_recorder()
+
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        self.notify_recorded(recordings)
+
+    def notify_recorded(self, recordings: list[Recording[UUID]]) -> None:
+        """Tell the followers (metrics, the federation streams) that the log grew."""
         self._on_recorded(len(recordings))
 
     def store_reachable(self) -> bool:

@@ -7,16 +7,29 @@ from pathlib import Path
 
 import psycopg
 import structlog
+from tongban.federation.v1 import federation_pb2 as federation_pb
 
 from aggregates.calendar import WorkingCalendar
+from federation.client import PeerClients
 from federation.handshake import manifest_warnings
+from federation.inbox import Inbox
+from federation.log_signal import LogSignal
+from federation.outbox import Outbox
+from federation.puller import PeerStatus
+from federation.servicer import FederationServicer
 from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
 from node.calendar_source import load_calendar
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
-from node.federation_setup import FederationSetup, FederationSetupError, load_federation
+from node.federation_setup import (
+    FederationFiles,
+    FederationSetup,
+    FederationSetupError,
+    load_federation_files,
+)
+from node.forwarded_commands import command_handler
 from node.metrics import NodeMetrics
 from node.services import Services
 from node.settings import Settings
@@ -40,7 +53,17 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     else:
         settings.node_dir.mkdir(parents=True, exist_ok=True)
     metrics = NodeMetrics(settings.province)
-    app = NodeApplication(env=settings.eventsourcing_env(), on_recorded=metrics.events_appended.inc)
+    log_signal = LogSignal()
+
+    def recorded(count: int) -> None:
+        metrics.events_appended.inc(count)
+        log_signal.notify()
+
+    app = NodeApplication(env=settings.eventsourcing_env(), on_recorded=recorded)
+    files = _load_federation_files(settings)
+    clients = (
+        PeerClients(settings.province, lambda: files.manifest, files.channel_credentials) if files else None
+    )
     certificates = CertificateService(
         app,
         signer=signer,
@@ -58,11 +81,14 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         clock=clock,
         rectification_days=settings.rectification_days,
         warning_days=settings.deadline_warning_days,
+        peers=clients,
     )
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
-    federation = _load_federation(settings, certificates)
+    federation = None
+    if files is not None and clients is not None:
+        federation = _federation(settings, files, clients, app, certificates, cases, log_signal)
     return Services(
         settings=settings,
         federation=federation,
@@ -76,6 +102,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
 
 
 def close_services(services: Services) -> None:
+    if services.federation is not None:
+        services.federation.clients.close()
     services.app.close()
 
 
@@ -89,24 +117,55 @@ def ensure_postgres_schema(settings: Settings) -> None:
         raise BootstrapError(f"cannot reach PostgreSQL at postgres_url: {e}") from None
 
 
-def _load_federation(settings: Settings, certificates: CertificateService) -> FederationSetup | None:
+def _load_federation_files(settings: Settings) -> FederationFiles | None:
     if not settings.federation_dir:
         return None
     try:
-        setup = load_federation(
-            Path(settings.federation_dir), settings.province, certificates.verify_for_peer
-        )
+        files = load_federation_files(Path(settings.federation_dir), settings.province)
     except FederationSetupError as e:
         raise BootstrapError(str(e)) from None
-    warnings = manifest_warnings(setup.manifest, datetime.now(UTC))
-    log.info(
-        "node.federation_manifest",
-        serial=setup.manifest.serial,
-        valid_until=setup.manifest.valid_until.isoformat(),
-    )
-    for warning in warnings:
+    manifest = files.manifest
+    log.info("node.federation_manifest", serial=manifest.serial, valid_until=manifest.valid_until.isoformat())
+    for warning in manifest_warnings(manifest, datetime.now(UTC)):
         log.warning("node.federation_manifest_attention", warning=warning)
-    return setup
+    return files
+
+
+def _federation(
+    settings: Settings,
+    files: FederationFiles,
+    clients: PeerClients,
+    app: NodeApplication,
+    certificates: CertificateService,
+    cases: CaseService,
+    log_signal: LogSignal,
+) -> FederationSetup:
+    manifest = files.manifest
+    capabilities = frozenset(
+        {
+            federation_pb.CAPABILITY_CERTIFICATE_VERIFICATION,
+            federation_pb.CAPABILITY_CASE_REPLICATION,
+            federation_pb.CAPABILITY_CASE_COMMANDS,
+        }
+    )
+    servicer = FederationServicer(
+        settings.province,
+        lambda: manifest,
+        capabilities,
+        verifier=certificates.verify_for_peer,
+        outbox=Outbox(app, settings.province),
+        log_signal=log_signal,
+        commands=command_handler(cases),
+    )
+    peers = [m.province for m in manifest.members if m.province != settings.province]
+    return FederationSetup(
+        manifest=manifest,
+        servicer=servicer,
+        credentials=files.server_credentials,
+        clients=clients,
+        inbox=Inbox(app, settings.province, on_recorded=app.notify_recorded),
+        statuses={peer: PeerStatus(peer) for peer in peers},
+    )
 
 
 def _load_retired_key(path: Path) -> PublicKey:

@@ -8,10 +8,11 @@ through the certificate service and the signed answer is kept on the case.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import structlog
@@ -24,11 +25,13 @@ from aggregates.applicant import Applicant
 from aggregates.bundle import BundleCase, item_mode, shared_materials
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
 from aggregates.case import Case, Part, Result, State
+from aggregates.certificate import holder_digest
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineState, DeadlineStatus, Suspension, deadline_state
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
+from federation.errors import RemoteConflict, RemoteNotFound
 from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
@@ -38,6 +41,41 @@ log = structlog.get_logger("tongban.cases")
 _SAVE_ATTEMPTS = 5
 TIMER_OFFICE = "SYSTEM"
 TIMER_OPERATOR = "deadline-timer"
+RELIANCE_OPERATOR = "reliance-watcher"
+
+
+class RemoteAnswer(Protocol):
+    """Another province's signed answer to 核验, its signature already checked."""
+
+    @property
+    def assertion(self) -> dict[str, Any]: ...
+
+    @property
+    def signature(self) -> bytes: ...
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def holder_matches(self) -> bool: ...
+
+
+class CasePeers(Protocol):
+    """The other provinces' nodes, as the workflow needs them (``federation.client.PeerClients``)."""
+
+    def forward(
+        self, writer: str, case_id: str, command: str, arguments: dict[str, Any], office: str, operator: str
+    ) -> tuple[int, str]: ...
+
+    def verify(
+        self,
+        issuer: str,
+        identifier: str,
+        case_reference: str,
+        purpose: str,
+        consent_reference: str,
+        holder_digest: str,
+    ) -> RemoteAnswer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +113,12 @@ class CaseService:
         clock: Clock = utc_now,
         rectification_days: int = 15,
         warning_days: int = 3,
+        peers: CasePeers | None = None,
+        replica_wait_s: float = 5.0,
     ) -> None:
         self._app = app
+        self._peers = peers
+        self._replica_wait_s = replica_wait_s
         self._catalogue = catalogue
         self._certificates = certificates
         self.calendar = calendar
@@ -191,9 +233,19 @@ class CaseService:
 
     # The workflow: each command loads the case, applies one rule-checked change and saves it
 
-    def _change(self, case_id: str, command: Callable[[Case, datetime], None]) -> Case:
+    def _change(
+        self,
+        case_id: str,
+        command: Callable[[Case, datetime], None],
+        actor: Actor | None = None,
+        forward: tuple[str, dict[str, Any]] | None = None,
+    ) -> Case:
+        """Apply one command where this node writes the case; elsewhere forward it to the writer (when it
+        may be forwarded) and answer with this node's replica once it shows the result."""
         for _ in range(_SAVE_ATTEMPTS):
             case = self.case(case_id)
+            if not self._writes(case):
+                return self._forward(case, actor, forward)
             command(case, self._clock())
             try:
                 self._app.save(case)
@@ -201,6 +253,29 @@ class CaseService:
                 continue
             return case
         raise AlreadyExists(f"case {case_id} changed concurrently; retry")
+
+    def _writes(self, case: Case) -> bool:
+        """Whether this node records the case's next events. A node without federation holds every case
+        alone (one store, one writer); in a federation only the province of ``Case.writer`` does."""
+        return self._peers is None or case.writer() == self.province
+
+    def _forward(self, case: Case, actor: Actor | None, forward: tuple[str, dict[str, Any]] | None) -> Case:
+        writer = case.writer()
+        if forward is None or actor is None or self._peers is None:
+            raise IllegalTransition(
+                f"case {case.case_no}", f"record that at province {self.province}", f"written by {writer} now"
+            )
+        command, arguments = forward
+        version, _state = self._peers.forward(
+            writer, str(case.id), command, arguments, actor.office_code, actor.operator_id
+        )
+        log.info("case.forwarded_command", case_no=case.case_no, command=command, writer=writer)
+        deadline = time.monotonic() + self._replica_wait_s
+        replica = self.case(str(case.id))
+        while replica.version < version and time.monotonic() < deadline:
+            time.sleep(0.02)  # the writer's event comes back by replication, usually within milliseconds
+            replica = self.case(str(case.id))
+        return replica
 
     def receive(self, case_id: str, actor: Actor, receipt_no: str | None = None) -> Case:
         number = receipt_no or f"SJ{secrets.randbelow(10**12):012d}"
@@ -217,15 +292,95 @@ class CaseService:
         material_code: str,
         certificate_identifier: str | None = None,
         file_digest: str | None = None,
+        purpose: str | None = None,
+        consent_reference: str | None = None,
     ) -> Case:
         """Attach a material; a certificate is verified now and the signed answer is kept as evidence.
 
-        A certificate must be the applicant's own: its holder is compared with the applicant's identity.
+        A certificate must be the applicant's own: its holder is compared with the applicant's identity. A
+        certificate another province issued is verified there (核验, with ``consent_reference`` and
+        ``purpose``), and this province records whether it recognises it (证照互认) before attaching it.
         """
-        attach = self._attachment(
-            actor, material_code, self.case(case_id), certificate_identifier, file_digest
+        case = self.case(case_id)
+        arguments = {
+            "material_code": material_code,
+            "certificate_identifier": certificate_identifier,
+            "file_digest": file_digest,
+            "purpose": purpose,
+            "consent_reference": consent_reference,
+        }
+        forward = ("ATTACH_MATERIAL", {k: v for k, v in arguments.items() if v is not None})
+        if not self._writes(case):
+            return self._forward(case, actor, forward)
+        if certificate_identifier is not None and not self._certificates.issued_here(certificate_identifier):
+            return self._attach_foreign(
+                case, actor, material_code, certificate_identifier, purpose, consent_reference
+            )
+        attach = self._attachment(actor, material_code, case, certificate_identifier, file_digest)
+        return self._change(case_id, attach, actor, forward)
+
+    def _attach_foreign(
+        self,
+        case: Case,
+        actor: Actor,
+        material_code: str,
+        certificate_identifier: str,
+        purpose: str | None,
+        consent_reference: str | None,
+    ) -> Case:
+        """证照互认: verify at the issuing province, record the decision, attach what is recognised."""
+        try:
+            parsed = CertificateIdentifier.parse(certificate_identifier)
+        except InvalidIdentifier as e:
+            raise InvalidField("certificate_identifier", f"{e.part}: {e.message}") from None
+        if self._peers is None:
+            raise InvalidField("certificate_identifier", "not issued here, and this node has no federation")
+        if not consent_reference:
+            raise InvalidField(
+                "consent_reference", "another province's certificate is verified only with consent"
+            )
+        person = self.applicant(str(case.id))
+        answer = None
+        try:
+            answer = self._peers.verify(
+                parsed.issuing_province,
+                str(parsed),
+                case.case_no,
+                purpose or f"办理 {case.item.name}",
+                consent_reference,
+                holder_digest(person.id_type, person.id_number),
+            )
+            refusal = _recognition_refusal(answer.assertion, answer.holder_matches)
+        except (
+            RemoteNotFound,
+            RemoteConflict,
+        ) as e:  # a definite answer: the certificate cannot be relied on
+            refusal = str(e)
+        verification = (
+            {**answer.assertion, "signature": answer.signature.hex(), "key_id": answer.key_id}
+            if answer
+            else None
         )
-        return self._change(case_id, attach)
+
+        def decide(target: Case, at: datetime) -> None:
+            target.decide_recognition(
+                material_code, str(parsed), parsed.issuing_province, verification, refusal, actor, at
+            )
+            if refusal is None:
+                target.attach_material(
+                    material_code,
+                    actor,
+                    at,
+                    certificate_identifier=str(parsed),
+                    certificate_type_code=parsed.type_code,
+                    verification=verification,
+                    holder_is_applicant=True,
+                )
+
+        decided = self._change(str(case.id), decide)
+        if refusal is not None:
+            raise InvalidField("certificate_identifier", f"not recognised (decision recorded): {refusal}")
+        return decided
 
     def _attachment(
         self,
@@ -291,7 +446,9 @@ class CaseService:
         return self._change(case_id, request)
 
     def provide_supplement(self, case_id: str, actor: Actor) -> Case:
-        return self._change(case_id, lambda case, at: case.provide_supplement(actor, at))
+        return self._change(
+            case_id, lambda case, at: case.provide_supplement(actor, at), actor, ("PROVIDE_SUPPLEMENT", {})
+        )
 
     def record_review(self, case_id: str, actor: Actor, step: str, opinion: str) -> Case:
         return self._change(case_id, lambda case, at: case.record_review(step, opinion, actor, at))
@@ -312,16 +469,26 @@ class CaseService:
         return self._change(case_id, extend)
 
     def conclude_part(self, case_id: str, actor: Actor, part_code: str, result: str) -> Case:
-        return self._change(case_id, lambda case, at: case.conclude_part(part_code, result, actor, at))
+        return self._change(
+            case_id,
+            lambda case, at: case.conclude_part(part_code, result, actor, at),
+            actor,
+            ("CONCLUDE_PART", {"part_code": part_code, "result": result}),
+        )
 
     def conclude(self, case_id: str, actor: Actor, result: str) -> Case:
         return self._change(case_id, lambda case, at: case.conclude(result, actor, at))
 
     def deliver(self, case_id: str, actor: Actor, method: str, reference: str) -> Case:
-        return self._change(case_id, lambda case, at: case.deliver(method, reference, actor, at))
+        return self._change(
+            case_id,
+            lambda case, at: case.deliver(method, reference, actor, at),
+            actor,
+            ("DELIVER", {"method": method, "reference": reference}),
+        )
 
     def archive(self, case_id: str, actor: Actor) -> Case:
-        return self._change(case_id, lambda case, at: case.archive(actor, at))
+        return self._change(case_id, lambda case, at: case.archive(actor, at), actor, ("ARCHIVE", {}))
 
     def rate(self, case_id: str, actor: Actor, score: int, channel: str, comment: str = "") -> Case:
         def rate(case: Case, at: datetime) -> None:
@@ -329,7 +496,8 @@ class CaseService:
             due = self.calendar.add_working_days(china_date(at), self._rectification_days) if bad else None
             case.rate(score, channel, comment, due, actor, at)
 
-        return self._change(case_id, rate)
+        arguments = {"score": score, "channel": channel, "comment": comment}
+        return self._change(case_id, rate, actor, ("RATE", arguments))
 
     def respond_to_rectification(self, case_id: str, actor: Actor, response: str) -> Case:
         return self._change(case_id, lambda case, at: case.respond_to_rectification(response, actor, at))
@@ -367,6 +535,15 @@ class CaseService:
                 f"一件事 {bundle.bundle_code}", "attach that material to", "attached for every item already"
             )
         by_id = {str(case.id): case for case in cases}
+        elsewhere = sorted(
+            {by_id[u["case_id"]].item.code for u in uses if not self._writes(by_id[u["case_id"]])}
+        )
+        if elsewhere:
+            raise IllegalTransition(
+                f"一件事 {bundle.bundle_code}",
+                "attach one material to all its items at once",
+                f"items {', '.join(elsewhere)} are written by another province now: attach to those cases",
+            )
         strangers = sorted(
             {by_id[u["case_id"]].item.code for u in uses if not by_id[u["case_id"]].is_party(actor.province)}
         )
@@ -532,8 +709,24 @@ class CaseService:
         case = self.case(case_id)
         if case.state not in (State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE):
             return []
+        if not self._writes(case):
+            return []  # a replica: the writing province's timer records it, and it comes back replicated
         self._change(case_id, step)
         return list(recorded)
+
+    def flag_relied_certificate(self, case_id: str, certificate_identifier: str, status: str) -> bool:
+        """Flag an open case written here whose certificate left VALID; exactly once per case and status,
+        because the aggregate refuses a repeat."""
+        flagged: list[bool] = []
+
+        def step(case: Case, at: datetime) -> None:
+            actor = Actor(self.province, TIMER_OFFICE, RELIANCE_OPERATOR)
+            flagged[:] = [case.flag_relied_certificate(certificate_identifier, status, actor, at)]
+
+        if not self._writes(self.case(case_id)):
+            return False
+        self._change(case_id, step)
+        return bool(flagged and flagged[0])
 
     def _report_unknown(self, case: Case, problem: DateOutsideCalendar) -> None:
         """Once per case and year: a deadline the timer cannot watch until an operator adds the year."""
@@ -556,6 +749,17 @@ class CaseService:
     def _events(self, case_id: str) -> Iterator[Any]:
         self.case(case_id)
         yield from self._app.events.get(_uuid(case_id))
+
+
+def _recognition_refusal(assertion: dict[str, Any], holder_matches: bool) -> str | None:
+    """Why another province's answer does not let this province rely on the certificate; None: it does."""
+    if assertion.get("authentic") is not True:
+        return f"not authentic ({assertion.get('problem') or 'unknown problem'})"
+    if assertion.get("status") != "VALID":
+        return f"status {assertion.get('status')}"
+    if not holder_matches:
+        return "the certificate's holder is not the applicant"
+    return None
 
 
 def _uuid(raw: str) -> UUID:

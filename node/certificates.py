@@ -23,6 +23,9 @@ from aggregates.certificate import (
     validate_digest,
     validate_holder_id,
 )
+from aggregates.certificate import (
+    holder_digest as certificate_holder_digest,
+)
 from aggregates.clock import china_date
 from aggregates.errors import InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -251,8 +254,13 @@ class CertificateService:
         case_reference: str,
         purpose: str,
         consent_reference: str,
+        holder_digest: str = "",
     ) -> SignedAssertion | None:
-        """核验 for another province: record the use (用证记录), then answer signed. None: not issued here."""
+        """核验 for another province: record the use (用证记录), then answer signed. None: not issued here.
+
+        ``holder_digest`` (see ``aggregates.certificate.holder_digest``) lets the answer say whether the
+        requesting case's applicant holds the certificate, without the ID number crossing in clear.
+        """
         identifier = canonical_identifier(identifier)
         for _ in range(_SAVE_ATTEMPTS):
             try:
@@ -266,11 +274,16 @@ class CertificateService:
                 self._app.save(certificate)
             except IntegrityError:
                 continue
-            return self.verify(identifier)
+            return self.verify(identifier, holder_digest=holder_digest or None)
         raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
     def verify(
-        self, identifier: str, *, file_digest: str | None = None, as_of: datetime | None = None
+        self,
+        identifier: str,
+        *,
+        file_digest: str | None = None,
+        as_of: datetime | None = None,
+        holder_digest: str | None = None,
     ) -> SignedAssertion:
         """Whether a certificate is authentic, and its status now or as of a time; signed by this node.
 
@@ -308,6 +321,11 @@ class CertificateService:
             "verified_at": now.isoformat(),
             "verifier_province": self.province,
         }
+        if holder_digest is not None:
+            content = certificate.content if certificate else None
+            assertion["holder_matches"] = content is not None and holder_digest == certificate_holder_digest(
+                content.holder_id_type, content.holder_id
+            )
         payload = canonical_json(assertion)
         return SignedAssertion(
             assertion=assertion,
@@ -354,6 +372,9 @@ class CertificateService:
             except IntegrityError:
                 return False
             return True
+
+    def issued_here(self, identifier: str) -> bool:
+        return self._exists(canonical_identifier(identifier))
 
     def _exists(self, identifier: str) -> bool:
         return bool(self._app.recorder.select_events(certificate_id(identifier), limit=1))

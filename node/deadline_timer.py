@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from typing import Protocol
 
 import structlog
 from eventsourcing.utils import get_topic
@@ -58,12 +59,16 @@ class DeadlineTimer:
                 return
 
 
-async def run_until_stopped(timer: DeadlineTimer, interval_s: float, stop: asyncio.Event) -> None:
+class Ticking(Protocol):
+    def tick(self) -> object: ...
+
+
+async def run_until_stopped(follower: Ticking, interval_s: float, stop: asyncio.Event) -> None:
     """Tick now and then every ``interval_s`` until ``stop`` is set; a failed tick is logged and retried."""
     while not stop.is_set():
         try:
-            await asyncio.to_thread(timer.tick)
+            await asyncio.to_thread(follower.tick)
         except Exception as e:  # the store may be briefly unreachable: keep the node up, try again later
-            log.warning("timer.tick_failed", error_type=type(e).__name__)
+            log.warning("follower.tick_failed", follower=type(follower).__name__, error_type=type(e).__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_s)

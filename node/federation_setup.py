@@ -1,15 +1,19 @@
-"""The federation port's parts, from the directory `tongban pki` wrote: TLS identity, CA, signed manifest."""
+"""The federation's parts, from the directory `tongban pki` wrote: TLS identity, CA, signed manifest; and
+the replication parts built on them (outbox, inbox, peer clients, one status per peer)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from tongban.federation.v1 import federation_pb2 as pb
 
-from federation.handshake import FederationServicer, PeerVerifier, server_credentials
+from federation.client import PeerClients
+from federation.handshake import channel_credentials, server_credentials
+from federation.inbox import Inbox
 from federation.pki import Manifest, ManifestError, load_manifest
+from federation.puller import PeerStatus
+from federation.servicer import FederationServicer
 
 
 class FederationSetupError(RuntimeError):
@@ -17,13 +21,23 @@ class FederationSetupError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class FederationFiles:
+    manifest: Manifest
+    server_credentials: grpc.ServerCredentials
+    channel_credentials: grpc.ChannelCredentials
+
+
+@dataclass(frozen=True)
 class FederationSetup:
     manifest: Manifest
     servicer: FederationServicer
     credentials: grpc.ServerCredentials
+    clients: PeerClients
+    inbox: Inbox
+    statuses: dict[str, PeerStatus] = field(default_factory=dict)  # one per peer province
 
 
-def load_federation(directory: Path, province: str, verifier: PeerVerifier) -> FederationSetup:
+def load_federation_files(directory: Path, province: str) -> FederationFiles:
     files = {
         "ca": directory / "ca.pem",
         "key": directory / province / "node.key",
@@ -40,10 +54,5 @@ def load_federation(directory: Path, province: str, verifier: PeerVerifier) -> F
         raise FederationSetupError(str(e)) from None
     if manifest.member(province) is None:
         raise FederationSetupError(f"the federation manifest does not list this node's province {province}")
-    credentials = server_credentials(
-        files["key"].read_bytes(), files["certificate"].read_bytes(), files["ca"].read_bytes()
-    )
-    # Capabilities are advertised only once implemented.
-    capabilities = frozenset({pb.CAPABILITY_CERTIFICATE_VERIFICATION})
-    servicer = FederationServicer(province, lambda: manifest, capabilities, verifier=verifier)
-    return FederationSetup(manifest, servicer, credentials)
+    identity = (files["key"].read_bytes(), files["certificate"].read_bytes(), files["ca"].read_bytes())
+    return FederationFiles(manifest, server_credentials(*identity), channel_credentials(*identity))

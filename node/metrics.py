@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from federation.inbox import Applied
+from federation.puller import PeerStatus
 
 
 class NodeMetrics:
@@ -37,10 +42,46 @@ class NodeMetrics:
             "Domain events appended to this node's event store",
             registry=self.registry,
         )
+        self.replicated = Counter(
+            "tongban_replication_events_applied",
+            "Events of a peer's cases applied here, by peer province",
+            ["peer"],
+            registry=self.registry,
+        )
+        self.replication_latency = Histogram(
+            "tongban_replication_latency_seconds",
+            "From an event's commit at the peer to its apply here",
+            ["peer"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+        self.replication_lag_events = Gauge(
+            "tongban_replication_lag_events",
+            "Positions of a peer's log not yet considered here, as of its last batch",
+            ["peer"],
+            registry=self.registry,
+        )
+        self.replication_lag_seconds = Gauge(
+            "tongban_replication_lag_seconds",
+            "Seconds since this node was last in step with the peer's log (0: in step; -1: never yet)",
+            ["peer"],
+            registry=self.registry,
+        )
         info = Gauge(
             "tongban_node_info", "Static facts about this node", ["province"], registry=self.registry
         )
         info.labels(province=province).set(1)
+
+    def replication_applied(self, peer: str, applied: Applied) -> None:
+        self.replicated.labels(peer=peer).inc(applied.stored)
+        for latency in applied.latencies_s:
+            self.replication_latency.labels(peer=peer).observe(latency)
+
+    def replication_status(self, statuses: Iterable[PeerStatus]) -> None:
+        for status in statuses:
+            lag = status.lag_seconds()
+            self.replication_lag_events.labels(peer=status.peer).set(status.lag_events)
+            self.replication_lag_seconds.labels(peer=status.peer).set(-1 if lag is None else lag)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -8,18 +8,24 @@ SIGINT/SIGTERM stop it gracefully: health turns NOT_SERVING, in-flight requests 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Iterable
 
 import grpc
 import structlog
 from aiohttp import web
+from grpc_health.v1.health import aio as health_aio
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
+from federation.client import SERVER_OPTIONS
+from federation.puller import PeerStatus, Puller
 from node.bootstrap import build_services, close_services
 from node.deadline_timer import DeadlineTimer, run_until_stopped
 from node.grpc.interceptors import ObservingInterceptor
-from node.grpc.server import build_server, mark_serving
+from node.grpc.server import build_server, mark_serving, report_peers
 from node.http.app import create_app
+from node.reliance_watcher import RelianceWatcher
 from node.services import Services
 from node.settings import Settings
 
@@ -63,7 +69,10 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
     runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=settings.shutdown_grace_s)
     await runner.setup()
     grpc_server, health = build_server(services)
-    federation_server = grpc.aio.server(interceptors=[ObservingInterceptor(services.metrics)])
+    federation_server = grpc.aio.server(
+        interceptors=[ObservingInterceptor(services.metrics)],
+        options=[*SERVER_OPTIONS, ("grpc.so_reuseport", 0)],
+    )
     try:
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         try:
@@ -89,11 +98,24 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
             settings=settings.describe(),
         )
         timer = DeadlineTimer(services.app, services.cases)
-        timer_task = asyncio.create_task(run_until_stopped(timer, settings.deadline_check_interval_s, stop))
+        followers = [
+            asyncio.create_task(run_until_stopped(timer, settings.deadline_check_interval_s, stop)),
+            asyncio.create_task(
+                run_until_stopped(
+                    RelianceWatcher(services.app, services.cases), settings.follow_interval_s, stop
+                )
+            ),
+        ]
+        pullers = _start_pullers(services)
+        if services.federation is not None:
+            statuses = services.federation.statuses.values()
+            followers.append(asyncio.create_task(_report_peer_health(health, statuses, stop)))
         started.set()
         await stop.wait()
         log.info("node.stopping", grace_s=settings.shutdown_grace_s)
-        await timer_task
+        for puller in pullers:
+            puller.cancel()
+        await asyncio.gather(*followers, *pullers, return_exceptions=True)
         await mark_serving(health, False)
     finally:
         # Also after a failed start: the HTTP listener must not outlive a node that did not come up.
@@ -117,6 +139,36 @@ async def _start_federation(services: Services, server: grpc.aio.Server, setting
         raise PortUnavailable("federation", settings.federation_host, settings.federation_port, reason) from e
     await server.start()
     return port
+
+
+async def _report_peer_health(
+    health: health_aio.HealthServicer, statuses: Iterable[PeerStatus], stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        await report_peers(health, statuses)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+def _start_pullers(services: Services) -> list[asyncio.Task[None]]:
+    """One puller per peer province: each streams that peer's outbox into this node's inbox."""
+    federation = services.federation
+    if federation is None:
+        return []
+    return [
+        asyncio.create_task(
+            Puller(
+                services.province,
+                peer,
+                federation.clients,
+                federation.inbox,
+                status,
+                on_applied=services.metrics.replication_applied,
+            ).run(),
+            name=f"pull-{peer}",
+        )
+        for peer, status in federation.statuses.items()
+    ]
 
 
 def _reason(error: OSError) -> str:

@@ -52,6 +52,8 @@ class Settings:
     deadline_warning_days: int = 3
     rectification_days: int = 15
     deadline_check_interval_s: float = 60.0
+    # How often the followers of the log that need no hurry (revocation flags) catch up.
+    follow_interval_s: float = 1.0
     # Federation (mutual TLS only): the directory `tongban pki` wrote (ca.pem, manifest.json, manifest.pub,
     # <province>/node.key and node.pem). Empty: this node serves no federation port.
     federation_dir: str = ""
@@ -214,6 +216,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("rectification_days must be 1..60 working days")
     if not (math.isfinite(settings.deadline_check_interval_s) and settings.deadline_check_interval_s > 0):
         raise SettingsError("deadline_check_interval_s must be a positive number of seconds")
+    if not (math.isfinite(settings.follow_interval_s) and settings.follow_interval_s > 0):
+        raise SettingsError("follow_interval_s must be a positive number of seconds")
     if settings.max_body_bytes <= 0:
         raise SettingsError("max_body_bytes must be a positive number of bytes")
     if not (math.isfinite(settings.shutdown_grace_s) and settings.shutdown_grace_s >= 0):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from tongban.certificates.v1 import certificates_pb2, certificates_pb2_grpc
 
+from federation.puller import PeerStatus
 from node.grpc.certificates import CertificateServicer
 from node.grpc.interceptors import ObservingInterceptor
 from node.services import Services
@@ -36,6 +39,20 @@ def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.Health
         server,
     )
     return server, health_servicer
+
+
+PEER_HEALTH_PREFIX = "tongban.federation.v1.FederationService/peer/"
+
+
+async def report_peers(health_servicer: health.aio.HealthServicer, statuses: Iterable[PeerStatus]) -> None:
+    """One health entry per peer province: SERVING while replication from it is in step."""
+    for status in statuses:
+        serving = (
+            health_pb2.HealthCheckResponse.SERVING
+            if status.in_step()
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        await health_servicer.set(PEER_HEALTH_PREFIX + status.peer, serving)
 
 
 async def mark_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:

@@ -70,7 +70,16 @@ SUBMIT_BUNDLE = _object(
 NUMBER = _object({"number": text(64)}, [])
 EMPTY = _object({}, [])
 ATTACH = _object(
-    {"material_code": CODE, "certificate_identifier": IDENTIFIER, "file_digest": DIGEST},
+    {
+        "material_code": CODE,
+        "certificate_identifier": IDENTIFIER,
+        "file_digest": DIGEST,
+        "purpose": {**text(200), "description": "用证事由, for another province's certificate"},
+        "consent_reference": {
+            **text(128),
+            "description": "the holder's consent (授权) reference: needed for another province's certificate",
+        },
+    },
     ["material_code"],
 )
 BUNDLE_ATTACH = _object(
@@ -96,6 +105,7 @@ SPECIAL_START = _object({"kind": _enum(SpecialProcedure), "reason": text()})
 SPECIAL_END = _object({"outcome": text()})
 EXTEND = _object({"days": {"type": "integer", "minimum": 1, "maximum": 60}, "reason": text()})
 CONCLUDE = _object({"result": _enum(Result)})
+FORWARDED_CONCLUDE_PART = _object({"part_code": CODE, "result": _enum(Result)})
 DELIVER = _object({"method": _enum(Delivery), "reference": text(200)})
 RATE = _object(
     {

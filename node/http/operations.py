@@ -37,11 +37,18 @@ async def readyz(request: web.Request) -> web.Response:
             "valid_until": manifest.valid_until.isoformat(),
             "warnings": manifest_warnings(manifest, datetime.now(UTC)),
         }
+        # A peer that is down or behind degrades federation; this node still serves its own users.
+        checks["replication"] = {
+            peer: status.describe() for peer, status in sorted(services.federation.statuses.items())
+        }
     return web.json_response({"status": "ready", "checks": checks})
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[SERVICES].metrics.exposition()
+    services = request.app[SERVICES]
+    if services.federation is not None:
+        services.metrics.replication_status(services.federation.statuses.values())
+    body = services.metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -17,8 +17,9 @@ import pytest
 from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
-from federation.handshake import PROTOCOL_VERSION, FederationServicer, channel_credentials, server_credentials
+from federation.handshake import PROTOCOL_VERSION, channel_credentials, server_credentials
 from federation.pki import CertificateAuthority, Manifest, create_dev_federation, load_manifest
+from federation.servicer import FederationServicer
 from node.signing import Ed25519Signer
 
 SH, JS, AH = "310000", "320000", "340000"

@@ -1,0 +1,197 @@
+"""Calls to peer provinces over mutual TLS: forwarded case commands and certificate verification (核验).
+
+One channel per peer, with keepalive, message-size limits and deadlines set explicitly. Unary calls that are
+safe to repeat (Handshake, VerifyCertificate) are retried by gRPC itself on UNAVAILABLE with backoff; a
+forwarded command is not retried blindly: the case's writer decides, and the caller sees what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from tongban.federation.v1 import federation_pb2 as pb
+from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
+
+from federation.errors import (
+    PeerUnavailable,
+    RemoteConflict,
+    RemoteForbidden,
+    RemoteInvalid,
+    RemoteNotFound,
+    RemoteRejected,
+)
+from federation.pki import Manifest, Member
+
+SERVICE = "tongban.federation.v1.FederationService"
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a full batch of events; requests are far smaller
+UNARY_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 15.0
+KEEPALIVE = (
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+)
+RETRY_SAFE_CALLS = {
+    "methodConfig": [
+        {
+            "name": [
+                {"service": SERVICE, "method": "Handshake"},
+                {"service": SERVICE, "method": "VerifyCertificate"},
+            ],
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.2s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ]
+}
+CHANNEL_OPTIONS = (
+    *KEEPALIVE,
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", json.dumps(RETRY_SAFE_CALLS)),
+)
+SERVER_OPTIONS = (
+    *KEEPALIVE,
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.max_receive_message_length", 1024 * 1024),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+)
+
+
+@dataclass(frozen=True)
+class RemoteVerification:
+    """A peer's signed answer to 核验, its signature checked against the key the manifest lists."""
+
+    assertion: dict[str, Any]
+    signed_payload: bytes
+    signature: bytes
+    key_id: str
+    holder_matches: bool
+
+
+class PeerClients:
+    def __init__(
+        self, province: str, manifest: Callable[[], Manifest], credentials: grpc.ChannelCredentials
+    ) -> None:
+        self._province = province
+        self._manifest = manifest
+        self._credentials = credentials
+        self._lock = threading.Lock()
+        self._channels: dict[tuple[str, str], grpc.Channel] = {}
+
+    def member(self, province: str) -> Member:
+        member = self._manifest().member(province)
+        if member is None:
+            raise PeerUnavailable(province, "not in the federation manifest")
+        return member
+
+    def aio_channel(self, province: str) -> grpc.aio.Channel:
+        """A fresh asyncio channel (one per replication session)."""
+        endpoint = self.member(province).grpc_endpoint
+        return grpc.aio.secure_channel(endpoint, self._credentials, options=CHANNEL_OPTIONS)
+
+    def _stub(self, province: str) -> pb_grpc.FederationServiceStub:
+        endpoint = self.member(province).grpc_endpoint
+        with self._lock:
+            channel = self._channels.get((province, endpoint))
+            if channel is None:
+                channel = grpc.secure_channel(endpoint, self._credentials, options=CHANNEL_OPTIONS)
+                self._channels[(province, endpoint)] = channel
+        return pb_grpc.FederationServiceStub(channel)
+
+    def forward(
+        self, writer: str, case_id: str, command: str, arguments: dict[str, Any], office: str, operator: str
+    ) -> tuple[int, str]:
+        """Ask the case's writer to record a command of this province; its (version, state) after it."""
+        request = pb.ForwardCaseCommandRequest(
+            case_id=case_id,
+            command=pb.CaseCommand.Value(f"CASE_COMMAND_{command}"),
+            arguments=json.dumps(arguments).encode(),
+            office_code=office,
+            operator_id=operator,
+        )
+        try:
+            response = self._stub(writer).ForwardCaseCommand(request, timeout=COMMAND_TIMEOUT_S)
+        except grpc.RpcError as e:
+            raise translate(writer, e) from None
+        return response.version, response.state
+
+    def verify(
+        self,
+        issuer: str,
+        identifier: str,
+        case_reference: str,
+        purpose: str,
+        consent_reference: str,
+        holder_digest: str,
+    ) -> RemoteVerification:
+        """核验 at the issuing province; raises RemoteRejected (its Once-Only code) or PeerUnavailable."""
+        request = pb.VerifyCertificateRequest(
+            identifier=identifier,
+            case_reference=case_reference,
+            purpose=purpose,
+            consent_reference=consent_reference,
+            holder_digest=holder_digest,
+        )
+        try:
+            response = self._stub(issuer).VerifyCertificate(request, timeout=UNARY_TIMEOUT_S)
+        except grpc.RpcError as e:
+            raise translate(issuer, e) from None
+        key = serialization.load_pem_public_key(self.member(issuer).signing_public_key_pem.encode())
+        try:
+            _check_signature(key, response.signature, response.signed_payload)
+            assertion = json.loads(response.signed_payload)
+        except (InvalidSignature, ValueError):
+            raise RemoteConflict(
+                f"SIGNATURE_INVALID: province {issuer}'s answer is not signed by its manifest key"
+            ) from None
+        return RemoteVerification(
+            assertion=assertion,
+            signed_payload=response.signed_payload,
+            signature=response.signature,
+            key_id=response.key_id,
+            holder_matches=assertion.get("holder_matches") is True,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for channel in self._channels.values():
+                channel.close()
+            self._channels.clear()
+
+
+def _check_signature(key: object, signature: bytes, payload: bytes) -> None:
+    if not isinstance(key, Ed25519PublicKey):
+        raise InvalidSignature
+    key.verify(signature, payload)
+
+
+def translate(province: str, error: grpc.RpcError) -> Exception:
+    """A peer's gRPC status as the named error the node maps to HTTP (and back to gRPC)."""
+    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
+    detail = (error.details() if isinstance(error, grpc.Call) else None) or code.name
+    kinds: dict[grpc.StatusCode, type[RemoteRejected]] = {
+        grpc.StatusCode.INVALID_ARGUMENT: RemoteInvalid,
+        grpc.StatusCode.FAILED_PRECONDITION: RemoteConflict,
+        grpc.StatusCode.NOT_FOUND: RemoteNotFound,
+        grpc.StatusCode.PERMISSION_DENIED: RemoteForbidden,
+        grpc.StatusCode.UNAUTHENTICATED: RemoteForbidden,
+    }
+    kind = kinds.get(code)
+    if kind is None:
+        return PeerUnavailable(province, detail)
+    return kind(f"province {province}: {detail}")

@@ -1,0 +1,202 @@
+"""The inbox: applies a peer's batch to this node's aggregates together with the peer's position, in ONE
+transaction, so each event is applied exactly once whatever crashes or redeliveries happen.
+
+Nothing from a peer is trusted as given. Every event of a batch is checked before any is stored: its topic
+must be a case or applicant event (never resolved before that check), its fields must decode and match the
+event class, its version must follow the stream this node holds (an event already held, e.g. received from
+the case's other full holder, is skipped), the sender must hold the case in full (its receiving or handling
+province), and the event must apply to the aggregate. One bad event rejects the whole batch: nothing is
+applied and the position stays, so the batch is asked for again later (and keeps failing, visibly, until the
+peer is fixed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Mapper, Recording, StoredEvent, Tracking
+from tongban.federation.v1 import federation_pb2 as pb
+
+from aggregates.applicant import Applicant
+from aggregates.case import Case
+from aggregates.foreign_certificate import ForeignCertificate
+from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
+from federation.errors import BatchRejected
+from federation.outbox import APPLICANT_TOPIC, CASE_TOPICS
+
+ALLOWED_TOPICS = CASE_TOPICS | {APPLICANT_TOPIC}
+MAX_STATE_BYTES = 256 * 1024
+STATUS_PREFIX = "CERTIFICATE_STATUS_"
+
+
+def tracking_name(peer: str) -> str:
+    return f"federation:{peer}"
+
+
+@dataclass
+class Applied:
+    """What one batch did: events stored, events skipped as already held, certificate statuses recorded."""
+
+    stored: int = 0
+    skipped: int = 0
+    notices: int = 0
+    position: int = 0
+    latencies_s: list[float] = field(default_factory=list)  # commit at the source → applied here
+
+
+class Inbox:
+    def __init__(
+        self,
+        app: Application[UUID],
+        province: str,
+        on_recorded: Any = None,
+        clock: Any = None,
+    ) -> None:
+        self._app = app
+        self._province = province
+        self._mapper: Mapper[UUID] = Mapper(transcoder=app.mapper.transcoder)  # the wire has no cipher
+        self._on_recorded = on_recorded or (lambda recordings: None)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def position(self, peer: str) -> int:
+        return self._app.recorder.max_tracking_id(tracking_name(peer)) or 0  # type: ignore[attr-defined]
+
+    def apply(self, peer: str, batch: pb.PullEventsResponse) -> Applied:
+        position = self.position(peer)
+        outcome = Applied(position=position)
+        if batch.next_position <= position:
+            return outcome  # a batch already applied (a redelivery after a lost acknowledgement)
+        if batch.head_position < batch.next_position:
+            raise BatchRejected(peer, "next_position lies beyond the head position")
+        events = self._checked_events(peer, batch, outcome)
+        aggregates = self._certificate_notices(peer, batch)
+        for aggregate in aggregates:
+            events.extend(aggregate.collect_events())
+        outcome.notices = len(aggregates)
+        recordings: list[Recording[UUID]] = self._app.events.put(
+            events, tracking=Tracking(tracking_name(peer), batch.next_position)
+        )
+        self._on_recorded(recordings)
+        now = self._clock()
+        outcome.stored = len(events) - sum(1 for e in events if isinstance(e, ForeignCertificate.Event))
+        outcome.latencies_s = [
+            (now - e.timestamp).total_seconds() for e in events if not isinstance(e, ForeignCertificate.Event)
+        ]
+        outcome.position = batch.next_position
+        return outcome
+
+    # Events
+
+    def _checked_events(self, peer: str, batch: pb.PullEventsResponse, outcome: Applied) -> list[Any]:
+        streams: dict[UUID, Aggregate | None] = {}
+        accepted: list[Any] = []
+        applicants: dict[UUID, int] = {}  # applicant stream -> position it came with
+        handed_over: dict[int, set[str]] = {}  # position -> applicant ids of cases handed to this node there
+        previous = 0
+        for replicated in batch.events:
+            if not previous <= replicated.position <= batch.next_position:
+                raise BatchRejected(peer, "event positions out of order or beyond next_position")
+            previous = replicated.position
+            event = self._decode(peer, replicated)
+            stream_id = event.originator_id
+            if stream_id not in streams:
+                streams[stream_id] = self._load(stream_id)
+            current = streams[stream_id]
+            held = current.version if current is not None else 0
+            if event.originator_version <= held:
+                outcome.skipped += 1
+                continue
+            if event.originator_version != held + 1:
+                raise BatchRejected(
+                    peer, f"a gap in a stream: version {event.originator_version} after {held}"
+                )
+            self._authorise(peer, event, current)
+            try:
+                streams[stream_id] = event.mutate(current)
+            except Exception as e:  # a payload that does not fit the aggregate: reject, never store
+                raise BatchRejected(peer, f"an event does not apply ({type(e).__name__})") from None
+            if isinstance(event, Applicant.Registered):
+                applicants[stream_id] = replicated.position
+            elif isinstance(streams[stream_id], Case):
+                case = streams[stream_id]
+                assert isinstance(case, Case)  # noqa: S101 - narrowed above
+                if case.handling_province == self._province and case.receiving_province == peer:
+                    handed_over.setdefault(replicated.position, set()).add(case.applicant_id)
+            accepted.append(event)
+        for applicant_id, position in applicants.items():
+            if str(applicant_id) not in handed_over.get(position, set()):
+                raise BatchRejected(peer, "an applicant's identity came without a case handed to this node")
+        return accepted
+
+    def _decode(self, peer: str, replicated: pb.ReplicatedEvent) -> Any:
+        if replicated.topic not in ALLOWED_TOPICS:
+            raise BatchRejected(peer, "an event of a kind that is not replicated")
+        if len(replicated.state) > MAX_STATE_BYTES:
+            raise BatchRejected(peer, "an event larger than the limit")
+        try:
+            stream_id = UUID(replicated.originator_id)
+        except ValueError:
+            raise BatchRejected(peer, "an originator id that is not a UUID") from None
+        if replicated.originator_version < 1:
+            raise BatchRejected(peer, "an originator version below 1")
+        stored = StoredEvent(stream_id, replicated.originator_version, replicated.topic, replicated.state)
+        try:
+            event = self._mapper.to_domain_event(stored)
+        except Exception:  # malformed JSON, wrong shapes: the transcoder's errors vary
+            raise BatchRejected(peer, "an event whose fields do not decode") from None
+        expected = {f.name for f in dataclasses.fields(type(event))}  # type: ignore[arg-type]
+        if set(vars(event)) != expected:
+            raise BatchRejected(peer, "an event whose fields differ from its class")
+        return event
+
+    def _authorise(self, peer: str, event: Any, current: Aggregate | None) -> None:
+        if isinstance(event, Case.Submitted):
+            holders = {event.receiving_province, event.handling_province}
+            parties = holders | {p["province"] for p in event.parts if isinstance(p, dict)}
+        elif isinstance(current, Case):
+            holders = {current.receiving_province, current.handling_province}
+            parties = holders | {p.province for p in current.parts.values()}
+        else:
+            return  # an applicant: checked against the case that hands it over
+        if peer not in holders or self._province not in parties:
+            raise BatchRejected(peer, "a case event from a province that does not hold the case")
+
+    def _load(self, stream_id: UUID) -> Aggregate | None:
+        try:
+            found: Aggregate = self._app.repository.get(stream_id)
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    # Certificate status notices (like CRL entries)
+
+    def _certificate_notices(self, peer: str, batch: pb.PullEventsResponse) -> list[ForeignCertificate]:
+        changed: dict[str, ForeignCertificate] = {}
+        for notice in batch.certificate_notices:
+            try:
+                identifier = CertificateIdentifier.parse(notice.identifier)
+            except InvalidIdentifier:
+                raise BatchRejected(peer, "a certificate notice with an invalid identifier") from None
+            if identifier.issuing_province != peer:
+                raise BatchRejected(peer, "a certificate notice for a certificate another province issued")
+            if notice.status not in pb.CertificateStatus.values() or notice.status == 0:
+                raise BatchRejected(peer, "a certificate notice with an unknown status")
+            status = pb.CertificateStatus.Name(notice.status).removeprefix(STATUS_PREFIX)
+            key = str(identifier)
+            certificate = changed.get(key) or self._foreign(key, peer)
+            certificate.announce(status, datetime.fromtimestamp(notice.changed_at_unix_ms / 1000, UTC))
+            changed[key] = certificate
+        return [c for c in changed.values() if c.pending_events]
+
+    def _foreign(self, identifier: str, issuing_province: str) -> ForeignCertificate:
+        try:
+            found: ForeignCertificate = self._app.repository.get(ForeignCertificate.id_for(identifier))
+        except AggregateNotFoundError:
+            return ForeignCertificate.observe(identifier, issuing_province)
+        return found

@@ -1,0 +1,42 @@
+"""Wakes the open ``PullEvents`` streams as soon as the log grows, instead of polling the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+
+class LogSignal:
+    """``notify()`` may be called from any thread (eventsourcing saves in worker threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def notify(self) -> None:
+        with self._lock:
+            self._generation += 1
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there any more
+                loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, seen: int, timeout_s: float) -> None:
+        """Return once the log grew past generation ``seen``, or after ``timeout_s``."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            if self._generation != seen:
+                return
+            self._waiters.add(entry)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(entry[1].wait(), timeout_s)
+        finally:
+            with self._lock:
+                self._waiters.discard(entry)

@@ -1,0 +1,180 @@
+"""The outbox: what one peer may see of this node's event log, cut into batches for ``PullEvents``.
+
+Each peer's outbox is a projection of this node's log, computed as the peer reads it: a filter and a
+minimisation that depend only on the log itself and on facts that never change once recorded (who the
+parties of a case are is fixed when it is filed). It therefore never disagrees with the log, needs no second
+write, and survives any crash with the log. What a peer gets:
+
+- the events of every case to which both provinces are a party, when this node is the case's receiving or
+  handling province (the two that hold a case in full); a province handling only a part of a joint case never
+  learns who the applicant is, nor the applicant's rating comment;
+- the applicant's identity, only when the case passes to its handling province (forwarded, or filed online
+  there), and only to that province;
+- every status change of this node's certificates, as a notice naming the certificate and never its holder.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+from tongban.federation.v1 import federation_pb2 as pb
+
+from aggregates.applicant import Applicant
+from aggregates.case import Case
+from aggregates.catalogue import Mode
+from aggregates.certificate import Certificate
+
+CASE_EVENT_CLASSES: tuple[type[Aggregate.Event], ...] = tuple(
+    cls for cls in vars(Case).values() if isinstance(cls, type) and issubclass(cls, Aggregate.Event)
+)
+CASE_TOPICS = frozenset(get_topic(cls) for cls in CASE_EVENT_CLASSES)
+APPLICANT_TOPIC = get_topic(Applicant.Registered)
+STATUS_TOPICS = frozenset({get_topic(Certificate.StatusChanged), get_topic(Certificate.Superseded)})
+FORWARDED_TOPIC = get_topic(Case.Forwarded)
+SUBMITTED_TOPIC = get_topic(Case.Submitted)
+# Fields a province that handles only a part of a joint case does not need.
+PART_REDACTIONS: dict[str, dict[str, Any]] = {
+    SUBMITTED_TOPIC: {"applicant_id": ""},
+    get_topic(Case.Rated): {"comment": ""},
+}
+DEFAULT_BATCH_EVENTS = 500
+MAX_BATCH_EVENTS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CaseParties:
+    receiving: str
+    handling: str
+    parts: frozenset[str]
+    applicant_id: str
+    filed_online: bool
+
+    def includes(self, province: str) -> bool:
+        return province in (self.receiving, self.handling) or province in self.parts
+
+    def holds_in_full(self, province: str) -> bool:
+        return province in (self.receiving, self.handling)
+
+
+class Outbox:
+    def __init__(self, app: Application[UUID], province: str, scan_limit: int = 1000) -> None:
+        self._app = app
+        self._province = province
+        self._scan_limit = scan_limit
+        self._topics = sorted(CASE_TOPICS | STATUS_TOPICS)
+        self._parties: dict[UUID, CaseParties] = {}
+        self._identifiers: dict[UUID, str] = {}
+
+    def head(self) -> int:
+        return self._app.recorder.max_notification_id() or 0
+
+    def batch(self, peer: str, after: int, max_events: int) -> pb.PullEventsResponse:
+        """The peer's next batch after position ``after``: at most ``max_events`` events."""
+        head = self.head()
+        batch = pb.PullEventsResponse(head_position=head)
+        position = after
+        while position < head and len(batch.events) < max_events:
+            notifications = self._app.recorder.select_notifications(
+                start=position + 1, limit=self._scan_limit, stop=head, topics=self._topics
+            )
+            if not notifications:
+                position = head
+                break
+            for notification in notifications:
+                self._route(peer, notification, batch)
+                position = notification.id
+                if len(batch.events) >= max_events:
+                    break
+            if len(notifications) < self._scan_limit and len(batch.events) < max_events:
+                position = head  # nothing else for anyone up to the head
+        batch.next_position = position
+        batch.sent_at_unix_ms = time.time_ns() // 1_000_000
+        return batch
+
+    def _route(self, peer: str, notification: Notification, batch: pb.PullEventsResponse) -> None:
+        if notification.topic in STATUS_TOPICS:
+            batch.certificate_notices.append(self._notice(notification))
+            return
+        parties = self.parties(UUID(str(notification.originator_id)))
+        if not (parties.includes(peer) and parties.holds_in_full(self._province)) or peer == self._province:
+            return
+        event = self._app.mapper.to_domain_event(notification)
+        if (
+            peer == parties.handling
+            and parties.receiving == self._province
+            and self._hands_over(notification.topic, parties)
+        ):
+            applicant_events: Any = self._app.events.get(UUID(parties.applicant_id))
+            for applicant_event in applicant_events:
+                batch.events.append(self._replicated(notification.id, applicant_event, {}))
+        redactions = {} if parties.holds_in_full(peer) else PART_REDACTIONS.get(notification.topic, {})
+        batch.events.append(self._replicated(notification.id, event, redactions))
+
+    @staticmethod
+    def _hands_over(topic: str, parties: CaseParties) -> bool:
+        """Whether this event passes the case to its handling province, which then needs the applicant."""
+        if parties.receiving == parties.handling:
+            return False
+        return topic == FORWARDED_TOPIC or (topic == SUBMITTED_TOPIC and parties.filed_online)
+
+    def parties(self, case_id: UUID) -> CaseParties:
+        """Who is a party to a case: fixed when it is filed, so cached for good."""
+        known = self._parties.get(case_id)
+        if known is None:
+            filed = next(iter(self._app.events.get(case_id, lte=1)))
+            assert isinstance(filed, Case.Submitted)  # noqa: S101 - a case stream starts with Submitted
+            known = CaseParties(
+                receiving=filed.receiving_province,
+                handling=filed.handling_province,
+                parts=frozenset(p["province"] for p in filed.parts),
+                applicant_id=filed.applicant_id,
+                filed_online=filed.mode == Mode.FULL_ONLINE,
+            )
+            if len(self._parties) > 100_000:
+                self._parties.clear()
+            self._parties[case_id] = known
+        return known
+
+    def _replicated(
+        self, position: int, event: Any, redactions: dict[str, Any]
+    ) -> pb.ReplicatedEvent:
+        state = dict(vars(event))
+        originator_id = state.pop("originator_id")
+        version = state.pop("originator_version")
+        class_version = getattr(type(event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        state.update(redactions)
+        return pb.ReplicatedEvent(
+            position=position,
+            originator_id=str(originator_id),
+            originator_version=version,
+            topic=get_topic(type(event)),
+            state=self._app.mapper.transcoder.encode(state),
+        )
+
+    def _notice(self, notification: Notification) -> pb.CertificateStatusNotice:
+        event: Any = self._app.mapper.to_domain_event(notification)
+        return pb.CertificateStatusNotice(
+            position=notification.id,
+            identifier=self._identifier(UUID(str(notification.originator_id))),
+            status=pb.CertificateStatus.Value(f"CERTIFICATE_STATUS_{event.status}"),
+            changed_at_unix_ms=int(event.timestamp.timestamp() * 1000),
+        )
+
+    def _identifier(self, certificate_id: UUID) -> str:
+        known = self._identifiers.get(certificate_id)
+        if known is None:
+            issued = next(iter(self._app.events.get(certificate_id, lte=1)))
+            known = str(issued.identifier)  # type: ignore[attr-defined]
+            if len(self._identifiers) > 100_000:
+                self._identifiers.clear()
+            self._identifiers[certificate_id] = known
+        return known

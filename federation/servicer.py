@@ -1,0 +1,246 @@
+"""The federation service one province node offers the others, over mutual TLS only.
+
+Every RPC first authenticates the caller against the signed manifest (``handshake.authenticate_peer``);
+what it may then do is decided by the case and certificate rules of this node, never by what it claims.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any, NoReturn, Protocol
+
+import grpc
+import structlog
+from tongban.federation.v1 import federation_pb2 as pb
+from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
+
+from aggregates.errors import InvalidField
+from federation.errors import CommandRefused
+from federation.handshake import PeerRefused, authenticate_peer, negotiate
+from federation.log_signal import LogSignal
+from federation.outbox import DEFAULT_BATCH_EVENTS, MAX_BATCH_EVENTS, Outbox
+from federation.pki import Manifest, Member
+
+log = structlog.get_logger("tongban.federation")
+VERIFY_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 10.0
+MAX_COMMAND_ARGUMENTS = 64 * 1024
+HEARTBEAT_S = 5.0
+
+
+class SignedAnswer(Protocol):
+    """What the issuing node's certificate service answers: an assertion and the signature over its bytes."""
+
+    @property
+    def assertion(self) -> dict[str, Any]: ...
+
+    @property
+    def payload(self) -> bytes: ...
+
+    @property
+    def signature(self) -> bytes: ...
+
+    @property
+    def algorithm(self) -> str: ...
+
+    @property
+    def key_id(self) -> str: ...
+
+
+# identifier, requester province, case reference, purpose, consent reference, holder digest -> answer;
+# None: not issued here
+PeerVerifier = Callable[[str, str, str, str, str, str], SignedAnswer | None]
+# requesting province, case id, command name, arguments, office code, operator id -> (version, state)
+CommandHandler = Callable[[str, str, str, dict[str, Any], str, str], tuple[int, str]]
+
+
+class FederationServicer(pb_grpc.FederationServiceServicer):
+    def __init__(
+        self,
+        province: str,
+        manifest: Callable[[], Manifest],
+        capabilities: frozenset[int] = frozenset(),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        verifier: PeerVerifier | None = None,
+        outbox: Outbox | None = None,
+        log_signal: LogSignal | None = None,
+        commands: CommandHandler | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
+        self._province = province
+        self._manifest = manifest
+        self._capabilities = capabilities
+        self._clock = clock
+        self._verifier = verifier
+        self._outbox = outbox
+        self._signal = log_signal or LogSignal()
+        self._commands = commands
+        self._heartbeat_s = heartbeat_s
+
+    async def _refuse(
+        self, context: grpc.aio.ServicerContext[Any, Any], rpc: str, refused: PeerRefused
+    ) -> NoReturn:
+        log.warning("federation.peer_refused", rpc=rpc, code=refused.code.name, reason=refused.message)
+        await context.abort(refused.code, refused.message)
+        raise AssertionError("abort returns never")  # pragma: no cover - context.abort raises
+
+    async def _peer(self, context: grpc.aio.ServicerContext[Any, Any], rpc: str) -> Member:
+        try:
+            return authenticate_peer(context.auth_context(), self._manifest())
+        except PeerRefused as refused:
+            await self._refuse(context, rpc, refused)
+
+    async def Handshake(
+        self, request: pb.HandshakeRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.HandshakeResponse:
+        try:
+            outcome = negotiate(
+                request,
+                context.auth_context(),
+                self._manifest(),
+                self._province,
+                self._capabilities,
+                self._clock(),
+            )
+        except PeerRefused as refused:
+            await self._refuse(context, "Handshake", refused)
+        log.info(
+            "federation.handshake", peer=outcome.peer.province, version=outcome.response.protocol_version
+        )
+        return outcome.response
+
+    # 核验
+
+    async def VerifyCertificate(
+        self, request: pb.VerifyCertificateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.VerifyCertificateResponse:
+        peer = await self._peer(context, "VerifyCertificate")
+        try:
+            answer = await self._verify(request, peer)
+        except PeerRefused as refused:
+            await self._refuse(context, "VerifyCertificate", refused)
+        log.info(
+            "federation.certificate_verified", peer=peer.province, authentic=answer.assertion["authentic"]
+        )
+        return pb.VerifyCertificateResponse(
+            signed_payload=answer.payload,
+            signature=answer.signature,
+            signature_algorithm=answer.algorithm,
+            key_id=answer.key_id,
+            authentic=answer.assertion["authentic"],
+            status=answer.assertion["status"] or "",
+            valid_until=answer.assertion["valid_until"] or "",
+            holder_matches=bool(answer.assertion.get("holder_matches")),
+            type_code=answer.assertion.get("type_code") or "",
+        )
+
+    async def _verify(self, request: pb.VerifyCertificateRequest, peer: Member) -> SignedAnswer:
+        """The Once-Only error set: NOT_AUTHORISED, CONSENT_MISSING, INVALID_REQUEST, NOT_FOUND, TIMEOUT."""
+        if self._verifier is None:
+            raise PeerRefused(
+                grpc.StatusCode.PERMISSION_DENIED, "NOT_AUTHORISED: this node verifies for no peer"
+            )
+        if not request.consent_reference.strip():
+            raise PeerRefused(
+                grpc.StatusCode.FAILED_PRECONDITION, "CONSENT_MISSING: name the holder's consent"
+            )
+        if not request.case_reference.strip() or not request.purpose.strip():
+            raise PeerRefused(
+                grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST: a case reference and a purpose"
+            )
+        arguments = (
+            request.identifier,
+            peer.province,
+            request.case_reference,
+            request.purpose,
+            request.consent_reference,
+            request.holder_digest,
+        )
+        try:
+            answer = await asyncio.wait_for(asyncio.to_thread(self._verifier, *arguments), VERIFY_TIMEOUT_S)
+        except TimeoutError:
+            raise PeerRefused(
+                grpc.StatusCode.DEADLINE_EXCEEDED, "TIMEOUT: the issuing node did not answer in time"
+            ) from None
+        except InvalidField as e:
+            raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, f"INVALID_REQUEST: {e}") from None
+        if answer is None:
+            raise PeerRefused(grpc.StatusCode.NOT_FOUND, "NOT_FOUND: no such certificate was issued here")
+        return answer
+
+    # Replication
+
+    async def PullEvents(
+        self, request: pb.PullEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[pb.PullEventsResponse]:
+        peer = await self._peer(context, "PullEvents")
+        if self._outbox is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node does not replicate cases")
+        outbox = self._outbox
+        limit = min(request.max_batch_events or DEFAULT_BATCH_EVENTS, MAX_BATCH_EVENTS)
+        position = request.after_position
+        if position > await asyncio.to_thread(outbox.head):
+            await self._refuse(
+                context,
+                "PullEvents",
+                PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, "after_position lies beyond this node's log"),
+            )
+        log.info("federation.pull_started", peer=peer.province, after=position, follow=request.follow)
+        last_sent = 0.0
+        while True:
+            seen = self._signal.generation
+            batch = await asyncio.to_thread(outbox.batch, peer.province, position, limit)
+            news = batch.events or batch.certificate_notices or batch.next_position != position
+            if news or time.monotonic() - last_sent >= self._heartbeat_s:
+                yield batch
+                last_sent = time.monotonic()
+            position = batch.next_position
+            if position < batch.head_position:
+                continue
+            if not request.follow:
+                return
+            await self._signal.wait(seen, self._heartbeat_s)
+
+    async def ForwardCaseCommand(
+        self, request: pb.ForwardCaseCommandRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ForwardCaseCommandResponse:
+        peer = await self._peer(context, "ForwardCaseCommand")
+        try:
+            name, arguments = self._command(request)
+        except PeerRefused as refused:
+            await self._refuse(context, "ForwardCaseCommand", refused)
+        handler = self._commands
+        if handler is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node takes no forwarded commands")
+        call = (peer.province, request.case_id, name, arguments, request.office_code, request.operator_id)
+        try:
+            version, state = await asyncio.wait_for(asyncio.to_thread(handler, *call), COMMAND_TIMEOUT_S)
+        except CommandRefused as refused:
+            await self._refuse(context, "ForwardCaseCommand", PeerRefused(refused.code, refused.message))
+        except TimeoutError:
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the command did not complete in time")
+        log.info("federation.command_recorded", peer=peer.province, command=name, version=version)
+        return pb.ForwardCaseCommandResponse(version=version, state=state)
+
+    @staticmethod
+    def _command(request: pb.ForwardCaseCommandRequest) -> tuple[str, dict[str, Any]]:
+        if request.command not in pb.CaseCommand.values() or request.command == 0:
+            raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, f"unknown command {request.command}")
+        if len(request.arguments) > MAX_COMMAND_ARGUMENTS:
+            raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, "arguments larger than 64 KiB")
+        try:
+            arguments = json.loads(request.arguments or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, "arguments are not a JSON object") from None
+        if not isinstance(arguments, dict):
+            raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, "arguments are not a JSON object")
+        for name, value in (("office_code", request.office_code), ("operator_id", request.operator_id)):
+            if not 1 <= len(value) <= 64 or not value.isprintable():
+                raise PeerRefused(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"{name} must be 1 to 64 printable characters"
+                )
+        return pb.CaseCommand.Name(request.command).removeprefix("CASE_COMMAND_"), arguments

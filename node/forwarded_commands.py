@@ -1,0 +1,71 @@
+"""Commands another province forwards to this node because this node writes the case now.
+
+The arguments are checked against the same JSON Schemas as the REST bodies of those commands, and the command
+runs as the calling province (the one in its client certificate), office and operator. The case's rules
+decide the rest, exactly as for a local caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import jsonschema
+
+from aggregates.case import Case
+from aggregates.responsibility import Actor
+from federation.errors import CommandRefused
+from federation.servicer import CommandHandler
+from node.cases import CaseService
+from node.errors import mapping_for
+from node.http import case_schemas as cs
+
+FORWARDABLE: dict[str, tuple[Callable[..., Case], dict[str, Any]]] = {
+    "ATTACH_MATERIAL": (CaseService.attach_material, cs.ATTACH),
+    "PROVIDE_SUPPLEMENT": (CaseService.provide_supplement, cs.EMPTY),
+    "CONCLUDE_PART": (CaseService.conclude_part, cs.FORWARDED_CONCLUDE_PART),
+    "DELIVER": (CaseService.deliver, cs.DELIVER),
+    "RATE": (CaseService.rate, cs.RATE),
+    "ARCHIVE": (CaseService.archive, cs.EMPTY),
+}
+
+
+def command_handler(cases: CaseService) -> CommandHandler:
+    """The handler of ``ForwardCaseCommand``: checks, then runs the command as the calling province."""
+
+    def handle(
+        province: str, case_id: str, command: str, arguments: dict[str, Any], office: str, operator: str
+    ) -> tuple[int, str]:
+        known = FORWARDABLE.get(command)
+        if known is None:
+            raise CommandRefused(grpc.StatusCode.INVALID_ARGUMENT, f"{command} is not forwarded")
+        method, schema = known
+        problems = sorted(jsonschema.Draft202012Validator(schema).iter_errors(arguments), key=str)
+        if problems:
+            where = "/".join(str(p) for p in problems[0].absolute_path) or "(arguments)"
+            raise CommandRefused(grpc.StatusCode.INVALID_ARGUMENT, f"{where}: {problems[0].validator} failed")
+        try:
+            refusal = _refusal(cases, cases.case(case_id), province)
+            done = None
+            if refusal is None:
+                done = method(cases, case_id, Actor(province, office, operator), **arguments)
+        except Exception as e:
+            mapping = mapping_for(e)
+            if mapping is None:
+                raise
+            raise CommandRefused(mapping.grpc_code, str(e)) from None
+        if refusal is not None or done is None:
+            raise refusal or CommandRefused(grpc.StatusCode.INTERNAL, "no result")
+        return done.version, done.state.value
+
+    return handle
+
+
+def _refusal(cases: CaseService, case: Case, province: str) -> CommandRefused | None:
+    if case.writer() != cases.province:
+        problem = f"province {cases.province} does not write this case now"
+        return CommandRefused(grpc.StatusCode.FAILED_PRECONDITION, problem)
+    if not case.is_party(province):
+        return CommandRefused(grpc.StatusCode.PERMISSION_DENIED, f"province {province} is no party to it")
+    return None

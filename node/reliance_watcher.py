@@ -1,0 +1,84 @@
+"""Revocation push, the receiving end: flags each open case whose attached certificate left VALID.
+
+It follows this node's log for certificates attached to cases and for status changes: of this node's own
+certificates, and of other provinces' certificates as their issuers announced them (``ForeignCertificate``,
+recorded by the federation inbox). Whichever comes first, the attachment or the status change, the case is
+flagged when both are known, by the province that writes the case then, exactly once per case and status (the
+aggregate refuses a repeat, so a restart that reads the log again adds nothing).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from uuid import UUID
+
+import structlog
+from eventsourcing.utils import get_topic
+
+from aggregates.case import Case
+from aggregates.certificate import Certificate
+from aggregates.foreign_certificate import ForeignCertificate
+from node.application import NodeApplication
+from node.cases import CaseService
+
+log = structlog.get_logger("tongban.reliance")
+ATTACHED = get_topic(Case.MaterialAttached)
+OWN_STATUS = frozenset({get_topic(Certificate.StatusChanged), get_topic(Certificate.Superseded)})
+ANNOUNCED = get_topic(ForeignCertificate.StatusAnnounced)
+
+
+class RelianceWatcher:
+    def __init__(self, app: NodeApplication, cases: CaseService, batch_size: int = 500) -> None:
+        self._app = app
+        self._cases = cases
+        self._batch_size = batch_size
+        self._position = 0  # the last notification id read; ids may have gaps
+        self._relying: dict[str, set[str]] = defaultdict(set)  # certificate identifier -> case ids
+        self._status: dict[str, str] = {}  # certificate identifier -> its latest known status
+        self._identifiers: dict[UUID, str] = {}
+
+    def tick(self) -> int:
+        """Catch up with the log and flag what became due; returns how many cases were flagged."""
+        due: set[tuple[str, str]] = set()
+        while True:
+            notifications = self._app.recorder.select_notifications(
+                start=self._position + 1, limit=self._batch_size, topics=[ATTACHED, *OWN_STATUS, ANNOUNCED]
+            )
+            for notification in notifications:
+                due |= self._read(notification.topic, self._app.mapper.to_domain_event(notification))
+                self._position = notification.id
+            if len(notifications) < self._batch_size:
+                break
+        flagged = 0
+        for case_id, identifier in sorted(due):
+            status = self._status[identifier]
+            if self._cases.flag_relied_certificate(case_id, identifier, status):
+                flagged += 1
+                log.info("reliance.case_flagged", case_id=case_id, status=status)
+        return flagged
+
+    def _read(self, topic: str, event: object) -> set[tuple[str, str]]:
+        """The (case, certificate) pairs this event makes due for a flag."""
+        if topic == ATTACHED:
+            assert isinstance(event, Case.MaterialAttached)  # noqa: S101 - selected by topic
+            identifier = event.certificate_identifier
+            if identifier is None:
+                return set()
+            case_id = str(event.originator_id)
+            self._relying[identifier].add(case_id)
+            return {(case_id, identifier)} if self._status.get(identifier, "VALID") != "VALID" else set()
+        identifier = self._identifier(event.originator_id)  # type: ignore[attr-defined]
+        status = event.status  # type: ignore[attr-defined]
+        self._status[identifier] = status
+        if status == "VALID":
+            return set()
+        return {(case_id, identifier) for case_id in self._relying.get(identifier, ())}
+
+    def _identifier(self, aggregate_id: UUID) -> str:
+        """The identifier of a certificate (own or foreign), from the first event of its stream."""
+        known = self._identifiers.get(aggregate_id)
+        if known is None:
+            first = next(iter(self._app.events.get(aggregate_id, lte=1)))
+            known = str(first.identifier)  # type: ignore[attr-defined]
+            self._identifiers[aggregate_id] = known
+        return known
