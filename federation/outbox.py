@@ -142,9 +142,7 @@ class Outbox:
             self._parties[case_id] = known
         return known
 
-    def _replicated(
-        self, position: int, event: Any, redactions: dict[str, Any]
-    ) -> pb.ReplicatedEvent:
+    def _replicated(self, position: int, event: Any, redactions: dict[str, Any]) -> pb.ReplicatedEvent:
         state = dict(vars(event))
         originator_id = state.pop("originator_id")
         version = state.pop("originator_version")

@@ -192,6 +192,31 @@ CASE: Schema = {
         "rectification_due_on": NULLABLE_STRING,
         "appealed": {"type": "boolean"},
         "bundle_id": NULLABLE_STRING,
+        "writer": {
+            **PROVINCE,
+            "description": "the province that records the case's next events; other parties' commands "
+            "are forwarded to it (federation)",
+        },
+        "recognitions": {
+            "type": "array",
+            "description": "证照互认: each decision on another province's certificate",
+            "items": {
+                "type": "object",
+                "required": ["material_code", "certificate_identifier", "issuing_province", "recognised"],
+                "properties": {
+                    "material_code": {"type": "string"},
+                    "certificate_identifier": {"type": "string"},
+                    "issuing_province": {"type": "string"},
+                    "recognised": {"type": "boolean"},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+        "certificate_flags": {
+            "type": "object",
+            "description": "certificates the case relies on that left VALID since, with their status",
+            "additionalProperties": {"type": "string"},
+        },
         "version": {"type": "integer"},
         "deadlines": DEADLINES,
     },

@@ -75,6 +75,9 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
         "rectification_due_on": case.rectification_due_on,
         "appealed": case.appealed,
         "bundle_id": case.bundle_id,
+        "writer": case.writer(),
+        "recognitions": case.recognitions,
+        "certificate_flags": case.certificate_flags,
         "version": case.version,
         "deadlines": None
         if deadlines is None

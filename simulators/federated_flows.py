@@ -1,0 +1,302 @@
+"""The four cross-province flows of the federation, each officer calling the node of their OWN province.
+
+Used by the demo (README command 1) and by the end-to-end tests. A province sees another province's step
+only once its node has pulled it, so each flow waits, with a bound, for the replica to show the step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from node.auth import Role
+from simulators.cluster import NodeProcess, token_for
+from simulators.rest import DemoError, call
+from simulators.sample_data import sample_certificates
+
+ID_CARD_TYPE = "11100000000013338W001"
+REPLICA_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Applicant:
+    name: str
+    id_number: str
+    id_card: str  # the identifier of their ID card certificate (居民身份证), issued by their province
+
+    def body(self) -> dict[str, str]:
+        return {"name": self.name, "id_type": "111", "id_number": self.id_number}
+
+
+@dataclass
+class FlowResult:
+    name: str
+    provinces: tuple[str, ...]
+    case_ids: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+class Federation:
+    """Officers of every province, each calling their own province's node."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, nodes: dict[str, NodeProcess], issuer_key: Path
+    ) -> None:
+        self.session, self.nodes, self.issuer_key = session, nodes, issuer_key
+
+    def headers(self, province: str, role: Role) -> dict[str, str]:
+        office = f"{province[:2]}-{role.value.upper()}-01"
+        return {
+            "Authorization": "Bearer " + token_for(self.issuer_key, province, role, office, f"{role.value}-1")
+        }
+
+    async def post(
+        self, province: str, path: str, role: Role, body: Any = None, expect: int = 200
+    ) -> dict[str, Any]:
+        url = self.nodes[province].http_url + path
+        return await call(self.session, "POST", url, self.headers(province, role), body or {}, expect)
+
+    async def get(self, province: str, path: str, role: Role = Role.AUDITOR) -> dict[str, Any]:
+        return await call(
+            self.session, "GET", self.nodes[province].http_url + path, self.headers(province, role)
+        )
+
+    async def wait_for(
+        self, province: str, path: str, ready: Callable[[dict[str, Any]], bool], what: str
+    ) -> dict[str, Any]:
+        """Poll ``province``'s node until its replica of ``path`` satisfies ``ready`` (bounded)."""
+        deadline = time.monotonic() + REPLICA_WAIT_S
+        url = self.nodes[province].http_url + path
+        while True:
+            async with self.session.get(url, headers=self.headers(province, Role.AUDITOR)) as response:
+                body: dict[str, Any] = await response.json(content_type=None)
+                if response.status == 200 and ready(body):
+                    return body
+            if time.monotonic() > deadline:
+                raise DemoError(f"province {province} did not show {what} within {REPLICA_WAIT_S}s")
+            await asyncio.sleep(0.05)
+
+    async def wait_for_state(self, province: str, case_id: str, state: str) -> dict[str, Any]:
+        return await self.wait_for(
+            province, f"/v1/cases/{case_id}", lambda c: c["state"] == state, f"case {case_id} {state}"
+        )
+
+    async def issue_id_card(self, province: str, seed: str) -> Applicant:
+        """An ID card certificate issued by ``province``; its holder becomes an applicant."""
+        body = next(b for b in sample_certificates(province, 14, seed=seed) if b["type_code"] == ID_CARD_TYPE)
+        created = await self.post(province, "/v1/certificates", Role.ISSUER, body, 201)
+        return Applicant(body["holder_name"], body["holder_id"], created["identifier"])
+
+
+async def attach_required(
+    fed: Federation, province: str, role: Role, case: dict[str, Any], applicant: Applicant, consent: str
+) -> dict[str, Any]:
+    """Attach each missing required material: the ID card certificate where it may replace it (免提交)."""
+    item = await fed.get(
+        province,
+        f"/v1/catalogue/{case['item']['province']}/items/{case['item']['code']}?version={case['item']['version']}",
+        role,
+    )
+    path = f"/v1/cases/{case['case_id']}/materials"
+    for material in item["definition"]["materials"]:
+        if material["code"] not in case["missing_materials"]:
+            continue
+        body: dict[str, str] = {"material_code": material["code"]}
+        if ID_CARD_TYPE in material["substitutes"]:
+            body |= {"certificate_identifier": applicant.id_card, "consent_reference": consent}
+        else:
+            body["file_digest"] = digest(material["code"])
+        case = await fed.post(province, path, role, body)
+    return case
+
+
+async def approve(fed: Federation, province: str, case_id: str) -> None:
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        await fed.post(
+            province, f"/v1/cases/{case_id}/review", Role.HANDLER, {"step": step, "opinion": "同意"}
+        )
+
+
+async def proxy_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> FlowResult:
+    """异地代收代办: A's window receives and checks, forwards to B; B accepts and asks for a supplement,
+    supplied through A; B concludes; A delivers; B archives. Both nodes end with the same timeline."""
+    started = time.perf_counter()
+    result = FlowResult("PROXY", (a, b))
+    case = await fed.post(
+        a,
+        "/v1/cases",
+        Role.WINDOW,
+        {"item_province": b, "item_code": "GA-0003", "mode": "PROXY", "applicant": applicant.body()},
+        201,
+    )
+    case_id = case["case_id"]
+    result.case_ids.append(case_id)
+    path = f"/v1/cases/{case_id}"
+    await attach_required(fed, a, Role.WINDOW, case, applicant, consent=f"CONSENT-{case['case_no']}")
+    await fed.post(a, path + "/receive", Role.WINDOW)
+    await fed.post(a, path + "/forward", Role.WINDOW)
+    await fed.wait_for_state(b, case_id, "FORWARDED")
+    await fed.post(b, path + "/accept", Role.HANDLER)
+    await fed.post(
+        b, path + "/supplement-request", Role.HANDLER, {"missing": ["M04"], "reason": "户口簿复印件不清晰"}
+    )
+    await fed.wait_for_state(a, case_id, "SUPPLEMENT_REQUESTED")
+    await fed.post(
+        a, path + "/materials", Role.WINDOW, {"material_code": "M04", "file_digest": digest("M04b")}
+    )
+    supplied = await fed.post(a, path + "/supplement", Role.WINDOW)  # forwarded to B, B's answer seen at A
+    result.facts["supplement_seen_at_receiving"] = supplied["state"]
+    await fed.wait_for_state(b, case_id, "ACCEPTED")
+    await approve(fed, b, case_id)
+    await fed.post(b, path + "/conclude", Role.HANDLER, {"result": "ISSUED"})
+    await fed.wait_for_state(a, case_id, "CONCLUDED")
+    await fed.post(a, path + "/deliver", Role.WINDOW, {"method": "WINDOW", "reference": "跨省通办窗口领取"})
+    await fed.wait_for_state(b, case_id, "DELIVERED")
+    await fed.post(b, path + "/archive", Role.HANDLER)
+    await fed.wait_for_state(a, case_id, "ARCHIVED")
+    timelines = [_steps(await fed.get(p, path + "/timeline")) for p in (a, b)]
+    result.facts["same_timeline"] = timelines[0] == timelines[1]
+    result.facts["timeline_provinces"] = sorted({step[2] for step in timelines[0] if step[2]})
+    result.facts["events"] = len(timelines[0])
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+async def full_online_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> FlowResult:
+    """全程网办: an applicant of A applies online to B. B verifies A's certificates at A (核验), records its
+    recognition decision (one recognised, one refused with a reason), and A records the use (用证记录)."""
+    started = time.perf_counter()
+    result = FlowResult("FULL_ONLINE", (a, b))
+    case = await fed.post(
+        b,
+        "/v1/cases",
+        Role.PLATFORM,
+        {"item_province": b, "item_code": "YM-0001", "mode": "FULL_ONLINE", "applicant": applicant.body()},
+        201,
+    )
+    case_id = case["case_id"]
+    result.case_ids.append(case_id)
+    path = f"/v1/cases/{case_id}"
+    # a certificate of A that A suspended: B refuses to recognise it, and records why
+    stranger = await fed.issue_id_card(a, seed=f"suspended-{case['case_no']}")
+    await fed.post(a, f"/v1/certificates/{stranger.id_card}/suspend", Role.ISSUER, {"reason": "演示：暂扣"})
+    refused_body = {
+        "material_code": "M01",
+        "certificate_identifier": stranger.id_card,
+        "consent_reference": f"CONSENT-{case['case_no']}-0",
+    }
+    refused = await fed.post(b, path + "/materials", Role.PLATFORM, refused_body, 422)
+    result.facts["refusal_detail"] = refused.get("detail", "")
+    case = await attach_required(fed, b, Role.PLATFORM, case, applicant, consent=f"CONSENT-{case['case_no']}")
+    result.facts["recognitions"] = [(r["recognised"], r.get("reason", "")) for r in case["recognitions"]]
+    await fed.post(b, path + "/accept", Role.HANDLER)
+    await approve(fed, b, case_id)
+    await fed.post(b, path + "/conclude", Role.HANDLER, {"result": "ISSUED"})
+    await fed.post(
+        b, path + "/deliver", Role.HANDLER, {"method": "ELECTRONIC", "reference": "电子证明已推送"}
+    )
+    history = await fed.get(a, f"/v1/certificates/{applicant.id_card}/history")
+    result.facts["uses_recorded_by_issuer"] = [
+        e
+        for e in history["entries"]
+        if e["event"] == "Used" and e["detail"].get("case_reference") == case["case_no"]
+    ]
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+async def joint_flow(fed: Federation, a: str, c: str, d: str, applicant: Applicant) -> FlowResult:
+    """多地联办: A accepts; C and D each conclude a part at their own node (forwarded to A, which writes
+    the case); the case concludes once every part has. C and D see the outcome, never the applicant."""
+    started = time.perf_counter()
+    result = FlowResult("JOINT", (a, c, d))
+    case = await fed.post(
+        a,
+        "/v1/cases",
+        Role.WINDOW,
+        {
+            "item_province": a,
+            "item_code": "RS-0002",
+            "mode": "JOINT",
+            "applicant": applicant.body(),
+            "parts": {"P1": a, "P2": c, "P3": d},
+        },
+        201,
+    )
+    case_id = case["case_id"]
+    result.case_ids.append(case_id)
+    path = f"/v1/cases/{case_id}"
+    await attach_required(fed, a, Role.WINDOW, case, applicant, consent=f"CONSENT-{case['case_no']}")
+    await fed.post(a, path + "/receive", Role.WINDOW)
+    await fed.post(a, path + "/accept", Role.HANDLER)
+    for province, part in ((c, "P2"), (d, "P3")):
+        await fed.wait_for_state(province, case_id, "ACCEPTED")
+        await fed.post(province, path + f"/parts/{part}/conclude", Role.HANDLER, {"result": "ISSUED"})
+    await fed.post(a, path + "/parts/P1/conclude", Role.HANDLER, {"result": "ISSUED"})
+    await approve(fed, a, case_id)
+    await fed.post(a, path + "/conclude", Role.HANDLER, {"result": "ISSUED"})
+    for province in (c, d):
+        seen = await fed.wait_for_state(province, case_id, "CONCLUDED")
+        result.facts[f"parts_seen_at_{province}"] = {p["code"]: p["result"] for p in seen["parts"]}
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+async def revocation_flow(
+    fed: Federation, a: str, relying: tuple[str, ...], applicant: Applicant
+) -> FlowResult:
+    """Revocation push: open cases in several provinces rely on A's certificate; A revokes it; each case is
+    flagged once, by the province that writes it."""
+    started = time.perf_counter()
+    result = FlowResult("REVOCATION", (a, *relying))
+    holder = await fed.issue_id_card(a, seed=f"revoked-{applicant.id_number}")
+    for province in relying:
+        case = await fed.post(
+            province,
+            "/v1/cases",
+            Role.PLATFORM,
+            {
+                "item_province": province,
+                "item_code": "YM-0001",
+                "mode": "FULL_ONLINE",
+                "applicant": holder.body(),
+            },
+            201,
+        )
+        await attach_required(
+            fed, province, Role.PLATFORM, case, holder, consent=f"CONSENT-{case['case_no']}"
+        )
+        result.case_ids.append(case["case_id"])
+    await fed.post(a, f"/v1/certificates/{holder.id_card}/revoke", Role.ISSUER, {"reason": "演示：吊销"})
+    flags = {}
+    for province, case_id in zip(relying, result.case_ids, strict=True):
+        flagged = await fed.wait_for(
+            province,
+            f"/v1/cases/{case_id}",
+            lambda c: bool(c["certificate_flags"]),
+            f"case {case_id} flagged",
+        )
+        flags[province] = flagged["certificate_flags"]
+    result.facts["flags"] = flags
+    result.facts["certificate"] = holder.id_card
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _steps(timeline: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (e["version"], e["event"], e["province"], e["office_code"], e["operator_id"])
+        for e in timeline["entries"]
+    ]
+
+
+def digest(seed: str) -> str:
+    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
