@@ -104,7 +104,9 @@ class Puller:
         status: PeerStatus,
         on_applied: Callable[[str, Applied], None] = lambda peer, applied: None,
         idle_timeout_s: float = 3 * HEARTBEAT_S,
+        batch_events: int = BATCH_EVENTS,
     ) -> None:
+        self._batch_events = batch_events
         self._province = province
         self._peer = peer
         self._clients = clients
@@ -142,7 +144,9 @@ class Puller:
                 raise TimeoutError(f"province {self._peer} does not replicate cases yet")
             position = await asyncio.to_thread(self._inbox.position, self._peer)
             stream = stub.PullEvents(
-                pb.PullEventsRequest(after_position=position, max_batch_events=BATCH_EVENTS, follow=True)
+                pb.PullEventsRequest(
+                    after_position=position, max_batch_events=self._batch_events, follow=True
+                )
             )
             self._status.connected = True
             self._status.last_error = None

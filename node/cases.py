@@ -625,7 +625,10 @@ class CaseService:
         return bundle, [self.case(case_id) for case_id in bundle.case_ids]
 
     def applicant(self, case_id: str) -> Applicant:
-        applicant: Applicant = self._get(self.case(case_id).applicant_id, Applicant, "applicant")
+        case = self.case(case_id)
+        if not case.applicant_id:  # a province handling only a part of a joint case never receives it
+            raise NotFound(f"the applicant of case {case.case_no} is not held on this node")
+        applicant: Applicant = self._get(case.applicant_id, Applicant, "applicant")
         return applicant
 
     def timeline(self, case_id: str) -> list[TimelineEntry]:

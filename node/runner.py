@@ -164,6 +164,7 @@ def _start_pullers(services: Services) -> list[asyncio.Task[None]]:
                 federation.inbox,
                 status,
                 on_applied=services.metrics.replication_applied,
+                batch_events=services.settings.federation_batch_events,
             ).run(),
             name=f"pull-{peer}",
         )

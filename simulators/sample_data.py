@@ -52,7 +52,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军")
 
 
-def sample_certificates(province: str, count: int, seed: int | None = None) -> list[dict[str, Any]]:
+def sample_certificates(province: str, count: int, seed: int | str | None = None) -> list[dict[str, Any]]:
     """``count`` issue-request bodies for certificates issued in ``province`` (POST /v1/certificates)."""
     rng = random.Random(seed if seed is not None else f"{province}-{count}")
     types = certificate_types()

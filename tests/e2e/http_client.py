@@ -27,3 +27,9 @@ def post_json(url: str, body: Any, headers: dict[str, str] | None = None) -> tup
 
 def get_json(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     return request_json("GET", url, None, headers)
+
+
+def get_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - tests' own loopback URLs
+        text: str = response.read().decode()
+        return text

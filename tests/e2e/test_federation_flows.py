@@ -1,0 +1,216 @@
+"""End to end: four province nodes as real processes, federated over mutual TLS on loopback, on SQLite and
+on PostgreSQL. The four cross-province flows run with each officer calling their own province's node."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+import grpc
+import psycopg
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from tongban.federation.v1 import federation_pb2 as pb
+from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
+
+from federation.handshake import channel_credentials
+from node.auth import Role
+from simulators.federated_flows import (
+    Applicant,
+    Federation,
+    FlowResult,
+    full_online_flow,
+    joint_flow,
+    proxy_flow,
+    revocation_flow,
+)
+from simulators.federation_cluster import FederatedCluster
+from tests.e2e import http_client as http
+
+pytestmark = pytest.mark.e2e
+SH, JS, ZJ, AH = "310000", "320000", "330000", "340000"
+
+
+def postgres_env(url: str, provinces: tuple[str, ...]) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """One fresh schema per node, so runs never see each other's data."""
+    run = uuid.uuid4().hex[:8]
+    schemas = {p: f"fed_{run}_{p}" for p in provinces}
+    env = {p: {"TONGBAN_POSTGRES_URL": url, "TONGBAN_POSTGRES_SCHEMA": schemas[p]} for p in provinces}
+    return env, list(schemas.values())
+
+
+def drop_schemas(url: str, schemas: list[str]) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FederatedCluster]:
+    provinces = (SH, JS, ZJ, AH)
+    store_env: dict[str, dict[str, str]] = {}
+    schemas: list[str] = []
+    url = ""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        store_env, schemas = postgres_env(url, provinces)
+    federated = FederatedCluster(tmp_path_factory.mktemp(f"federation-{request.param}"), provinces, store_env)
+    federated.prepare()
+    federated.start()
+    try:
+        yield federated
+    finally:
+        codes = federated.stop()
+        if schemas:
+            drop_schemas(url, schemas)
+    assert set(codes.values()) == {0}, codes
+
+
+async def _with_federation(cluster: FederatedCluster, scenario: Any) -> Any:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        return await scenario(Federation(session, cluster.nodes, cluster.issuer_key))
+
+
+@pytest.fixture(scope="module")
+def flows(cluster: FederatedCluster) -> dict[str, FlowResult]:
+    async def scenario(fed: Federation) -> dict[str, FlowResult]:
+        applicant: Applicant = await fed.issue_id_card(SH, seed="e2e-applicant")
+        return {
+            "proxy": await proxy_flow(fed, SH, JS, applicant),
+            "online": await full_online_flow(fed, SH, JS, applicant),
+            "joint": await joint_flow(fed, SH, ZJ, AH, applicant),
+            "revocation": await revocation_flow(fed, SH, (JS, ZJ), applicant),
+        }
+
+    result: dict[str, FlowResult] = asyncio.run(_with_federation(cluster, scenario))
+    return result
+
+
+def test_proxy_case_is_the_same_case_on_both_nodes(flows: dict[str, FlowResult]) -> None:
+    proxy = flows["proxy"]
+    assert proxy.facts["same_timeline"] is True
+    assert proxy.facts["timeline_provinces"] == [SH, JS]
+    assert proxy.facts["supplement_seen_at_receiving"] == "ACCEPTED"  # B's answer, replicated back to A
+
+
+def test_full_online_case_recognises_or_refuses_the_issuers_certificates(
+    flows: dict[str, FlowResult],
+) -> None:
+    online = flows["online"]
+    assert online.facts["recognitions"] == [(False, "status SUSPENDED"), (True, "")]
+    assert "not recognised (decision recorded): status SUSPENDED" in online.facts["refusal_detail"]
+    [use] = online.facts["uses_recorded_by_issuer"]
+    assert (use["detail"]["requester_province"], use["operator_id"]) == (JS, JS)
+
+
+def test_joint_case_concludes_when_every_part_has(flows: dict[str, FlowResult]) -> None:
+    joint = flows["joint"]
+    for province in (ZJ, AH):
+        assert joint.facts[f"parts_seen_at_{province}"] == {"P1": "ISSUED", "P2": "ISSUED", "P3": "ISSUED"}
+
+
+def test_revocation_flags_each_relying_case_exactly_once(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    revocation = flows["revocation"]
+    identifier = revocation.facts["certificate"]
+    assert revocation.facts["flags"] == {JS: {identifier: "REVOKED"}, ZJ: {identifier: "REVOKED"}}
+
+    async def flag_events(fed: Federation) -> list[int]:
+        await asyncio.sleep(2.5)  # more follower ticks and pulls: a second flag would have appeared by now
+        counts = []
+        for province, case_id in zip((JS, ZJ), revocation.case_ids, strict=True):
+            timeline = await fed.get(province, f"/v1/cases/{case_id}/timeline")
+            counts.append(sum(e["event"] == "ReliedCertificateChanged" for e in timeline["entries"]))
+        return counts
+
+    assert asyncio.run(_with_federation(cluster, flag_events)) == [1, 1]
+
+
+def _pull_as(cluster: FederatedCluster, source: str, caller: str) -> list[pb.ReplicatedEvent]:
+    """Everything ``source`` lets ``caller`` see, pulled with ``caller``'s own client certificate."""
+    directory = cluster.federation_dir
+    credentials = channel_credentials(
+        (directory / caller / "node.key").read_bytes(),
+        (directory / caller / "node.pem").read_bytes(),
+        (directory / "ca.pem").read_bytes(),
+    )
+    events: list[pb.ReplicatedEvent] = []
+    with grpc.secure_channel(f"127.0.0.1:{cluster.ports[source]}", credentials) as channel:
+        stream = pb_grpc.FederationServiceStub(channel).PullEvents(
+            pb.PullEventsRequest(after_position=0, follow=False), timeout=30
+        )
+        for batch in stream:
+            events.extend(batch.events)
+    return events
+
+
+def test_each_peer_sees_only_the_cases_it_is_party_to_and_the_fields_it_needs(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    proxy_case = flows["proxy"].case_ids[0]
+    joint_case = flows["joint"].case_ids[0]
+    seen = {caller: _pull_as(cluster, SH, caller) for caller in (JS, ZJ, AH)}
+
+    def cases(events: list[pb.ReplicatedEvent]) -> set[str]:
+        return {e.originator_id for e in events if e.topic.startswith("aggregates.case:")}
+
+    def applicants(events: list[pb.ReplicatedEvent]) -> list[pb.ReplicatedEvent]:
+        return [e for e in events if e.topic == "aggregates.applicant:Applicant.Registered"]
+
+    # Jiangsu handles the proxy case: it gets it, and the applicant's identity with it; not the joint case
+    assert proxy_case in cases(seen[JS])
+    assert joint_case not in cases(seen[JS])
+    assert len(applicants(seen[JS])) == 1
+    # Zhejiang and Anhui each handle a part of the joint case: they get it, but never who the applicant is
+    for caller in (ZJ, AH):
+        assert cases(seen[caller]) == {joint_case}
+        assert applicants(seen[caller]) == []
+        [filed] = [e for e in seen[caller] if e.topic == "aggregates.case:Case.Submitted"]
+        assert json.loads(filed.state)["applicant_id"] == ""
+
+    # and over REST: the part province has the case, not the person
+    async def reads(fed: Federation) -> tuple[int, int, int]:
+        headers = fed.headers(ZJ, Role.AUDITOR)
+        base = cluster.nodes[ZJ].http_url
+        async with fed.session.get(f"{base}/v1/cases/{joint_case}/applicant", headers=headers) as r1:
+            applicant_status = r1.status
+        async with fed.session.get(f"{base}/v1/cases/{proxy_case}", headers=headers) as r2:
+            stranger_status = r2.status
+        async with fed.session.get(
+            f"{cluster.nodes[JS].http_url}/v1/cases/{proxy_case}/applicant",
+            headers=fed.headers(JS, Role.AUDITOR),
+        ) as r3:
+            handling_status = r3.status
+        return applicant_status, stranger_status, handling_status
+
+    assert asyncio.run(_with_federation(cluster, reads)) == (404, 404, 200)
+
+
+def test_replication_lag_per_peer_in_readyz_metrics_and_grpc_health(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    node = cluster.nodes[JS]
+    status, ready = http.get_json(f"{node.http_url}/readyz")
+    assert status == 200
+    replication = ready["checks"]["replication"]
+    assert set(replication) == {SH, ZJ, AH}
+    assert all(peer["connected"] and peer["in_step"] for peer in replication.values()), replication
+    assert replication[SH]["applied_total"] > 0
+    metrics = http.get_text(f"{node.http_url}/metrics")
+    assert f'tongban_replication_lag_events{{peer="{SH}"}} 0.0' in metrics
+    assert f'tongban_replication_lag_seconds{{peer="{SH}"}} 0.0' in metrics
+    assert f'tongban_replication_latency_seconds_count{{peer="{SH}"}}' in metrics
+    with grpc.insecure_channel(node.grpc_target) as channel:
+        health: Any = health_pb2_grpc.HealthStub(channel)  # the stubs package types this stub loosely
+        answer = health.Check(
+            health_pb2.HealthCheckRequest(service=f"tongban.federation.v1.FederationService/peer/{SH}"),
+            timeout=10,
+        )
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
