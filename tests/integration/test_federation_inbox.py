@@ -1,0 +1,210 @@
+"""The replication path without the network: Shanghai's outbox for Jiangsu, applied by Jiangsu's inbox, on
+SQLite and PostgreSQL. A batch applies whole, with the position, exactly once; a bad one applies nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from tongban.federation.v1 import federation_pb2 as pb
+
+from aggregates.case import Case
+from aggregates.responsibility import Actor
+from federation.errors import BatchRejected
+from federation.inbox import Inbox
+from federation.outbox import Outbox
+from node.bootstrap import build_services, close_services
+from node.services import Services
+from node.settings import Settings
+from node.signing import Ed25519Signer
+from simulators.sample_data import sample_catalogue
+from tests.builders import issue_body
+from tests.conftest import drop_schema
+
+SH, JS, ZJ = "310000", "320000", "330000"
+WINDOW = Actor(SH, "SH-WINDOW", "window-1")
+APPLICANT = {"name": "张伟", "id_type": "111", "id_number": "310101199001011234"}
+
+
+@pytest.fixture
+def jiangsu(settings: Settings) -> Iterator[Services]:
+    """A second node, Jiangsu, on the same kind of store as ``node`` (Shanghai)."""
+    Ed25519Signer.generate().write_key_pair(
+        settings.data_dir / JS / "signing.key", settings.data_dir / JS / "signing.pub"
+    )
+    schema = f"test_{uuid.uuid4().hex[:12]}" if settings.postgres_url else ""
+    built = build_services(
+        dataclasses.replace(
+            settings, province=JS, postgres_schema=schema, signing_key=settings.data_dir / JS / "signing.key"
+        )
+    )
+    built.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "loader"))
+    yield built
+    close_services(built)
+    if schema:
+        drop_schema(schema)
+
+
+def forwarded_case(node: Services) -> Case:
+    """A PROXY case Shanghai received for Jiangsu and forwarded: Jiangsu must get it and its applicant."""
+    case = node.cases.submit(WINDOW, item_province=JS, item_code="GA-0003", mode="PROXY", applicant=APPLICANT)
+    case_id = str(case.id)
+    for material in case.missing_materials():
+        node.cases.attach_material(case_id, WINDOW, material_code=material, file_digest="sha256:" + "ab" * 32)
+    node.cases.receive(case_id, WINDOW)
+    return node.cases.forward(case_id, WINDOW)
+
+
+def applied_state(services: Services) -> tuple[int, int]:
+    return services.app.recorder.max_notification_id() or 0, Inbox(services.app, JS).position(SH)
+
+
+def test_a_batch_applies_once_with_its_position(node: Services, jiangsu: Services) -> None:
+    case = forwarded_case(node)
+    outbox, inbox = Outbox(node.app, SH), Inbox(jiangsu.app, JS)
+    batch = outbox.batch(JS, 0, 500)
+    topics = [e.topic.rsplit(".", 1)[1] for e in batch.events]
+    assert topics[-2:] == ["Registered", "Forwarded"]  # the applicant crosses when the case does
+    applied = inbox.apply(SH, batch)
+    assert (applied.stored, applied.skipped, applied.position) == (len(batch.events), 0, batch.next_position)
+    replica = jiangsu.cases.case(str(case.id))
+    assert (replica.version, replica.state) == (case.version, case.state)
+    assert jiangsu.cases.applicant(str(case.id)).id_number == APPLICANT["id_number"]
+    before = applied_state(jiangsu)
+    again = inbox.apply(SH, batch)  # redelivered after a lost acknowledgement: nothing happens
+    assert (again.stored, applied_state(jiangsu)) == (0, before)
+    overlapping = outbox.batch(JS, 0, 500)  # from the start again: every event is held, all are skipped
+    assert overlapping.next_position == batch.next_position
+
+
+def tampered(batch: pb.PullEventsResponse, index: int, **changes: object) -> pb.PullEventsResponse:
+    copy = pb.PullEventsResponse()
+    copy.CopyFrom(batch)
+    for name, value in changes.items():
+        setattr(copy.events[index], name, value)
+    return copy
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        "unknown topic",
+        "not json",
+        "extra field",
+        "gap",
+        "applicant without its case",
+        "sender not holding the case",
+        "next beyond head",
+        "unknown certificate status",
+        "certificate of another province",
+    ],
+)
+def test_a_bad_batch_applies_nothing_and_keeps_the_position(
+    node: Services, jiangsu: Services, breakage: str
+) -> None:
+    forwarded_case(node)
+    batch = Outbox(node.app, SH).batch(JS, 0, 500)
+    sender = SH
+    if breakage == "unknown topic":
+        batch = tampered(batch, 0, topic="os:system")
+    elif breakage == "not json":
+        batch = tampered(batch, 1, state=b"{not json")
+    elif breakage == "extra field":
+        state = json.loads(batch.events[1].state)
+        batch = tampered(batch, 1, state=json.dumps({**state, "smuggled": 1}).encode())
+    elif breakage == "gap":
+        del batch.events[1]
+    elif breakage == "applicant without its case":
+        del batch.events[-1]
+    elif breakage == "sender not holding the case":
+        sender = ZJ
+    elif breakage == "next beyond head":
+        batch.next_position = batch.head_position + 1
+    elif breakage == "unknown certificate status":
+        batch.certificate_notices.add(position=1, identifier=issued_identifier(node), status=99)
+    elif breakage == "certificate of another province":
+        batch.certificate_notices.add(
+            position=1, identifier=issued_identifier(node), status=pb.CERTIFICATE_STATUS_REVOKED
+        )
+        sender = JS if sender == ZJ else ZJ
+        batch.ClearField("events")
+    before = applied_state(jiangsu)
+    with pytest.raises(BatchRejected):
+        Inbox(jiangsu.app, JS).apply(sender, batch)
+    assert applied_state(jiangsu) == before
+
+
+def issued_identifier(node: Services) -> str:
+    return str(node.certificates.issue(WINDOW, **issue_body(), service_item_code=None).identifier)
+
+
+class Redelivery(RuleBasedStateMachine):
+    """Batches cut from any position at or before Jiangsu's, redelivered in any order: Jiangsu ends with
+    exactly Shanghai's streams, each event once (the model is Shanghai's own store)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[pb.PullEventsResponse] = []
+
+    source: Services
+    target: Services
+
+    @rule()
+    def shanghai_forwards_a_case(self) -> None:
+        forwarded_case(self.source)
+
+    @rule(data=st.data())
+    def jiangsu_pulls(self, data: st.DataObject) -> None:
+        position = Inbox(self.target.app, JS).position(SH)
+        after = data.draw(st.integers(0, position))
+        batch = Outbox(self.source.app, SH).batch(JS, after, data.draw(st.integers(1, 12)))
+        self.batches.append(batch)
+        Inbox(self.target.app, JS).apply(SH, batch)  # from before the position: overlaps what is held
+
+    @precondition(lambda self: bool(self.batches))
+    @rule(data=st.data())
+    def an_old_batch_arrives_again(self, data: st.DataObject) -> None:
+        Inbox(self.target.app, JS).apply(SH, data.draw(st.sampled_from(self.batches)))
+
+    @invariant()
+    def every_replicated_stream_is_a_prefix_of_the_source(self) -> None:
+        for case_id in self.case_ids():
+            replica = [(e.originator_version, type(e).__name__) for e in self.target.app.events.get(case_id)]
+            source = [(e.originator_version, type(e).__name__) for e in self.source.app.events.get(case_id)]
+            assert replica == source[: len(replica)]
+
+    def case_ids(self) -> list[uuid.UUID]:
+        notifications = self.target.app.recorder.select_notifications(start=1, limit=10_000)
+        return sorted({n.originator_id for n in notifications if n.topic.startswith("aggregates.case:")})  # type: ignore[misc]
+
+
+def test_redelivered_and_overlapping_batches_apply_each_event_once(node: Services, jiangsu: Services) -> None:
+    Redelivery.source = node
+    Redelivery.target = jiangsu
+    machine = Redelivery.TestCase
+    machine.settings = hypothesis_settings(
+        max_examples=8, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    machine().runTest()
+    inbox = Inbox(jiangsu.app, JS)
+    while True:  # catch up: the replica then equals the source exactly
+        batch = Outbox(node.app, SH).batch(JS, inbox.position(SH), 500)
+        inbox.apply(SH, batch)
+        if batch.next_position >= batch.head_position:
+            break
+    source_cases = {
+        n.originator_id
+        for n in node.app.recorder.select_notifications(start=1, limit=10_000)
+        if n.topic.startswith("aggregates.case:")
+    }
+    for case_id in source_cases:
+        assert [e.originator_version for e in jiangsu.app.events.get(case_id)] == [
+            e.originator_version for e in node.app.events.get(case_id)
+        ]
