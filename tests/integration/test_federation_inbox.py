@@ -181,8 +181,14 @@ class Redelivery(RuleBasedStateMachine):
             assert replica == source[: len(replica)]
 
     def case_ids(self) -> list[uuid.UUID]:
-        notifications = self.target.app.recorder.select_notifications(start=1, limit=10_000)
-        return sorted({n.originator_id for n in notifications if n.topic.startswith("aggregates.case:")})  # type: ignore[misc]
+        return case_ids(self.target)
+
+
+def case_ids(services: Services) -> list[uuid.UUID]:
+    notifications = services.app.recorder.select_notifications(start=1, limit=10_000)
+    return sorted(
+        {uuid.UUID(str(n.originator_id)) for n in notifications if n.topic.startswith("aggregates.case:")}
+    )
 
 
 def test_redelivered_and_overlapping_batches_apply_each_event_once(node: Services, jiangsu: Services) -> None:
@@ -199,12 +205,7 @@ def test_redelivered_and_overlapping_batches_apply_each_event_once(node: Service
         inbox.apply(SH, batch)
         if batch.next_position >= batch.head_position:
             break
-    source_cases = {
-        n.originator_id
-        for n in node.app.recorder.select_notifications(start=1, limit=10_000)
-        if n.topic.startswith("aggregates.case:")
-    }
-    for case_id in source_cases:
+    for case_id in case_ids(node):
         assert [e.originator_version for e in jiangsu.app.events.get(case_id)] == [
             e.originator_version for e in node.app.events.get(case_id)
         ]
