@@ -1,0 +1,242 @@
+"""Robustness with real processes: a stopped peer catches up, a node killed with SIGKILL in the middle of a
+sync loses and duplicates nothing, and malformed calls from a peer get INVALID_ARGUMENT and change nothing.
+
+The checker compares every replicated case, event by event, with the source node's log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+import grpc
+import pytest
+from tongban.federation.v1 import federation_pb2 as pb
+from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
+
+from federation.handshake import channel_credentials
+from node.auth import Role
+from simulators.federated_flows import Applicant, Federation, attach_required
+from simulators.federation_cluster import FederatedCluster
+from tests.e2e import http_client as http
+from tests.e2e.test_federation_flows import drop_schemas, postgres_env
+
+pytestmark = pytest.mark.e2e
+SH, JS, ZJ = "310000", "320000", "330000"
+BACKLOG_CASES = 40
+CATCH_UP_S = 120.0
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FederatedCluster]:
+    provinces = (SH, JS, ZJ)
+    store_env: dict[str, dict[str, str]] = {}
+    schemas: list[str] = []
+    url = ""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        store_env, schemas = postgres_env(url, provinces)
+    # small batches: the catch-up takes many of them, so a kill lands in the middle of it
+    federated = FederatedCluster(
+        tmp_path_factory.mktemp(f"robust-{request.param}"),
+        provinces,
+        store_env,
+        {"TONGBAN_FEDERATION_BATCH_EVENTS": "5"},
+    )
+    federated.prepare()
+    federated.start()
+    try:
+        yield federated
+    finally:
+        federated.stop()
+        if schemas:
+            drop_schemas(url, schemas)
+
+
+async def _run(cluster: FederatedCluster, scenario: Any) -> Any:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        return await scenario(Federation(session, cluster.nodes, cluster.issuer_key))
+
+
+async def _forward_cases(fed: Federation, applicant: Applicant, count: int) -> list[str]:
+    """Shanghai's window receives ``count`` cases for Jiangsu and forwards them."""
+    case_ids = []
+    for n in range(count):
+        case = await fed.post(
+            SH,
+            "/v1/cases",
+            Role.WINDOW,
+            {"item_province": JS, "item_code": "GA-0003", "mode": "PROXY", "applicant": applicant.body()},
+            201,
+        )
+        await attach_required(fed, SH, Role.WINDOW, case, applicant, consent=f"CONSENT-{n}")
+        await fed.post(SH, f"/v1/cases/{case['case_id']}/receive", Role.WINDOW)
+        await fed.post(SH, f"/v1/cases/{case['case_id']}/forward", Role.WINDOW)
+        case_ids.append(case["case_id"])
+    return case_ids
+
+
+async def _zhejiang_serves_its_own(fed: Federation, applicant: Applicant) -> str:
+    """While Jiangsu is down, Zhejiang files and concludes a case of its own."""
+    case = await fed.post(
+        ZJ,
+        "/v1/cases",
+        Role.PLATFORM,
+        {"item_province": ZJ, "item_code": "YM-0001", "mode": "FULL_ONLINE", "applicant": applicant.body()},
+        201,
+    )
+    case_id = case["case_id"]
+    for material in case["missing_materials"]:
+        await fed.post(
+            ZJ,
+            f"/v1/cases/{case_id}/materials",
+            Role.PLATFORM,
+            {"material_code": material, "file_digest": "sha256:" + "cd" * 32},
+        )
+    await fed.post(ZJ, f"/v1/cases/{case_id}/accept", Role.HANDLER)
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        await fed.post(ZJ, f"/v1/cases/{case_id}/review", Role.HANDLER, {"step": step, "opinion": "同意"})
+    concluded = await fed.post(ZJ, f"/v1/cases/{case_id}/conclude", Role.HANDLER, {"result": "ISSUED"})
+    return str(concluded["state"])
+
+
+def _replication(cluster: FederatedCluster, province: str, peer: str) -> dict[str, Any]:
+    status, ready = http.get_json(f"{cluster.nodes[province].http_url}/readyz")
+    assert status == 200
+    return dict(ready["checks"]["replication"][peer])
+
+
+def _wait_in_step(cluster: FederatedCluster, province: str, peer: str) -> dict[str, Any]:
+    deadline = time.monotonic() + CATCH_UP_S
+    while time.monotonic() < deadline:
+        replication = _replication(cluster, province, peer)
+        if replication["connected"] and replication["lag_events"] == 0 and replication["in_step"]:
+            return replication
+        time.sleep(0.1)
+    raise AssertionError(f"{province} did not catch up with {peer} in {CATCH_UP_S}s: {replication}")
+
+
+async def _differences(fed: Federation, case_ids: list[str]) -> list[str]:
+    """The checker: each case's timeline at Jiangsu must equal the source's (Shanghai's), event by event."""
+    problems = []
+    for case_id in case_ids:
+        source = await fed.get(SH, f"/v1/cases/{case_id}/timeline")
+        replica = await fed.get(JS, f"/v1/cases/{case_id}/timeline")
+        versions = [e["version"] for e in replica["entries"]]
+        if versions != list(range(1, len(versions) + 1)):
+            problems.append(f"{case_id}: versions {versions}")
+        if replica["entries"] != source["entries"]:
+            problems.append(
+                f"{case_id}: {len(replica['entries'])} events, source has {len(source['entries'])}"
+            )
+    return problems
+
+
+def _pull_positions(lines: list[str]) -> list[int]:
+    return [
+        json.loads(line)["position"]
+        for line in lines
+        if '"federation.pull_connected"' in line and f'"{SH}"' in line
+    ]
+
+
+def test_a_stopped_peer_catches_up_and_a_kill_mid_sync_loses_nothing(cluster: FederatedCluster) -> None:
+    jiangsu = cluster.nodes[JS]
+    applicant: Applicant = asyncio.run(_run(cluster, lambda fed: fed.issue_id_card(SH, seed="robust")))
+    assert jiangsu.stop() == 0  # a peer stops for a while ...
+
+    async def while_jiangsu_is_down(fed: Federation) -> tuple[list[str], str]:
+        return await _forward_cases(fed, applicant, BACKLOG_CASES), await _zhejiang_serves_its_own(
+            fed, applicant
+        )
+
+    case_ids, zhejiang_state = asyncio.run(_run(cluster, while_jiangsu_is_down))
+    assert zhejiang_state == "CONCLUDED"  # ... and the others keep serving their own users
+    assert not _replication(cluster, SH, JS)["connected"]
+
+    seen = len(jiangsu.lines)
+    jiangsu.start()  # it returns and starts catching up; kill it after its first applied batch
+    assert jiangsu.wait_for_line('"federation.batch_applied"', timeout_s=60)
+    assert jiangsu.stop(signal.SIGKILL) == -signal.SIGKILL
+    killed_at = len(jiangsu.lines)
+    jiangsu.start()
+    started = time.monotonic()
+    caught_up = _wait_in_step(cluster, JS, SH)
+    elapsed = time.monotonic() - started
+    [resumed_from] = _pull_positions(jiangsu.lines[killed_at:])
+    assert 0 < resumed_from < caught_up["position"], "the kill did not land in the middle of the sync"
+    assert len(_pull_positions(jiangsu.lines[seen:killed_at])) == 1
+    assert asyncio.run(_run(cluster, lambda fed: _differences(fed, case_ids))) == []
+    print(f"catch-up after the kill: to position {caught_up['position']} in {elapsed:.2f}s")
+
+
+def test_malformed_calls_from_a_peer_get_invalid_argument_and_change_nothing(
+    cluster: FederatedCluster,
+) -> None:
+    applicant: Applicant = asyncio.run(_run(cluster, lambda fed: fed.issue_id_card(SH, seed="malformed")))
+    [case_id] = asyncio.run(_run(cluster, lambda fed: _forward_cases(fed, applicant, 1)))
+    directory = cluster.federation_dir
+    credentials = channel_credentials(
+        (directory / JS / "node.key").read_bytes(),
+        (directory / JS / "node.pem").read_bytes(),
+        (directory / "ca.pem").read_bytes(),
+    )
+    appended_before = _events_appended(cluster, SH)
+    version_before = asyncio.run(_run(cluster, lambda fed: fed.get(SH, f"/v1/cases/{case_id}")))["version"]
+    calls = {
+        "unknown command enum": pb.ForwardCaseCommandRequest(
+            case_id=case_id,
+            command=pb.CaseCommand.ValueType(99),
+            arguments=b"{}",
+            office_code="JS-01",
+            operator_id="op",
+        ),
+        "arguments not an object": pb.ForwardCaseCommandRequest(
+            case_id=case_id,
+            command=pb.CASE_COMMAND_DELIVER,
+            arguments=b"[1]",
+            office_code="JS-01",
+            operator_id="op",
+        ),
+        "oversized arguments": pb.ForwardCaseCommandRequest(
+            case_id=case_id,
+            command=pb.CASE_COMMAND_RATE,
+            arguments=json.dumps({"comment": "x" * 70_000}).encode(),
+            office_code="JS-01",
+            operator_id="op",
+        ),
+        "arguments against the schema": pb.ForwardCaseCommandRequest(
+            case_id=case_id,
+            command=pb.CASE_COMMAND_ATTACH_MATERIAL,
+            arguments=json.dumps({"material_code": 5}).encode(),
+            office_code="JS-01",
+            operator_id="op",
+        ),
+        "no operator": pb.ForwardCaseCommandRequest(
+            case_id=case_id, command=pb.CASE_COMMAND_PROVIDE_SUPPLEMENT, arguments=b"{}", office_code="JS-01"
+        ),
+    }
+    with grpc.secure_channel(f"127.0.0.1:{cluster.ports[SH]}", credentials) as channel:
+        stub = pb_grpc.FederationServiceStub(channel)
+        for name, request in calls.items():
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.ForwardCaseCommand(request, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, name
+        with pytest.raises(grpc.RpcError) as beyond:
+            next(iter(stub.PullEvents(pb.PullEventsRequest(after_position=10**12), timeout=10)))
+        assert beyond.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    version_after = asyncio.run(_run(cluster, lambda fed: fed.get(SH, f"/v1/cases/{case_id}")))["version"]
+    assert version_after == version_before
+    assert _events_appended(cluster, SH) == appended_before
+
+
+def _events_appended(cluster: FederatedCluster, province: str) -> float:
+    metrics = http.get_text(f"{cluster.nodes[province].http_url}/metrics")
+    [line] = [line for line in metrics.splitlines() if line.startswith("tongban_events_appended_total ")]
+    return float(line.split()[1])
