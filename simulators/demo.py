@@ -1,11 +1,13 @@
-"""The main job for newcomers: four Yangtze River Delta nodes on SQLite, exercised through the real REST API.
+"""The main job for newcomers: a four-province federation on SQLite, exercised through the real REST API.
 
-- Each node gets the sample service catalogue of all four provinces (until federation carries catalogues).
+- A development PKI (root CA, one TLS certificate per node, a signed manifest) and four node processes that
+  pull each other's cases over mutual TLS.
 - Each node issues a handful of certificates; each is verified at its issuing node by a platform of EVERY
   province, and each signed answer is checked against the issuing node's published key. One certificate per
   province is suspended and re-verified.
-- Each node then runs a case in each 跨省通办 mode (PROXY handled by the next province, FULL_ONLINE, JOINT)
-  and the birth 一件事 bundle, attaching its ID card certificate in place of the ID card material.
+- The cross-province flows, with each officer calling their OWN province's node: 异地代收代办 (PROXY),
+  全程网办 with certificate recognition (FULL_ONLINE), 多地联办 (JOINT), revocation push, and a 一件事
+  bundle, for every province in turn.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +23,25 @@ from typing import Any
 
 import aiohttp
 
-from aggregates.responsibility import Actor
 from node.auth import Role
-from node.bootstrap import build_services, close_services
-from node.settings import PROVINCES, load_settings
+from node.settings import PROVINCES
 from node.signing import ED25519, PublicKey
-from simulators.cluster import YANGTZE_RIVER_DELTA, NodeProcess, prepare_keys, token_for
-from simulators.demo_cases import CaseResults, IdCard, run_case_scenarios
+from simulators.cluster import NodeProcess, token_for
+from simulators.federated_flows import (
+    Federation,
+    FlowResult,
+    bundle_flow,
+    full_online_flow,
+    joint_flow,
+    proxy_flow,
+    revocation_flow,
+)
+from simulators.federation_cluster import FederatedCluster
 from simulators.rest import DemoError, call
-from simulators.sample_data import PROVISIONAL_CALENDAR, sample_catalogue, sample_certificates
+from simulators.sample_data import PROVISIONAL_CALENDAR, sample_certificates
 
 CERTIFICATES_PER_PROVINCE = 3
+DEMO_MARKER = ".tongban-demo"
 
 
 @dataclass
@@ -40,38 +51,36 @@ class ProvinceResult:
     verified: int = 0
     signatures_ok: int = 0
     suspended_seen: int = 0
-    id_card: IdCard | None = None  # an issued 居民身份证: its holder files the demo's cases
     errors: list[str] = field(default_factory=list)
 
 
 async def run_demo(data_dir: Path, *, once: bool) -> int:
-    issuer_key = prepare_keys(data_dir, YANGTZE_RIVER_DELTA)
+    _fresh(data_dir)
     # chinesecalendar covers years to 2026; deadlines that cross New Year need some next year: a
     # PROVISIONAL one, labelled as such, for the demo only (README "Working-day calendar").
-    calendar = {"TONGBAN_CALENDAR_FILES": str(PROVISIONAL_CALENDAR)}
-    nodes = [NodeProcess(p, data_dir, calendar) for p in YANGTZE_RIVER_DELTA]
+    cluster = FederatedCluster(data_dir, extra_env={"TONGBAN_CALENDAR_FILES": str(PROVISIONAL_CALENDAR)})
     print(
-        f"loading the sample catalogue of {len(nodes)} provinces into each node under {data_dir} ...",
+        f"creating a development PKI and loading the sample catalogue into {len(cluster.provinces)} stores "
+        f"under {data_dir} ...",
         flush=True,
     )
-    await asyncio.gather(*(asyncio.to_thread(_load_catalogues, data_dir, n.province) for n in nodes))
-    print(f"starting {len(nodes)} province nodes on SQLite ...", flush=True)
+    await asyncio.to_thread(cluster.prepare)
+    nodes = list(cluster.nodes.values())
+    print(f"starting {len(nodes)} province nodes on SQLite, federated over mutual TLS ...", flush=True)
     try:
         await asyncio.gather(*(asyncio.to_thread(n.start) for n in nodes))
         for n in nodes:
             name = PROVINCES[n.province]
-            print(f"  {n.province} {name}: REST {n.http_url}  gRPC {n.grpc_target}  log {n.log_path}")
+            print(
+                f"  {n.province} {name}: REST {n.http_url}  gRPC {n.grpc_target}  "
+                f"federation 127.0.0.1:{n.federation_port}  log {n.log_path}"
+            )
         started = time.perf_counter()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            results = await asyncio.gather(*(_exercise(session, n, nodes, issuer_key) for n in nodes))
-            case_results = await asyncio.gather(
-                *(
-                    _cases(session, n, nodes[(i + 1) % len(nodes)].province, issuer_key, r.id_card)
-                    for i, (n, r) in enumerate(zip(nodes, results, strict=True))
-                )
-            )
-        ok = _print_summary(results, time.perf_counter() - started)
-        ok = _print_case_summary(case_results) and ok
+            results = await asyncio.gather(*(_exercise(session, n, nodes, cluster.issuer_key) for n in nodes))
+            ok = _print_summary(results, time.perf_counter() - started)
+            fed = Federation(session, cluster.nodes, cluster.issuer_key)
+            ok = await _flows(fed, cluster.provinces) and ok
         if once or not ok:
             return 0 if ok else 1
         print("serving; press Ctrl-C to stop", flush=True)
@@ -82,46 +91,79 @@ async def run_demo(data_dir: Path, *, once: bool) -> int:
         print("nodes stopped", flush=True)
 
 
-async def _cases(
-    session: aiohttp.ClientSession, node: NodeProcess, handling: str, issuer_key: Path, id_card: IdCard | None
-) -> CaseResults:
-    if id_card is None:
-        return CaseResults(node.province, errors=["no ID card certificate was issued, so no applicant"])
-    return await run_case_scenarios(session, node, handling, issuer_key, id_card)
+def _fresh(data_dir: Path) -> None:
+    """Each run starts from empty stores and a new PKI; only a directory the demo made is ever removed."""
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / DEMO_MARKER).exists():
+            raise DemoError(
+                f"{data_dir} is not empty and was not made by the demo: choose another --data-dir"
+            )
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / DEMO_MARKER).write_text("made by `tongban demo`; removed by its next run\n")
 
 
-def _load_catalogues(data_dir: Path, node: str) -> None:
-    """Publish the sample catalogue of every province into one node's store, before the node starts."""
-    services = build_services(load_settings(province=node, environ={"TONGBAN_DATA_DIR": str(data_dir)}))
-    try:
-        for province in YANGTZE_RIVER_DELTA:
-            services.catalogue.load(sample_catalogue(), province, Actor(province, "CATALOGUE", "demo-loader"))
-    finally:
-        close_services(services)
-
-
-def _print_case_summary(results: list[CaseResults]) -> bool:
-    modes = ("PROXY", "FULL_ONLINE", "JOINT", "BUNDLE")
-    print("\nprovince        " + "  ".join(f"{m:>11}" for m in modes) + "   (cases concluded through REST)")
-    for r in results:
-        print(
-            f"{r.province} {PROVINCES[r.province]:<6} "
-            + "  ".join(f"{r.concluded.get(m, 0):>11}" for m in modes)
-        )
-        for line in r.deadlines:
-            print(f"  {line}")
-        for error in r.errors:
-            print(f"  ERROR {error}")
-    if any("2027-" in line for r in results for line in r.deadlines):
+async def _flows(fed: Federation, provinces: tuple[str, ...]) -> bool:
+    """Every flow once per province, with the next provinces as the other parties."""
+    print("\nflow          provinces                    seconds  checks")
+    ok = True
+    deadline_lines: list[str] = []
+    for i, here in enumerate(provinces):
+        nxt, third, fourth = (provinces[(i + k) % len(provinces)] for k in (1, 2, 3))
+        try:
+            applicant = await fed.issue_id_card(here, seed=f"demo-{here}")
+            runs = [
+                (await proxy_flow(fed, here, nxt, applicant), _proxy_ok),
+                (await full_online_flow(fed, here, nxt, applicant), _online_ok),
+                (await joint_flow(fed, here, third, fourth, applicant), _joint_ok),
+                (await revocation_flow(fed, here, (nxt, third), applicant), _revocation_ok),
+                (await bundle_flow(fed, here, applicant), lambda r: bool(r.facts["delivered_together"])),
+            ]
+        except DemoError as e:
+            print(f"  {here}: ERROR {e}")
+            ok = False
+            continue
+        for result, check in runs:
+            passed = check(result)
+            ok = ok and passed
+            print(
+                f"{result.name:<13} {' → '.join(result.provinces):<28} {result.elapsed_s:>7.2f}  "
+                f"{'ok' if passed else 'FAILED ' + str(result.facts)}"
+            )
+        deadline_lines.append(runs[0][0].facts["deadlines"])
+        print(f"  PROXY deadlines: {deadline_lines[-1]}")
+    if any("2027-" in line for line in deadline_lines):
         print(
             "  (2027 dates come from the PROVISIONAL demo calendar: weekends only, not the official schedule)"
         )
-    ok = all(not r.errors and all(r.concluded.get(m) for m in modes) for r in results)
-    print(
-        "cases in all three modes and the birth 一件事 bundle: "
-        + ("ALL CHECKS PASSED" if ok else "FAILURES ABOVE")
-    )
+    verdict = "ALL CHECKS PASSED" if ok else "FAILURES ABOVE"
+    print(f"cross-province flows over the federation: {verdict}", flush=True)
     return ok
+
+
+def _proxy_ok(result: FlowResult) -> bool:
+    return result.facts["same_timeline"] is True and len(result.facts["timeline_provinces"]) == 2
+
+
+def _online_ok(result: FlowResult) -> bool:
+    recognitions = result.facts["recognitions"]
+    return (
+        recognitions == [(False, "status SUSPENDED"), (True, "")]
+        and len(result.facts["uses_recorded_by_issuer"]) == 1
+    )
+
+
+def _joint_ok(result: FlowResult) -> bool:
+    return all(
+        parts == {"P1": "ISSUED", "P2": "ISSUED", "P3": "ISSUED"}
+        for key, parts in result.facts.items()
+        if key.startswith("parts_seen_at_")
+    )
+
+
+def _revocation_ok(result: FlowResult) -> bool:
+    identifier = result.facts["certificate"]
+    return all(flags == {identifier: "REVOKED"} for flags in result.facts["flags"].values())
 
 
 async def _wait_for_interrupt() -> None:
@@ -141,10 +183,6 @@ async def _exercise(
             created = await call(session, "POST", f"{node.http_url}/v1/certificates", issuer, body, 201)
             identifiers.append(created["identifier"])
             result.issued += 1
-            if created["type_name"] == "居民身份证":
-                result.id_card = IdCard(
-                    created["identifier"], created["holder"]["name"], created["holder"]["id"]
-                )
         for identifier in identifiers:
             for verifier in nodes:  # a platform of every province verifies at the issuing node
                 headers = {

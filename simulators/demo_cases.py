@@ -1,7 +1,8 @@
-"""The demo's case scenarios, through the REST API of one node: each 跨省通办 mode once, and a 一件事 bundle.
+"""Case scenarios for ONE node without federation (standalone): each 跨省通办 mode once, and a 一件事 bundle.
 
-Until federation carries cases between nodes, the officers of every province involved act at the node where
-the case was filed; each event still records which province, office and operator acted.
+A standalone node holds every case alone, so the officers of every province involved act at that node; each
+event still records which province, office and operator acted. A federated node writes only the cases its
+province writes (``Case.writer``): see ``simulators/federated_flows.py`` for the flows across nodes.
 """
 
 from __future__ import annotations

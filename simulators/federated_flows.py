@@ -144,7 +144,12 @@ async def proxy_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> F
     await fed.post(a, path + "/receive", Role.WINDOW)
     await fed.post(a, path + "/forward", Role.WINDOW)
     await fed.wait_for_state(b, case_id, "FORWARDED")
-    await fed.post(b, path + "/accept", Role.HANDLER)
+    accepted = await fed.post(b, path + "/accept", Role.HANDLER)
+    promised, statutory = accepted["deadlines"]["promised"], accepted["deadlines"]["statutory"]
+    result.facts["deadlines"] = (
+        f"accepted {accepted['accepted_on']}, promised due {promised['due_on']} ({promised['status']}), "
+        f"statutory due {statutory['due_on']}"
+    )
     await fed.post(
         b, path + "/supplement-request", Role.HANDLER, {"missing": ["M04"], "reason": "户口簿复印件不清晰"}
     )
@@ -287,6 +292,42 @@ async def revocation_flow(
         flags[province] = flagged["certificate_flags"]
     result.facts["flags"] = flags
     result.facts["certificate"] = holder.id_card
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+async def bundle_flow(fed: Federation, a: str, applicant: Applicant) -> FlowResult:
+    """出生一件事 at one province: one application, the ID card attached once per item, one delivery."""
+    started = time.perf_counter()
+    result = FlowResult("BUNDLE", (a,))
+    bundle = await fed.post(
+        a,
+        "/v1/bundle-cases",
+        Role.PLATFORM,
+        {
+            "bundle_province": a,
+            "bundle_code": "YJS-BIRTH",
+            "mode": "FULL_ONLINE",
+            "applicant": applicant.body(),
+        },
+        201,
+    )
+    for case in bundle["cases"]:
+        result.case_ids.append(case["case_id"])
+        full = await fed.get(a, f"/v1/cases/{case['case_id']}")
+        await attach_required(fed, a, Role.PLATFORM, full, applicant, consent=f"CONSENT-{case['case_no']}")
+        await fed.post(a, f"/v1/cases/{case['case_id']}/accept", Role.HANDLER)
+        await approve(fed, a, case["case_id"])
+        await fed.post(a, f"/v1/cases/{case['case_id']}/conclude", Role.HANDLER, {"result": "ISSUED"})
+    delivered = await fed.post(
+        a,
+        f"/v1/bundle-cases/{bundle['bundle_id']}/deliver",
+        Role.WINDOW,
+        {"method": "POST", "reference": "EMS"},
+    )
+    result.facts["delivered_together"] = delivered["delivered"] and {
+        c["state"] for c in delivered["cases"]
+    } == {"DELIVERED"}
     result.elapsed_s = time.perf_counter() - started
     return result
 

@@ -1,4 +1,5 @@
-"""README command 1's main job: four province nodes issue and verify certificates over real REST."""
+"""README command 1's main job: a four-province federation issues and verifies certificates and runs the
+cross-province flows, each officer at their own province's node."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def test_demo_once_runs_four_nodes_and_passes_every_check(tmp_path: Path) -> Non
     for province in ("310000 上海", "320000 江苏", "330000 浙江", "340000 安徽"):
         assert province in out
     assert "12 certificates issued and verified across 4 provinces" in out
-    assert "ALL CHECKS PASSED" in out
+    assert "cross-province flows over the federation: ALL CHECKS PASSED" in out
+    for flow in ("PROXY", "FULL_ONLINE", "JOINT", "REVOCATION", "BUNDLE"):
+        assert sum(line.startswith(flow) and line.endswith("ok") for line in out.splitlines()) == 4, flow
     for province in ("310000", "320000", "330000", "340000"):
         assert (tmp_path / province / "events.sqlite3").stat().st_size > 0
