@@ -8,6 +8,7 @@ import grpc
 
 from aggregates.calendar import DateOutsideCalendar
 from aggregates.errors import IllegalTransition, InvalidField
+from federation.errors import PeerUnavailable, RemoteConflict, RemoteForbidden, RemoteInvalid, RemoteNotFound
 from node.application import AlreadyExists, NotFound
 from node.auth import Forbidden, Unauthenticated
 from node.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
@@ -34,6 +35,12 @@ ERROR_TABLE: dict[type[Exception], ErrorMapping] = {
     # The node's working-day calendar lacks a year (next year's schedule not added yet): an operator must
     # add it (README "Working-day calendar"); nothing was recorded.
     DateOutsideCalendar: ErrorMapping(503, "calendar-year-missing", grpc.StatusCode.FAILED_PRECONDITION),
+    # Another province's node: down or cut off (retry later; nothing was recorded), or its answer.
+    PeerUnavailable: ErrorMapping(503, "peer-unavailable", grpc.StatusCode.UNAVAILABLE),
+    RemoteInvalid: ErrorMapping(422, "invalid-field", grpc.StatusCode.INVALID_ARGUMENT),
+    RemoteConflict: ErrorMapping(409, "illegal-transition", grpc.StatusCode.FAILED_PRECONDITION),
+    RemoteNotFound: ErrorMapping(404, "not-found", grpc.StatusCode.NOT_FOUND),
+    RemoteForbidden: ErrorMapping(403, "forbidden", grpc.StatusCode.PERMISSION_DENIED),
 }
 
 

@@ -290,13 +290,14 @@ def _bundle_json(bundle: BundleCase, filed: list[Case], cases: CaseService) -> d
     }
 
 
-_ERRORS = (401, 403, 404, 409, 422)
+# 503: peer-unavailable, when the province that writes the case now cannot be reached (federation)
+_ERRORS = (401, 403, 404, 409, 422, 503)
 C = f"{PREFIX}/{{case_id}}"
 B = "/v1/bundle-cases/{bundle_id}"
 
 
-# Commands that compute a working-day due date: 503 calendar-year-missing when the calendar lacks that year
-CALENDAR_ERRORS = (*_ERRORS, 503)
+# Commands that compute a working-day due date: also 503 calendar-year-missing when the calendar lacks that year
+CALENDAR_ERRORS = _ERRORS
 
 
 def _ep(
