@@ -296,7 +296,7 @@ C = f"{PREFIX}/{{case_id}}"
 B = "/v1/bundle-cases/{bundle_id}"
 
 
-# Commands that compute a working-day due date: also 503 calendar-year-missing when the calendar lacks that year
+# Commands that compute a working-day due date: also 503 calendar-year-missing (the calendar lacks the year)
 CALENDAR_ERRORS = _ERRORS
 
 
