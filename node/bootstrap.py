@@ -62,7 +62,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     app = NodeApplication(env=settings.eventsourcing_env(), on_recorded=recorded)
     files = _load_federation_files(settings)
     clients = (
-        PeerClients(settings.province, lambda: files.manifest, files.channel_credentials) if files else None
+        PeerClients(settings.province, files.manifest.current, files.channel_credentials) if files else None
     )
     certificates = CertificateService(
         app,
@@ -124,7 +124,7 @@ def _load_federation_files(settings: Settings) -> FederationFiles | None:
         files = load_federation_files(Path(settings.federation_dir), settings.province)
     except FederationSetupError as e:
         raise BootstrapError(str(e)) from None
-    manifest = files.manifest
+    manifest = files.manifest.current()
     log.info("node.federation_manifest", serial=manifest.serial, valid_until=manifest.valid_until.isoformat())
     for warning in manifest_warnings(manifest, datetime.now(UTC)):
         log.warning("node.federation_manifest_attention", warning=warning)
@@ -140,7 +140,7 @@ def _federation(
     cases: CaseService,
     log_signal: LogSignal,
 ) -> FederationSetup:
-    manifest = files.manifest
+    manifest = files.manifest.current()
     capabilities = frozenset(
         {
             federation_pb.CAPABILITY_CERTIFICATE_VERIFICATION,
@@ -150,7 +150,7 @@ def _federation(
     )
     servicer = FederationServicer(
         settings.province,
-        lambda: manifest,
+        files.manifest.current,
         capabilities,
         verifier=certificates.verify_for_peer,
         outbox=Outbox(app, settings.province),
@@ -159,7 +159,7 @@ def _federation(
     )
     peers = [m.province for m in manifest.members if m.province != settings.province]
     return FederationSetup(
-        manifest=manifest,
+        manifest=files.manifest,
         servicer=servicer,
         credentials=files.server_credentials,
         clients=clients,

@@ -11,7 +11,8 @@ import grpc
 from federation.client import PeerClients
 from federation.handshake import channel_credentials, server_credentials
 from federation.inbox import Inbox
-from federation.pki import Manifest, ManifestError, load_manifest
+from federation.manifest_source import ManifestSource
+from federation.pki import ManifestError, load_manifest
 from federation.puller import PeerStatus
 from federation.servicer import FederationServicer
 
@@ -22,14 +23,14 @@ class FederationSetupError(RuntimeError):
 
 @dataclass(frozen=True)
 class FederationFiles:
-    manifest: Manifest
+    manifest: ManifestSource
     server_credentials: grpc.ServerCredentials
     channel_credentials: grpc.ChannelCredentials
 
 
 @dataclass(frozen=True)
 class FederationSetup:
-    manifest: Manifest
+    manifest: ManifestSource
     servicer: FederationServicer
     credentials: grpc.ServerCredentials
     clients: PeerClients
@@ -55,4 +56,5 @@ def load_federation_files(directory: Path, province: str) -> FederationFiles:
     if manifest.member(province) is None:
         raise FederationSetupError(f"the federation manifest does not list this node's province {province}")
     identity = (files["key"].read_bytes(), files["certificate"].read_bytes(), files["ca"].read_bytes())
-    return FederationFiles(manifest, server_credentials(*identity), channel_credentials(*identity))
+    source = ManifestSource(files["manifest"], files["manifest key"], manifest)
+    return FederationFiles(source, server_credentials(*identity), channel_credentials(*identity))

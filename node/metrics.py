@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from federation.inbox import Applied
+from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus
 
 
@@ -67,6 +69,21 @@ class NodeMetrics:
             ["peer"],
             registry=self.registry,
         )
+        self.manifest_valid_seconds = Gauge(
+            "tongban_federation_manifest_valid_seconds",
+            "Seconds until the federation manifest in use expires (negative: expired; traffic goes on)",
+            registry=self.registry,
+        )
+        self.manifest_serial = Gauge(
+            "tongban_federation_manifest_serial",
+            "Serial of the federation manifest in use",
+            registry=self.registry,
+        )
+        self.manifest_refresh_failures = Gauge(
+            "tongban_federation_manifest_refresh_failures",
+            "Refreshes that found no adoptable manifest on disk since the node started",
+            registry=self.registry,
+        )
         info = Gauge(
             "tongban_node_info", "Static facts about this node", ["province"], registry=self.registry
         )
@@ -82,6 +99,12 @@ class NodeMetrics:
             lag = status.lag_seconds()
             self.replication_lag_events.labels(peer=status.peer).set(status.lag_events)
             self.replication_lag_seconds.labels(peer=status.peer).set(-1 if lag is None else lag)
+
+    def manifest_status(self, source: ManifestSource) -> None:
+        manifest = source.current()
+        self.manifest_serial.set(manifest.serial)
+        self.manifest_valid_seconds.set((manifest.valid_until - datetime.now(UTC)).total_seconds())
+        self.manifest_refresh_failures.set(source.refresh_failures)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

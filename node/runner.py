@@ -19,6 +19,7 @@ from grpc_health.v1.health import aio as health_aio
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from federation.client import SERVER_OPTIONS
+from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus, Puller
 from node.bootstrap import build_services, close_services
 from node.deadline_timer import DeadlineTimer, run_until_stopped
@@ -110,6 +111,10 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
         if services.federation is not None:
             statuses = services.federation.statuses.values()
             followers.append(asyncio.create_task(_report_peer_health(health, statuses, stop)))
+            refresher = _ManifestRefresher(services.federation.manifest)
+            followers.append(
+                asyncio.create_task(run_until_stopped(refresher, settings.manifest_refresh_s, stop))
+            )
         started.set()
         await stop.wait()
         log.info("node.stopping", grace_s=settings.shutdown_grace_s)
@@ -139,6 +144,14 @@ async def _start_federation(services: Services, server: grpc.aio.Server, setting
         raise PortUnavailable("federation", settings.federation_host, settings.federation_port, reason) from e
     await server.start()
     return port
+
+
+class _ManifestRefresher:
+    def __init__(self, source: ManifestSource) -> None:
+        self._source = source
+
+    def tick(self) -> bool:
+        return self._source.refresh()
 
 
 async def _report_peer_health(

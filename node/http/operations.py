@@ -9,7 +9,6 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from federation.handshake import manifest_warnings
 from node.http import schemas
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
@@ -30,12 +29,13 @@ async def readyz(request: web.Request) -> web.Response:
         return web.json_response({"status": "unavailable", "checks": {"store": "unreachable"}}, status=503)
     checks: dict[str, object] = {"store": "ok", "store_kind": services.settings.store}
     if services.federation is not None:
-        manifest = services.federation.manifest
+        source = services.federation.manifest
+        manifest = source.current()
         # Degrade, never stop: an old manifest is a warning for operators, not a reason to refuse traffic.
         checks["federation_manifest"] = {
             "serial": manifest.serial,
             "valid_until": manifest.valid_until.isoformat(),
-            "warnings": manifest_warnings(manifest, datetime.now(UTC)),
+            "warnings": source.warnings(datetime.now(UTC)),
         }
         # A peer that is down or behind degrades federation; this node still serves its own users.
         checks["replication"] = {
@@ -48,6 +48,7 @@ async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     if services.federation is not None:
         services.metrics.replication_status(services.federation.statuses.values())
+        services.metrics.manifest_status(services.federation.manifest)
     body = services.metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -81,12 +81,14 @@ async def _with_federation(cluster: FederatedCluster, scenario: Any) -> Any:
 def flows(cluster: FederatedCluster) -> dict[str, FlowResult]:
     async def scenario(fed: Federation) -> dict[str, FlowResult]:
         applicant: Applicant = await fed.issue_id_card(SH, seed="e2e-applicant")
-        return {
+        results = {
             "proxy": await proxy_flow(fed, SH, JS, applicant),
             "online": await full_online_flow(fed, SH, JS, applicant),
             "joint": await joint_flow(fed, SH, ZJ, AH, applicant),
             "revocation": await revocation_flow(fed, SH, (JS, ZJ), applicant),
         }
+        results["proxy"].facts["applicant"] = applicant
+        return results
 
     result: dict[str, FlowResult] = asyncio.run(_with_federation(cluster, scenario))
     return result
@@ -97,6 +99,15 @@ def test_proxy_case_is_the_same_case_on_both_nodes(flows: dict[str, FlowResult])
     assert proxy.facts["same_timeline"] is True
     assert proxy.facts["timeline_provinces"] == [SH, JS]
     assert proxy.facts["supplement_seen_at_receiving"] == "ACCEPTED"  # B's answer, replicated back to A
+
+
+def test_no_node_logs_the_applicants_name_or_id_number(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    applicant: Applicant = flows["proxy"].facts["applicant"]
+    lines = [line for node in cluster.nodes.values() for line in node.lines]
+    assert len(lines) > 100
+    assert [line for line in lines if applicant.id_number in line or applicant.name in line] == []
 
 
 def test_full_online_case_recognises_or_refuses_the_issuers_certificates(
