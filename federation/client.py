@@ -2,13 +2,17 @@
 
 One channel per peer, with keepalive, message-size limits and deadlines set explicitly. Unary calls that are
 safe to repeat (Handshake, VerifyCertificate) are retried by gRPC itself on UNAVAILABLE with backoff; a
-forwarded command is not retried blindly: the case's writer decides, and the caller sees what happened.
+forwarded command carries a request id and is retried with it, so the writer records it once however many
+tries reach it.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +37,8 @@ from federation.pki import Manifest, Member
 SERVICE = "tongban.federation.v1.FederationService"
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a full batch of events; requests are far smaller
 UNARY_TIMEOUT_S = 5.0
-COMMAND_TIMEOUT_S = 15.0
+COMMAND_TIMEOUT_S = 5.0
+FORWARD_ATTEMPTS = 3  # safe to repeat: the writer records a command once per request id
 KEEPALIVE = (
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
@@ -123,12 +128,21 @@ class PeerClients:
             arguments=json.dumps(arguments).encode(),
             office_code=office,
             operator_id=operator,
+            request_id=uuid.uuid4().hex,  # the same on every try: the writer records the command once
         )
-        try:
-            response = self._stub(writer).ForwardCaseCommand(request, timeout=COMMAND_TIMEOUT_S)
-        except grpc.RpcError as e:
-            raise translate(writer, e) from None
-        return response.version, response.state
+        backoff = 0.2
+        for attempt in range(1, FORWARD_ATTEMPTS + 1):
+            try:
+                response = self._stub(writer).ForwardCaseCommand(request, timeout=COMMAND_TIMEOUT_S)
+            except grpc.RpcError as e:
+                error = translate(writer, e)
+                if not isinstance(error, PeerUnavailable) or attempt == FORWARD_ATTEMPTS:
+                    raise error from None
+                time.sleep(random.uniform(0, backoff))  # noqa: S311 - jitter, not security
+                backoff *= 2
+                continue
+            return response.version, response.state
+        raise PeerUnavailable(writer, "no answer")  # pragma: no cover - the loop returns or raises
 
     def verify(
         self,

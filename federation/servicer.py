@@ -54,8 +54,9 @@ class SignedAnswer(Protocol):
 # identifier, requester province, case reference, purpose, consent reference, holder digest -> answer;
 # None: not issued here
 PeerVerifier = Callable[[str, str, str, str, str, str], SignedAnswer | None]
-# requesting province, case id, command name, arguments, office code, operator id -> (version, state)
-CommandHandler = Callable[[str, str, str, dict[str, Any], str, str], tuple[int, str]]
+# requesting province, case id, command name, arguments, office code, operator id, request id
+# -> (version, state)
+CommandHandler = Callable[[str, str, str, dict[str, Any], str, str, str], tuple[int, str]]
 
 
 class FederationServicer(pb_grpc.FederationServiceServicer):
@@ -216,7 +217,15 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         handler = self._commands
         if handler is None:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node takes no forwarded commands")
-        call = (peer.province, request.case_id, name, arguments, request.office_code, request.operator_id)
+        call = (
+            peer.province,
+            request.case_id,
+            name,
+            arguments,
+            request.office_code,
+            request.operator_id,
+            request.request_id,
+        )
         try:
             version, state = await asyncio.wait_for(asyncio.to_thread(handler, *call), COMMAND_TIMEOUT_S)
         except CommandRefused as refused:

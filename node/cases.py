@@ -239,16 +239,24 @@ class CaseService:
         command: Callable[[Case, datetime], None],
         actor: Actor | None = None,
         forward: tuple[str, dict[str, Any]] | None = None,
+        request: Idempotency | None = None,
     ) -> Case:
         """Apply one command where this node writes the case; elsewhere forward it to the writer (when it
-        may be forwarded) and answer with this node's replica once it shows the result."""
+        may be forwarded) and answer with this node's replica once it shows the result.
+
+        ``request`` names a command a peer forwarded: recorded with the change, so the peer's retry of it
+        (its answer was lost) changes nothing more and gets the case as it is."""
         for _ in range(_SAVE_ATTEMPTS):
+            if request is not None and request.replayed(self._app) is not None:
+                return self.case(case_id)
             case = self.case(case_id)
             if not self._writes(case):
                 return self._forward(case, actor, forward)
-            command(case, self._clock())
+            now = self._clock()
+            command(case, now)
+            recorded = [request.record(case_id, now)] if request else []
             try:
-                self._app.save(case)
+                self._app.save(case, *recorded)
             except IntegrityError:
                 continue
             return case
@@ -294,6 +302,7 @@ class CaseService:
         file_digest: str | None = None,
         purpose: str | None = None,
         consent_reference: str | None = None,
+        request: Idempotency | None = None,
     ) -> Case:
         """Attach a material; a certificate is verified now and the signed answer is kept as evidence.
 
@@ -313,11 +322,10 @@ class CaseService:
         if not self._writes(case):
             return self._forward(case, actor, forward)
         if certificate_identifier is not None and not self._certificates.issued_here(certificate_identifier):
-            return self._attach_foreign(
-                case, actor, material_code, certificate_identifier, purpose, consent_reference
-            )
+            foreign = (material_code, certificate_identifier, purpose, consent_reference)
+            return self._attach_foreign(case, actor, *foreign, request)
         attach = self._attachment(actor, material_code, case, certificate_identifier, file_digest)
-        return self._change(case_id, attach, actor, forward)
+        return self._change(case_id, attach, actor, forward, request)
 
     def _attach_foreign(
         self,
@@ -327,6 +335,7 @@ class CaseService:
         certificate_identifier: str,
         purpose: str | None,
         consent_reference: str | None,
+        request: Idempotency | None = None,
     ) -> Case:
         """证照互认: verify at the issuing province, record the decision, attach what is recognised."""
         try:
@@ -377,7 +386,7 @@ class CaseService:
                     holder_is_applicant=True,
                 )
 
-        decided = self._change(str(case.id), decide)
+        decided = self._change(str(case.id), decide, request=request)
         if refusal is not None:
             raise InvalidField("certificate_identifier", f"not recognised (decision recorded): {refusal}")
         return decided
@@ -445,9 +454,10 @@ class CaseService:
 
         return self._change(case_id, request)
 
-    def provide_supplement(self, case_id: str, actor: Actor) -> Case:
+    def provide_supplement(self, case_id: str, actor: Actor, request: Idempotency | None = None) -> Case:
+        supply: tuple[str, dict[str, Any]] = ("PROVIDE_SUPPLEMENT", {})
         return self._change(
-            case_id, lambda case, at: case.provide_supplement(actor, at), actor, ("PROVIDE_SUPPLEMENT", {})
+            case_id, lambda case, at: case.provide_supplement(actor, at), actor, supply, request
         )
 
     def record_review(self, case_id: str, actor: Actor, step: str, opinion: str) -> Case:
@@ -468,36 +478,51 @@ class CaseService:
 
         return self._change(case_id, extend)
 
-    def conclude_part(self, case_id: str, actor: Actor, part_code: str, result: str) -> Case:
+    def conclude_part(
+        self, case_id: str, actor: Actor, part_code: str, result: str, request: Idempotency | None = None
+    ) -> Case:
         return self._change(
             case_id,
             lambda case, at: case.conclude_part(part_code, result, actor, at),
             actor,
             ("CONCLUDE_PART", {"part_code": part_code, "result": result}),
+            request,
         )
 
     def conclude(self, case_id: str, actor: Actor, result: str) -> Case:
         return self._change(case_id, lambda case, at: case.conclude(result, actor, at))
 
-    def deliver(self, case_id: str, actor: Actor, method: str, reference: str) -> Case:
+    def deliver(
+        self, case_id: str, actor: Actor, method: str, reference: str, request: Idempotency | None = None
+    ) -> Case:
         return self._change(
             case_id,
             lambda case, at: case.deliver(method, reference, actor, at),
             actor,
             ("DELIVER", {"method": method, "reference": reference}),
+            request,
         )
 
-    def archive(self, case_id: str, actor: Actor) -> Case:
-        return self._change(case_id, lambda case, at: case.archive(actor, at), actor, ("ARCHIVE", {}))
+    def archive(self, case_id: str, actor: Actor, request: Idempotency | None = None) -> Case:
+        archive: tuple[str, dict[str, Any]] = ("ARCHIVE", {})
+        return self._change(case_id, lambda case, at: case.archive(actor, at), actor, archive, request)
 
-    def rate(self, case_id: str, actor: Actor, score: int, channel: str, comment: str = "") -> Case:
+    def rate(
+        self,
+        case_id: str,
+        actor: Actor,
+        score: int,
+        channel: str,
+        comment: str = "",
+        request: Idempotency | None = None,
+    ) -> Case:
         def rate(case: Case, at: datetime) -> None:
             bad = isinstance(score, int) and 1 <= score <= 2
             due = self.calendar.add_working_days(china_date(at), self._rectification_days) if bad else None
             case.rate(score, channel, comment, due, actor, at)
 
         arguments = {"score": score, "channel": channel, "comment": comment}
-        return self._change(case_id, rate, actor, ("RATE", arguments))
+        return self._change(case_id, rate, actor, ("RATE", arguments), request)
 
     def respond_to_rectification(self, case_id: str, actor: Actor, response: str) -> Case:
         return self._change(case_id, lambda case, at: case.respond_to_rectification(response, actor, at))

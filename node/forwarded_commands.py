@@ -20,6 +20,7 @@ from federation.servicer import CommandHandler
 from node.cases import CaseService
 from node.errors import mapping_for
 from node.http import case_schemas as cs
+from node.idempotency import Idempotency
 
 FORWARDABLE: dict[str, tuple[Callable[..., Case], dict[str, Any]]] = {
     "ATTACH_MATERIAL": (CaseService.attach_material, cs.ATTACH),
@@ -35,7 +36,13 @@ def command_handler(cases: CaseService) -> CommandHandler:
     """The handler of ``ForwardCaseCommand``: checks, then runs the command as the calling province."""
 
     def handle(
-        province: str, case_id: str, command: str, arguments: dict[str, Any], office: str, operator: str
+        province: str,
+        case_id: str,
+        command: str,
+        arguments: dict[str, Any],
+        office: str,
+        operator: str,
+        request_id: str,
     ) -> tuple[int, str]:
         known = FORWARDABLE.get(command)
         if known is None:
@@ -49,7 +56,12 @@ def command_handler(cases: CaseService) -> CommandHandler:
             refusal = _refusal(cases, cases.case(case_id), province)
             done = None
             if refusal is None:
-                done = method(cases, case_id, Actor(province, office, operator), **arguments)
+                actor = Actor(province, office, operator)
+                # a retry of this very command (its answer was lost) records nothing more
+                request = Idempotency.for_request(
+                    f"forwarded:{command}:{case_id}", actor, request_id, arguments
+                )
+                done = method(cases, case_id, actor, request=request, **arguments)
         except Exception as e:
             mapping = mapping_for(e)
             if mapping is None:

@@ -445,6 +445,7 @@ class ForwardCaseCommandRequest(_message.Message):
     ARGUMENTS_FIELD_NUMBER: _builtins.int
     OFFICE_CODE_FIELD_NUMBER: _builtins.int
     OPERATOR_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     case_id: _builtins.str
     """The case (UUID)."""
     command: Global___CaseCommand.ValueType
@@ -453,6 +454,10 @@ class ForwardCaseCommandRequest(_message.Message):
     office_code: _builtins.str
     """The caller's office and operator who act (the province is the caller's certificate's)."""
     operator_id: _builtins.str
+    request_id: _builtins.str
+    """The caller's id for this command (8 to 128 characters from A-Z a-z 0-9 _ . : -). A repeat with the same id
+    (the caller's retry after a lost answer) records nothing more and gets the case as it is.
+    """
     def __init__(
         self,
         *,
@@ -461,10 +466,11 @@ class ForwardCaseCommandRequest(_message.Message):
         arguments: _builtins.bytes = ...,
         office_code: _builtins.str = ...,
         operator_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments", b"arguments", "case_id", b"case_id", "command", b"command", "office_code", b"office_code", "operator_id", b"operator_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments", b"arguments", "case_id", b"case_id", "command", b"command", "office_code", b"office_code", "operator_id", b"operator_id", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
