@@ -109,8 +109,9 @@ class Inbox:
                 streams[stream_id] = self._load(stream_id)
             current = streams[stream_id]
             held = current.version if current is not None else 0
-            if event.originator_version <= held:
+            if event.originator_version <= held:  # held already (from this peer before, or another)
                 outcome.skipped += 1
+                self._note_hand_over(peer, current, replicated.position, handed_over)
                 continue
             if event.originator_version != held + 1:
                 raise BatchRejected(
@@ -123,16 +124,23 @@ class Inbox:
                 raise BatchRejected(peer, f"an event does not apply ({type(e).__name__})") from None
             if isinstance(event, Applicant.Registered):
                 applicants[stream_id] = replicated.position
-            elif isinstance(streams[stream_id], Case):
-                case = streams[stream_id]
-                assert isinstance(case, Case)  # noqa: S101 - narrowed above
-                if case.handling_province == self._province and case.receiving_province == peer:
-                    handed_over.setdefault(replicated.position, set()).add(case.applicant_id)
+            self._note_hand_over(peer, streams[stream_id], replicated.position, handed_over)
             accepted.append(event)
         for applicant_id, position in applicants.items():
             if str(applicant_id) not in handed_over.get(position, set()):
                 raise BatchRejected(peer, "an applicant's identity came without a case handed to this node")
         return accepted
+
+    def _note_hand_over(
+        self, peer: str, aggregate: Aggregate | None, position: int, handed_over: dict[int, set[str]]
+    ) -> None:
+        """A case the sender received and this node handles: its applicant may come at that position."""
+        if (
+            isinstance(aggregate, Case)
+            and aggregate.handling_province == self._province
+            and aggregate.receiving_province == peer
+        ):
+            handed_over.setdefault(position, set()).add(aggregate.applicant_id)
 
     def _decode(self, peer: str, replicated: pb.ReplicatedEvent) -> Any:
         if replicated.topic not in ALLOWED_TOPICS:
