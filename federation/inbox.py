@@ -20,7 +20,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Mapper, Recording, StoredEvent, Tracking
+from eventsourcing.persistence import IntegrityError, Mapper, Recording, StoredEvent, Tracking
 from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.applicant import Applicant
@@ -74,15 +74,18 @@ class Inbox:
             return outcome  # a batch already applied (a redelivery after a lost acknowledgement)
         if batch.head_position < batch.next_position:
             raise BatchRejected(peer, "next_position lies beyond the head position")
-        events = self._checked_events(peer, batch, outcome)
-        aggregates = self._certificate_notices(peer, batch)
-        for aggregate in aggregates:
-            events.extend(aggregate.collect_events())
-        outcome.notices = len(aggregates)
-        recordings: list[Recording[UUID]] = self._app.events.put(
-            events, tracking=Tracking(tracking_name(peer), batch.next_position)
-        )
+        tracking = Tracking(tracking_name(peer), batch.next_position)
+        try:  # first assume that a stream starting in the batch is new here: no read per stream
+            events = self._events(peer, batch, outcome, assume_new=True)
+            recordings: list[Recording[UUID]] = self._app.events.put(events, tracking=tracking)
+        except IntegrityError:  # it was held (e.g. from another source), or another puller won: check all
+            outcome = Applied(position=self.position(peer))
+            if batch.next_position <= outcome.position:
+                return outcome
+            events = self._events(peer, batch, outcome, assume_new=False)
+            recordings = self._app.events.put(events, tracking=tracking)
         self._on_recorded(recordings)
+        outcome.notices = sum(isinstance(e, ForeignCertificate.Event) for e in events)
         now = self._clock()
         outcome.stored = len(events) - sum(1 for e in events if isinstance(e, ForeignCertificate.Event))
         outcome.latencies_s = [
@@ -91,9 +94,19 @@ class Inbox:
         outcome.position = batch.next_position
         return outcome
 
+    def _events(
+        self, peer: str, batch: pb.PullEventsResponse, outcome: Applied, *, assume_new: bool
+    ) -> list[Any]:
+        events = self._checked_events(peer, batch, outcome, assume_new=assume_new)
+        for aggregate in self._certificate_notices(peer, batch):
+            events.extend(aggregate.collect_events())
+        return events
+
     # Events
 
-    def _checked_events(self, peer: str, batch: pb.PullEventsResponse, outcome: Applied) -> list[Any]:
+    def _checked_events(
+        self, peer: str, batch: pb.PullEventsResponse, outcome: Applied, *, assume_new: bool
+    ) -> list[Any]:
         streams: dict[UUID, Aggregate | None] = {}
         accepted: list[Any] = []
         applicants: dict[UUID, int] = {}  # applicant stream -> position it came with
@@ -106,7 +119,9 @@ class Inbox:
             event = self._decode(peer, replicated)
             stream_id = event.originator_id
             if stream_id not in streams:
-                streams[stream_id] = self._load(stream_id)
+                # a stream's first event: new here unless held (then the insert fails and all is checked)
+                new = assume_new and event.originator_version == 1
+                streams[stream_id] = None if new else self._load(stream_id)
             current = streams[stream_id]
             held = current.version if current is not None else 0
             if event.originator_version <= held:  # held already (from this peer before, or another)

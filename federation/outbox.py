@@ -102,10 +102,15 @@ class Outbox:
         if notification.topic in STATUS_TOPICS:
             batch.certificate_notices.append(self._notice(notification))
             return
-        parties = self.parties(UUID(str(notification.originator_id)))
+        case_id = UUID(str(notification.originator_id))
+        event: Any = None
+        if notification.topic == SUBMITTED_TOPIC and case_id not in self._parties:
+            event = self._app.mapper.to_domain_event(notification)  # its parties, without another read
+            self._remember(case_id, event)
+        parties = self.parties(case_id)
         if not (parties.includes(peer) and parties.holds_in_full(self._province)) or peer == self._province:
             return
-        event = self._app.mapper.to_domain_event(notification)
+        event = event or self._app.mapper.to_domain_event(notification)
         if (
             peer == parties.handling
             and parties.receiving == self._province
@@ -130,17 +135,21 @@ class Outbox:
         if known is None:
             filed = next(iter(self._app.events.get(case_id, lte=1)))
             assert isinstance(filed, Case.Submitted)  # noqa: S101 - a case stream starts with Submitted
-            known = CaseParties(
-                receiving=filed.receiving_province,
-                handling=filed.handling_province,
-                parts=frozenset(p["province"] for p in filed.parts),
-                applicant_id=filed.applicant_id,
-                filed_online=filed.mode == Mode.FULL_ONLINE,
-            )
-            if len(self._parties) > 100_000:
-                self._parties.clear()
-            self._parties[case_id] = known
+            known = self._remember(case_id, filed)
         return known
+
+    def _remember(self, case_id: UUID, filed: Case.Submitted) -> CaseParties:
+        parties = CaseParties(
+            receiving=filed.receiving_province,
+            handling=filed.handling_province,
+            parts=frozenset(p["province"] for p in filed.parts),
+            applicant_id=filed.applicant_id,
+            filed_online=filed.mode == Mode.FULL_ONLINE,
+        )
+        if len(self._parties) > 100_000:
+            self._parties.clear()
+        self._parties[case_id] = parties
+        return parties
 
     def _replicated(self, position: int, event: Any, redactions: dict[str, Any]) -> pb.ReplicatedEvent:
         state = dict(vars(event))
