@@ -422,6 +422,15 @@ class Case(Aggregate):
             return self.receiving_province
         return self.handling_province
 
+    def needs_flag(self, certificate_identifier: str, status: str) -> bool:
+        """Whether an open case relying on the certificate has yet to be flagged for its new status."""
+        return (
+            self.state in OPEN_STATES
+            and self.relies_on(certificate_identifier)
+            and self.certificate_flags.get(certificate_identifier) != status
+            and status != "VALID"
+        )
+
     def relies_on(self, certificate_identifier: str) -> bool:
         return any(m["certificate_identifier"] == certificate_identifier for m in self.materials.values())
 
@@ -590,12 +599,7 @@ class Case(Aggregate):
         self, certificate_identifier: str, status: str, actor: Actor, at: datetime
     ) -> bool:
         """Flag an open case whose attached certificate left VALID; False when moot or flagged already."""
-        if (
-            self.state not in OPEN_STATES
-            or not self.relies_on(certificate_identifier)
-            or self.certificate_flags.get(certificate_identifier) == status
-            or status == "VALID"
-        ):
+        if not self.needs_flag(certificate_identifier, status):
             return False
         self._require_province(actor, self.writer(), "province writing the case")
         self._relied_certificate_changed(

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -32,12 +33,13 @@ from federation.errors import (
     RemoteNotFound,
     RemoteRejected,
 )
-from federation.pki import Manifest, Member
+from federation.pki import Manifest, Member, node_name
 
 SERVICE = "tongban.federation.v1.FederationService"
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a full batch of events; requests are far smaller
 UNARY_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 5.0
+ANSWER_MAX_AGE_S = 300.0  # clocks of federated nodes are NTP-synchronised; this allows for drift
 FORWARD_ATTEMPTS = 3  # safe to repeat: the writer records a command once per request id
 KEEPALIVE = (
     ("grpc.keepalive_time_ms", 20_000),
@@ -107,14 +109,14 @@ class PeerClients:
     def aio_channel(self, province: str) -> grpc.aio.Channel:
         """A fresh asyncio channel (one per replication session)."""
         endpoint = self.member(province).grpc_endpoint
-        return grpc.aio.secure_channel(endpoint, self._credentials, options=CHANNEL_OPTIONS)
+        return grpc.aio.secure_channel(endpoint, self._credentials, options=channel_options(province))
 
     def _stub(self, province: str) -> pb_grpc.FederationServiceStub:
         endpoint = self.member(province).grpc_endpoint
         with self._lock:
             channel = self._channels.get((province, endpoint))
             if channel is None:
-                channel = grpc.secure_channel(endpoint, self._credentials, options=CHANNEL_OPTIONS)
+                channel = grpc.secure_channel(endpoint, self._credentials, options=channel_options(province))
                 self._channels[(province, endpoint)] = channel
         return pb_grpc.FederationServiceStub(channel)
 
@@ -173,6 +175,7 @@ class PeerClients:
             raise RemoteConflict(
                 f"SIGNATURE_INVALID: province {issuer}'s answer is not signed by its manifest key"
             ) from None
+        _check_answer(assertion, identifier, issuer)
         return RemoteVerification(
             assertion=assertion,
             signed_payload=response.signed_payload,
@@ -186,6 +189,30 @@ class PeerClients:
             for channel in self._channels.values():
                 channel.close()
             self._channels.clear()
+
+
+def _check_answer(assertion: dict[str, Any], identifier: str, issuer: str) -> None:
+    """A signed answer must be about the certificate asked for, by the province asked, and fresh: an old or
+    borrowed answer (replayed) is not an answer to this request."""
+    try:
+        verified_at = datetime.fromisoformat(str(assertion.get("verified_at")))
+        age = abs((datetime.now(UTC) - verified_at).total_seconds())
+    except (TypeError, ValueError):
+        age = float("inf")
+    if (
+        assertion.get("identifier") != identifier
+        or assertion.get("verifier_province") != issuer
+        or age > ANSWER_MAX_AGE_S
+    ):
+        raise RemoteConflict(
+            f"ANSWER_MISMATCH: province {issuer}'s answer is not a fresh answer to this request"
+        )
+
+
+def channel_options(province: str) -> tuple[tuple[str, object], ...]:
+    """The channel settings, and the name the server's certificate must carry: that of ``province``'s node,
+    so a member redirecting an endpoint cannot pose as another province (the CA gives each name once)."""
+    return (*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", node_name(province)))
 
 
 def _check_signature(key: object, signature: bytes, payload: bytes) -> None:

@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Mapper, Recording, StoredEvent, Tracking
+from eventsourcing.utils import get_topic
 from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.applicant import Applicant
@@ -30,7 +32,11 @@ from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from federation.errors import BatchRejected
 from federation.outbox import APPLICANT_TOPIC, CASE_TOPICS
 
+log = structlog.get_logger("tongban.federation")
+
 ALLOWED_TOPICS = CASE_TOPICS | {APPLICANT_TOPIC}
+CASE_TOPIC = get_topic(Case)
+APPLICANT_AGGREGATE_TOPIC = get_topic(Applicant)
 MAX_STATE_BYTES = 256 * 1024
 STATUS_PREFIX = "CERTIFICATE_STATUS_"
 
@@ -125,6 +131,7 @@ class Inbox:
             current = streams[stream_id]
             held = current.version if current is not None else 0
             if event.originator_version <= held:  # held already (from this peer before, or another)
+                self._check_same(peer, stream_id, replicated)
                 outcome.skipped += 1
                 self._note_hand_over(peer, current, replicated.position, handed_over)
                 continue
@@ -132,9 +139,11 @@ class Inbox:
                 raise BatchRejected(
                     peer, f"a gap in a stream: version {event.originator_version} after {held}"
                 )
-            self._authorise(peer, event, current)
             try:
+                self._authorise(peer, event, current)
                 streams[stream_id] = event.mutate(current)
+            except BatchRejected:
+                raise
             except Exception as e:  # a payload that does not fit the aggregate: reject, never store
                 raise BatchRejected(peer, f"an event does not apply ({type(e).__name__})") from None
             if isinstance(event, Applicant.Registered):
@@ -145,6 +154,14 @@ class Inbox:
             if str(applicant_id) not in handed_over.get(position, set()):
                 raise BatchRejected(peer, "an applicant's identity came without a case handed to this node")
         return accepted
+
+    def _check_same(self, peer: str, stream_id: UUID, replicated: pb.ReplicatedEvent) -> None:
+        """An event held already must be the same kind at the same version: else the replicas diverged."""
+        version = replicated.originator_version
+        [held] = self._app.recorder.select_events(stream_id, gt=version - 1, lte=version)
+        if held.topic != replicated.topic:
+            log.error("federation.divergence", peer=peer, stream=str(stream_id), version=version)
+            raise BatchRejected(peer, f"version {version} of a stream differs from the one held here")
 
     def _note_hand_over(
         self, peer: str, aggregate: Aggregate | None, position: int, handed_over: dict[int, set[str]]
@@ -179,14 +196,25 @@ class Inbox:
         return event
 
     def _authorise(self, peer: str, event: Any, current: Aggregate | None) -> None:
+        """The event's kind must fit the stream, and the sender must hold the case in full; no peer may
+        append to a case this node writes (one writer per case)."""
+        if event.originator_version == 1:
+            kinds = {Case.Submitted: CASE_TOPIC, Applicant.Registered: APPLICANT_AGGREGATE_TOPIC}
+            if kinds.get(type(event)) != getattr(event, "originator_topic", None):
+                raise BatchRejected(peer, "a stream that does not start as a case or an applicant")
+        elif not isinstance(current, Case) or isinstance(event, Applicant.Registered):
+            raise BatchRejected(peer, "an event for a stream that is not a case held here")
+        if isinstance(event, Applicant.Registered):
+            return  # checked against the case that hands it over
         if isinstance(event, Case.Submitted):
             holders = {event.receiving_province, event.handling_province}
             parties = holders | {p["province"] for p in event.parts if isinstance(p, dict)}
-        elif isinstance(current, Case):
+        else:
+            assert isinstance(current, Case)  # noqa: S101 - checked above
+            if current.writer() == self._province:
+                raise BatchRejected(peer, "an event for a case this node writes")
             holders = {current.receiving_province, current.handling_province}
             parties = holders | {p.province for p in current.parts.values()}
-        else:
-            return  # an applicant: checked against the case that hands it over
         if peer not in holders or self._province not in parties:
             raise BatchRejected(peer, "a case event from a province that does not hold the case")
 

@@ -31,8 +31,11 @@ from aggregates.case import Case
 from aggregates.catalogue import Mode
 from aggregates.certificate import Certificate
 
+# The concrete events a case records (never the generic base classes the library adds to every aggregate).
 CASE_EVENT_CLASSES: tuple[type[Aggregate.Event], ...] = tuple(
-    cls for cls in vars(Case).values() if isinstance(cls, type) and issubclass(cls, Aggregate.Event)
+    cls
+    for name, cls in vars(Case).items()
+    if isinstance(cls, type) and issubclass(cls, Aggregate.Event) and name not in ("Event", "Created")
 )
 CASE_TOPICS = frozenset(get_topic(cls) for cls in CASE_EVENT_CLASSES)
 APPLICANT_TOPIC = get_topic(Applicant.Registered)
@@ -80,7 +83,7 @@ class Outbox:
         head = self.head()
         batch = pb.PullEventsResponse(head_position=head)
         position = after
-        while position < head and len(batch.events) < max_events:
+        while position < head and self._size(batch) < max_events:
             notifications = self._app.recorder.select_notifications(
                 start=position + 1, limit=self._scan_limit, stop=head, topics=self._topics
             )
@@ -90,13 +93,18 @@ class Outbox:
             for notification in notifications:
                 self._route(peer, notification, batch)
                 position = notification.id
-                if len(batch.events) >= max_events:
+                if self._size(batch) >= max_events:
                     break
-            if len(notifications) < self._scan_limit and len(batch.events) < max_events:
+            if len(notifications) < self._scan_limit and self._size(batch) < max_events:
                 position = head  # nothing else for anyone up to the head
         batch.next_position = position
         batch.sent_at_unix_ms = time.time_ns() // 1_000_000
         return batch
+
+    @staticmethod
+    def _size(batch: pb.PullEventsResponse) -> int:
+        """Events and notices both count towards a batch's limit, so no batch outgrows the message size."""
+        return len(batch.events) + len(batch.certificate_notices)
 
     def _route(self, peer: str, notification: Notification, batch: pb.PullEventsResponse) -> None:
         if notification.topic in STATUS_TOPICS:

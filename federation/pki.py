@@ -55,6 +55,11 @@ class Manifest:
         return next((m for m in self.members if m.province == province), None)
 
 
+def node_name(province: str) -> str:
+    """The name a node's certificate carries for its province; a caller expects it from that province."""
+    return f"{province}.node.tongban"
+
+
 def certificate_sha256(pem: bytes) -> str:
     return x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256()).hex()
 
@@ -128,6 +133,7 @@ class CertificateAuthority:
         """(key PEM, certificate PEM) of a node: a server AND client certificate carrying its province."""
         key = ec.generate_private_key(ec.SECP256R1())
         names: list[x509.GeneralName] = [
+            x509.DNSName(node_name(province)),  # what callers check: this certificate serves THAT province
             x509.DNSName("localhost"),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         ]

@@ -121,12 +121,15 @@ class Puller:
         while True:
             try:
                 await self._session(backoff)
-            except (grpc.RpcError, TimeoutError, BatchRejected) as e:
-                self._status.connected = False
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # whatever it was (a peer, the store), pull again later; never stop
                 self._status.last_error = _describe(e)
                 if isinstance(e, BatchRejected):
                     self._status.rejected_total += 1
                 log.warning("federation.pull_interrupted", peer=self._peer, error=self._status.last_error)
+            finally:
+                self._status.connected = False
             await asyncio.sleep(backoff.next())
 
     async def _session(self, backoff: Backoff) -> None:
@@ -182,6 +185,9 @@ class Puller:
 
 
 def _describe(error: Exception) -> str:
+    """Codes and our own messages only: a store error's text could quote data."""
     if isinstance(error, grpc.aio.AioRpcError):
         return f"{error.code().name}: {error.details()}"
-    return f"{type(error).__name__}: {error}"
+    if isinstance(error, (BatchRejected, TimeoutError)):
+        return f"{type(error).__name__}: {error}"
+    return type(error).__name__

@@ -193,6 +193,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         log.info("federation.pull_started", peer=peer.province, after=position, follow=request.follow)
         last_sent = 0.0
         while True:
+            await self._peer(context, "PullEvents")  # again each time: a newer manifest may drop the caller
             seen = self._signal.generation
             batch = await asyncio.to_thread(outbox.batch, peer.province, position, limit)
             news = batch.events or batch.certificate_notices or batch.next_position != position

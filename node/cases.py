@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
@@ -42,6 +43,12 @@ _SAVE_ATTEMPTS = 5
 TIMER_OFFICE = "SYSTEM"
 TIMER_OPERATOR = "deadline-timer"
 RELIANCE_OPERATOR = "reliance-watcher"
+
+
+class FlagOutcome(StrEnum):
+    FLAGGED = "FLAGGED"
+    DONE = "DONE"  # flagged already (perhaps by another province), or moot: closed, or VALID again
+    ELSEWHERE = "ELSEWHERE"  # another province writes the case now: it flags it, or this one later
 
 
 class RemoteAnswer(Protocol):
@@ -371,9 +378,14 @@ class CaseService:
             else None
         )
 
+        # the decision is this province's, also when another party asked for the attachment
+        recogniser = (
+            actor if actor.province == self.province else Actor(self.province, "FEDERATION", actor.province)
+        )
+
         def decide(target: Case, at: datetime) -> None:
             target.decide_recognition(
-                material_code, str(parsed), parsed.issuing_province, verification, refusal, actor, at
+                material_code, str(parsed), parsed.issuing_province, verification, refusal, recogniser, at
             )
             if refusal is None:
                 target.attach_material(
@@ -591,6 +603,13 @@ class CaseService:
         for _ in range(_SAVE_ATTEMPTS):  # all item cases get it, or none does: one transaction
             now = self._clock()
             targets = {case_id: self.case(case_id) for case_id, _step in steps}
+            moved = sorted({t.item.code for t in targets.values() if not self._writes(t)})
+            if moved:  # forwarded meanwhile: its handling province writes it now
+                raise IllegalTransition(
+                    f"一件事 {bundle.bundle_code}",
+                    "attach to all its items at once",
+                    f"{', '.join(moved)} moved",
+                )
             for case_id, step in steps:
                 step(targets[case_id], now)
             try:
@@ -742,19 +761,22 @@ class CaseService:
         self._change(case_id, step)
         return list(recorded)
 
-    def flag_relied_certificate(self, case_id: str, certificate_identifier: str, status: str) -> bool:
+    def flag_relied_certificate(self, case_id: str, certificate_identifier: str, status: str) -> FlagOutcome:
         """Flag an open case written here whose certificate left VALID; exactly once per case and status,
-        because the aggregate refuses a repeat."""
+        because the aggregate refuses a repeat. ELSEWHERE: another province writes the case now."""
         flagged: list[bool] = []
 
         def step(case: Case, at: datetime) -> None:
             actor = Actor(self.province, TIMER_OFFICE, RELIANCE_OPERATOR)
             flagged[:] = [case.flag_relied_certificate(certificate_identifier, status, actor, at)]
 
-        if not self._writes(self.case(case_id)):
-            return False
+        case = self.case(case_id)
+        if not case.needs_flag(certificate_identifier, status):
+            return FlagOutcome.DONE
+        if not self._writes(case):
+            return FlagOutcome.ELSEWHERE
         self._change(case_id, step)
-        return bool(flagged and flagged[0])
+        return FlagOutcome.FLAGGED if flagged and flagged[0] else FlagOutcome.DONE
 
     def _report_unknown(self, case: Case, problem: DateOutsideCalendar) -> None:
         """Once per case and year: a deadline the timer cannot watch until an operator adds the year."""

@@ -19,7 +19,7 @@ from aggregates.case import Case
 from aggregates.certificate import Certificate
 from aggregates.foreign_certificate import ForeignCertificate
 from node.application import NodeApplication
-from node.cases import CaseService
+from node.cases import CaseService, FlagOutcome
 
 log = structlog.get_logger("tongban.reliance")
 ATTACHED = get_topic(Case.MaterialAttached)
@@ -36,10 +36,14 @@ class RelianceWatcher:
         self._relying: dict[str, set[str]] = defaultdict(set)  # certificate identifier -> case ids
         self._status: dict[str, str] = {}  # certificate identifier -> its latest known status
         self._identifiers: dict[UUID, str] = {}
+        self._pending: set[tuple[str, str]] = set()  # (case, certificate) to flag once this node writes it
 
     def tick(self) -> int:
-        """Catch up with the log and flag what became due; returns how many cases were flagged."""
-        due: set[tuple[str, str]] = set()
+        """Catch up with the log and flag what became due; returns how many cases were flagged.
+
+        A pair stays pending while another province writes the case (it may flag it, or the case may come
+        here) and after an error, until it is flagged or moot."""
+        due: set[tuple[str, str]] = set(self._pending)
         while True:
             notifications = self._app.recorder.select_notifications(
                 start=self._position + 1, limit=self._batch_size, topics=[ATTACHED, *OWN_STATUS, ANNOUNCED]
@@ -50,11 +54,19 @@ class RelianceWatcher:
             if len(notifications) < self._batch_size:
                 break
         flagged = 0
+        self._pending = set()
         for case_id, identifier in sorted(due):
             status = self._status[identifier]
-            if self._cases.flag_relied_certificate(case_id, identifier, status):
+            try:
+                outcome = self._cases.flag_relied_certificate(case_id, identifier, status)
+            except Exception as e:  # the store, a concurrent change: try again next tick
+                log.warning("reliance.flag_failed", case_id=case_id, error_type=type(e).__name__)
+                outcome = FlagOutcome.ELSEWHERE
+            if outcome == FlagOutcome.FLAGGED:
                 flagged += 1
                 log.info("reliance.case_flagged", case_id=case_id, status=status)
+            elif outcome == FlagOutcome.ELSEWHERE:
+                self._pending.add((case_id, identifier))
         return flagged
 
     def _read(self, topic: str, event: object) -> set[tuple[str, str]]:

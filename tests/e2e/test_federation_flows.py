@@ -17,7 +17,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
-from federation.handshake import channel_credentials
+from federation.client import channel_options
+from federation.handshake import PROTOCOL_VERSION, channel_credentials
 from node.auth import Role
 from simulators.federated_flows import (
     Applicant,
@@ -225,3 +226,24 @@ def test_replication_lag_per_peer_in_readyz_metrics_and_grpc_health(
             timeout=10,
         )
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_node_cannot_pose_as_another_province(cluster: FederatedCluster) -> None:
+    """Jiangsu's client expects Zhejiang's node name from what it calls as Zhejiang: Shanghai's node, though
+    certified by the same CA, does not carry that name, and TLS refuses the connection."""
+    directory = cluster.federation_dir
+    credentials = channel_credentials(
+        (directory / JS / "node.key").read_bytes(),
+        (directory / JS / "node.pem").read_bytes(),
+        (directory / "ca.pem").read_bytes(),
+    )
+    shanghai = f"127.0.0.1:{cluster.ports[SH]}"
+    request = pb.HandshakeRequest(province=JS, protocol_versions=[PROTOCOL_VERSION])
+    with grpc.secure_channel(shanghai, credentials, options=channel_options(SH)) as channel:
+        assert pb_grpc.FederationServiceStub(channel).Handshake(request, timeout=10).province == SH
+    with (
+        grpc.secure_channel(shanghai, credentials, options=channel_options(ZJ)) as channel,
+        pytest.raises(grpc.RpcError) as refused,
+    ):
+        pb_grpc.FederationServiceStub(channel).Handshake(request, timeout=10)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
