@@ -150,13 +150,22 @@ async def proxy_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> F
         f"accepted {accepted['accepted_on']}, promised due {promised['due_on']} ({promised['status']}), "
         f"statutory due {statutory['due_on']}"
     )
-    await fed.post(
-        b, path + "/supplement-request", Role.HANDLER, {"missing": ["M04"], "reason": "户口簿复印件不清晰"}
-    )
+    notice = {"missing": ["M02", "M04"], "reason": "身份证明与户口簿复印件不清晰"}
+    await fed.post(b, path + "/supplement-request", Role.HANDLER, notice)
     await fed.wait_for_state(a, case_id, "SUPPLEMENT_REQUESTED")
     await fed.post(
         a, path + "/materials", Role.WINDOW, {"material_code": "M04", "file_digest": digest("M04b")}
     )
+    # the ID card again, through A's window: B writes the case, verifies the card at A and recognises it
+    again = {
+        "material_code": "M02",
+        "certificate_identifier": applicant.id_card,
+        "consent_reference": "CONSENT-2",
+    }
+    recognised = await fed.post(a, path + "/materials", Role.WINDOW, again)
+    result.facts["recognised_through_receiving"] = [
+        (r["issuing_province"], r["recognised"]) for r in recognised["recognitions"]
+    ]
     supplied = await fed.post(a, path + "/supplement", Role.WINDOW)  # forwarded to B, B's answer seen at A
     result.facts["supplement_seen_at_receiving"] = supplied["state"]
     await fed.wait_for_state(b, case_id, "ACCEPTED")
