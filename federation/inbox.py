@@ -84,7 +84,8 @@ class Inbox:
         try:  # first assume that a stream starting in the batch is new here: no read per stream
             events = self._events(peer, batch, outcome, assume_new=True)
             recordings: list[Recording[UUID]] = self._app.events.put(events, tracking=tracking)
-        except IntegrityError:  # it was held (e.g. from another source), or another puller won: check all
+        except (IntegrityError, BatchRejected):  # a stream was held (from this or another source), or
+            # another puller won: check every stream against what is held before judging the batch
             outcome = Applied(position=self.position(peer))
             if batch.next_position <= outcome.position:
                 return outcome

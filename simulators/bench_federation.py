@@ -28,7 +28,7 @@ import psycopg
 
 from federation.handshake import channel_credentials, server_credentials
 from node.auth import Role
-from simulators.federated_flows import Applicant, Federation, attach_required
+from simulators.federated_flows import Applicant, Federation
 from simulators.federation_cluster import FederatedCluster
 
 SH, JS = "310000", "320000"
@@ -40,24 +40,11 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def _new_case(fed: Federation, applicant: Applicant, n: int) -> str:
-    case = await fed.post(
-        SH,
-        "/v1/cases",
-        Role.WINDOW,
-        {"item_province": JS, "item_code": "GA-0003", "mode": "PROXY", "applicant": applicant.body()},
-        201,
-    )
-    await attach_required(fed, SH, Role.WINDOW, case, applicant, consent=f"BENCH-{n}")
-    await fed.post(SH, f"/v1/cases/{case['case_id']}/receive", Role.WINDOW)
-    return str(case["case_id"])
-
-
 async def measure_latency(fed: Federation, applicant: Applicant, cases: int) -> list[float]:
     """Per case: forward at A (the answer comes after the commit), then poll B until it shows FORWARDED."""
     latencies = []
     for n in range(cases):
-        case_id = await _new_case(fed, applicant, n)
+        case_id = await fed.received_proxy_case(SH, JS, applicant, consent=f"BENCH-{n}")
         await fed.post(SH, f"/v1/cases/{case_id}/forward", Role.WINDOW)
         committed = time.perf_counter()
         url = f"{fed.nodes[JS].http_url}/v1/cases/{case_id}"
@@ -120,7 +107,7 @@ async def measure_catch_up(
     (timed from the moment the restarted node reports itself started)."""
     await asyncio.to_thread(cluster.nodes[JS].stop)
     for n in range(backlog):
-        case_id = await _new_case(fed, applicant, 100_000 + n)
+        case_id = await fed.received_proxy_case(SH, JS, applicant, consent=f"BENCH-BACKLOG-{n}")
         await fed.post(SH, f"/v1/cases/{case_id}/forward", Role.WINDOW)
     await asyncio.to_thread(cluster.nodes[JS].start)
     started = time.perf_counter()

@@ -89,6 +89,34 @@ class Federation:
             province, f"/v1/cases/{case_id}", lambda c: c["state"] == state, f"case {case_id} {state}"
         )
 
+    async def file_case(
+        self,
+        province: str,
+        role: Role,
+        item_province: str,
+        item_code: str,
+        mode: str,
+        applicant: Applicant,
+        parts: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """File a case at ``province``'s node (its receiving province)."""
+        body: dict[str, Any] = {
+            "item_province": item_province,
+            "item_code": item_code,
+            "mode": mode,
+            "applicant": applicant.body(),
+        }
+        if parts:
+            body["parts"] = parts
+        return await self.post(province, "/v1/cases", role, body, 201)
+
+    async def received_proxy_case(self, a: str, b: str, applicant: Applicant, consent: str) -> str:
+        """A PROXY case A's window filed for B, with its materials, received (ready to forward)."""
+        case = await self.file_case(a, Role.WINDOW, b, "GA-0003", "PROXY", applicant)
+        await attach_required(self, a, Role.WINDOW, case, applicant, consent)
+        await self.post(a, f"/v1/cases/{case['case_id']}/receive", Role.WINDOW)
+        return str(case["case_id"])
+
     async def issue_id_card(self, province: str, seed: str) -> Applicant:
         """An ID card certificate issued by ``province``; its holder becomes an applicant."""
         body = next(b for b in sample_certificates(province, 14, seed=seed) if b["type_code"] == ID_CARD_TYPE)
@@ -130,18 +158,9 @@ async def proxy_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> F
     supplied through A; B concludes; A delivers; B archives. Both nodes end with the same timeline."""
     started = time.perf_counter()
     result = FlowResult("PROXY", (a, b))
-    case = await fed.post(
-        a,
-        "/v1/cases",
-        Role.WINDOW,
-        {"item_province": b, "item_code": "GA-0003", "mode": "PROXY", "applicant": applicant.body()},
-        201,
-    )
-    case_id = case["case_id"]
+    case_id = await fed.received_proxy_case(a, b, applicant, consent=f"CONSENT-PROXY-{applicant.id_card}")
     result.case_ids.append(case_id)
     path = f"/v1/cases/{case_id}"
-    await attach_required(fed, a, Role.WINDOW, case, applicant, consent=f"CONSENT-{case['case_no']}")
-    await fed.post(a, path + "/receive", Role.WINDOW)
     await fed.post(a, path + "/forward", Role.WINDOW)
     await fed.wait_for_state(b, case_id, "FORWARDED")
     accepted = await fed.post(b, path + "/accept", Role.HANDLER)
@@ -189,13 +208,7 @@ async def full_online_flow(fed: Federation, a: str, b: str, applicant: Applicant
     recognition decision (one recognised, one refused with a reason), and A records the use (用证记录)."""
     started = time.perf_counter()
     result = FlowResult("FULL_ONLINE", (a, b))
-    case = await fed.post(
-        b,
-        "/v1/cases",
-        Role.PLATFORM,
-        {"item_province": b, "item_code": "YM-0001", "mode": "FULL_ONLINE", "applicant": applicant.body()},
-        201,
-    )
+    case = await fed.file_case(b, Role.PLATFORM, b, "YM-0001", "FULL_ONLINE", applicant)
     case_id = case["case_id"]
     result.case_ids.append(case_id)
     path = f"/v1/cases/{case_id}"
@@ -232,19 +245,8 @@ async def joint_flow(fed: Federation, a: str, c: str, d: str, applicant: Applica
     the case); the case concludes once every part has. C and D see the outcome, never the applicant."""
     started = time.perf_counter()
     result = FlowResult("JOINT", (a, c, d))
-    case = await fed.post(
-        a,
-        "/v1/cases",
-        Role.WINDOW,
-        {
-            "item_province": a,
-            "item_code": "RS-0002",
-            "mode": "JOINT",
-            "applicant": applicant.body(),
-            "parts": {"P1": a, "P2": c, "P3": d},
-        },
-        201,
-    )
+    parts = {"P1": a, "P2": c, "P3": d}
+    case = await fed.file_case(a, Role.WINDOW, a, "RS-0002", "JOINT", applicant, parts)
     case_id = case["case_id"]
     result.case_ids.append(case_id)
     path = f"/v1/cases/{case_id}"
@@ -273,18 +275,7 @@ async def revocation_flow(
     result = FlowResult("REVOCATION", (a, *relying))
     holder = await fed.issue_id_card(a, seed=f"revoked-{applicant.id_number}")
     for province in relying:
-        case = await fed.post(
-            province,
-            "/v1/cases",
-            Role.PLATFORM,
-            {
-                "item_province": province,
-                "item_code": "YM-0001",
-                "mode": "FULL_ONLINE",
-                "applicant": holder.body(),
-            },
-            201,
-        )
+        case = await fed.file_case(province, Role.PLATFORM, province, "YM-0001", "FULL_ONLINE", holder)
         await attach_required(
             fed, province, Role.PLATFORM, case, holder, consent=f"CONSENT-{case['case_no']}"
         )

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import grpc
-import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tongban.federation.v1 import federation_pb2 as pb
@@ -31,46 +29,21 @@ from simulators.federated_flows import (
 )
 from simulators.federation_cluster import FederatedCluster
 from tests.e2e import http_client as http
+from tests.e2e.federation_support import running_cluster
 
 pytestmark = pytest.mark.e2e
 SH, JS, ZJ, AH = "310000", "320000", "330000", "340000"
-
-
-def postgres_env(url: str, provinces: tuple[str, ...]) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """One fresh schema per node, so runs never see each other's data."""
-    run = uuid.uuid4().hex[:8]
-    schemas = {p: f"fed_{run}_{p}" for p in provinces}
-    env = {p: {"TONGBAN_POSTGRES_URL": url, "TONGBAN_POSTGRES_SCHEMA": schemas[p]} for p in provinces}
-    return env, list(schemas.values())
-
-
-def drop_schemas(url: str, schemas: list[str]) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        for schema in schemas:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FederatedCluster]:
-    provinces = (SH, JS, ZJ, AH)
-    store_env: dict[str, dict[str, str]] = {}
-    schemas: list[str] = []
-    url = ""
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        store_env, schemas = postgres_env(url, provinces)
-    federated = FederatedCluster(tmp_path_factory.mktemp(f"federation-{request.param}"), provinces, store_env)
-    federated.prepare()
-    federated.start()
-    try:
+    with running_cluster(request, tmp_path_factory, (SH, JS, ZJ, AH)) as federated:
         yield federated
-    finally:
-        codes = federated.stop()
-        if schemas:
-            drop_schemas(url, schemas)
-    assert set(codes.values()) == {0}, codes
+    assert {node.province: node.stop() for node in federated.nodes.values()} == dict.fromkeys(
+        (SH, JS, ZJ, AH), 0
+    )
 
 
 async def _with_federation(cluster: FederatedCluster, scenario: Any) -> Any:

@@ -20,10 +20,10 @@ from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from federation.handshake import channel_credentials
 from node.auth import Role
-from simulators.federated_flows import Applicant, Federation, attach_required
+from simulators.federated_flows import Applicant, Federation
 from simulators.federation_cluster import FederatedCluster
 from tests.e2e import http_client as http
-from tests.e2e.test_federation_flows import drop_schemas, postgres_env
+from tests.e2e.federation_support import running_cluster
 
 pytestmark = pytest.mark.e2e
 SH, JS, ZJ = "310000", "320000", "330000"
@@ -35,28 +35,11 @@ CATCH_UP_S = 120.0
 def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FederatedCluster]:
-    provinces = (SH, JS, ZJ)
-    store_env: dict[str, dict[str, str]] = {}
-    schemas: list[str] = []
-    url = ""
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        store_env, schemas = postgres_env(url, provinces)
     # small batches: the catch-up takes many of them, so a kill lands in the middle of it
-    federated = FederatedCluster(
-        tmp_path_factory.mktemp(f"robust-{request.param}"),
-        provinces,
-        store_env,
-        {"TONGBAN_FEDERATION_BATCH_EVENTS": "5"},
-    )
-    federated.prepare()
-    federated.start()
-    try:
-        yield federated
-    finally:
-        federated.stop()
-        if schemas:
-            drop_schemas(url, schemas)
+    with running_cluster(
+        request, tmp_path_factory, (SH, JS, ZJ), {"TONGBAN_FEDERATION_BATCH_EVENTS": "5"}
+    ) as c:
+        yield c
 
 
 async def _run(cluster: FederatedCluster, scenario: Any) -> Any:
@@ -68,29 +51,15 @@ async def _forward_cases(fed: Federation, applicant: Applicant, count: int) -> l
     """Shanghai's window receives ``count`` cases for Jiangsu and forwards them."""
     case_ids = []
     for n in range(count):
-        case = await fed.post(
-            SH,
-            "/v1/cases",
-            Role.WINDOW,
-            {"item_province": JS, "item_code": "GA-0003", "mode": "PROXY", "applicant": applicant.body()},
-            201,
-        )
-        await attach_required(fed, SH, Role.WINDOW, case, applicant, consent=f"CONSENT-{n}")
-        await fed.post(SH, f"/v1/cases/{case['case_id']}/receive", Role.WINDOW)
-        await fed.post(SH, f"/v1/cases/{case['case_id']}/forward", Role.WINDOW)
-        case_ids.append(case["case_id"])
+        case_id = await fed.received_proxy_case(SH, JS, applicant, consent=f"CONSENT-{n}")
+        await fed.post(SH, f"/v1/cases/{case_id}/forward", Role.WINDOW)
+        case_ids.append(case_id)
     return case_ids
 
 
 async def _zhejiang_serves_its_own(fed: Federation, applicant: Applicant) -> str:
     """While Jiangsu is down, Zhejiang files and concludes a case of its own."""
-    case = await fed.post(
-        ZJ,
-        "/v1/cases",
-        Role.PLATFORM,
-        {"item_province": ZJ, "item_code": "YM-0001", "mode": "FULL_ONLINE", "applicant": applicant.body()},
-        201,
-    )
+    case = await fed.file_case(ZJ, Role.PLATFORM, ZJ, "YM-0001", "FULL_ONLINE", applicant)
     case_id = case["case_id"]
     for material in case["missing_materials"]:
         await fed.post(

@@ -296,3 +296,16 @@ def test_notices_count_towards_the_batch_limit(node: Services) -> None:
     batch = Outbox(node.app, SH).batch(JS, 0, 2)
     assert len(batch.certificate_notices) == 2
     assert batch.next_position < batch.head_position
+
+
+def test_the_receiving_province_gets_its_own_events_back_with_the_handling_provinces_next(
+    node: Services, jiangsu: Services
+) -> None:
+    """Jiangsu serves the whole stream, Shanghai's own versions first: those are skipped, the rest applied."""
+    case = forwarded_case(node)
+    Inbox(jiangsu.app, JS).apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
+    jiangsu.cases.accept(str(case.id), Actor(JS, "JS-HANDLER", "handler-1"))
+    back = Outbox(jiangsu.app, JS).batch(SH, 0, 500)
+    assert back.events[0].originator_version == 1  # held at Shanghai already
+    applied = Inbox(node.app, SH).apply(JS, back)
+    assert (applied.stored, node.cases.case(str(case.id)).state.value) == (1, "ACCEPTED")
