@@ -416,11 +416,9 @@ class Case(Aggregate):
         receiving province, which delivers the result where the applicant came (异地代收代办). One writer at
         a time means two provinces never append the same version: replicas cannot diverge.
         """
-        if self.state in (State.CONCLUDED, State.REFUSED):
-            return self.receiving_province
-        if self.state in BEFORE_ACCEPTANCE and not self.forwarded and self.mode != Mode.FULL_ONLINE:
-            return self.receiving_province
-        return self.handling_province
+        return writer_of(
+            self.state, self.forwarded, self.mode, self.receiving_province, self.handling_province
+        )
 
     def needs_flag(self, certificate_identifier: str, status: str) -> bool:
         """Whether an open case relying on the certificate has yet to be flagged for its new status."""
@@ -1138,6 +1136,15 @@ class Case(Aggregate):
         self, limit: str, due_on: str, province: str, office_code: str, operator_id: str, timestamp: datetime
     ) -> None:
         self.deadlines_breached = [*self.deadlines_breached, limit]
+
+
+def writer_of(state: str, forwarded: bool, mode: str, receiving: str, handling: str) -> str:
+    """``Case.writer`` as a function of the facts it rests on (read models compute it from their rows)."""
+    if state in (State.CONCLUDED, State.REFUSED):
+        return receiving
+    if state in BEFORE_ACCEPTANCE and not forwarded and mode != Mode.FULL_ONLINE:
+        return receiving
+    return handling
 
 
 def _closed(suspensions: list[tuple[str, str | None]], on: str) -> list[tuple[str, str | None]]:

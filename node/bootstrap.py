@@ -34,6 +34,9 @@ from node.metrics import NodeMetrics
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, PublicKey, load_public_key
+from projections.case_board import CaseBoard
+from projections.follower import ProjectionFollower
+from projections.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 log = structlog.get_logger("tongban.bootstrap")
 
@@ -86,6 +89,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
+    views = _view_store(settings)
+    projections = {p.name: ProjectionFollower(app, views, p) for p in (CaseBoard(),)}
     federation = None
     if files is not None and clients is not None:
         federation = _federation(settings, files, clients, app, certificates, cases, log_signal)
@@ -98,13 +103,24 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         cases=cases,
         tokens=tokens,
         metrics=metrics,
+        views=views,
+        projections=projections,
+        log_signal=log_signal,
     )
 
 
 def close_services(services: Services) -> None:
     if services.federation is not None:
         services.federation.clients.close()
+    services.views.close()
     services.app.close()
+
+
+def _view_store(settings: Settings) -> ViewStore:
+    """The read models' tables: a file beside the SQLite store, or the node's own PostgreSQL schema."""
+    if settings.postgres_url:
+        return PostgresViewStore(settings.postgres_url, settings.eventsourcing_env()["POSTGRES_SCHEMA"])
+    return SQLiteViewStore(settings.node_dir / "views.sqlite3")
 
 
 def ensure_postgres_schema(settings: Settings) -> None:

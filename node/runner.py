@@ -107,6 +107,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
                 )
             ),
         ]
+        followers.append(asyncio.create_task(_follow_projections(services, settings.follow_interval_s, stop)))
         pullers = _start_pullers(services)
         if services.federation is not None:
             statuses = services.federation.statuses.values()
@@ -152,6 +153,22 @@ class _ManifestRefresher:
 
     def tick(self) -> bool:
         return self._source.refresh()
+
+
+async def _follow_projections(services: Services, interval_s: float, stop: asyncio.Event) -> None:
+    """Keep the read models in step: woken when the log grows, at least every ``interval_s``."""
+    while not stop.is_set():
+        seen = services.log_signal.generation
+        for name, follower in services.projections.items():
+            try:
+                await asyncio.to_thread(follower.tick)
+            except Exception as e:  # the store may be briefly unreachable: the next round retries
+                log.warning("projection.tick_failed", projection=name, error_type=type(e).__name__)
+        woken = asyncio.ensure_future(services.log_signal.wait(seen, interval_s))
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({woken, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (woken, stopped):
+            task.cancel()
 
 
 async def _report_peer_health(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from federation.log_signal import LogSignal
 from node.application import NodeApplication
 from node.auth import TokenVerifier
 from node.cases import CaseService
@@ -12,6 +13,8 @@ from node.certificates import CertificateService
 from node.federation_setup import FederationSetup
 from node.metrics import NodeMetrics
 from node.settings import Settings
+from projections.follower import ProjectionFollower
+from projections.view_store import ViewStore
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,9 @@ class Services:
     cases: CaseService
     tokens: TokenVerifier
     metrics: NodeMetrics
+    views: ViewStore
+    projections: dict[str, ProjectionFollower]  # the read models, by name
+    log_signal: LogSignal  # set whenever the node's log grows
     federation: FederationSetup | None = None  # None: no federation_dir configured
 
     @property

@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from node.http import cases, catalogue, certificates, operations
+from node.http import board, cases, catalogue, certificates, operations
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.middlewares import problems, request_context
@@ -28,6 +28,7 @@ ENDPOINTS: list[Endpoint] = [
     *certificates.ENDPOINTS,
     *catalogue.ENDPOINTS,
     *cases.ENDPOINTS,
+    *board.ENDPOINTS,
 ]
 
 

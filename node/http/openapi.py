@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from node.http import schemas
+from node.http import board, schemas
 from node.http.endpoint import Endpoint
 
 _STATUS_TEXT = {
@@ -53,6 +53,7 @@ QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
             "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
         }
     ],
+    ("GET", "/v1/board"): board.QUERY,
     ("GET", "/v1/cases/{case_id}/as-of"): [
         {
             "name": "at",

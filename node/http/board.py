@@ -1,0 +1,169 @@
+"""电子监察: the case supervision board of this node's province, read from its read model (never from
+aggregates), with filters, a stable sort and keyset pagination."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+from aiohttp import web
+
+from aggregates.case import State
+from aggregates.catalogue import Mode
+from aggregates.errors import InvalidField
+from node.auth import Role
+from node.http.certificates import authenticate
+from node.http.endpoint import Endpoint
+from node.http.keys import SERVICES
+from node.http.schemas import Schema
+from projections.case_board import SORTS, BoardQuery, board_counts, query_board
+
+BOARD_READERS = (Role.WINDOW, Role.HANDLER, Role.AUDITOR, Role.ADMIN)
+MAX_LIMIT = 200
+CHOICES = {
+    "role": ("RECEIVING", "HANDLING", "PART"),
+    "mode": tuple(m.value for m in Mode),
+    "state": tuple(s.value for s in State),
+    "deadline": ("YELLOW", "RED"),
+    "waiting_on_peer": ("true", "false"),
+    "open": ("true", "false"),
+    "sort": SORTS,
+    "order": ("asc", "desc"),
+}
+
+
+def _query(request: web.Request, province: str) -> BoardQuery:
+    unknown = sorted(set(request.query) - {*CHOICES, "limit", "cursor"})
+    if unknown:
+        raise InvalidField(unknown[0], "is not a filter of the board")
+    values: dict[str, str] = {}
+    for name, allowed in CHOICES.items():
+        raw = request.query.get(name)
+        if raw is not None and raw not in allowed:
+            raise InvalidField(name, f"must be one of {', '.join(allowed)}")
+        if raw is not None:
+            values[name] = raw
+    try:
+        limit = int(request.query.get("limit", "50"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidField("limit", f"must be 1 to {MAX_LIMIT}")
+    sort = values.get("sort", "filed_at")
+    waiting = values.get("waiting_on_peer")
+    return BoardQuery(
+        province=province,
+        role=values.get("role"),
+        mode=values.get("mode"),
+        state=values.get("state"),
+        deadline=values.get("deadline"),
+        waiting_on_peer=None if waiting is None else waiting == "true",
+        open_only=values.get("open", "true") == "true",
+        sort=sort,
+        descending=values.get("order") == "desc",
+        limit=limit,
+        after=_cursor(request.query.get("cursor"), sort),
+    )
+
+
+def _cursor(raw: str | None, sort: str) -> tuple[str, str] | None:
+    """The opaque cursor: the sort column, its value and the case id of the last row of a page."""
+    if raw is None:
+        return None
+    try:
+        column, value, case_id = json.loads(base64.urlsafe_b64decode(raw.encode()))
+    except (ValueError, TypeError):
+        raise InvalidField("cursor", "is not a cursor this board gave") from None
+    if column != sort or not isinstance(value, str) or not isinstance(case_id, str):
+        raise InvalidField("cursor", "belongs to another sort order: start again without it")
+    return value, case_id
+
+
+def _next_cursor(rows: list[dict[str, Any]], query: BoardQuery) -> str | None:
+    if len(rows) < query.limit:
+        return None
+    last = rows[-1]
+    return base64.urlsafe_b64encode(
+        json.dumps([query.sort, last[query.sort], last["case_id"]]).encode()
+    ).decode()
+
+
+async def board(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    services = request.app[SERVICES]
+    principal.require(*BOARD_READERS, province=services.province)
+    query = _query(request, services.province)
+
+    def read() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        with services.views.transaction() as tx:
+            return query_board(tx, query), board_counts(tx, services.province)
+
+    rows, counts = await asyncio.to_thread(read)
+    lag = await asyncio.to_thread(services.projections["case_board"].lag)
+    return web.json_response(
+        {
+            "province": services.province,
+            "counts": counts,
+            "cases": rows,
+            "next_cursor": _next_cursor(rows, query),
+            "lag": {"events": lag.events, "seconds": round(lag.seconds, 3)},
+        }
+    )
+
+
+BOARD_ROW: Schema = {
+    "type": "object",
+    "required": ["case_id", "case_no", "mode", "state", "roles", "deadline", "writer", "waiting_on_peer"],
+    "properties": {
+        "case_id": {"type": "string"},
+        "case_no": {"type": "string"},
+        "mode": {"type": "string"},
+        "state": {"type": "string"},
+        "roles": {"type": "array", "items": {"type": "string", "enum": ["RECEIVING", "HANDLING", "PART"]}},
+        "deadline": {"type": "string", "enum": ["NONE", "YELLOW", "RED"]},
+        "writer": {"type": "string"},
+        "waiting_on_peer": {"type": "boolean"},
+        "open": {"type": "boolean"},
+    },
+}
+BOARD: Schema = {
+    "type": "object",
+    "required": ["province", "counts", "cases", "next_cursor", "lag"],
+    "properties": {
+        "province": {"type": "string"},
+        "counts": {
+            "type": "object",
+            "description": "open cases by mode, state and role; yellow, red and waiting_on_peer counts",
+        },
+        "cases": {"type": "array", "items": BOARD_ROW},
+        "next_cursor": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page"},
+        "lag": {"type": "object", "description": "how far the read model trails the node's log"},
+    },
+}
+QUERY = [
+    *(
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string", "enum": list(allowed)}}
+        for name, allowed in CHOICES.items()
+    ),
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+    },
+    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+]
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/v1/board",
+        board,
+        "电子监察: this province's cases by role, mode and state; yellow, red, waiting on a peer",
+        BOARD,
+        roles="window, handling officers, auditors and admins of this province",
+        errors=(401, 403, 422),
+        tag="read models",
+    )
+]

@@ -1,0 +1,254 @@
+"""电子监察: the case supervision board of one province — open cases by mode, state and role, the ones near
+their deadline (yellow) or past it (red), and the ones waiting on another province.
+
+One row per case this node holds (its own and replicated ones). Yellow and red come from the deadline timer's
+recorded events (``DeadlineWarned``, ``DeadlineBreached``), so the board shows what was recorded, in whose
+name, rather than recomputing the law. Who must act next is ``writer_of`` on the row, the rule the case uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from aggregates.case import OPEN_STATES, Case, State, writer_of
+from projections.view_store import Transaction
+
+COLUMNS = (
+    "case_id",
+    "case_no",
+    "mode",
+    "state",
+    "item_province",
+    "item_code",
+    "receiving_province",
+    "handling_province",
+    "part_provinces",
+    "forwarded",
+    "filed_at",
+    "accepted_on",
+    "concluded_on",
+    "result",
+    "warned",
+    "breached",
+    "writer",
+    "updated_at",
+)
+DDL = """CREATE TABLE IF NOT EXISTS view_case_board (
+    case_id TEXT PRIMARY KEY,
+    case_no TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    state TEXT NOT NULL,
+    item_province TEXT NOT NULL,
+    item_code TEXT NOT NULL,
+    receiving_province TEXT NOT NULL,
+    handling_province TEXT NOT NULL,
+    part_provinces TEXT NOT NULL,
+    forwarded INTEGER NOT NULL,
+    filed_at TEXT NOT NULL,
+    accepted_on TEXT,
+    concluded_on TEXT,
+    result TEXT,
+    warned INTEGER NOT NULL,
+    breached INTEGER NOT NULL,
+    writer TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)"""
+# The state each event leaves the case in (events not named here leave it as it was).
+STATE_AFTER: dict[type[Any], State] = {
+    Case.Received: State.RECEIVED,
+    Case.Forwarded: State.FORWARDED,
+    Case.Accepted: State.ACCEPTED,
+    Case.Refused: State.REFUSED,
+    Case.SupplementRequested: State.SUPPLEMENT_REQUESTED,
+    Case.SpecialProcedureStarted: State.SPECIAL_PROCEDURE,
+    Case.SpecialProcedureEnded: State.ACCEPTED,
+    Case.Concluded: State.CONCLUDED,
+    Case.Delivered: State.DELIVERED,
+    Case.Archived: State.ARCHIVED,
+}
+
+
+class CaseBoard:
+    name = "case_board"
+
+    def __init__(self) -> None:
+        read: list[type[Any]] = [
+            Case.Submitted,
+            *STATE_AFTER,
+            Case.SupplementProvided,
+            Case.DeadlineWarned,
+            Case.DeadlineBreached,
+        ]
+        self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
+
+    def create(self, tx: Transaction) -> None:
+        tx.execute(DDL)
+
+    def clear(self, tx: Transaction) -> None:
+        tx.execute("DELETE FROM view_case_board")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        case_id, at = str(event.originator_id), event.timestamp.isoformat()
+        if isinstance(event, Case.Submitted):
+            parts = "".join(f",{p['province']}" for p in event.parts) + ("," if event.parts else "")
+            row = (case_id, event.case_no, event.mode, State.SUBMITTED.value, event.item_province,
+                   event.item_code, event.receiving_province, event.handling_province, parts, 0, at,
+                   None, None, None, 0, 0, writer_of(State.SUBMITTED, False, event.mode,
+                   event.receiving_province, event.handling_province), at)  # fmt: skip
+            placeholders = ", ".join("?" for _ in COLUMNS)
+            tx.execute(f"INSERT INTO view_case_board ({', '.join(COLUMNS)}) VALUES ({placeholders})", row)  # noqa: S608 - our own column names
+            return
+        changes: dict[str, Any] = {"updated_at": at}
+        if type(event) in STATE_AFTER:
+            changes["state"] = STATE_AFTER[type(event)].value
+        if isinstance(event, Case.Forwarded):
+            changes["forwarded"] = 1
+        elif isinstance(event, Case.Accepted):
+            changes["accepted_on"] = event.accepted_on
+        elif isinstance(event, Case.SupplementProvided):
+            changes["state"] = event.resume_state
+        elif isinstance(event, Case.Concluded):
+            changes |= {"concluded_on": event.concluded_on, "result": event.result}
+        elif isinstance(event, Case.DeadlineWarned):
+            changes["warned"] = 1
+        elif isinstance(event, Case.DeadlineBreached):
+            changes["breached"] = 1
+        if "state" in changes or "forwarded" in changes:
+            changes["writer"] = self._writer_after(tx, case_id, changes)
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        update = f"UPDATE view_case_board SET {assignments} WHERE case_id = ?"  # noqa: S608 - our own columns
+        tx.execute(update, (*changes.values(), case_id))
+
+    @staticmethod
+    def _writer_after(tx: Transaction, case_id: str, changes: dict[str, Any]) -> str:
+        [(state, forwarded, mode, receiving, handling)] = tx.fetchall(
+            "SELECT state, forwarded, mode, receiving_province, handling_province FROM view_case_board "
+            "WHERE case_id = ?",
+            (case_id,),
+        )
+        return writer_of(
+            changes.get("state", state), bool(changes.get("forwarded", forwarded)), mode, receiving, handling
+        )
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    """Filters of the board of ``province``; every one optional. ``after`` is the keyset cursor."""
+
+    province: str
+    role: str | None = None  # RECEIVING, HANDLING or PART
+    mode: str | None = None
+    state: str | None = None
+    deadline: str | None = None  # YELLOW or RED
+    waiting_on_peer: bool | None = None
+    open_only: bool = True
+    sort: str = "filed_at"  # filed_at, updated_at or case_no
+    descending: bool = False
+    limit: int = 50
+    after: tuple[str, str] | None = None  # (sort value, case_id) of the last row of the previous page
+
+
+SORTS = ("filed_at", "updated_at", "case_no")
+
+
+def query_board(tx: Transaction, query: BoardQuery) -> list[dict[str, Any]]:
+    """One page, in a stable order (the sort column, then the case id): rows never repeat or go missing
+    between pages, whatever changes meanwhile to rows of other pages."""
+    where, params = _where(query)
+    if query.after is not None:
+        where.append(f"({query.sort}, case_id) {'<' if query.descending else '>'} (?, ?)")
+        params.extend(query.after)
+    direction = "DESC" if query.descending else "ASC"
+    sql = (
+        f"SELECT {', '.join(COLUMNS)} FROM view_case_board WHERE {' AND '.join(where)} "  # noqa: S608 - our own columns
+        f"ORDER BY {query.sort} {direction}, case_id {direction} LIMIT ?"
+    )
+    return [board_row(row, query.province) for row in tx.fetchall(sql, (*params, query.limit))]
+
+
+def board_counts(tx: Transaction, province: str) -> dict[str, Any]:
+    """The open cases of ``province`` by mode, state and role, and how many are yellow, red or waiting."""
+    where, params = _where(BoardQuery(province))
+    columns = "mode, state, receiving_province, handling_province, part_provinces, warned, breached, writer"
+    rows = tx.fetchall(f"SELECT {columns} FROM view_case_board WHERE {' AND '.join(where)}", params)  # noqa: S608
+    counts: dict[str, Any] = {
+        "by_mode": {},
+        "by_state": {},
+        "by_role": {},
+        "yellow": 0,
+        "red": 0,
+        "waiting_on_peer": 0,
+    }
+    for mode, state, receiving, handling, parts, warned, breached, writer in rows:
+        counts["by_mode"][mode] = counts["by_mode"].get(mode, 0) + 1
+        counts["by_state"][state] = counts["by_state"].get(state, 0) + 1
+        for role in _roles(province, receiving, handling, parts):
+            counts["by_role"][role] = counts["by_role"].get(role, 0) + 1
+        counts["red"] += bool(breached)
+        counts["yellow"] += bool(warned) and not breached
+        counts["waiting_on_peer"] += writer != province
+    return counts
+
+
+def _where(query: BoardQuery) -> tuple[list[str], list[Any]]:
+    p = query.province
+    where = ["(receiving_province = ? OR handling_province = ? OR part_provinces LIKE ?)"]
+    params: list[Any] = [p, p, f"%,{p},%"]
+    roles = {
+        "RECEIVING": ("receiving_province = ?", p),
+        "HANDLING": ("handling_province = ?", p),
+        "PART": ("part_provinces LIKE ?", f"%,{p},%"),
+    }
+    if query.role is not None:
+        clause, value = roles[query.role]
+        where.append(clause)
+        params.append(value)
+    if query.open_only or query.waiting_on_peer:
+        where.append(f"state IN ({', '.join('?' for _ in OPEN_STATES)})")
+        params.extend(sorted(s.value for s in OPEN_STATES))
+    for column, wanted in (("mode", query.mode), ("state", query.state)):
+        if wanted is not None:
+            where.append(f"{column} = ?")
+            params.append(wanted)
+    if query.deadline == "RED":
+        where.append("breached = 1")
+    elif query.deadline == "YELLOW":
+        where.append("warned = 1 AND breached = 0")
+    if query.waiting_on_peer is not None:
+        where.append("writer <> ?" if query.waiting_on_peer else "writer = ?")
+        params.append(p)
+    return where, params
+
+
+def _roles(province: str, receiving: str, handling: str, parts: str) -> list[str]:
+    held = (
+        ("RECEIVING", receiving == province),
+        ("HANDLING", handling == province),
+        ("PART", f",{province}," in parts),
+    )
+    return [role for role, holds in held if holds]
+
+
+def board_row(row: Sequence[Any], province: str) -> dict[str, Any]:
+    """A row as the API shows it to ``province``: its roles in the case, and whether it waits on a peer."""
+    item = dict(zip(COLUMNS, row, strict=True))
+    raw_parts = item.pop("part_provinces")
+    roles = _roles(province, item["receiving_province"], item["handling_province"], raw_parts)
+    item.pop("forwarded")
+    writer = item["writer"]
+    parts = [p for p in raw_parts.split(",") if p]
+    open_case = item["state"] in {s.value for s in OPEN_STATES}
+    breached, warned = item.pop("breached"), item.pop("warned")
+    return {
+        **item,
+        "part_provinces": parts,
+        "roles": roles,
+        "open": open_case,
+        "deadline": "RED" if breached else "YELLOW" if warned else "NONE",
+        "writer": writer,
+        "waiting_on_peer": open_case and writer != province,
+    }

@@ -1,0 +1,88 @@
+"""Follows the node's notification log into one read model: each batch of events and the new position in ONE
+transaction of the view store (exactly once), whatever crashes or restarts happen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from projections.view_store import Transaction, ViewStore, advance, position
+
+
+class Projection(Protocol):
+    """A read model: its tables, the event topics it reads, and how one event changes its rows."""
+
+    name: str
+    topics: Sequence[str]
+
+    def create(self, tx: Transaction) -> None: ...
+
+    def clear(self, tx: Transaction) -> None: ...
+
+    def apply(self, tx: Transaction, event: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class Lag:
+    events: int  # positions of the log not yet considered
+    seconds: float  # age of the oldest event not yet applied (0 when in step)
+
+
+class ProjectionFollower:
+    def __init__(
+        self, app: Application[UUID], store: ViewStore, projection: Projection, batch_size: int = 500
+    ) -> None:
+        self._app = app
+        self._store = store
+        self.projection = projection
+        self._batch_size = batch_size
+        with store.transaction() as tx:
+            projection.create(tx)
+
+    def position(self) -> int:
+        with self._store.transaction() as tx:
+            return position(tx, self.projection.name)
+
+    def tick(self) -> int:
+        """Apply what the log holds beyond the position, batch by batch; returns how many events."""
+        applied = 0
+        while True:
+            head = self._app.recorder.max_notification_id() or 0
+            with self._store.transaction() as tx:
+                before = position(tx, self.projection.name)
+                if before >= head:
+                    return applied
+                notifications = self._app.recorder.select_notifications(
+                    start=before + 1, limit=self._batch_size, stop=head, topics=self.projection.topics
+                )
+                for notification in notifications:
+                    self.projection.apply(tx, self._app.mapper.to_domain_event(notification))
+                full = len(notifications) == self._batch_size
+                # a short batch means nothing else it reads lies up to the head: the position goes there
+                advance(tx, self.projection.name, before, notifications[-1].id if full else head)
+            applied += len(notifications)
+            if not full:
+                return applied
+
+    def rebuild(self) -> int:
+        """Forget every row and the position, then apply the whole log again."""
+        with self._store.transaction() as tx:
+            self.projection.clear(tx)
+            tx.execute("DELETE FROM view_tracking WHERE name = ?", (self.projection.name,))
+        return self.tick()
+
+    def lag(self) -> Lag:
+        at = self.position()
+        head = self._app.recorder.max_notification_id() or 0
+        waiting = self._app.recorder.select_notifications(
+            start=at + 1, limit=1, stop=head, topics=self.projection.topics
+        )
+        if not waiting:
+            return Lag(max(head - at, 0), 0.0)
+        oldest: datetime = self._app.mapper.to_domain_event(waiting[0]).timestamp  # type: ignore[attr-defined]
+        return Lag(head - at, max((datetime.now(UTC) - oldest).total_seconds(), 0.0))

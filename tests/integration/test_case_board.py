@@ -1,0 +1,221 @@
+"""The case supervision board (电子监察), a read model of the node's log, on SQLite and PostgreSQL: what it
+shows through REST, that a rebuild equals the live one, that a crash inside a batch applies nothing twice, and
+that it equals a plain fold over the same events."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import pytest
+from aiohttp import web
+from eventsourcing.utils import get_topic
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aggregates.calendar import DateOutsideCalendar
+from aggregates.case import Case, writer_of
+from aggregates.errors import IllegalTransition, InvalidField
+from aggregates.responsibility import Actor
+from node.auth import Role
+from node.services import Services
+from projections.case_board import COLUMNS, CaseBoard
+from projections.follower import ProjectionFollower
+from projections.view_store import Transaction
+from tests.builders import FakeClock
+from tests.conftest import Keys
+from tests.integration.rest_client import Api, run
+from tests.integration.test_case_service import APPLICANT, JS_HANDLER, SH_WINDOW, approve, proxy_case
+
+SH = "310000"
+SH_PLATFORM = Actor(SH, "SH-YWTB", "app")
+SH_HANDLER = Actor(SH, "SH-GA-01", "h-001")
+DIGEST = "sha256:" + "7" * 64
+
+
+def online_case(node: Services) -> str:
+    """出入境记录查询 filed online to Shanghai, materials attached, accepted there."""
+    case = node.cases.submit(
+        SH_PLATFORM, item_province=SH, item_code="YM-0001", mode="FULL_ONLINE", applicant=APPLICANT
+    )
+    for material in case.missing_materials():
+        node.cases.attach_material(str(case.id), SH_PLATFORM, material_code=material, file_digest=DIGEST)
+    node.cases.accept(str(case.id), SH_HANDLER)
+    return str(case.id)
+
+
+def rows(node: Services) -> list[tuple[Any, ...]]:
+    with node.views.transaction() as tx:
+        return tx.fetchall(f"SELECT {', '.join(COLUMNS)} FROM view_case_board ORDER BY case_id")  # noqa: S608
+
+
+def test_the_board_shows_roles_deadlines_and_who_must_act(
+    node: Services, clock: FakeClock, keys: Keys
+) -> None:
+    proxy = proxy_case(node, clock)  # received here, forwarded: Jiangsu must act
+    online = online_case(node)  # handled here
+    clock.set_china_time("2025-12-31")
+    assert node.cases.check_timers(online)  # past both limits: red
+    node.projections["case_board"].tick()
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, board, _headers = await api.call("GET", "/v1/board", role=Role.AUDITOR)
+        assert status == 200, board
+        by_id = {row["case_id"]: row for row in board["cases"]}
+        assert (by_id[proxy]["roles"], by_id[proxy]["writer"], by_id[proxy]["waiting_on_peer"]) == (
+            ["RECEIVING"],
+            "320000",
+            True,
+        )
+        assert (by_id[online]["roles"], by_id[online]["deadline"], by_id[online]["waiting_on_peer"]) == (
+            ["RECEIVING", "HANDLING"],
+            "RED",
+            False,
+        )
+        assert board["counts"]["red"] == 1
+        assert board["counts"]["waiting_on_peer"] == 1
+        assert board["counts"]["by_mode"] == {"PROXY": 1, "FULL_ONLINE": 1}
+        assert board["lag"]["events"] == 0
+        for query, expected in (
+            ("?waiting_on_peer=true", [proxy]),
+            ("?deadline=RED", [online]),
+            ("?role=HANDLING", [online]),
+            ("?mode=PROXY", [proxy]),
+        ):
+            _, filtered, _ = await api.call("GET", "/v1/board" + query, role=Role.AUDITOR)
+            assert [row["case_id"] for row in filtered["cases"]] == expected, query
+        status, problem, _ = await api.call("GET", "/v1/board?deadline=PURPLE", role=Role.AUDITOR)
+        assert (status, problem["type"].rsplit("/", 1)[1]) == (422, "invalid-field")
+        status, _, _ = await api.call("GET", "/v1/board", role=Role.AUDITOR, province="320000")
+        assert status == 403  # another province's auditor reads its own node's board
+
+    run(node, keys, scenario)
+
+
+def test_pages_are_stable_and_complete(node: Services, clock: FakeClock, keys: Keys) -> None:
+    filed = sorted(online_case(node) for _ in range(5))
+    node.projections["case_board"].tick()
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        seen: list[str] = []
+        cursor = ""
+        for _page in range(10):
+            _status, page, _headers = await api.call(
+                "GET", f"/v1/board?limit=2&sort=case_no{cursor}", role=Role.AUDITOR
+            )
+            seen += [row["case_id"] for row in page["cases"]]
+            if page["next_cursor"] is None:
+                break
+            cursor = f"&cursor={page['next_cursor']}"
+        assert sorted(seen) == filed
+        assert len(seen) == len(set(seen))
+
+    run(node, keys, scenario)
+
+
+def test_a_rebuild_equals_the_live_board(node: Services, clock: FakeClock) -> None:
+    proxy = proxy_case(node, clock)
+    node.cases.accept(proxy, JS_HANDLER)
+    approve(node, proxy, JS_HANDLER)
+    node.cases.conclude(proxy, JS_HANDLER, "ISSUED")
+    online_case(node)
+    follower = node.projections["case_board"]
+    follower.tick()
+    live = rows(node)
+    assert follower.rebuild() > 0
+    assert rows(node) == live
+
+
+class CrashingBoard(CaseBoard):
+    """The board, but the process dies at the ``at``-th event it applies."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.countdown = at
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        self.countdown -= 1
+        if self.countdown == 0:
+            raise KeyboardInterrupt  # like a kill: nothing after this in the transaction happens
+        super().apply(tx, event)
+
+
+def test_a_crash_inside_a_batch_applies_nothing_twice(node: Services, clock: FakeClock) -> None:
+    for _ in range(3):
+        online_case(node)
+    crashing = ProjectionFollower(node.app, node.views, CrashingBoard(at=4))
+    with pytest.raises(KeyboardInterrupt):
+        crashing.tick()
+    assert rows(node) == []  # the batch and its position went together
+    assert crashing.position() == 0
+    node.projections["case_board"].tick()  # the restarted node catches up from where the store says
+    recovered = rows(node)
+    assert node.projections["case_board"].rebuild() > 0
+    assert rows(node) == recovered
+
+
+def plain_fold(node: Services) -> dict[str, tuple[str, str, int, int]]:
+    """The model: a plain fold of the log's case events into (state, writer, warned, breached) per case."""
+    board: dict[str, tuple[str, str, int, int]] = {}
+    notifications = node.app.recorder.select_notifications(start=1, limit=100_000)
+    for notification in notifications:
+        if not notification.topic.startswith(get_topic(Case) + "."):
+            continue
+        case = node.cases.case(str(UUID(str(notification.originator_id))))
+        board[str(case.id)] = (
+            case.state.value,
+            case.writer(),
+            int(case.deadline_warned),
+            int(bool(case.deadlines_breached)),
+        )
+    return board
+
+
+STEPS = ("accept", "supplement", "supply", "special", "end_special", "conclude", "deliver", "time_passes")
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(scripts=st.lists(st.lists(st.sampled_from(STEPS), max_size=6), min_size=1, max_size=3))
+def test_the_board_equals_a_plain_fold_of_the_same_events(
+    node: Services, clock: FakeClock, scripts: list[list[str]]
+) -> None:
+    """Random walks of PROXY cases through the workflow (refused steps are skipped: they record nothing)."""
+    for script in scripts:
+        case_id = proxy_case(node, clock)
+        for step in script:
+            _attempt(node, clock, case_id, step)
+    node.projections["case_board"].tick()
+    with node.views.transaction() as tx:
+        shown = {
+            row[0]: (
+                row[3],
+                row[COLUMNS.index("writer")],
+                row[COLUMNS.index("warned")],
+                row[COLUMNS.index("breached")],
+            )
+            for row in tx.fetchall(f"SELECT {', '.join(COLUMNS)} FROM view_case_board")  # noqa: S608
+        }
+    assert shown == plain_fold(node)
+    assert all(
+        writer == writer_of(state, True, "PROXY", SH, "320000") for state, writer, _w, _b in shown.values()
+    )
+
+
+def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
+    cases = node.cases
+    actions: dict[str, Callable[[], object]] = {
+        "accept": lambda: cases.accept(case_id, JS_HANDLER),
+        "supplement": lambda: cases.request_supplement(case_id, JS_HANDLER, ["M04"], "不清晰"),
+        "supply": lambda: cases.provide_supplement(case_id, SH_WINDOW),
+        "special": lambda: cases.start_special_procedure(case_id, JS_HANDLER, "INSPECTION", "现场核查"),
+        "end_special": lambda: cases.end_special_procedure(case_id, JS_HANDLER, "核查完毕"),
+        "conclude": lambda: cases.conclude(case_id, JS_HANDLER, "RETURNED"),
+        "deliver": lambda: cases.deliver(case_id, SH_WINDOW, "WINDOW", "窗口领取"),
+        "time_passes": lambda: (clock.advance(days=9), cases.check_timers(case_id)),
+    }
+    with contextlib.suppress(
+        IllegalTransition, InvalidField, DateOutsideCalendar
+    ):  # refused: nothing recorded
+        actions[step]()
