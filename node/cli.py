@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -87,6 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     load.add_argument("--node", required=True, help="the province of the node whose store receives it")
     load.add_argument("--config", type=Path, help="the node's TOML settings file")
     load.set_defaults(run=_load_catalogue)
+
+    projections = commands.add_parser("projections", help="read models: rebuild them from the log")
+    projection_commands = projections.add_subparsers(dest="projections_command", required=True)
+    rebuild = projection_commands.add_parser(
+        "rebuild", help="forget a read model's rows and apply the whole log again (the node may be running)"
+    )
+    rebuild.add_argument("--province", required=True, help="the province of the node")
+    rebuild.add_argument("--config", type=Path, help="the node's TOML settings file")
+    rebuild.add_argument("--name", action="append", help="a read model (repeatable); default: all")
+    rebuild.set_defaults(run=_rebuild_projections)
 
     demo = commands.add_parser(
         "demo", help="start the four Yangtze River Delta nodes locally and exercise them"
@@ -200,6 +211,30 @@ def _load_catalogue(args: argparse.Namespace) -> int:
         f"catalogue of {args.province} in node {args.node}: {report.published} items published, "
         f"{report.revised} revised, {report.unchanged} unchanged; {report.bundles} bundles published"
     )
+    return 0
+
+
+def _rebuild_projections(args: argparse.Namespace) -> int:
+    try:
+        services = build_services(load_settings(province=args.province, config_file=args.config))
+    except (SettingsError, BootstrapError) as e:
+        print(f"tongban projections: {e}", file=sys.stderr)
+        return 2
+    try:
+        names = args.name or sorted(services.projections)
+        unknown = sorted(set(names) - set(services.projections))
+        if unknown:
+            print(f"tongban projections: no read model {', '.join(unknown)}; "
+                  f"there are {', '.join(sorted(services.projections))}", file=sys.stderr)  # fmt: skip
+            return 2
+        for name in names:
+            started = time.perf_counter()
+            applied = services.projections[name].rebuild()
+            print(
+                f"{name}: rebuilt from {applied} events in {time.perf_counter() - started:.2f}s", flush=True
+            )
+    finally:
+        close_services(services)
     return 0
 
 

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from federation.inbox import Applied
 from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus
+from projections.follower import Lag
 
 
 class NodeMetrics:
@@ -84,6 +85,18 @@ class NodeMetrics:
             "Refreshes that found no adoptable manifest on disk since the node started",
             registry=self.registry,
         )
+        self.projection_lag_events = Gauge(
+            "tongban_projection_lag_events",
+            "Positions of this node's log a read model has not considered yet",
+            ["projection"],
+            registry=self.registry,
+        )
+        self.projection_lag_seconds = Gauge(
+            "tongban_projection_lag_seconds",
+            "Age of the oldest event a read model has not applied yet (0: in step)",
+            ["projection"],
+            registry=self.registry,
+        )
         info = Gauge(
             "tongban_node_info", "Static facts about this node", ["province"], registry=self.registry
         )
@@ -105,6 +118,11 @@ class NodeMetrics:
         self.manifest_serial.set(manifest.serial)
         self.manifest_valid_seconds.set((manifest.valid_until - datetime.now(UTC)).total_seconds())
         self.manifest_refresh_failures.set(source.refresh_failures)
+
+    def projection_status(self, lags: dict[str, Lag]) -> None:
+        for name, lag in lags.items():
+            self.projection_lag_events.labels(projection=name).set(lag.events)
+            self.projection_lag_seconds.labels(projection=name).set(lag.seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

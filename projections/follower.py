@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from projections.view_store import Transaction, ViewStore, advance, position
+from projections.view_store import PositionMoved, Transaction, ViewStore, advance, position
 
 
 class Projection(Protocol):
@@ -53,21 +53,29 @@ class ProjectionFollower:
         applied = 0
         while True:
             head = self._app.recorder.max_notification_id() or 0
-            with self._store.transaction() as tx:
-                before = position(tx, self.projection.name)
-                if before >= head:
-                    return applied
-                notifications = self._app.recorder.select_notifications(
-                    start=before + 1, limit=self._batch_size, stop=head, topics=self.projection.topics
-                )
-                for notification in notifications:
-                    self.projection.apply(tx, self._app.mapper.to_domain_event(notification))
-                full = len(notifications) == self._batch_size
-                # a short batch means nothing else it reads lies up to the head: the position goes there
-                advance(tx, self.projection.name, before, notifications[-1].id if full else head)
-            applied += len(notifications)
-            if not full:
+            try:
+                with self._store.transaction() as tx:
+                    count, done = self._batch(tx, head)
+            except PositionMoved:
+                return applied  # another process (a rebuild, another node process) applies it: not twice
+            applied += count
+            if done:
                 return applied
+
+    def _batch(self, tx: Transaction, head: int) -> tuple[int, bool]:
+        """Apply one batch in the caller's transaction; (events applied, whether the head was reached)."""
+        before = position(tx, self.projection.name)
+        if before >= head:
+            return 0, True
+        notifications = self._app.recorder.select_notifications(
+            start=before + 1, limit=self._batch_size, stop=head, topics=self.projection.topics
+        )
+        for notification in notifications:
+            self.projection.apply(tx, self._app.mapper.to_domain_event(notification))
+        full = len(notifications) == self._batch_size
+        # a short batch means nothing else it reads lies up to the head: the position goes there
+        advance(tx, self.projection.name, before, notifications[-1].id if full else head)
+        return len(notifications), not full
 
     def rebuild(self) -> int:
         """Forget every row and the position, then apply the whole log again."""

@@ -12,6 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from node.http import schemas
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
+from node.services import Services
+from projections.follower import Lag
 
 log = structlog.get_logger("tongban.http")
 
@@ -28,6 +30,10 @@ async def readyz(request: web.Request) -> web.Response:
         log.warning("readyz.store_unreachable", error_type=type(e).__name__)
         return web.json_response({"status": "unavailable", "checks": {"store": "unreachable"}}, status=503)
     checks: dict[str, object] = {"store": "ok", "store_kind": services.settings.store}
+    lags = await asyncio.to_thread(_projection_lags, services)
+    checks["projections"] = {
+        name: {"lag_events": lag.events, "lag_seconds": round(lag.seconds, 3)} for name, lag in lags.items()
+    }
     if services.federation is not None:
         source = services.federation.manifest
         manifest = source.current()
@@ -44,8 +50,13 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "checks": checks})
 
 
+def _projection_lags(services: Services) -> dict[str, Lag]:
+    return {name: follower.lag() for name, follower in services.projections.items()}
+
+
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    services.metrics.projection_status(await asyncio.to_thread(_projection_lags, services))
     if services.federation is not None:
         services.metrics.replication_status(services.federation.statuses.values())
         services.metrics.manifest_status(services.federation.manifest)

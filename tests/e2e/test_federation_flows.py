@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -221,3 +221,27 @@ def test_a_node_cannot_pose_as_another_province(cluster: FederatedCluster) -> No
     ):
         pb_grpc.FederationServiceStub(channel).Handshake(request, timeout=10)
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_each_provinces_board_shows_its_replicated_cases_and_its_role(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    proxy_case, joint_case = flows["proxy"].case_ids[0], flows["joint"].case_ids[0]
+
+    async def boards(fed: Federation) -> dict[str, dict[str, Any]]:
+        seen = {}
+        for province, case_id in ((JS, proxy_case), (ZJ, joint_case), (SH, joint_case)):
+            board = await fed.wait_for(
+                province, "/v1/board?open=false&limit=200", _shows(case_id), f"case {case_id} on the board"
+            )
+            seen[province] = next(row for row in board["cases"] if row["case_id"] == case_id)
+        return seen
+
+    seen = asyncio.run(_with_federation(cluster, boards))
+    assert (seen[JS]["roles"], seen[JS]["state"]) == (["HANDLING"], "ARCHIVED")
+    assert (seen[ZJ]["roles"], seen[ZJ]["state"]) == (["PART"], "CONCLUDED")
+    assert (seen[SH]["roles"], seen[SH]["state"]) == (["RECEIVING", "HANDLING", "PART"], "CONCLUDED")
+
+
+def _shows(case_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda board: any(row["case_id"] == case_id for row in board["cases"])

@@ -19,6 +19,7 @@ from aggregates.calendar import DateOutsideCalendar
 from aggregates.case import Case
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
+from node import cli
 from node.auth import Role
 from node.services import Services
 from projections.case_board import COLUMNS, CaseBoard
@@ -221,3 +222,20 @@ def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
         IllegalTransition, InvalidField, DateOutsideCalendar
     ):  # refused: nothing recorded
         actions[step]()
+
+
+def test_the_rebuild_command_rebuilds_a_running_nodes_board(
+    node: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    online_case(node)
+    node.projections["case_board"].tick()
+    live = rows(node)
+    settings = node.settings
+    monkeypatch.setenv("TONGBAN_DATA_DIR", str(settings.data_dir))
+    if settings.postgres_url:
+        monkeypatch.setenv("TONGBAN_POSTGRES_URL", settings.postgres_url)
+        monkeypatch.setenv("TONGBAN_POSTGRES_SCHEMA", settings.postgres_schema)
+    assert cli.main(["projections", "rebuild", "--province", SH]) == 0
+    assert "case_board: rebuilt from 2 events" in capsys.readouterr().out
+    assert rows(node) == live
+    assert cli.main(["projections", "rebuild", "--province", SH, "--name", "nothing"]) == 2
