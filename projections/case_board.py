@@ -84,6 +84,10 @@ class CaseBoard:
             Case.DeadlineBreached,
         ]
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
+        # (state, forwarded, mode, receiving, handling) of the cases seen in the current transaction: a
+        # catch-up then reads no row back to know who writes a case; a new transaction starts afresh
+        self._facts: dict[str, list[Any]] = {}
+        self._facts_of: Transaction | None = None
 
     def create(self, tx: Transaction) -> None:
         tx.execute(DDL)
@@ -92,6 +96,8 @@ class CaseBoard:
         tx.execute("DELETE FROM view_case_board")
 
     def apply(self, tx: Transaction, event: Any) -> None:
+        if tx is not self._facts_of:
+            self._facts, self._facts_of = {}, tx
         case_id, at = str(event.originator_id), event.timestamp.isoformat()
         if isinstance(event, Case.Submitted):
             parts = "".join(f",{p['province']}" for p in event.parts) + ("," if event.parts else "")
@@ -99,6 +105,8 @@ class CaseBoard:
                    event.item_code, event.receiving_province, event.handling_province, parts, 0, at,
                    None, None, None, 0, 0, writer_of(State.SUBMITTED, False, event.mode,
                    event.receiving_province, event.handling_province), at)  # fmt: skip
+            self._facts[case_id] = [State.SUBMITTED.value, 0, event.mode, event.receiving_province,
+                                    event.handling_province]  # fmt: skip
             placeholders = ", ".join("?" for _ in COLUMNS)
             tx.execute(f"INSERT INTO view_case_board ({', '.join(COLUMNS)}) VALUES ({placeholders})", row)  # noqa: S608 - our own column names
             return
@@ -123,16 +131,19 @@ class CaseBoard:
         update = f"UPDATE view_case_board SET {assignments} WHERE case_id = ?"  # noqa: S608 - our own columns
         tx.execute(update, (*changes.values(), case_id))
 
-    @staticmethod
-    def _writer_after(tx: Transaction, case_id: str, changes: dict[str, Any]) -> str:
-        [(state, forwarded, mode, receiving, handling)] = tx.fetchall(
-            "SELECT state, forwarded, mode, receiving_province, handling_province FROM view_case_board "
-            "WHERE case_id = ?",
-            (case_id,),
-        )
-        return writer_of(
-            changes.get("state", state), bool(changes.get("forwarded", forwarded)), mode, receiving, handling
-        )
+    def _writer_after(self, tx: Transaction, case_id: str, changes: dict[str, Any]) -> str:
+        facts = self._facts.get(case_id)
+        if facts is None:
+            [row] = tx.fetchall(
+                "SELECT state, forwarded, mode, receiving_province, handling_province FROM view_case_board "
+                "WHERE case_id = ?",
+                (case_id,),
+            )
+            facts = self._facts[case_id] = list(row)
+        facts[0] = changes.get("state", facts[0])
+        facts[1] = changes.get("forwarded", facts[1])
+        state, forwarded, mode, receiving, handling = facts
+        return writer_of(state, bool(forwarded), mode, receiving, handling)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class Lag:
 
 class ProjectionFollower:
     def __init__(
-        self, app: Application[UUID], store: ViewStore, projection: Projection, batch_size: int = 500
+        self, app: Application[UUID], store: ViewStore, projection: Projection, batch_size: int = 2000
     ) -> None:
         self._app = app
         self._store = store

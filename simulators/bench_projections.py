@@ -1,0 +1,100 @@
+"""Benchmark of read-model catch-up: the case supervision board rebuilt from a node's log, as events applied
+per second, next to the raw read rate of the same events from the same event table in the same run (the
+recorder's select of those notifications, without decoding or applying them).
+
+    python -m simulators.bench_projections [--cases 1000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from aggregates.responsibility import Actor
+from node.bootstrap import build_services, close_services
+from node.services import Services
+from node.settings import load_settings
+from node.signing import Ed25519Signer
+from simulators.sample_data import citizen_id, sample_catalogue
+
+SH, JS = "310000", "320000"
+WINDOW, HANDLER = Actor(SH, "SH-WIN", "w-1"), Actor(JS, "JS-GA", "h-1")
+DIGEST = "sha256:" + "ab" * 32
+
+
+def fill(node: Services, cases: int) -> None:
+    """PROXY cases received in Shanghai for Jiangsu, forwarded, accepted, half of them concluded."""
+    for n in range(cases):
+        applicant = {
+            "name": "张伟",
+            "id_type": "111",
+            "id_number": citizen_id("310101", "19900101", n % 1000),
+        }
+        case = node.cases.submit(
+            WINDOW, item_province=JS, item_code="GA-0003", mode="PROXY", applicant=applicant
+        )
+        case_id = str(case.id)
+        for material in case.missing_materials():
+            node.cases.attach_material(case_id, WINDOW, material_code=material, file_digest=DIGEST)
+        node.cases.receive(case_id, WINDOW)
+        node.cases.forward(case_id, WINDOW)
+        node.cases.accept(case_id, HANDLER)
+        if n % 2:
+            node.cases.conclude(case_id, HANDLER, "RETURNED")
+        if n % 200 == 199:
+            print(f"  {n + 1} cases recorded", flush=True)
+
+
+def raw_read(node: Services, topics: list[str]) -> tuple[int, float]:
+    started, position, rows = time.perf_counter(), 0, 0
+    while True:
+        batch = node.app.recorder.select_notifications(start=position + 1, limit=500, topics=topics)
+        rows += len(batch)
+        if len(batch) < 500:
+            return rows, time.perf_counter() - started
+        position = batch[-1].id
+
+
+def main(args: argparse.Namespace) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="tongban-bench-views-"))
+    Ed25519Signer.generate().write_key_pair(directory / "token-issuer.key", directory / "token-issuer.pub")
+    Ed25519Signer.generate().write_key_pair(directory / SH / "signing.key", directory / SH / "signing.pub")
+    environ = {"TONGBAN_DATA_DIR": str(directory)}
+    schema = f"bench_views_{uuid.uuid4().hex[:8]}"
+    if args.postgres:
+        environ |= {"TONGBAN_POSTGRES_URL": args.postgres, "TONGBAN_POSTGRES_SCHEMA": schema}
+    node = build_services(load_settings(province=SH, environ=environ))
+    try:
+        node.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "bench"))
+        print(
+            f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; recording {args.cases} cases ...",
+            flush=True,
+        )
+        fill(node, args.cases)
+        board = node.projections["case_board"]
+        topics = list(board.projection.topics)
+        raw_rows, raw_s = raw_read(node, topics)
+        started = time.perf_counter()
+        applied = board.rebuild()
+        rebuild_s = time.perf_counter() - started
+        raw_rate, rate = raw_rows / raw_s, applied / rebuild_s
+        print(f"raw read of the board's {raw_rows} events: {raw_s:.2f} s = {raw_rate:,.0f} events/s")
+        print(f"board rebuilt from {applied} events: {rebuild_s:.2f} s = {rate:,.0f} events/s")
+        print(f"ratio to raw: {rate / raw_rate:.2f} (target: at least 0.3)")
+    finally:
+        close_services(node)
+        if args.postgres:
+            with psycopg.connect(args.postgres, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--postgres", help="PostgreSQL URL: run on PostgreSQL instead of SQLite")
+    main(parser.parse_args())
