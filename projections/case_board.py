@@ -57,6 +57,10 @@ DDL = """CREATE TABLE IF NOT EXISTS view_case_board (
     writer TEXT NOT NULL,
     updated_at TEXT NOT NULL
 )"""
+_LIST = ", ".join(COLUMNS)
+INSERT_ROW = f"INSERT INTO view_case_board ({_LIST}) VALUES ({', '.join('?' for _ in COLUMNS)})"  # noqa: S608
+UPDATE_ROW = f"UPDATE view_case_board SET {', '.join(f'{c} = ?' for c in COLUMNS[1:])} WHERE case_id = ?"  # noqa: S608
+SELECT_ROW = f"SELECT {_LIST} FROM view_case_board WHERE case_id = ?"  # noqa: S608
 # The state each event leaves the case in (events not named here leave it as it was).
 STATE_AFTER: dict[type[Any], State] = {
     Case.Received: State.RECEIVED,
@@ -84,10 +88,11 @@ class CaseBoard:
             Case.DeadlineBreached,
         ]
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
-        # (state, forwarded, mode, receiving, handling) of the cases seen in the current transaction: a
-        # catch-up then reads no row back to know who writes a case; a new transaction starts afresh
-        self._facts: dict[str, list[Any]] = {}
-        self._facts_of: Transaction | None = None
+        # the rows the current batch changed, written together by flush(): a catch-up makes one round trip
+        # per batch rather than one per event; a new batch (its own transaction) starts afresh
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._new: set[str] = set()
+        self._batch_of: Transaction | None = None
 
     def create(self, tx: Transaction) -> None:
         tx.execute(DDL)
@@ -96,54 +101,62 @@ class CaseBoard:
         tx.execute("DELETE FROM view_case_board")
 
     def apply(self, tx: Transaction, event: Any) -> None:
-        if tx is not self._facts_of:
-            self._facts, self._facts_of = {}, tx
+        """Change the batch's copy of the case's row; :meth:`flush` writes the batch's rows at once."""
+        if tx is not self._batch_of:  # a new batch (after a crash too): nothing of an earlier one is kept
+            self._rows, self._new, self._batch_of = {}, set(), tx
         case_id, at = str(event.originator_id), event.timestamp.isoformat()
         if isinstance(event, Case.Submitted):
             parts = "".join(f",{p['province']}" for p in event.parts) + ("," if event.parts else "")
-            row = (case_id, event.case_no, event.mode, State.SUBMITTED.value, event.item_province,
-                   event.item_code, event.receiving_province, event.handling_province, parts, 0, at,
-                   None, None, None, 0, 0, writer_of(State.SUBMITTED, False, event.mode,
-                   event.receiving_province, event.handling_province), at)  # fmt: skip
-            self._facts[case_id] = [State.SUBMITTED.value, 0, event.mode, event.receiving_province,
-                                    event.handling_province]  # fmt: skip
-            placeholders = ", ".join("?" for _ in COLUMNS)
-            tx.execute(f"INSERT INTO view_case_board ({', '.join(COLUMNS)}) VALUES ({placeholders})", row)  # noqa: S608 - our own column names
+            receiving, handling = event.receiving_province, event.handling_province
+            writer = writer_of(State.SUBMITTED, False, event.mode, receiving, handling)
+            self._rows[case_id] = dict(zip(COLUMNS, (
+                case_id, event.case_no, event.mode, State.SUBMITTED.value, event.item_province,
+                event.item_code, receiving, handling, parts, 0, at, None, None, None, 0, 0, writer, at,
+            ), strict=True))  # fmt: skip
+            self._new.add(case_id)
             return
-        changes: dict[str, Any] = {"updated_at": at}
+        row = self._row(tx, case_id)
+        row["updated_at"] = at
         if type(event) in STATE_AFTER:
-            changes["state"] = STATE_AFTER[type(event)].value
+            row["state"] = STATE_AFTER[type(event)].value
         if isinstance(event, Case.Forwarded):
-            changes["forwarded"] = 1
+            row["forwarded"] = 1
         elif isinstance(event, Case.Accepted):
-            changes["accepted_on"] = event.accepted_on
+            row["accepted_on"] = event.accepted_on
         elif isinstance(event, Case.SupplementProvided):
-            changes["state"] = event.resume_state
+            row["state"] = event.resume_state
         elif isinstance(event, Case.Concluded):
-            changes |= {"concluded_on": event.concluded_on, "result": event.result}
+            row |= {"concluded_on": event.concluded_on, "result": event.result}
         elif isinstance(event, Case.DeadlineWarned):
-            changes["warned"] = 1
+            row["warned"] = 1
         elif isinstance(event, Case.DeadlineBreached):
-            changes["breached"] = 1
-        if "state" in changes or "forwarded" in changes:
-            changes["writer"] = self._writer_after(tx, case_id, changes)
-        assignments = ", ".join(f"{column} = ?" for column in changes)
-        update = f"UPDATE view_case_board SET {assignments} WHERE case_id = ?"  # noqa: S608 - our own columns
-        tx.execute(update, (*changes.values(), case_id))
+            row["breached"] = 1
+        row["writer"] = writer_of(
+            row["state"],
+            bool(row["forwarded"]),
+            row["mode"],
+            row["receiving_province"],
+            row["handling_province"],
+        )
 
-    def _writer_after(self, tx: Transaction, case_id: str, changes: dict[str, Any]) -> str:
-        facts = self._facts.get(case_id)
-        if facts is None:
-            [row] = tx.fetchall(
-                "SELECT state, forwarded, mode, receiving_province, handling_province FROM view_case_board "
-                "WHERE case_id = ?",
-                (case_id,),
-            )
-            facts = self._facts[case_id] = list(row)
-        facts[0] = changes.get("state", facts[0])
-        facts[1] = changes.get("forwarded", facts[1])
-        state, forwarded, mode, receiving, handling = facts
-        return writer_of(state, bool(forwarded), mode, receiving, handling)
+    def flush(self, tx: Transaction) -> None:
+        """Write every row the batch changed: one statement for the new ones, one for the others."""
+        new = [tuple(row.values()) for case_id, row in self._rows.items() if case_id in self._new]
+        changed = [
+            (*(row[c] for c in COLUMNS[1:]), case_id)
+            for case_id, row in self._rows.items()
+            if case_id not in self._new
+        ]
+        tx.executemany(INSERT_ROW, new)
+        tx.executemany(UPDATE_ROW, changed)
+        self._rows, self._new, self._batch_of = {}, set(), None
+
+    def _row(self, tx: Transaction, case_id: str) -> dict[str, Any]:
+        row = self._rows.get(case_id)
+        if row is None:
+            [found] = tx.fetchall(SELECT_ROW, (case_id,))
+            row = self._rows[case_id] = dict(zip(COLUMNS, found, strict=True))
+        return row
 
 
 @dataclass(frozen=True)

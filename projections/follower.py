@@ -26,6 +26,9 @@ class Projection(Protocol):
 
     def apply(self, tx: Transaction, event: Any) -> None: ...
 
+    def flush(self, tx: Transaction) -> None:
+        """Write what the batch's events changed, before the position moves in the same transaction."""
+
 
 @dataclass(frozen=True)
 class Lag:
@@ -72,6 +75,7 @@ class ProjectionFollower:
         )
         for notification in notifications:
             self.projection.apply(tx, self._app.mapper.to_domain_event(notification))
+        self.projection.flush(tx)
         full = len(notifications) == self._batch_size
         # a short batch means nothing else it reads lies up to the head: the position goes there
         advance(tx, self.projection.name, before, notifications[-1].id if full else head)

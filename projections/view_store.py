@@ -23,6 +23,8 @@ TRACKING_DDL = "CREATE TABLE IF NOT EXISTS view_tracking (name TEXT PRIMARY KEY,
 class Transaction(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
 
@@ -45,6 +47,9 @@ class _SQLiteTransaction:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._connection.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._connection.executemany(sql, [tuple(row) for row in rows])
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._connection.execute(sql, tuple(params)).fetchall())
@@ -84,6 +89,11 @@ class _PostgresTransaction:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._connection.execute(sql.replace("?", "%s"), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self._connection.cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), [tuple(row) for row in rows])
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._connection.execute(sql.replace("?", "%s"), tuple(params)).fetchall())
