@@ -245,3 +245,20 @@ def test_each_provinces_board_shows_its_replicated_cases_and_its_role(
 
 def _shows(case_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda board: any(row["case_id"] == case_id for row in board["cases"])
+
+
+def test_the_issuers_use_log_shows_the_other_provinces_use(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    """用证记录 at Shanghai, for the applicant whose ID card Jiangsu verified in the online case."""
+    applicant: Applicant = flows["proxy"].facts["applicant"]
+    [use] = flows["online"].facts["uses_recorded_by_issuer"]
+    case_reference = use["detail"]["case_reference"]
+
+    async def uses(fed: Federation) -> list[dict[str, Any]]:
+        body = {"id_type": "111", "id_number": applicant.id_number}
+        log = await fed.post(SH, "/v1/holder-uses", Role.PLATFORM, body)
+        return list(log["uses"])
+
+    seen = asyncio.run(_with_federation(cluster, uses))
+    assert (JS, case_reference) in {(u["requester_province"], u["case_reference"]) for u in seen}

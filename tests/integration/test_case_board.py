@@ -28,7 +28,7 @@ from projections.view_store import Transaction
 from tests.builders import FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
-from tests.integration.test_case_service import APPLICANT, JS_HANDLER, SH_WINDOW, approve, proxy_case
+from tests.integration.test_case_service import APPLICANT, JS_HANDLER, SH_WINDOW, approve, id_card, proxy_case
 
 SH = "310000"
 SH_PLATFORM = Actor(SH, "SH-YWTB", "app")
@@ -239,3 +239,38 @@ def test_the_rebuild_command_rebuilds_a_running_nodes_board(
     assert "case_board: rebuilt from 2 events" in capsys.readouterr().out
     assert rows(node) == live
     assert cli.main(["projections", "rebuild", "--province", SH, "--name", "nothing"]) == 2
+
+
+def test_a_holders_use_log_shows_each_verification_for_them_only(node: Services, keys: Keys) -> None:
+    """用证记录: Jiangsu verified the holder's ID card for two cases; another person sees none of it."""
+    identifier = id_card(node)
+    for n in (1, 2):
+        node.certificates.verify_for_peer(
+            identifier, "320000", f"3200002025092400000{n}", "新生儿入户", f"C-{n}"
+        )
+    node.projections["certificate_uses"].tick()
+    holder = {"id_type": "111", "id_number": APPLICANT["id_number"]}
+    stranger = {"id_type": "111", "id_number": "310101199001011234"}
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, mine, _headers = await api.call("POST", "/v1/holder-uses", role=Role.PLATFORM, body=holder)
+        assert status == 200, mine
+        assert [
+            (u["requester_province"], u["case_reference"], u["consent_reference"]) for u in mine["uses"]
+        ] == [
+            ("320000", "32000020250924000002", "C-2"),
+            ("320000", "32000020250924000001", "C-1"),
+        ]
+        _status, theirs, _headers = await api.call(
+            "POST", "/v1/holder-uses", role=Role.PLATFORM, body=stranger
+        )
+        assert theirs["uses"] == []
+        status, _body, _headers = await api.call("POST", "/v1/holder-uses", role=Role.HANDLER, body=holder)
+        assert status == 403
+
+    run(node, keys, scenario)
+    with node.views.transaction() as tx:
+        live = tx.fetchall("SELECT * FROM view_certificate_uses ORDER BY certificate_id, version")
+    assert node.projections["certificate_uses"].rebuild() > 0
+    with node.views.transaction() as tx:
+        assert tx.fetchall("SELECT * FROM view_certificate_uses ORDER BY certificate_id, version") == live

@@ -1,0 +1,114 @@
+"""用证记录: every use of a holder's certificates that another province verified here (核验), by whom, when,
+for which case and purpose, with which consent.
+
+The holder is kept as a digest of ID type and number (``holder_digest``), never the number: the read model is
+asked for one holder's uses by that digest, computed from what the holder's platform sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from aggregates.certificate import Certificate, holder_digest
+from projections.view_store import Transaction
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS view_certificate_holders (
+        certificate_id TEXT PRIMARY KEY,
+        identifier TEXT NOT NULL,
+        type_name TEXT NOT NULL,
+        holder_digest TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS view_certificate_uses (
+        certificate_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        identifier TEXT NOT NULL,
+        type_name TEXT NOT NULL,
+        holder_digest TEXT NOT NULL,
+        requester_province TEXT NOT NULL,
+        case_reference TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        consent_reference TEXT NOT NULL,
+        used_at TEXT NOT NULL,
+        PRIMARY KEY (certificate_id, version)
+    )""",
+    "CREATE INDEX IF NOT EXISTS view_certificate_uses_holder "
+    "ON view_certificate_uses (holder_digest, used_at)",
+)
+USE_COLUMNS = (
+    "identifier",
+    "type_name",
+    "requester_province",
+    "case_reference",
+    "purpose",
+    "consent_reference",
+    "used_at",
+)
+
+
+class CertificateUses:
+    name = "certificate_uses"
+
+    def __init__(self) -> None:
+        self.topics: Sequence[str] = sorted(get_topic(cls) for cls in (Certificate.Issued, Certificate.Used))
+        self._holders: dict[str, tuple[str, str, str]] = {}  # this batch's new certificates
+        self._uses: list[tuple[Any, ...]] = []
+        self._batch_of: Transaction | None = None
+
+    def create(self, tx: Transaction) -> None:
+        for statement in DDL:
+            tx.execute(statement)
+
+    def clear(self, tx: Transaction) -> None:
+        tx.execute("DELETE FROM view_certificate_uses")
+        tx.execute("DELETE FROM view_certificate_holders")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        if tx is not self._batch_of:
+            self._holders, self._uses, self._batch_of = {}, [], tx
+        certificate_id = str(event.originator_id)
+        if isinstance(event, Certificate.Issued):
+            digest = holder_digest(event.holder_id_type, event.holder_id)
+            self._holders[certificate_id] = (event.identifier, event.type_name, digest)
+            return
+        identifier, type_name, digest = self._holder(tx, certificate_id)
+        self._uses.append((
+            certificate_id, event.originator_version, identifier, type_name, digest, event.requester_province,
+            event.case_reference, event.purpose, event.consent_reference, event.timestamp.isoformat(),
+        ))  # fmt: skip
+
+    def flush(self, tx: Transaction) -> None:
+        tx.executemany(
+            "INSERT INTO view_certificate_holders (certificate_id, identifier, type_name, holder_digest) "
+            "VALUES (?, ?, ?, ?)",
+            [(certificate_id, *holder) for certificate_id, holder in self._holders.items()],
+        )
+        tx.executemany(
+            "INSERT INTO view_certificate_uses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._uses,
+        )
+        self._holders, self._uses, self._batch_of = {}, [], None
+
+    def _holder(self, tx: Transaction, certificate_id: str) -> tuple[str, str, str]:
+        known = self._holders.get(certificate_id)
+        if known is not None:
+            return known
+        [row] = tx.fetchall(
+            "SELECT identifier, type_name, holder_digest FROM view_certificate_holders "
+            "WHERE certificate_id = ?",
+            (certificate_id,),
+        )
+        return str(row[0]), str(row[1]), str(row[2])
+
+
+def uses_of(tx: Transaction, digest: str, limit: int = 500) -> list[dict[str, Any]]:
+    """One holder's uses, newest first."""
+    rows = tx.fetchall(
+        f"SELECT {', '.join(USE_COLUMNS)} FROM view_certificate_uses WHERE holder_digest = ? "  # noqa: S608
+        "ORDER BY used_at DESC, version DESC, certificate_id LIMIT ?",
+        (digest, limit),
+    )
+    return [dict(zip(USE_COLUMNS, row, strict=True)) for row in rows]
