@@ -37,6 +37,7 @@ from node.signing import Ed25519Signer, PublicKey, load_public_key
 from projections.case_board import CaseBoard
 from projections.certificate_uses import CertificateUses
 from projections.follower import ProjectionFollower
+from projections.recognition_registry import RecognitionRegistry
 from projections.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 log = structlog.get_logger("tongban.bootstrap")
@@ -91,7 +92,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
     views = _view_store(settings)
-    projections = {p.name: ProjectionFollower(app, views, p) for p in (CaseBoard(), CertificateUses())}
+    read_models = (CaseBoard(), CertificateUses(), RecognitionRegistry())
+    projections = {p.name: ProjectionFollower(app, views, p) for p in read_models}
     federation = None
     if files is not None and clients is not None:
         federation = _federation(settings, files, clients, app, certificates, cases, log_signal)

@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from node.http import board, cases, catalogue, certificates, holder_uses, operations
+from node.http import board, cases, catalogue, certificates, holder_uses, operations, recognition
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.middlewares import problems, request_context
@@ -30,6 +30,7 @@ ENDPOINTS: list[Endpoint] = [
     *cases.ENDPOINTS,
     *board.ENDPOINTS,
     *holder_uses.ENDPOINTS,
+    *recognition.ENDPOINTS,
 ]
 
 

@@ -262,3 +262,28 @@ def test_the_issuers_use_log_shows_the_other_provinces_use(
 
     seen = asyncio.run(_with_federation(cluster, uses))
     assert (JS, case_reference) in {(u["requester_province"], u["case_reference"]) for u in seen}
+
+
+def test_the_recognising_provinces_registry_counts_its_decisions_and_revocations(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    """Jiangsu recognised Shanghai ID cards (online and through Shanghai's window) and refused a suspended
+    one; its open case relying on the card Shanghai revoked shows REVOKED."""
+    revoked = flows["revocation"].facts["certificate"]
+
+    async def registry(fed: Federation) -> dict[str, Any]:
+        return await fed.wait_for(
+            JS,
+            "/v1/recognition-registry",
+            lambda seen: any(
+                r["identifier"] == revoked and r["status"] == "REVOKED" for r in seen["relied_on"]
+            ),
+            "the revoked certificate in Jiangsu's registry",
+        )
+
+    seen = asyncio.run(_with_federation(cluster, registry))
+    [decisions] = [
+        d for d in seen["decisions"] if d["issuing_province"] == SH and d["recognising_province"] == JS
+    ]
+    assert decisions["recognised"] >= 2
+    assert decisions["refusal_reasons"] == {"status SUSPENDED": 1}

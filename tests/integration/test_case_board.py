@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from aggregates.calendar import DateOutsideCalendar
 from aggregates.case import Case
 from aggregates.errors import IllegalTransition, InvalidField
+from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
 from node import cli
 from node.auth import Role
@@ -25,12 +26,14 @@ from node.services import Services
 from projections.case_board import COLUMNS, CaseBoard
 from projections.follower import ProjectionFollower
 from projections.view_store import Transaction
+from simulators.sample_data import credit_code
 from tests.builders import FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.test_case_service import APPLICANT, JS_HANDLER, SH_WINDOW, approve, id_card, proxy_case
 
-SH = "310000"
+SH, JS = "310000", "320000"
+ID_CARD = "11100000000013338W001"
 SH_PLATFORM = Actor(SH, "SH-YWTB", "app")
 SH_HANDLER = Actor(SH, "SH-GA-01", "h-001")
 DIGEST = "sha256:" + "7" * 64
@@ -274,3 +277,47 @@ def test_a_holders_use_log_shows_each_verification_for_them_only(node: Services,
     assert node.projections["certificate_uses"].rebuild() > 0
     with node.views.transaction() as tx:
         assert tx.fetchall("SELECT * FROM view_certificate_uses ORDER BY certificate_id, version") == live
+
+
+def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
+    node: Services, clock: FakeClock, keys: Keys
+) -> None:
+    """证照互认: Shanghai recognised one Jiangsu ID card and refused another; an open case relies on a
+    Shanghai ID card that was suspended since."""
+    foreign = [str(CertificateIdentifier.build(ID_CARD, credit_code(JS, 1000 + n), f"S{n}")) for n in (1, 2)]
+    filed = node.cases.submit(
+        SH_PLATFORM, item_province=SH, item_code="YM-0001", mode="FULL_ONLINE", applicant=APPLICANT
+    )
+    case = node.cases.case(str(filed.id))
+    valid = {"authentic": True, "status": "VALID"}
+    case.decide_recognition("M01", foreign[0], JS, valid, None, SH_PLATFORM, clock())
+    case.decide_recognition("M01", foreign[1], JS, None, "status SUSPENDED", SH_PLATFORM, clock())
+    node.app.save(case)  # as the node does after verifying at the issuer (a federation this test has not)
+    own = id_card(node)
+    node.cases.attach_material(str(filed.id), SH_PLATFORM, material_code="M01", certificate_identifier=own)
+    node.certificates.change_status(own, "suspend", SH_WINDOW, reason="暂扣")
+    node.projections["recognition_registry"].tick()
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, seen, _headers = await api.call("GET", "/v1/recognition-registry", role=Role.AUDITOR)
+        assert status == 200, seen
+        assert seen["decisions"] == [
+            {
+                "type_code": ID_CARD,
+                "issuing_province": JS,
+                "recognising_province": SH,
+                "recognised": 1,
+                "refused": 1,
+                "refusal_reasons": {"status SUSPENDED": 1},
+            }
+        ]
+        assert seen["relied_on"] == [
+            {"identifier": own, "status": "SUSPENDED", "status_source": "recorded", "open_cases": 1}
+        ]
+
+    run(node, keys, scenario)
+    with node.views.transaction() as tx:
+        live = tx.fetchall("SELECT * FROM view_recognitions ORDER BY case_id, version")
+    node.projections["recognition_registry"].rebuild()
+    with node.views.transaction() as tx:
+        assert tx.fetchall("SELECT * FROM view_recognitions ORDER BY case_id, version") == live

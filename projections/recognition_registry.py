@@ -1,0 +1,150 @@
+"""证照互认: how often each certificate type of each issuing province was recognised or refused, where and
+why; and the status now of every certificate that an open case relies on.
+
+Recognition decisions come from ``Case.RecognitionDecided``. The status of a relied-on certificate comes from
+this node's own certificates' events, or, for another province's, from what its issuer announced
+(``ForeignCertificate``); none announced means it is as it was verified: VALID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from aggregates.case import Case
+from aggregates.certificate import Certificate
+from aggregates.foreign_certificate import ForeignCertificate
+from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
+from projections.view_store import Transaction
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS view_recognitions (
+        case_id TEXT NOT NULL, version INTEGER NOT NULL, type_code TEXT NOT NULL,
+        issuing_province TEXT NOT NULL, recognising_province TEXT NOT NULL, recognised INTEGER NOT NULL,
+        reason TEXT NOT NULL, decided_at TEXT NOT NULL, PRIMARY KEY (case_id, version))""",
+    """CREATE TABLE IF NOT EXISTS view_relied (
+        case_id TEXT NOT NULL, material_code TEXT NOT NULL, identifier TEXT NOT NULL,
+        PRIMARY KEY (case_id, material_code))""",
+    "CREATE TABLE IF NOT EXISTS view_open_cases (case_id TEXT PRIMARY KEY, open INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS view_certificate_status (
+        aggregate_id TEXT PRIMARY KEY, identifier TEXT NOT NULL, status TEXT)""",
+)
+TABLES = ("view_recognitions", "view_relied", "view_open_cases", "view_certificate_status")
+CLOSING = (Case.Concluded, Case.Refused)
+
+
+class RecognitionRegistry:
+    name = "recognition_registry"
+
+    def __init__(self) -> None:
+        read: list[type[Any]] = [
+            Case.Submitted,
+            *CLOSING,
+            Case.MaterialAttached,
+            Case.RecognitionDecided,
+            Certificate.Issued,
+            Certificate.StatusChanged,
+            Certificate.Superseded,
+            ForeignCertificate.Observed,
+            ForeignCertificate.StatusAnnounced,
+        ]
+        self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
+
+    def create(self, tx: Transaction) -> None:
+        for statement in DDL:
+            tx.execute(statement)
+
+    def clear(self, tx: Transaction) -> None:
+        for table in TABLES:
+            tx.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
+
+    def flush(self, tx: Transaction) -> None:
+        """Each event was written as it came: nothing is held back."""
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        key = str(event.originator_id)
+        if isinstance(event, Case.Submitted):
+            tx.execute("INSERT INTO view_open_cases (case_id, open) VALUES (?, 1)", (key,))
+        elif isinstance(event, CLOSING):
+            tx.execute("UPDATE view_open_cases SET open = 0 WHERE case_id = ?", (key,))
+        elif isinstance(event, Case.MaterialAttached):
+            self._relied(tx, key, event.material_code, event.certificate_identifier)
+        elif isinstance(event, Case.RecognitionDecided):
+            type_code = _type_code(event.certificate_identifier)
+            decision = (event.issuing_province, event.province, int(event.recognised), event.reason)
+            at = event.timestamp.isoformat()
+            insert = "INSERT INTO view_recognitions VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            tx.execute(insert, (key, event.originator_version, type_code, *decision, at))
+        elif isinstance(event, Certificate.Issued | ForeignCertificate.Observed):
+            status = "VALID" if isinstance(event, Certificate.Issued) else None  # None: nothing announced yet
+            tx.execute(
+                "INSERT INTO view_certificate_status (aggregate_id, identifier, status) VALUES (?, ?, ?)",
+                (key, event.identifier, status),
+            )
+        else:  # a status change of one of this node's certificates, or one another province announced
+            tx.execute(
+                "UPDATE view_certificate_status SET status = ? WHERE aggregate_id = ?", (event.status, key)
+            )
+
+    @staticmethod
+    def _relied(tx: Transaction, case_id: str, material_code: str, identifier: str | None) -> None:
+        tx.execute(
+            "DELETE FROM view_relied WHERE case_id = ? AND material_code = ?", (case_id, material_code)
+        )
+        if identifier is not None:
+            tx.execute("INSERT INTO view_relied VALUES (?, ?, ?)", (case_id, material_code, identifier))
+
+
+def _type_code(identifier: str) -> str:
+    try:
+        return CertificateIdentifier.parse(identifier).type_code
+    except InvalidIdentifier:
+        return "UNKNOWN"
+
+
+def _decision(type_code: str, issuing: str, recognising: str) -> dict[str, Any]:
+    return {
+        "type_code": type_code,
+        "issuing_province": issuing,
+        "recognising_province": recognising,
+        "recognised": 0,
+        "refused": 0,
+        "refusal_reasons": {},
+    }
+
+
+def registry(tx: Transaction) -> dict[str, Any]:
+    """Decisions by type, issuing and recognising province; and every relied-on certificate of open cases."""
+    decisions: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for type_code, issuing, recognising, recognised, reason in tx.fetchall(
+        "SELECT type_code, issuing_province, recognising_province, recognised, reason FROM view_recognitions "
+        "ORDER BY type_code, issuing_province, recognising_province"
+    ):
+        entry = decisions.setdefault(
+            (type_code, issuing, recognising), _decision(type_code, issuing, recognising)
+        )
+        if recognised:
+            entry["recognised"] += 1
+        else:
+            entry["refused"] += 1
+            entry["refusal_reasons"][reason] = entry["refusal_reasons"].get(reason, 0) + 1
+    relied = []
+    for identifier, status, count in tx.fetchall(
+        "SELECT r.identifier, s.status, COUNT(DISTINCT r.case_id) FROM view_relied r "
+        "JOIN view_open_cases o ON o.case_id = r.case_id AND o.open = 1 "
+        "LEFT JOIN view_certificate_status s ON s.identifier = r.identifier "
+        "GROUP BY r.identifier, s.status ORDER BY r.identifier"
+    ):
+        # verified VALID when attached: no status recorded or announced since means still VALID
+        source = "recorded" if status is not None else "unchanged since verified"
+        relied.append(
+            {
+                "identifier": identifier,
+                "status": status or "VALID",
+                "status_source": source,
+                "open_cases": count,
+            }
+        )
+    return {"decisions": list(decisions.values()), "relied_on": relied}
