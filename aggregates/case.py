@@ -1138,6 +1138,14 @@ class Case(Aggregate):
         self.deadlines_breached = [*self.deadlines_breached, limit]
 
 
+# The concrete events a case records (never the generic base classes the library adds to every aggregate).
+CASE_EVENTS: tuple[type[Aggregate.Event], ...] = tuple(
+    cls
+    for name, cls in vars(Case).items()
+    if isinstance(cls, type) and issubclass(cls, Aggregate.Event) and name not in ("Event", "Created")
+)
+
+
 def writer_of(state: str, forwarded: bool, mode: str, receiving: str, handling: str) -> str:
     """``Case.writer`` as a function of the facts it rests on (read models compute it from their rows)."""
     if state in (State.CONCLUDED, State.REFUSED):

@@ -21,23 +21,16 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.applicant import Applicant
-from aggregates.case import Case
+from aggregates.case import CASE_EVENTS, Case
 from aggregates.catalogue import Mode
 from aggregates.certificate import Certificate
 
-# The concrete events a case records (never the generic base classes the library adds to every aggregate).
-CASE_EVENT_CLASSES: tuple[type[Aggregate.Event], ...] = tuple(
-    cls
-    for name, cls in vars(Case).items()
-    if isinstance(cls, type) and issubclass(cls, Aggregate.Event) and name not in ("Event", "Created")
-)
-CASE_TOPICS = frozenset(get_topic(cls) for cls in CASE_EVENT_CLASSES)
+CASE_TOPICS = frozenset(get_topic(cls) for cls in CASE_EVENTS)
 APPLICANT_TOPIC = get_topic(Applicant.Registered)
 STATUS_TOPICS = frozenset({get_topic(Certificate.StatusChanged), get_topic(Certificate.Superseded)})
 FORWARDED_TOPIC = get_topic(Case.Forwarded)

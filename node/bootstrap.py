@@ -35,6 +35,7 @@ from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, PublicKey, load_public_key
 from projections.case_board import CaseBoard
+from projections.case_view import CaseView
 from projections.certificate_uses import CertificateUses
 from projections.follower import ProjectionFollower
 from projections.recognition_registry import RecognitionRegistry
@@ -92,7 +93,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
     views = _view_store(settings)
-    read_models = (CaseBoard(), CertificateUses(), RecognitionRegistry())
+    read_models = (CaseBoard(), CaseView(), CertificateUses(), RecognitionRegistry())
     projections = {p.name: ProjectionFollower(app, views, p) for p in read_models}
     federation = None
     if files is not None and clients is not None:

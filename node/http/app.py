@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from node.http import board, cases, catalogue, certificates, holder_uses, operations, recognition
+from node.http import board, case_view, cases, catalogue, certificates, holder_uses, operations, recognition
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.middlewares import problems, request_context
@@ -29,6 +29,7 @@ ENDPOINTS: list[Endpoint] = [
     *catalogue.ENDPOINTS,
     *cases.ENDPOINTS,
     *board.ENDPOINTS,
+    *case_view.ENDPOINTS,
     *holder_uses.ENDPOINTS,
     *recognition.ENDPOINTS,
 ]

@@ -287,3 +287,26 @@ def test_the_recognising_provinces_registry_counts_its_decisions_and_revocations
     ]
     assert decisions["recognised"] >= 2
     assert decisions["refusal_reasons"] == {"status SUSPENDED": 1}
+
+
+def test_both_provinces_case_views_are_the_same_merged_timeline(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    proxy_case = flows["proxy"].case_ids[0]
+
+    async def views(fed: Federation) -> list[dict[str, Any]]:
+        seen = []
+        for province in (SH, JS):
+            seen.append(
+                await fed.wait_for(
+                    province,
+                    f"/v1/case-views/{proxy_case}",
+                    lambda view: view["entries"][-1]["event"] == "Archived",
+                    "the archived case in the case view",
+                )
+            )
+        return seen
+
+    shanghai, jiangsu = asyncio.run(_with_federation(cluster, views))
+    assert shanghai == jiangsu
+    assert shanghai["provinces"] == [SH, JS]

@@ -321,3 +321,32 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
     node.projections["recognition_registry"].rebuild()
     with node.views.transaction() as tx:
         assert tx.fetchall("SELECT * FROM view_recognitions ORDER BY case_id, version") == live
+
+
+def test_the_case_view_is_the_cases_whole_timeline(node: Services, clock: FakeClock, keys: Keys) -> None:
+    """责任追溯 from the read model: the same steps, actors and details as the case's own timeline."""
+    proxy = proxy_case(node, clock)
+    node.cases.accept(proxy, JS_HANDLER)
+    approve(node, proxy, JS_HANDLER)
+    node.cases.conclude(proxy, JS_HANDLER, "ISSUED")
+    node.projections["case_view"].tick()
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        _status, timeline, _headers = await api.call("GET", f"/v1/cases/{proxy}/timeline", role=Role.AUDITOR)
+        status, view, _headers = await api.call("GET", f"/v1/case-views/{proxy}", role=Role.AUDITOR)
+        assert status == 200, view
+        assert view["entries"] == timeline["entries"]
+        assert view["provinces"] == [SH, JS]
+        status, _view, _headers = await api.call(
+            "GET", f"/v1/case-views/{proxy}", role=Role.WINDOW, province="340000"
+        )
+        assert status == 403  # an officer of a province that is no party
+        status, _view, _headers = await api.call("GET", f"/v1/case-views/{UUID(int=7)}", role=Role.AUDITOR)
+        assert status == 404
+
+    run(node, keys, scenario)
+    with node.views.transaction() as tx:
+        live = tx.fetchall("SELECT * FROM view_case_steps ORDER BY case_id, version")
+    node.projections["case_view"].rebuild()
+    with node.views.transaction() as tx:
+        assert tx.fetchall("SELECT * FROM view_case_steps ORDER BY case_id, version") == live

@@ -1,0 +1,65 @@
+"""The cross-province case view (责任追溯): one case's merged timeline across every province involved, read
+from its read model, for officers of a party province and auditors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from aiohttp import web
+
+from aggregates.errors import InvalidField
+from node.application import NotFound
+from node.auth import Forbidden, Role
+from node.http import case_schemas as cs
+from node.http.certificates import authenticate
+from node.http.endpoint import Endpoint
+from node.http.keys import SERVICES
+from node.http.schemas import Schema
+from projections.case_view import case_steps, parties
+
+READERS = (Role.WINDOW, Role.PLATFORM, Role.HANDLER, Role.AUDITOR, Role.ADMIN)
+CASE_VIEW: Schema = {
+    **cs.TIMELINE,
+    "required": [*cs.TIMELINE["required"], "provinces"],
+    "properties": {**cs.TIMELINE["properties"], "provinces": {"type": "array", "items": {"type": "string"}}},
+}
+
+
+async def case_view(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    principal.require(*READERS)
+    case_id = request.match_info["case_id"]
+    try:
+        UUID(case_id)
+    except ValueError:
+        raise InvalidField("case_id", "must be a UUID") from None
+    services = request.app[SERVICES]
+
+    def read() -> list[dict[str, Any]]:
+        with services.views.transaction() as tx:
+            return case_steps(tx, case_id)
+
+    steps = await asyncio.to_thread(read)
+    if not steps:
+        raise NotFound(f"no case {case_id} on this node (or not in its read model yet)")
+    involved = parties(steps)
+    if principal.role is not Role.AUDITOR and principal.province not in involved:
+        raise Forbidden(f"province {principal.province} is not a party to this case")
+    acting = sorted({step["province"] for step in steps if step["province"]})
+    return web.json_response({"case_id": case_id, "provinces": acting, "entries": steps})
+
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/v1/case-views/{case_id}",
+        case_view,
+        "The cross-province case view: every step, by every province involved, with who acted (责任追溯)",
+        CASE_VIEW,
+        roles="officers of a party province, auditors",
+        errors=(401, 403, 404, 422),
+        tag="read models",
+    )
+]
