@@ -24,6 +24,7 @@ from node import cli
 from node.auth import Role
 from node.services import Services
 from projections.case_board import COLUMNS, CaseBoard
+from projections.case_view import case_steps
 from projections.follower import ProjectionFollower
 from projections.view_store import Transaction
 from simulators.sample_data import credit_code
@@ -190,10 +191,11 @@ NEXT: dict[str, tuple[str, ...]] = {
 
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data(), cases=st.integers(1, 3))
-def test_the_board_equals_a_plain_fold_of_the_same_events(
+def test_the_board_and_case_view_equal_a_plain_fold_of_the_same_events(
     node: Services, clock: FakeClock, data: st.DataObject, cases: int
 ) -> None:
-    """Random walks of PROXY cases through the workflow, each step drawn from those its state allows."""
+    """Random walks of PROXY cases through the workflow, each step drawn from those its state allows. The
+    board must equal a fold of each case's state; the case view must hold each case's events, in order."""
     clock.set_china_time("2025-09-24")  # each example starts at the same time: its walk depends on its draws
     for _ in range(cases):
         case_id = proxy_case(node, clock)
@@ -207,6 +209,12 @@ def test_the_board_equals_a_plain_fold_of_the_same_events(
     with node.views.transaction() as tx:
         shown = {row[0]: tuple(row[1:]) for row in tx.fetchall(f"SELECT {columns} FROM view_case_board")}  # noqa: S608
     assert shown == plain_fold(node)
+    node.projections["case_view"].tick()
+    with node.views.transaction() as tx:
+        for case_id in shown:
+            steps = [(step["version"], step["event"], step["province"]) for step in case_steps(tx, case_id)]
+            events = node.app.events.get(UUID(case_id))
+            assert steps == [(e.originator_version, type(e).__name__, e.province) for e in events]  # type: ignore[attr-defined]
 
 
 def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
