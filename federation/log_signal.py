@@ -8,10 +8,12 @@ import threading
 
 
 class LogSignal:
-    """``notify()`` may be called from any thread (eventsourcing saves in worker threads)."""
+    """``notify()`` may be called from any thread (eventsourcing saves in worker threads); event-loop code
+    awaits :meth:`wait`, worker threads call :meth:`wait_blocking`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._grown = threading.Condition(self._lock)
         self._generation = 0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
@@ -23,9 +25,15 @@ class LogSignal:
         with self._lock:
             self._generation += 1
             waiters = list(self._waiters)
+            self._grown.notify_all()
         for loop, event in waiters:
             with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there any more
                 loop.call_soon_threadsafe(event.set)
+
+    def wait_blocking(self, seen: int, timeout_s: float) -> None:
+        """In a worker thread: return once the log grew past generation ``seen``, or after ``timeout_s``."""
+        with self._grown:
+            self._grown.wait_for(lambda: self._generation != seen, timeout_s)
 
     async def wait(self, seen: int, timeout_s: float) -> None:
         """Return once the log grew past generation ``seen``, or after ``timeout_s``."""

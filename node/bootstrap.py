@@ -88,6 +88,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         rectification_days=settings.rectification_days,
         warning_days=settings.deadline_warning_days,
         peers=clients,
+        log_signal=log_signal,
     )
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id

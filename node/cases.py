@@ -33,6 +33,7 @@ from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
 from federation.errors import RemoteConflict, RemoteNotFound
+from federation.log_signal import LogSignal
 from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
@@ -121,10 +122,12 @@ class CaseService:
         rectification_days: int = 15,
         warning_days: int = 3,
         peers: CasePeers | None = None,
+        log_signal: LogSignal | None = None,
         replica_wait_s: float = 5.0,
     ) -> None:
         self._app = app
         self._peers = peers
+        self._log_signal = log_signal or LogSignal()
         self._replica_wait_s = replica_wait_s
         self._catalogue = catalogue
         self._certificates = certificates
@@ -285,12 +288,15 @@ class CaseService:
             writer, str(case.id), command, arguments, actor.office_code, actor.operator_id
         )
         log.info("case.forwarded_command", case_no=case.case_no, command=command, writer=writer)
+        # the writer's event comes back by replication: wait for the log to grow, up to replica_wait_s
         deadline = time.monotonic() + self._replica_wait_s
-        replica = self.case(str(case.id))
-        while replica.version < version and time.monotonic() < deadline:
-            time.sleep(0.02)  # the writer's event comes back by replication, usually within milliseconds
+        while True:
+            seen = self._log_signal.generation
             replica = self.case(str(case.id))
-        return replica
+            remaining = deadline - time.monotonic()
+            if replica.version >= version or remaining <= 0:
+                return replica
+            self._log_signal.wait_blocking(seen, remaining)
 
     def receive(self, case_id: str, actor: Actor, receipt_no: str | None = None) -> Case:
         number = receipt_no or f"SJ{secrets.randbelow(10**12):012d}"
