@@ -39,6 +39,7 @@ from projections.case_view import CaseView
 from projections.certificate_uses import CertificateUses
 from projections.follower import ProjectionFollower
 from projections.recognition_registry import RecognitionRegistry
+from projections.service_statistics import ServiceStatistics
 from projections.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 log = structlog.get_logger("tongban.bootstrap")
@@ -94,7 +95,13 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
     views = _view_store(settings)
-    read_models = (CaseBoard(), CaseView(), CertificateUses(), RecognitionRegistry())
+    read_models = (
+        CaseBoard(),
+        CaseView(),
+        CertificateUses(),
+        RecognitionRegistry(),
+        ServiceStatistics(calendar),
+    )
     projections = {p.name: ProjectionFollower(app, views, p) for p in read_models}
     federation = None
     if files is not None and clients is not None:

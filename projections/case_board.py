@@ -15,6 +15,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.case import OPEN_STATES, Case, State, writer_of
+from projections.row_batch import RowBatch
 from projections.view_store import Transaction
 
 COLUMNS = (
@@ -57,10 +58,6 @@ DDL = """CREATE TABLE IF NOT EXISTS view_case_board (
     writer TEXT NOT NULL,
     updated_at TEXT NOT NULL
 )"""
-_LIST = ", ".join(COLUMNS)
-INSERT_ROW = f"INSERT INTO view_case_board ({_LIST}) VALUES ({', '.join('?' for _ in COLUMNS)})"  # noqa: S608
-UPDATE_ROW = f"UPDATE view_case_board SET {', '.join(f'{c} = ?' for c in COLUMNS[1:])} WHERE case_id = ?"  # noqa: S608
-SELECT_ROW = f"SELECT {_LIST} FROM view_case_board WHERE case_id = ?"  # noqa: S608
 # The state each event leaves the case in (events not named here leave it as it was).
 STATE_AFTER: dict[type[Any], State] = {
     Case.Received: State.RECEIVED,
@@ -88,11 +85,7 @@ class CaseBoard:
             Case.DeadlineBreached,
         ]
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
-        # the rows the current batch changed, written together by flush(): a catch-up makes one round trip
-        # per batch rather than one per event; a new batch (its own transaction) starts afresh
-        self._rows: dict[str, dict[str, Any]] = {}
-        self._new: set[str] = set()
-        self._batch_of: Transaction | None = None
+        self._rows = RowBatch("view_case_board", COLUMNS)
 
     def create(self, tx: Transaction) -> None:
         tx.execute(DDL)
@@ -102,20 +95,17 @@ class CaseBoard:
 
     def apply(self, tx: Transaction, event: Any) -> None:
         """Change the batch's copy of the case's row; :meth:`flush` writes the batch's rows at once."""
-        if tx is not self._batch_of:  # a new batch (after a crash too): nothing of an earlier one is kept
-            self._rows, self._new, self._batch_of = {}, set(), tx
         case_id, at = str(event.originator_id), event.timestamp.isoformat()
         if isinstance(event, Case.Submitted):
             parts = "".join(f",{p['province']}" for p in event.parts) + ("," if event.parts else "")
             receiving, handling = event.receiving_province, event.handling_province
             writer = writer_of(State.SUBMITTED, False, event.mode, receiving, handling)
-            self._rows[case_id] = dict(zip(COLUMNS, (
+            self._rows.add(tx, (
                 case_id, event.case_no, event.mode, State.SUBMITTED.value, event.item_province,
                 event.item_code, receiving, handling, parts, 0, at, None, None, None, 0, 0, writer, at,
-            ), strict=True))  # fmt: skip
-            self._new.add(case_id)
+            ))  # fmt: skip
             return
-        row = self._row(tx, case_id)
+        row = self._rows.get(tx, case_id)
         row["updated_at"] = at
         if type(event) in STATE_AFTER:
             row["state"] = STATE_AFTER[type(event)].value
@@ -140,23 +130,7 @@ class CaseBoard:
         )
 
     def flush(self, tx: Transaction) -> None:
-        """Write every row the batch changed: one statement for the new ones, one for the others."""
-        new = [tuple(row.values()) for case_id, row in self._rows.items() if case_id in self._new]
-        changed = [
-            (*(row[c] for c in COLUMNS[1:]), case_id)
-            for case_id, row in self._rows.items()
-            if case_id not in self._new
-        ]
-        tx.executemany(INSERT_ROW, new)
-        tx.executemany(UPDATE_ROW, changed)
-        self._rows, self._new, self._batch_of = {}, set(), None
-
-    def _row(self, tx: Transaction, case_id: str) -> dict[str, Any]:
-        row = self._rows.get(case_id)
-        if row is None:
-            [found] = tx.fetchall(SELECT_ROW, (case_id,))
-            row = self._rows[case_id] = dict(zip(COLUMNS, found, strict=True))
-        return row
+        self._rows.flush(tx)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,17 @@ from importlib.metadata import version
 
 from aiohttp import web
 
-from node.http import board, case_view, cases, catalogue, certificates, holder_uses, operations, recognition
+from node.http import (
+    board,
+    case_view,
+    cases,
+    catalogue,
+    certificates,
+    holder_uses,
+    operations,
+    recognition,
+    statistics,
+)
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.middlewares import problems, request_context
@@ -32,6 +42,7 @@ ENDPOINTS: list[Endpoint] = [
     *case_view.ENDPOINTS,
     *holder_uses.ENDPOINTS,
     *recognition.ENDPOINTS,
+    *statistics.ENDPOINTS,
 ]
 
 

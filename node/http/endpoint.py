@@ -18,10 +18,11 @@ class Endpoint:
     path: str
     handler: Handler
     summary: str
-    response: Schema | None  # None: not JSON (e.g. Prometheus text)
+    response: Schema | None  # None: not JSON, but ``media_type`` (e.g. Prometheus text, CSV)
     status: int = 200
     request: Schema | None = None
     roles: str = ""  # who may call it, for the document; empty = no token needed
     errors: tuple[int, ...] = ()
     tag: str = "certificates"
+    media_type: str = "text/plain"  # of a response that is not JSON
     idempotent: bool = False  # accepts an Idempotency-Key header: a retry gets the first try's resource

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from node.http import board, schemas
+from node.http import board, schemas, statistics
 from node.http.endpoint import Endpoint
 
 _STATUS_TEXT = {
@@ -54,6 +54,8 @@ QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
         }
     ],
     ("GET", "/v1/board"): board.QUERY,
+    ("GET", "/v1/statistics"): statistics.QUERY,
+    ("GET", "/v1/statistics.csv"): statistics.QUERY,
     ("GET", "/v1/cases/{case_id}/as-of"): [
         {
             "name": "at",
@@ -121,7 +123,7 @@ def _operation_id(ep: Endpoint) -> str:
 
 def _response(ep: Endpoint) -> dict[str, Any]:
     if ep.response is None:
-        return {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        return {"description": "OK", "content": {ep.media_type: {"schema": {"type": "string"}}}}
     return {"description": "OK", "content": {"application/json": {"schema": ep.response}}}
 
 

@@ -1,0 +1,321 @@
+"""Service statistics (办件统计): the figures a platform publishes, computed from the cases' events.
+
+One row per case this node holds, with the facts the figures need: item, mode, provinces, the month it was
+filed (China time), acceptance and conclusion, the working days the law counted (suspensions excluded, as
+the case's own deadline counts them) against the promised (承诺) and statutory (法定) limits, the materials on
+file and which of them a certificate replaced (免提交), supplement rounds, and the rating (好差评) with its
+rectification. :func:`statistics` groups those rows as asked, when asked; whether an open rectification is
+overdue depends on the day of asking, so it is computed then, never stored.
+
+Handling time needs the working-day calendar. A conclusion in a year the calendar lacks leaves the case's
+handling time unknown (counted in ``handling.unmeasured``), never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
+from aggregates.case import Case
+from aggregates.clock import china_date
+from aggregates.deadline import DeadlineInputs, DeadlineStatus, Suspension, deadline_state
+from projections.row_batch import RowBatch
+from projections.view_store import Transaction
+
+COLUMNS = (
+    "case_id",
+    "item_province",
+    "item_code",
+    "item_name",
+    "mode",
+    "receiving_province",
+    "handling_province",
+    "filed_month",
+    "accepted_on",
+    "promised_limit_days",
+    "statutory_limit_days",
+    "extension_days",
+    "suspensions",  # JSON [[start, end or null], ...], as the case keeps them
+    "concluded_on",
+    "result",
+    "refused",
+    "handling_days",
+    "within_promised",
+    "within_statutory",
+    "materials",  # JSON {material code: true when a certificate replaced it (免提交)}
+    "supplement_rounds",
+    "rating",
+    "rectification_due_on",
+    "rectification_responded",
+    "appealed",
+)
+DDL = (
+    """CREATE TABLE IF NOT EXISTS view_case_statistics (
+        case_id TEXT PRIMARY KEY, item_province TEXT NOT NULL, item_code TEXT NOT NULL,
+        item_name TEXT NOT NULL,
+        mode TEXT NOT NULL, receiving_province TEXT NOT NULL, handling_province TEXT NOT NULL,
+        filed_month TEXT NOT NULL, accepted_on TEXT, promised_limit_days INTEGER NOT NULL,
+        statutory_limit_days INTEGER NOT NULL, extension_days INTEGER NOT NULL, suspensions TEXT NOT NULL,
+        concluded_on TEXT, result TEXT, refused INTEGER NOT NULL, handling_days INTEGER,
+        within_promised INTEGER, within_statutory INTEGER, materials TEXT NOT NULL,
+        supplement_rounds INTEGER NOT NULL, rating INTEGER, rectification_due_on TEXT,
+        rectification_responded INTEGER NOT NULL, appealed INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS view_case_statistics_month ON view_case_statistics (filed_month)",
+)
+GOOD_SCORES = range(3, 6)  # 非常满意, 满意, 基本满意; 1-2 (不满意, 非常不满意) is a bad rating
+
+
+class ServiceStatistics:
+    name = "service_statistics"
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        self._calendar = calendar
+        read: list[type[Any]] = [
+            Case.Submitted,
+            Case.MaterialAttached,
+            Case.Accepted,
+            Case.Refused,
+            Case.SupplementRequested,
+            Case.SupplementProvided,
+            Case.SpecialProcedureStarted,
+            Case.SpecialProcedureEnded,
+            Case.Extended,
+            Case.Concluded,
+            Case.Rated,
+            Case.RectificationResponded,
+            Case.RatingAppealed,
+        ]
+        self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
+        self._rows = RowBatch("view_case_statistics", COLUMNS)
+
+    def create(self, tx: Transaction) -> None:
+        for statement in DDL:
+            tx.execute(statement)
+
+    def clear(self, tx: Transaction) -> None:
+        tx.execute("DELETE FROM view_case_statistics")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        case_id = str(event.originator_id)
+        if isinstance(event, Case.Submitted):
+            item = event.item
+            self._rows.add(tx, (
+                case_id, event.item_province, event.item_code, item["name"], event.mode,
+                event.receiving_province, event.handling_province,
+                china_date(event.timestamp).strftime("%Y-%m"), None, item["promised_limit_days"],
+                item["statutory_limit_days"], 0, "[]", None, None, 0, None, None, None, "{}", 0, None, None,
+                0, 0,
+            ))  # fmt: skip
+            return
+        row = self._rows.get(tx, case_id)
+        if isinstance(event, Case.MaterialAttached):
+            materials = json.loads(row["materials"])
+            materials[event.material_code] = event.certificate_identifier is not None
+            row["materials"] = json.dumps(materials, sort_keys=True)
+        elif isinstance(event, Case.Accepted):
+            row["accepted_on"] = event.accepted_on
+        elif isinstance(event, Case.Refused):
+            row["refused"] = 1
+        elif isinstance(event, Case.SupplementRequested):
+            self._supplement_requested(row, event)
+        elif isinstance(event, Case.SpecialProcedureStarted):
+            row["suspensions"] = json.dumps([*json.loads(row["suspensions"]), [event.started_on, None]])
+        elif isinstance(event, Case.SupplementProvided | Case.SpecialProcedureEnded):
+            ended = event.provided_on if isinstance(event, Case.SupplementProvided) else event.ended_on
+            row["suspensions"] = _closed(row["suspensions"], ended)
+        elif isinstance(event, Case.Extended):
+            row["extension_days"] = event.days
+        elif isinstance(event, Case.Concluded):
+            row |= {"concluded_on": event.concluded_on, "result": event.result}
+            row["suspensions"] = _closed(row["suspensions"], event.concluded_on)
+            row |= self._handling(row)
+        elif isinstance(event, Case.Rated):
+            row |= {"rating": event.score, "rectification_due_on": event.rectification_due_on}
+        elif isinstance(event, Case.RectificationResponded):
+            row["rectification_responded"] = 1
+        elif isinstance(event, Case.RatingAppealed):
+            row["appealed"] = 1
+
+    def flush(self, tx: Transaction) -> None:
+        self._rows.flush(tx)
+
+    @staticmethod
+    def _supplement_requested(row: dict[str, Any], event: Case.SupplementRequested) -> None:
+        row["supplement_rounds"] = event.round
+        # a material named missing is no longer on file: the supplement replaces it
+        materials = {k: v for k, v in json.loads(row["materials"]).items() if k not in event.missing}
+        row["materials"] = json.dumps(materials, sort_keys=True)
+        if event.suspends_clock:
+            row["suspensions"] = json.dumps([*json.loads(row["suspensions"]), [event.requested_on, None]])
+
+    def _handling(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Working days counted from acceptance to conclusion, and whether each limit was kept."""
+        unknown = {"handling_days": None, "within_promised": None, "within_statutory": None}
+        if row["accepted_on"] is None:
+            return unknown
+        suspensions = tuple(
+            Suspension(date.fromisoformat(start), date.fromisoformat(end) if end else None)
+            for start, end in json.loads(row["suspensions"])
+        )
+        accepted_on, concluded_on = (
+            date.fromisoformat(row["accepted_on"]),
+            date.fromisoformat(row["concluded_on"]),
+        )
+        figures: dict[str, Any] = {}
+        try:
+            for limit in ("promised", "statutory"):
+                inputs = DeadlineInputs(
+                    accepted_on, row[f"{limit}_limit_days"], suspensions, row["extension_days"], concluded_on
+                )
+                state = deadline_state(self._calendar, inputs, concluded_on)
+                figures["handling_days"] = state.days_used
+                figures[f"within_{limit}"] = int(state.status == DeadlineStatus.CONCLUDED_ON_TIME)
+        except DateOutsideCalendar:
+            return unknown
+        return figures
+
+
+def _closed(suspensions: str, on: str) -> str:
+    return json.dumps([[start, on if end is None else end] for start, end in json.loads(suspensions)])
+
+
+# Statistics: grouping and figures
+
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "item": ("item_province", "item_code", "item_name"),
+    "mode": ("mode",),
+    "receiving_province": ("receiving_province",),
+    "handling_province": ("handling_province",),
+    "month": ("filed_month",),
+}
+FIGURE_COLUMNS = (
+    "accepted_on",
+    "concluded_on",
+    "refused",
+    "handling_days",
+    "promised_limit_days",
+    "within_promised",
+    "within_statutory",
+    "extension_days",
+    "materials",
+    "supplement_rounds",
+    "rating",
+    "rectification_due_on",
+    "rectification_responded",
+    "appealed",
+)
+
+
+@dataclass(frozen=True)
+class StatisticsQuery:
+    group_by: tuple[str, ...] = ("month",)
+    from_month: str | None = None  # YYYY-MM, inclusive, of filing
+    to_month: str | None = None
+    mode: str | None = None
+    item_code: str | None = None
+    province: str | None = None  # only cases this province received or handled
+    limit: int = 100
+    after: tuple[str, ...] | None = None  # the group key of the last group of the previous page
+
+
+def statistics(tx: Transaction, query: StatisticsQuery, today: date) -> list[dict[str, Any]]:
+    """One page of groups, in the order of their keys; each with its volumes and figures."""
+    keys = [column for dimension in query.group_by for column in DIMENSIONS[dimension]]
+    where, params = ["1 = 1"], []
+    for clause, value in (
+        ("filed_month >= ?", query.from_month),
+        ("filed_month <= ?", query.to_month),
+        ("mode = ?", query.mode),
+        ("item_code = ?", query.item_code),
+    ):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    if query.province is not None:
+        where.append("(receiving_province = ? OR handling_province = ?)")
+        params += [query.province, query.province]
+    selected = ", ".join((*keys, *FIGURE_COLUMNS)) if keys else ", ".join(FIGURE_COLUMNS)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    sql = f"SELECT {selected} FROM view_case_statistics WHERE {' AND '.join(where)}"  # noqa: S608 - our columns
+    for found in tx.fetchall(sql, params):
+        row = dict(zip((*keys, *FIGURE_COLUMNS), found, strict=True))
+        groups.setdefault(tuple(str(row[k]) for k in keys), []).append(row)
+    ordered = sorted(key for key in groups if query.after is None or key > query.after)
+    return [
+        {"group": dict(zip(keys, key, strict=True)), **figures(groups[key], today)}
+        for key in ordered[: query.limit]
+    ]
+
+
+def figures(rows: list[dict[str, Any]], today: date) -> dict[str, dict[str, Any]]:
+    """The published figures of a group of cases, as of ``today`` (for overdue rectifications)."""
+    concluded = [r for r in rows if r["concluded_on"] is not None]
+    measured = [r for r in concluded if r["handling_days"] is not None]
+    days = sorted(r["handling_days"] for r in measured)
+    materials = [spared for r in rows for spared in json.loads(r["materials"]).values()]
+    rated = [r for r in rows if r["rating"] is not None]
+    rectifying = [r for r in rated if r["rectification_due_on"] and not r["rectification_responded"]]
+    return {
+        "volume": {
+            "filed": len(rows),
+            "accepted": sum(r["accepted_on"] is not None for r in rows),
+            "refused": sum(bool(r["refused"]) for r in rows),
+            "concluded": len(concluded),
+            "open": len(rows) - len(concluded) - sum(bool(r["refused"]) for r in rows),
+        },
+        "handling": {
+            "measured": len(measured),
+            "unmeasured": len(concluded) - len(measured),
+            "average_days": _mean(days),
+            "p90_days": days[math.ceil(0.9 * len(days)) - 1] if days else None,
+            "average_promised_days": _mean([r["promised_limit_days"] for r in measured]),
+            "within_promised": sum(r["within_promised"] for r in measured),
+            "within_promised_rate": _rate(sum(r["within_promised"] for r in measured), len(measured)),
+            "within_statutory_rate": _rate(sum(r["within_statutory"] for r in measured), len(measured)),
+            "extended": sum(bool(r["extension_days"]) for r in rows),
+        },
+        "materials": {
+            "on_file": len(materials),
+            "spared": sum(materials),
+            "spared_rate": _rate(sum(materials), len(materials)),
+        },
+        "supplements": {
+            "rounds": sum(r["supplement_rounds"] for r in rows),
+            "cases_with_supplement": sum(r["supplement_rounds"] > 0 for r in rows),
+            "rounds_per_case": _mean([r["supplement_rounds"] for r in rows]),
+        },
+        "ratings": {
+            "rated": len(rated),
+            "good": sum(r["rating"] in GOOD_SCORES for r in rated),
+            "good_rate": _rate(sum(r["rating"] in GOOD_SCORES for r in rated), len(rated)),
+            "rectifications_open": len(rectifying),
+            "rectifications_overdue": sum(
+                date.fromisoformat(r["rectification_due_on"]) < today for r in rectifying
+            ),
+            "appealed": sum(bool(r["appealed"]) for r in rated),
+        },
+    }
+
+
+def _mean(values: Sequence[int]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def flatten(group: dict[str, Any]) -> dict[str, Any]:
+    """A group as one CSV record: its key columns, then ``section.figure`` for every figure."""
+    record = dict(group["group"])
+    for section, values in group.items():
+        if section != "group":
+            record |= {f"{section}.{name}": value for name, value in values.items()}
+    return record

@@ -1,0 +1,202 @@
+"""Service statistics (办件统计) on SQLite and PostgreSQL: the figures, as JSON and CSV, checked against the
+cases' own deadlines; filters and pages; refusals of bad queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from aiohttp import web
+
+from aggregates.deadline import DeadlineStatus
+from node.auth import Role
+from node.services import Services
+from projections.service_statistics import COLUMNS
+from tests.builders import FakeClock
+from tests.conftest import Keys
+from tests.integration.rest_client import Api, run
+from tests.integration.test_case_board import online_case
+from tests.integration.test_case_service import JS_HANDLER, SH_WINDOW, approve, deadlines, proxy_case
+
+DIGEST = "sha256:" + "5" * 64
+
+
+def handled_cases(node: Services, clock: FakeClock) -> tuple[str, str, str]:
+    """Three cases:
+    - quick: PROXY, concluded the next working day, rated 5;
+    - slow: PROXY, a supplement round after acceptance, concluded after the promised 5 days, rated 1 (a
+      rectification opens and is left unanswered);
+    - online: FULL_ONLINE in Shanghai, filed in October, accepted and still open."""
+    quick = proxy_case(node, clock)
+    node.cases.accept(quick, JS_HANDLER)
+    approve(node, quick, JS_HANDLER)
+    clock.set_china_time("2025-09-25")
+    node.cases.conclude(quick, JS_HANDLER, "ISSUED")
+    node.cases.rate(quick, SH_WINDOW, 5, "WINDOW")
+    slow = proxy_case(node, clock)
+    node.cases.accept(slow, JS_HANDLER)
+    clock.set_china_time("2025-09-26")
+    node.cases.request_supplement(slow, JS_HANDLER, ["M04"], "照片不清晰")
+    clock.set_china_time("2025-09-29")
+    node.cases.attach_material(slow, SH_WINDOW, material_code="M04", file_digest=DIGEST)
+    node.cases.provide_supplement(slow, SH_WINDOW)
+    clock.set_china_time("2025-10-20")
+    node.cases.conclude(slow, JS_HANDLER, "RETURNED")
+    node.cases.rate(slow, SH_WINDOW, 1, "WINDOW", "等太久")
+    online = online_case(node)
+    return quick, slow, online
+
+
+def test_statistics_show_volumes_handling_time_materials_supplements_and_ratings(
+    node: Services, clock: FakeClock, keys: Keys
+) -> None:
+    quick, slow, _online = handled_cases(node, clock)
+    promised = {case_id: deadlines(node, node.cases.case(case_id))[0] for case_id in (quick, slow)}
+    assert [p.status for p in promised.values()] == [
+        DeadlineStatus.CONCLUDED_ON_TIME,
+        DeadlineStatus.CONCLUDED_LATE,
+    ]
+    days = sorted(p.days_used for p in promised.values())
+    clock.set_china_time("2025-12-31")  # the rectification (15 working days) is overdue by then
+    node.projections["service_statistics"].tick()
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, body, _headers = await api.call("GET", "/v1/statistics?group_by=mode", role=Role.AUDITOR)
+        assert status == 200, body
+        by_mode = {group["group"]["mode"]: group for group in body["groups"]}
+        assert list(by_mode) == ["FULL_ONLINE", "PROXY"]
+        proxy = by_mode["PROXY"]
+        assert proxy["volume"] == {"filed": 2, "accepted": 2, "refused": 0, "concluded": 2, "open": 0}
+        assert proxy["handling"] == {
+            "measured": 2,
+            "unmeasured": 0,
+            "average_days": sum(days) / 2,
+            "p90_days": days[1],
+            "average_promised_days": 5,
+            "within_promised": 1,
+            "within_promised_rate": 0.5,
+            "within_statutory_rate": 1.0,
+            "extended": 0,
+        }
+        # M01 and M04 as files, M02 replaced by the parents' ID card certificate, in each case
+        assert proxy["materials"] == {"on_file": 6, "spared": 2, "spared_rate": 0.3333}
+        assert proxy["supplements"] == {"rounds": 1, "cases_with_supplement": 1, "rounds_per_case": 0.5}
+        assert proxy["ratings"] == {
+            "rated": 2,
+            "good": 1,
+            "good_rate": 0.5,
+            "rectifications_open": 1,
+            "rectifications_overdue": 1,
+            "appealed": 0,
+        }
+        online = by_mode["FULL_ONLINE"]
+        assert online["volume"]["open"] == 1
+        assert online["handling"]["average_days"] is None  # nothing concluded: no figure, not zero
+        assert body["lag"]["events"] == 0
+
+        _status, by_month, _headers = await api.call("GET", "/v1/statistics", role=Role.PLATFORM)
+        assert [(g["group"], g["volume"]["filed"]) for g in by_month["groups"]] == [
+            ({"filed_month": "2025-09"}, 2),
+            ({"filed_month": "2025-10"}, 1),
+        ]
+        _status, items, _headers = await api.call(
+            "GET", "/v1/statistics?group_by=item,handling_province&mode=PROXY", role=Role.AUDITOR
+        )
+        assert [g["group"] for g in items["groups"]] == [
+            {
+                "item_province": "320000",
+                "item_code": "GA-0003",
+                "item_name": node.cases.case(quick).item.name,
+                "handling_province": "320000",
+            }
+        ]
+        for query, filed in (
+            ("?from=2025-10", [1]),
+            ("?from=2025-11", []),
+            ("?to=2025-09&province=320000", [2]),
+            ("?province=330000", []),
+        ):
+            _status, found, _headers = await api.call("GET", "/v1/statistics" + query, role=Role.AUDITOR)
+            assert [g["volume"]["filed"] for g in found["groups"]] == filed, query
+
+    run(node, keys, scenario)
+
+
+def test_statistics_page_by_group_and_export_as_csv(node: Services, clock: FakeClock, keys: Keys) -> None:
+    handled_cases(node, clock)
+    node.projections["service_statistics"].tick()
+
+    async def scenario(api: Api, app: web.Application) -> None:
+        _status, whole, _headers = await api.call(
+            "GET", "/v1/statistics?group_by=mode,receiving_province", role=Role.AUDITOR
+        )
+        assert len(whole["groups"]) == 2
+        seen: list[dict[str, Any]] = []
+        cursor = ""
+        for _page in range(5):
+            _status, page, _headers = await api.call(
+                "GET", f"/v1/statistics?group_by=mode,receiving_province&limit=1{cursor}", role=Role.AUDITOR
+            )
+            seen += page["groups"]
+            if page["next_cursor"] is None:
+                break
+            cursor = f"&cursor={page['next_cursor']}"
+        assert seen == whole["groups"]
+
+        headers = keys.bearer(Role.AUDITOR, "310000")
+        async with api.session.get(
+            api.base + "/v1/statistics.csv?group_by=mode", headers=headers
+        ) as response:
+            assert response.status == 200
+            assert response.content_type == "text/csv"
+            text = await response.text()
+        records = list(csv.DictReader(io.StringIO(text)))
+        _status, json_groups, _headers = await api.call(
+            "GET", "/v1/statistics?group_by=mode", role=Role.AUDITOR
+        )
+        assert [r["mode"] for r in records] == ["FULL_ONLINE", "PROXY"]
+        proxy = records[1]
+        assert (
+            proxy["volume.filed"],
+            proxy["handling.within_promised_rate"],
+            proxy["ratings.good_rate"],
+        ) == (
+            "2",
+            "0.5",
+            "0.5",
+        )
+        assert records[0]["handling.average_days"] == ""  # no figure: an empty field
+        assert len(records[0]) == 1 + sum(len(v) for k, v in json_groups["groups"][0].items() if k != "group")
+        async with api.session.get(
+            api.base + "/v1/statistics.csv?group_by=mode&limit=1", headers=headers
+        ) as response:
+            assert 'rel="next"' in response.headers["Link"]
+
+        for query in ("?group_by=colour", "?group_by=mode,mode", "?from=2025-13", "?limit=0", "?cursor=xyz"):
+            status, problem, _headers = await api.call("GET", "/v1/statistics" + query, role=Role.AUDITOR)
+            assert (status, problem["type"].rsplit("/", 1)[1]) == (422, "invalid-field"), query
+        status, _body, _headers = await api.call(
+            "GET", "/v1/statistics", role=Role.AUDITOR, province="320000"
+        )
+        assert status == 403
+
+    run(node, keys, scenario)
+
+
+def stats_rows(node: Services) -> list[tuple[Any, ...]]:
+    with node.views.transaction() as tx:
+        return tx.fetchall(f"SELECT {', '.join(COLUMNS)} FROM view_case_statistics ORDER BY case_id")  # noqa: S608
+
+
+def test_a_rebuild_equals_the_live_statistics(node: Services, clock: FakeClock) -> None:
+    handled_cases(node, clock)
+    extended = proxy_case(node, clock)
+    node.cases.accept(extended, JS_HANDLER)
+    node.cases.extend(extended, JS_HANDLER, 3, "需现场核查")
+    follower = node.projections["service_statistics"]
+    follower.tick()
+    live = stats_rows(node)
+    assert len(live) == 4
+    assert follower.rebuild() > 0
+    assert stats_rows(node) == live
