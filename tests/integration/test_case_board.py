@@ -5,7 +5,9 @@ that it equals a plain fold over the same events."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregates.calendar import DateOutsideCalendar
-from aggregates.case import Case
+from aggregates.case import ENDED_STATES, Case
+from aggregates.deadline import DeadlineState, DeadlineStatus
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
@@ -184,18 +187,21 @@ NEXT: dict[str, tuple[str, ...]] = {
     "ACCEPTED": ("supplement", "special", "conclude", "time_passes"),
     "SUPPLEMENT_REQUESTED": ("supply", "time_passes"),
     "SPECIAL_PROCEDURE": ("end_special", "time_passes"),
-    "CONCLUDED": ("deliver",),
-    "REFUSED": ("deliver",),
+    "CONCLUDED": ("deliver", "rate_good", "rate_bad"),
+    "REFUSED": ("deliver", "rate_bad"),
+    "DELIVERED": ("rate_good", "rate_bad", "respond", "appeal"),
 }
 
 
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data(), cases=st.integers(1, 3))
-def test_the_board_and_case_view_equal_a_plain_fold_of_the_same_events(
+def test_the_board_case_view_and_statistics_equal_a_plain_fold_of_the_same_events(
     node: Services, clock: FakeClock, data: st.DataObject, cases: int
 ) -> None:
     """Random walks of PROXY cases through the workflow, each step drawn from those its state allows. The
-    board must equal a fold of each case's state; the case view must hold each case's events, in order."""
+    board must equal a fold of each case's state; the case view must hold each case's events, in order; the
+    statistics' row of each case must hold what the case itself says: its dates, materials, supplement
+    rounds, rating, and the working days its own deadline counted."""
     clock.set_china_time("2025-09-24")  # each example starts at the same time: its walk depends on its draws
     for _ in range(cases):
         case_id = proxy_case(node, clock)
@@ -215,6 +221,63 @@ def test_the_board_and_case_view_equal_a_plain_fold_of_the_same_events(
             steps = [(step["version"], step["event"], step["province"]) for step in case_steps(tx, case_id)]
             events = node.app.events.get(UUID(case_id))
             assert steps == [(e.originator_version, type(e).__name__, e.province) for e in events]  # type: ignore[attr-defined]
+    node.projections["service_statistics"].tick()
+    rows = statistics_rows(node)
+    assert rows.keys() == shown.keys()
+    for case_id, row in rows.items():
+        assert row == statistics_fold(node, case_id)
+
+
+STATISTICS_FACTS = (
+    "accepted_on",
+    "concluded_on",
+    "result",
+    "refused",
+    "extension_days",
+    "materials",
+    "supplement_rounds",
+    "handling_days",
+    "within_promised",
+    "rating",
+    "rectification_due_on",
+    "rectification_responded",
+    "appealed",
+)
+
+
+def statistics_rows(node: Services) -> dict[str, dict[str, Any]]:
+    with node.views.transaction() as tx:
+        found = tx.fetchall(f"SELECT case_id, {', '.join(STATISTICS_FACTS)} FROM view_case_statistics")  # noqa: S608
+    return {
+        row[0]: dict(zip(STATISTICS_FACTS, row[1:], strict=True)) | {"materials": json.loads(row[6])}
+        for row in found
+    }
+
+
+def statistics_fold(node: Services, case_id: str) -> dict[str, Any]:
+    """The model: what the case aggregate itself holds, and what its own deadline says it used."""
+    case = node.cases.case(case_id)
+    measured = None
+    if case.concluded_on is not None and case.accepted_on is not None:
+        # as of the day it concluded: the clock has moved on since (examples share the node)
+        deadlines = node.cases.deadlines(case, datetime.fromisoformat(f"{case.concluded_on}T23:00:00+08:00"))
+        assert deadlines is not None
+        measured = deadlines.promised if isinstance(deadlines.promised, DeadlineState) else None
+    return {
+        "accepted_on": case.accepted_on,
+        "concluded_on": case.concluded_on,
+        "result": case.result,
+        "refused": int(case.concluded_on is None and case.state in ENDED_STATES),
+        "extension_days": case.extension_days,
+        "materials": {code: m["certificate_identifier"] is not None for code, m in case.materials.items()},
+        "supplement_rounds": case.supplement_rounds,
+        "handling_days": measured.days_used if measured else None,
+        "within_promised": int(measured.status == DeadlineStatus.CONCLUDED_ON_TIME) if measured else None,
+        "rating": case.rating,
+        "rectification_due_on": case.rectification_due_on,
+        "rectification_responded": int(case.rectification_responded),
+        "appealed": int(case.appealed),
+    }
 
 
 def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
@@ -228,6 +291,10 @@ def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
         "conclude": lambda: cases.conclude(case_id, JS_HANDLER, "RETURNED"),
         "deliver": lambda: cases.deliver(case_id, SH_WINDOW, "WINDOW", "窗口领取"),
         "time_passes": lambda: (clock.advance(days=9), cases.check_timers(case_id)),
+        "rate_good": lambda: cases.rate(case_id, SH_WINDOW, 4, "WINDOW"),
+        "rate_bad": lambda: cases.rate(case_id, SH_WINDOW, 2, "WINDOW", "慢"),
+        "respond": lambda: cases.respond_to_rectification(case_id, JS_HANDLER, "已整改"),
+        "appeal": lambda: cases.appeal_rating(case_id, JS_HANDLER, "评价与事实不符"),
     }
     with contextlib.suppress(
         IllegalTransition, InvalidField, DateOutsideCalendar
