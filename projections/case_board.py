@@ -75,6 +75,7 @@ STATE_AFTER: dict[type[Any], State] = {
 
 class CaseBoard:
     name = "case_board"
+    tables = ("view_case_board",)
 
     def __init__(self) -> None:
         read: list[type[Any]] = [
@@ -89,9 +90,6 @@ class CaseBoard:
 
     def create(self, tx: Transaction) -> None:
         tx.execute(DDL)
-
-    def clear(self, tx: Transaction) -> None:
-        tx.execute("DELETE FROM view_case_board")
 
     def apply(self, tx: Transaction, event: Any) -> None:
         """Change the batch's copy of the case's row; :meth:`flush` writes the batch's rows at once."""

@@ -27,6 +27,7 @@ NOT_DETAIL = frozenset(
 
 class CaseView:
     name = "case_view"
+    tables = ("view_case_steps",)
 
     def __init__(self) -> None:
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in CASE_EVENTS)
@@ -35,9 +36,6 @@ class CaseView:
 
     def create(self, tx: Transaction) -> None:
         tx.execute(DDL)
-
-    def clear(self, tx: Transaction) -> None:
-        tx.execute("DELETE FROM view_case_steps")
 
     def apply(self, tx: Transaction, event: Any) -> None:
         if tx is not self._batch_of:

@@ -51,6 +51,7 @@ USE_COLUMNS = (
 
 class CertificateUses:
     name = "certificate_uses"
+    tables = ("view_certificate_holders", "view_certificate_uses")
 
     def __init__(self) -> None:
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in (Certificate.Issued, Certificate.Used))
@@ -61,10 +62,6 @@ class CertificateUses:
     def create(self, tx: Transaction) -> None:
         for statement in DDL:
             tx.execute(statement)
-
-    def clear(self, tx: Transaction) -> None:
-        tx.execute("DELETE FROM view_certificate_uses")
-        tx.execute("DELETE FROM view_certificate_holders")
 
     def apply(self, tx: Transaction, event: Any) -> None:
         if tx is not self._batch_of:

@@ -31,12 +31,12 @@ DDL = (
     """CREATE TABLE IF NOT EXISTS view_certificate_status (
         aggregate_id TEXT PRIMARY KEY, identifier TEXT NOT NULL, status TEXT)""",
 )
-TABLES = ("view_recognitions", "view_relied", "view_open_cases", "view_certificate_status")
 CLOSING = (Case.Concluded, Case.Refused)
 
 
 class RecognitionRegistry:
     name = "recognition_registry"
+    tables = ("view_recognitions", "view_relied", "view_open_cases", "view_certificate_status")
 
     def __init__(self) -> None:
         read: list[type[Any]] = [
@@ -55,10 +55,6 @@ class RecognitionRegistry:
     def create(self, tx: Transaction) -> None:
         for statement in DDL:
             tx.execute(statement)
-
-    def clear(self, tx: Transaction) -> None:
-        for table in TABLES:
-            tx.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
 
     def flush(self, tx: Transaction) -> None:
         """Each event was written as it came: nothing is held back."""

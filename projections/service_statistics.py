@@ -74,6 +74,7 @@ GOOD_SCORES = range(3, 6)  # 非常满意, 满意, 基本满意; 1-2 (不满意,
 
 class ServiceStatistics:
     name = "service_statistics"
+    tables = ("view_case_statistics",)
 
     def __init__(self, calendar: WorkingCalendar) -> None:
         self._calendar = calendar
@@ -98,9 +99,6 @@ class ServiceStatistics:
     def create(self, tx: Transaction) -> None:
         for statement in DDL:
             tx.execute(statement)
-
-    def clear(self, tx: Transaction) -> None:
-        tx.execute("DELETE FROM view_case_statistics")
 
     def apply(self, tx: Transaction, event: Any) -> None:
         case_id = str(event.originator_id)

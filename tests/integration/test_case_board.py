@@ -26,10 +26,8 @@ from aggregates.responsibility import Actor
 from node import cli
 from node.auth import Role
 from node.services import Services
-from projections.case_board import COLUMNS, CaseBoard
+from projections.case_board import COLUMNS
 from projections.case_view import case_steps
-from projections.follower import ProjectionFollower
-from projections.view_store import Transaction
 from simulators.sample_data import credit_code
 from tests.builders import FakeClock
 from tests.conftest import Keys
@@ -134,34 +132,6 @@ def test_a_rebuild_equals_the_live_board(node: Services, clock: FakeClock) -> No
     live = rows(node)
     assert follower.rebuild() > 0
     assert rows(node) == live
-
-
-class CrashingBoard(CaseBoard):
-    """The board, but the process dies at the ``at``-th event it applies."""
-
-    def __init__(self, at: int) -> None:
-        super().__init__()
-        self.countdown = at
-
-    def apply(self, tx: Transaction, event: Any) -> None:
-        self.countdown -= 1
-        if self.countdown == 0:
-            raise KeyboardInterrupt  # like a kill: nothing after this in the transaction happens
-        super().apply(tx, event)
-
-
-def test_a_crash_inside_a_batch_applies_nothing_twice(node: Services, clock: FakeClock) -> None:
-    for _ in range(3):
-        online_case(node)
-    crashing = ProjectionFollower(node.app, node.views, CrashingBoard(at=4))
-    with pytest.raises(KeyboardInterrupt):
-        crashing.tick()
-    assert rows(node) == []  # the batch and its position went together
-    assert crashing.position() == 0
-    node.projections["case_board"].tick()  # the restarted node catches up from where the store says
-    recovered = rows(node)
-    assert node.projections["case_board"].rebuild() > 0
-    assert rows(node) == recovered
 
 
 def plain_fold(node: Services) -> dict[str, tuple[str, str, int, int]]:
