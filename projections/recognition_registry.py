@@ -9,6 +9,7 @@ this node's own certificates' events, or, for another province's, from what its 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -100,6 +101,20 @@ def _type_code(identifier: str) -> str:
         return "UNKNOWN"
 
 
+@dataclass(frozen=True)
+class RegistryQuery:
+    """Filters, each optional: decisions and relied-on certificates of one type or issuing province;
+    decisions of one recognising province; relied-on certificates in one status. Relied-on certificates come
+    in pages of ``limit`` by identifier, from after ``after``."""
+
+    type_code: str | None = None
+    issuing_province: str | None = None
+    recognising_province: str | None = None
+    status: str | None = None
+    limit: int = 100
+    after: str | None = None
+
+
 def _decision(type_code: str, issuing: str, recognising: str) -> dict[str, Any]:
     return {
         "type_code": type_code,
@@ -111,12 +126,23 @@ def _decision(type_code: str, issuing: str, recognising: str) -> dict[str, Any]:
     }
 
 
-def registry(tx: Transaction) -> dict[str, Any]:
-    """Decisions by type, issuing and recognising province; and every relied-on certificate of open cases."""
+def registry(tx: Transaction, query: RegistryQuery = RegistryQuery()) -> dict[str, Any]:
+    """Decisions by type, issuing and recognising province; and one page of the relied-on certificates of
+    open cases, with each one's status now."""
+    where, params = ["1 = 1"], []
+    for column, wanted in (
+        ("type_code", query.type_code),
+        ("issuing_province", query.issuing_province),
+        ("recognising_province", query.recognising_province),
+    ):
+        if wanted is not None:
+            where.append(f"{column} = ?")
+            params.append(wanted)
     decisions: dict[tuple[str, str, str], dict[str, Any]] = {}
     for type_code, issuing, recognising, recognised, reason in tx.fetchall(
-        "SELECT type_code, issuing_province, recognising_province, recognised, reason FROM view_recognitions "
-        "ORDER BY type_code, issuing_province, recognising_province"
+        "SELECT type_code, issuing_province, recognising_province, recognised, reason FROM view_recognitions "  # noqa: S608 - our own columns
+        f"WHERE {' AND '.join(where)} ORDER BY type_code, issuing_province, recognising_province",
+        params,
     ):
         entry = decisions.setdefault(
             (type_code, issuing, recognising), _decision(type_code, issuing, recognising)
@@ -131,16 +157,33 @@ def registry(tx: Transaction) -> dict[str, Any]:
         "SELECT r.identifier, s.status, COUNT(DISTINCT r.case_id) FROM view_relied r "
         "JOIN view_open_cases o ON o.case_id = r.case_id AND o.open = 1 "
         "LEFT JOIN view_certificate_status s ON s.identifier = r.identifier "
-        "GROUP BY r.identifier, s.status ORDER BY r.identifier"
+        "WHERE r.identifier > ? GROUP BY r.identifier, s.status ORDER BY r.identifier",
+        (query.after or "",),
     ):
         # verified VALID when attached: no status recorded or announced since means still VALID
-        source = "recorded" if status is not None else "unchanged since verified"
-        relied.append(
-            {
-                "identifier": identifier,
-                "status": status or "VALID",
-                "status_source": source,
-                "open_cases": count,
-            }
-        )
+        entry = {
+            "identifier": identifier,
+            "status": status or "VALID",
+            "status_source": "recorded" if status is not None else "unchanged since verified",
+            "open_cases": count,
+        }
+        if _selected(entry, query):
+            relied.append(entry)
+            if len(relied) == query.limit:
+                break
     return {"decisions": list(decisions.values()), "relied_on": relied}
+
+
+def _selected(relied: dict[str, Any], query: RegistryQuery) -> bool:
+    if query.status is not None and relied["status"] != query.status:
+        return False
+    if query.type_code is None and query.issuing_province is None:
+        return True
+    try:
+        parsed = CertificateIdentifier.parse(relied["identifier"])
+    except InvalidIdentifier:
+        return False
+    return query.type_code in (None, parsed.type_code) and query.issuing_province in (
+        None,
+        parsed.issuing_province,
+    )

@@ -4,8 +4,6 @@ aggregates), with filters, a stable sort and keyset pagination."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +15,15 @@ from node.auth import Role
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
+from node.http.query import (
+    CURSOR_PARAMETER,
+    choice,
+    decode_cursor,
+    encode_cursor,
+    limit_parameter,
+    page_size,
+    reject_unknown,
+)
 from node.http.schemas import Schema
 from projections.case_board import SORTS, BoardQuery, board_counts, query_board
 
@@ -35,35 +42,21 @@ CHOICES = {
 
 
 def _query(request: web.Request, province: str) -> BoardQuery:
-    unknown = sorted(set(request.query) - {*CHOICES, "limit", "cursor"})
-    if unknown:
-        raise InvalidField(unknown[0], "is not a filter of the board")
-    values: dict[str, str] = {}
-    for name, allowed in CHOICES.items():
-        raw = request.query.get(name)
-        if raw is not None and raw not in allowed:
-            raise InvalidField(name, f"must be one of {', '.join(allowed)}")
-        if raw is not None:
-            values[name] = raw
-    try:
-        limit = int(request.query.get("limit", "50"))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidField("limit", f"must be 1 to {MAX_LIMIT}")
-    sort = values.get("sort", "filed_at")
-    waiting = values.get("waiting_on_peer")
+    reject_unknown(request, [*CHOICES, "limit", "cursor"], "the board")
+    values = {name: choice(request, name, allowed) for name, allowed in CHOICES.items()}
+    sort = values["sort"] or "filed_at"
+    waiting = values["waiting_on_peer"]
     return BoardQuery(
         province=province,
-        role=values.get("role"),
-        mode=values.get("mode"),
-        state=values.get("state"),
-        deadline=values.get("deadline"),
+        role=values["role"],
+        mode=values["mode"],
+        state=values["state"],
+        deadline=values["deadline"],
         waiting_on_peer=None if waiting is None else waiting == "true",
-        open_only=values.get("open", "true") == "true",
+        open_only=(values["open"] or "true") == "true",
         sort=sort,
-        descending=values.get("order") == "desc",
-        limit=limit,
+        descending=values["order"] == "desc",
+        limit=page_size(request, 50, MAX_LIMIT),
         after=_cursor(request.query.get("cursor"), sort),
     )
 
@@ -73,7 +66,7 @@ def _cursor(raw: str | None, sort: str) -> tuple[str, str] | None:
     if raw is None:
         return None
     try:
-        column, value, case_id = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        column, value, case_id = decode_cursor(raw, "this board")
     except (ValueError, TypeError):
         raise InvalidField("cursor", "is not a cursor this board gave") from None
     if column != sort or not isinstance(value, str) or not isinstance(case_id, str):
@@ -84,10 +77,7 @@ def _cursor(raw: str | None, sort: str) -> tuple[str, str] | None:
 def _next_cursor(rows: list[dict[str, Any]], query: BoardQuery) -> str | None:
     if len(rows) < query.limit:
         return None
-    last = rows[-1]
-    return base64.urlsafe_b64encode(
-        json.dumps([query.sort, last[query.sort], last["case_id"]]).encode()
-    ).decode()
+    return encode_cursor([query.sort, rows[-1][query.sort], rows[-1]["case_id"]])
 
 
 async def board(request: web.Request) -> web.Response:
@@ -147,13 +137,8 @@ QUERY = [
         {"name": name, "in": "query", "required": False, "schema": {"type": "string", "enum": list(allowed)}}
         for name, allowed in CHOICES.items()
     ),
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string", "pattern": "^[0-9]{1,3}$"},
-    },
-    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+    limit_parameter(MAX_LIMIT),
+    CURSOR_PARAMETER,
 ]
 ENDPOINTS = [
     Endpoint(

@@ -6,7 +6,7 @@ from aggregates.bundle import BUNDLE_MODES
 from aggregates.case import Channel, Delivery, Result, ReviewStep, SpecialProcedure, State
 from aggregates.catalogue import Mode, PartRole
 from aggregates.certificate import HolderIdType
-from node.http.schemas import IDENTIFIER, PROVINCE, Schema
+from node.http.schemas import IDENTIFIER, PROVINCE, TYPE_CODE, Schema
 
 NO_CONTROL = "^[^\\u0000-\\u001f\\u007f]*$"
 CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"}
@@ -295,7 +295,7 @@ MATERIAL: Schema = _object(
     {
         "code": CODE,
         "name": text(200),
-        "substitutes": {"type": "array", "items": {"type": "string", "pattern": "^[0-9A-Z]{18}[0-9]{3}$"}},
+        "substitutes": {"type": "array", "items": TYPE_CODE},
         "required": {"type": "boolean"},
     }
 )

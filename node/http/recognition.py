@@ -4,20 +4,34 @@ the refusal reasons; and the status now of every certificate an open case relies
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from aiohttp import web
 
+from aggregates.certificate import Status
+from aggregates.errors import InvalidField
 from node.auth import Role
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
-from node.http.schemas import Schema
-from projections.recognition_registry import registry
+from node.http.query import (
+    CURSOR_PARAMETER,
+    choice,
+    decode_cursor,
+    encode_cursor,
+    limit_parameter,
+    page_size,
+    reject_unknown,
+)
+from node.http.schemas import PROVINCE, TYPE_CODE, Schema
+from projections.recognition_registry import RegistryQuery, registry
 
+MAX_LIMIT = 500
+PROVINCE_FILTERS = ("issuing_province", "recognising_province")
 REGISTRY: Schema = {
     "type": "object",
-    "required": ["decisions", "relied_on"],
+    "required": ["decisions", "relied_on", "next_cursor"],
     "properties": {
         "decisions": {
             "type": "array",
@@ -53,20 +67,64 @@ REGISTRY: Schema = {
                 },
             },
         },
+        "next_cursor": {
+            "type": ["string", "null"],
+            "description": "pass as ?cursor= for the next page of relied_on (decisions come whole)",
+        },
     },
 }
+QUERY = [
+    {"name": "type_code", "in": "query", "required": False, "schema": TYPE_CODE},
+    *({"name": name, "in": "query", "required": False, "schema": PROVINCE} for name in PROVINCE_FILTERS),
+    {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "description": "relied-on certificates in this status now",
+        "schema": {"type": "string", "enum": list(Status)},
+    },
+    limit_parameter(MAX_LIMIT),
+    CURSOR_PARAMETER,
+]
+
+
+def _query(request: web.Request) -> RegistryQuery:
+    reject_unknown(request, ["type_code", *PROVINCE_FILTERS, "status", "limit", "cursor"], "the registry")
+    query = request.query
+    if "type_code" in query and not re.fullmatch(TYPE_CODE["pattern"], query["type_code"]):
+        raise InvalidField("type_code", "must be a certificate type code: 18 characters and 3 digits")
+    for name in PROVINCE_FILTERS:
+        if name in query and not re.fullmatch(PROVINCE["pattern"], query[name]):
+            raise InvalidField(name, "must be a province code of 6 digits")
+    after = None
+    if "cursor" in query:
+        after = decode_cursor(query["cursor"], "this registry")
+        if not isinstance(after, str):
+            raise InvalidField("cursor", "is not a cursor this registry gave")
+    return RegistryQuery(
+        type_code=query.get("type_code"),
+        issuing_province=query.get("issuing_province"),
+        recognising_province=query.get("recognising_province"),
+        status=choice(request, "status", Status),
+        limit=page_size(request, 100, MAX_LIMIT),
+        after=after,
+    )
 
 
 async def recognition_registry(request: web.Request) -> web.Response:
     principal = authenticate(request)
     services = request.app[SERVICES]
     principal.require(Role.WINDOW, Role.HANDLER, Role.AUDITOR, Role.ADMIN, province=services.province)
+    query = _query(request)
 
     def read() -> dict[str, Any]:
         with services.views.transaction() as tx:
-            return registry(tx)
+            return registry(tx, query)
 
-    return web.json_response(await asyncio.to_thread(read))
+    found = await asyncio.to_thread(read)
+    relied = found["relied_on"]
+    cursor = encode_cursor(relied[-1]["identifier"]) if len(relied) == query.limit else None
+    return web.json_response({**found, "next_cursor": cursor})
 
 
 ENDPOINTS = [
@@ -77,7 +135,7 @@ ENDPOINTS = [
         "证照互认: recognitions and refusals by type and province, and relied-on certificates' status now",
         REGISTRY,
         roles="window, handling officers, auditors and admins of this province",
-        errors=(401, 403),
+        errors=(401, 403, 422),
         tag="read models",
     )
 ]

@@ -16,6 +16,7 @@ IDENTIFIER: Schema = {
 }
 DATE: Schema = {"type": "string", "format": "date", "maxLength": 10}
 PROVINCE: Schema = {"type": "string", "pattern": "^[1-8][0-9]0000$"}
+TYPE_CODE: Schema = {"type": "string", "pattern": "^[0-9A-Z]{18}[0-9]{3}$", "description": "证照类型代码"}
 DIGEST: Schema = {
     "type": "string",
     "pattern": "^(sha256|sm3):[0-9a-f]{64}$",
@@ -33,7 +34,7 @@ def _text(max_length: int) -> Schema:
 
 
 CONTENT_PROPERTIES: dict[str, Schema] = {
-    "type_code": {"type": "string", "pattern": "^[0-9A-Z]{18}[0-9]{3}$", "description": "证照类型代码"},
+    "type_code": TYPE_CODE,
     "type_name": _text(200),
     "name": _text(200),
     "number": _text(64),

@@ -4,10 +4,8 @@ for the platforms that publish them."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import csv
 import io
-import json
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +19,15 @@ from node.auth import Role
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
+from node.http.query import (
+    CURSOR_PARAMETER,
+    choice,
+    decode_cursor,
+    encode_cursor,
+    limit_parameter,
+    page_size,
+    reject_unknown,
+)
 from node.http.schemas import PROVINCE, Schema
 from node.services import Services
 from projections.service_statistics import DIMENSIONS, StatisticsQuery, flatten, statistics
@@ -33,9 +40,7 @@ FILTERS = ("group_by", "from", "to", "mode", "item_code", "province", "limit", "
 
 def _query(request: web.Request) -> StatisticsQuery:
     query = request.query
-    unknown = sorted(set(query) - set(FILTERS))
-    if unknown:
-        raise InvalidField(unknown[0], "is not a parameter of the statistics")
+    reject_unknown(request, FILTERS, "the statistics")
     group_by = tuple(d for d in query.get("group_by", "month").split(",") if d)
     wrong = [d for d in group_by if d not in DIMENSIONS]
     if wrong or len(set(group_by)) != len(group_by):
@@ -43,24 +48,16 @@ def _query(request: web.Request) -> StatisticsQuery:
     for name in ("from", "to"):
         if name in query and not MONTH.match(query[name]):
             raise InvalidField(name, "must be a month: YYYY-MM")
-    if "mode" in query and query["mode"] not in Mode.__members__:
-        raise InvalidField("mode", f"must be one of {', '.join(Mode)}")
     if "province" in query and not re.fullmatch(PROVINCE["pattern"], query["province"]):
         raise InvalidField("province", "must be a province code of 6 digits")
-    try:
-        limit = int(query.get("limit", "100"))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidField("limit", f"must be 1 to {MAX_LIMIT}")
     return StatisticsQuery(
         group_by=group_by,
         from_month=query.get("from"),
         to_month=query.get("to"),
-        mode=query.get("mode"),
+        mode=choice(request, "mode", Mode),
         item_code=query.get("item_code"),
         province=query.get("province"),
-        limit=limit,
+        limit=page_size(request, 100, MAX_LIMIT),
         after=_cursor(query.get("cursor"), group_by),
     )
 
@@ -70,7 +67,7 @@ def _cursor(raw: str | None, group_by: tuple[str, ...]) -> tuple[str, ...] | Non
     if raw is None:
         return None
     try:
-        grouping, key = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        grouping, key = decode_cursor(raw, "these statistics")
     except (ValueError, TypeError):
         raise InvalidField("cursor", "is not a cursor these statistics gave") from None
     if grouping != list(group_by) or not isinstance(key, list) or not all(isinstance(k, str) for k in key):
@@ -81,8 +78,7 @@ def _cursor(raw: str | None, group_by: tuple[str, ...]) -> tuple[str, ...] | Non
 def _next_cursor(groups: list[dict[str, Any]], query: StatisticsQuery) -> str | None:
     if len(groups) < query.limit:
         return None
-    key = [str(value) for value in groups[-1]["group"].values()]
-    return base64.urlsafe_b64encode(json.dumps([list(query.group_by), key]).encode()).decode()
+    return encode_cursor([list(query.group_by), [str(value) for value in groups[-1]["group"].values()]])
 
 
 async def _read(request: web.Request) -> tuple[Services, StatisticsQuery, list[dict[str, Any]]]:
@@ -208,13 +204,8 @@ QUERY = [
         "description": "only cases this province received or handled",
         "schema": PROVINCE,
     },
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string", "pattern": "^[0-9]{1,4}$"},
-    },
-    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+    limit_parameter(MAX_LIMIT),
+    CURSOR_PARAMETER,
 ]
 ROLES = "window, handling officers, auditors, admins and platforms of this province"
 ENDPOINTS = [

@@ -341,6 +341,11 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
     own = id_card(node)
     node.cases.attach_material(str(filed.id), SH_PLATFORM, material_code="M01", certificate_identifier=own)
     node.certificates.change_status(own, "suspend", SH_WINDOW, reason="暂扣")
+    other = id_card(node)
+    second = node.cases.submit(
+        SH_PLATFORM, item_province=SH, item_code="YM-0001", mode="FULL_ONLINE", applicant=APPLICANT
+    )
+    node.cases.attach_material(str(second.id), SH_PLATFORM, material_code="M01", certificate_identifier=other)
     node.projections["recognition_registry"].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:
@@ -356,9 +361,39 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
                 "refusal_reasons": {"status SUSPENDED": 1},
             }
         ]
-        assert seen["relied_on"] == [
-            {"identifier": own, "status": "SUSPENDED", "status_source": "recorded", "open_cases": 1}
-        ]
+        assert seen["relied_on"] == sorted(
+            [
+                {"identifier": own, "status": "SUSPENDED", "status_source": "recorded", "open_cases": 1},
+                {"identifier": other, "status": "VALID", "status_source": "recorded", "open_cases": 1},
+            ],
+            key=lambda relied: relied["identifier"],
+        )
+        for query, decisions, relied in (
+            (f"?issuing_province={JS}&recognising_province={SH}", 1, []),  # this node's own are Shanghai's
+            (f"?issuing_province={SH}", 0, sorted([own, other])),
+            ("?issuing_province=330000", 0, []),
+            (f"?type_code={ID_CARD}&status=VALID", 1, [other]),
+            ("?type_code=11100000000013251K001", 0, []),
+        ):
+            _status, found, _headers = await api.call(
+                "GET", "/v1/recognition-registry" + query, role=Role.AUDITOR
+            )
+            assert (len(found["decisions"]), [r["identifier"] for r in found["relied_on"]]) == (
+                decisions,
+                relied,
+            ), query
+        _status, first, _headers = await api.call(
+            "GET", "/v1/recognition-registry?limit=1", role=Role.AUDITOR
+        )
+        _status, second, _headers = await api.call(
+            "GET", f"/v1/recognition-registry?limit=1&cursor={first['next_cursor']}", role=Role.AUDITOR
+        )
+        assert [r["identifier"] for r in first["relied_on"] + second["relied_on"]] == sorted([own, other])
+        for query in ("?status=LOST", "?issuing_province=99", "?limit=501", "?cursor=%%%", "?colour=red"):
+            status, problem, _headers = await api.call(
+                "GET", "/v1/recognition-registry" + query, role=Role.AUDITOR
+            )
+            assert (status, problem["type"].rsplit("/", 1)[1]) == (422, "invalid-field"), query
 
     run(node, keys, scenario)
     with node.views.transaction() as tx:
