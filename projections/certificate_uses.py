@@ -8,6 +8,7 @@ asked for one holder's uses by that digest, computed from what the holder's plat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -101,11 +102,30 @@ class CertificateUses:
         return str(row[0]), str(row[1]), str(row[2])
 
 
-def uses_of(tx: Transaction, digest: str, limit: int = 500) -> list[dict[str, Any]]:
-    """One holder's uses, newest first."""
-    rows = tx.fetchall(
-        f"SELECT {', '.join(USE_COLUMNS)} FROM view_certificate_uses WHERE holder_digest = ? "  # noqa: S608
-        "ORDER BY used_at DESC, version DESC, certificate_id LIMIT ?",
-        (digest, limit),
+@dataclass(frozen=True)
+class UsesQuery:
+    digest: str
+    requester_province: str | None = None
+    limit: int = 100
+    before: tuple[str, str, int] | None = (
+        None  # (used_at, certificate_id, version) of the previous page's last
     )
-    return [dict(zip(USE_COLUMNS, row, strict=True)) for row in rows]
+
+
+def uses_of(tx: Transaction, query: UsesQuery) -> tuple[list[dict[str, Any]], tuple[str, str, int] | None]:
+    """One page of a holder's uses, newest first, and the position after it (None: no more)."""
+    where, params = ["holder_digest = ?"], list[Any]([query.digest])
+    if query.requester_province is not None:
+        where.append("requester_province = ?")
+        params.append(query.requester_province)
+    if query.before is not None:
+        where.append("(used_at, certificate_id, version) < (?, ?, ?)")
+        params.extend(query.before)
+    rows = tx.fetchall(
+        f"SELECT {', '.join(USE_COLUMNS)}, certificate_id, version FROM view_certificate_uses "  # noqa: S608
+        f"WHERE {' AND '.join(where)} ORDER BY used_at DESC, certificate_id DESC, version DESC LIMIT ?",
+        (*params, query.limit),
+    )
+    uses = [dict(zip(USE_COLUMNS, row, strict=False)) for row in rows]
+    last = rows[-1] if len(rows) == query.limit else None
+    return uses, (str(last[6]), str(last[7]), int(last[8])) if last else None

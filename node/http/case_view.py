@@ -4,6 +4,7 @@ from its read model, for officers of a party province and auditors."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 from uuid import UUID
 
@@ -16,20 +17,58 @@ from node.http import case_schemas as cs
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
-from node.http.schemas import Schema
+from node.http.query import limit_parameter, page_size, reject_unknown
+from node.http.schemas import PROVINCE, Schema
 from projections.case_view import case_steps, parties
 
 READERS = (Role.WINDOW, Role.PLATFORM, Role.HANDLER, Role.AUDITOR, Role.ADMIN)
+MAX_LIMIT = 500
 CASE_VIEW: Schema = {
     **cs.TIMELINE,
-    "required": [*cs.TIMELINE["required"], "provinces"],
-    "properties": {**cs.TIMELINE["properties"], "provinces": {"type": "array", "items": {"type": "string"}}},
+    "required": [*cs.TIMELINE["required"], "provinces", "next_after_version"],
+    "properties": {
+        **cs.TIMELINE["properties"],
+        "provinces": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "every province that acted",
+        },
+        "next_after_version": {
+            "type": ["integer", "null"],
+            "description": "pass as ?after_version= for the next page",
+        },
+    },
 }
+QUERY = [
+    {
+        "name": "province",
+        "in": "query",
+        "required": False,
+        "description": "only the steps this province recorded",
+        "schema": PROVINCE,
+    },
+    {
+        "name": "after_version",
+        "in": "query",
+        "required": False,
+        "description": "only the steps after this version",
+        "schema": {"type": "string", "pattern": "^[0-9]{1,9}$"},
+    },
+    limit_parameter(MAX_LIMIT),
+]
 
 
 async def case_view(request: web.Request) -> web.Response:
     principal = authenticate(request)
     principal.require(*READERS)
+    reject_unknown(request, ("province", "after_version", "limit"), "the case view")
+    by = request.query.get("province")
+    if by is not None and not re.fullmatch(PROVINCE["pattern"], by):
+        raise InvalidField("province", "must be a province code of 6 digits")
+    after = request.query.get("after_version", "0")
+    if not after.isdigit():
+        raise InvalidField("after_version", "must be a version number")
+    limit = page_size(request, MAX_LIMIT, MAX_LIMIT)
     case_id = request.match_info["case_id"]
     try:
         UUID(case_id)
@@ -48,7 +87,16 @@ async def case_view(request: web.Request) -> web.Response:
     if principal.role is not Role.AUDITOR and principal.province not in involved:
         raise Forbidden(f"province {principal.province} is not a party to this case")
     acting = sorted({step["province"] for step in steps if step["province"]})
-    return web.json_response({"case_id": case_id, "provinces": acting, "entries": steps})
+    shown = [s for s in steps if s["version"] > int(after) and by in (None, s["province"])][:limit]
+    more = len(shown) == limit and shown[-1]["version"] < steps[-1]["version"]
+    return web.json_response(
+        {
+            "case_id": case_id,
+            "provinces": acting,
+            "entries": shown,
+            "next_after_version": shown[-1]["version"] if more else None,
+        }
+    )
 
 
 ENDPOINTS = [

@@ -12,15 +12,18 @@ from typing import Any
 from aiohttp import web
 
 from aggregates.certificate import holder_digest, validate_holder_id
+from aggregates.errors import InvalidField
 from node.auth import Role
 from node.http.case_schemas import APPLICANT
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.http.schemas import Schema
-from projections.certificate_uses import uses_of
+from node.http.query import decode_cursor, encode_cursor
+from node.http.schemas import PROVINCE, Schema
+from projections.certificate_uses import UsesQuery, uses_of
 
+MAX_LIMIT = 500
 HOLDER: Schema = {
     "type": "object",
     "additionalProperties": False,
@@ -28,12 +31,16 @@ HOLDER: Schema = {
     "properties": {
         "id_type": APPLICANT["properties"]["id_type"],
         "id_number": APPLICANT["properties"]["id_number"],
+        "requester_province": {**PROVINCE, "description": "only uses by this province"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "description": "page size (100)"},
+        "cursor": {"type": "string", "description": "next_cursor of the previous page"},
     },
 }
 USES: Schema = {
     "type": "object",
-    "required": ["uses"],
+    "required": ["uses", "next_cursor"],
     "properties": {
+        "next_cursor": {"type": ["string", "null"], "description": "send as cursor for the next page"},
         "uses": {
             "type": "array",
             "items": {
@@ -49,7 +56,7 @@ USES: Schema = {
                     "used_at": {"type": "string"},
                 },
             },
-        }
+        },
     },
 }
 
@@ -61,11 +68,30 @@ async def holder_uses(request: web.Request) -> web.Response:
     body = await read_json(request, HOLDER)
     digest = holder_digest(body["id_type"], validate_holder_id(body["id_type"], body["id_number"]))
 
-    def read() -> list[dict[str, Any]]:
-        with services.views.transaction() as tx:
-            return uses_of(tx, digest)
+    query = UsesQuery(
+        digest,
+        body.get("requester_province"),
+        body.get("limit", 100),
+        _before(body["cursor"]) if "cursor" in body else None,
+    )
 
-    return web.json_response({"uses": await asyncio.to_thread(read)})
+    def read() -> tuple[list[dict[str, Any]], tuple[str, str, int] | None]:
+        with services.views.transaction() as tx:
+            return uses_of(tx, query)
+
+    uses, after = await asyncio.to_thread(read)
+    return web.json_response({"uses": uses, "next_cursor": encode_cursor(after) if after else None})
+
+
+def _before(raw: str) -> tuple[str, str, int]:
+    position = decode_cursor(raw, "this use log")
+    if (
+        not isinstance(position, list)
+        or len(position) != 3
+        or not all(isinstance(p, t) for p, t in zip(position, (str, str, int), strict=True))
+    ):
+        raise InvalidField("cursor", "is not a cursor this use log gave")
+    return position[0], position[1], position[2]
 
 
 ENDPOINTS = [

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from node.http import board, recognition, schemas, statistics
+from node.http import board, case_view, recognition, schemas, statistics
 from node.http.endpoint import Endpoint
 
 _STATUS_TEXT = {
@@ -54,6 +54,7 @@ QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
         }
     ],
     ("GET", "/v1/board"): board.QUERY,
+    ("GET", "/v1/case-views/{case_id}"): case_view.QUERY,
     ("GET", "/v1/recognition-registry"): recognition.QUERY,
     ("GET", "/v1/statistics"): statistics.QUERY,
     ("GET", "/v1/statistics.csv"): statistics.QUERY,

@@ -309,6 +309,22 @@ def test_a_holders_use_log_shows_each_verification_for_them_only(node: Services,
             ("320000", "32000020250924000002", "C-2"),
             ("320000", "32000020250924000001", "C-1"),
         ]
+        _status, first, _headers = await api.call(
+            "POST", "/v1/holder-uses", role=Role.PLATFORM, body={**holder, "limit": 1}
+        )
+        _status, rest, _headers = await api.call(
+            "POST", "/v1/holder-uses", role=Role.PLATFORM, body={**holder, "cursor": first["next_cursor"]}
+        )
+        assert (first["uses"] + rest["uses"], rest["next_cursor"]) == (mine["uses"], None)
+        _status, by_zj, _headers = await api.call(
+            "POST", "/v1/holder-uses", role=Role.AUDITOR, body={**holder, "requester_province": "330000"}
+        )
+        assert by_zj["uses"] == []
+        for wrong in ({"limit": 0}, {"cursor": "bm8"}, {"requester_province": "32"}):
+            status, problem, _headers = await api.call(
+                "POST", "/v1/holder-uses", role=Role.PLATFORM, body={**holder, **wrong}
+            )
+            assert (status, problem["pointer"]) == (422, f"/{next(iter(wrong))}"), problem
         _status, theirs, _headers = await api.call(
             "POST", "/v1/holder-uses", role=Role.PLATFORM, body=stranger
         )
@@ -366,7 +382,7 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
                 {"identifier": own, "status": "SUSPENDED", "status_source": "recorded", "open_cases": 1},
                 {"identifier": other, "status": "VALID", "status_source": "recorded", "open_cases": 1},
             ],
-            key=lambda relied: relied["identifier"],
+            key=lambda relied: str(relied["identifier"]),
         )
         for query, decisions, relied in (
             (f"?issuing_province={JS}&recognising_province={SH}", 1, []),  # this node's own are Shanghai's
@@ -416,7 +432,28 @@ def test_the_case_view_is_the_cases_whole_timeline(node: Services, clock: FakeCl
         status, view, _headers = await api.call("GET", f"/v1/case-views/{proxy}", role=Role.AUDITOR)
         assert status == 200, view
         assert view["entries"] == timeline["entries"]
-        assert view["provinces"] == [SH, JS]
+        assert (view["provinces"], view["next_after_version"]) == ([SH, JS], None)
+        pages: list[dict[str, Any]] = []
+        after = 0
+        for _page in range(20):
+            _status, page, _headers = await api.call(
+                "GET", f"/v1/case-views/{proxy}?limit=3&after_version={after}", role=Role.AUDITOR
+            )
+            pages += page["entries"]
+            if page["next_after_version"] is None:
+                break
+            after = page["next_after_version"]
+        assert pages == timeline["entries"]
+        _status, by_js, _headers = await api.call(
+            "GET", f"/v1/case-views/{proxy}?province={JS}", role=Role.AUDITOR
+        )
+        assert by_js["entries"] == [e for e in timeline["entries"] if e["province"] == JS]
+        assert by_js["entries"]
+        for query in ("?province=JS", "?after_version=-1", "?limit=0", "?colour=red"):
+            status, _problem, _headers = await api.call(
+                "GET", f"/v1/case-views/{proxy}{query}", role=Role.AUDITOR
+            )
+            assert status == 422, query
         status, _view, _headers = await api.call(
             "GET", f"/v1/case-views/{proxy}", role=Role.WINDOW, province="340000"
         )

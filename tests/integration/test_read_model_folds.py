@@ -17,7 +17,7 @@ from aggregates.certificate import Certificate, holder_digest
 from aggregates.errors import DomainError
 from aggregates.identifiers import CertificateIdentifier
 from node.services import Services
-from projections.certificate_uses import uses_of
+from projections.certificate_uses import UsesQuery, uses_of
 from projections.recognition_registry import registry
 from simulators.sample_data import credit_code
 from tests.builders import FakeClock, issue_body
@@ -68,7 +68,7 @@ def test_the_use_log_equals_a_plain_fold_of_the_certificates_events(
             folded.setdefault(digest, Counter())[(*use, event.timestamp.isoformat())] += 1
     with node.views.transaction() as tx:
         for digest in set(holders.values()):
-            shown = uses_of(tx, digest, limit=10_000)
+            shown, _more = uses_of(tx, UsesQuery(digest, limit=10_000))
             assert [u["used_at"] for u in shown] == sorted((u["used_at"] for u in shown), reverse=True)
             keys = ("requester_province", "case_reference", "purpose", "consent_reference", "used_at")
             assert Counter(tuple(u[k] for k in keys) for u in shown) == folded.get(digest, Counter())
