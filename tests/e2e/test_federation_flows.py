@@ -310,3 +310,34 @@ def test_both_provinces_case_views_are_the_same_merged_timeline(
     shanghai, jiangsu = asyncio.run(_with_federation(cluster, views))
     assert shanghai == jiangsu
     assert shanghai["provinces"] == [SH, JS]
+
+
+def test_the_receiving_and_handling_provinces_publish_the_same_statistics(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    """办件统计 of the PROXY cases Shanghai received for Jiangsu: both nodes hold those cases whole, so once
+    both read models have caught up, they publish the same figures, the supplement round included."""
+    proxy_case = flows["proxy"].case_ids[0]
+    query = f"/v1/statistics?group_by=mode,receiving_province,handling_province&mode=PROXY&province={JS}"
+
+    def group(statistics: dict[str, Any]) -> dict[str, Any] | None:
+        wanted = {"mode": "PROXY", "receiving_province": SH, "handling_province": JS}
+        return next((g for g in statistics["groups"] if g["group"] == wanted), None)
+
+    async def both(fed: Federation) -> list[dict[str, Any] | None]:
+        for province in (SH, JS):  # the case is archived on both, so each read model holds its conclusion
+            await fed.wait_for(
+                province,
+                f"/v1/case-views/{proxy_case}",
+                lambda view: view["entries"][-1]["event"] == "Archived",
+                "the archived case",
+            )
+            await fed.wait_for(province, query, lambda s: s["lag"]["events"] == 0, "statistics caught up")
+        return [group(await fed.get(province, query)) for province in (SH, JS)]
+
+    shanghai, jiangsu = asyncio.run(_with_federation(cluster, both))
+    assert shanghai is not None
+    assert shanghai == jiangsu
+    assert shanghai["volume"]["concluded"] >= 1
+    assert shanghai["supplements"]["rounds"] >= 1
+    assert shanghai["handling"]["measured"] == shanghai["volume"]["concluded"]
