@@ -25,6 +25,9 @@ NOT_DETAIL = frozenset(
 )
 
 
+DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # built once: json.dumps builds one per call
+
+
 class CaseView:
     name = "case_view"
     tables = ("view_case_steps",)
@@ -42,7 +45,7 @@ class CaseView:
             self._steps, self._batch_of = [], tx
         detail = {key: value for key, value in vars(event).items() if key not in NOT_DETAIL}
         actor = tuple(getattr(event, name, None) for name in ACTOR)
-        at, detail_json = event.timestamp.isoformat(), json.dumps(detail, ensure_ascii=False, default=str)
+        at, detail_json = event.timestamp.isoformat(), DETAIL_JSON.encode(detail)
         self._steps.append(
             (
                 str(event.originator_id),

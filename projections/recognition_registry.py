@@ -52,46 +52,70 @@ class RecognitionRegistry:
             ForeignCertificate.StatusAnnounced,
         ]
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
+        self._reset(None)
 
     def create(self, tx: Transaction) -> None:
         for statement in DDL:
             tx.execute(statement)
 
-    def flush(self, tx: Transaction) -> None:
-        """Each event was written as it came: nothing is held back."""
-
     def apply(self, tx: Transaction, event: Any) -> None:
+        """Change the batch's pending rows; :meth:`flush` writes them with one statement per kind."""
+        if tx is not self._batch_of:  # a new batch (after a crash too): nothing of an earlier one is kept
+            self._reset(tx)
         key = str(event.originator_id)
-        if isinstance(event, Case.Submitted):
-            tx.execute("INSERT INTO view_open_cases (case_id, open) VALUES (?, 1)", (key,))
-        elif isinstance(event, CLOSING):
-            tx.execute("UPDATE view_open_cases SET open = 0 WHERE case_id = ?", (key,))
+        if isinstance(event, (Case.Submitted, *CLOSING)):
+            self._open[key] = int(isinstance(event, Case.Submitted))
+            if isinstance(event, Case.Submitted):
+                self._new_cases.add(key)
         elif isinstance(event, Case.MaterialAttached):
-            self._relied(tx, key, event.material_code, event.certificate_identifier)
+            self._relied[(key, event.material_code)] = event.certificate_identifier
         elif isinstance(event, Case.RecognitionDecided):
             type_code = _type_code(event.certificate_identifier)
             decision = (event.issuing_province, event.province, int(event.recognised), event.reason)
-            at = event.timestamp.isoformat()
-            insert = "INSERT INTO view_recognitions VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            tx.execute(insert, (key, event.originator_version, type_code, *decision, at))
+            self._decisions.append(
+                (key, event.originator_version, type_code, *decision, event.timestamp.isoformat())
+            )
         elif isinstance(event, Certificate.Issued | ForeignCertificate.Observed):
             status = "VALID" if isinstance(event, Certificate.Issued) else None  # None: nothing announced yet
-            tx.execute(
-                "INSERT INTO view_certificate_status (aggregate_id, identifier, status) VALUES (?, ?, ?)",
-                (key, event.identifier, status),
-            )
+            self._new_certificates[key] = [event.identifier, status]
+        elif key in self._new_certificates:  # a status change of a certificate this batch saw appear
+            self._new_certificates[key][1] = event.status
         else:  # a status change of one of this node's certificates, or one another province announced
-            tx.execute(
-                "UPDATE view_certificate_status SET status = ? WHERE aggregate_id = ?", (event.status, key)
-            )
+            self._statuses[key] = event.status
 
-    @staticmethod
-    def _relied(tx: Transaction, case_id: str, material_code: str, identifier: str | None) -> None:
-        tx.execute(
-            "DELETE FROM view_relied WHERE case_id = ? AND material_code = ?", (case_id, material_code)
+    def flush(self, tx: Transaction) -> None:
+        tx.executemany(
+            "INSERT INTO view_open_cases (case_id, open) VALUES (?, ?) "
+            "ON CONFLICT (case_id) DO UPDATE SET open = excluded.open",
+            list(self._open.items()),
         )
-        if identifier is not None:
-            tx.execute("INSERT INTO view_relied VALUES (?, ?, ?)", (case_id, material_code, identifier))
+        tx.executemany(  # a case new in this batch has no earlier rows to delete
+            "DELETE FROM view_relied WHERE case_id = ? AND material_code = ?",
+            [key for key in self._relied if key[0] not in self._new_cases],
+        )
+        tx.executemany(
+            "INSERT INTO view_relied VALUES (?, ?, ?)",
+            [(*key, identifier) for key, identifier in self._relied.items() if identifier is not None],
+        )
+        tx.executemany("INSERT INTO view_recognitions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._decisions)
+        tx.executemany(
+            "INSERT INTO view_certificate_status (aggregate_id, identifier, status) VALUES (?, ?, ?)",
+            [(key, *row) for key, row in self._new_certificates.items()],
+        )
+        tx.executemany(
+            "UPDATE view_certificate_status SET status = ? WHERE aggregate_id = ?",
+            [(status, key) for key, status in self._statuses.items()],
+        )
+        self._reset(None)
+
+    def _reset(self, tx: Transaction | None) -> None:
+        self._open: dict[str, int] = {}  # case id -> open (1) or closed (0)
+        self._new_cases: set[str] = set()
+        self._relied: dict[tuple[str, str], str | None] = {}  # (case id, material) -> certificate or None
+        self._decisions: list[tuple[Any, ...]] = []
+        self._new_certificates: dict[str, list[str | None]] = {}  # aggregate id -> [identifier, status]
+        self._statuses: dict[str, str] = {}  # aggregate id -> status, of certificates seen in earlier batches
+        self._batch_of = tx
 
 
 def _type_code(identifier: str) -> str:

@@ -3,19 +3,26 @@ end: a catch-up makes a round trip per batch rather than one per event."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from projections.view_store import Transaction
 
+JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)  # built once: json.dumps builds one per call
+
 
 class RowBatch:
     """Rows of ``table`` keyed by its first column. A batch is one transaction: when :meth:`get` or
     :meth:`add` sees another transaction (the next batch, or a retry after a crash), it starts afresh, so
-    nothing of a batch that was rolled back is kept."""
+    nothing of a batch that was rolled back is kept.
 
-    def __init__(self, table: str, columns: Sequence[str]) -> None:
+    Columns named in ``json_columns`` hold JSON text in the table and plain lists or dicts in the batch: they
+    are decoded once when read and encoded once when written, however many events change them."""
+
+    def __init__(self, table: str, columns: Sequence[str], json_columns: Sequence[str] = ()) -> None:
         self.columns = tuple(columns)
+        self._json = tuple(json_columns)
         key, rest = self.columns[0], self.columns[1:]
         listed = ", ".join(self.columns)
         # our own table and column names, never input
@@ -42,10 +49,15 @@ class RowBatch:
         if row is None:
             [found] = tx.fetchall(self._select, (key,))
             row = self._rows[key] = dict(zip(self.columns, found, strict=True))
+            for column in self._json:
+                row[column] = json.loads(row[column])
         return row
 
     def flush(self, tx: Transaction) -> None:
         """Write every row the batch changed: one statement for the new ones, one for the others."""
+        for row in self._rows.values():
+            for column in self._json:
+                row[column] = JSON.encode(row[column])
         new = [tuple(row.values()) for key, row in self._rows.items() if key in self._new]
         changed = [
             (*(row[c] for c in self.columns[1:]), key)

@@ -94,7 +94,7 @@ class ServiceStatistics:
             Case.RatingAppealed,
         ]
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
-        self._rows = RowBatch("view_case_statistics", COLUMNS)
+        self._rows = RowBatch("view_case_statistics", COLUMNS, json_columns=("suspensions", "materials"))
 
     def create(self, tx: Transaction) -> None:
         for statement in DDL:
@@ -108,15 +108,13 @@ class ServiceStatistics:
                 case_id, event.item_province, event.item_code, item["name"], event.mode,
                 event.receiving_province, event.handling_province,
                 china_date(event.timestamp).strftime("%Y-%m"), None, item["promised_limit_days"],
-                item["statutory_limit_days"], 0, "[]", None, None, 0, None, None, None, "{}", 0, None, None,
+                item["statutory_limit_days"], 0, [], None, None, 0, None, None, None, {}, 0, None, None,
                 0, 0,
             ))  # fmt: skip
             return
         row = self._rows.get(tx, case_id)
         if isinstance(event, Case.MaterialAttached):
-            materials = json.loads(row["materials"])
-            materials[event.material_code] = event.certificate_identifier is not None
-            row["materials"] = json.dumps(materials, sort_keys=True)
+            row["materials"][event.material_code] = event.certificate_identifier is not None
         elif isinstance(event, Case.Accepted):
             row["accepted_on"] = event.accepted_on
         elif isinstance(event, Case.Refused):
@@ -124,7 +122,7 @@ class ServiceStatistics:
         elif isinstance(event, Case.SupplementRequested):
             self._supplement_requested(row, event)
         elif isinstance(event, Case.SpecialProcedureStarted):
-            row["suspensions"] = json.dumps([*json.loads(row["suspensions"]), [event.started_on, None]])
+            row["suspensions"].append([event.started_on, None])
         elif isinstance(event, Case.SupplementProvided | Case.SpecialProcedureEnded):
             ended = event.provided_on if isinstance(event, Case.SupplementProvided) else event.ended_on
             row["suspensions"] = _closed(row["suspensions"], ended)
@@ -148,10 +146,9 @@ class ServiceStatistics:
     def _supplement_requested(row: dict[str, Any], event: Case.SupplementRequested) -> None:
         row["supplement_rounds"] = event.round
         # a material named missing is no longer on file: the supplement replaces it
-        materials = {k: v for k, v in json.loads(row["materials"]).items() if k not in event.missing}
-        row["materials"] = json.dumps(materials, sort_keys=True)
+        row["materials"] = {k: v for k, v in row["materials"].items() if k not in event.missing}
         if event.suspends_clock:
-            row["suspensions"] = json.dumps([*json.loads(row["suspensions"]), [event.requested_on, None]])
+            row["suspensions"].append([event.requested_on, None])
 
     def _handling(self, row: dict[str, Any]) -> dict[str, Any]:
         """Working days counted from acceptance to conclusion, and whether each limit was kept."""
@@ -160,7 +157,7 @@ class ServiceStatistics:
             return unknown
         suspensions = tuple(
             Suspension(date.fromisoformat(start), date.fromisoformat(end) if end else None)
-            for start, end in json.loads(row["suspensions"])
+            for start, end in row["suspensions"]
         )
         accepted_on, concluded_on = (
             date.fromisoformat(row["accepted_on"]),
@@ -180,8 +177,8 @@ class ServiceStatistics:
         return figures
 
 
-def _closed(suspensions: str, on: str) -> str:
-    return json.dumps([[start, on if end is None else end] for start, end in json.loads(suspensions)])
+def _closed(suspensions: list[list[str | None]], on: str) -> list[list[str | None]]:
+    return [[start, on if end is None else end] for start, end in suspensions]
 
 
 # Statistics: grouping and figures
