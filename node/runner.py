@@ -29,6 +29,7 @@ from node.http.app import create_app
 from node.reliance_watcher import RelianceWatcher
 from node.services import Services
 from node.settings import Settings
+from node.store_watch import StoreWatch
 
 log = structlog.get_logger("tongban.node")
 
@@ -108,6 +109,9 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
             ),
         ]
         followers.append(asyncio.create_task(_follow_projections(services, settings.follow_interval_s, stop)))
+        watch = StoreWatch(services.app, services.log_signal) if settings.postgres_url else None
+        if watch is not None:
+            watch.start()
         pullers = _start_pullers(services)
         if services.federation is not None:
             statuses = services.federation.statuses.values()
@@ -121,6 +125,8 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
         log.info("node.stopping", grace_s=settings.shutdown_grace_s)
         for puller in pullers:
             puller.cancel()
+        if watch is not None:
+            await asyncio.to_thread(watch.stop)
         await asyncio.gather(*followers, *pullers, return_exceptions=True)
         await mark_serving(health, False)
     finally:
