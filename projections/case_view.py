@@ -35,6 +35,7 @@ class CaseView:
     def __init__(self) -> None:
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in CASE_EVENTS)
         self._steps: list[tuple[Any, ...]] = []
+        self._case_ids: dict[Any, str] = {}
         self._batch_of: Transaction | None = None
 
     def create(self, tx: Transaction) -> None:
@@ -42,23 +43,19 @@ class CaseView:
 
     def apply(self, tx: Transaction, event: Any) -> None:
         if tx is not self._batch_of:
-            self._steps, self._batch_of = [], tx
-        detail = {key: value for key, value in vars(event).items() if key not in NOT_DETAIL}
-        actor = tuple(getattr(event, name, None) for name in ACTOR)
-        at, detail_json = event.timestamp.isoformat(), DETAIL_JSON.encode(detail)
-        self._steps.append(
-            (
-                str(event.originator_id),
-                event.originator_version,
-                at,
-                type(event).__name__,
-                *actor,
-                detail_json,
-            )
-        )
+            self._steps, self._case_ids, self._batch_of = [], {}, tx
+        fields = vars(event)
+        case_id = self._case_ids.get(event.originator_id)
+        if case_id is None:  # a case's steps mostly come together: its id is written out once a batch
+            case_id = self._case_ids[event.originator_id] = str(event.originator_id)
+        detail = {key: value for key, value in fields.items() if key not in NOT_DETAIL}
+        self._steps.append((
+            case_id, event.originator_version, event.timestamp.isoformat(), type(event).__name__,
+            *(fields.get(name) for name in ACTOR), DETAIL_JSON.encode(detail),
+        ))  # fmt: skip
 
     def flush(self, tx: Transaction) -> None:
-        tx.executemany("INSERT INTO view_case_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._steps)
+        tx.insert_many("view_case_steps", ("case_id", *STEP_COLUMNS), self._steps)
         self._steps, self._batch_of = [], None
 
 

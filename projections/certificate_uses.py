@@ -39,6 +39,18 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS view_certificate_uses_holder "
     "ON view_certificate_uses (holder_digest, used_at)",
 )
+ALL_USE_COLUMNS = (
+    "certificate_id",
+    "version",
+    "identifier",
+    "type_name",
+    "holder_digest",
+    "requester_province",
+    "case_reference",
+    "purpose",
+    "consent_reference",
+    "used_at",
+)
 USE_COLUMNS = (
     "identifier",
     "type_name",
@@ -79,15 +91,12 @@ class CertificateUses:
         ))  # fmt: skip
 
     def flush(self, tx: Transaction) -> None:
-        tx.executemany(
-            "INSERT INTO view_certificate_holders (certificate_id, identifier, type_name, holder_digest) "
-            "VALUES (?, ?, ?, ?)",
+        tx.insert_many(
+            "view_certificate_holders",
+            ("certificate_id", "identifier", "type_name", "holder_digest"),
             [(certificate_id, *holder) for certificate_id, holder in self._holders.items()],
         )
-        tx.executemany(
-            "INSERT INTO view_certificate_uses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self._uses,
-        )
+        tx.insert_many("view_certificate_uses", ALL_USE_COLUMNS, self._uses)
         self._holders, self._uses, self._batch_of = {}, [], None
 
     def _holder(self, tx: Transaction, certificate_id: str) -> tuple[str, str, str]:

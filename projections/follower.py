@@ -85,11 +85,15 @@ class ProjectionFollower:
 
     def rebuild(self) -> int:
         """Forget every row and the position, then apply the whole log again."""
+        self.reset()
+        return self.tick()
+
+    def reset(self) -> None:
+        """Forget every row and the position: the next tick catches up from the start of the log."""
         with self._store.transaction() as tx:
             for table in self.projection.tables:
                 tx.execute(f"DELETE FROM {table}")  # noqa: S608 - a read model's own table names
             tx.execute("DELETE FROM view_tracking WHERE name = ?", (self.projection.name,))
-        return self.tick()
 
     def lag(self) -> Lag:
         at = self.position()

@@ -33,6 +33,16 @@ DDL = (
         aggregate_id TEXT PRIMARY KEY, identifier TEXT NOT NULL, status TEXT)""",
 )
 CLOSING = (Case.Concluded, Case.Refused)
+RECOGNITION_COLUMNS = (
+    "case_id",
+    "version",
+    "type_code",
+    "issuing_province",
+    "recognising_province",
+    "recognised",
+    "reason",
+    "decided_at",
+)
 
 
 class RecognitionRegistry:
@@ -93,13 +103,15 @@ class RecognitionRegistry:
             "DELETE FROM view_relied WHERE case_id = ? AND material_code = ?",
             [key for key in self._relied if key[0] not in self._new_cases],
         )
-        tx.executemany(
-            "INSERT INTO view_relied VALUES (?, ?, ?)",
+        tx.insert_many(
+            "view_relied",
+            ("case_id", "material_code", "identifier"),
             [(*key, identifier) for key, identifier in self._relied.items() if identifier is not None],
         )
-        tx.executemany("INSERT INTO view_recognitions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._decisions)
-        tx.executemany(
-            "INSERT INTO view_certificate_status (aggregate_id, identifier, status) VALUES (?, ?, ?)",
+        tx.insert_many("view_recognitions", RECOGNITION_COLUMNS, self._decisions)
+        tx.insert_many(
+            "view_certificate_status",
+            ("aggregate_id", "identifier", "status"),
             [(key, *row) for key, row in self._new_certificates.items()],
         )
         tx.executemany(

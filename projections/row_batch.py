@@ -26,7 +26,7 @@ class RowBatch:
         key, rest = self.columns[0], self.columns[1:]
         listed = ", ".join(self.columns)
         # our own table and column names, never input
-        self._insert = f"INSERT INTO {table} ({listed}) VALUES ({', '.join('?' for _ in self.columns)})"  # noqa: S608
+        self._table = table
         self._update = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in rest)} WHERE {key} = ?"  # noqa: S608
         self._select = f"SELECT {listed} FROM {table} WHERE {key} = ?"  # noqa: S608
         self._rows: dict[str, dict[str, Any]] = {}
@@ -64,7 +64,7 @@ class RowBatch:
             for key, row in self._rows.items()
             if key not in self._new
         ]
-        tx.executemany(self._insert, new)
+        tx.insert_many(self._table, self.columns, new)
         tx.executemany(self._update, changed)
         self._rows, self._new, self._batch_of = {}, set(), None
 

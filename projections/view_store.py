@@ -27,6 +27,9 @@ class Transaction(Protocol):
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Append new rows: the fastest way each store has (COPY on PostgreSQL)."""
+
 
 class PositionMoved(Exception):
     """The tracking position did not move forward: another process applied that batch already."""
@@ -53,6 +56,10 @@ class _SQLiteTransaction:
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._connection.execute(sql, tuple(params)).fetchall())
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        marks = ", ".join("?" for _ in columns)
+        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
 
 
 class SQLiteViewStore:
@@ -97,6 +104,17 @@ class _PostgresTransaction:
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._connection.execute(sql.replace("?", "%s"), tuple(params)).fetchall())
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        # one COPY rather than a statement per row: a read model's catch-up writes thousands of rows a batch
+        with (
+            self._connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
 
 class PostgresViewStore:

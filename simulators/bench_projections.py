@@ -1,6 +1,6 @@
-"""Benchmark of read-model catch-up: each read model rebuilt from a node's log, as events applied per second,
-next to the raw read rate of the same events from the same event table in the same run (the recorder's
-select of those notifications, without decoding or applying them).
+"""Benchmark of read-model catch-up: each read model emptied, then caught up from the start of a node's log,
+as events applied per second, next to the raw read rate of the same events from the same event table in the
+same run (the recorder's select of those notifications, without decoding or applying them).
 
     python -m simulators.bench_projections [--cases 1000] [--postgres URL]
 """
@@ -26,6 +26,7 @@ from simulators.sample_data import citizen_id, sample_catalogue, sample_certific
 SH, JS = "310000", "320000"
 WINDOW, HANDLER = Actor(SH, "SH-WIN", "w-1"), Actor(JS, "JS-GA", "h-1")
 DIGEST = "sha256:" + "ab" * 32
+BATCH = 2000  # the followers' batch size: the raw read takes the same steps
 
 
 def fill(node: Services, cases: int) -> None:
@@ -60,9 +61,9 @@ def fill(node: Services, cases: int) -> None:
 def raw_read(node: Services, topics: list[str]) -> tuple[int, float]:
     started, position, rows = time.perf_counter(), 0, 0
     while True:
-        batch = node.app.recorder.select_notifications(start=position + 1, limit=500, topics=topics)
+        batch = node.app.recorder.select_notifications(start=position + 1, limit=BATCH, topics=topics)
         rows += len(batch)
-        if len(batch) < 500:
+        if len(batch) < BATCH:
             return rows, time.perf_counter() - started
         position = batch[-1].id
 
@@ -83,7 +84,7 @@ def main(args: argparse.Namespace) -> None:
             flush=True,
         )
         fill(node, args.cases)
-        print(f"{'read model':<22}{'events':>8}{'raw ev/s':>12}{'rebuild ev/s':>14}{'ratio':>8}")
+        print(f"{'read model':<22}{'events':>8}{'raw ev/s':>12}{'catch-up ev/s':>14}{'ratio':>8}")
         for name, follower in node.projections.items():
             topics = list(follower.projection.topics)
             # the median of three runs of each, taken in turn, so a noisy moment hurts neither side alone
@@ -91,15 +92,16 @@ def main(args: argparse.Namespace) -> None:
             for _run in range(3):
                 raw_rows, raw_s = raw_read(node, topics)
                 raw_rates.append(raw_rows / raw_s)
+                follower.reset()  # emptied before the clock starts: the catch-up alone is timed
                 started = time.perf_counter()
-                applied = follower.rebuild()
+                applied = follower.tick()
                 rates.append(applied / (time.perf_counter() - started))
             rate, raw_rate = statistics.median(rates), statistics.median(raw_rates)
             print(
                 f"{name:<22}{applied:>8}{raw_rate:>12,.0f}{rate:>14,.0f}{rate / raw_rate:>8.2f}", flush=True
             )
         print(
-            "ratio: rebuild rate / raw read rate of the same events, medians of 3 runs (target: at least 0.3)"
+            "ratio: catch-up rate / raw read rate of the same events, medians of 3 runs (target: 0.3 or more)"
         )
     finally:
         close_services(node)
