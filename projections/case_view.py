@@ -51,7 +51,8 @@ class CaseView:
         detail = {key: value for key, value in fields.items() if key not in NOT_DETAIL}
         self._steps.append((
             case_id, event.originator_version, event.timestamp.isoformat(), type(event).__name__,
-            *(fields.get(name) for name in ACTOR), DETAIL_JSON.encode(detail),
+            fields.get("province"), fields.get("office_code"), fields.get("operator_id"),
+            DETAIL_JSON.encode(detail),
         ))  # fmt: skip
 
     def flush(self, tx: Transaction) -> None:
