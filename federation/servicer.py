@@ -81,6 +81,13 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self._signal = log_signal or LogSignal()
         self._commands = commands
         self._heartbeat_s = heartbeat_s
+        self._closing = False
+
+    def close(self) -> None:
+        """The node is stopping: end the open PullEvents streams now (UNAVAILABLE: the peers pull again later)
+        rather than hold the shutdown for its whole grace period."""
+        self._closing = True
+        self._signal.notify()
 
     async def _refuse(
         self, context: grpc.aio.ServicerContext[Any, Any], rpc: str, refused: PeerRefused
@@ -193,6 +200,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         log.info("federation.pull_started", peer=peer.province, after=position, follow=request.follow)
         last_sent = 0.0
         while True:
+            if self._closing:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "this node is stopping: pull again later")
             await self._peer(context, "PullEvents")  # again each time: a newer manifest may drop the caller
             seen = self._signal.generation
             batch = await asyncio.to_thread(outbox.batch, peer.province, position, limit)

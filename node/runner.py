@@ -123,6 +123,8 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
         started.set()
         await stop.wait()
         log.info("node.stopping", grace_s=settings.shutdown_grace_s)
+        if services.federation is not None:
+            services.federation.servicer.close()
         for puller in pullers:
             puller.cancel()
         if watch is not None:

@@ -144,6 +144,18 @@ def test_a_stopped_peer_catches_up_and_a_kill_mid_sync_loses_nothing(cluster: Fe
     assert asyncio.run(_run(cluster, lambda fed: _differences(fed, case_ids))) == []
     print(f"catch-up after the kill: to position {caught_up['position']} in {elapsed:.2f}s")
 
+    # a node that stops ends the streams its peers hold open at once, rather than after its grace period
+    shanghai = cluster.nodes[SH]
+    deadline = time.monotonic() + CATCH_UP_S
+    while not _replication(cluster, SH, JS)["connected"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    before = len(shanghai.lines)
+    assert jiangsu.stop() == 0
+    deadline = time.monotonic() + 10
+    while not any("this node is stopping" in line for line in shanghai.lines[before:]):
+        assert time.monotonic() < deadline, "Shanghai's stream from Jiangsu did not end with the stop"
+        time.sleep(0.05)
+
 
 def test_malformed_calls_from_a_peer_get_invalid_argument_and_change_nothing(
     cluster: FederatedCluster,
