@@ -27,6 +27,7 @@ SH, JS = "310000", "320000"
 WINDOW, HANDLER = Actor(SH, "SH-WIN", "w-1"), Actor(JS, "JS-GA", "h-1")
 DIGEST = "sha256:" + "ab" * 32
 BATCH = 2000  # the followers' batch size: the raw read takes the same steps
+RUNS = 5
 
 
 def fill(node: Services, cases: int) -> None:
@@ -98,9 +99,9 @@ def main(args: argparse.Namespace) -> None:
         )
         for name, follower in node.projections.items():
             topics = list(follower.projection.topics)
-            # the median of three runs of each, taken in turn, so a noisy moment hurts neither side alone
+            # the median of the runs of each, taken in turn, so a noisy moment hurts neither side alone
             raw, decoded, caught_up, applied = [], [], [], 0
-            for _run in range(3):
+            for _run in range(RUNS):
                 raw.append(_rate(*raw_read(node, topics)))
                 decoded.append(_rate(*raw_read(node, topics, decode=True)))
                 follower.reset()  # emptied before the clock starts: the catch-up alone is timed
@@ -115,7 +116,7 @@ def main(args: argparse.Namespace) -> None:
             )
         print("ratio: catch-up rate / raw read rate of the same events (target: 0.3 or more)")
         print("ceiling: read and decode only, nothing applied / raw read: no read model can beat it")
-        print("every figure is the median of 3 runs")
+        print(f"every figure is the median of {RUNS} runs")
     finally:
         close_services(node)
         if args.postgres:
