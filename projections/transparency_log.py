@@ -1,0 +1,102 @@
+"""The transparency log (RFC 6962): each stored event of the node becomes a leaf of an append-only Merkle tree.
+
+Leaves are numbered 0, 1, 2 ... with no gaps, in the order of the node's log. Notification ids can have gaps
+(after a PostgreSQL crash, say), so they are kept beside the leaf index, never used as it. The leaf is the
+exact stored record: originator id, version, topic and the stored state bytes as the store holds them (the
+encrypted bytes, where a payload is encrypted), so that erasing a key later leaves the tree valid.
+
+Like a read model, the log follows the node's event log and writes each batch of leaves with its position in
+ONE transaction of the view store: a crash inside a batch leaves neither, and no leaf is added twice.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+
+from federation.transparency_tree import consistency_proof, inclusion_proof, leaf_hash, root
+from projections.view_store import PositionMoved, Transaction, ViewStore, advance, position
+
+NAME = "transparency_log"
+DDL = """CREATE TABLE IF NOT EXISTS tlog_leaves (
+    leaf_index BIGINT PRIMARY KEY,
+    notification_id BIGINT NOT NULL UNIQUE,
+    leaf_hash TEXT NOT NULL)"""
+
+
+def leaf_record(notification: Notification) -> bytes:
+    """The stored record as leaf data: each part length-prefixed, so that no two records encode alike."""
+    parts = (
+        str(notification.originator_id).encode(),
+        notification.originator_version.to_bytes(8, "big"),
+        notification.topic.encode(),
+        notification.state,
+    )
+    return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+
+
+class TransparencyLog:
+    def __init__(self, app: Application[UUID], store: ViewStore, batch_size: int = 5000) -> None:
+        self._app, self._store, self._batch_size = app, store, batch_size
+        with store.transaction() as tx:
+            tx.execute(DDL)
+
+    def tick(self) -> int:
+        """Append a leaf for every event the log holds beyond the last one; returns how many."""
+        appended = 0
+        while True:
+            try:
+                with self._store.transaction() as tx:
+                    count = self._batch(tx)
+            except PositionMoved:
+                return appended  # another process appends them: not twice
+            appended += count
+            if count < self._batch_size:
+                return appended
+
+    def _batch(self, tx: Transaction) -> int:
+        before = position(tx, NAME)
+        notifications = self._app.recorder.select_notifications(start=before + 1, limit=self._batch_size)
+        if not notifications:
+            return 0
+        first = self._size(tx)
+        tx.insert_many(
+            "tlog_leaves",
+            ("leaf_index", "notification_id", "leaf_hash"),
+            [
+                (first + offset, n.id, leaf_hash(leaf_record(n)).hex())
+                for offset, n in enumerate(notifications)
+            ],
+        )
+        advance(tx, NAME, before, notifications[-1].id)
+        return len(notifications)
+
+    def size(self) -> int:
+        with self._store.transaction() as tx:
+            return self._size(tx)
+
+    @staticmethod
+    def _size(tx: Transaction) -> int:
+        [(last,)] = tx.fetchall("SELECT MAX(leaf_index) FROM tlog_leaves")
+        return 0 if last is None else int(last) + 1
+
+    def leaf_hashes(self, size: int) -> list[bytes]:
+        """The first ``size`` leaf hashes, in leaf order."""
+        with self._store.transaction() as tx:
+            rows = tx.fetchall(
+                "SELECT leaf_hash FROM tlog_leaves WHERE leaf_index < ? ORDER BY leaf_index", (size,)
+            )
+        if len(rows) != size:
+            raise ValueError(f"the log holds {len(rows)} leaves, not {size}")
+        return [bytes.fromhex(row[0]) for row in rows]
+
+    def root(self, size: int) -> bytes:
+        return root(self.leaf_hashes(size))
+
+    def inclusion(self, leaf_index: int, size: int) -> list[bytes]:
+        return inclusion_proof(leaf_index, self.leaf_hashes(size))
+
+    def consistency(self, old_size: int, size: int) -> list[bytes]:
+        return consistency_proof(old_size, self.leaf_hashes(size))
