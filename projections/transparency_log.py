@@ -1,4 +1,4 @@
-"""The transparency log (RFC 6962): each stored event of the node becomes a leaf of an append-only Merkle tree.
+"""The transparency log (RFC 6962): each stored event of the node is a leaf of an append-only Merkle tree.
 
 Leaves are numbered 0, 1, 2 ... with no gaps, in the order of the node's log. Notification ids can have gaps
 (after a PostgreSQL crash, say), so they are kept beside the leaf index, never used as it. The leaf is the
