@@ -34,12 +34,14 @@ from node.metrics import NodeMetrics
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, PublicKey, load_public_key
+from node.transparency import TransparencyService
 from projections.case_board import CaseBoard
 from projections.case_view import CaseView
 from projections.certificate_uses import CertificateUses
 from projections.follower import ProjectionFollower
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
+from projections.transparency_log import TransparencyLog
 from projections.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 log = structlog.get_logger("tongban.bootstrap")
@@ -103,6 +105,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         ServiceStatistics(calendar),
     )
     projections = {p.name: ProjectionFollower(app, views, p) for p in read_models}
+    transparency = TransparencyService(TransparencyLog(app, views), signer, settings.province, clock)
     federation = None
     if files is not None and clients is not None:
         federation = _federation(settings, files, clients, app, certificates, cases, log_signal)
@@ -118,6 +121,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         views=views,
         projections=projections,
         log_signal=log_signal,
+        transparency=transparency,
     )
 
 

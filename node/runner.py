@@ -164,7 +164,8 @@ class _ManifestRefresher:
 
 
 async def _follow_projections(services: Services, interval_s: float, stop: asyncio.Event) -> None:
-    """Keep the read models in step: woken when the log grows, at least every ``interval_s``."""
+    """Keep the read models and the transparency log in step (a new signed tree head whenever the log grew):
+    woken when the log grows, at least every ``interval_s``."""
     while not stop.is_set():
         seen = services.log_signal.generation
         for name, follower in services.projections.items():
@@ -172,6 +173,13 @@ async def _follow_projections(services: Services, interval_s: float, stop: async
                 await asyncio.to_thread(follower.tick)
             except Exception as e:  # the store may be briefly unreachable: the next round retries
                 log.warning("projection.tick_failed", projection=name, error_type=type(e).__name__)
+        try:
+            head = await asyncio.to_thread(services.transparency.publish_head)
+        except Exception as e:
+            log.warning("transparency.head_failed", error_type=type(e).__name__)
+        else:
+            if head is not None:
+                log.info("transparency.head_signed", tree_size=head["tree_size"], root_hash=head["root_hash"])
         woken = asyncio.ensure_future(services.log_signal.wait(seen, interval_s))
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait({woken, stopped}, return_when=asyncio.FIRST_COMPLETED)

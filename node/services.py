@@ -13,6 +13,7 @@ from node.certificates import CertificateService
 from node.federation_setup import FederationSetup
 from node.metrics import NodeMetrics
 from node.settings import Settings
+from node.transparency import TransparencyService
 from projections.follower import ProjectionFollower
 from projections.view_store import ViewStore
 
@@ -29,6 +30,7 @@ class Services:
     views: ViewStore
     projections: dict[str, ProjectionFollower]  # the read models, by name
     log_signal: LogSignal  # set whenever the node's log grows
+    transparency: TransparencyService  # the node's transparency log: signed tree heads and proofs
     federation: FederationSetup | None = None  # None: no federation_dir configured
 
     @property

@@ -11,6 +11,7 @@ ONE transaction of the view store: a crash inside a batch leaves neither, and no
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -20,10 +21,19 @@ from federation.transparency_tree import consistency_proof, inclusion_proof, lea
 from projections.view_store import PositionMoved, Transaction, ViewStore, advance, position
 
 NAME = "transparency_log"
-DDL = """CREATE TABLE IF NOT EXISTS tlog_leaves (
-    leaf_index BIGINT PRIMARY KEY,
-    notification_id BIGINT NOT NULL UNIQUE,
-    leaf_hash TEXT NOT NULL)"""
+DDL = (
+    """CREATE TABLE IF NOT EXISTS tlog_leaves (
+        leaf_index BIGINT PRIMARY KEY,
+        notification_id BIGINT NOT NULL UNIQUE,
+        leaf_hash TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS tlog_heads (
+        tree_size BIGINT PRIMARY KEY,
+        root_hash TEXT NOT NULL,
+        signed_at TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        signature TEXT NOT NULL)""",
+)
+HEAD_COLUMNS = ("tree_size", "root_hash", "signed_at", "key_id", "signature")
 
 
 def leaf_record(notification: Notification) -> bytes:
@@ -41,7 +51,8 @@ class TransparencyLog:
     def __init__(self, app: Application[UUID], store: ViewStore, batch_size: int = 5000) -> None:
         self._app, self._store, self._batch_size = app, store, batch_size
         with store.transaction() as tx:
-            tx.execute(DDL)
+            for statement in DDL:
+                tx.execute(statement)
 
     def tick(self) -> int:
         """Append a leaf for every event the log holds beyond the last one; returns how many."""
@@ -100,3 +111,15 @@ class TransparencyLog:
 
     def consistency(self, old_size: int, size: int) -> list[bytes]:
         return consistency_proof(old_size, self.leaf_hashes(size))
+
+    def record_head(self, head: dict[str, Any]) -> None:
+        """Keep a signed tree head (the node publishes each one it signs; witnesses ask for them)."""
+        with self._store.transaction() as tx:
+            tx.insert_many("tlog_heads", HEAD_COLUMNS, [tuple(head[c] for c in HEAD_COLUMNS)])
+
+    def latest_head(self) -> dict[str, Any] | None:
+        with self._store.transaction() as tx:
+            rows = tx.fetchall(
+                f"SELECT {', '.join(HEAD_COLUMNS)} FROM tlog_heads ORDER BY tree_size DESC LIMIT 1"  # noqa: S608
+            )
+        return dict(zip(HEAD_COLUMNS, rows[0], strict=True)) if rows else None

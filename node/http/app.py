@@ -16,6 +16,7 @@ from node.http import (
     operations,
     recognition,
     statistics,
+    transparency,
 )
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
@@ -43,6 +44,7 @@ ENDPOINTS: list[Endpoint] = [
     *holder_uses.ENDPOINTS,
     *recognition.ENDPOINTS,
     *statistics.ENDPOINTS,
+    *transparency.ENDPOINTS,
 ]
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from node.http import board, case_view, recognition, schemas, statistics
+from node.http import board, case_view, recognition, schemas, statistics, transparency
 from node.http.endpoint import Endpoint
 
 _STATUS_TEXT = {
@@ -58,6 +58,8 @@ QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("GET", "/v1/recognition-registry"): recognition.QUERY,
     ("GET", "/v1/statistics"): statistics.QUERY,
     ("GET", "/v1/statistics.csv"): statistics.QUERY,
+    ("GET", "/v1/transparency/inclusion"): transparency.INCLUSION_QUERY,
+    ("GET", "/v1/transparency/consistency"): transparency.CONSISTENCY_QUERY,
     ("GET", "/v1/cases/{case_id}/as-of"): [
         {
             "name": "at",

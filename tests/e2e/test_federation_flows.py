@@ -4,6 +4,7 @@ on PostgreSQL. The four cross-province flows run with each officer calling their
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,7 +18,10 @@ from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from federation.client import channel_options
 from federation.handshake import PROTOCOL_VERSION, channel_credentials
+from federation.transparency_verify import verify_inclusion
 from node.auth import Role
+from node.signing import PublicKey
+from node.transparency import head_payload
 from simulators.federated_flows import (
     Applicant,
     Federation,
@@ -341,3 +345,31 @@ def test_the_receiving_and_handling_provinces_publish_the_same_statistics(
     assert shanghai["volume"]["concluded"] >= 1
     assert shanghai["supplements"]["rounds"] >= 1
     assert shanghai["handling"]["measured"] == shanghai["volume"]["concluded"]
+
+
+def test_each_running_node_signs_tree_heads_of_its_log(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    """The node process keeps its transparency log in step and signs a head over it: each head verifies with
+    the key the node publishes, and the latest leaf's inclusion proof verifies against it."""
+
+    async def heads(fed: Federation) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+        seen = []
+        for province in (SH, JS, ZJ, AH):
+            head = await fed.wait_for(
+                province, "/v1/transparency/head", lambda h: h["tree_size"] > 0, "a head"
+            )
+            size = head["tree_size"]
+            proof = await fed.get(
+                province, f"/v1/transparency/inclusion?leaf_index={size - 1}&tree_size={size}"
+            )
+            seen.append((head, proof, await fed.get(province, "/v1/keys")))
+        return seen
+
+    for head, proof, published in asyncio.run(_with_federation(cluster, heads)):
+        [key] = [k for k in published["keys"] if k["key_id"] == head["key_id"]]
+        public_key = PublicKey(key["algorithm"], key["key_id"], key["public_key_pem"])
+        assert public_key.verify(head_payload(head, head["province"]), base64.b64decode(head["signature"]))
+        path = [bytes.fromhex(h) for h in proof["path"]]
+        size, leaf = head["tree_size"], bytes.fromhex(proof["leaf_hash"])
+        assert verify_inclusion(size - 1, size, leaf, path, bytes.fromhex(head["root_hash"]))

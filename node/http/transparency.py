@@ -1,0 +1,140 @@
+"""The node's transparency log over REST: its latest signed tree head, and inclusion and consistency proofs
+(RFC 6962) that anyone can check with an independent verifier and the node's public key. Any authenticated
+caller of any province may ask: the log holds hashes only, never an event's content."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from aggregates.errors import InvalidField
+from node.application import NotFound
+from node.http.certificates import authenticate
+from node.http.endpoint import Endpoint
+from node.http.keys import SERVICES
+from node.http.query import reject_unknown
+from node.http.schemas import Schema
+
+HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+HEAD: Schema = {
+    "type": "object",
+    "required": ["province", "tree_size", "root_hash", "signed_at", "key_id", "signature"],
+    "properties": {
+        "province": {"type": "string"},
+        "tree_size": {"type": "integer", "minimum": 1},
+        "root_hash": HASH,
+        "signed_at": {"type": "string"},
+        "key_id": {"type": "string"},
+        "signature": {
+            "type": "string",
+            "description": "base64 Ed25519 signature over the canonical JSON of province, tree_size, "
+            "root_hash and signed_at (sorted keys, no spaces, UTF-8)",
+        },
+    },
+}
+INCLUSION: Schema = {
+    "type": "object",
+    "required": ["leaf_index", "tree_size", "leaf_hash", "path"],
+    "properties": {
+        "leaf_index": {"type": "integer"},
+        "tree_size": {"type": "integer"},
+        "leaf_hash": HASH,
+        "path": {"type": "array", "items": HASH},
+    },
+}
+CONSISTENCY: Schema = {
+    "type": "object",
+    "required": ["first", "second", "path"],
+    "properties": {
+        "first": {"type": "integer"},
+        "second": {"type": "integer"},
+        "path": {"type": "array", "items": HASH},
+    },
+}
+
+
+def _number(request: web.Request, name: str) -> int:
+    raw = request.query.get(name)
+    if raw is None or not raw.isdigit() or len(raw) > 18:
+        raise InvalidField(name, "must be given, as a whole number")
+    return int(raw)
+
+
+async def head(request: web.Request) -> web.Response:
+    authenticate(request)
+    reject_unknown(request, (), "the tree head")
+    latest = await asyncio.to_thread(request.app[SERVICES].transparency.latest_head)
+    if latest is None:
+        raise NotFound("this node has signed no tree head yet")
+    return web.json_response(latest)
+
+
+async def inclusion(request: web.Request) -> web.Response:
+    authenticate(request)
+    reject_unknown(request, ("leaf_index", "tree_size"), "an inclusion proof")
+    leaf_index, tree_size = _number(request, "leaf_index"), _number(request, "tree_size")
+    service = request.app[SERVICES].transparency
+    proof: dict[str, Any] = await asyncio.to_thread(service.inclusion, leaf_index, tree_size)
+    return web.json_response(proof)
+
+
+async def consistency(request: web.Request) -> web.Response:
+    authenticate(request)
+    reject_unknown(request, ("first", "second"), "a consistency proof")
+    first, second = _number(request, "first"), _number(request, "second")
+    service = request.app[SERVICES].transparency
+    return web.json_response(await asyncio.to_thread(service.consistency, first, second))
+
+
+WHOLE_NUMBER: Schema = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+
+
+def _parameters(*names: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+        }
+        for name in names
+    ]
+
+
+INCLUSION_QUERY = _parameters("leaf_index", "tree_size")
+CONSISTENCY_QUERY = _parameters("first", "second")
+ROLES = "any authenticated caller, of any province"
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/v1/transparency/head",
+        head,
+        "The latest signed tree head of this node's transparency log (RFC 6962)",
+        HEAD,
+        roles=ROLES,
+        errors=(401, 404, 422),
+        tag="transparency",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/transparency/inclusion",
+        inclusion,
+        "Inclusion proof: the leaf at leaf_index is in the tree of tree_size (a size this node signed)",
+        INCLUSION,
+        roles=ROLES,
+        errors=(401, 422),
+        tag="transparency",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/transparency/consistency",
+        consistency,
+        "Consistency proof: the tree of size first is a prefix of the tree of size second",
+        CONSISTENCY,
+        roles=ROLES,
+        errors=(401, 422),
+        tag="transparency",
+    ),
+]
