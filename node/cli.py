@@ -14,6 +14,7 @@ from aggregates.errors import InvalidField
 from aggregates.identifiers import classify
 from aggregates.responsibility import Actor
 from federation.pki import create_dev_federation
+from node.audit import verify as verify_history
 from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import BootstrapError, build_services, close_services
 from node.calendar_cli import add_calendar_parser
@@ -98,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rebuild.add_argument("--config", type=Path, help="the node's TOML settings file")
     rebuild.add_argument("--name", action="append", help="a read model (repeatable); default: all")
     rebuild.set_defaults(run=_rebuild_projections)
+
+    _add_audit_commands(commands)
 
     demo = commands.add_parser(
         "demo", help="start the four Yangtze River Delta nodes locally and exercise them"
@@ -236,6 +239,47 @@ def _rebuild_projections(args: argparse.Namespace) -> int:
     finally:
         close_services(services)
     return 0
+
+
+def _add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="auditors' tools: prove what a node's history holds")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify",
+        help="recompute the transparency tree from the node's store; check it against the logged leaves and "
+        "every signed tree head (exit 1 on the first bad leaf)",
+    )
+    verify.add_argument("--province", required=True, help="the province of the node")
+    verify.add_argument("--config", type=Path, help="the node's TOML settings file")
+    verify.set_defaults(run=_audit_verify)
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    try:
+        services = build_services(load_settings(province=args.province, config_file=args.config))
+    except (SettingsError, BootstrapError) as e:
+        print(f"tongban audit: {e}", file=sys.stderr)
+        return 2
+    try:
+        report = verify_history(
+            services.app.recorder,
+            services.transparency.log,
+            services.province,
+            services.certificates.public_keys(),
+            lambda done: print(f"\r  {done} events read from the store", end="", file=sys.stderr, flush=True),
+        )
+    finally:
+        close_services(services)
+    print(file=sys.stderr)
+    if report.clean:
+        print(f"audit verify: the store gives all {report.leaves_checked} logged leaves and "
+              f"{report.heads_checked} signed tree heads: no tampering found")  # fmt: skip
+        return 0
+    where = f" at leaf {report.first_bad_index}" if report.first_bad_index is not None else ""
+    print(
+        f"audit verify: TAMPERING{where}: {report.problem}" + (f" ({report.event})" if report.event else "")
+    )
+    return 1
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -34,6 +34,10 @@ class TransparencyService:
     def __init__(self, log: TransparencyLog, signer: Signer, province: str, clock: Clock) -> None:
         self._log, self._signer, self._province, self._clock = log, signer, province, clock
 
+    @property
+    def log(self) -> TransparencyLog:
+        return self._log
+
     def publish_head(self) -> dict[str, Any] | None:
         """Append the log's new events as leaves and sign a head over them; None when nothing is new."""
         self._log.tick()

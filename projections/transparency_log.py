@@ -123,3 +123,15 @@ class TransparencyLog:
                 f"SELECT {', '.join(HEAD_COLUMNS)} FROM tlog_heads ORDER BY tree_size DESC LIMIT 1"  # noqa: S608
             )
         return dict(zip(HEAD_COLUMNS, rows[0], strict=True)) if rows else None
+
+    def logged_leaves(self) -> list[tuple[int, bytes]]:
+        """(notification id, leaf hash) of every leaf, in leaf order, as logged when each was appended."""
+        with self._store.transaction() as tx:
+            rows = tx.fetchall("SELECT notification_id, leaf_hash FROM tlog_leaves ORDER BY leaf_index")
+        return [(int(n), bytes.fromhex(h)) for n, h in rows]
+
+    def heads(self) -> list[dict[str, Any]]:
+        """Every signed tree head, smallest first."""
+        with self._store.transaction() as tx:
+            rows = tx.fetchall(f"SELECT {', '.join(HEAD_COLUMNS)} FROM tlog_heads ORDER BY tree_size")  # noqa: S608
+        return [dict(zip(HEAD_COLUMNS, row, strict=True)) for row in rows]

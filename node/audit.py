@@ -1,0 +1,95 @@
+"""`tongban audit verify`: recompute a node's transparency tree from its event store and check it against the
+leaves the node logged and every tree head it signed, so that a row changed, deleted, inserted, reordered or
+truncated in the database shows, at the first leaf where the store no longer says what was logged."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from eventsourcing.persistence import ApplicationRecorder
+
+from federation.transparency_tree import leaf_hash, root
+from node.signing import PublicKey
+from node.transparency import head_payload
+from projections.transparency_log import TransparencyLog, leaf_record
+
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    leaves_checked: int
+    heads_checked: int
+    first_bad_index: int | None = None  # None: the store says exactly what was logged and signed
+    problem: str = ""
+    event: str = ""  # what the store holds at that leaf now: notification id, originator, version, topic
+
+    @property
+    def clean(self) -> bool:
+        return self.first_bad_index is None and not self.problem
+
+
+def recompute(recorder: ApplicationRecorder, progress: Callable[[int], None]) -> list[tuple[int, bytes]]:
+    """(notification id, leaf hash) of every stored event, in the order of the log."""
+    leaves: list[tuple[int, bytes]] = []
+    position = 0
+    while True:
+        batch = recorder.select_notifications(start=position + 1, limit=BATCH)
+        leaves += [(n.id, leaf_hash(leaf_record(n))) for n in batch]
+        progress(len(leaves))
+        if len(batch) < BATCH:
+            return leaves
+        position = batch[-1].id
+
+
+def verify(
+    recorder: ApplicationRecorder,
+    log: TransparencyLog,
+    province: str,
+    public_keys: Sequence[PublicKey],
+    progress: Callable[[int], None] = lambda _done: None,
+) -> AuditReport:
+    now = recompute(recorder, progress)
+    logged = log.logged_leaves()
+    heads = log.heads()
+    checked = min(len(now), len(logged))
+    for index in range(len(logged)):
+        if index >= len(now):
+            return AuditReport(
+                checked, 0, index, f"leaf {index} was logged, but the store no longer holds an event there"
+            )
+        if now[index] != logged[index]:
+            return AuditReport(
+                checked,
+                0,
+                index,
+                "the stored event differs from the one logged",
+                _describe(recorder, now[index][0]),
+            )
+    keys = {key.key_id: key for key in public_keys}
+    hashes = [h for _id, h in now]
+    for number, head in enumerate(heads, 1):
+        key = keys.get(head["key_id"])
+        signature = base64.b64decode(head["signature"])
+        if key is None or not key.verify(head_payload(head, province), signature):
+            return AuditReport(
+                checked, number, None, f"the head of size {head['tree_size']} is not signed by this node"
+            )
+        size = head["tree_size"]
+        if size > len(hashes) or root(hashes[:size]).hex() != head["root_hash"]:
+            after = heads[number - 2]["tree_size"] if number > 1 else 0
+            return AuditReport(
+                checked,
+                number,
+                None,
+                f"the store does not give the root signed for size {size}: a leaf from {after} to {size - 1} "
+                "was changed, in the store and in the logged leaves alike",
+            )
+    return AuditReport(checked, len(heads))
+
+
+def _describe(recorder: ApplicationRecorder, notification_id: int) -> str:
+    [held] = recorder.select_notifications(start=notification_id, limit=1)
+    return f"notification {held.id}: {held.originator_id} version {held.originator_version} {held.topic}"

@@ -1,0 +1,128 @@
+"""`audit verify` against tampering directly in the database, on SQLite and PostgreSQL: an UPDATE of a
+payload, a DELETE, an INSERT of a forged row, a swap of two rows, and a truncated tail regrown are each found
+at the first bad leaf; an untouched store raises no alarm."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from typing import Any
+
+import psycopg
+import pytest
+
+from node import cli
+from node.audit import verify
+from node.services import Services
+from projections.transparency_log import TransparencyLog
+from tests.builders import FakeClock
+from tests.integration.test_case_service import JS_HANDLER, proxy_case
+
+SHIFT = 1_000_000  # renumbering goes through a range no row uses, so no two rows ever share an id
+
+
+def execute(node: Services, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """Run SQL on the node's event table directly, as an intruder with database access would."""
+    settings, table = node.settings, node.app.recorder.events_table_name  # type: ignore[attr-defined]
+    if settings.postgres_url:
+        schema = settings.eventsourcing_env()["POSTGRES_SCHEMA"]
+        with psycopg.connect(settings.postgres_url, autocommit=True) as pg:
+            for sql, params in statements:
+                named = sql.replace("EVENTS", f'"{schema}".{table}').replace("ID", "notification_id")
+                pg.execute(named.replace("?", "%s").encode(), params)
+        return
+    with closing(sqlite3.connect(settings.sqlite_path)) as lite, lite:
+        for sql, params in statements:
+            lite.execute(sql.replace("EVENTS", table).replace("ID", "rowid"), params)
+
+
+def update(node: Services, target: int) -> None:
+    execute(node, [("UPDATE EVENTS SET state = ? WHERE ID = ?", (b'{"forged":true}', target))])
+
+
+def delete(node: Services, target: int) -> None:
+    execute(node, [("DELETE FROM EVENTS WHERE ID = ?", (target,))])
+
+
+def insert(node: Services, target: int) -> None:
+    """Make room at ``target`` by renumbering the rows from there on, and put a forged event there."""
+    execute(node, [
+        ("UPDATE EVENTS SET ID = ID + ? WHERE ID >= ?", (SHIFT, target)),
+        ("UPDATE EVENTS SET ID = ID - ? + 1 WHERE ID >= ?", (SHIFT, SHIFT)),
+        (
+            "INSERT INTO EVENTS (originator_id, originator_version, topic, state, ID) VALUES (?, ?, ?, ?, ?)",
+            ("00000000-0000-0000-0000-000000000001", 1, "forged:Forged", b"{}", target),
+        ),
+    ])  # fmt: skip
+
+
+def swap(node: Services, target: int) -> None:
+    execute(node, [
+        ("UPDATE EVENTS SET ID = ? WHERE ID = ?", (SHIFT, target)),
+        ("UPDATE EVENTS SET ID = ? WHERE ID = ?", (target, target + 1)),
+        ("UPDATE EVENTS SET ID = ? WHERE ID = ?", (target + 1, SHIFT)),
+    ])  # fmt: skip
+
+
+def truncate_and_regrow(node: Services, target: int, clock: FakeClock) -> None:
+    execute(node, [("DELETE FROM EVENTS WHERE ID >= ?", (target,))])
+    proxy_case(node, clock)  # the node records on as if nothing happened
+
+
+def history(node: Services, clock: FakeClock) -> TransparencyLog:
+    """Two heads signed over the node's log, the second after more events."""
+    proxy_case(node, clock)
+    assert node.transparency.publish_head() is not None
+    case_id = proxy_case(node, clock)
+    node.cases.accept(case_id, JS_HANDLER)
+    assert node.transparency.publish_head() is not None
+    return TransparencyLog(node.app, node.views)
+
+
+def audit(node: Services, log: TransparencyLog) -> Any:
+    return verify(node.app.recorder, log, node.province, node.certificates.public_keys())
+
+
+def test_an_untouched_store_verifies_clean(node: Services, clock: FakeClock) -> None:
+    log = history(node, clock)
+    report = audit(node, log)
+    assert report.clean, report
+    assert (report.leaves_checked, report.heads_checked) == (log.size(), 2)
+
+
+ATTACKS: dict[str, Callable[[Services, int, FakeClock], None]] = {
+    "update": lambda node, target, _clock: update(node, target),
+    "delete": lambda node, target, _clock: delete(node, target),
+    "insert": lambda node, target, _clock: insert(node, target),
+    "swap": lambda node, target, _clock: swap(node, target),
+    "truncate_and_regrow": truncate_and_regrow,
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_tampering_is_found_at_the_first_bad_leaf(node: Services, clock: FakeClock, attack: str) -> None:
+    log = history(node, clock)
+    logged = log.logged_leaves()
+    bad_index = len(logged) - 9  # in the second case's events, after the catalogue the node loaded first
+    ATTACKS[attack](node, logged[bad_index][0], clock)
+    report = audit(node, log)
+    assert report.first_bad_index == bad_index, report
+    assert not report.clean
+
+
+def test_the_cli_reports_the_first_bad_leaf_and_fails(
+    node: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = history(node, clock)
+    settings = node.settings
+    monkeypatch.setenv("TONGBAN_DATA_DIR", str(settings.data_dir))
+    if settings.postgres_url:
+        monkeypatch.setenv("TONGBAN_POSTGRES_URL", settings.postgres_url)
+        monkeypatch.setenv("TONGBAN_POSTGRES_SCHEMA", settings.postgres_schema)
+    assert cli.main(["audit", "verify", "--province", node.province]) == 0
+    assert "no tampering found" in capsys.readouterr().out
+    bad_index = log.size() - 3
+    update(node, log.logged_leaves()[bad_index][0])
+    assert cli.main(["audit", "verify", "--province", node.province]) == 1
+    assert f"TAMPERING at leaf {bad_index}: the stored event differs" in capsys.readouterr().out
