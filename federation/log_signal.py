@@ -43,8 +43,11 @@ class LogSignal:
                 return
             self._waiters.add(entry)
         try:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that lands as
+            # the inner wait completes, and a stream loop would then outlive the node's shutdown
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(entry[1].wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await entry[1].wait()
         finally:
             with self._lock:
                 self._waiters.discard(entry)

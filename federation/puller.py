@@ -155,7 +155,10 @@ class Puller:
             self._status.last_error = None
             log.info("federation.pull_connected", peer=self._peer, position=position)
             while True:
-                batch = await asyncio.wait_for(stream.read(), self._idle_timeout_s)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancellation that
+                # stops the node when a batch arrives at the same moment, and this loop would never end
+                async with asyncio.timeout(self._idle_timeout_s):
+                    batch = await stream.read()
                 if batch is grpc.aio.EOF:
                     return
                 assert isinstance(batch, pb.PullEventsResponse)  # noqa: S101 - the stream's message type
