@@ -66,3 +66,29 @@ def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
     if m <= k:
         return [*_subproof(m, leaves[:k], complete), root(leaves[k:])]
     return [*_subproof(m - k, leaves[k:], False), root(leaves[:k])]
+
+
+class Frontier:
+    """The roots of the perfect subtrees that cover the leaves appended so far, left to right: enough to give
+    the root of the whole tree without reading its leaves again. Appending a leaf costs O(log n)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []  # (height, root) of each perfect subtree, left to right
+
+    def append(self, leaf: bytes) -> None:
+        height, node = 0, leaf
+        while self._stack and self._stack[-1][0] == height:
+            _height, left = self._stack.pop()
+            height, node = height + 1, node_hash(left, node)
+        self._stack.append((height, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of the leaves appended: the right-most subtrees fold first, as RFC 6962 splits the tree."""
+        if not self._stack:
+            return root([])
+        node = self._stack[-1][1]
+        for _height, left in reversed(self._stack[:-1]):
+            node = node_hash(left, node)
+        return node

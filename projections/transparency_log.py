@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from federation.transparency_tree import consistency_proof, inclusion_proof, leaf_hash, root
+from federation.transparency_tree import Frontier, consistency_proof, inclusion_proof, leaf_hash, root
 from projections.view_store import PositionMoved, Transaction, ViewStore, advance, position
 
 NAME = "transparency_log"
@@ -50,6 +50,7 @@ def leaf_record(notification: Notification) -> bytes:
 class TransparencyLog:
     def __init__(self, app: Application[UUID], store: ViewStore, batch_size: int = 5000) -> None:
         self._app, self._store, self._batch_size = app, store, batch_size
+        self._frontier = Frontier()
         with store.transaction() as tx:
             for statement in DDL:
                 tx.execute(statement)
@@ -104,7 +105,21 @@ class TransparencyLog:
         return [bytes.fromhex(row[0]) for row in rows]
 
     def root(self, size: int) -> bytes:
-        return root(self.leaf_hashes(size))
+        """The root of the first ``size`` leaves. The latest size, the one heads are signed over, comes from
+        a frontier kept in memory, which reads only the leaves appended since it was last asked."""
+        if size < self._frontier.size:
+            return root(self.leaf_hashes(size))
+        with self._store.transaction() as tx:
+            rows = tx.fetchall(
+                "SELECT leaf_hash FROM tlog_leaves WHERE leaf_index >= ? AND leaf_index < ? "
+                "ORDER BY leaf_index",
+                (self._frontier.size, size),
+            )
+        if self._frontier.size + len(rows) != size:
+            raise ValueError(f"the log holds fewer than {size} leaves")
+        for (hashed,) in rows:
+            self._frontier.append(bytes.fromhex(hashed))
+        return self._frontier.root()
 
     def inclusion(self, leaf_index: int, size: int) -> list[bytes]:
         return inclusion_proof(leaf_index, self.leaf_hashes(size))

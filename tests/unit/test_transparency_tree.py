@@ -9,7 +9,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from federation.transparency_tree import consistency_proof, inclusion_proof, leaf_hash, root
+from federation.transparency_tree import Frontier, consistency_proof, inclusion_proof, leaf_hash, root
 from federation.transparency_verify import verify_consistency, verify_inclusion
 
 # The leaves and roots of the Certificate Transparency reference tests (RFC 6962 trees of 1 to 8 leaves).
@@ -78,3 +78,12 @@ def test_every_consistency_proof_verifies_and_any_alteration_fails(n: int, data:
         rewritten = [leaf_hash(b"rewritten"), *tree[1:]]
         assert not verify_consistency(m, n, old, root(rewritten), consistency_proof(m, rewritten))
     assert verify_consistency(0, n, root([]), new, [])
+
+
+def test_the_frontier_gives_the_roots_of_every_size() -> None:
+    tree = leaves(130)
+    frontier = Frontier()
+    assert frontier.root() == root([])
+    for n, leaf in enumerate(tree, 1):
+        frontier.append(leaf)
+        assert (frontier.size, frontier.root()) == (n, root(tree[:n]))
