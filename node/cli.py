@@ -21,6 +21,7 @@ from node.calendar_cli import add_calendar_parser
 from node.catalogue import read_catalogue_file
 from node.log_config import configure_logging
 from node.runner import PortUnavailable, serve
+from node.services import Services
 from node.settings import PROVINCES, SettingsError, load_settings
 from node.signing import Ed25519Signer
 from simulators.cluster import YANGTZE_RIVER_DELTA
@@ -217,11 +218,18 @@ def _load_catalogue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rebuild_projections(args: argparse.Namespace) -> int:
+def _open_node(args: argparse.Namespace, command: str) -> Services | None:
+    """The services of the node that `--province` and `--config` name; None, said why, if they cannot be."""
     try:
-        services = build_services(load_settings(province=args.province, config_file=args.config))
+        return build_services(load_settings(province=args.province, config_file=args.config))
     except (SettingsError, BootstrapError) as e:
-        print(f"tongban projections: {e}", file=sys.stderr)
+        print(f"tongban {command}: {e}", file=sys.stderr)
+        return None
+
+
+def _rebuild_projections(args: argparse.Namespace) -> int:
+    services = _open_node(args, "projections")
+    if services is None:
         return 2
     try:
         names = args.name or sorted(services.projections)
@@ -255,10 +263,8 @@ def _add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    try:
-        services = build_services(load_settings(province=args.province, config_file=args.config))
-    except (SettingsError, BootstrapError) as e:
-        print(f"tongban audit: {e}", file=sys.stderr)
+    services = _open_node(args, "audit")
+    if services is None:
         return 2
     try:
         report = verify_history(

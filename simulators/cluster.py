@@ -110,10 +110,15 @@ class NodeProcess:
                     self._started.set()
         self._started.set()  # the process ended: wake start() so it can report the failure
 
-    def wait_for_line(self, fragment: str, timeout_s: float = 30.0) -> bool:
-        """Block until a log line containing ``fragment`` appears (True) or the timeout passes (False)."""
+    def wait_for_line(self, *fragments: str, timeout_s: float = 30.0, since: int = 0) -> bool:
+        """Block until a log line from line ``since`` on contains every one of ``fragments`` (True), or the
+        timeout passes (False)."""
+
+        def seen() -> bool:
+            return any(all(f in line for f in fragments) for line in self.lines[since:])
+
         with self._new_line:
-            return self._new_line.wait_for(lambda: any(fragment in line for line in self.lines), timeout_s)
+            return self._new_line.wait_for(seen, timeout_s)
 
     def send_signal(self, sig: signal.Signals) -> None:
         if self._process is not None:

@@ -134,6 +134,7 @@ def test_a_stopped_peer_catches_up_and_a_kill_mid_sync_loses_nothing(cluster: Fe
     assert jiangsu.wait_for_line('"federation.batch_applied"', timeout_s=60)
     assert jiangsu.stop(signal.SIGKILL) == -signal.SIGKILL
     killed_at = len(jiangsu.lines)
+    restarted_at = len(cluster.nodes[SH].lines)
     jiangsu.start()
     started = time.monotonic()
     caught_up = _wait_in_step(cluster, JS, SH)
@@ -146,15 +147,14 @@ def test_a_stopped_peer_catches_up_and_a_kill_mid_sync_loses_nothing(cluster: Fe
 
     # a node that stops ends the streams its peers hold open at once, rather than after its grace period
     shanghai = cluster.nodes[SH]
-    deadline = time.monotonic() + CATCH_UP_S
-    while not _replication(cluster, SH, JS)["connected"] and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert shanghai.wait_for_line(
+        '"federation.pull_connected"', f'"{JS}"', since=restarted_at, timeout_s=CATCH_UP_S
+    ), "Shanghai did not pull from Jiangsu again after its restart"
     before = len(shanghai.lines)
     assert jiangsu.stop() == 0
-    deadline = time.monotonic() + 10
-    while not any("this node is stopping" in line for line in shanghai.lines[before:]):
-        assert time.monotonic() < deadline, "Shanghai's stream from Jiangsu did not end with the stop"
-        time.sleep(0.05)
+    assert shanghai.wait_for_line("this node is stopping", since=before, timeout_s=10), (
+        "Shanghai's stream from Jiangsu did not end with the stop"
+    )
 
 
 def test_malformed_calls_from_a_peer_get_invalid_argument_and_change_nothing(
