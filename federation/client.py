@@ -19,9 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
@@ -33,7 +30,15 @@ from federation.errors import (
     RemoteNotFound,
     RemoteRejected,
 )
-from federation.pki import Manifest, Member, node_name
+from federation.pki import Manifest, Member, node_name, signed_by_member
+from federation.tree_head_messages import (
+    cosignature_from_message,
+    cosignature_to_message,
+    hashes_from_message,
+    head_from_message,
+    head_to_message,
+)
+from federation.tree_heads import Cosignature, TreeHead
 
 SERVICE = "tongban.federation.v1.FederationService"
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a full batch of events; requests are far smaller
@@ -53,6 +58,9 @@ RETRY_SAFE_CALLS = {
             "name": [
                 {"service": SERVICE, "method": "Handshake"},
                 {"service": SERVICE, "method": "VerifyCertificate"},
+                {"service": SERVICE, "method": "GetTreeHead"},
+                {"service": SERVICE, "method": "GetConsistencyProof"},
+                {"service": SERVICE, "method": "SubmitCosignature"},
             ],
             "retryPolicy": {
                 "maxAttempts": 4,
@@ -167,11 +175,12 @@ class PeerClients:
             response = self._stub(issuer).VerifyCertificate(request, timeout=UNARY_TIMEOUT_S)
         except grpc.RpcError as e:
             raise translate(issuer, e) from None
-        key = serialization.load_pem_public_key(self.member(issuer).signing_public_key_pem.encode())
+        signed = signed_by_member(self.member(issuer))(response.signed_payload, response.signature)
         try:
-            _check_signature(key, response.signature, response.signed_payload)
-            assertion = json.loads(response.signed_payload)
-        except (InvalidSignature, ValueError):
+            assertion = json.loads(response.signed_payload) if signed else None
+        except ValueError:
+            assertion = None
+        if not isinstance(assertion, dict):
             raise RemoteConflict(
                 f"SIGNATURE_INVALID: province {issuer}'s answer is not signed by its manifest key"
             ) from None
@@ -183,6 +192,41 @@ class PeerClients:
             key_id=response.key_id,
             holder_matches=assertion.get("holder_matches") is True,
         )
+
+    # Transparency log and witnessing: answers are parsed and checked here; their meaning, by the witness.
+
+    def tree_head(self, province: str) -> tuple[TreeHead, list[Cosignature]]:
+        """The peer's latest signed head and the cosignatures it holds; RemoteNotFound before its first."""
+        try:
+            response = self._stub(province).GetTreeHead(pb.GetTreeHeadRequest(), timeout=UNARY_TIMEOUT_S)
+        except grpc.RpcError as e:
+            raise translate(province, e) from None
+        try:
+            head = head_from_message(response.head)
+            cosignatures = [cosignature_from_message(c) for c in response.cosignatures]
+        except ValueError as e:
+            raise RemoteInvalid(f"province {province}: a malformed tree head: {e}") from None
+        return head, cosignatures
+
+    def consistency_proof(self, province: str, first: int, second: int) -> list[bytes]:
+        request = pb.GetConsistencyProofRequest(first=first, second=second)
+        try:
+            response = self._stub(province).GetConsistencyProof(request, timeout=UNARY_TIMEOUT_S)
+        except grpc.RpcError as e:
+            raise translate(province, e) from None
+        try:
+            return hashes_from_message(list(response.path))
+        except ValueError as e:
+            raise RemoteInvalid(f"province {province}: a malformed consistency proof: {e}") from None
+
+    def submit_cosignature(self, province: str, head: TreeHead, cosignature: Cosignature) -> None:
+        request = pb.SubmitCosignatureRequest(
+            head=head_to_message(head), cosignature=cosignature_to_message(cosignature)
+        )
+        try:
+            self._stub(province).SubmitCosignature(request, timeout=UNARY_TIMEOUT_S)
+        except grpc.RpcError as e:
+            raise translate(province, e) from None
 
     def close(self) -> None:
         with self._lock:
@@ -213,12 +257,6 @@ def channel_options(province: str) -> tuple[tuple[str, object], ...]:
     """The channel settings, and the name the server's certificate must carry: that of ``province``'s node,
     so a member redirecting an endpoint cannot pose as another province (the CA gives each name once)."""
     return (*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", node_name(province)))
-
-
-def _check_signature(key: object, signature: bytes, payload: bytes) -> None:
-    if not isinstance(key, Ed25519PublicKey):
-        raise InvalidSignature
-    key.verify(signature, payload)
 
 
 def translate(province: str, error: grpc.RpcError) -> Exception:

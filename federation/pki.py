@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,22 @@ class Manifest:
 
     def member(self, province: str) -> Member | None:
         return next((m for m in self.members if m.province == province), None)
+
+
+def signed_by_member(member: Member) -> Callable[[bytes, bytes], bool]:
+    """(payload, signature) -> whether the member's signing key (the one the manifest lists) signed it."""
+    key = serialization.load_pem_public_key(member.signing_public_key_pem.encode())
+
+    def check(payload: bytes, signature: bytes) -> bool:
+        if not isinstance(key, Ed25519PublicKey):
+            return False
+        try:
+            key.verify(signature, payload)
+        except InvalidSignature:
+            return False
+        return True
+
+    return check
 
 
 def node_name(province: str) -> str:

@@ -23,7 +23,14 @@ from federation.errors import CommandRefused
 from federation.handshake import PeerRefused, authenticate_peer, negotiate
 from federation.log_signal import LogSignal
 from federation.outbox import DEFAULT_BATCH_EVENTS, MAX_BATCH_EVENTS, Outbox
-from federation.pki import Manifest, Member
+from federation.pki import Manifest, Member, signed_by_member
+from federation.tree_head_messages import (
+    cosignature_from_message,
+    cosignature_to_message,
+    head_from_message,
+    head_to_message,
+)
+from federation.tree_heads import Cosignature, SignatureCheck, TreeHead
 
 log = structlog.get_logger("tongban.federation")
 VERIFY_TIMEOUT_S = 5.0
@@ -51,6 +58,20 @@ class SignedAnswer(Protocol):
     def key_id(self) -> str: ...
 
 
+class TreeHeadSource(Protocol):
+    """This node's transparency log as peers see it: signed heads, proofs, and the witnesses' cosignatures."""
+
+    def latest_head(self) -> dict[str, Any] | None: ...
+
+    def inclusion(self, leaf_index: int, tree_size: int) -> dict[str, Any]: ...
+
+    def consistency(self, first: int, second: int) -> dict[str, Any]: ...
+
+    def accept_cosignature(
+        self, head: TreeHead, cosignature: Cosignature, signed_by_witness: SignatureCheck
+    ) -> None: ...
+
+
 # identifier, requester province, case reference, purpose, consent reference, holder digest -> answer;
 # None: not issued here
 PeerVerifier = Callable[[str, str, str, str, str, str], SignedAnswer | None]
@@ -71,6 +92,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         log_signal: LogSignal | None = None,
         commands: CommandHandler | None = None,
         heartbeat_s: float = HEARTBEAT_S,
+        tree_heads: TreeHeadSource | None = None,
     ) -> None:
         self._province = province
         self._manifest = manifest
@@ -81,6 +103,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self._signal = log_signal or LogSignal()
         self._commands = commands
         self._heartbeat_s = heartbeat_s
+        self._tree_heads = tree_heads
         self._closing = False
 
     def close(self) -> None:
@@ -244,6 +267,74 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the command did not complete in time")
         log.info("federation.command_recorded", peer=peer.province, command=name, version=version)
         return pb.ForwardCaseCommandResponse(version=version, state=state)
+
+    # Transparency log and witnessing
+
+    async def _tree_heads_for(
+        self, context: grpc.aio.ServicerContext[Any, Any], rpc: str
+    ) -> tuple[Member, TreeHeadSource]:
+        peer = await self._peer(context, rpc)
+        if self._tree_heads is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node keeps no transparency log")
+        return peer, self._tree_heads
+
+    async def GetTreeHead(
+        self, request: pb.GetTreeHeadRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetTreeHeadResponse:
+        _peer, source = await self._tree_heads_for(context, "GetTreeHead")
+        latest = await asyncio.to_thread(source.latest_head)
+        if latest is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "this node has signed no tree head yet")
+        return pb.GetTreeHeadResponse(
+            head=head_to_message(TreeHead.from_json(latest)),
+            cosignatures=[
+                cosignature_to_message(Cosignature.from_json(c)) for c in latest.get("cosignatures", [])
+            ],
+        )
+
+    async def GetInclusionProof(
+        self, request: pb.GetInclusionProofRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetInclusionProofResponse:
+        _peer, source = await self._tree_heads_for(context, "GetInclusionProof")
+        try:
+            proof = await asyncio.to_thread(source.inclusion, request.leaf_index, request.tree_size)
+        except InvalidField as e:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        return pb.GetInclusionProofResponse(
+            leaf_index=proof["leaf_index"],
+            tree_size=proof["tree_size"],
+            leaf_hash=bytes.fromhex(proof["leaf_hash"]),
+            path=[bytes.fromhex(h) for h in proof["path"]],
+        )
+
+    async def GetConsistencyProof(
+        self, request: pb.GetConsistencyProofRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetConsistencyProofResponse:
+        _peer, source = await self._tree_heads_for(context, "GetConsistencyProof")
+        try:
+            proof = await asyncio.to_thread(source.consistency, request.first, request.second)
+        except InvalidField as e:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        return pb.GetConsistencyProofResponse(
+            first=proof["first"], second=proof["second"], path=[bytes.fromhex(h) for h in proof["path"]]
+        )
+
+    async def SubmitCosignature(
+        self, request: pb.SubmitCosignatureRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.SubmitCosignatureResponse:
+        peer, source = await self._tree_heads_for(context, "SubmitCosignature")
+        try:
+            head = head_from_message(request.head)
+            cosignature = cosignature_from_message(request.cosignature)
+            if cosignature.witness != peer.province:
+                raise InvalidField("witness_province", "must be the caller's own province")  # noqa: TRY301
+            await asyncio.to_thread(source.accept_cosignature, head, cosignature, signed_by_member(peer))
+        except (ValueError, InvalidField) as e:
+            await self._refuse(
+                context, "SubmitCosignature", PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+            )
+        log.info("transparency.cosignature_kept", witness=peer.province, tree_size=head.tree_size)
+        return pb.SubmitCosignatureResponse()
 
     @staticmethod
     def _command(request: pb.ForwardCaseCommandRequest) -> tuple[str, dict[str, Any]]:

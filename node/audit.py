@@ -12,7 +12,7 @@ from eventsourcing.persistence import ApplicationRecorder
 
 from federation.transparency_tree import leaf_hash, root
 from node.signing import PublicKey
-from node.transparency import head_payload
+from node.transparency import tree_head
 from projections.transparency_log import TransparencyLog, leaf_record
 
 BATCH = 5000
@@ -73,7 +73,7 @@ def verify(
     for number, head in enumerate(heads, 1):
         key = keys.get(head["key_id"])
         signature = base64.b64decode(head["signature"])
-        if key is None or not key.verify(head_payload(head, province), signature):
+        if key is None or not key.verify(tree_head(head, province).payload(), signature):
             return AuditReport(
                 checked, number, None, f"the head of size {head['tree_size']} is not signed by this node"
             )

@@ -17,6 +17,7 @@ from federation.log_signal import LogSignal
 from federation.outbox import Outbox
 from federation.puller import PeerStatus
 from federation.servicer import FederationServicer
+from federation.witness import Witness
 from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
 from node.calendar_source import load_calendar
@@ -35,10 +36,12 @@ from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, PublicKey, load_public_key
 from node.transparency import TransparencyService
+from node.witnessing import AlertRecorder, WitnessingService
 from projections.case_board import CaseBoard
 from projections.case_view import CaseView
 from projections.certificate_uses import CertificateUses
 from projections.follower import ProjectionFollower
+from projections.log_alerts import LogAlerts
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
 from projections.transparency_log import TransparencyLog
@@ -103,12 +106,25 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         CertificateUses(),
         RecognitionRegistry(),
         ServiceStatistics(calendar),
+        LogAlerts(),
     )
     projections = {p.name: ProjectionFollower(app, views, p) for p in read_models}
     transparency = TransparencyService(TransparencyLog(app, views), signer, settings.province, clock)
     federation = None
     if files is not None and clients is not None:
-        federation = _federation(settings, files, clients, app, certificates, cases, log_signal)
+        witness = Witness(
+            settings.province,
+            views,
+            clients,
+            files.manifest.current,
+            signer.sign,
+            signer.key_id,
+            clock,
+            AlertRecorder(app, clock),
+        )
+        federation = _federation(
+            settings, files, clients, app, certificates, cases, log_signal, transparency, witness, views
+        )
     return Services(
         settings=settings,
         federation=federation,
@@ -171,6 +187,9 @@ def _federation(
     certificates: CertificateService,
     cases: CaseService,
     log_signal: LogSignal,
+    transparency: TransparencyService,
+    witness: Witness,
+    views: ViewStore,
 ) -> FederationSetup:
     manifest = files.manifest.current()
     capabilities = frozenset(
@@ -178,6 +197,7 @@ def _federation(
             federation_pb.CAPABILITY_CERTIFICATE_VERIFICATION,
             federation_pb.CAPABILITY_CASE_REPLICATION,
             federation_pb.CAPABILITY_CASE_COMMANDS,
+            federation_pb.CAPABILITY_TRANSPARENCY,
         }
     )
     servicer = FederationServicer(
@@ -188,6 +208,7 @@ def _federation(
         outbox=Outbox(app, settings.province),
         log_signal=log_signal,
         commands=command_handler(cases),
+        tree_heads=transparency,
     )
     peers = [m.province for m in manifest.members if m.province != settings.province]
     return FederationSetup(
@@ -197,6 +218,7 @@ def _federation(
         clients=clients,
         inbox=Inbox(app, settings.province, on_recorded=app.notify_recorded),
         statuses={peer: PeerStatus(peer) for peer in peers},
+        witnessing=WitnessingService(witness, peers, views),
     )
 
 

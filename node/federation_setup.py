@@ -15,6 +15,7 @@ from federation.manifest_source import ManifestSource
 from federation.pki import ManifestError, load_manifest
 from federation.puller import PeerStatus
 from federation.servicer import FederationServicer
+from node.witnessing import WitnessingService
 
 
 class FederationSetupError(RuntimeError):
@@ -35,6 +36,7 @@ class FederationSetup:
     credentials: grpc.ServerCredentials
     clients: PeerClients
     inbox: Inbox
+    witnessing: WitnessingService  # this node as a witness of the peers' transparency logs
     statuses: dict[str, PeerStatus] = field(default_factory=dict)  # one per peer province
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from federation.inbox import Applied
 from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus
+from federation.tree_heads import ALERT_KINDS
 from projections.follower import Lag
 
 
@@ -97,6 +99,18 @@ class NodeMetrics:
             ["projection"],
             registry=self.registry,
         )
+        self.witness_alerts = Gauge(
+            "tongban_witness_alerts",
+            "Alerts this node raised against a peer's transparency log (fork, rollback, bad signature)",
+            ["province", "kind"],
+            registry=self.registry,
+        )
+        self.witness_accepted_tree_size = Gauge(
+            "tongban_witness_accepted_tree_size",
+            "Size of the latest tree head of a peer that this node checked and cosigned",
+            ["province"],
+            registry=self.registry,
+        )
         info = Gauge(
             "tongban_node_info", "Static facts about this node", ["province"], registry=self.registry
         )
@@ -123,6 +137,13 @@ class NodeMetrics:
         for name, lag in lags.items():
             self.projection_lag_events.labels(projection=name).set(lag.events)
             self.projection_lag_seconds.labels(projection=name).set(lag.seconds)
+
+    def witness_status(self, status: dict[str, Any], alerts: list[dict[str, Any]]) -> None:
+        for peer, report in status.items():
+            self.witness_accepted_tree_size.labels(province=peer).set(report["accepted_tree_size"])
+            for kind in ALERT_KINDS:
+                raised = sum(1 for a in alerts if a["province"] == peer and a["kind"] == kind)
+                self.witness_alerts.labels(province=peer, kind=kind).set(raised)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -116,6 +116,10 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
         if services.federation is not None:
             statuses = services.federation.statuses.values()
             followers.append(asyncio.create_task(_report_peer_health(health, statuses, stop)))
+            witnessing = services.federation.witnessing
+            followers.append(
+                asyncio.create_task(run_until_stopped(witnessing, settings.witness_interval_s, stop))
+            )
             refresher = _ManifestRefresher(services.federation.manifest)
             followers.append(
                 asyncio.create_task(run_until_stopped(refresher, settings.manifest_refresh_s, stop))

@@ -61,6 +61,8 @@ class Settings:
     federation_port: int = 50052
     # How often the node re-reads manifest.json from federation_dir (a newer signed one is adopted).
     manifest_refresh_s: float = 300.0
+    # How often this node witnesses every peer's transparency log (fetch its head, check, cosign).
+    witness_interval_s: float = 30.0
     # Events per replication batch a peer is asked for (the peer caps it at 2000).
     federation_batch_events: int = 500
 
@@ -222,6 +224,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("deadline_check_interval_s must be a positive number of seconds")
     if not (math.isfinite(settings.manifest_refresh_s) and settings.manifest_refresh_s > 0):
         raise SettingsError("manifest_refresh_s must be a positive number of seconds")
+    if not (math.isfinite(settings.witness_interval_s) and settings.witness_interval_s > 0):
+        raise SettingsError("witness_interval_s must be a positive number of seconds")
     if not 1 <= settings.federation_batch_events <= 2000:
         raise SettingsError("federation_batch_events must be 1..2000")
     if not (math.isfinite(settings.follow_interval_s) and settings.follow_interval_s > 0):

@@ -11,23 +11,16 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from aggregates.certificate import canonical_json
 from aggregates.errors import InvalidField
+from federation.tree_heads import Cosignature, SignatureCheck, TreeHead, cosignature_payload
 from node.application import Clock
 from node.signing import Signer
 from projections.transparency_log import TransparencyLog
 
 
-def head_payload(head: dict[str, Any], province: str) -> bytes:
-    """The exact bytes a tree head's signature covers."""
-    return canonical_json(
-        {
-            "province": province,
-            "tree_size": head["tree_size"],
-            "root_hash": head["root_hash"],
-            "signed_at": head["signed_at"],
-        }
-    )
+def tree_head(head: dict[str, Any], province: str) -> TreeHead:
+    """A head as the transparency log keeps it, as the statement that was signed."""
+    return TreeHead.from_json({"province": province, **head})
 
 
 class TransparencyService:
@@ -51,13 +44,35 @@ class TransparencyService:
             "signed_at": self._clock().isoformat(),
             "key_id": self._signer.key_id,
         }
-        head["signature"] = base64.b64encode(self._signer.sign(head_payload(head, self._province))).decode()
+        payload = TreeHead(self._province, size, head["root_hash"], head["signed_at"], "", b"").payload()
+        head["signature"] = base64.b64encode(self._signer.sign(payload)).decode()
         self._log.record_head(head)
         return head
 
     def latest_head(self) -> dict[str, Any] | None:
+        """The latest signed head, with the cosignatures the witnesses returned for it."""
         head = self._log.latest_head()
-        return None if head is None else {"province": self._province, **head}
+        if head is None:
+            return None
+        cosignatures = self._log.cosignatures(head["tree_size"]).get(head["tree_size"], [])
+        return {"province": self._province, **head, "cosignatures": cosignatures}
+
+    def accept_cosignature(
+        self, head: TreeHead, cosignature: Cosignature, signed_by_witness: SignatureCheck
+    ) -> None:
+        """Keep a witness's cosignature, if it covers a head this node signed and verifies with the witness's
+        key; raises InvalidField otherwise."""
+        signed = self._log.head(head.tree_size)
+        if (
+            head.province != self._province
+            or signed is None
+            or (signed["root_hash"], signed["signed_at"]) != (head.root_hash, head.signed_at)
+        ):
+            raise InvalidField("head", "is not a tree head this node signed")
+        payload = cosignature_payload(head, cosignature.witness, cosignature.cosigned_at)
+        if not signed_by_witness(payload, cosignature.signature):
+            raise InvalidField("cosignature", f"does not verify with province {cosignature.witness}'s key")
+        self._log.record_cosignature(head.tree_size, cosignature.as_json())
 
     def inclusion(self, leaf_index: int, tree_size: int) -> dict[str, Any]:
         self._require_published(tree_size)

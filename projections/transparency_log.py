@@ -32,8 +32,16 @@ DDL = (
         signed_at TEXT NOT NULL,
         key_id TEXT NOT NULL,
         signature TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS tlog_cosignatures (
+        tree_size BIGINT NOT NULL,
+        witness TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        cosigned_at TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (tree_size, witness))""",
 )
 HEAD_COLUMNS = ("tree_size", "root_hash", "signed_at", "key_id", "signature")
+COSIGNATURE_COLUMNS = ("witness", "key_id", "cosigned_at", "signature")
 
 
 def leaf_record(notification: Notification) -> bytes:
@@ -138,6 +146,37 @@ class TransparencyLog:
                 f"SELECT {', '.join(HEAD_COLUMNS)} FROM tlog_heads ORDER BY tree_size DESC LIMIT 1"  # noqa: S608
             )
         return dict(zip(HEAD_COLUMNS, rows[0], strict=True)) if rows else None
+
+    def head(self, tree_size: int) -> dict[str, Any] | None:
+        with self._store.transaction() as tx:
+            rows = tx.fetchall(
+                f"SELECT {', '.join(HEAD_COLUMNS)} FROM tlog_heads WHERE tree_size = ?",  # noqa: S608
+                (tree_size,),
+            )
+        return dict(zip(HEAD_COLUMNS, rows[0], strict=True)) if rows else None
+
+    def record_cosignature(self, tree_size: int, cosignature: dict[str, Any]) -> None:
+        """Keep a witness's cosignature of the head of ``tree_size`` (once per witness and head)."""
+        with self._store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO tlog_cosignatures (tree_size, witness, key_id, cosigned_at, signature) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (tree_size, *(cosignature[c] for c in COSIGNATURE_COLUMNS)),
+            )
+
+    def cosignatures(self, tree_size: int | None = None) -> dict[int, list[dict[str, Any]]]:
+        """The cosignatures kept (of one head, or of all), by the tree size of the head each covers."""
+        where, params = ("WHERE tree_size = ?", (tree_size,)) if tree_size is not None else ("", ())
+        with self._store.transaction() as tx:
+            rows = tx.fetchall(
+                f"SELECT tree_size, {', '.join(COSIGNATURE_COLUMNS)} FROM tlog_cosignatures "  # noqa: S608
+                f"{where} ORDER BY tree_size, witness",
+                params,
+            )
+        found: dict[int, list[dict[str, Any]]] = {}
+        for size, *values in rows:
+            found.setdefault(int(size), []).append(dict(zip(COSIGNATURE_COLUMNS, values, strict=True)))
+        return found
 
     def logged_leaves(self) -> list[tuple[int, bytes]]:
         """(notification id, leaf hash) of every leaf, in leaf order, as logged when each was appended."""

@@ -47,6 +47,8 @@ async def readyz(request: web.Request) -> web.Response:
         checks["replication"] = {
             peer: status.describe() for peer, status in sorted(services.federation.statuses.items())
         }
+        # A peer's rewritten history is an alert for auditors and operators; this node still serves.
+        checks["witness"] = await asyncio.to_thread(services.federation.witnessing.status)
     return web.json_response({"status": "ready", "checks": checks})
 
 
@@ -60,6 +62,9 @@ async def metrics(request: web.Request) -> web.Response:
     if services.federation is not None:
         services.metrics.replication_status(services.federation.statuses.values())
         services.metrics.manifest_status(services.federation.manifest)
+        witnessing = services.federation.witnessing
+        status, alerts = await asyncio.to_thread(lambda: (witnessing.status(), witnessing.alerts()))
+        services.metrics.witness_status(status, alerts)
     body = services.metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

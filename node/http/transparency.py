@@ -5,6 +5,7 @@ caller of any province may ask: the log holds hashes only, never an event's cont
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from aiohttp import web
@@ -15,10 +16,26 @@ from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.query import reject_unknown
-from node.http.schemas import Schema
+from node.http.schemas import PROVINCE, Schema
+from node.witnessing import WitnessingService
 
 HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-HEAD: Schema = {
+SIGNATURE: Schema = {"type": "string", "description": "base64 Ed25519 signature"}
+COSIGNATURE: Schema = {
+    "type": "object",
+    "required": ["witness", "key_id", "cosigned_at", "signature"],
+    "properties": {
+        "witness": {"type": "string", "description": "the witnessing province"},
+        "key_id": {"type": "string"},
+        "cosigned_at": {"type": "string"},
+        "signature": {
+            **SIGNATURE,
+            "description": "base64 Ed25519 signature of the witness over the canonical JSON of province, "
+            "tree_size, root_hash, signed_at, witness and cosigned_at",
+        },
+    },
+}
+SIGNED_HEAD: Schema = {
     "type": "object",
     "required": ["province", "tree_size", "root_hash", "signed_at", "key_id", "signature"],
     "properties": {
@@ -32,6 +49,47 @@ HEAD: Schema = {
             "description": "base64 Ed25519 signature over the canonical JSON of province, tree_size, "
             "root_hash and signed_at (sorted keys, no spaces, UTF-8)",
         },
+    },
+}
+HEAD: Schema = {
+    **SIGNED_HEAD,
+    "required": [*SIGNED_HEAD["required"], "cosignatures"],
+    "properties": {
+        **SIGNED_HEAD["properties"],
+        "cosignatures": {
+            "type": "array",
+            "items": COSIGNATURE,
+            "description": "what the other provinces' witnesses cosigned of this head",
+        },
+    },
+}
+WITNESSED: Schema = {
+    "type": "object",
+    "required": ["head", "cosignature"],
+    "properties": {"head": SIGNED_HEAD, "cosignature": COSIGNATURE},
+}
+ALERTS: Schema = {
+    "type": "object",
+    "required": ["alerts"],
+    "properties": {
+        "alerts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["province", "kind", "detail", "tree_size", "observed_at"],
+                "properties": {
+                    "alert_id": {"type": "string"},
+                    "province": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["BAD_SIGNATURE", "ROLLBACK", "FORK"]},
+                    "detail": {"type": "string"},
+                    "tree_size": {"type": "integer"},
+                    "root_hash": {"type": "string"},
+                    "accepted_tree_size": {"type": "integer"},
+                    "accepted_root_hash": {"type": "string"},
+                    "observed_at": {"type": "string"},
+                },
+            },
+        }
     },
 }
 INCLUSION: Schema = {
@@ -88,6 +146,30 @@ async def consistency(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(service.consistency, first, second))
 
 
+async def witnessed(request: web.Request) -> web.Response:
+    authenticate(request)
+    reject_unknown(request, (), "a witnessed head")
+    province = request.match_info["province"]
+    if not re.fullmatch(PROVINCE["pattern"], province):
+        raise InvalidField("province", "must be a province code such as 320000")
+    witnessing = _witnessing(request)
+    return web.json_response(await asyncio.to_thread(witnessing.witnessed_head, province))
+
+
+async def alerts(request: web.Request) -> web.Response:
+    authenticate(request)
+    reject_unknown(request, (), "the witness alerts")
+    witnessing = _witnessing(request)
+    return web.json_response({"alerts": await asyncio.to_thread(witnessing.alerts)})
+
+
+def _witnessing(request: web.Request) -> WitnessingService:
+    federation = request.app[SERVICES].federation
+    if federation is None:
+        raise NotFound("this node is in no federation: it witnesses no other province")
+    return federation.witnessing
+
+
 WHOLE_NUMBER: Schema = {"type": "string", "pattern": "^[0-9]{1,18}$"}
 
 
@@ -135,6 +217,28 @@ ENDPOINTS = [
         CONSISTENCY,
         roles=ROLES,
         errors=(401, 422),
+        tag="transparency",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/transparency/witnessed/{province}",
+        witnessed,
+        "Another province's latest tree head as this node checked (consistent with every head of that "
+        "province it accepted before) and cosigned it",
+        WITNESSED,
+        roles=ROLES,
+        errors=(401, 404, 422),
+        tag="transparency",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/transparency/alerts",
+        alerts,
+        "The alerts this node's witness raised against other provinces' logs: forks, rollbacks and heads "
+        "their keys did not sign",
+        ALERTS,
+        roles=ROLES,
+        errors=(401, 404),
         tag="transparency",
     ),
 ]

@@ -19,9 +19,9 @@ from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 from federation.client import channel_options
 from federation.handshake import PROTOCOL_VERSION, channel_credentials
 from federation.transparency_verify import verify_inclusion
+from federation.tree_heads import TreeHead
 from node.auth import Role
 from node.signing import PublicKey
-from node.transparency import head_payload
 from simulators.federated_flows import (
     Applicant,
     Federation,
@@ -369,7 +369,7 @@ def test_each_running_node_signs_tree_heads_of_its_log(
     for head, proof, published in asyncio.run(_with_federation(cluster, heads)):
         [key] = [k for k in published["keys"] if k["key_id"] == head["key_id"]]
         public_key = PublicKey(key["algorithm"], key["key_id"], key["public_key_pem"])
-        assert public_key.verify(head_payload(head, head["province"]), base64.b64decode(head["signature"]))
+        assert public_key.verify(TreeHead.from_json(head).payload(), base64.b64decode(head["signature"]))
         path = [bytes.fromhex(h) for h in proof["path"]]
         size, leaf = head["tree_size"], bytes.fromhex(proof["leaf_hash"])
         assert verify_inclusion(size - 1, size, leaf, path, bytes.fromhex(head["root_hash"]))

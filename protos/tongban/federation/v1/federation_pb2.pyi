@@ -36,6 +36,8 @@ class _CapabilityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Capability
     """Certificate verification (核验) between provinces, with consent and purpose."""
     CAPABILITY_CASE_COMMANDS: _Capability.ValueType  # 3
     """Commands of a party forwarded to the province that writes the case."""
+    CAPABILITY_TRANSPARENCY: _Capability.ValueType  # 4
+    """Transparency log heads and proofs, and witnessing of each other's heads."""
 
 class Capability(_Capability, metaclass=_CapabilityEnumTypeWrapper):
     """Capability names a part of the federation protocol that a node may or may not support yet."""
@@ -47,6 +49,8 @@ CAPABILITY_CERTIFICATE_VERIFICATION: Capability.ValueType  # 2
 """Certificate verification (核验) between provinces, with consent and purpose."""
 CAPABILITY_CASE_COMMANDS: Capability.ValueType  # 3
 """Commands of a party forwarded to the province that writes the case."""
+CAPABILITY_TRANSPARENCY: Capability.ValueType  # 4
+"""Transparency log heads and proofs, and witnessing of each other's heads."""
 Global___Capability: _TypeAlias = Capability  # noqa: Y015
 
 class _CertificateStatus:
@@ -501,3 +505,280 @@ class ForwardCaseCommandResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ForwardCaseCommandResponse: _TypeAlias = ForwardCaseCommandResponse  # noqa: Y015
+
+@_typing.final
+class SignedTreeHead(_message.Message):
+    """SignedTreeHead is a node's statement that its log held tree_size events with this Merkle root."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROVINCE_FIELD_NUMBER: _builtins.int
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    ROOT_HASH_FIELD_NUMBER: _builtins.int
+    SIGNED_AT_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    province: _builtins.str
+    """The province whose log it is."""
+    tree_size: _builtins.int
+    root_hash: _builtins.bytes
+    """The RFC 6962 root hash (SHA-256, 32 bytes)."""
+    signed_at: _builtins.str
+    """When the node signed it (ISO 8601 with offset, exactly as signed)."""
+    key_id: _builtins.str
+    """Which of the node's keys signed; its public key is in the federation manifest."""
+    signature: _builtins.bytes
+    """Signature over the canonical JSON {"province","root_hash" (hex),"signed_at","tree_size"}, sorted keys,
+    no spaces, UTF-8.
+    """
+    def __init__(
+        self,
+        *,
+        province: _builtins.str = ...,
+        tree_size: _builtins.int = ...,
+        root_hash: _builtins.bytes = ...,
+        signed_at: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "province", b"province", "root_hash", b"root_hash", "signature", b"signature", "signed_at", b"signed_at", "tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignedTreeHead: _TypeAlias = SignedTreeHead  # noqa: Y015
+
+@_typing.final
+class Cosignature(_message.Message):
+    """Cosignature is a witness province's signature over another province's tree head."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WITNESS_PROVINCE_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    COSIGNED_AT_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    witness_province: _builtins.str
+    key_id: _builtins.str
+    """Which of the witness's keys signed; its public key is in the federation manifest."""
+    cosigned_at: _builtins.str
+    """When the witness checked the head (ISO 8601 with offset, exactly as signed)."""
+    signature: _builtins.bytes
+    """Signature over the canonical JSON {"cosigned_at","province","root_hash" (hex),"signed_at","tree_size",
+    "witness"}, sorted keys, no spaces, UTF-8.
+    """
+    def __init__(
+        self,
+        *,
+        witness_province: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        cosigned_at: _builtins.str = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cosigned_at", b"cosigned_at", "key_id", b"key_id", "signature", b"signature", "witness_province", b"witness_province"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Cosignature: _TypeAlias = Cosignature  # noqa: Y015
+
+@_typing.final
+class GetTreeHeadRequest(_message.Message):
+    """GetTreeHeadRequest asks for the answering node's latest signed tree head."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTreeHeadRequest: _TypeAlias = GetTreeHeadRequest  # noqa: Y015
+
+@_typing.final
+class GetTreeHeadResponse(_message.Message):
+    """GetTreeHeadResponse carries the head and what the witnesses cosigned of it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEAD_FIELD_NUMBER: _builtins.int
+    COSIGNATURES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def head(self) -> Global___SignedTreeHead: ...
+    @_builtins.property
+    def cosignatures(self) -> _containers.RepeatedCompositeFieldContainer[Global___Cosignature]: ...
+    def __init__(
+        self,
+        *,
+        head: Global___SignedTreeHead | None = ...,
+        cosignatures: _abc.Iterable[Global___Cosignature] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cosignatures", b"cosignatures", "head", b"head"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTreeHeadResponse: _TypeAlias = GetTreeHeadResponse  # noqa: Y015
+
+@_typing.final
+class GetInclusionProofRequest(_message.Message):
+    """GetInclusionProofRequest names a leaf and a signed tree size."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAF_INDEX_FIELD_NUMBER: _builtins.int
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    leaf_index: _builtins.int
+    tree_size: _builtins.int
+    def __init__(
+        self,
+        *,
+        leaf_index: _builtins.int = ...,
+        tree_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["leaf_index", b"leaf_index", "tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInclusionProofRequest: _TypeAlias = GetInclusionProofRequest  # noqa: Y015
+
+@_typing.final
+class GetInclusionProofResponse(_message.Message):
+    """GetInclusionProofResponse is the RFC 6962 audit path."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAF_INDEX_FIELD_NUMBER: _builtins.int
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    LEAF_HASH_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    leaf_index: _builtins.int
+    tree_size: _builtins.int
+    leaf_hash: _builtins.bytes
+    @_builtins.property
+    def path(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The audit path, nearest the leaf first (32 bytes each)."""
+
+    def __init__(
+        self,
+        *,
+        leaf_index: _builtins.int = ...,
+        tree_size: _builtins.int = ...,
+        leaf_hash: _builtins.bytes = ...,
+        path: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["leaf_hash", b"leaf_hash", "leaf_index", b"leaf_index", "path", b"path", "tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInclusionProofResponse: _TypeAlias = GetInclusionProofResponse  # noqa: Y015
+
+@_typing.final
+class GetConsistencyProofRequest(_message.Message):
+    """GetConsistencyProofRequest names two tree sizes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_FIELD_NUMBER: _builtins.int
+    SECOND_FIELD_NUMBER: _builtins.int
+    first: _builtins.int
+    second: _builtins.int
+    def __init__(
+        self,
+        *,
+        first: _builtins.int = ...,
+        second: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first", b"first", "second", b"second"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConsistencyProofRequest: _TypeAlias = GetConsistencyProofRequest  # noqa: Y015
+
+@_typing.final
+class GetConsistencyProofResponse(_message.Message):
+    """GetConsistencyProofResponse is the RFC 6962 consistency proof."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_FIELD_NUMBER: _builtins.int
+    SECOND_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    first: _builtins.int
+    second: _builtins.int
+    @_builtins.property
+    def path(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The proof nodes (32 bytes each)."""
+
+    def __init__(
+        self,
+        *,
+        first: _builtins.int = ...,
+        second: _builtins.int = ...,
+        path: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first", b"first", "path", b"path", "second", b"second"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConsistencyProofResponse: _TypeAlias = GetConsistencyProofResponse  # noqa: Y015
+
+@_typing.final
+class SubmitCosignatureRequest(_message.Message):
+    """SubmitCosignatureRequest returns the caller's cosignature over one head of the answering node."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEAD_FIELD_NUMBER: _builtins.int
+    COSIGNATURE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def head(self) -> Global___SignedTreeHead: ...
+    @_builtins.property
+    def cosignature(self) -> Global___Cosignature:
+        """witness_province must be the caller's province (its client certificate's)."""
+
+    def __init__(
+        self,
+        *,
+        head: Global___SignedTreeHead | None = ...,
+        cosignature: Global___Cosignature | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cosignature", b"cosignature", "head", b"head"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cosignature", b"cosignature", "head", b"head"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitCosignatureRequest: _TypeAlias = SubmitCosignatureRequest  # noqa: Y015
+
+@_typing.final
+class SubmitCosignatureResponse(_message.Message):
+    """SubmitCosignatureResponse acknowledges a kept cosignature."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitCosignatureResponse: _TypeAlias = SubmitCosignatureResponse  # noqa: Y015

@@ -55,6 +55,26 @@ class FederationServiceStub:
                 request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandRequest.SerializeToString,
                 response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandResponse.FromString,
                 _registered_method=True)
+        self.GetTreeHead = channel.unary_unary(
+                '/tongban.federation.v1.FederationService/GetTreeHead',
+                request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetTreeHeadRequest.SerializeToString,
+                response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetTreeHeadResponse.FromString,
+                _registered_method=True)
+        self.GetInclusionProof = channel.unary_unary(
+                '/tongban.federation.v1.FederationService/GetInclusionProof',
+                request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetInclusionProofRequest.SerializeToString,
+                response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetInclusionProofResponse.FromString,
+                _registered_method=True)
+        self.GetConsistencyProof = channel.unary_unary(
+                '/tongban.federation.v1.FederationService/GetConsistencyProof',
+                request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofRequest.SerializeToString,
+                response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofResponse.FromString,
+                _registered_method=True)
+        self.SubmitCosignature = channel.unary_unary(
+                '/tongban.federation.v1.FederationService/SubmitCosignature',
+                request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.SubmitCosignatureRequest.SerializeToString,
+                response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.SubmitCosignatureResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -101,6 +121,40 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTreeHead(self, request, context):
+        """GetTreeHead returns the latest signed tree head of the answering node's transparency log (RFC 6962), with
+        the cosignatures its witnesses returned. NOT_FOUND: it has signed no head yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInclusionProof(self, request, context):
+        """GetInclusionProof proves that a leaf is in the tree of a size the answering node signed a head for.
+        INVALID_ARGUMENT: a size it never signed, or a leaf index not below the size.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsistencyProof(self, request, context):
+        """GetConsistencyProof proves that the tree of size first is a prefix of the tree of size second (a signed
+        size). INVALID_ARGUMENT: first is 0 or above second, or second was never signed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitCosignature(self, request, context):
+        """SubmitCosignature returns a witness's cosignature over one of the answering node's tree heads: the caller
+        checked that head against every head of the answering node it accepted before. The answering node keeps
+        it beside the head. INVALID_ARGUMENT: the head is not one it signed, or the cosignature does not verify
+        with the caller's manifest key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -123,6 +177,26 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.ForwardCaseCommand,
                     request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandRequest.FromString,
                     response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandResponse.SerializeToString,
+            ),
+            'GetTreeHead': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTreeHead,
+                    request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetTreeHeadRequest.FromString,
+                    response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetTreeHeadResponse.SerializeToString,
+            ),
+            'GetInclusionProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInclusionProof,
+                    request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetInclusionProofRequest.FromString,
+                    response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetInclusionProofResponse.SerializeToString,
+            ),
+            'GetConsistencyProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsistencyProof,
+                    request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofRequest.FromString,
+                    response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofResponse.SerializeToString,
+            ),
+            'SubmitCosignature': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitCosignature,
+                    request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.SubmitCosignatureRequest.FromString,
+                    response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.SubmitCosignatureResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -234,6 +308,114 @@ class FederationService:
             '/tongban.federation.v1.FederationService/ForwardCaseCommand',
             tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandRequest.SerializeToString,
             tongban_dot_federation_dot_v1_dot_federation__pb2.ForwardCaseCommandResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTreeHead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongban.federation.v1.FederationService/GetTreeHead',
+            tongban_dot_federation_dot_v1_dot_federation__pb2.GetTreeHeadRequest.SerializeToString,
+            tongban_dot_federation_dot_v1_dot_federation__pb2.GetTreeHeadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInclusionProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongban.federation.v1.FederationService/GetInclusionProof',
+            tongban_dot_federation_dot_v1_dot_federation__pb2.GetInclusionProofRequest.SerializeToString,
+            tongban_dot_federation_dot_v1_dot_federation__pb2.GetInclusionProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsistencyProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongban.federation.v1.FederationService/GetConsistencyProof',
+            tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofRequest.SerializeToString,
+            tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitCosignature(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongban.federation.v1.FederationService/SubmitCosignature',
+            tongban_dot_federation_dot_v1_dot_federation__pb2.SubmitCosignatureRequest.SerializeToString,
+            tongban_dot_federation_dot_v1_dot_federation__pb2.SubmitCosignatureResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,6 +60,24 @@ class FederationServiceStub:
     here yet), FAILED_PRECONDITION (the case's rules refuse it, or this node does not write it now),
     PERMISSION_DENIED (the caller is no party to the case).
     """
+    GetTreeHead: _grpc.UnaryUnaryMultiCallable[_federation_pb2.GetTreeHeadRequest, _federation_pb2.GetTreeHeadResponse]
+    """GetTreeHead returns the latest signed tree head of the answering node's transparency log (RFC 6962), with
+    the cosignatures its witnesses returned. NOT_FOUND: it has signed no head yet.
+    """
+    GetInclusionProof: _grpc.UnaryUnaryMultiCallable[_federation_pb2.GetInclusionProofRequest, _federation_pb2.GetInclusionProofResponse]
+    """GetInclusionProof proves that a leaf is in the tree of a size the answering node signed a head for.
+    INVALID_ARGUMENT: a size it never signed, or a leaf index not below the size.
+    """
+    GetConsistencyProof: _grpc.UnaryUnaryMultiCallable[_federation_pb2.GetConsistencyProofRequest, _federation_pb2.GetConsistencyProofResponse]
+    """GetConsistencyProof proves that the tree of size first is a prefix of the tree of size second (a signed
+    size). INVALID_ARGUMENT: first is 0 or above second, or second was never signed.
+    """
+    SubmitCosignature: _grpc.UnaryUnaryMultiCallable[_federation_pb2.SubmitCosignatureRequest, _federation_pb2.SubmitCosignatureResponse]
+    """SubmitCosignature returns a witness's cosignature over one of the answering node's tree heads: the caller
+    checked that head against every head of the answering node it accepted before. The answering node keeps
+    it beside the head. INVALID_ARGUMENT: the head is not one it signed, or the cosignature does not verify
+    with the caller's manifest key.
+    """
 
 @_typing.type_check_only
 class FederationServiceAsyncStub(FederationServiceStub):
@@ -88,6 +106,24 @@ class FederationServiceAsyncStub(FederationServiceStub):
     delivery. Refusals: INVALID_ARGUMENT (unknown command, malformed arguments), NOT_FOUND (no such case
     here yet), FAILED_PRECONDITION (the case's rules refuse it, or this node does not write it now),
     PERMISSION_DENIED (the caller is no party to the case).
+    """
+    GetTreeHead: _aio.UnaryUnaryMultiCallable[_federation_pb2.GetTreeHeadRequest, _federation_pb2.GetTreeHeadResponse]  # type: ignore[assignment]
+    """GetTreeHead returns the latest signed tree head of the answering node's transparency log (RFC 6962), with
+    the cosignatures its witnesses returned. NOT_FOUND: it has signed no head yet.
+    """
+    GetInclusionProof: _aio.UnaryUnaryMultiCallable[_federation_pb2.GetInclusionProofRequest, _federation_pb2.GetInclusionProofResponse]  # type: ignore[assignment]
+    """GetInclusionProof proves that a leaf is in the tree of a size the answering node signed a head for.
+    INVALID_ARGUMENT: a size it never signed, or a leaf index not below the size.
+    """
+    GetConsistencyProof: _aio.UnaryUnaryMultiCallable[_federation_pb2.GetConsistencyProofRequest, _federation_pb2.GetConsistencyProofResponse]  # type: ignore[assignment]
+    """GetConsistencyProof proves that the tree of size first is a prefix of the tree of size second (a signed
+    size). INVALID_ARGUMENT: first is 0 or above second, or second was never signed.
+    """
+    SubmitCosignature: _aio.UnaryUnaryMultiCallable[_federation_pb2.SubmitCosignatureRequest, _federation_pb2.SubmitCosignatureResponse]  # type: ignore[assignment]
+    """SubmitCosignature returns a witness's cosignature over one of the answering node's tree heads: the caller
+    checked that head against every head of the answering node it accepted before. The answering node keeps
+    it beside the head. INVALID_ARGUMENT: the head is not one it signed, or the cosignature does not verify
+    with the caller's manifest key.
     """
 
 class FederationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -138,6 +174,48 @@ class FederationServiceServicer(metaclass=_abc_1.ABCMeta):
         delivery. Refusals: INVALID_ARGUMENT (unknown command, malformed arguments), NOT_FOUND (no such case
         here yet), FAILED_PRECONDITION (the case's rules refuse it, or this node does not write it now),
         PERMISSION_DENIED (the caller is no party to the case).
+        """
+
+    @_abc_1.abstractmethod
+    def GetTreeHead(
+        self,
+        request: _federation_pb2.GetTreeHeadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.GetTreeHeadResponse, _abc.Awaitable[_federation_pb2.GetTreeHeadResponse]]:
+        """GetTreeHead returns the latest signed tree head of the answering node's transparency log (RFC 6962), with
+        the cosignatures its witnesses returned. NOT_FOUND: it has signed no head yet.
+        """
+
+    @_abc_1.abstractmethod
+    def GetInclusionProof(
+        self,
+        request: _federation_pb2.GetInclusionProofRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.GetInclusionProofResponse, _abc.Awaitable[_federation_pb2.GetInclusionProofResponse]]:
+        """GetInclusionProof proves that a leaf is in the tree of a size the answering node signed a head for.
+        INVALID_ARGUMENT: a size it never signed, or a leaf index not below the size.
+        """
+
+    @_abc_1.abstractmethod
+    def GetConsistencyProof(
+        self,
+        request: _federation_pb2.GetConsistencyProofRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.GetConsistencyProofResponse, _abc.Awaitable[_federation_pb2.GetConsistencyProofResponse]]:
+        """GetConsistencyProof proves that the tree of size first is a prefix of the tree of size second (a signed
+        size). INVALID_ARGUMENT: first is 0 or above second, or second was never signed.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitCosignature(
+        self,
+        request: _federation_pb2.SubmitCosignatureRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.SubmitCosignatureResponse, _abc.Awaitable[_federation_pb2.SubmitCosignatureResponse]]:
+        """SubmitCosignature returns a witness's cosignature over one of the answering node's tree heads: the caller
+        checked that head against every head of the answering node it accepted before. The answering node keeps
+        it beside the head. INVALID_ARGUMENT: the head is not one it signed, or the cosignature does not verify
+        with the caller's manifest key.
         """
 
 def add_FederationServiceServicer_to_server(servicer: FederationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
