@@ -1,0 +1,221 @@
+"""Witnessing between real node processes over mutual TLS, on SQLite and on PostgreSQL.
+
+The provinces fetch each other's tree heads, check them and return cosignatures; the proofs answer over gRPC;
+then Shanghai's log is rewritten in its database while it is down (two events swapped, the tree rebuilt from
+the changed store), and the other provinces' witnesses catch the fork: an alert event, in /readyz, /metrics,
+the logs and the alerts endpoint, while the witnessed head stays the one accepted before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import aiohttp
+import grpc
+import pytest
+from tongban.federation.v1 import federation_pb2 as pb
+from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
+
+from federation.client import channel_options
+from federation.handshake import channel_credentials
+from federation.pki import load_manifest, signed_by_member
+from federation.transparency_verify import verify_inclusion
+from federation.tree_heads import Cosignature, TreeHead, cosignature_payload
+from node.auth import Role
+from node.bootstrap import build_services, close_services
+from node.settings import load_settings
+from simulators.cluster import token_for
+from simulators.federated_flows import Federation
+from simulators.federation_cluster import FederatedCluster
+from tests.e2e import http_client as http
+from tests.e2e.federation_support import running_cluster
+from tests.integration.test_audit_verify import swap
+
+pytestmark = pytest.mark.e2e
+SH, JS, AH = "310000", "320000", "340000"
+PROVINCES = (SH, JS, AH)
+WAIT_S = 30.0
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FederatedCluster]:
+    extra = {"TONGBAN_WITNESS_INTERVAL_S": "0.3", "TONGBAN_FOLLOW_INTERVAL_S": "0.3"}
+    with running_cluster(request, tmp_path_factory, PROVINCES, extra) as federated:
+        yield federated
+
+
+def poll(what: str, probe: Callable[[], Any]) -> Any:
+    """``probe()`` until it returns something truthy, for at most WAIT_S seconds."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"no {what} within {WAIT_S}s")
+
+
+def get(cluster: FederatedCluster, province: str, path: str) -> tuple[int, Any]:
+    token = token_for(cluster.issuer_key, province, Role.AUDITOR)
+    return http.get_json(cluster.nodes[province].http_url + path, {"Authorization": f"Bearer {token}"})
+
+
+def issue_certificate(cluster: FederatedCluster, province: str, seed: str) -> None:
+    async def run() -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            await Federation(session, cluster.nodes, cluster.issuer_key).issue_id_card(province, seed=seed)
+
+    asyncio.run(run())
+
+
+def cosigned_head(cluster: FederatedCluster) -> dict[str, Any]:
+    """Shanghai's latest head once both other provinces cosigned it."""
+
+    def probe() -> dict[str, Any] | None:
+        status, head = get(cluster, SH, "/v1/transparency/head")
+        witnesses = {c["witness"] for c in head.get("cosignatures", [])} if status == 200 else set()
+        return head if witnesses == {JS, AH} else None
+
+    found: dict[str, Any] = poll("head of Shanghai cosigned by Jiangsu and Anhui", probe)
+    return found
+
+
+def test_each_province_cosigns_the_others_heads(cluster: FederatedCluster) -> None:
+    issue_certificate(cluster, SH, "witness-1")
+    head = cosigned_head(cluster)
+    manifest = load_manifest(
+        cluster.federation_dir / "manifest.json", cluster.federation_dir / "manifest.pub"
+    )
+    signed = TreeHead.from_json(head)
+    assert signed_by_member(manifest.member(SH))(signed.payload(), signed.signature)  # type: ignore[arg-type]
+    for document in head["cosignatures"]:
+        cosignature = Cosignature.from_json(document)
+        payload = cosignature_payload(signed, cosignature.witness, cosignature.cosigned_at)
+        assert signed_by_member(manifest.member(cosignature.witness))(payload, cosignature.signature)  # type: ignore[arg-type]
+    # an auditor may ask Jiangsu for the head of Shanghai it witnessed, with Jiangsu's cosignature
+    status, witnessed = get(cluster, JS, f"/v1/transparency/witnessed/{SH}")
+    assert status == 200, witnessed
+    assert (witnessed["head"]["tree_size"], witnessed["head"]["root_hash"]) == (
+        head["tree_size"],
+        head["root_hash"],
+    )
+    [by_jiangsu] = [c for c in head["cosignatures"] if c["witness"] == JS]
+    assert witnessed["cosignature"] == by_jiangsu
+    status, ready = get(cluster, JS, "/readyz")
+    assert ready["checks"]["witness"][SH]["accepted_tree_size"] == head["tree_size"]
+    assert ready["checks"]["witness"][SH]["alerts"] == []
+    status, problem = get(cluster, JS, "/v1/transparency/witnessed/999999")
+    assert status == 422, problem
+
+
+def test_proofs_answer_over_grpc_to_a_mutually_authenticated_peer(cluster: FederatedCluster) -> None:
+    head = cosigned_head(cluster)
+    directory = cluster.federation_dir
+    identity = (
+        (directory / JS / "node.key").read_bytes(),
+        (directory / JS / "node.pem").read_bytes(),
+        (directory / "ca.pem").read_bytes(),
+    )
+    endpoint = f"127.0.0.1:{cluster.ports[SH]}"
+    with grpc.secure_channel(
+        endpoint, channel_credentials(*identity), options=channel_options(SH)
+    ) as channel:
+        stub = pb_grpc.FederationServiceStub(channel)
+        answer = stub.GetTreeHead(pb.GetTreeHeadRequest(), timeout=10)
+        size = answer.head.tree_size
+        assert size >= head["tree_size"]
+        proof = stub.GetInclusionProof(pb.GetInclusionProofRequest(leaf_index=0, tree_size=size), timeout=10)
+        assert verify_inclusion(0, size, proof.leaf_hash, list(proof.path), answer.head.root_hash)
+        consistency = stub.GetConsistencyProof(
+            pb.GetConsistencyProofRequest(first=1, second=size), timeout=10
+        )
+        assert consistency.second == size
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.GetInclusionProof(pb.GetInclusionProofRequest(leaf_index=size, tree_size=size), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as forged:
+            stub.SubmitCosignature(
+                pb.SubmitCosignatureRequest(
+                    head=answer.head,
+                    cosignature=pb.Cosignature(
+                        witness_province=JS, key_id="x", cosigned_at="2026-11-23", signature=b"\x00" * 64
+                    ),
+                ),
+                timeout=10,
+            )
+        assert forged.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def alerted(cluster: FederatedCluster, witness: str) -> dict[str, Any] | None:
+    status, ready = get(cluster, witness, "/readyz")
+    assert status == 200, ready
+    return ready if ready["checks"]["witness"][SH]["alerts"] == ["FORK"] else None
+
+
+def next_round(cluster: FederatedCluster, checked_at: str) -> dict[str, Any] | None:
+    """Jiangsu's witness report on Shanghai once a round after ``checked_at`` has run."""
+    _status, ready = get(cluster, JS, "/readyz")
+    report: dict[str, Any] = ready["checks"]["witness"][SH]
+    return report if report["last_checked_at"] != checked_at else None
+
+
+def rewrite_history(cluster: FederatedCluster, province: str) -> None:
+    """As an intruder with database access while the node is down: swap two stored events, and make the node
+    rebuild its tree from the changed store (as if its tree tables had been replaced too)."""
+    environ = {"TONGBAN_DATA_DIR": str(cluster.data_dir), **cluster.store_env.get(province, {})}
+    services = build_services(load_settings(province=province, environ=environ))
+    try:
+        logged = services.transparency.log.logged_leaves()
+        swap(services, logged[1][0])
+        with services.views.transaction() as tx:
+            for table in ("tlog_leaves", "tlog_heads", "tlog_cosignatures"):
+                tx.execute(f"DELETE FROM {table}")  # noqa: S608 - the tree's own tables
+            tx.execute("DELETE FROM view_tracking WHERE name = ?", ("transparency_log",))
+    finally:
+        close_services(services)
+
+
+def test_a_province_that_rewrites_its_history_is_caught_by_the_witnesses(cluster: FederatedCluster) -> None:
+    accepted = cosigned_head(cluster)
+    node = cluster.nodes[SH]
+    assert node.stop() == 0
+    rewrite_history(cluster, SH)
+    since = {p: len(cluster.nodes[p].lines) for p in (JS, AH)}
+    node.start()
+    for witness in (JS, AH):
+        assert cluster.nodes[witness].wait_for_line(
+            '"witness.alert"', '"kind": "FORK"', f'"province": "{SH}"', since=since[witness], timeout_s=WAIT_S
+        ), cluster.nodes[witness].lines[-20:]
+    for witness in (JS, AH):  # the alert event reaches the read model behind readyz a moment later
+        ready = poll("FORK in readyz", functools.partial(alerted, cluster, witness))
+        assert ready["status"] == "ready"  # a peer's fork does not stop this node
+    _status, ready = get(cluster, JS, "/readyz")
+    assert ready["checks"]["witness"][AH]["alerts"] == []
+    metrics = http.get_text(f"{cluster.nodes[JS].http_url}/metrics")
+    assert f'tongban_witness_alerts{{kind="FORK",province="{SH}"}} 1.0' in metrics
+    assert f'tongban_witness_alerts{{kind="ROLLBACK",province="{SH}"}} 0.0' in metrics
+    _status, listed = get(cluster, JS, "/v1/transparency/alerts")
+    [alert] = [a for a in listed["alerts"] if a["province"] == SH]
+    assert (alert["kind"], alert["tree_size"]) == ("FORK", accepted["tree_size"])
+    assert (alert["accepted_tree_size"], alert["accepted_root_hash"]) == (
+        accepted["tree_size"],
+        accepted["root_hash"],
+    )
+    assert alert["root_hash"] != accepted["root_hash"]
+    # the witness keeps the head it accepted before: the evidence against the rewritten one
+    _status, witnessed = get(cluster, JS, f"/v1/transparency/witnessed/{SH}")
+    assert witnessed["head"]["root_hash"] == accepted["root_hash"]
+    # seen again round after round, the same forged head raises no second alert
+    for _round in range(2):
+        _status, before = get(cluster, JS, "/readyz")
+        checked = before["checks"]["witness"][SH]["last_checked_at"]
+        later = poll("another witness round", functools.partial(next_round, cluster, checked))
+        assert later["last_outcome"] == "FORK"
+    _status, again = get(cluster, JS, "/v1/transparency/alerts")
+    assert [a["alert_id"] for a in again["alerts"] if a["province"] == SH] == [alert["alert_id"]]
