@@ -4,13 +4,13 @@ truncated in the database shows, at the first leaf where the store no longer say
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from federation.transparency_tree import leaf_hash, root
+from federation.transparency_tree import Frontier, leaf_hash
+from federation.tree_heads import Cosignature, SignatureCheck, cosignature_payload
 from node.signing import PublicKey
 from node.transparency import tree_head
 from projections.transparency_log import TransparencyLog, leaf_record
@@ -49,8 +49,11 @@ def verify(
     log: TransparencyLog,
     province: str,
     public_keys: Sequence[PublicKey],
+    witness_keys: Mapping[str, SignatureCheck],
     progress: Callable[[int], None] = lambda _done: None,
 ) -> AuditReport:
+    """Check the store against the logged leaves, every signed head (its signature with ``public_keys``, the
+    node's own) and every cosignature kept (with ``witness_keys``, the witnesses' manifest keys)."""
     now = recompute(recorder, progress)
     logged = log.logged_leaves()
     heads = log.heads()
@@ -69,16 +72,19 @@ def verify(
                 _describe(recorder, now[index][0]),
             )
     keys = {key.key_id: key for key in public_keys}
-    hashes = [h for _id, h in now]
+    cosignatures = log.cosignatures()
+    frontier = Frontier()
     for number, head in enumerate(heads, 1):
         key = keys.get(head["key_id"])
-        signature = base64.b64decode(head["signature"])
-        if key is None or not key.verify(tree_head(head, province).payload(), signature):
+        signed = tree_head(head, province)
+        if key is None or not key.verify(signed.payload(), signed.signature):
             return AuditReport(
                 checked, number, None, f"the head of size {head['tree_size']} is not signed by this node"
             )
         size = head["tree_size"]
-        if size > len(hashes) or root(hashes[:size]).hex() != head["root_hash"]:
+        for _id, hashed in now[frontier.size : size]:
+            frontier.append(hashed)
+        if frontier.size != size or frontier.root().hex() != head["root_hash"]:
             after = heads[number - 2]["tree_size"] if number > 1 else 0
             return AuditReport(
                 checked,
@@ -87,6 +93,18 @@ def verify(
                 f"the store does not give the root signed for size {size}: a leaf from {after} to {size - 1} "
                 "was changed, in the store and in the logged leaves alike",
             )
+        for document in cosignatures.get(size, []):
+            cosignature = Cosignature.from_json(document)
+            check = witness_keys.get(cosignature.witness)
+            payload = cosignature_payload(signed, cosignature.witness, cosignature.cosigned_at)
+            if check is None or not check(payload, cosignature.signature):
+                return AuditReport(
+                    checked,
+                    number,
+                    None,
+                    f"the cosignature of province {cosignature.witness} over the head of size {size} "
+                    "does not verify with that province's manifest key",
+                )
     return AuditReport(checked, len(heads))
 
 

@@ -12,9 +12,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from aggregates.errors import InvalidField
+from federation.tree_heads import Cosignature, cosignature_payload
 from node import cli
 from node.audit import verify
 from node.services import Services
+from node.signing import Ed25519Signer
+from node.transparency import tree_head
 from projections.transparency_log import TransparencyLog
 from tests.builders import FakeClock
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
@@ -81,7 +85,7 @@ def history(node: Services, clock: FakeClock) -> TransparencyLog:
 
 
 def audit(node: Services, log: TransparencyLog) -> Any:
-    return verify(node.app.recorder, log, node.province, node.certificates.public_keys())
+    return verify(node.app.recorder, log, node.province, node.certificates.public_keys(), {})
 
 
 def test_an_untouched_store_verifies_clean(node: Services, clock: FakeClock) -> None:
@@ -126,3 +130,27 @@ def test_the_cli_reports_the_first_bad_leaf_and_fails(
     update(node, log.logged_leaves()[bad_index][0])
     assert cli.main(["audit", "verify", "--province", node.province]) == 1
     assert f"TAMPERING at leaf {bad_index}: the stored event differs" in capsys.readouterr().out
+
+
+def test_cosignatures_are_checked_with_the_witnesses_keys(node: Services, clock: FakeClock) -> None:
+    log = history(node, clock)
+    latest = log.latest_head()
+    assert latest is not None
+    head = tree_head(latest, node.province)
+    jiangsu, anhui, intruder = (Ed25519Signer.generate() for _ in range(3))
+    keys = {"320000": jiangsu.public_key().verify, "340000": anhui.public_key().verify}
+
+    def cosign(witness: str, signer: Ed25519Signer) -> Cosignature:
+        at = clock().isoformat()
+        return Cosignature(witness, signer.key_id, at, signer.sign(cosignature_payload(head, witness, at)))
+
+    node.transparency.accept_cosignature(head, cosign("320000", jiangsu), keys["320000"])
+    with pytest.raises(InvalidField):  # the node itself keeps only cosignatures that verify
+        node.transparency.accept_cosignature(head, cosign("340000", intruder), keys["340000"])
+    report = verify(node.app.recorder, log, node.province, node.certificates.public_keys(), keys)
+    assert report.clean, report
+    # an intruder writes a cosignature of Anhui's into the table directly
+    log.record_cosignature(head.tree_size, cosign("340000", intruder).as_json())
+    report = verify(node.app.recorder, log, node.province, node.certificates.public_keys(), keys)
+    assert not report.clean
+    assert "cosignature of province 340000" in report.problem
