@@ -13,15 +13,13 @@ from pathlib import Path
 from aggregates.errors import InvalidField
 from aggregates.identifiers import classify
 from aggregates.responsibility import Actor
-from federation.pki import create_dev_federation, signed_by_member
-from federation.tree_heads import SignatureCheck
-from node.audit import verify as verify_history
+from federation.pki import create_dev_federation
+from node.audit_cli import add_audit_parser
 from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import BootstrapError, build_services, close_services
 from node.calendar_cli import add_calendar_parser
 from node.catalogue import read_catalogue_file
 from node.log_config import configure_logging
-from node.progress import ProgressBar
 from node.runner import PortUnavailable, serve
 from node.services import Services
 from node.settings import PROVINCES, SettingsError, load_settings
@@ -103,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rebuild.add_argument("--name", action="append", help="a read model (repeatable); default: all")
     rebuild.set_defaults(run=_rebuild_projections)
 
-    _add_audit_commands(commands)
+    add_audit_parser(commands, _open_node)
 
     demo = commands.add_parser(
         "demo", help="start the four Yangtze River Delta nodes locally and exercise them"
@@ -249,57 +247,6 @@ def _rebuild_projections(args: argparse.Namespace) -> int:
     finally:
         close_services(services)
     return 0
-
-
-def _add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    audit = commands.add_parser("audit", help="auditors' tools: prove what a node's history holds")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser(
-        "verify",
-        help="recompute the transparency tree from the node's store; check it against the logged leaves and "
-        "every signed tree head (exit 1 on the first bad leaf)",
-    )
-    verify.add_argument("--province", required=True, help="the province of the node")
-    verify.add_argument("--config", type=Path, help="the node's TOML settings file")
-    verify.set_defaults(run=_audit_verify)
-
-
-def _audit_verify(args: argparse.Namespace) -> int:
-    services = _open_node(args, "audit")
-    if services is None:
-        return 2
-    try:
-        bar = ProgressBar("audit verify", services.app.recorder.max_notification_id() or 0)
-        report = verify_history(
-            services.app.recorder,
-            services.transparency.log,
-            services.province,
-            services.certificates.public_keys(),
-            _witness_keys(services),
-            bar.update,
-        )
-        bar.finish()
-    finally:
-        close_services(services)
-    if report.clean:
-        print(
-            f"audit verify: the store gives all {report.leaves_checked} logged leaves, "
-            f"{report.heads_checked} signed tree heads and their cosignatures: no tampering found"
-        )
-        return 0
-    where = f" at leaf {report.first_bad_index}" if report.first_bad_index is not None else ""
-    print(
-        f"audit verify: TAMPERING{where}: {report.problem}" + (f" ({report.event})" if report.event else "")
-    )
-    return 1
-
-
-def _witness_keys(services: Services) -> dict[str, SignatureCheck]:
-    """The other provinces' manifest keys, which check the cosignatures their witnesses returned."""
-    if services.federation is None:
-        return {}
-    members = services.federation.manifest.current().members
-    return {m.province: signed_by_member(m) for m in members if m.province != services.province}
 
 
 def _demo(args: argparse.Namespace) -> int:

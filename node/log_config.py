@@ -12,6 +12,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
+from typing import TextIO, cast
 
 import structlog
 
@@ -19,10 +20,29 @@ LEVELS = ("debug", "info", "warning", "error")
 _ROOT = Path(__file__).resolve().parents[1]
 
 
-def configure_logging(level: str = "info", log_format: str = "auto") -> None:
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at each write: a tool's logs, kept off the stdout that is its answer."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+def current_stderr() -> TextIO:
+    return cast(TextIO, _CurrentStderr())  # duck-typed: write, flush and isatty are all logging uses
+
+
+def configure_logging(level: str = "info", log_format: str = "auto", stream: TextIO | None = None) -> None:
+    """Structured logs to ``stream`` (stdout for a node; stderr for a tool whose stdout is its answer)."""
+    stream = stream or sys.stdout
     if level.lower() not in LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LEVELS)}")
-    as_json = log_format == "json" or (log_format == "auto" and not sys.stdout.isatty())
+    as_json = log_format == "json" or (log_format == "auto" and not stream.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if as_json else structlog.dev.ConsoleRenderer()
     )
@@ -34,12 +54,12 @@ def configure_logging(level: str = "info", log_format: str = "auto") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     # Libraries (aiohttp, grpc, eventsourcing) log through the standard library: route them the same way,
     # with their tracebacks rendered into the line (format_exc_info) rather than lost.
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],

@@ -6,6 +6,7 @@ When it is unreachable they are skipped, and the run says so; with TONGBAN_REQUI
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import structlog
 
 from aggregates.responsibility import Actor
 from node.auth import Role, load_private_key, mint_token
@@ -130,3 +132,14 @@ def node(settings: Settings, clock: FakeClock) -> Iterator[Services]:
         services.catalogue.load(sample_catalogue(), province, Actor(province, "CAT", "loader"))
     yield services
     close_services(services)
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """For tests that run a CLI command which configures logging: the previous set-up comes back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()

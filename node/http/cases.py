@@ -22,7 +22,7 @@ from aggregates.case import Case
 from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
 from node.auth import Forbidden, Principal, Role
-from node.cases import CaseService
+from node.cases import CaseService, TimelineEntry
 from node.http import case_schemas as cs
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint, Handler
@@ -139,23 +139,19 @@ async def read(request: web.Request) -> web.Response:
 async def timeline(request: web.Request) -> web.Response:
     _, case_id = await _party(request, *READERS)
     entries = await asyncio.to_thread(request.app[SERVICES].cases.timeline, case_id)
-    return web.json_response(
-        {
-            "case_id": case_id,
-            "entries": [
-                {
-                    "version": e.version,
-                    "at": e.at.isoformat(),
-                    "event": e.event,
-                    "province": e.province,
-                    "office_code": e.office_code,
-                    "operator_id": e.operator_id,
-                    "detail": e.detail,
-                }
-                for e in entries
-            ],
-        }
-    )
+    return web.json_response({"case_id": case_id, "entries": [timeline_entry_json(e) for e in entries]})
+
+
+def timeline_entry_json(entry: TimelineEntry) -> dict[str, Any]:
+    return {
+        "version": entry.version,
+        "at": entry.at.isoformat(),
+        "event": entry.event,
+        "province": entry.province,
+        "office_code": entry.office_code,
+        "operator_id": entry.operator_id,
+        "detail": entry.detail,
+    }
 
 
 async def as_of(request: web.Request) -> web.Response:
@@ -172,6 +168,11 @@ async def as_of(request: web.Request) -> web.Response:
     case = await asyncio.to_thread(cases.case_as_of, case_id, instant)
     if case is None:
         raise InvalidField("at", "the case was not filed yet at that time")
+    return web.json_response(case_json_as_of(case, cases, instant))
+
+
+def case_json_as_of(case: Case, cases: CaseService, instant: datetime) -> dict[str, Any]:
+    """The case's representation with its deadlines as of ``instant`` (not as of now)."""
     body = case_json(case, cases)
     deadlines = cases.deadlines(case, instant)
     body["deadlines"] = (
@@ -183,7 +184,7 @@ async def as_of(request: web.Request) -> web.Response:
             "statutory": _deadline_json(deadlines.statutory),
         }
     )
-    return web.json_response(body)
+    return body
 
 
 async def applicant(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from aggregates.certificate import Certificate, Link
 from node.auth import CERTIFICATE_READERS, Principal, Role
-from node.certificates import SignedAssertion, canonical_identifier
+from node.certificates import HistoryEntry, SignedAssertion, canonical_identifier
 from node.http import schemas
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
@@ -150,23 +150,19 @@ async def history(request: web.Request) -> web.Response:
     )
     identifier = canonical_identifier(request.match_info["identifier"])
     entries = await asyncio.to_thread(request.app[SERVICES].certificates.history, identifier)
-    return web.json_response(
-        {
-            "identifier": identifier,
-            "entries": [
-                {
-                    "version": e.version,
-                    "at": e.at.isoformat(),
-                    "event": e.event,
-                    "status": e.status,
-                    "office_code": e.office_code,
-                    "operator_id": e.operator_id,
-                    "detail": e.detail,
-                }
-                for e in entries
-            ],
-        }
-    )
+    return web.json_response({"identifier": identifier, "entries": [history_entry_json(e) for e in entries]})
+
+
+def history_entry_json(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "version": entry.version,
+        "at": entry.at.isoformat(),
+        "event": entry.event,
+        "status": entry.status,
+        "office_code": entry.office_code,
+        "operator_id": entry.operator_id,
+        "detail": entry.detail,
+    }
 
 
 def _reissue(link: Link, schema: schemas.Schema) -> Handler:

@@ -115,6 +115,7 @@ def test_tampering_is_found_at_the_first_bad_leaf(node: Services, clock: FakeClo
     assert not report.clean
 
 
+@pytest.mark.usefixtures("restored_logging")
 def test_the_cli_reports_the_first_bad_leaf_and_fails(
     node: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
