@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,7 +35,7 @@ from node.auth import Role
 from node.bootstrap import build_services, close_services
 from node.settings import load_settings
 from simulators.cluster import token_for
-from simulators.federated_flows import Federation
+from simulators.federated_flows import Federation, proxy_flow
 from simulators.federation_cluster import FederatedCluster
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import running_cluster
@@ -163,6 +169,53 @@ def next_round(cluster: FederatedCluster, checked_at: str) -> dict[str, Any] | N
     _status, ready = get(cluster, JS, "/readyz")
     report: dict[str, Any] = ready["checks"]["witness"][SH]
     return report if report["last_checked_at"] != checked_at else None
+
+
+def audit_command(
+    cluster: FederatedCluster, province: str, *arguments: str
+) -> subprocess.CompletedProcess[str]:
+    """``tongban audit ...`` as an auditor runs it, in a process of its own, on ``province``'s store."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
+    env = {**inherited, "TONGBAN_DATA_DIR": str(cluster.data_dir), **cluster.store_env.get(province, {})}
+    command = [sys.executable, "-m", "node", "audit", *arguments]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_case_bundle_exported_from_a_running_node_checks_offline(
+    cluster: FederatedCluster, tmp_path: Path
+) -> None:
+    async def flow() -> str:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            fed = Federation(session, cluster.nodes, cluster.issuer_key)
+            applicant = await fed.issue_id_card(SH, seed="bundle-applicant")
+            result = await proxy_flow(fed, SH, JS, applicant)
+            return result.case_ids[0]
+
+    case_id = asyncio.run(flow())
+    out = tmp_path / "bundle.json"
+
+    def exported_and_witnessed() -> dict[str, Any] | None:
+        done = audit_command(cluster, JS, "export", "--province", JS, "--case", case_id, "--out", str(out))
+        if done.returncode != 0:
+            return None  # the head over the case's last event is not signed yet
+        bundle: dict[str, Any] = json.loads(out.read_text())
+        witnesses = {c["witness"] for c in bundle["head"]["cosignatures"]}
+        return bundle if witnesses == {SH, AH} else None
+
+    bundle = poll("a bundle of Jiangsu's cosigned by Shanghai and Anhui", exported_and_witnessed)
+    assert {e["originator_id"] for e in bundle["events"]} == {case_id}
+    # offline: a directory holding the bundle and the federation manifest, nothing else
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    for name in ("manifest.json", "manifest.pub"):
+        shutil.copy(cluster.federation_dir / name, offline / name)
+    checked = audit_command(
+        cluster, JS, "check-bundle", str(out), "--manifest", str(offline / "manifest.json"),
+        "--manifest-key", str(offline / "manifest.pub"),
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"OK: {len(bundle['events'])} events of case {case_id}" in checked.stdout
+    assert "cosigned by 310000, 340000" in checked.stdout
 
 
 def rewrite_history(cluster: FederatedCluster, province: str) -> None:
