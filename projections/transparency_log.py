@@ -42,17 +42,21 @@ DDL = (
 )
 HEAD_COLUMNS = ("tree_size", "root_hash", "signed_at", "key_id", "signature")
 COSIGNATURE_COLUMNS = ("witness", "key_id", "cosigned_at", "signature")
+VERSION_PREFIX = (8).to_bytes(4, "big")
 
 
 def leaf_record(notification: Notification) -> bytes:
-    """The stored record as leaf data: each part length-prefixed, so that no two records encode alike."""
-    parts = (
-        str(notification.originator_id).encode(),
-        notification.originator_version.to_bytes(8, "big"),
-        notification.topic.encode(),
-        notification.state,
-    )
-    return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+    """The stored record as leaf data: each part length-prefixed (4 bytes, big-endian), so that no two records
+    encode alike: originator id (text), version (8 bytes, big-endian), topic, stored state bytes."""
+    originator = str(notification.originator_id).encode()
+    topic = notification.topic.encode()
+    state = notification.state
+    return b"".join((
+        len(originator).to_bytes(4, "big"), originator,
+        VERSION_PREFIX, notification.originator_version.to_bytes(8, "big"),
+        len(topic).to_bytes(4, "big"), topic,
+        len(state).to_bytes(4, "big"), state,
+    ))  # fmt: skip
 
 
 class TransparencyLog:

@@ -72,8 +72,8 @@ def test_signed_heads_and_proofs_verify_without_trusting_the_node(
         status, _problem, _headers = await api.call("GET", "/v1/transparency/head", role=None)
         assert status == 401
         # a node in no federation witnesses no one: a clear 404, not an empty answer
-        for path in ("/v1/transparency/witnessed/320000", "/v1/transparency/alerts"):
-            status, problem, _headers = await api.call("GET", path, role=Role.AUDITOR)
+        for witness_path in ("/v1/transparency/witnessed/320000", "/v1/transparency/alerts"):
+            status, problem, _headers = await api.call("GET", witness_path, role=Role.AUDITOR)
             assert (status, problem["detail"]) == (
                 404,
                 "this node is in no federation: it witnesses no other province",

@@ -3,6 +3,10 @@ the log's order, each the exact stored record; its proofs verify with the indepe
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
 from federation.transparency_tree import leaf_hash
 from federation.transparency_verify import verify_consistency, verify_inclusion
 from node.services import Services
@@ -39,3 +43,23 @@ def test_leaf_records_differ_when_any_part_of_the_stored_record_differs(
     proxy_case(node, clock)
     records = [leaf_record(n) for n in node.app.recorder.select_notifications(start=1, limit=1000)]
     assert len(set(records)) == len(records)
+
+
+def test_the_leaf_encoding_never_changes() -> None:
+    """Signed heads and witnesses' cosignatures hold roots over these bytes: a change would break them all."""
+    record = Notification(
+        originator_id=UUID("6f1c2a34-0d5e-4b7a-9c11-2e3f4a5b6c7d"),
+        originator_version=3,
+        topic="aggregates.case:Case.Accepted",
+        state=b'{"a":1}',
+        id=12,
+    )
+    assert leaf_record(record).hex() == (
+        "00000024" + b"6f1c2a34-0d5e-4b7a-9c11-2e3f4a5b6c7d".hex()
+        + "00000008" + "0000000000000003"
+        + "0000001d" + b"aggregates.case:Case.Accepted".hex()
+        + "00000007" + b'{"a":1}'.hex()
+    )  # fmt: skip
+    assert leaf_hash(leaf_record(record)).hex() == (
+        "2b879516eda11f9ca2aee2b124675af016910299a7809c31e0c567b1b5a3540e"
+    )
