@@ -12,10 +12,9 @@ from eventsourcing.persistence import ApplicationRecorder
 from federation.transparency_tree import Frontier, leaf_hash
 from federation.tree_heads import Cosignature, SignatureCheck, cosignature_payload
 from node.signing import PublicKey
+from node.stored_records import stored_records
 from node.transparency import tree_head
-from projections.transparency_log import TransparencyLog, leaf_record
-
-BATCH = 5000
+from projections.transparency_log import TransparencyLog, leaf_bytes
 
 
 @dataclass(frozen=True)
@@ -34,14 +33,10 @@ class AuditReport:
 def recompute(recorder: ApplicationRecorder, progress: Callable[[int], None]) -> list[tuple[int, bytes]]:
     """(notification id, leaf hash) of every stored event, in the order of the log."""
     leaves: list[tuple[int, bytes]] = []
-    position = 0
-    while True:
-        batch = recorder.select_notifications(start=position + 1, limit=BATCH)
-        leaves += [(n.id, leaf_hash(leaf_record(n))) for n in batch]
+    for batch in stored_records(recorder):
+        leaves += [(n, leaf_hash(leaf_bytes(o, v, t, s))) for n, o, v, t, s in batch]
         progress(len(leaves))
-        if len(batch) < BATCH:
-            return leaves
-        position = batch[-1].id
+    return leaves
 
 
 def verify(

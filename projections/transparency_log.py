@@ -46,15 +46,23 @@ VERSION_PREFIX = (8).to_bytes(4, "big")
 
 
 def leaf_record(notification: Notification) -> bytes:
+    return leaf_bytes(
+        str(notification.originator_id),
+        notification.originator_version,
+        notification.topic,
+        notification.state,
+    )
+
+
+def leaf_bytes(originator_id: str, version: int, topic: str, state: bytes) -> bytes:
     """The stored record as leaf data: each part length-prefixed (4 bytes, big-endian), so that no two records
     encode alike: originator id (text), version (8 bytes, big-endian), topic, stored state bytes."""
-    originator = str(notification.originator_id).encode()
-    topic = notification.topic.encode()
-    state = notification.state
+    originator = originator_id.encode()
+    topic_bytes = topic.encode()
     return b"".join((
         len(originator).to_bytes(4, "big"), originator,
-        VERSION_PREFIX, notification.originator_version.to_bytes(8, "big"),
-        len(topic).to_bytes(4, "big"), topic,
+        VERSION_PREFIX, version.to_bytes(8, "big"),
+        len(topic_bytes).to_bytes(4, "big"), topic_bytes,
         len(state).to_bytes(4, "big"), state,
     ))  # fmt: skip
 
