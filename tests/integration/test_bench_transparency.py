@@ -1,5 +1,5 @@
 """The auditable-history benchmark runs end to end at a tiny size (its figures mean nothing here): it fills
-a node, appends, verifies (failing loudly if its own log does not verify), replays, and prints every figure."""
+a node, appends, verifies (failing loudly if its own log does not verify), replays, prints every figure."""
 
 from __future__ import annotations
 
