@@ -100,11 +100,16 @@ class RemoteVerification:
 
 class PeerClients:
     def __init__(
-        self, province: str, manifest: Callable[[], Manifest], credentials: grpc.ChannelCredentials
+        self,
+        province: str,
+        manifest: Callable[[], Manifest],
+        credentials: grpc.ChannelCredentials,
+        endpoints: dict[str, str] | None = None,
     ) -> None:
         self._province = province
         self._manifest = manifest
         self._credentials = credentials
+        self._endpoints = endpoints or {}  # overrides of the manifest's endpoints (gateways, test proxies)
         self._lock = threading.Lock()
         self._channels: dict[tuple[str, str], grpc.Channel] = {}
 
@@ -114,13 +119,18 @@ class PeerClients:
             raise PeerUnavailable(province, "not in the federation manifest")
         return member
 
+    def endpoint(self, province: str) -> str:
+        """Where to reach a member: an override, else its manifest endpoint; never a non-member."""
+        member = self.member(province)
+        return self._endpoints.get(province) or member.grpc_endpoint
+
     def aio_channel(self, province: str) -> grpc.aio.Channel:
         """A fresh asyncio channel (one per replication session)."""
-        endpoint = self.member(province).grpc_endpoint
+        endpoint = self.endpoint(province)
         return grpc.aio.secure_channel(endpoint, self._credentials, options=channel_options(province))
 
     def _stub(self, province: str) -> pb_grpc.FederationServiceStub:
-        endpoint = self.member(province).grpc_endpoint
+        endpoint = self.endpoint(province)
         with self._lock:
             channel = self._channels.get((province, endpoint))
             if channel is None:

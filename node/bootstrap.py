@@ -74,7 +74,14 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     app = NodeApplication(env=settings.eventsourcing_env(), on_recorded=recorded)
     files = _load_federation_files(settings)
     clients = (
-        PeerClients(settings.province, files.manifest.current, files.channel_credentials) if files else None
+        PeerClients(
+            settings.province,
+            files.manifest.current,
+            files.channel_credentials,
+            settings.peer_endpoint_overrides,
+        )
+        if files
+        else None
     )
     certificates = CertificateService(
         app,

@@ -63,12 +63,21 @@ class Settings:
     manifest_refresh_s: float = 300.0
     # How often this node witnesses every peer's transparency log (fetch its head, check, cosign).
     witness_interval_s: float = 30.0
+    # Where this node reaches a peer instead of the manifest's endpoint, e.g. through an egress gateway or the
+    # simulator's link proxies: "320000=10.0.0.7:50052,330000=..." (TLS still expects that province's node).
+    peer_endpoints: str = ""
     # Events per replication batch a peer is asked for (the peer caps it at 2000).
     federation_batch_events: int = 500
 
     @property
     def store(self) -> str:
         return "postgres" if self.postgres_url else "sqlite"
+
+    @property
+    def peer_endpoint_overrides(self) -> dict[str, str]:
+        """``peer_endpoints`` as province -> host:port."""
+        pairs = (item.split("=", 1) for item in self.peer_endpoints.split(",") if item.strip())
+        return {province.strip(): endpoint.strip() for province, endpoint in pairs}
 
     @property
     def node_dir(self) -> Path:
@@ -224,6 +233,11 @@ def _check(settings: Settings) -> None:
         raise SettingsError("deadline_check_interval_s must be a positive number of seconds")
     if not (math.isfinite(settings.manifest_refresh_s) and settings.manifest_refresh_s > 0):
         raise SettingsError("manifest_refresh_s must be a positive number of seconds")
+    for item in filter(str.strip, settings.peer_endpoints.split(",")):
+        if not re.fullmatch(r"\s*[1-8][0-9]0000=[^\s=,:]+:[0-9]{1,5}\s*", item):
+            raise SettingsError(
+                f"peer_endpoints: {item!r} is not province=host:port (e.g. 320000=127.0.0.1:50052)"
+            )
     if not (math.isfinite(settings.witness_interval_s) and settings.witness_interval_s > 0):
         raise SettingsError("witness_interval_s must be a positive number of seconds")
     if not 1 <= settings.federation_batch_events <= 2000:

@@ -78,6 +78,9 @@ def test_postgres_url_becomes_explicit_eventsourcing_settings() -> None:
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "nan"}, "shutdown_grace_s"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "inf"}, "shutdown_grace_s"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "-1"}, "shutdown_grace_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_WITNESS_INTERVAL_S": "0"}, "witness_interval_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_PEER_ENDPOINTS": "320000:127.0.0.1"}, "peer_endpoints"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_PEER_ENDPOINTS": "32=127.0.0.1:5"}, "peer_endpoints"),
         (
             {"TONGBAN_PROVINCE": "310000", "TONGBAN_POSTGRES_URL": "postgresql://u@h/db?sslmode=require"},
             "unsupported query parameter.*sslmode",
@@ -204,3 +207,15 @@ def test_case_settings_and_calendar_files(tmp_path: Path) -> None:
     )
     from_env = load_settings(province="320000", environ={"TONGBAN_CALENDAR_FILES": "/a.toml:/b.toml"})
     assert from_env.calendar_files == (Path("/a.toml"), Path("/b.toml"))
+
+
+def test_peer_endpoints_override_the_manifest_per_province() -> None:
+    environ = {
+        "TONGBAN_PROVINCE": "310000",
+        "TONGBAN_PEER_ENDPOINTS": "320000=127.0.0.1:7001, 340000=gw:7002",
+    }
+    assert load_settings(environ=environ).peer_endpoint_overrides == {
+        "320000": "127.0.0.1:7001",
+        "340000": "gw:7002",
+    }
+    assert load_settings(environ={"TONGBAN_PROVINCE": "310000"}).peer_endpoint_overrides == {}
