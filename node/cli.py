@@ -24,6 +24,7 @@ from node.runner import PortUnavailable, serve
 from node.services import Services
 from node.settings import PROVINCES, SettingsError, load_settings
 from node.signing import Ed25519Signer
+from node.simulate_cli import add_simulate_parser
 from simulators.cluster import YANGTZE_RIVER_DELTA
 from simulators.demo import run_demo
 from simulators.sample_data import SAMPLE_CATALOGUE
@@ -102,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rebuild.set_defaults(run=_rebuild_projections)
 
     add_audit_parser(commands, _open_node)
+    add_simulate_parser(commands)
 
     demo = commands.add_parser(
         "demo", help="start the four Yangtze River Delta nodes locally and exercise them"

@@ -1,0 +1,228 @@
+"""`tongban simulate`: a local federation under a seeded cross-province load, with faults on a schedule, to a
+correctness verdict and a report.
+
+The simulator starts one node process per province (SQLite or PostgreSQL) and puts a link proxy
+(``simulators/link_proxy.py``) on every directed link between two nodes: node A reaches node B's federation
+port only through the proxy "A>B" (``peer_endpoints``), so a fault can cut or slow one direction of one link.
+It drives the workload (``simulators/workload.py``) through each province's REST API, applies the faults,
+heals everything, and lets the checker (``simulators/checker.py``) compare every node's view with the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+
+from simulators.checker import check
+from simulators.faults import Fault
+from simulators.federated_flows import Applicant, Federation
+from simulators.federation_cluster import FederatedCluster
+from simulators.link_proxy import LinkProxy
+from simulators.report import latency_table, summary, write
+from simulators.workload import CaseRun, History, Workload, arrival_times
+
+CONVERGE_BOUND_S = 90.0
+
+
+@dataclass
+class Scenario:
+    provinces: tuple[str, ...]
+    data_dir: Path
+    report_dir: Path
+    cases: int = 40
+    rate: float = 4.0
+    profile: str = "steady"
+    seed: int = 1
+    faults: list[Fault] = field(default_factory=list)
+    postgres_url: str = ""  # empty: SQLite
+
+
+class Simulation:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.schemas: dict[str, str] = {}
+        store_env: dict[str, dict[str, str]] = {}
+        if scenario.postgres_url:
+            run = uuid.uuid4().hex[:8]
+            self.schemas = {p: f"sim_{run}_{p}" for p in scenario.provinces}
+            store_env = {
+                p: {"TONGBAN_POSTGRES_URL": scenario.postgres_url, "TONGBAN_POSTGRES_SCHEMA": schema}
+                for p, schema in self.schemas.items()
+            }
+        self.cluster = FederatedCluster(
+            scenario.data_dir, scenario.provinces, store_env, {"TONGBAN_WITNESS_INTERVAL_S": "2"}
+        )
+        self.proxies: dict[str, LinkProxy] = {}
+        self.history = History()
+        self.kills = 0
+        self.partitions = 0
+        self._load_done = False
+
+    async def run(self) -> dict[str, Any]:
+        await asyncio.to_thread(self.cluster.prepare)
+        await self._start_proxies()
+        try:
+            await asyncio.to_thread(self.cluster.start)
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+                fed = Federation(session, self.cluster.nodes, self.cluster.issuer_key)
+                report = await self._drive(fed)
+        finally:
+            await asyncio.to_thread(self.cluster.stop)
+            for proxy in self.proxies.values():
+                await proxy.stop()
+            self._drop_schemas()
+        write(report, self.scenario.report_dir)
+        return report
+
+    async def _start_proxies(self) -> None:
+        provinces = self.scenario.provinces
+        for a in provinces:
+            for b in provinces:
+                if a != b:
+                    proxy = LinkProxy("127.0.0.1", self.cluster.ports[b])
+                    await proxy.start()
+                    self.proxies[f"{a}>{b}"] = proxy
+            routes = ",".join(f"{b}=127.0.0.1:{self.proxies[f'{a}>{b}'].port}" for b in provinces if b != a)
+            self.cluster.nodes[a].extra_env["TONGBAN_PEER_ENDPOINTS"] = routes
+
+    async def _drive(self, fed: Federation) -> dict[str, Any]:
+        scenario = self.scenario
+        rng = random.Random(scenario.seed)
+        applicants: dict[str, Applicant] = {
+            p: await fed.issue_id_card(p, seed=f"sim-{scenario.seed}-{p}") for p in scenario.provinces
+        }
+        runs = Workload.plan(scenario.provinces, scenario.cases, rng)
+        self.history.cases = runs
+        times = arrival_times(scenario.cases, scenario.rate, scenario.profile, rng)
+        started = time.monotonic()
+        workload = Workload(fed, applicants, self.history, started)
+        progress = asyncio.create_task(self._progress(started))
+        faults = [asyncio.create_task(self._fault(f, started)) for f in scenario.faults]
+        await asyncio.gather(
+            *(self._arrive(workload, run, at, started) for run, at in zip(runs, times, strict=True))
+        )
+        await asyncio.gather(*faults)
+        load_s = time.monotonic() - started
+        self._load_done = True
+        await progress
+        self._heal_all()
+        print("load done; checking every node's view against the history ...", file=sys.stderr, flush=True)
+        verdict = await check(fed, self.history, CONVERGE_BOUND_S)
+        return self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
+
+    async def _arrive(self, workload: Workload, run: CaseRun, at: float, started: float) -> None:
+        await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+        await workload.run_case(run)
+
+    async def _fault(self, fault: Fault, started: float) -> None:
+        await asyncio.sleep(max(0.0, started + fault.start_s - time.monotonic()))
+        print(f"fault: {fault.describe()}", file=sys.stderr, flush=True)
+        if fault.kind == "kill":
+            node = self.cluster.nodes[fault.source]
+            self.kills += 1
+            await asyncio.to_thread(node.stop, signal.SIGKILL)
+            await asyncio.sleep(fault.duration_s)
+            await asyncio.to_thread(node.start)
+            return
+        proxy = self.proxies[f"{fault.source}>{fault.target}"]
+        self.partitions += fault.kind in ("cut", "flap")
+        if fault.kind == "cut":
+            proxy.cut()
+            await asyncio.sleep(fault.duration_s)
+        elif fault.kind == "slow":
+            proxy.slow(fault.parameter)
+            await asyncio.sleep(fault.duration_s)
+        else:  # flap
+            end = time.monotonic() + fault.duration_s
+            while time.monotonic() < end:
+                proxy.cut()
+                await asyncio.sleep(fault.parameter / 2)
+                proxy.heal()
+                await asyncio.sleep(fault.parameter / 2)
+        proxy.heal()
+
+    def _heal_all(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.heal()
+
+    async def _progress(self, started: float) -> None:
+        """One line a second on stderr: time, cases, operations, errors, rate, links down."""
+        last_acked, last_at = 0, time.monotonic()
+        while not self._load_done:
+            await asyncio.sleep(1.0)
+            now, acked = time.monotonic(), self.history.acked()
+            rate = (acked - last_acked) / max(now - last_at, 1e-9)
+            last_acked, last_at = acked, now
+            down = sorted(link for link, p in self.proxies.items() if p.cut_now or p.delay_s)
+            lags = {link: f"{max(v):.2f}s" for link, v in self.history.link_latencies.items() if v}
+            print(
+                f"t={now - started:5.1f}s cases={sum(bool(r.case_id) for r in self.history.cases)}"
+                f"/{self.scenario.cases} acked={acked} errors={self.history.errors()} rate={rate:.1f} ops/s "
+                f"links_faulty={','.join(down) or '-'} max_lag={lags or '-'}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    async def _deadline_compliance(self, fed: Federation) -> dict[str, Any]:
+        """Each handling province's share of concluded cases within the promised limit (its statistics)."""
+        shares: dict[str, Any] = {}
+        for province in self.scenario.provinces:
+            try:
+                body = await fed.get(province, "/v1/statistics?group_by=handling_province")
+            except (aiohttp.ClientError, OSError, ValueError):
+                continue
+            for group in body["groups"]:
+                if group["group"].get("handling_province") == province:
+                    shares[province] = group["handling"]["within_promised_rate"]
+        return shares
+
+    def _report(self, verdict: dict[str, Any], load_s: float, compliance: dict[str, Any]) -> dict[str, Any]:
+        scenario, history = self.scenario, self.history
+        acked = [op for op in history.operations if op.acked]
+        per_second = Counter(int(op.started_s) for op in acked)
+        return {
+            "provinces": list(scenario.provinces),
+            "store": "postgres" if scenario.postgres_url else "sqlite",
+            "seed": scenario.seed,
+            "cases": scenario.cases,
+            "profile": scenario.profile,
+            "rate": scenario.rate,
+            "faults": [f.describe() for f in scenario.faults],
+            "operations": len(history.operations),
+            "acked": len(acked),
+            "errors": history.errors(),
+            "kills": self.kills,
+            "partitions": self.partitions,
+            "load_s": round(load_s, 2),
+            "throughput_ops_s": round(len(acked) / load_s, 1) if load_s else 0.0,
+            "cases_filed": sum(bool(run.case_id) for run in history.cases),
+            "cases_concluded": sum(run.concluded for run in history.cases),
+            "latency": latency_table(history.link_latencies),
+            "deadline_compliance_within_promised": compliance,
+            "ops_per_second": [per_second.get(s, 0) for s in range(int(load_s) + 1)],
+            "verdict": verdict,
+        }
+
+    def _drop_schemas(self) -> None:
+        if not self.schemas:
+            return
+        with psycopg.connect(self.scenario.postgres_url, autocommit=True) as conn:
+            for schema in self.schemas.values():
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def simulate(scenario: Scenario) -> dict[str, Any]:
+    report = asyncio.run(Simulation(scenario).run())
+    print(summary(report))
+    return report
