@@ -1,5 +1,4 @@
-"""`tongban simulate`: the operators' load test of a local federation under faults (simulators/simulate.py).
-"""
+"""`tongban simulate`: the operators' load test of a local federation under faults (simulators/simulate.py)."""
 
 from __future__ import annotations
 
