@@ -1,4 +1,4 @@
-"""`tongban simulate`: the operators' load test of a local federation under faults (simulators/simulate.py)."""
+"""`tongban simulate`: operators load-test a local federation under faults (simulators/simulate.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,61 @@
+"""The simulator's pure parts: fault specs, arrival profiles, percentiles and the report's summary line."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from simulators.faults import Fault, FaultSpecError, parse_fault
+from simulators.report import latency_table, percentile
+from simulators.workload import Workload, arrival_times
+
+YRD = ("310000", "320000", "330000", "340000")
+
+
+def test_faults_parse_and_describe_themselves() -> None:
+    assert parse_fault("kill:320000@5+3", YRD) == Fault("kill", "320000", None, 5.0, 3.0)
+    slow = parse_fault("slow:310000>320000@4+5:0.3", YRD)
+    assert (slow.source, slow.target, slow.end_s, slow.parameter) == ("310000", "320000", 9.0, 0.3)
+    for text in ("kill:320000@5+3", "cut:310000>320000@4+5", "flap:330000>340000@1+6:1"):
+        assert parse_fault(text, YRD).describe() == text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("boom:320000@1+1", "expected kill"),
+        ("kill:310000>320000@1+1", "kill names one node"),
+        ("cut:310000@1+1", "name a link"),
+        ("cut:310000>310000@1+1", "name a link"),
+        ("cut:310000>110000@1+1", "not in this federation"),
+        ("slow:310000>320000@1+1", "positive :DELAY"),
+        ("flap:310000>320000@1+1:0", "positive :PERIOD"),
+    ],
+)
+def test_bad_faults_are_refused_with_the_expected_form(text: str, message: str) -> None:
+    with pytest.raises(FaultSpecError, match=message):
+        parse_fault(text, YRD)
+
+
+def test_arrivals_follow_their_profile_and_the_plan_its_seed() -> None:
+    steady = arrival_times(10, 5.0, "steady", random.Random(1))
+    assert steady == [i / 5 for i in range(10)]
+    ramp = arrival_times(10, 5.0, "ramp", random.Random(1))
+    gaps = [b - a for a, b in itertools.pairwise(ramp)]
+    assert gaps == sorted(gaps, reverse=True)  # faster and faster
+    burst = arrival_times(30, 5.0, "burst", random.Random(1))
+    assert len({int(t // 4) for t in burst}) == 3  # three groups of ten, four seconds apart
+    plan = Workload.plan(YRD, 20, random.Random(7))
+    assert plan == Workload.plan(YRD, 20, random.Random(7))
+    assert all(run.receiving != run.handling for run in plan)
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 0.5), percentile(values, 0.95), percentile(values, 0.99)) == (50.0, 95.0, 99.0)
+    assert percentile([3.0], 0.99) == 3.0
+    assert latency_table({"a→b": [0.01, 0.02, 0.03], "c→d": []}) == {
+        "a→b": {"count": 3, "p50_ms": 20.0, "p95_ms": 30.0, "p99_ms": 30.0, "mean_ms": 20.0}
+    }
