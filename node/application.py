@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import ApplicationRecorder, Recording
+
+from node.group_commit import GroupCommitter
 
 Clock = Callable[[], datetime]
 
@@ -30,9 +34,30 @@ def utc_now() -> datetime:
 
 
 class NodeApplication(Application[UUID]):
-    def __init__(self, *, env: dict[str, str], on_recorded: Callable[[int], None] = lambda _: None) -> None:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        on_recorded: Callable[[int], None] = lambda _: None,
+        group_commit: bool = True,
+    ) -> None:
         super().__init__(env=env)
         self._on_recorded = on_recorded
+        self.committer = GroupCommitter(self._record) if group_commit else None
+
+    def save(
+        self, *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None, **kwargs: Any
+    ) -> list[Recording[UUID]]:
+        """Save the aggregates' new events; with group commit, in one transaction with the saves of other
+        threads that arrive meanwhile (``node/group_commit.py``). Returns once the events are durable."""
+        if self.committer is None or kwargs:
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.collect_events(*objs)
+        recordings = self.committer.commit(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def construct_recorder(self) -> ApplicationRecorder:
         # A process recorder: the federation inbox stores a peer's batch and the peer's position together.

@@ -71,7 +71,9 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         metrics.events_appended.inc(count)
         log_signal.notify()
 
-    app = NodeApplication(env=settings.eventsourcing_env(), on_recorded=recorded)
+    app = NodeApplication(
+        env=settings.eventsourcing_env(), on_recorded=recorded, group_commit=settings.group_commit
+    )
     files = _load_federation_files(settings)
     clients = (
         PeerClients(

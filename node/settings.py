@@ -63,6 +63,8 @@ class Settings:
     manifest_refresh_s: float = 300.0
     # How often this node witnesses every peer's transparency log (fetch its head, check, cosign).
     witness_interval_s: float = 30.0
+    # Saves arriving together share one transaction (node/group_commit.py); off: one transaction per save.
+    group_commit: bool = True
     # Where this node reaches a peer instead of the manifest's endpoint, e.g. through an egress gateway or the
     # simulator's link proxies: "320000=10.0.0.7:50052,330000=..." (TLS still expects that province's node).
     peer_endpoints: str = ""
