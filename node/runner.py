@@ -30,6 +30,7 @@ from node.reliance_watcher import RelianceWatcher
 from node.services import Services
 from node.settings import Settings
 from node.store_watch import StoreWatch
+from node.worker_lease import WorkerLease
 
 log = structlog.get_logger("tongban.node")
 
@@ -99,41 +100,23 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
             store=settings.store,
             settings=settings.describe(),
         )
-        timer = DeadlineTimer(services.app, services.cases)
-        followers = [
-            asyncio.create_task(run_until_stopped(timer, settings.deadline_check_interval_s, stop)),
-            asyncio.create_task(
-                run_until_stopped(
-                    RelianceWatcher(services.app, services.cases), settings.follow_interval_s, stop
-                )
-            ),
-        ]
-        followers.append(asyncio.create_task(_follow_projections(services, settings.follow_interval_s, stop)))
         watch = StoreWatch(services.app, services.log_signal) if settings.postgres_url else None
         if watch is not None:
             watch.start()
-        pullers = _start_pullers(services)
+        tasks = [asyncio.create_task(_run_workers(services, settings, stop))]
         if services.federation is not None:
             statuses = services.federation.statuses.values()
-            followers.append(asyncio.create_task(_report_peer_health(health, statuses, stop)))
-            witnessing = services.federation.witnessing
-            followers.append(
-                asyncio.create_task(run_until_stopped(witnessing, settings.witness_interval_s, stop))
-            )
+            tasks.append(asyncio.create_task(_report_peer_health(health, statuses, stop)))
             refresher = _ManifestRefresher(services.federation.manifest)
-            followers.append(
-                asyncio.create_task(run_until_stopped(refresher, settings.manifest_refresh_s, stop))
-            )
+            tasks.append(asyncio.create_task(run_until_stopped(refresher, settings.manifest_refresh_s, stop)))
         started.set()
         await stop.wait()
         log.info("node.stopping", grace_s=settings.shutdown_grace_s)
         if services.federation is not None:
             services.federation.servicer.close()
-        for puller in pullers:
-            puller.cancel()
         if watch is not None:
             await asyncio.to_thread(watch.stop)
-        await asyncio.gather(*followers, *pullers, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await mark_serving(health, False)
     finally:
         # Also after a failed start: the HTTP listener must not outlive a node that did not come up.
@@ -165,6 +148,64 @@ class _ManifestRefresher:
 
     def tick(self) -> bool:
         return self._source.refresh()
+
+
+async def _run_workers(services: Services, settings: Settings, stop: asyncio.Event) -> None:
+    """The background workers. On SQLite (one process per store) they simply run. On PostgreSQL several
+    processes may share the store: only the one holding the worker lease runs them, and a standby takes the
+    lease, and the workers, when the holder dies."""
+    if not settings.postgres_url:
+        await _workers(services, settings, stop)
+        return
+    lease = WorkerLease(settings.postgres_url, settings.eventsourcing_env()["POSTGRES_SCHEMA"])
+    services.lease_state["role"] = "standby"
+    try:
+        while not stop.is_set():
+            if await asyncio.to_thread(lease.try_acquire):
+                log.info("workers.lease_acquired", key=lease.key)
+                services.lease_state["role"] = "leader"
+                workers_stop = asyncio.Event()  # set on the node's stop, or when the lease is lost
+                workers = asyncio.create_task(_workers(services, settings, workers_stop))
+                while not stop.is_set() and await asyncio.to_thread(lease.held):
+                    await _wait(stop, settings.lease_retry_s)
+                workers_stop.set()
+                await workers
+                services.lease_state["role"] = "standby"
+                if not stop.is_set():
+                    log.warning("workers.lease_lost", key=lease.key)
+            else:
+                await _wait(stop, settings.lease_retry_s)
+    finally:
+        await asyncio.to_thread(lease.release)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+
+
+async def _workers(services: Services, settings: Settings, stop: asyncio.Event) -> None:
+    """The deadline timer, the reliance watcher, the read models and tree-head signer, the federation
+    pullers and the witness, until ``stop``."""
+    timer = DeadlineTimer(services.app, services.cases)
+    tasks = [
+        asyncio.create_task(run_until_stopped(timer, settings.deadline_check_interval_s, stop)),
+        asyncio.create_task(
+            run_until_stopped(RelianceWatcher(services.app, services.cases), settings.follow_interval_s, stop)
+        ),
+        asyncio.create_task(_follow_projections(services, settings.follow_interval_s, stop)),
+    ]
+    pullers = _start_pullers(services)
+    if services.federation is not None:
+        witnessing = services.federation.witnessing
+        tasks.append(asyncio.create_task(run_until_stopped(witnessing, settings.witness_interval_s, stop)))
+    try:
+        await stop.wait()
+    finally:
+        for puller in pullers:
+            puller.cancel()
+        await asyncio.gather(*tasks, *pullers, return_exceptions=True)
 
 
 async def _follow_projections(services: Services, interval_s: float, stop: asyncio.Event) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from federation.log_signal import LogSignal
 from node.application import NodeApplication
@@ -32,6 +32,8 @@ class Services:
     log_signal: LogSignal  # set whenever the node's log grows
     transparency: TransparencyService  # the node's transparency log: signed tree heads and proofs
     federation: FederationSetup | None = None  # None: no federation_dir configured
+    # "leader": this process runs the background workers; "standby": another does (PostgreSQL only)
+    lease_state: dict[str, str] = field(default_factory=lambda: {"role": "leader"})
 
     @property
     def province(self) -> str:

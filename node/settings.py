@@ -63,6 +63,8 @@ class Settings:
     manifest_refresh_s: float = 300.0
     # How often this node witnesses every peer's transparency log (fetch its head, check, cosign).
     witness_interval_s: float = 30.0
+    # PostgreSQL: how often a standby process tries to take the worker lease, and the holder checks it.
+    lease_retry_s: float = 2.0
     # Saves arriving together share one transaction (node/group_commit.py); off: one transaction per save.
     group_commit: bool = True
     # Where this node reaches a peer instead of the manifest's endpoint, e.g. through an egress gateway or the
@@ -240,6 +242,8 @@ def _check(settings: Settings) -> None:
             raise SettingsError(
                 f"peer_endpoints: {item!r} is not province=host:port (e.g. 320000=127.0.0.1:50052)"
             )
+    if not (math.isfinite(settings.lease_retry_s) and settings.lease_retry_s > 0):
+        raise SettingsError("lease_retry_s must be a positive number of seconds")
     if not (math.isfinite(settings.witness_interval_s) and settings.witness_interval_s > 0):
         raise SettingsError("witness_interval_s must be a positive number of seconds")
     if not 1 <= settings.federation_batch_events <= 2000:

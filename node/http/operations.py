@@ -29,7 +29,11 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as e:
         log.warning("readyz.store_unreachable", error_type=type(e).__name__)
         return web.json_response({"status": "unavailable", "checks": {"store": "unreachable"}}, status=503)
-    checks: dict[str, object] = {"store": "ok", "store_kind": services.settings.store}
+    checks: dict[str, object] = {
+        "store": "ok",
+        "store_kind": services.settings.store,
+        "workers": services.lease_state["role"],
+    }
     lags = await asyncio.to_thread(_projection_lags, services)
     checks["projections"] = {
         name: {"lag_events": lag.events, "lag_seconds": round(lag.seconds, 3)} for name, lag in lags.items()
