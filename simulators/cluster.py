@@ -120,6 +120,15 @@ class NodeProcess:
         with self._new_line:
             return self._new_line.wait_for(seen, timeout_s)
 
+    def peak_rss_mb(self) -> float | None:
+        """The process's peak resident memory (VmHWM), while it runs; None when it does not."""
+        if self._process is None or self._process.poll() is not None:
+            return None
+        for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return None
+
     def send_signal(self, sig: signal.Signals) -> None:
         if self._process is not None:
             self._process.send_signal(sig)

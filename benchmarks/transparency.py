@@ -2,7 +2,7 @@
 (``audit verify``) leaves per second, and whole-log replay (``audit replay``) events per second, each next to
 the raw read rate of the same events from the same event table in the same run (a plain SELECT of its rows).
 
-    python -m simulators.bench_transparency [--cases 1000] [--postgres URL]
+    python -m benchmarks.transparency [--cases 1000] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 
 from aggregates.responsibility import Actor
+from benchmarks.projections import JS, SH, fill
 from node.audit import verify
 from node.bootstrap import build_services, close_services
 from node.replay import replay_log
@@ -26,7 +27,6 @@ from node.services import Services
 from node.settings import load_settings
 from node.signing import Ed25519Signer
 from node.stored_records import stored_records
-from simulators.bench_projections import JS, SH, fill
 from simulators.sample_data import sample_catalogue
 
 RUNS = 3

@@ -2,7 +2,7 @@
 as events applied per second, next to the raw read rate of the same events from the same event table in the
 same run (the recorder's select of those notifications, without decoding or applying them).
 
-    python -m simulators.bench_projections [--cases 1000] [--postgres URL]
+    python -m benchmarks.projections [--cases 1000] [--postgres URL]
 """
 
 from __future__ import annotations

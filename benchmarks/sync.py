@@ -6,7 +6,7 @@ Each figure is printed with a raw baseline measured in the same run, because the
 - catch-up against raw inserts of the same number of rows, in transactions of the same batch size, into a
   plain table of the same store kind (sqlite3, or psycopg for PostgreSQL).
 
-    python -m simulators.bench_federation [--cases 200] [--backlog 300] [--postgres URL]
+    python -m benchmarks.sync [--cases 200] [--backlog 300] [--postgres URL]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 group commit and with one transaction per save, next to raw psycopg inserts of rows of the same size in the
 same run (one row per transaction, and batches of rows per transaction).
 
-    python -m simulators.bench_group_commit --postgres URL [--threads 32] [--seconds 10]
+    python -m benchmarks.group_commit --postgres URL [--threads 32] [--seconds 10]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from simulators import bench_transparency
+from benchmarks import transparency as bench_transparency
 
 
 def test_the_benchmark_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,114 @@
+"""Run every benchmark, then write the results with a description of the machine to benchmarks/results/.
+
+    python -m benchmarks --postgres URL [--quick]
+
+Each benchmark runs as a process of its own and prints its figures beside a raw baseline measured in the
+same run. The results file keeps every figure and every PASS/FAIL line against the targets, so a later run on
+the same machine shows a regression.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def suite(url: str, quick: bool) -> list[tuple[str, list[str]]]:
+    """(module, arguments) of each benchmark, smaller with ``quick``."""
+    scale = 5 if quick else 1
+    sync = ["--cases", str(200 // scale), "--backlog", str(300 // scale)]
+    return [
+        ("benchmarks.rest", ["--postgres", url, "--seconds", str(10 // scale or 2)]),
+        ("benchmarks.group_commit", ["--postgres", url, "--seconds", str(8 // scale or 2)]),
+        ("benchmarks.sync", ["--postgres", url, *sync]),
+        ("benchmarks.projections", ["--postgres", url, "--cases", str(1000 // scale)]),
+        ("benchmarks.transparency", ["--postgres", url, "--cases", str(3000 // scale)]),
+    ]
+
+
+def machine(url: str) -> list[str]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    memory = next(
+        (line.split(":", 1)[1].strip() for line in _read("/proc/meminfo") if "MemTotal" in line), "?"
+    )
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT version(), current_setting('fsync')").fetchone()
+    server, fsync = (str(row[0]), str(row[1])) if row else ("unknown", "unknown")
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, for the record only
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores; memory {memory}",
+        f"- kernel {platform.release()}; Python {platform.python_version()}",
+        f"- PostgreSQL: {server.split(',')[0]}, fsync {fsync}",
+        f"- commit {commit or 'unknown'}",
+    ]
+
+
+def _read(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def main(args: argparse.Namespace) -> int:
+    started = datetime.datetime.now(datetime.UTC)
+    sections, verdicts, failed = [], [], []
+    for module, arguments in suite(args.postgres, args.quick):
+        print(f"== {module} {' '.join(a for a in arguments if not a.startswith('postgres'))}", flush=True)
+        done = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", module, *arguments], capture_output=True, text=True, check=False
+        )
+        figures = [line for line in done.stdout.splitlines() if line and not line.startswith(("{", "20"))]
+        print("\n".join(figures), flush=True)
+        if done.returncode != 0:
+            failed.append(module)
+            figures.append(f"(exit {done.returncode}) {done.stderr.strip().splitlines()[-1:] or ''}")
+        verdicts += [f"{module}: {line}" for line in figures if "PASS" in line or "FAIL" in line]
+        sections += [f"### {module}", "", "```", *figures, "```", ""]
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{started:%Y-%m-%d}-{platform.node() or 'machine'}{'-quick' if args.quick else ''}.md"
+    path.write_text(
+        "\n".join(
+            [
+                f"# Benchmark results, {started:%Y-%m-%d %H:%M} UTC{' (quick)' if args.quick else ''}",
+                "",
+                *machine(args.postgres),
+                "",
+                "## Against the targets",
+                "",
+                *[f"- {v}" for v in verdicts],
+                "",
+                "## Figures",
+                "",
+                *sections,
+            ]
+        )
+    )
+    print(f"results: {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--postgres", required=True, help="PostgreSQL URL (the server fsyncs, as in production)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a fifth of the sizes and durations")
+    sys.exit(main(parser.parse_args()))
