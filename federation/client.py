@@ -105,11 +105,14 @@ class PeerClients:
         manifest: Callable[[], Manifest],
         credentials: grpc.ChannelCredentials,
         endpoints: dict[str, str] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        answer_max_age_s: float = ANSWER_MAX_AGE_S,
     ) -> None:
         self._province = province
         self._manifest = manifest
         self._credentials = credentials
         self._endpoints = endpoints or {}  # overrides of the manifest's endpoints (gateways, test proxies)
+        self._clock, self._answer_max_age_s = clock, answer_max_age_s  # the node's (maybe simulated) time
         self._lock = threading.Lock()
         self._channels: dict[tuple[str, str], grpc.Channel] = {}
 
@@ -194,7 +197,7 @@ class PeerClients:
             raise RemoteConflict(
                 f"SIGNATURE_INVALID: province {issuer}'s answer is not signed by its manifest key"
             ) from None
-        _check_answer(assertion, identifier, issuer)
+        _check_answer(assertion, identifier, issuer, self._clock(), self._answer_max_age_s)
         return RemoteVerification(
             assertion=assertion,
             signed_payload=response.signed_payload,
@@ -245,18 +248,20 @@ class PeerClients:
             self._channels.clear()
 
 
-def _check_answer(assertion: dict[str, Any], identifier: str, issuer: str) -> None:
+def _check_answer(
+    assertion: dict[str, Any], identifier: str, issuer: str, now: datetime, max_age_s: float
+) -> None:
     """A signed answer must be about the certificate asked for, by the province asked, and fresh: an old or
     borrowed answer (replayed) is not an answer to this request."""
     try:
         verified_at = datetime.fromisoformat(str(assertion.get("verified_at")))
-        age = abs((datetime.now(UTC) - verified_at).total_seconds())
+        age = abs((now - verified_at).total_seconds())
     except (TypeError, ValueError):
         age = float("inf")
     if (
         assertion.get("identifier") != identifier
         or assertion.get("verifier_province") != issuer
-        or age > ANSWER_MAX_AGE_S
+        or age > max_age_s
     ):
         raise RemoteConflict(
             f"ANSWER_MISMATCH: province {issuer}'s answer is not a fresh answer to this request"

@@ -10,7 +10,7 @@ import structlog
 from tongban.federation.v1 import federation_pb2 as federation_pb
 
 from aggregates.calendar import WorkingCalendar
-from federation.client import PeerClients
+from federation.client import ANSWER_MAX_AGE_S, PeerClients
 from federation.handshake import manifest_warnings
 from federation.inbox import Inbox
 from federation.log_signal import LogSignal
@@ -81,6 +81,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
             files.manifest.current,
             files.channel_credentials,
             settings.peer_endpoint_overrides,
+            clock,
+            ANSWER_MAX_AGE_S * settings.time_scale,  # the same real-time bound under a simulated clock
         )
         if files
         else None

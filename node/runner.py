@@ -22,6 +22,7 @@ from federation.client import SERVER_OPTIONS
 from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus, Puller
 from node.bootstrap import build_services, close_services
+from node.clock import node_clock
 from node.deadline_timer import DeadlineTimer, run_until_stopped
 from node.grpc.interceptors import ObservingInterceptor
 from node.grpc.server import build_server, mark_serving, report_peers
@@ -57,7 +58,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        services = await asyncio.to_thread(build_services, settings)
+        services = await asyncio.to_thread(build_services, settings, clock=node_clock(settings))
         try:
             await _serve(settings, services, stop, started or asyncio.Event())
         finally:

@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -63,6 +64,12 @@ class Settings:
     manifest_refresh_s: float = 300.0
     # How often this node witnesses every peer's transparency log (fetch its head, check, cosign).
     witness_interval_s: float = 30.0
+    # Simulated time (for `tongban simulate`): when time_origin is set, the node's clock reads
+    # time_origin + (now - time_anchor) * time_scale, so weeks of working days pass in minutes and the
+    # deadline timer fires for real. time_anchor: Unix seconds shared by every node of a run (0: at start).
+    time_origin: str = ""
+    time_anchor: float = 0.0
+    time_scale: float = 1.0
     # PostgreSQL: how often a standby process tries to take the worker lease, and the holder checks it.
     lease_retry_s: float = 2.0
     # Saves arriving together share one transaction (node/group_commit.py); off: one transaction per save.
@@ -242,6 +249,15 @@ def _check(settings: Settings) -> None:
             raise SettingsError(
                 f"peer_endpoints: {item!r} is not province=host:port (e.g. 320000=127.0.0.1:50052)"
             )
+    if settings.time_origin:
+        try:
+            origin = datetime.fromisoformat(settings.time_origin)
+        except ValueError:
+            origin = None
+        if origin is None or origin.tzinfo is None:
+            raise SettingsError("time_origin must be an ISO 8601 date-time with an offset")
+    if not (math.isfinite(settings.time_scale) and settings.time_scale > 0):
+        raise SettingsError("time_scale must be a positive number")
     if not (math.isfinite(settings.lease_retry_s) and settings.lease_retry_s > 0):
         raise SettingsError("lease_retry_s must be a positive number of seconds")
     if not (math.isfinite(settings.witness_interval_s) and settings.witness_interval_s > 0):

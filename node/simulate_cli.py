@@ -34,6 +34,18 @@ def add_simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="kill:P@START+SECONDS, cut:P>Q@START+SECONDS, slow:P>Q@START+SECONDS:DELAY or "
         "flap:P>Q@START+SECONDS:PERIOD (repeatable)",
     )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.0,
+        help="simulated seconds per real second (86400: a day a second); default: the wall clock",
+    )
+    parser.add_argument(
+        "--stall-share", type=float, default=0.0, help="share of cases left open once accepted (0..1)"
+    )
+    parser.add_argument(
+        "--hold", type=float, default=0.0, help="seconds to keep the federation running after the load"
+    )
     parser.add_argument("--postgres", default="", help="PostgreSQL URL: the nodes use it instead of SQLite")
     parser.add_argument(
         "--data-dir", type=Path, help="where the nodes keep their data (default: a new temp dir)"
@@ -47,8 +59,12 @@ def _simulate(args: argparse.Namespace) -> int:
     if len(provinces) < 2 or len(set(provinces)) != len(provinces):
         print("tongban simulate: --provinces needs two or more distinct province codes", file=sys.stderr)
         return 2
-    if args.cases < 1 or args.rate <= 0:
-        print("tongban simulate: --cases and --rate must be positive", file=sys.stderr)
+    if args.cases < 1 or args.rate <= 0 or args.time_scale < 0 or args.hold < 0:
+        print("tongban simulate: --cases and --rate must be positive, --time-scale and --hold not negative",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if not 0 <= args.stall_share <= 1:
+        print("tongban simulate: --stall-share must be 0 to 1", file=sys.stderr)
         return 2
     try:
         faults = [parse_fault(text, provinces) for text in args.fault]
@@ -65,6 +81,9 @@ def _simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
         faults=faults,
         postgres_url=args.postgres,
+        time_scale=args.time_scale,
+        stall_share=args.stall_share,
+        hold_s=args.hold,
     )
     configure_logging(stream=current_stderr())  # stdout carries the summary
     report = simulate(scenario)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ class Verdict:
     reordered: int
     diverged: int
     converge_s: float
+    deadline_events: dict[str, int]  # DeadlineWarned and DeadlineBreached the timers recorded
 
     @property
     def correct(self) -> bool:
@@ -72,6 +74,7 @@ async def check(fed: Federation, history: History, bound_s: float) -> Verdict:
         await asyncio.sleep(0.2)
     converge_s = time.monotonic() - started
     lost = duplicated = reordered = diverged = 0
+    timers: Counter[str] = Counter()
     for run in history.cases:
         if not run.case_id:
             continue
@@ -85,7 +88,9 @@ async def check(fed: Federation, history: History, bound_s: float) -> Verdict:
             unique = list(dict.fromkeys(versions))
             reordered += unique != list(range(1, len(unique) + 1))
         diverged += not _agree(view)
-    return Verdict(len(holders), lost, duplicated, reordered, diverged, round(converge_s, 2))
+        first = next(iter(view.values())) or []
+        timers.update(event for _v, event in first if event in ("DeadlineWarned", "DeadlineBreached"))
+    return Verdict(len(holders), lost, duplicated, reordered, diverged, round(converge_s, 2), dict(timers))
 
 
 def _agree(view: dict[str, Timeline | None]) -> bool:

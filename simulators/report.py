@@ -39,7 +39,10 @@ def summary(report: dict[str, Any]) -> str:
         f"faults: {', '.join(report['faults']) or 'none'}",
         f"operations: {report['operations']} sent, {report['acked']} acknowledged, {report['errors']} failed "
         f"in {report['load_s']} s ({report['throughput_ops_s']} acknowledged ops/s); "
-        f"{report['cases_filed']} cases filed, {report['cases_concluded']} concluded",
+        f"{report['cases_filed']} cases filed, {report['cases_concluded']} concluded, "
+        f"{report['cases_stalled']} left open",
+        f"deadline timers: {report['verdict']['deadline_events'] or 'none fired'}"
+        + (f" (time ran {report['time_scale']:g}x)" if report["time_scale"] else " (wall-clock time)"),
         "commit-to-visible latency per link A→B (A acknowledged a step -> B's replica shows it):",
     ]
     for link, row in report["latency"].items():

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ class Scenario:
     seed: int = 1
     faults: list[Fault] = field(default_factory=list)
     postgres_url: str = ""  # empty: SQLite
+    time_scale: float = 0.0  # 0: the wall clock; else simulated seconds per real second (86400: a day)
+    stall_share: float = 0.0  # cases left open once accepted, so that their deadlines run out
+    hold_s: float = 0.0  # keep the federation running this long after the load, for the timers
 
 
 class Simulation:
@@ -60,9 +64,8 @@ class Simulation:
                 p: {"TONGBAN_POSTGRES_URL": scenario.postgres_url, "TONGBAN_POSTGRES_SCHEMA": schema}
                 for p, schema in self.schemas.items()
             }
-        self.cluster = FederatedCluster(
-            scenario.data_dir, scenario.provinces, store_env, {"TONGBAN_WITNESS_INTERVAL_S": "2"}
-        )
+        extra = {"TONGBAN_WITNESS_INTERVAL_S": "2", **simulated_time(scenario.time_scale)}
+        self.cluster = FederatedCluster(scenario.data_dir, scenario.provinces, store_env, extra)
         self.proxies: dict[str, LinkProxy] = {}
         self.history = History()
         self.kills = 0
@@ -102,7 +105,7 @@ class Simulation:
         applicants: dict[str, Applicant] = {
             p: await fed.issue_id_card(p, seed=f"sim-{scenario.seed}-{p}") for p in scenario.provinces
         }
-        runs = Workload.plan(scenario.provinces, scenario.cases, rng)
+        runs = Workload.plan(scenario.provinces, scenario.cases, rng, scenario.stall_share)
         self.history.cases = runs
         times = arrival_times(scenario.cases, scenario.rate, scenario.profile, rng)
         started = time.monotonic()
@@ -114,6 +117,7 @@ class Simulation:
         )
         await asyncio.gather(*faults)
         load_s = time.monotonic() - started
+        await asyncio.sleep(scenario.hold_s)
         self._load_done = True
         await progress
         self._heal_all()
@@ -210,6 +214,8 @@ class Simulation:
             "cases_concluded": sum(run.concluded for run in history.cases),
             "latency": latency_table(history.link_latencies),
             "deadline_compliance_within_promised": compliance,
+            "time_scale": scenario.time_scale,
+            "cases_stalled": sum(run.stall for run in history.cases),
             "ops_per_second": [per_second.get(s, 0) for s in range(int(load_s) + 1)],
             "verdict": verdict,
         }
@@ -220,6 +226,20 @@ class Simulation:
         with psycopg.connect(self.scenario.postgres_url, autocommit=True) as conn:
             for schema in self.schemas.values():
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def simulated_time(scale: float) -> dict[str, str]:
+    """The node settings of a shared simulated clock from 09:00 China time today, ``scale`` times faster."""
+    if not scale:
+        return {}
+    china = datetime.now(timezone(timedelta(hours=8)))
+    origin = china.replace(hour=9, minute=0, second=0, microsecond=0)
+    return {
+        "TONGBAN_TIME_ORIGIN": origin.isoformat(),
+        "TONGBAN_TIME_ANCHOR": f"{time.time():.3f}",
+        "TONGBAN_TIME_SCALE": f"{scale:g}",
+        "TONGBAN_DEADLINE_CHECK_INTERVAL_S": "0.5",
+    }
 
 
 def simulate(scenario: Scenario) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class CaseRun:
     receiving: str
     handling: str
     outcome: str  # ISSUED or RETURNED
+    stall: bool = False  # left open once accepted: its deadlines run out (under simulated time)
     case_id: str = ""
     forwarded: bool = False
     concluded: bool = False
@@ -93,11 +94,14 @@ class Workload:
         self._fed, self._applicants, self._history, self._started = fed, applicants, history, started
 
     @staticmethod
-    def plan(provinces: tuple[str, ...], count: int, rng: random.Random) -> list[CaseRun]:
+    def plan(
+        provinces: tuple[str, ...], count: int, rng: random.Random, stall_share: float = 0.0
+    ) -> list[CaseRun]:
         runs = []
         for index in range(count):
             receiving, handling = rng.sample(provinces, 2)
-            runs.append(CaseRun(index, receiving, handling, rng.choice(("ISSUED", "ISSUED", "RETURNED"))))
+            outcome = rng.choice(("ISSUED", "ISSUED", "RETURNED"))
+            runs.append(CaseRun(index, receiving, handling, outcome, stall=rng.random() < stall_share))
         return runs
 
     async def run_case(self, run: CaseRun) -> None:
@@ -129,6 +133,8 @@ class Workload:
         accepted_at = time.monotonic()
         await self._op(run, "accept", b, lambda: fed.post(b, path + "/accept", Role.HANDLER))
         await self._replicated(f"{b}→{a}", a, run.case_id, "ACCEPTED", accepted_at)
+        if run.stall:
+            return
         await self._op(run, "review", b, lambda: _approved(fed, b, run.case_id))
         body = {"result": run.outcome}
         await self._op(run, "conclude", b, lambda: fed.post(b, path + "/conclude", Role.HANDLER, body))

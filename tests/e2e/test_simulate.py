@@ -46,3 +46,27 @@ def test_a_four_province_scenario_with_faults_ends_correct(
     assert "-> CORRECT" in done.stdout
     assert "<svg" in (tmp_path / "report" / "report.html").read_text()
     assert "verdict: ops=" in (tmp_path / "report" / "report.txt").read_text()
+
+
+def test_simulated_time_makes_the_deadline_timers_fire(tmp_path: Path) -> None:
+    """A day a second: the cases left open once accepted are warned, then breach their promised limit (five
+    working days) within the twenty simulated days the federation is held, and none reaches its statutory
+    limit (twenty working days, four weeks at least)."""
+    command = [sys.executable, "-m", "node", "simulate", "--provinces", "310000,320000,340000"]
+    command += ["--cases", "6", "--rate", "4", "--seed", "3", "--time-scale", "86400", "--stall-share", "0.5"]
+    command += [
+        "--hold",
+        "20",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--report-dir",
+        str(tmp_path / "report"),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    stalled = report["cases_stalled"]
+    assert stalled >= 1
+    assert report["verdict"]["deadline_events"] == {"DeadlineWarned": stalled, "DeadlineBreached": stalled}
+    assert report["cases_concluded"] == report["cases_filed"] - stalled
