@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from node.application import utc_now
+from node.clock import node_clock
 from node.settings import Settings, SettingsError, load_settings
 
 
@@ -79,6 +83,10 @@ def test_postgres_url_becomes_explicit_eventsourcing_settings() -> None:
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "inf"}, "shutdown_grace_s"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "-1"}, "shutdown_grace_s"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_WITNESS_INTERVAL_S": "0"}, "witness_interval_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_LEASE_RETRY_S": "0"}, "lease_retry_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_ORIGIN": "2026-11-23 09:00"}, "time_origin"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_ORIGIN": "monday"}, "time_origin"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_SCALE": "0"}, "time_scale"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_PEER_ENDPOINTS": "320000:127.0.0.1"}, "peer_endpoints"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_PEER_ENDPOINTS": "32=127.0.0.1:5"}, "peer_endpoints"),
         (
@@ -219,3 +227,17 @@ def test_peer_endpoints_override_the_manifest_per_province() -> None:
         "340000": "gw:7002",
     }
     assert load_settings(environ={"TONGBAN_PROVINCE": "310000"}).peer_endpoint_overrides == {}
+
+
+def test_simulated_time_runs_from_its_origin_at_its_scale() -> None:
+    anchor = time.time() - 10  # ten real seconds ago
+    environ = {
+        "TONGBAN_PROVINCE": "310000",
+        "TONGBAN_TIME_ORIGIN": "2026-11-23T09:00:00+08:00",
+        "TONGBAN_TIME_ANCHOR": str(anchor),
+        "TONGBAN_TIME_SCALE": "3600",
+    }
+    now = node_clock(load_settings(environ=environ))()
+    hours = (now - datetime.fromisoformat("2026-11-23T09:00:00+08:00")).total_seconds() / 3600
+    assert 10 <= hours < 11  # ten real seconds are ten simulated hours (and the moment this test took)
+    assert node_clock(load_settings(environ={"TONGBAN_PROVINCE": "310000"})) is utc_now
