@@ -51,7 +51,7 @@ def filings_per_second(url: str, threads: int, seconds: float, group_commit: boo
                 applicant = {
                     "name": "张伟",
                     "id_type": "111",
-                    "id_number": citizen_id("310101", "19900101", n),
+                    "id_number": citizen_id("310101", "19900101", n % 1000),
                 }
                 node.cases.submit(
                     WINDOW, item_province=JS, item_code="GA-0003", mode="PROXY", applicant=applicant

@@ -47,7 +47,7 @@ async def drive(url: str, headers: dict[str, str], seconds: float, connections: 
             applicant = {
                 "name": "张伟",
                 "id_type": "111",
-                "id_number": citizen_id("310101", "19900101", worker * 997 + n),
+                "id_number": citizen_id("310101", "19900101", (worker * 997 + n) % 1000),
             }
             body = {"item_province": JS, "item_code": "GA-0003", "mode": "PROXY", "applicant": applicant}
             async with session.post(url, json=body, headers=headers) as response:
@@ -98,7 +98,7 @@ def main(args: argparse.Namespace) -> None:
         services.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "bench"))
     finally:
         close_services(services)
-    node = NodeProcess(SH, data_dir, {**store, "TONGBAN_LOG_LEVEL": "warning"})
+    node = NodeProcess(SH, data_dir, store)
     try:
         trivial = trivial_rate(args.seconds, args.connections)
         raw = raw_inserts_per_second(args.postgres, 100, args.seconds / 2)
