@@ -186,7 +186,7 @@ class CaseService:
         """
         now = self._clock()
         bundle = self._catalogue.bundle(bundle_province, bundle_code)
-        items = [self._catalogue.item(province, code) for province, code in bundle.items]
+        items = [self._catalogue.current_item(province, code) for province, code in bundle.items]
         modes = [item_mode(item.definition, mode, actor.province) for item in items]
         person = Applicant.register(applicant["name"], applicant["id_type"], applicant["id_number"], now)
         bundle_id = uuid4()
@@ -219,7 +219,7 @@ class CaseService:
         now: datetime,
         bundle_id: str | None = None,
     ) -> Case:
-        item = self._catalogue.item(item_province, item_code)
+        item = self._catalogue.current_item(item_province, item_code)
         definition = item.definition
         unknown = sorted(set(parts) - {p.code for p in definition.joint_parts})
         if unknown:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,14 @@ class LoadReport:
 
 
 class CatalogueService:
-    def __init__(self, app: NodeApplication, clock: Clock = utc_now) -> None:
+    def __init__(self, app: NodeApplication, clock: Clock = utc_now, current_for_s: float = 2.0) -> None:
         self._app = app
         self._clock = clock
         self._province_locks = tuple(threading.Lock() for _ in range(16))
+        # Filing a case reads its item's current version; read from the store at most every current_for_s
+        # (a version published by another process applies to cases filed from then on).
+        self._current_for_s = current_for_s
+        self._current: dict[tuple[str, str], tuple[float, ServiceItem]] = {}
 
     def publish_item(self, province: str, fields: dict[str, Any], actor: Actor) -> tuple[ServiceItem, str]:
         """Publish an item, or revise it when its definition changed. Returns the item and what happened."""
@@ -118,6 +123,16 @@ class CatalogueService:
             )
         return item
 
+    def current_item(self, province: str, code: str) -> ServiceItem:
+        """The item's current version, for filing a case (read only: never change what this returns)."""
+        key, now = (province, code), time.monotonic()
+        held = self._current.get(key)
+        if held is not None and now - held[0] < self._current_for_s:
+            return held[1]
+        item = self.item(province, code)
+        self._current[key] = (now, item)
+        return item
+
     def bundle(self, province: str, code: str) -> ServiceBundle:
         try:
             bundle: ServiceBundle = self._app.repository.get(ServiceBundle.id_for(province, code))
@@ -160,6 +175,9 @@ class CatalogueService:
             self._app.save(*aggregates)
         except IntegrityError:
             return False
+        for aggregate in aggregates:
+            if isinstance(aggregate, ServiceItem):  # this process's own filings see a new version at once
+                self._current.pop((aggregate.province, aggregate.definition.code), None)
         return True
 
     def _exists(self, aggregate_id: UUID) -> bool:

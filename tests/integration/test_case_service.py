@@ -13,6 +13,7 @@ from aggregates.deadline import DeadlineState
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
 from node.bootstrap import build_services, close_services
+from node.catalogue import CatalogueService
 from node.deadline_timer import DeadlineTimer
 from node.services import Services
 from node.settings import Settings
@@ -372,3 +373,23 @@ def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock
     assert (
         node.app.recorder.max_notification_id() == (before or 0) + 3
     )  # Issued + holder index Opened + Added
+
+
+def test_filing_sees_a_new_item_version_at_once_here_and_within_its_window_from_elsewhere(
+    node: Services, clock: FakeClock
+) -> None:
+    """Filing reads an item's current version at most every ``current_for_s``: a version this process
+    publishes applies to its next filing; one another process publishes, once the window has passed."""
+    proxy_case(node, clock)  # reads GA-0003 version 1 into this process's window
+    fields = {
+        **node.catalogue.item("320000", "GA-0003").definition.as_event_fields(),
+        "promised_limit_days": 3,
+    }
+    fields.pop("handling_province")
+    node.catalogue.publish_item("320000", fields, JS_HANDLER)  # published here: seen at once
+    assert node.cases.case(proxy_case(node, clock)).item_version == 2
+    elsewhere = CatalogueService(node.app, clock)  # another process's catalogue service on the same store
+    elsewhere.publish_item("320000", {**fields, "promised_limit_days": 4}, JS_HANDLER)
+    assert node.cases.case(proxy_case(node, clock)).item_version == 2  # still within the window
+    node.catalogue._current_for_s = 0.0
+    assert node.cases.case(proxy_case(node, clock)).item_version == 3
