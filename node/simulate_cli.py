@@ -46,6 +46,11 @@ def add_simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument(
         "--hold", type=float, default=0.0, help="seconds to keep the federation running after the load"
     )
+    parser.add_argument(
+        "--private-postgres",
+        action="store_true",
+        help="run the nodes on a PostgreSQL server of the simulator's own, which pgrestart faults crash",
+    )
     parser.add_argument("--postgres", default="", help="PostgreSQL URL: the nodes use it instead of SQLite")
     parser.add_argument(
         "--data-dir", type=Path, help="where the nodes keep their data (default: a new temp dir)"
@@ -71,6 +76,9 @@ def _simulate(args: argparse.Namespace) -> int:
     except FaultSpecError as e:
         print(f"tongban simulate: {e}", file=sys.stderr)
         return 2
+    if any(f.kind == "pgrestart" for f in faults) and not args.private_postgres:
+        print("tongban simulate: pgrestart faults need --private-postgres", file=sys.stderr)
+        return 2
     scenario = Scenario(
         provinces=provinces,
         data_dir=args.data_dir or Path(tempfile.mkdtemp(prefix="tongban-sim-")),
@@ -81,6 +89,7 @@ def _simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
         faults=faults,
         postgres_url=args.postgres,
+        private_postgres=args.private_postgres,
         time_scale=args.time_scale,
         stall_share=args.stall_share,
         hold_s=args.hold,

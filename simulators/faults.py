@@ -6,7 +6,9 @@ A fault is written ``kind:target@start+duration[:parameter]``, times in seconds 
 - ``cut:310000>320000@4+5``: cut the link from Shanghai's node to Jiangsu's (Shanghai's calls to Jiangsu,
   its pulls of Jiangsu's log included) from 4 s to 9 s;
 - ``slow:310000>320000@4+5:0.3``: hold every chunk on that link 0.3 s each way, from 4 s to 9 s;
-- ``flap:310000>320000@4+6:1``: cut and heal that link every 1 s, from 4 s to 10 s.
+- ``flap:310000>320000@4+6:1``: cut and heal that link every 1 s, from 4 s to 10 s;
+- ``pgrestart@6+2``: crash the simulator's own PostgreSQL server at 6 s and start it 2 s later
+  (``--private-postgres``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KINDS = ("kill", "cut", "slow", "flap")
+KINDS = ("kill", "cut", "slow", "flap", "pgrestart")
 _SPEC = re.compile(
-    r"(?P<kind>[a-z]+):(?P<source>[1-8][0-9]0000)(?:>(?P<target>[1-8][0-9]0000))?"
+    r"(?P<kind>[a-z]+)(?::(?P<source>[1-8][0-9]0000)(?:>(?P<target>[1-8][0-9]0000))?)?"
     r"@(?P<start>[0-9.]+)\+(?P<duration>[0-9.]+)(?::(?P<parameter>[0-9.]+))?"
 )
 
@@ -28,7 +30,7 @@ class FaultSpecError(ValueError):
 @dataclass(frozen=True)
 class Fault:
     kind: str
-    source: str  # the node killed, or the calling end of the link
+    source: str  # the node killed, or the calling end of the link ("" for pgrestart)
     target: str | None  # the called end of the link (None for kill)
     start_s: float
     duration_s: float
@@ -39,6 +41,8 @@ class Fault:
         return self.start_s + self.duration_s
 
     def describe(self) -> str:
+        if self.kind == "pgrestart":
+            return f"pgrestart@{self.start_s:g}+{self.duration_s:g}"
         where = self.source if self.target is None else f"{self.source}>{self.target}"
         extra = f":{self.parameter:g}" if self.parameter else ""
         return f"{self.kind}:{where}@{self.start_s:g}+{self.duration_s:g}{extra}"
@@ -48,10 +52,16 @@ def parse_fault(text: str, provinces: tuple[str, ...]) -> Fault:
     match = _SPEC.fullmatch(text.strip())
     if match is None or match["kind"] not in KINDS:
         raise FaultSpecError(
-            f"{text!r}: expected kill:P@START+SECONDS, cut:P>Q@START+SECONDS, slow:P>Q@START+SECONDS:DELAY "
-            "or flap:P>Q@START+SECONDS:PERIOD"
+            f"{text!r}: expected kill:P@START+SECONDS, cut:P>Q@START+SECONDS, slow:P>Q@START+SECONDS:DELAY, "
+            "flap:P>Q@START+SECONDS:PERIOD or pgrestart@START+SECONDS"
         )
     kind, source, target = match["kind"], match["source"], match["target"]
+    if kind == "pgrestart":
+        if source is not None:
+            raise FaultSpecError(f"{text!r}: pgrestart names no province: pgrestart@START+SECONDS")
+        return Fault(kind, "", None, float(match["start"]), float(match["duration"]))
+    if source is None:
+        raise FaultSpecError(f"{text!r}: {kind} names a node (kill:P) or a link (P>Q)")
     for province in (source, target):
         if province is not None and province not in provinces:
             raise FaultSpecError(f"{text!r}: province {province} is not in this federation")

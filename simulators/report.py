@@ -49,11 +49,11 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(
             f"  {link}: n={row['count']} p50={row['p50_ms']} ms p95={row['p95_ms']} ms p99={row['p99_ms']} ms"
         )
+    anomalies = " ".join(f"{k}={verdict[k]}" for k in ("lost", "duplicated", "reordered", "diverged"))
     lines.append(
         f"verdict: ops={report['operations']} acked={report['acked']} kills={report['kills']} "
-        f"partitions={report['partitions']} lost={verdict['lost']} duplicated={verdict['duplicated']} "
-        f"reordered={verdict['reordered']} diverged={verdict['diverged']} converge_s={verdict['converge_s']} "
-        f"-> {'CORRECT' if verdict['correct'] else 'INCORRECT'}"
+        f"partitions={report['partitions']} pg_restarts={report['pg_restarts']} {anomalies} "
+        f"converge_s={verdict['converge_s']} -> {'CORRECT' if verdict['correct'] else 'INCORRECT'}"
     )
     return "\n".join(lines)
 

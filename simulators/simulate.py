@@ -28,8 +28,9 @@ import psycopg
 from simulators.checker import check
 from simulators.faults import Fault
 from simulators.federated_flows import Applicant, Federation
-from simulators.federation_cluster import FederatedCluster
+from simulators.federation_cluster import FederatedCluster, free_ports
 from simulators.link_proxy import LinkProxy
+from simulators.private_postgres import PrivatePostgres
 from simulators.report import latency_table, summary, write
 from simulators.workload import CaseRun, History, Workload, arrival_times
 
@@ -46,7 +47,8 @@ class Scenario:
     profile: str = "steady"
     seed: int = 1
     faults: list[Fault] = field(default_factory=list)
-    postgres_url: str = ""  # empty: SQLite
+    postgres_url: str = ""  # empty: SQLite (unless private_postgres)
+    private_postgres: bool = False  # a PostgreSQL server of the simulator's own, which pgrestart crashes
     time_scale: float = 0.0  # 0: the wall clock; else simulated seconds per real second (86400: a day)
     stall_share: float = 0.0  # cases left open once accepted, so that their deadlines run out
     hold_s: float = 0.0  # keep the federation running this long after the load, for the timers
@@ -56,12 +58,14 @@ class Simulation:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.schemas: dict[str, str] = {}
+        self.pg = PrivatePostgres(free_ports(1)[0]) if scenario.private_postgres else None
+        self.postgres_url = self.pg.url if self.pg else scenario.postgres_url
         store_env: dict[str, dict[str, str]] = {}
-        if scenario.postgres_url:
+        if self.postgres_url:
             run = uuid.uuid4().hex[:8]
             self.schemas = {p: f"sim_{run}_{p}" for p in scenario.provinces}
             store_env = {
-                p: {"TONGBAN_POSTGRES_URL": scenario.postgres_url, "TONGBAN_POSTGRES_SCHEMA": schema}
+                p: {"TONGBAN_POSTGRES_URL": self.postgres_url, "TONGBAN_POSTGRES_SCHEMA": schema}
                 for p, schema in self.schemas.items()
             }
         extra = {"TONGBAN_WITNESS_INTERVAL_S": "2", **simulated_time(scenario.time_scale)}
@@ -73,6 +77,8 @@ class Simulation:
         self._load_done = False
 
     async def run(self) -> dict[str, Any]:
+        if self.pg is not None:
+            await asyncio.to_thread(self.pg.start)
         await asyncio.to_thread(self.cluster.prepare)
         await self._start_proxies()
         try:
@@ -84,7 +90,10 @@ class Simulation:
             await asyncio.to_thread(self.cluster.stop)
             for proxy in self.proxies.values():
                 await proxy.stop()
-            self._drop_schemas()
+            if self.pg is not None:
+                await asyncio.to_thread(self.pg.stop)  # the server and every schema in it
+            else:
+                self._drop_schemas()
         write(report, self.scenario.report_dir)
         return report
 
@@ -132,6 +141,13 @@ class Simulation:
     async def _fault(self, fault: Fault, started: float) -> None:
         await asyncio.sleep(max(0.0, started + fault.start_s - time.monotonic()))
         print(f"fault: {fault.describe()}", file=sys.stderr, flush=True)
+        if fault.kind == "pgrestart":
+            if self.pg is None:
+                raise ValueError("pgrestart needs the simulator's own PostgreSQL (--private-postgres)")
+            await asyncio.to_thread(self.pg.crash)
+            await asyncio.sleep(fault.duration_s)
+            await asyncio.to_thread(self.pg.restart_after_crash)
+            return
         if fault.kind == "kill":
             node = self.cluster.nodes[fault.source]
             self.kills += 1
@@ -197,7 +213,7 @@ class Simulation:
         per_second = Counter(int(op.started_s) for op in acked)
         return {
             "provinces": list(scenario.provinces),
-            "store": "postgres" if scenario.postgres_url else "sqlite",
+            "store": "postgres" if self.postgres_url else "sqlite",
             "seed": scenario.seed,
             "cases": scenario.cases,
             "profile": scenario.profile,
@@ -208,6 +224,7 @@ class Simulation:
             "errors": history.errors(),
             "kills": self.kills,
             "partitions": self.partitions,
+            "pg_restarts": self.pg.restarts if self.pg else 0,
             "load_s": round(load_s, 2),
             "throughput_ops_s": round(len(acked) / load_s, 1) if load_s else 0.0,
             "cases_filed": sum(bool(run.case_id) for run in history.cases),
@@ -223,7 +240,7 @@ class Simulation:
     def _drop_schemas(self) -> None:
         if not self.schemas:
             return
-        with psycopg.connect(self.scenario.postgres_url, autocommit=True) as conn:
+        with psycopg.connect(self.postgres_url, autocommit=True) as conn:
             for schema in self.schemas.values():
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 

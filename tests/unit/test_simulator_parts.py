@@ -18,7 +18,8 @@ def test_faults_parse_and_describe_themselves() -> None:
     assert parse_fault("kill:320000@5+3", YRD) == Fault("kill", "320000", None, 5.0, 3.0)
     slow = parse_fault("slow:310000>320000@4+5:0.3", YRD)
     assert (slow.source, slow.target, slow.end_s, slow.parameter) == ("310000", "320000", 9.0, 0.3)
-    for text in ("kill:320000@5+3", "cut:310000>320000@4+5", "flap:330000>340000@1+6:1"):
+    assert parse_fault("pgrestart@6+2", YRD) == Fault("pgrestart", "", None, 6.0, 2.0)
+    for text in ("kill:320000@5+3", "cut:310000>320000@4+5", "flap:330000>340000@1+6:1", "pgrestart@6+2"):
         assert parse_fault(text, YRD).describe() == text
 
 
@@ -32,6 +33,8 @@ def test_faults_parse_and_describe_themselves() -> None:
         ("cut:310000>110000@1+1", "not in this federation"),
         ("slow:310000>320000@1+1", "positive :DELAY"),
         ("flap:310000>320000@1+1:0", "positive :PERIOD"),
+        ("pgrestart:310000@1+1", "pgrestart names no province"),
+        ("kill@1+1", "names a node"),
     ],
 )
 def test_bad_faults_are_refused_with_the_expected_form(text: str, message: str) -> None:
