@@ -35,6 +35,7 @@ from simulators.report import latency_table, summary, write
 from simulators.workload import CaseRun, History, Workload, arrival_times
 
 CONVERGE_BOUND_S = 90.0
+RESTART_ATTEMPTS = 30
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Simulation:
             self.kills += 1
             await asyncio.to_thread(node.stop, signal.SIGKILL)
             await asyncio.sleep(fault.duration_s)
-            await asyncio.to_thread(node.start)
+            await self._restart(fault.source)
             return
         proxy = self.proxies[f"{fault.source}>{fault.target}"]
         self.partitions += fault.kind in ("cut", "flap")
@@ -171,6 +172,20 @@ class Simulation:
                 proxy.heal()
                 await asyncio.sleep(fault.parameter / 2)
         proxy.heal()
+
+    async def _restart(self, province: str) -> None:
+        """Start a killed node again, as a supervisor (systemd) would: a node refuses to start while its
+        store is away (a PostgreSQL restart under way), so try again every second, for a while."""
+        node = self.cluster.nodes[province]
+        for _attempt in range(RESTART_ATTEMPTS):
+            try:
+                await asyncio.to_thread(node.start)
+            except RuntimeError:
+                print(f"restart of {province} failed; trying again", file=sys.stderr, flush=True)
+                await asyncio.sleep(1.0)
+            else:
+                return
+        raise RuntimeError(f"node {province} did not start again in {RESTART_ATTEMPTS} attempts")
 
     def _heal_all(self) -> None:
         for proxy in self.proxies.values():
