@@ -26,6 +26,7 @@ def test_demo_once_runs_four_nodes_and_passes_every_check(tmp_path: Path) -> Non
         assert province in out
     assert "12 certificates issued and verified across 4 provinces" in out
     assert "cross-province flows over the federation: ALL CHECKS PASSED" in out
+    assert "tree heads witnessed: ALL COSIGNED" in out
     for flow in ("PROXY", "FULL_ONLINE", "JOINT", "REVOCATION", "BUNDLE"):
         assert sum(line.startswith(flow) and line.endswith("ok") for line in out.splitlines()) == 4, flow
     for province in ("310000", "320000", "330000", "340000"):
