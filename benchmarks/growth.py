@@ -1,0 +1,104 @@
+"""How the costs change as a node's log grows: at each size (10k, 100k, 1M events by default), the rate of
+appending the last stretch of events, a read model catching up with that stretch, a full `audit verify` and
+a full replay, each next to a plain SELECT of the whole event table at that size. Flat rates mean a flat cost
+per event. Also the process's peak resident memory.
+
+    python -m benchmarks.growth [--sizes 10000,100000,1000000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from aggregates.responsibility import Actor
+from benchmarks.projections import JS, SH, fill
+from node.audit import verify
+from node.bootstrap import build_services, close_services
+from node.replay import replay_log
+from node.services import Services
+from node.settings import load_settings
+from node.stored_records import stored_records
+from simulators.cluster import prepare_keys
+from simulators.sample_data import sample_catalogue
+
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _events(node: Services) -> int:
+    return sum(len(batch) for batch in stored_records(node.app.recorder))
+
+
+def _timed(work: Callable[[], int]) -> tuple[int, float]:
+    started = time.perf_counter()
+    done = work()
+    return done, time.perf_counter() - started
+
+
+def _verified(node: Services) -> int:
+    keys = node.certificates.public_keys()
+    return verify(node.app.recorder, node.transparency.log, SH, keys, {}).leaves_checked
+
+
+def main(args: argparse.Namespace) -> None:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    data_dir = Path(tempfile.mkdtemp(prefix="tongban-bench-growth-"))
+    prepare_keys(data_dir, (SH,))
+    environ = {"TONGBAN_DATA_DIR": str(data_dir)}
+    schema = f"bench_growth_{uuid.uuid4().hex[:8]}"
+    if args.postgres:
+        environ |= {"TONGBAN_POSTGRES_URL": args.postgres, "TONGBAN_POSTGRES_SCHEMA": schema}
+    node = build_services(load_settings(province=SH, environ=environ))
+    board = node.projections["case_board"]
+    try:
+        node.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "bench"))
+        board.tick()
+        node.transparency.publish_head()
+        print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}")
+        print(
+            f"{'events':>9}{'append ev/s':>13}{'catch-up ev/s':>15}{'verify lv/s':>13}{'replay ev/s':>13}"
+            f"{'raw ev/s':>11}{'peak RSS MB':>13}"
+        )
+        held = _events(node)
+        for size in sizes:
+            cases = max((size - held) // 9, 1)  # the fill records about 9.3 events a case
+            started = time.perf_counter()
+            fill(node, cases)
+            append_s = time.perf_counter() - started
+            total = _events(node)
+            appended, held = total - held, total
+            caught_up, catch_s = _timed(board.tick)
+            node.transparency.publish_head()
+            verified, verify_s = _timed(lambda: _verified(node))
+            replayed, replay_s = _timed(
+                lambda: replay_log(node.app.recorder, node.app.mapper, FAR_FUTURE).events_replayed
+            )
+            raw, raw_s = _timed(lambda: _events(node))
+            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(
+                f"{total:>9}{appended / append_s:>13,.0f}{caught_up / catch_s:>15,.0f}"
+                f"{verified / verify_s:>13,.0f}{replayed / replay_s:>13,.0f}{raw / raw_s:>11,.0f}"
+                f"{rss_mb:>13,.0f}",
+                flush=True,
+            )
+        print("append: filing cases in process; catch-up: the case board over the newly appended events")
+    finally:
+        close_services(node)
+        if args.postgres:
+            with psycopg.connect(args.postgres, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="log sizes in events, ascending")
+    parser.add_argument("--postgres", help="PostgreSQL URL: run on PostgreSQL instead of SQLite")
+    main(parser.parse_args())
