@@ -10,25 +10,16 @@ from __future__ import annotations
 
 import argparse
 import resource
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
-import psycopg
-
-from aggregates.responsibility import Actor
-from benchmarks.projections import JS, SH, fill
+from benchmarks.bench_node import SH, bench_node
+from benchmarks.projections import fill
 from node.audit import verify
-from node.bootstrap import build_services, close_services
 from node.replay import replay_log
 from node.services import Services
-from node.settings import load_settings
 from node.stored_records import stored_records
-from simulators.cluster import prepare_keys
-from simulators.sample_data import sample_catalogue
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -50,16 +41,8 @@ def _verified(node: Services) -> int:
 
 def main(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
-    data_dir = Path(tempfile.mkdtemp(prefix="tongban-bench-growth-"))
-    prepare_keys(data_dir, (SH,))
-    environ = {"TONGBAN_DATA_DIR": str(data_dir)}
-    schema = f"bench_growth_{uuid.uuid4().hex[:8]}"
-    if args.postgres:
-        environ |= {"TONGBAN_POSTGRES_URL": args.postgres, "TONGBAN_POSTGRES_SCHEMA": schema}
-    node = build_services(load_settings(province=SH, environ=environ))
-    board = node.projections["case_board"]
-    try:
-        node.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "bench"))
+    with bench_node(args.postgres) as node:
+        board = node.projections["case_board"]
         board.tick()
         node.transparency.publish_head()
         print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}")
@@ -90,11 +73,6 @@ def main(args: argparse.Namespace) -> None:
                 flush=True,
             )
         print("append: filing cases in process; catch-up: the case board over the newly appended events")
-    finally:
-        close_services(node)
-        if args.postgres:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
-
-import psycopg
 
 from aggregates.responsibility import Actor
-from node.bootstrap import build_services, close_services
+from benchmarks.bench_node import JS, SH, bench_node
 from node.services import Services
-from node.settings import load_settings
-from node.signing import Ed25519Signer
-from simulators.sample_data import citizen_id, sample_catalogue, sample_certificates
+from simulators.sample_data import citizen_id, sample_certificates
 
-SH, JS = "310000", "320000"
 WINDOW, HANDLER = Actor(SH, "SH-WIN", "w-1"), Actor(JS, "JS-GA", "h-1")
 DIGEST = "sha256:" + "ab" * 32
 BATCH = 2000  # the followers' batch size: the raw read takes the same steps
@@ -79,16 +71,7 @@ def _rate(events: int, seconds: float) -> float:
 
 
 def main(args: argparse.Namespace) -> None:
-    directory = Path(tempfile.mkdtemp(prefix="tongban-bench-views-"))
-    Ed25519Signer.generate().write_key_pair(directory / "token-issuer.key", directory / "token-issuer.pub")
-    Ed25519Signer.generate().write_key_pair(directory / SH / "signing.key", directory / SH / "signing.pub")
-    environ = {"TONGBAN_DATA_DIR": str(directory)}
-    schema = f"bench_views_{uuid.uuid4().hex[:8]}"
-    if args.postgres:
-        environ |= {"TONGBAN_POSTGRES_URL": args.postgres, "TONGBAN_POSTGRES_SCHEMA": schema}
-    node = build_services(load_settings(province=SH, environ=environ))
-    try:
-        node.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "bench"))
+    with bench_node(args.postgres) as node:
         print(
             f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; recording {args.cases} cases ...",
             flush=True,
@@ -120,11 +103,6 @@ def main(args: argparse.Namespace) -> None:
         print("ratio: catch-up rate / raw read rate of the same events (target: 0.3 or more)")
         print("ceiling: read and decode only, nothing applied / raw read: no read model can beat it")
         print(f"every figure is the median of {RUNS} runs")
-    finally:
-        close_services(node)
-        if args.postgres:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

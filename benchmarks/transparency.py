@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
-import psycopg
-
-from aggregates.responsibility import Actor
-from benchmarks.projections import JS, SH, fill
+from benchmarks.bench_node import SH, bench_node
+from benchmarks.projections import fill
 from node.audit import verify
-from node.bootstrap import build_services, close_services
 from node.replay import replay_log
 from node.services import Services
-from node.settings import load_settings
-from node.signing import Ed25519Signer
 from node.stored_records import stored_records
-from simulators.sample_data import sample_catalogue
 
 RUNS = 3
 VERIFY_TARGET = 100_000  # leaves/s
@@ -63,16 +54,7 @@ def _append_from_scratch(node: Services) -> Callable[[], int]:
 
 
 def main(args: argparse.Namespace) -> None:
-    directory = Path(tempfile.mkdtemp(prefix="tongban-bench-audit-"))
-    Ed25519Signer.generate().write_key_pair(directory / "token-issuer.key", directory / "token-issuer.pub")
-    Ed25519Signer.generate().write_key_pair(directory / SH / "signing.key", directory / SH / "signing.pub")
-    environ = {"TONGBAN_DATA_DIR": str(directory)}
-    schema = f"bench_audit_{uuid.uuid4().hex[:8]}"
-    if args.postgres:
-        environ |= {"TONGBAN_POSTGRES_URL": args.postgres, "TONGBAN_POSTGRES_SCHEMA": schema}
-    node = build_services(load_settings(province=SH, environ=environ))
-    try:
-        node.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "bench"))
+    with bench_node(args.postgres) as node:
         print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; recording {args.cases} cases ...")
         fill(node, args.cases)
         raw_events, raw_rate = _median_rate(RUNS, lambda: _raw_select(node))
@@ -103,11 +85,6 @@ def main(args: argparse.Namespace) -> None:
         verdict = "PASS" if verify_rate >= VERIFY_TARGET else "FAIL"
         print(f"verify target: {VERIFY_TARGET:,} leaves/s: {verdict}")
         print(f"every figure is the median of {RUNS} runs; raw read: a plain SELECT of the event table")
-    finally:
-        close_services(node)
-        if args.postgres:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 if __name__ == "__main__":
