@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
+import select
 import subprocess
 import sys
 import tempfile
@@ -27,7 +27,6 @@ from node.auth import Role
 from node.bootstrap import build_services, close_services
 from node.settings import load_settings
 from simulators.cluster import NodeProcess, prepare_keys, token_for
-from simulators.federation_cluster import free_ports
 from simulators.sample_data import citizen_id, sample_catalogue
 
 SH, JS = "310000", "320000"
@@ -66,15 +65,15 @@ async def drive(url: str, headers: dict[str, str], seconds: float, connections: 
 
 
 def trivial_rate(seconds: float, connections: int) -> float:
-    [port] = free_ports(1)
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.trivial_server", str(port)])  # noqa: S603
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.trivial_server"], stdout=subprocess.PIPE, text=True
+    )
     try:
-        for _try in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        assert server.stdout is not None  # noqa: S101 - piped above
+        ready, _w, _x = select.select([server.stdout], [], [], 30)
+        if not ready:
+            raise RuntimeError("the trivial server did not start within 30 s")
+        port = int(server.stdout.readline())
         rate, _failures = asyncio.run(drive(f"http://127.0.0.1:{port}/v1/cases", {}, seconds, connections))
         return rate
     finally:

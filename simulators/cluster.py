@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from node.auth import Role, load_private_key, mint_token
@@ -37,6 +38,28 @@ def token_for(
     return mint_token(
         load_private_key(issuer_key), province=province, office_code=office, operator_id=operator, role=role
     )
+
+
+# Notified on every line of every node process, for waits on whichever node logs a line first.
+_ANY_NEW_LINE = threading.Condition()
+
+
+def wait_for_any_line(
+    nodes: Sequence[NodeProcess], since: Sequence[int], *fragments: str, timeout_s: float = 30.0
+) -> list[NodeProcess]:
+    """Block until some node logs, from its line ``since[i]`` on, a line containing every one of
+    ``fragments``; the nodes that have (empty when the timeout passes first)."""
+
+    def found() -> list[NodeProcess]:
+        return [
+            node
+            for node, start in zip(nodes, since, strict=True)
+            if any(all(f in line for f in fragments) for line in node.lines[start:])
+        ]
+
+    with _ANY_NEW_LINE:
+        _ANY_NEW_LINE.wait_for(found, timeout_s)
+    return found()
 
 
 class NodeProcess:
@@ -101,6 +124,8 @@ class NodeProcess:
                 with self._new_line:
                     self.lines.append(line.rstrip("\n"))
                     self._new_line.notify_all()
+                with _ANY_NEW_LINE:
+                    _ANY_NEW_LINE.notify_all()
                 log.write(line)
                 log.flush()
                 if '"node.started"' in line:

@@ -88,5 +88,20 @@ class FederatedCluster:
         for province in provinces or self.provinces:
             self.nodes[province].start()
 
+    def wait_for_cosignatures(self, province: str, tree_size: int, timeout_s: float = 30.0) -> bool:
+        """Block until ``province``'s node logs that it kept a cosignature of its head of ``tree_size`` from
+        every other province's witness (True), or the timeout passes (False)."""
+        node = self.nodes[province]
+        return all(
+            node.wait_for_line(
+                '"transparency.cosignature_kept"',
+                f'"witness": "{witness}"',
+                f'"tree_size": {tree_size},',
+                timeout_s=timeout_s,
+            )
+            for witness in self.provinces
+            if witness != province
+        )
+
     def stop(self) -> dict[str, int | None]:
         return {province: node.stop() for province, node in self.nodes.items()}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 import pytest
@@ -41,3 +43,16 @@ def running_cluster(
             with psycopg.connect(url, autocommit=True) as conn:
                 for env in store_env.values():
                     conn.execute(f'DROP SCHEMA IF EXISTS "{env["TONGBAN_POSTGRES_SCHEMA"]}" CASCADE')
+
+
+def poll_http(what: str, probe: Callable[[], Any], bound_s: float = 30.0) -> Any:
+    """``probe()`` (a GET) until it returns something truthy, for at most ``bound_s``. For state that a node
+    shows only over HTTP, such as a read model's progress; a state that a node logs is waited for on its log
+    lines instead (``NodeProcess.wait_for_line``), which needs no polling."""
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"no {what} within {bound_s}s")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,10 @@ from node import cli
 from node.auth import Role
 from node.bootstrap import build_services, close_services
 from node.settings import load_settings
-from simulators.cluster import NodeProcess, prepare_keys, token_for
+from simulators.cluster import NodeProcess, prepare_keys, token_for, wait_for_any_line
 from simulators.sample_data import citizen_id, sample_catalogue
 from tests.e2e import http_client as http
+from tests.e2e.federation_support import poll_http
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 SH, JS = "310000", "320000"
@@ -48,24 +48,6 @@ def store(postgres_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def leaders(nodes: list[NodeProcess], since: list[int]) -> list[NodeProcess]:
-    return [
-        n
-        for n, s in zip(nodes, since, strict=True)
-        if any('"workers.lease_acquired"' in x for x in n.lines[s:])
-    ]
-
-
-def poll(what: str, probe: Any) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"no {what} within {WAIT_S}s")
-
-
 def test_the_workers_move_to_a_standby_when_their_process_dies(
     store: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,12 +56,12 @@ def test_the_workers_move_to_a_standby_when_their_process_dies(
     for node in nodes:
         node.start()
     try:
-        [leader] = poll("leader", lambda: leaders(nodes, [0, 0, 0]))
+        [leader] = wait_for_any_line(nodes, [0, 0, 0], '"workers.lease_acquired"', timeout_s=WAIT_S)
         survivors = [n for n in nodes if n is not leader]
         marks = [len(n.lines) for n in survivors]
         headers = {"Authorization": "Bearer " + token_for(tmp_path / "token-issuer.key", SH, Role.WINDOW)}
         acked, refused_by = asyncio.run(_load(nodes, leader, headers))
-        [successor] = poll("successor", lambda: leaders(survivors, marks))
+        [successor] = wait_for_any_line(survivors, marks, '"workers.lease_acquired"', timeout_s=WAIT_S)
         assert set(refused_by) <= {id(leader)}  # only filings sent to the killed process went unanswered
         assert len(acked) + len(refused_by) == CASES
 
@@ -95,7 +77,7 @@ def test_the_workers_move_to_a_standby_when_their_process_dies(
                 code, view = http.get_json(f"{survivors[1].http_url}/v1/case-views/{cid}", auditor)
                 return view if code == 200 else None
 
-            view = poll(f"case view of {case_id}", projected)
+            view = poll_http(f"case view of {case_id}", projected)
             assert [e["version"] for e in view["entries"]] == [1]
     finally:
         for node in nodes:

@@ -15,8 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from simulators.cluster import token_for
 from simulators.federated_flows import Federation, proxy_flow
 from simulators.federation_cluster import FederatedCluster
 from tests.e2e import http_client as http
-from tests.e2e.federation_support import running_cluster
+from tests.e2e.federation_support import poll_http, running_cluster
 from tests.integration.test_audit_verify import swap
 
 pytestmark = pytest.mark.e2e
@@ -56,17 +55,6 @@ def cluster(
         yield federated
 
 
-def poll(what: str, probe: Callable[[], Any]) -> Any:
-    """``probe()`` until it returns something truthy, for at most WAIT_S seconds."""
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"no {what} within {WAIT_S}s")
-
-
 def get(cluster: FederatedCluster, province: str, path: str) -> tuple[int, Any]:
     token = token_for(cluster.issuer_key, province, Role.AUDITOR)
     return http.get_json(cluster.nodes[province].http_url + path, {"Authorization": f"Bearer {token}"})
@@ -80,16 +68,18 @@ def issue_certificate(cluster: FederatedCluster, province: str, seed: str) -> No
     asyncio.run(run())
 
 
-def cosigned_head(cluster: FederatedCluster) -> dict[str, Any]:
-    """Shanghai's latest head once both other provinces cosigned it."""
-
-    def probe() -> dict[str, Any] | None:
-        status, head = get(cluster, SH, "/v1/transparency/head")
-        witnesses = {c["witness"] for c in head.get("cosignatures", [])} if status == 200 else set()
-        return head if witnesses == {JS, AH} else None
-
-    found: dict[str, Any] = poll("head of Shanghai cosigned by Jiangsu and Anhui", probe)
-    return found
+def cosigned_head(cluster: FederatedCluster, province: str = SH) -> dict[str, Any]:
+    """``province``'s latest head once the two other provinces cosigned it, waited for on the node's log
+    lines: it logs each cosignature it keeps, with the head's size."""
+    node, witnesses = cluster.nodes[province], set(PROVINCES) - {province}
+    assert node.wait_for_line('"transparency.head_signed"', timeout_s=WAIT_S)
+    for _newer_head in range(5):  # a newer head may be signed while the witnesses cosign this one
+        _status, head = get(cluster, province, "/v1/transparency/head")
+        assert cluster.wait_for_cosignatures(province, head["tree_size"], WAIT_S)
+        _status, head = get(cluster, province, "/v1/transparency/head")
+        if {c["witness"] for c in head["cosignatures"]} == witnesses:
+            return head  # type: ignore[no-any-return]
+    raise AssertionError(f"no head of {province} cosigned by {sorted(witnesses)}")
 
 
 def test_each_province_cosigns_the_others_heads(cluster: FederatedCluster) -> None:
@@ -194,15 +184,18 @@ def test_a_case_bundle_exported_from_a_running_node_checks_offline(
     case_id = asyncio.run(flow())
     out = tmp_path / "bundle.json"
 
-    def exported_and_witnessed() -> dict[str, Any] | None:
+    bundle: dict[str, Any] = {}
+    for _newer_head in range(5):
+        cosigned_head(cluster, JS)
+        mark = len(cluster.nodes[JS].lines)
         done = audit_command(cluster, JS, "export", "--province", JS, "--case", case_id, "--out", str(out))
-        if done.returncode != 0:
-            return None  # the head over the case's last event is not signed yet
-        bundle: dict[str, Any] = json.loads(out.read_text())
-        witnesses = {c["witness"] for c in bundle["head"]["cosignatures"]}
-        return bundle if witnesses == {SH, AH} else None
-
-    bundle = poll("a bundle of Jiangsu's cosigned by Shanghai and Anhui", exported_and_witnessed)
+        if done.returncode == 0:
+            bundle = json.loads(out.read_text())
+            if {c["witness"] for c in bundle["head"]["cosignatures"]} == {SH, AH}:
+                break
+        # the head over the case's last event is not signed, or not cosigned, yet: wait for the next head
+        cluster.nodes[JS].wait_for_line('"transparency.head_signed"', since=mark, timeout_s=WAIT_S)
+    assert bundle, "no bundle of Jiangsu's cosigned by Shanghai and Anhui"
     assert {e["originator_id"] for e in bundle["events"]} == {case_id}
     # offline: a directory holding the bundle and the federation manifest, nothing else
     offline = tmp_path / "offline"
@@ -246,7 +239,7 @@ def test_a_province_that_rewrites_its_history_is_caught_by_the_witnesses(cluster
             '"witness.alert"', '"kind": "FORK"', f'"province": "{SH}"', since=since[witness], timeout_s=WAIT_S
         ), cluster.nodes[witness].lines[-20:]
     for witness in (JS, AH):  # the alert event reaches the read model behind readyz a moment later
-        ready = poll("FORK in readyz", functools.partial(alerted, cluster, witness))
+        ready = poll_http("FORK in readyz", functools.partial(alerted, cluster, witness))
         assert ready["status"] == "ready"  # a peer's fork does not stop this node
     _status, ready = get(cluster, JS, "/readyz")
     assert ready["checks"]["witness"][AH]["alerts"] == []
@@ -268,7 +261,7 @@ def test_a_province_that_rewrites_its_history_is_caught_by_the_witnesses(cluster
     for _round in range(2):
         _status, before = get(cluster, JS, "/readyz")
         checked = before["checks"]["witness"][SH]["last_checked_at"]
-        later = poll("another witness round", functools.partial(next_round, cluster, checked))
+        later = poll_http("another witness round", functools.partial(next_round, cluster, checked))
         assert later["last_outcome"] == "FORK"
     _status, again = get(cluster, JS, "/v1/transparency/alerts")
     assert [a["alert_id"] for a in again["alerts"] if a["province"] == SH] == [alert["alert_id"]]
