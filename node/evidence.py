@@ -22,15 +22,15 @@ from eventsourcing.persistence import Notification
 
 from aggregates.errors import InvalidField
 from federation.pki import Manifest, signed_by_member
-from federation.transparency_tree import leaf_hash
+from federation.transparency_tree import inclusion_proof, leaf_hash
 from federation.transparency_verify import verify_inclusion
 from federation.tree_heads import Cosignature, TreeHead, cosignature_payload
 from node.application import NotFound
 from node.services import Services
+from node.stored_records import Record, stored_records
 from projections.transparency_log import leaf_record
 
 FORMAT = "tongban.evidence.v1"
-BATCH = 5000
 
 
 class BundleError(ValueError):
@@ -42,7 +42,7 @@ def export_case(
 ) -> dict[str, Any]:
     """The evidence bundle of one case as this node's log holds it."""
     try:
-        originator = UUID(case_id)
+        case_id = str(UUID(case_id))
     except ValueError:
         raise InvalidField("case", "must be a case id (UUID)") from None
     services.cases.case(case_id)  # NotFound when this node does not hold the case
@@ -50,14 +50,14 @@ def export_case(
     log.tick()
     head = services.transparency.latest_head()
     leaf_of = {notification_id: index for index, (notification_id, _h) in enumerate(log.logged_leaves())}
-    events = [n for n in _notifications(services, progress) if n.originator_id == originator]
-    last_leaf = leaf_of.get(events[-1].id) if events else None
+    records = _records_of(services, case_id, progress)
+    last_leaf = leaf_of.get(records[-1][0]) if records else None
     if head is None or last_leaf is None or last_leaf >= head["tree_size"]:
         raise NotFound(
             "the latest signed tree head does not cover this case's last event yet: the node signs a new "
             "head within follow_interval_s of each write; export again then"
         )
-    size = head["tree_size"]
+    leaves = log.leaf_hashes(head["tree_size"])
     return {
         "format": FORMAT,
         "province": services.province,
@@ -65,29 +65,27 @@ def export_case(
         "head": head,
         "events": [
             {
-                "leaf_index": leaf_of[n.id],
-                "originator_id": str(n.originator_id),
-                "originator_version": n.originator_version,
-                "topic": n.topic,
-                "state": base64.b64encode(n.state).decode(),
-                "inclusion_path": [h.hex() for h in log.inclusion(leaf_of[n.id], size)],
+                "leaf_index": leaf_of[notification_id],
+                "originator_id": originator,
+                "originator_version": version,
+                "topic": topic,
+                "state": base64.b64encode(state).decode(),
+                "inclusion_path": [h.hex() for h in inclusion_proof(leaf_of[notification_id], leaves)],
             }
-            for n in events
+            for notification_id, originator, version, topic, state in records
         ],
     }
 
 
-def _notifications(services: Services, progress: Callable[[int], None]) -> list[Notification]:
-    found: list[Notification] = []
-    position, read = 0, 0
-    while True:
-        batch = services.app.recorder.select_notifications(start=position + 1, limit=BATCH)
-        found += batch
+def _records_of(services: Services, case_id: str, progress: Callable[[int], None]) -> list[Record]:
+    """The case's stored records, in log order, read in one pass over the event table."""
+    found: list[Record] = []
+    read = 0
+    for batch in stored_records(services.app.recorder):
+        found += [record for record in batch if record[1] == case_id]
         read += len(batch)
         progress(read)
-        if len(batch) < BATCH:
-            return found
-        position = batch[-1].id
+    return found
 
 
 @dataclass
