@@ -12,7 +12,6 @@ showed, and an auditor may ask any node for another province's latest witnessed 
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ DDL = """CREATE TABLE IF NOT EXISTS witness_heads (
     cosignature_key_id TEXT NOT NULL,
     cosignature TEXT NOT NULL,
     delivered INTEGER NOT NULL)"""
+HEAD_COLUMNS = ("province", "tree_size", "root_hash", "signed_at", "key_id", "signature")
 COLUMNS = (
     "province",
     "tree_size",
@@ -141,16 +141,12 @@ class Witness:
         return Cosignature(self._province, self._key_id, cosigned_at, signature)
 
     def _accept(self, head: TreeHead, cosignature: Cosignature) -> None:
+        signed, cosigned = head.as_json(), cosignature.as_json()
         row = (
-            head.province,
-            head.tree_size,
-            head.root_hash,
-            head.signed_at,
-            head.key_id,
-            base64.b64encode(head.signature).decode(),
-            cosignature.cosigned_at,
-            cosignature.key_id,
-            base64.b64encode(cosignature.signature).decode(),
+            *(signed[c] for c in HEAD_COLUMNS),
+            cosigned["cosigned_at"],
+            cosigned["key_id"],
+            cosigned["signature"],
             0,
         )
         with self._store.transaction() as tx:
@@ -185,9 +181,7 @@ class Witness:
             return None
         row = dict(zip(COLUMNS, rows[0], strict=True))
         return {
-            "head": {
-                k: row[k] for k in ("province", "tree_size", "root_hash", "signed_at", "key_id", "signature")
-            },
+            "head": {k: row[k] for k in HEAD_COLUMNS},
             "cosignature": {
                 "witness": self._province,
                 "key_id": row["cosignature_key_id"],
