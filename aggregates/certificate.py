@@ -382,7 +382,9 @@ class Certificate(Aggregate):
         self.signing_key_id = signing_key_id
         self.province = province
         self.status = Status.VALID
-        self.uses: list[str] = []  # the provinces that verified it for a case, in order
+        # How many times provinces verified it for a case. A count, not the list: a much used certificate's
+        # state stays small; the uses themselves are the Used events (and the certificate-uses read model).
+        self.use_count = 0
         self.successor_identifier: str | None = None
         self.destination_province: str | None = None
 
@@ -466,7 +468,7 @@ class Certificate(Aggregate):
         consent_reference: str,
         timestamp: datetime,
     ) -> None:
-        self.uses = [*self.uses, requester_province]
+        self.use_count += 1
 
     def effective_status(self, on: date) -> Status:
         """The status a verifier should see on a day: a valid certificate past ``valid_to`` has lapsed.

@@ -33,6 +33,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Recently used aggregates stay in memory and are brought up to date with only the events stored since
+# (eventsourcing's fast-forward), so a command on a long-lived aggregate, a much used certificate, does not
+# read its whole stream again. Fast-forward reads the store, so other processes' saves are seen; commands
+# get a deep copy, so a refused command leaves the cached aggregate as it was.
+AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+
+
 class NodeApplication(Application[UUID]):
     def __init__(
         self,
@@ -41,7 +48,7 @@ class NodeApplication(Application[UUID]):
         on_recorded: Callable[[int], None] = lambda _: None,
         group_commit: bool = True,
     ) -> None:
-        super().__init__(env=env)
+        super().__init__(env={**AGGREGATE_CACHE, **env})
         self._on_recorded = on_recorded
         self.committer = GroupCommitter(self._record) if group_commit else None
 

@@ -2,9 +2,10 @@
 
 For one case or certificate: its events up to the instant, folded by the aggregate itself, shown as the live
 API showed it then, with the chain of who did what (the province, office and operator of every step, the
-other provinces' steps included). For the whole log: every event up to the instant, streamed in log order
-and folded aggregate by aggregate, summed up by kind and state. Read models play no part, so a replay
-checks them as much as it reads history.
+other provinces' steps included). For the whole log: every event up to the instant, streamed from the event
+table one aggregate at a time, each aggregate folded, counted by kind and state, and forgotten, so memory
+stays flat however long the log. Read models play no part, so a replay checks them as much as it reads
+history.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
 
 from aggregates.errors import InvalidField
 from node.http.cases import case_json_as_of, timeline_entry_json
 from node.http.certificates import certificate_json, history_entry_json
 from node.services import Services
-
-BATCH = 5000
+from node.stored_records import stored_records_by_aggregate
 
 
 def replay_case(services: Services, case_id: str, as_of: datetime) -> dict[str, Any]:
@@ -75,34 +75,35 @@ def replay_log(
     as_of: datetime,
     progress: Callable[[int], None] = lambda _done: None,
 ) -> LogReplay:
-    """Fold every event recorded up to ``as_of``, in log order. An aggregate's events are in time order, so
-    its first event after the instant ends it: what follows happened later too."""
+    """Fold every event recorded up to ``as_of``. An aggregate's events are in time order, so its first
+    event after the instant ends it: what follows happened later too."""
     result = LogReplay(as_of.isoformat())
-    aggregates: dict[UUID, Aggregate] = {}
-    ended: set[UUID] = set()
-    position = 0
-    while True:
-        batch = recorder.select_notifications(start=position + 1, limit=BATCH)
-        for notification in batch:
+    current: Aggregate | None = None
+    current_id, ended = "", False
+    for batch in stored_records_by_aggregate(recorder):
+        for _position, originator_id, version, topic, state in batch:
             result.events_read += 1
-            event = mapper.to_domain_event(notification)
-            originator = event.originator_id
-            if originator in ended:
+            if originator_id != current_id:  # the first event of the next aggregate
+                _count(result, current)
+                current, current_id, ended = None, originator_id, False
+            if ended:
                 continue
+            event = mapper.to_domain_event(StoredEvent(UUID(originator_id), version, topic, state))
             if event.timestamp > as_of:  # type: ignore[attr-defined]
-                ended.add(originator)
+                ended = True
                 continue
-            mutated = event.mutate(aggregates.get(originator))  # type: ignore[attr-defined]
-            aggregates[originator] = mutated
+            current = event.mutate(current)  # type: ignore[attr-defined]
             result.events_replayed += 1
         progress(result.events_read)
-        if len(batch) < BATCH:
-            break
-        position = batch[-1].id
-    for aggregate in aggregates.values():
-        kind = type(aggregate).__name__
-        result.aggregates[kind] += 1
-        state = getattr(aggregate, "state", None) or getattr(aggregate, "status", None)
-        if state is not None:
-            result.states.setdefault(kind, Counter())[str(getattr(state, "value", state))] += 1
+    _count(result, current)
     return result
+
+
+def _count(result: LogReplay, aggregate: Aggregate | None) -> None:
+    if aggregate is None:
+        return
+    kind = type(aggregate).__name__
+    result.aggregates[kind] += 1
+    state = getattr(aggregate, "state", None) or getattr(aggregate, "status", None)
+    if state is not None:
+        result.states.setdefault(kind, Counter())[str(getattr(state, "value", state))] += 1

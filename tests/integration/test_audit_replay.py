@@ -6,7 +6,7 @@ at each instant, and the CLI prints the same replay."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -102,6 +102,11 @@ def test_the_whole_log_replayed_counts_what_was_shown(node: Services, keys: Keys
         summary = replay_log(node.app.recorder, node.app.mapper, at)
         assert summary.states["Case"] == {shown_case["state"]: 1}
         assert summary.states["Certificate"] == {shown_certificate["status"]: 1}
+    # before the case and the certificate were recorded, none of their many events counts
+    filed = snapshots[0][0] - timedelta(hours=5, minutes=7)
+    before = replay_log(node.app.recorder, node.app.mapper, filed - timedelta(microseconds=1))
+    assert "Case" not in before.aggregates and "Certificate" not in before.aggregates
+    assert replay_log(node.app.recorder, node.app.mapper, filed).aggregates["Case"] == 1
     # the catalogue was loaded on the wall clock, the scenario ran on the test's: a far instant covers both
     everything = replay_log(node.app.recorder, node.app.mapper, datetime(2100, 1, 1, tzinfo=UTC))
     assert everything.events_replayed == everything.events_read == node.app.recorder.max_notification_id()
