@@ -93,6 +93,9 @@ class Part:
     code: str
     name: str
     province: str
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Part:
+        return self  # immutable: copies of a case share it
     result: str | None = None
 
 

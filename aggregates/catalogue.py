@@ -90,6 +90,10 @@ class ItemDefinition:
     fee_fen: int
     joint_parts: tuple[JointPart, ...]
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> ItemDefinition:
+        # Immutable all the way down, so a copy of a case (the aggregate cache hands out copies) can share it.
+        return self
+
     @classmethod
     def create(
         cls,
