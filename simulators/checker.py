@@ -1,8 +1,8 @@
 """The correctness verdict: every node's view of every case against the history of acknowledged operations.
 
 After the load, with every fault healed, the checker reads each case's timeline (its stored events, in
-version order) at the receiving province and, once forwarded, at the handling province, until both agree or
-a bound passes. Then it counts:
+version order) at every province that holds it (where it was filed and, once shared, the handling and part
+provinces), until they agree or a bound passes. Then it counts:
 
 - lost: acknowledged operations whose version no holder of the case has;
 - duplicated: versions that a timeline holds more than once;
@@ -38,6 +38,8 @@ class Verdict:
     diverged: int
     converge_s: float
     deadline_events: dict[str, int]  # DeadlineWarned and DeadlineBreached the timers recorded
+    stalled_warned: int  # cases left open that the timers warned, and that they found in breach
+    stalled_breached: int
 
     @property
     def correct(self) -> bool:
@@ -57,11 +59,7 @@ async def _timeline(fed: Federation, province: str, case_id: str) -> Timeline | 
 
 async def check(fed: Federation, history: History, bound_s: float) -> Verdict:
     """Wait (at most ``bound_s``) for the holders of every case to agree, then count the anomalies."""
-    holders = {
-        run.case_id: (run.receiving, run.handling) if run.forwarded else (run.receiving,)
-        for run in history.cases
-        if run.case_id
-    }
+    holders = {run.case_id: run.holders() for run in history.cases if run.case_id}
     started = time.monotonic()
     views: dict[str, dict[str, Timeline | None]] = {}
     while True:
@@ -75,6 +73,7 @@ async def check(fed: Federation, history: History, bound_s: float) -> Verdict:
     converge_s = time.monotonic() - started
     lost = duplicated = reordered = diverged = 0
     timers: Counter[str] = Counter()
+    stalled_warned = stalled_breached = 0
     for run in history.cases:
         if not run.case_id:
             continue
@@ -89,8 +88,21 @@ async def check(fed: Federation, history: History, bound_s: float) -> Verdict:
             reordered += unique != list(range(1, len(unique) + 1))
         diverged += not _agree(view)
         first = next(iter(view.values())) or []
-        timers.update(event for _v, event in first if event in ("DeadlineWarned", "DeadlineBreached"))
-    return Verdict(len(holders), lost, duplicated, reordered, diverged, round(converge_s, 2), dict(timers))
+        fired = Counter(event for _v, event in first if event in ("DeadlineWarned", "DeadlineBreached"))
+        timers.update(fired)
+        stalled_warned += run.stall and bool(fired["DeadlineWarned"])
+        stalled_breached += run.stall and bool(fired["DeadlineBreached"])
+    return Verdict(
+        len(holders),
+        lost,
+        duplicated,
+        reordered,
+        diverged,
+        round(converge_s, 2),
+        dict(timers),
+        stalled_warned,
+        stalled_breached,
+    )
 
 
 def _agree(view: dict[str, Timeline | None]) -> bool:

@@ -29,10 +29,13 @@ REPLICA_WAIT_S = 30.0
 class Applicant:
     name: str
     id_number: str
-    id_card: str  # the identifier of their ID card certificate (居民身份证), issued by their province
+    id_card: (
+        str  # the identifier of their ID card certificate (居民身份证), issued by their province; "": none
+    )
+    id_type: str = "111"  # 111: a citizen's ID number; 001: a company's unified social credit code
 
     def body(self) -> dict[str, str]:
-        return {"name": self.name, "id_type": "111", "id_number": self.id_number}
+        return {"name": self.name, "id_type": self.id_type, "id_number": self.id_number}
 
 
 @dataclass
@@ -138,7 +141,7 @@ async def attach_required(
         if material["code"] not in case["missing_materials"]:
             continue
         body: dict[str, str] = {"material_code": material["code"]}
-        if ID_CARD_TYPE in material["substitutes"]:
+        if ID_CARD_TYPE in material["substitutes"] and applicant.id_card:
             body |= {"certificate_identifier": applicant.id_card, "consent_reference": consent}
         else:
             body["file_digest"] = digest(material["code"])

@@ -37,6 +37,10 @@ def summary(report: dict[str, Any]) -> str:
         f"scenario: {len(report['provinces'])} provinces, {report['store']}, seed {report['seed']}, "
         f"{report['cases']} cases, {report['profile']} at {report['rate']}/s",
         f"faults: {', '.join(report['faults']) or 'none'}",
+        "mix: "
+        + ", ".join(f"{mode} {n}" for mode, n in report["mix"]["modes"].items())
+        + "; "
+        + ", ".join(f"{what} {n}" for what, n in report["mix"].items() if what != "modes"),
         f"operations: {report['operations']} sent, {report['acked']} acknowledged, {report['errors']} failed "
         f"in {report['load_s']} s ({report['throughput_ops_s']} acknowledged ops/s); "
         f"{report['cases_filed']} cases filed, {report['cases_concluded']} concluded, "

@@ -32,9 +32,11 @@ from simulators.federation_cluster import FederatedCluster, free_ports
 from simulators.link_proxy import LinkProxy
 from simulators.private_postgres import PrivatePostgres
 from simulators.report import latency_table, summary, write
-from simulators.workload import CaseRun, History, Workload, arrival_times
+from simulators.sample_data import credit_code
+from simulators.workload import CaseRun, History, Population, Workload, arrival_times
 
 CONVERGE_BOUND_S = 90.0
+CITIZENS, COMPANIES = 4, 1  # per province
 RESTART_ATTEMPTS = 30
 
 
@@ -112,14 +114,14 @@ class Simulation:
     async def _drive(self, fed: Federation) -> dict[str, Any]:
         scenario = self.scenario
         rng = random.Random(scenario.seed)
-        applicants: dict[str, Applicant] = {
-            p: await fed.issue_id_card(p, seed=f"sim-{scenario.seed}-{p}") for p in scenario.provinces
-        }
-        runs = Workload.plan(scenario.provinces, scenario.cases, rng, scenario.stall_share)
+        population = await self._population(fed)
+        runs = Workload.plan(
+            scenario.provinces, scenario.cases, rng, scenario.stall_share, CITIZENS, COMPANIES
+        )
         self.history.cases = runs
         times = arrival_times(scenario.cases, scenario.rate, scenario.profile, rng)
         started = time.monotonic()
-        workload = Workload(fed, applicants, self.history, started)
+        workload = Workload(fed, population, self.history, started)
         progress = asyncio.create_task(self._progress(started))
         faults = [asyncio.create_task(self._fault(f, started)) for f in scenario.faults]
         await asyncio.gather(
@@ -134,6 +136,18 @@ class Simulation:
         print("load done; checking every node's view against the history ...", file=sys.stderr, flush=True)
         verdict = await check(fed, self.history, CONVERGE_BOUND_S)
         return self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
+
+    async def _population(self, fed: Federation) -> Population:
+        """Each province's citizens, with the ID cards it issued them, and its companies."""
+        seed, people = self.scenario.seed, {}
+        for p in self.scenario.provinces:
+            citizens = [await fed.issue_id_card(p, seed=f"sim-{seed}-{p}-{n}") for n in range(CITIZENS)]
+            companies = [
+                Applicant(f"{p}示例企业{n}有限公司", credit_code(p, 7000 + n), "", "001")
+                for n in range(COMPANIES)
+            ]
+            people[p] = citizens + companies
+        return Population(people)
 
     async def _arrive(self, workload: Workload, run: CaseRun, at: float, started: float) -> None:
         await asyncio.sleep(max(0.0, started + at - time.monotonic()))
@@ -237,11 +251,14 @@ class Simulation:
             "operations": len(history.operations),
             "acked": len(acked),
             "errors": history.errors(),
+            "errors_by_operation": dict(Counter(op.name for op in history.operations if op.error)),
+            "error_samples": list(dict.fromkeys(op.error for op in history.operations if op.error))[:10],
             "kills": self.kills,
             "partitions": self.partitions,
             "pg_restarts": self.pg.restarts if self.pg else 0,
             "load_s": round(load_s, 2),
             "throughput_ops_s": round(len(acked) / load_s, 1) if load_s else 0.0,
+            "mix": mix(history.cases),
             "cases_filed": sum(bool(run.case_id) for run in history.cases),
             "cases_concluded": sum(run.concluded for run in history.cases),
             "latency": latency_table(history.link_latencies),
@@ -258,6 +275,17 @@ class Simulation:
         with psycopg.connect(self.postgres_url, autocommit=True) as conn:
             for schema in self.schemas.values():
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def mix(runs: list[CaseRun]) -> dict[str, Any]:
+    """What the plan drew: modes, behaviours, and how many cases companies filed."""
+    return {
+        "modes": dict(sorted(Counter(run.mode for run in runs).items())),
+        "supplements": sum(run.supplement for run in runs),
+        "extensions": sum(bool(run.extension_days) for run in runs),
+        "ratings": sum(bool(run.rating) for run in runs),
+        "company_applicants": sum(run.applicant[1] >= CITIZENS for run in runs),
+    }
 
 
 def simulated_time(scale: float) -> dict[str, str]:

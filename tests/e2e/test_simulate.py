@@ -49,11 +49,22 @@ def test_a_four_province_scenario_with_faults_ends_correct(
 
 
 def test_simulated_time_makes_the_deadline_timers_fire(tmp_path: Path) -> None:
-    """A day a second: the cases left open once accepted are warned, then breach their promised limit (five
-    working days) within the twenty simulated days the federation is held, and none reaches its statutory
-    limit (twenty working days, four weeks at least)."""
+    """Two days a second: every case left open once accepted is warned, then breaches its promised limit
+    (twenty working days at most in the sample catalogue) within the forty simulated days the federation is
+    held."""
     command = [sys.executable, "-m", "node", "simulate", "--provinces", "310000,320000,340000"]
-    command += ["--cases", "6", "--rate", "4", "--seed", "3", "--time-scale", "86400", "--stall-share", "0.5"]
+    command += [
+        "--cases",
+        "6",
+        "--rate",
+        "4",
+        "--seed",
+        "3",
+        "--time-scale",
+        "172800",
+        "--stall-share",
+        "0.5",
+    ]
     command += [
         "--hold",
         "20",
@@ -68,7 +79,9 @@ def test_simulated_time_makes_the_deadline_timers_fire(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     stalled = report["cases_stalled"]
     assert stalled >= 1
-    assert report["verdict"]["deadline_events"] == {"DeadlineWarned": stalled, "DeadlineBreached": stalled}
+    verdict = report["verdict"]
+    assert verdict["stalled_warned"] == verdict["stalled_breached"] == stalled
+    assert verdict["deadline_events"]["DeadlineBreached"] >= stalled
     assert report["cases_concluded"] == report["cases_filed"] - stalled
 
 

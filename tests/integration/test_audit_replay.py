@@ -105,7 +105,8 @@ def test_the_whole_log_replayed_counts_what_was_shown(node: Services, keys: Keys
     # before the case and the certificate were recorded, none of their many events counts
     filed = snapshots[0][0] - timedelta(hours=5, minutes=7)
     before = replay_log(node.app.recorder, node.app.mapper, filed - timedelta(microseconds=1))
-    assert "Case" not in before.aggregates and "Certificate" not in before.aggregates
+    assert "Case" not in before.aggregates
+    assert "Certificate" not in before.aggregates
     assert replay_log(node.app.recorder, node.app.mapper, filed).aggregates["Case"] == 1
     # the catalogue was loaded on the wall clock, the scenario ran on the test's: a far instant covers both
     everything = replay_log(node.app.recorder, node.app.mapper, datetime(2100, 1, 1, tzinfo=UTC))

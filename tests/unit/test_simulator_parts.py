@@ -52,7 +52,31 @@ def test_arrivals_follow_their_profile_and_the_plan_its_seed() -> None:
     assert len({int(t // 4) for t in burst}) == 3  # three groups of ten, four seconds apart
     plan = Workload.plan(YRD, 20, random.Random(7))
     assert plan == Workload.plan(YRD, 20, random.Random(7))
-    assert all(run.receiving != run.handling for run in plan)
+
+
+def test_the_plan_mixes_modes_items_applicants_and_behaviours() -> None:
+    plan = Workload.plan(YRD, 300, random.Random(11), stall_share=0.1, citizens=4, companies=1)
+    assert {run.mode for run in plan} == {"PROXY", "FULL_ONLINE", "JOINT"}
+    assert len({run.item_code for run in plan}) >= 15
+    for run in plan:
+        home, index = run.applicant
+        if run.mode == "PROXY":  # filed at the applicant's home window for another province
+            assert (home, run.holders()) == (run.receiving, (run.receiving,))
+            assert run.handling != run.receiving
+        if run.mode == "FULL_ONLINE":  # a citizen of another province applies online to the handling one
+            assert run.receiving == run.handling != home
+            assert index < 4
+        if run.mode == "JOINT":  # three provinces, each concluding a part
+            assert run.handling == run.receiving == home == run.parts["P1"]
+            assert len(set(run.parts.values())) == 3
+            run.shared = True
+            assert set(run.holders()) == set(run.parts.values())
+    assert sum(run.applicant[1] >= 4 for run in plan) > 0  # companies too
+    assert all(
+        sum(getattr(run, flag) for run in plan) > 0 for flag in ("supplement", "extension_days", "rating")
+    )
+    assert 0 < sum(run.stall for run in plan) < 60
+    assert all(not run.supplement for run in plan if run.mode != "PROXY")
 
 
 def test_percentiles_are_nearest_rank() -> None:
