@@ -1,4 +1,5 @@
-"""`tongban simulate`: operators load-test a local federation under faults (simulators/simulate.py)."""
+"""`tongban simulate`: operators load-test a local federation under faults, or a running federation given by
+its manifest (simulators/simulate.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from federation.pki import ManifestError
 from node.log_config import configure_logging, current_stderr
 from simulators.cluster import YANGTZE_RIVER_DELTA
 from simulators.faults import FaultSpecError, parse_fault
+from simulators.running_nodes import TargetError, running_nodes
 from simulators.simulate import Scenario, simulate
 from simulators.workload import PROFILES
 
@@ -56,10 +59,36 @@ def add_simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "--data-dir", type=Path, help="where the nodes keep their data (default: a new temp dir)"
     )
     parser.add_argument("--report-dir", type=Path, default=Path("var/simulation"))
+    running = parser.add_argument_group(
+        "a federation already running",
+        "load running nodes instead of starting a federation (no faults then); their catalogues must hold "
+        "the sample catalogue of every province (tongban catalogue load)",
+    )
+    running.add_argument("--manifest", type=Path, help="the federation's signed manifest.json: the provinces")
+    running.add_argument("--manifest-key", type=Path, help="manifest.pub, which checks the manifest")
+    running.add_argument("--api", default="", help="REST addresses: 310000=http://HOST:PORT,320000=...")
+    running.add_argument("--issuer-key", type=Path, help="the token issuer's private key, to act as officers")
     parser.set_defaults(run=_simulate)
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    running = None
+    if args.manifest:
+        if (
+            not (args.manifest_key and args.issuer_key)
+            or args.fault
+            or args.private_postgres
+            or args.postgres
+        ):
+            print("tongban simulate: --manifest needs --manifest-key, --api and --issuer-key, and takes no "
+                  "--fault, --postgres or --private-postgres", file=sys.stderr)  # fmt: skip
+            return 2
+        try:
+            running = running_nodes(args.manifest, args.manifest_key, args.api)
+        except (TargetError, ManifestError) as e:
+            print(f"tongban simulate: {e}", file=sys.stderr)
+            return 2
+        args.provinces = ",".join(running)
     provinces = tuple(p.strip() for p in args.provinces.split(",") if p.strip())
     if len(provinces) < 2 or len(set(provinces)) != len(provinces):
         print("tongban simulate: --provinces needs two or more distinct province codes", file=sys.stderr)
@@ -93,6 +122,8 @@ def _simulate(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         stall_share=args.stall_share,
         hold_s=args.hold,
+        running=running,
+        issuer_key=args.issuer_key,
     )
     configure_logging(stream=current_stderr())  # stdout carries the summary
     report = simulate(scenario)

@@ -145,9 +145,13 @@ class NodeProcess:
         with self._new_line:
             return self._new_line.wait_for(seen, timeout_s)
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def peak_rss_mb(self) -> float | None:
         """The process's peak resident memory (VmHWM), while it runs; None when it does not."""
-        if self._process is None or self._process.poll() is not None:
+        if self._process is None or not self.running:
             return None
         for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):

@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
 from node.auth import Role
-from simulators.cluster import NodeProcess, token_for
+from simulators.cluster import token_for
 from simulators.rest import DemoError, call
 from simulators.sample_data import sample_certificates
 
@@ -25,13 +25,18 @@ ID_CARD_TYPE = "11100000000013338W001"
 REPLICA_WAIT_S = 30.0
 
 
+class ReachableNode(Protocol):
+    """A node process the simulators started, or a running node they were pointed at."""
+
+    @property
+    def http_url(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Applicant:
     name: str
     id_number: str
-    id_card: (
-        str  # the identifier of their ID card certificate (居民身份证), issued by their province; "": none
-    )
+    id_card: str  # the identifier of their ID card (居民身份证) certificate, issued by their province; or ""
     id_type: str = "111"  # 111: a citizen's ID number; 001: a company's unified social credit code
 
     def body(self) -> dict[str, str]:
@@ -51,7 +56,7 @@ class Federation:
     """Officers of every province, each calling their own province's node."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, nodes: dict[str, NodeProcess], issuer_key: Path
+        self, session: aiohttp.ClientSession, nodes: Mapping[str, ReachableNode], issuer_key: Path
     ) -> None:
         self.session, self.nodes, self.issuer_key = session, nodes, issuer_key
 

@@ -1,5 +1,6 @@
 """`tongban simulate`: a local federation under a seeded cross-province load, with faults on a schedule, to a
-correctness verdict and a report.
+correctness verdict and a report. Or, with ``Scenario.running``, the same load and verdict on a federation
+that is already running (no faults: the simulator does not own its processes or links).
 
 The simulator starts one node process per province (SQLite or PostgreSQL) and puts a link proxy
 (``simulators/link_proxy.py``) on every directed link between two nodes: node A reaches node B's federation
@@ -32,6 +33,7 @@ from simulators.federation_cluster import FederatedCluster, free_ports
 from simulators.link_proxy import LinkProxy
 from simulators.private_postgres import PrivatePostgres
 from simulators.report import latency_table, summary, write
+from simulators.running_nodes import RunningNode
 from simulators.sample_data import credit_code
 from simulators.workload import CaseRun, History, Population, Workload, arrival_times
 
@@ -55,6 +57,10 @@ class Scenario:
     time_scale: float = 0.0  # 0: the wall clock; else simulated seconds per real second (86400: a day)
     stall_share: float = 0.0  # cases left open once accepted, so that their deadlines run out
     hold_s: float = 0.0  # keep the federation running this long after the load, for the timers
+    # A federation already running (simulators/running_nodes.py), loaded with tokens of this issuer key,
+    # instead of one the simulator starts: then nothing is started, stopped or faulted.
+    running: dict[str, RunningNode] | None = None
+    issuer_key: Path | None = None
 
 
 class Simulation:
@@ -80,6 +86,13 @@ class Simulation:
         self._load_done = False
 
     async def run(self) -> dict[str, Any]:
+        if self.scenario.running is not None and self.scenario.issuer_key is not None:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+                report = await self._drive(
+                    Federation(session, self.scenario.running, self.scenario.issuer_key)
+                )
+            write(report, self.scenario.report_dir)
+            return report
         if self.pg is not None:
             await asyncio.to_thread(self.pg.start)
         await asyncio.to_thread(self.cluster.prepare)
@@ -242,7 +255,7 @@ class Simulation:
         per_second = Counter(int(op.started_s) for op in acked)
         return {
             "provinces": list(scenario.provinces),
-            "store": "postgres" if self.postgres_url else "sqlite",
+            "store": "running nodes" if scenario.running else "postgres" if self.postgres_url else "sqlite",
             "seed": scenario.seed,
             "cases": scenario.cases,
             "profile": scenario.profile,

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from simulators.federation_cluster import FederatedCluster
+
 pytestmark = pytest.mark.e2e
 FAULTS = (
     "kill:320000@2+2",
@@ -99,3 +101,43 @@ def test_a_postgresql_crash_restart_under_load_loses_nothing(tmp_path: Path) -> 
     assert (report["store"], report["pg_restarts"], report["kills"]) == ("postgres", 1, 1)
     assert report["verdict"]["correct"], report["verdict"]
     assert report["verdict"]["cases_checked"] == report["cases_filed"] >= 8
+
+
+def test_a_running_federation_given_by_its_manifest_is_loaded_to_a_verdict(tmp_path: Path) -> None:
+    """The operator's federation is up already: the simulator reads the provinces from the signed manifest,
+    loads the nodes at the REST addresses it is given, and checks them; it starts and stops nothing."""
+    cluster = FederatedCluster(tmp_path / "running", ("310000", "320000", "340000"))
+    cluster.prepare()
+    cluster.start()
+    try:
+        api = ",".join(f"{p}={node.http_url}" for p, node in cluster.nodes.items())
+        federation = cluster.federation_dir
+        command = [sys.executable, "-m", "node", "simulate", "--cases", "12", "--rate", "4", "--seed", "9"]
+        command += [
+            "--manifest",
+            str(federation / "manifest.json"),
+            "--manifest-key",
+            str(federation / "manifest.pub"),
+        ]
+        command += [
+            "--api",
+            api,
+            "--issuer-key",
+            str(cluster.issuer_key),
+            "--report-dir",
+            str(tmp_path / "report"),
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        report = json.loads((tmp_path / "report" / "report.json").read_text())
+        assert (report["store"], report["provinces"]) == ("running nodes", ["310000", "320000", "340000"])
+        assert report["verdict"]["correct"], report["verdict"]
+        assert report["verdict"]["cases_checked"] == report["cases_filed"] == 12
+        assert all(node.running for node in cluster.nodes.values())  # the simulator stopped none of them
+        wrong = [*command[:-2], "--api", api.rsplit(",", 1)[0], "--report-dir", str(tmp_path / "r2")]
+        refused = subprocess.run(wrong, env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert refused.returncode == 2
+        assert "exactly the manifest's provinces" in refused.stderr
+    finally:
+        cluster.stop()
