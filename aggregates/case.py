@@ -93,10 +93,10 @@ class Part:
     code: str
     name: str
     province: str
+    result: str | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Part:
         return self  # immutable: copies of a case share it
-    result: str | None = None
 
 
 class Case(Aggregate):

@@ -30,6 +30,10 @@ def suite(url: str, quick: bool) -> list[tuple[str, list[str]]]:
         ("benchmarks.rest", ["--postgres", url, "--seconds", str(10 // scale or 2)]),
         ("benchmarks.group_commit", ["--postgres", url, "--seconds", str(8 // scale or 2)]),
         ("benchmarks.sync", ["--postgres", url, *sync]),
+        (
+            "benchmarks.latency",
+            ["--postgres", url, "--rates", "5" if quick else "5,10,20", "--seconds", "10"],
+        ),
         ("benchmarks.projections", ["--postgres", url, "--cases", str(1000 // scale)]),
         ("benchmarks.transparency", ["--postgres", url, "--cases", str(3000 // scale)]),
     ]

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import structlog
@@ -55,6 +56,9 @@ async def serve(
     """Serve until ``stop`` is set or the process receives SIGINT/SIGTERM."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(
+        ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="tongban-worker")
+    )
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:

@@ -74,6 +74,10 @@ class Settings:
     lease_retry_s: float = 2.0
     # Saves arriving together share one transaction (node/group_commit.py); off: one transaction per save.
     group_commit: bool = True
+    # Threads that run the synchronous store calls of requests, streams and workers. They mostly wait on the
+    # store, and group commit can only batch the saves of commands running at once: Python's default (CPU
+    # count + 4) would cap a batch at six here.
+    worker_threads: int = 64
     # Where this node reaches a peer instead of the manifest's endpoint, e.g. through an egress gateway or the
     # simulator's link proxies: "320000=10.0.0.7:50052,330000=..." (TLS still expects that province's node).
     peer_endpoints: str = ""
@@ -266,6 +270,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("federation_batch_events must be 1..2000")
     if not (math.isfinite(settings.follow_interval_s) and settings.follow_interval_s > 0):
         raise SettingsError("follow_interval_s must be a positive number of seconds")
+    if settings.worker_threads < 1:
+        raise SettingsError("worker_threads must be at least 1 thread")
     if settings.max_body_bytes <= 0:
         raise SettingsError("max_body_bytes must be a positive number of bytes")
     if not (math.isfinite(settings.shutdown_grace_s) and settings.shutdown_grace_s >= 0):

@@ -53,6 +53,13 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(
             f"  {link}: n={row['count']} p50={row['p50_ms']} ms p95={row['p95_ms']} ms p99={row['p99_ms']} ms"
         )
+    if report.get("apply_latency"):
+        lines.append("commit-to-apply latency per link, as the applying node measured it (bucket bounds):")
+        for link, row in report["apply_latency"].items():
+            lines.append(
+                f"  {link}: n={row['count']} p50<={row['p50_le_ms']} ms p95<={row['p95_le_ms']} ms "
+                f"p99<={row['p99_le_ms']} ms"
+            )
     anomalies = " ".join(f"{k}={verdict[k]}" for k in ("lost", "duplicated", "reordered", "diverged"))
     lines.append(
         f"verdict: ops={report['operations']} acked={report['acked']} kills={report['kills']} "

@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 import psycopg
 
+from simulators.apply_latency import apply_latency
 from simulators.checker import check
 from simulators.faults import Fault
 from simulators.federated_flows import Applicant, Federation
@@ -148,7 +149,9 @@ class Simulation:
         self._heal_all()
         print("load done; checking every node's view against the history ...", file=sys.stderr, flush=True)
         verdict = await check(fed, self.history, CONVERGE_BOUND_S)
-        return self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
+        report = self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
+        report["apply_latency"] = apply_latency(await _metrics(fed))
+        return report
 
     async def _population(self, fed: Federation) -> Population:
         """Each province's citizens, with the ID cards it issued them, and its companies."""
@@ -288,6 +291,18 @@ class Simulation:
         with psycopg.connect(self.postgres_url, autocommit=True) as conn:
             for schema in self.schemas.values():
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def _metrics(fed: Federation) -> dict[str, str]:
+    """Each reachable node's /metrics text."""
+    texts = {}
+    for province, node in fed.nodes.items():
+        try:
+            async with fed.session.get(node.http_url + "/metrics") as response:
+                texts[province] = await response.text()
+        except (aiohttp.ClientError, OSError):
+            continue
+    return texts
 
 
 def mix(runs: list[CaseRun]) -> dict[str, Any]:

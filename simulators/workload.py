@@ -290,7 +290,7 @@ class Workload:
         self, link: str, province: str, case_id: str, states: tuple[str, ...], since: float
     ) -> None:
         """Wait (bounded) until ``province``'s replica shows the case in one of ``states``; note the delay."""
-        deadline = time.monotonic() + REPLICA_WAIT_S
+        deadline, pause = time.monotonic() + REPLICA_WAIT_S, 0.02
         while time.monotonic() < deadline:
             try:
                 case = await self._fed.get(province, f"/v1/cases/{case_id}")
@@ -299,7 +299,10 @@ class Workload:
             if case.get("state") in states:
                 self._history.link_latencies.setdefault(link, []).append(time.monotonic() - since)
                 return
-            await asyncio.sleep(0.02)
+            # Polls back off, so that many waiting cases do not load the nodes more than the cases do;
+            # the nodes measure the apply delay exactly themselves (simulators/apply_latency.py).
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
         raise TimeoutError(
             f"{province} did not show {case_id} in {'/'.join(states)} within {REPLICA_WAIT_S}s"
         )

@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from simulators.apply_latency import apply_latency
 from simulators.faults import Fault, FaultSpecError, parse_fault
 from simulators.report import latency_table, percentile
 from simulators.workload import Workload, arrival_times
@@ -86,3 +87,32 @@ def test_percentiles_are_nearest_rank() -> None:
     assert latency_table({"a→b": [0.01, 0.02, 0.03], "c→d": []}) == {
         "a→b": {"count": 3, "p50_ms": 20.0, "p95_ms": 30.0, "p99_ms": 30.0, "mean_ms": 20.0}
     }
+
+
+def test_apply_latency_reads_the_nodes_histograms_per_link_and_pooled() -> None:
+    metrics = {
+        "320000": "\n".join(
+            [
+                "# HELP tongban_replication_latency_seconds From the commit at the peer to the apply here",
+                'tongban_replication_latency_seconds_bucket{le="0.05",peer="310000"} 90.0',
+                'tongban_replication_latency_seconds_bucket{le="0.25",peer="310000"} 99.0',
+                'tongban_replication_latency_seconds_bucket{le="+Inf",peer="310000"} 100.0',
+                'tongban_replication_latency_seconds_bucket{le="0.05",peer="340000"} 0.0',
+                'tongban_replication_latency_seconds_bucket{le="0.25",peer="340000"} 0.0',
+                'tongban_replication_latency_seconds_bucket{le="+Inf",peer="340000"} 0.0',
+            ]
+        ),
+        "310000": 'tongban_replication_latency_seconds_bucket{peer="320000",le="0.05"} 0.0\n'
+        'tongban_replication_latency_seconds_bucket{peer="320000",le="0.25"} 0.0\n'
+        'tongban_replication_latency_seconds_bucket{peer="320000",le="+Inf"} 100.0',
+    }
+    rows = apply_latency(metrics)
+    assert list(rows) == ["320000→310000", "310000→320000", "all"]  # a link with nothing applied is left out
+    assert rows["310000→320000"] == {"count": 100, "p50_le_ms": 50.0, "p95_le_ms": 250.0, "p99_le_ms": 250.0}
+    assert rows["320000→310000"]["p50_le_ms"] == "inf"
+    assert rows["all"] == {
+        "count": 200,
+        "p50_le_ms": "inf",
+        "p95_le_ms": "inf",
+        "p99_le_ms": "inf",
+    }  # 99 of 200 <= 0.25
