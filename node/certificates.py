@@ -181,6 +181,14 @@ class CertificateService:
             raise NotFound(f"no certificate {identifier} on this node") from None
         return certificate
 
+    def _current_or_as_of(self, identifier: str, at: datetime) -> Certificate | None:
+        """As of ``at``: the current certificate when nothing happened to it since, which the aggregate
+        cache serves without reading its stream; else rebuilt from the events up to ``at``."""
+        current = self.certificate(identifier)
+        if current.modified_on <= at:
+            return current
+        return self.certificate_as_of(identifier, at)
+
     def certificate_as_of(self, identifier: str, as_of: datetime) -> Certificate | None:
         """The certificate as it stood at ``as_of``, or None if it was not yet issued then."""
         identifier = canonical_identifier(identifier)
@@ -298,7 +306,7 @@ class CertificateService:
         certificate: Certificate | None = None
         problem: str | None = "NOT_FOUND"
         if self._exists(identifier):
-            certificate = self.certificate_as_of(identifier, at)
+            certificate = self._current_or_as_of(identifier, at)
             problem = "NOT_YET_ISSUED" if certificate is None else None
         if certificate is not None and not self._signature_valid(certificate):
             problem = "SIGNATURE_INVALID"
