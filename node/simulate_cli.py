@@ -4,14 +4,16 @@ its manifest (simulators/simulate.py)."""
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 from pathlib import Path
 
 from federation.pki import ManifestError
 from node.log_config import configure_logging, current_stderr
+from simulators.chaos import chaos_schedule
 from simulators.cluster import YANGTZE_RIVER_DELTA
-from simulators.faults import FaultSpecError, parse_fault
+from simulators.faults import SERVER_KINDS, FaultSpecError, parse_fault
 from simulators.running_nodes import TargetError, running_nodes
 from simulators.simulate import Scenario, simulate
 from simulators.workload import PROFILES
@@ -34,9 +36,21 @@ def add_simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "--fault",
         action="append",
         default=[],
-        help="kill:P@START+SECONDS, cut:P>Q@START+SECONDS, slow:P>Q@START+SECONDS:DELAY or "
-        "flap:P>Q@START+SECONDS:PERIOD (repeatable)",
+        help="kill:P@START+SECONDS, isolate:P@START+SECONDS, cut:P>Q@START+SECONDS, "
+        "slow:P>Q@START+SECONDS:DELAY, flap:P>Q@START+SECONDS:PERIOD, pgrestart@START+SECONDS or "
+        "pgpause@START+SECONDS (repeatable)",
     )
+    chaos = parser.add_argument_group(
+        "chaos", "faults drawn from the seed and spread over the load (simulators/chaos.py), besides --fault"
+    )
+    chaos.add_argument("--kills", type=int, default=0, help="SIGKILLs of drawn nodes, each restarted")
+    chaos.add_argument(
+        "--partitions", type=int, default=0, help="a node isolated, a link cut one way, flapping"
+    )
+    chaos.add_argument(
+        "--pg-restarts", type=int, default=0, help="crashes of the server (--private-postgres)"
+    )
+    chaos.add_argument("--pg-pauses", type=int, default=0, help="freezes of the server (--private-postgres)")
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -105,8 +119,25 @@ def _simulate(args: argparse.Namespace) -> int:
     except FaultSpecError as e:
         print(f"tongban simulate: {e}", file=sys.stderr)
         return 2
-    if any(f.kind == "pgrestart" for f in faults) and not args.private_postgres:
-        print("tongban simulate: pgrestart faults need --private-postgres", file=sys.stderr)
+    counts = (args.kills, args.partitions, args.pg_restarts, args.pg_pauses)
+    if min(counts) < 0:
+        print("tongban simulate: --kills, --partitions, --pg-restarts and --pg-pauses must not be negative",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if any(counts) and running is not None:
+        print("tongban simulate: a running federation takes no faults", file=sys.stderr)
+        return 2
+    faults += chaos_schedule(
+        provinces,
+        args.cases / args.rate,
+        random.Random(f"chaos-{args.seed}"),  # noqa: S311 - a reproducible schedule, not a secret
+        kills=args.kills,
+        partitions=args.partitions,
+        pg_restarts=args.pg_restarts,
+        pg_pauses=args.pg_pauses,
+    )
+    if any(f.kind in SERVER_KINDS for f in faults) and not args.private_postgres:
+        print("tongban simulate: pgrestart and pgpause faults need --private-postgres", file=sys.stderr)
         return 2
     scenario = Scenario(
         provinces=provinces,

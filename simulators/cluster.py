@@ -75,7 +75,6 @@ class NodeProcess:
         self.grpc_port = 0
         self.federation_port: int | None = None  # set when the node serves federation (mutual TLS)
         self._process: subprocess.Popen[str] | None = None
-        self._started = threading.Event()
         self._new_line = threading.Condition()
         self._reader: threading.Thread | None = None
 
@@ -100,7 +99,9 @@ class NodeProcess:
             "TONGBAN_LOG_FORMAT": "json",
             **self.extra_env,
         }
-        self._started.clear()
+        # An event of this start's own: the reader of a process killed before may still be draining its
+        # output, and its end must not pass for this start.
+        started = threading.Event()
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "node", "node", "--province", self.province],
             stdout=subprocess.PIPE,
@@ -108,16 +109,17 @@ class NodeProcess:
             text=True,
             env=env,
         )
-        self._reader = threading.Thread(target=self._read, name=f"node-{self.province}-log", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read, args=(self._process, started), name=f"node-{self.province}-log", daemon=True
+        )
         self._reader.start()
-        if not self._started.wait(timeout_s) or self._process.poll() is not None:
+        if not started.wait(timeout_s) or self._process.poll() is not None:
             self.stop()
             tail = "\n".join(self.lines[-20:])
             raise RuntimeError(f"node {self.province} did not start within {timeout_s}s:\n{tail}")
 
-    def _read(self) -> None:
-        process = self._process
-        if process is None or process.stdout is None:
+    def _read(self, process: subprocess.Popen[str], started: threading.Event) -> None:
+        if process.stdout is None:
             return
         with self.log_path.open("a") as log:
             for line in process.stdout:
@@ -129,11 +131,11 @@ class NodeProcess:
                 log.write(line)
                 log.flush()
                 if '"node.started"' in line:
-                    started = json.loads(line)
-                    self.http_port, self.grpc_port = started["http_port"], started["grpc_port"]
-                    self.federation_port = started.get("federation_port")
-                    self._started.set()
-        self._started.set()  # the process ended: wake start() so it can report the failure
+                    announced = json.loads(line)
+                    self.http_port, self.grpc_port = announced["http_port"], announced["grpc_port"]
+                    self.federation_port = announced.get("federation_port")
+                    started.set()
+        started.set()  # the process ended: wake start() so it can report the failure
 
     def wait_for_line(self, *fragments: str, timeout_s: float = 30.0, since: int = 0) -> bool:
         """Block until a log line from line ``since`` on contains every one of ``fragments`` (True), or the

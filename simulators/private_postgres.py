@@ -1,4 +1,5 @@
-"""A PostgreSQL server of the simulator's own, which it may crash and restart (the ``pgrestart`` fault).
+"""A PostgreSQL server of the simulator's own, which it may crash and restart (the ``pgrestart`` fault) or
+freeze for a while (``pgpause``).
 
 The server gets a fresh data directory, trust authentication on 127.0.0.1 and a port the OS picked. PostgreSQL
 refuses to run as root, so under root it runs as the ``postgres`` user (``runuser``). A crash is
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -30,6 +32,7 @@ class PrivatePostgres:
         self._bin = _bin_dir()
         self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self.restarts = 0
+        self.pauses = 0
 
     @property
     def url(self) -> str:
@@ -54,6 +57,29 @@ class PrivatePostgres:
 
     def crash(self) -> None:
         self._run(str(self._bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "stop")
+
+    def pause(self) -> None:
+        """SIGSTOP the postmaster and every process it started: connections stay open, nothing answers."""
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
+        self.pauses += 1
+
+    def resume(self) -> None:
+        for pid in self._processes():
+            os.kill(pid, signal.SIGCONT)
+
+    def _processes(self) -> list[int]:
+        """The postmaster (first line of postmaster.pid) and its children (their parent in /proc)."""
+        postmaster = int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
 
     def restart_after_crash(self) -> None:
         self.start()

@@ -34,6 +34,7 @@ from simulators.federation_cluster import FederatedCluster, free_ports
 from simulators.link_proxy import LinkProxy
 from simulators.private_postgres import PrivatePostgres
 from simulators.report import latency_table, summary, write
+from simulators.rest import DemoError
 from simulators.running_nodes import RunningNode
 from simulators.sample_data import credit_code
 from simulators.workload import CaseRun, History, Population, Workload, arrival_times
@@ -151,6 +152,7 @@ class Simulation:
         verdict = await check(fed, self.history, CONVERGE_BOUND_S)
         report = self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
         report["apply_latency"] = apply_latency(await _metrics(fed))
+        report["events"] = await _events_recorded(fed)
         return report
 
     async def _population(self, fed: Federation) -> Population:
@@ -172,12 +174,8 @@ class Simulation:
     async def _fault(self, fault: Fault, started: float) -> None:
         await asyncio.sleep(max(0.0, started + fault.start_s - time.monotonic()))
         print(f"fault: {fault.describe()}", file=sys.stderr, flush=True)
-        if fault.kind == "pgrestart":
-            if self.pg is None:
-                raise ValueError("pgrestart needs the simulator's own PostgreSQL (--private-postgres)")
-            await asyncio.to_thread(self.pg.crash)
-            await asyncio.sleep(fault.duration_s)
-            await asyncio.to_thread(self.pg.restart_after_crash)
+        if fault.kind in ("pgrestart", "pgpause"):
+            await self._server_fault(fault)
             return
         if fault.kind == "kill":
             node = self.cluster.nodes[fault.source]
@@ -186,8 +184,16 @@ class Simulation:
             await asyncio.sleep(fault.duration_s)
             await self._restart(fault.source)
             return
+        self.partitions += fault.kind in ("cut", "flap", "isolate")
+        if fault.kind == "isolate":
+            links = [p for link, p in self.proxies.items() if fault.source in link.split(">")]
+            for proxy in links:
+                proxy.cut()
+            await asyncio.sleep(fault.duration_s)
+            for proxy in links:
+                proxy.heal()
+            return
         proxy = self.proxies[f"{fault.source}>{fault.target}"]
-        self.partitions += fault.kind in ("cut", "flap")
         if fault.kind == "cut":
             proxy.cut()
             await asyncio.sleep(fault.duration_s)
@@ -202,6 +208,20 @@ class Simulation:
                 proxy.heal()
                 await asyncio.sleep(fault.parameter / 2)
         proxy.heal()
+
+    async def _server_fault(self, fault: Fault) -> None:
+        if self.pg is None:
+            raise ValueError(f"{fault.kind} needs the simulator's own PostgreSQL (--private-postgres)")
+        if fault.kind == "pgrestart":
+            await asyncio.to_thread(self.pg.crash)
+            await asyncio.sleep(fault.duration_s)
+            await asyncio.to_thread(self.pg.restart_after_crash)
+            return
+        await asyncio.to_thread(self.pg.pause)
+        try:
+            await asyncio.sleep(fault.duration_s)
+        finally:
+            await asyncio.to_thread(self.pg.resume)
 
     async def _restart(self, province: str) -> None:
         """Start a killed node again, as a supervisor (systemd) would: a node refuses to start while its
@@ -272,6 +292,7 @@ class Simulation:
             "kills": self.kills,
             "partitions": self.partitions,
             "pg_restarts": self.pg.restarts if self.pg else 0,
+            "pg_pauses": self.pg.pauses if self.pg else 0,
             "load_s": round(load_s, 2),
             "throughput_ops_s": round(len(acked) / load_s, 1) if load_s else 0.0,
             "mix": mix(history.cases),
@@ -291,6 +312,19 @@ class Simulation:
         with psycopg.connect(self.postgres_url, autocommit=True) as conn:
             for schema in self.schemas.values():
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def _events_recorded(fed: Federation) -> int:
+    """Events in every node's log (its own and the replicas it holds), as its latest signed tree head
+    counts them: a head is signed whenever the log grows, so it lags by a moment at most."""
+    total = 0
+    for province in fed.nodes:
+        try:
+            head = await fed.get(province, "/v1/transparency/head")
+        except (DemoError, aiohttp.ClientError, OSError):
+            continue
+        total += int(head["tree_size"])
+    return total
 
 
 async def _metrics(fed: Federation) -> dict[str, str]:

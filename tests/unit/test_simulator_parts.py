@@ -8,6 +8,7 @@ import random
 import pytest
 
 from simulators.apply_latency import apply_latency
+from simulators.chaos import chaos_schedule
 from simulators.faults import Fault, FaultSpecError, parse_fault
 from simulators.report import latency_table, percentile
 from simulators.workload import Workload, arrival_times
@@ -20,7 +21,9 @@ def test_faults_parse_and_describe_themselves() -> None:
     slow = parse_fault("slow:310000>320000@4+5:0.3", YRD)
     assert (slow.source, slow.target, slow.end_s, slow.parameter) == ("310000", "320000", 9.0, 0.3)
     assert parse_fault("pgrestart@6+2", YRD) == Fault("pgrestart", "", None, 6.0, 2.0)
-    for text in ("kill:320000@5+3", "cut:310000>320000@4+5", "flap:330000>340000@1+6:1", "pgrestart@6+2"):
+    assert parse_fault("isolate:330000@4+5", YRD) == Fault("isolate", "330000", None, 4.0, 5.0)
+    texts = ("kill:320000@5+3", "cut:310000>320000@4+5", "flap:330000>340000@1+6:1", "pgrestart@6+2")
+    for text in (*texts, "isolate:330000@4+5", "pgpause@7+1.5"):
         assert parse_fault(text, YRD).describe() == text
 
 
@@ -28,13 +31,15 @@ def test_faults_parse_and_describe_themselves() -> None:
     ("text", "message"),
     [
         ("boom:320000@1+1", "expected kill"),
-        ("kill:310000>320000@1+1", "kill names one node"),
+        ("kill:310000>320000@1+1", "kill and isolate name one node"),
         ("cut:310000@1+1", "name a link"),
         ("cut:310000>310000@1+1", "name a link"),
         ("cut:310000>110000@1+1", "not in this federation"),
         ("slow:310000>320000@1+1", "positive :DELAY"),
         ("flap:310000>320000@1+1:0", "positive :PERIOD"),
         ("pgrestart:310000@1+1", "pgrestart names no province"),
+        ("pgpause:310000>320000@1+1", "pgpause names no province"),
+        ("isolate:310000>320000@1+1", "kill and isolate name one node"),
         ("kill@1+1", "names a node"),
     ],
 )
@@ -116,3 +121,24 @@ def test_apply_latency_reads_the_nodes_histograms_per_link_and_pooled() -> None:
         "p95_le_ms": "inf",
         "p99_le_ms": "inf",
     }  # 99 of 200 <= 0.25
+
+
+def test_a_chaos_schedule_spreads_each_kind_without_overlap_and_follows_its_seed() -> None:
+    schedule = chaos_schedule(
+        YRD, 200.0, random.Random(3), kills=20, partitions=6, pg_restarts=2, pg_pauses=2
+    )
+    assert schedule == chaos_schedule(
+        YRD, 200.0, random.Random(3), kills=20, partitions=6, pg_restarts=2, pg_pauses=2
+    )
+    kinds = [f.kind for f in schedule]
+    assert (kinds.count("kill"), kinds.count("pgrestart"), kinds.count("pgpause")) == (20, 2, 2)
+    assert (
+        sorted(k for k in kinds if k in ("isolate", "cut", "flap"))
+        == ["cut"] * 2 + ["flap"] * 2 + ["isolate"] * 2
+    )
+    for group in (("kill",), ("isolate", "cut", "flap"), ("pgrestart", "pgpause")):
+        faults = [f for f in schedule if f.kind in group]
+        assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(faults))  # one at a time per kind
+    assert all(f.start_s >= 20.0 and f.end_s <= 180.0 for f in schedule)  # calm first and last tenth
+    for fault in schedule:  # each one written as --fault would take it
+        assert parse_fault(fault.describe(), YRD).kind == fault.kind
