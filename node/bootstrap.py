@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -18,6 +19,7 @@ from federation.outbox import Outbox
 from federation.puller import PeerStatus
 from federation.servicer import FederationServicer
 from federation.witness import Witness
+from node import crash_points
 from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
 from node.calendar_source import load_calendar
@@ -119,7 +121,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         ServiceStatistics(calendar),
         LogAlerts(),
     )
-    projections = {p.name: ProjectionFollower(app, views, p) for p in read_models}
+    crash = partial(crash_points.reached, "projection")
+    projections = {p.name: ProjectionFollower(app, views, p, before_commit=crash) for p in read_models}
     transparency = TransparencyService(TransparencyLog(app, views), signer, settings.province, clock)
     federation = None
     if files is not None and clients is not None:

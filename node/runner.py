@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -20,8 +20,10 @@ from grpc_health.v1.health import aio as health_aio
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from federation.client import SERVER_OPTIONS
+from federation.inbox import Applied
 from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus, Puller
+from node import crash_points
 from node.bootstrap import build_services, close_services
 from node.clock import node_clock
 from node.deadline_timer import DeadlineTimer, run_until_stopped
@@ -55,6 +57,7 @@ async def serve(
 ) -> None:
     """Serve until ``stop`` is set or the process receives SIGINT/SIGTERM."""
     stop = stop or asyncio.Event()
+    crash_points.configure(settings.crash_points)
     loop = asyncio.get_running_loop()
     loop.set_default_executor(
         ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="tongban-worker")
@@ -246,6 +249,16 @@ async def _report_peer_health(
             await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
+def _applied_hook(services: Services) -> Callable[[str, Applied], None]:
+    """After each peer batch committed here: the metrics, and the chaos suite's forced crash point."""
+
+    def applied(peer: str, batch: Applied) -> None:
+        crash_points.reached("apply")
+        services.metrics.replication_applied(peer, batch)
+
+    return applied
+
+
 def _start_pullers(services: Services) -> list[asyncio.Task[None]]:
     """One puller per peer province: each streams that peer's outbox into this node's inbox."""
     federation = services.federation
@@ -259,7 +272,7 @@ def _start_pullers(services: Services) -> list[asyncio.Task[None]]:
                 federation.clients,
                 federation.inbox,
                 status,
-                on_applied=services.metrics.replication_applied,
+                on_applied=_applied_hook(services),
                 batch_events=services.settings.federation_batch_events,
             ).run(),
             name=f"pull-{peer}",

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aggregates.identifiers import InvalidIdentifier, validate_province
+from node import crash_points
 
 PROVINCES = {"310000": "上海", "320000": "江苏", "330000": "浙江", "340000": "安徽"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -78,6 +79,9 @@ class Settings:
     # store, and group commit can only batch the saves of commands running at once: Python's default (CPU
     # count + 4) would cap a batch at six here.
     worker_threads: int = 64
+    # Forced crash points for the chaos suite (node/crash_points.py), e.g. "reply:0.01,apply:0.05"; never
+    # in production.
+    crash_points: str = ""
     # Where this node reaches a peer instead of the manifest's endpoint, e.g. through an egress gateway or the
     # simulator's link proxies: "320000=10.0.0.7:50052,330000=..." (TLS still expects that province's node).
     peer_endpoints: str = ""
@@ -270,6 +274,7 @@ def _check(settings: Settings) -> None:
         raise SettingsError("federation_batch_events must be 1..2000")
     if not (math.isfinite(settings.follow_interval_s) and settings.follow_interval_s > 0):
         raise SettingsError("follow_interval_s must be a positive number of seconds")
+    _check_crash_points(settings.crash_points)
     if settings.worker_threads < 1:
         raise SettingsError("worker_threads must be at least 1 thread")
     if settings.max_body_bytes <= 0:
@@ -280,6 +285,13 @@ def _check(settings: Settings) -> None:
         _check_postgres_url(settings.postgres_url)
     if settings.postgres_schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", settings.postgres_schema):
         raise SettingsError("postgres_schema must be a lower-case SQL identifier")
+
+
+def _check_crash_points(spec: str) -> None:
+    try:
+        crash_points.parse(spec)
+    except crash_points.CrashPointsError as e:
+        raise SettingsError(str(e)) from None
 
 
 def _check_postgres_url(value: str) -> None:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from federation.pki import ManifestError
+from node import crash_points
 from node.log_config import configure_logging, current_stderr
 from simulators.chaos import chaos_schedule
 from simulators.cluster import YANGTZE_RIVER_DELTA
@@ -51,6 +52,12 @@ def add_simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "--pg-restarts", type=int, default=0, help="crashes of the server (--private-postgres)"
     )
     chaos.add_argument("--pg-pauses", type=int, default=0, help="freezes of the server (--private-postgres)")
+    chaos.add_argument(
+        "--crash-points",
+        default="",
+        help="the nodes die on purpose at these points, e.g. reply:0.01,projection:0.02,apply:0.05 "
+        "(node/crash_points.py); the simulator restarts them",
+    )
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -119,12 +126,17 @@ def _simulate(args: argparse.Namespace) -> int:
     except FaultSpecError as e:
         print(f"tongban simulate: {e}", file=sys.stderr)
         return 2
+    try:
+        crash_points.parse(args.crash_points)
+    except crash_points.CrashPointsError as e:
+        print(f"tongban simulate: {e}", file=sys.stderr)
+        return 2
     counts = (args.kills, args.partitions, args.pg_restarts, args.pg_pauses)
     if min(counts) < 0:
         print("tongban simulate: --kills, --partitions, --pg-restarts and --pg-pauses must not be negative",
               file=sys.stderr)  # fmt: skip
         return 2
-    if any(counts) and running is not None:
+    if (any(counts) or args.crash_points) and running is not None:
         print("tongban simulate: a running federation takes no faults", file=sys.stderr)
         return 2
     faults += chaos_schedule(
@@ -153,6 +165,7 @@ def _simulate(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         stall_share=args.stall_share,
         hold_s=args.hold,
+        crash_points=args.crash_points,
         running=running,
         issuer_key=args.issuer_key,
     )

@@ -3,7 +3,7 @@ transaction of the view store (exactly once), whatever crashes or restarts happe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -40,8 +40,14 @@ class Lag:
 
 class ProjectionFollower:
     def __init__(
-        self, app: Application[UUID], store: ViewStore, projection: Projection, batch_size: int = 2000
+        self,
+        app: Application[UUID],
+        store: ViewStore,
+        projection: Projection,
+        batch_size: int = 2000,
+        before_commit: Callable[[], None] = lambda: None,
     ) -> None:
+        self._before_commit = before_commit  # a test hook: the chaos suite's forced crash point
         self._app = app
         self._store = store
         self.projection = projection
@@ -81,6 +87,7 @@ class ProjectionFollower:
         full = len(notifications) == self._batch_size
         # a short batch means nothing else it reads lies up to the head: the position goes there
         advance(tx, self.projection.name, before, notifications[-1].id if full else head)
+        self._before_commit()
         return len(notifications), not full
 
     def rebuild(self) -> int:

@@ -67,10 +67,19 @@ class Federation:
         }
 
     async def post(
-        self, province: str, path: str, role: Role, body: Any = None, expect: int = 200
+        self,
+        province: str,
+        path: str,
+        role: Role,
+        body: Any = None,
+        expect: int = 200,
+        idempotency_key: str = "",
     ) -> dict[str, Any]:
         url = self.nodes[province].http_url + path
-        return await call(self.session, "POST", url, self.headers(province, role), body or {}, expect)
+        headers = self.headers(province, role)
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return await call(self.session, "POST", url, headers, body or {}, expect)
 
     async def get(self, province: str, path: str, role: Role = Role.AUDITOR) -> dict[str, Any]:
         return await call(
@@ -106,8 +115,10 @@ class Federation:
         mode: str,
         applicant: Applicant,
         parts: dict[str, str] | None = None,
+        idempotency_key: str = "",
     ) -> dict[str, Any]:
-        """File a case at ``province``'s node (its receiving province)."""
+        """File a case at ``province``'s node (its receiving province); with ``idempotency_key``, the same
+        filing sent again gets the same case, not a second one."""
         body: dict[str, Any] = {
             "item_province": item_province,
             "item_code": item_code,
@@ -116,7 +127,7 @@ class Federation:
         }
         if parts:
             body["parts"] = parts
-        return await self.post(province, "/v1/cases", role, body, 201)
+        return await self.post(province, "/v1/cases", role, body, 201, idempotency_key)
 
     async def received_proxy_case(self, a: str, b: str, applicant: Applicant, consent: str) -> str:
         """A PROXY case A's window filed for B, with its materials, received (ready to forward)."""

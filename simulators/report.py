@@ -63,7 +63,8 @@ def summary(report: dict[str, Any]) -> str:
     anomalies = " ".join(f"{k}={verdict[k]}" for k in ("lost", "duplicated", "reordered", "diverged"))
     lines.append(
         f"verdict: ops={report['operations']} acked={report['acked']} events={report.get('events', '?')} "
-        f"kills={report['kills']} partitions={report['partitions']} pg_restarts={report['pg_restarts']} "
+        f"kills={report['kills']} crashes={report.get('crashes', 0)} partitions={report['partitions']} "
+        f"pg_restarts={report['pg_restarts']} "
         f"pg_pauses={report.get('pg_pauses', 0)} {anomalies} "
         f"converge_s={verdict['converge_s']} -> {'CORRECT' if verdict['correct'] else 'INCORRECT'}"
     )

@@ -10,6 +10,10 @@ import aiohttp
 class DemoError(Exception):
     """A node answered something other than what the scenario expected."""
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status the node answered (0: none)
+
 
 async def call(
     session: aiohttp.ClientSession,
@@ -22,5 +26,6 @@ async def call(
     async with session.request(method, url, headers=headers, json=body) as response:
         payload: dict[str, Any] = await response.json(content_type=None)
         if response.status != expect:
-            raise DemoError(f"{method} {url} answered {response.status}: {payload.get('detail', payload)}")
+            detail = payload.get("detail", payload)
+            raise DemoError(f"{method} {url} answered {response.status}: {detail}", response.status)
         return payload

@@ -42,6 +42,7 @@ from simulators.workload import CaseRun, History, Population, Workload, arrival_
 CONVERGE_BOUND_S = 90.0
 CITIZENS, COMPANIES = 4, 1  # per province
 RESTART_ATTEMPTS = 30
+SETUP_ATTEMPTS = 30
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Scenario:
     private_postgres: bool = False  # a PostgreSQL server of the simulator's own, which pgrestart crashes
     time_scale: float = 0.0  # 0: the wall clock; else simulated seconds per real second (86400: a day)
     stall_share: float = 0.0  # cases left open once accepted, so that their deadlines run out
+    crash_points: str = ""  # the nodes' forced crash points (node/crash_points.py), e.g. "reply:0.01"
     hold_s: float = 0.0  # keep the federation running this long after the load, for the timers
     # A federation already running (simulators/running_nodes.py), loaded with tokens of this issuer key,
     # instead of one the simulator starts: then nothing is started, stopped or faulted.
@@ -80,10 +82,15 @@ class Simulation:
                 for p, schema in self.schemas.items()
             }
         extra = {"TONGBAN_WITNESS_INTERVAL_S": "2", **simulated_time(scenario.time_scale)}
+        if scenario.crash_points:
+            extra["TONGBAN_CRASH_POINTS"] = scenario.crash_points
         self.cluster = FederatedCluster(scenario.data_dir, scenario.provinces, store_env, extra)
         self.proxies: dict[str, LinkProxy] = {}
         self.history = History()
         self.kills = 0
+        self.crashes = 0  # forced crash points reached (each node restarted by the supervisor)
+        self._node_locks = {p: asyncio.Lock() for p in scenario.provinces}
+        self._checked = False
         self.partitions = 0
         self._load_done = False
 
@@ -129,7 +136,9 @@ class Simulation:
     async def _drive(self, fed: Federation) -> dict[str, Any]:
         scenario = self.scenario
         rng = random.Random(scenario.seed)
+        supervisor = asyncio.create_task(self._supervise())
         population = await self._population(fed)
+        events_before = await _events_recorded(fed)  # the catalogues and the population's certificates
         runs = Workload.plan(
             scenario.provinces, scenario.cases, rng, scenario.stall_share, CITIZENS, COMPANIES
         )
@@ -150,16 +159,18 @@ class Simulation:
         self._heal_all()
         print("load done; checking every node's view against the history ...", file=sys.stderr, flush=True)
         verdict = await check(fed, self.history, CONVERGE_BOUND_S)
+        self._checked = True
+        await supervisor
         report = self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
         report["apply_latency"] = apply_latency(await _metrics(fed))
-        report["events"] = await _events_recorded(fed)
+        report["events"] = await _events_recorded(fed) - events_before
         return report
 
     async def _population(self, fed: Federation) -> Population:
         """Each province's citizens, with the ID cards it issued them, and its companies."""
         seed, people = self.scenario.seed, {}
         for p in self.scenario.provinces:
-            citizens = [await fed.issue_id_card(p, seed=f"sim-{seed}-{p}-{n}") for n in range(CITIZENS)]
+            citizens = [await _issued(fed, p, f"sim-{seed}-{p}-{n}") for n in range(CITIZENS)]
             companies = [
                 Applicant(f"{p}示例企业{n}有限公司", credit_code(p, 7000 + n), "", "001")
                 for n in range(COMPANIES)
@@ -180,9 +191,10 @@ class Simulation:
         if fault.kind == "kill":
             node = self.cluster.nodes[fault.source]
             self.kills += 1
-            await asyncio.to_thread(node.stop, signal.SIGKILL)
-            await asyncio.sleep(fault.duration_s)
-            await self._restart(fault.source)
+            async with self._node_locks[fault.source]:  # the supervisor leaves it down meanwhile
+                await asyncio.to_thread(node.stop, signal.SIGKILL)
+                await asyncio.sleep(fault.duration_s)
+                await self._restart(fault.source)
             return
         self.partitions += fault.kind in ("cut", "flap", "isolate")
         if fault.kind == "isolate":
@@ -208,6 +220,21 @@ class Simulation:
                 proxy.heal()
                 await asyncio.sleep(fault.parameter / 2)
         proxy.heal()
+
+    async def _supervise(self) -> None:
+        """Start again, as a supervisor (systemd) would, a node that died on its own: one that reached a
+        forced crash point (``Scenario.crash_points``). A node a fault killed is the fault's to restart."""
+        while not self._checked:
+            await asyncio.sleep(0.2)
+            for province, node in self.cluster.nodes.items():
+                lock = self._node_locks[province]
+                if node.running or lock.locked():
+                    continue
+                async with lock:
+                    if not node.running:
+                        self.crashes += 1
+                        print(f"node {province} crashed; restarting it", file=sys.stderr, flush=True)
+                        await self._restart(province)
 
     async def _server_fault(self, fault: Fault) -> None:
         if self.pg is None:
@@ -290,6 +317,8 @@ class Simulation:
             "errors_by_operation": dict(Counter(op.name for op in history.operations if op.error)),
             "error_samples": list(dict.fromkeys(op.error for op in history.operations if op.error))[:10],
             "kills": self.kills,
+            "crashes": self.crashes,
+            "crash_points": scenario.crash_points,
             "partitions": self.partitions,
             "pg_restarts": self.pg.restarts if self.pg else 0,
             "pg_pauses": self.pg.pauses if self.pg else 0,
@@ -314,16 +343,31 @@ class Simulation:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+async def _issued(fed: Federation, province: str, seed: str) -> Applicant:
+    """An ID card for the population, asked for again while the node is down (a forced crash point may
+    end it at any moment, and the supervisor starts it again): the same seed gives the same card."""
+    for _attempt in range(SETUP_ATTEMPTS):
+        try:
+            return await fed.issue_id_card(province, seed=seed)
+        except (aiohttp.ClientError, OSError):
+            await asyncio.sleep(1.0)
+    return await fed.issue_id_card(province, seed=seed)
+
+
 async def _events_recorded(fed: Federation) -> int:
     """Events in every node's log (its own and the replicas it holds), as its latest signed tree head
-    counts them: a head is signed whenever the log grows, so it lags by a moment at most."""
+    counts them: a head is signed whenever the log grows, so it lags by a moment at most. The report gives
+    those the load added."""
     total = 0
     for province in fed.nodes:
-        try:
-            head = await fed.get(province, "/v1/transparency/head")
-        except (DemoError, aiohttp.ClientError, OSError):
-            continue
-        total += int(head["tree_size"])
+        for _attempt in range(SETUP_ATTEMPTS):  # a node restarting after a crash answers a moment later
+            try:
+                head = await fed.get(province, "/v1/transparency/head")
+            except (DemoError, aiohttp.ClientError, OSError):
+                await asyncio.sleep(1.0)
+            else:
+                total += int(head["tree_size"])
+                break
     return total
 
 

@@ -36,6 +36,7 @@ from simulators.sample_data import sample_catalogue
 
 PROFILES = ("steady", "ramp", "burst")
 REPLICA_WAIT_S = 60.0
+RETRY_S = 20.0
 MODE_MIX = (("PROXY", 0.5), ("FULL_ONLINE", 0.35), ("JOINT", 0.15))
 SUPPLEMENT_SHARE, EXTENSION_SHARE, RATING_SHARE, COMPANY_SHARE = 0.2, 0.1, 0.6, 0.2
 
@@ -49,6 +50,7 @@ class Operation:
     acked: bool = False
     version: int = 0  # the case's version the node answered with (0: not acknowledged)
     error: str = ""
+    retries: int = 0
 
 
 @dataclass
@@ -221,14 +223,13 @@ class Workload:
         a, fed = run.receiving, self._fed
         applicant = self._population.of(run.applicant)
         item_province = run.handling
-        case = await self._op(
-            run,
-            "file",
-            a,
-            lambda: fed.file_case(
-                a, role, item_province, run.item_code, run.mode, applicant, run.parts or None
-            ),
-        )
+        key = f"sim-{self._started:.0f}-{run.index}"  # a filing sent again is the same filing
+
+        def file() -> Awaitable[dict[str, Any]]:
+            parts = run.parts or None
+            return fed.file_case(a, role, item_province, run.item_code, run.mode, applicant, parts, key)
+
+        case = await self._op(run, "file", a, file, idempotent=True)
         run.case_id = str(case["case_id"])
         consent = f"CONSENT-SIM-{run.index}"
         await self._op(run, "attach", a, lambda: attach_required(fed, a, role, case, applicant, consent))
@@ -274,17 +275,33 @@ class Workload:
         await self._op(run, "rate", a, lambda: fed.post(a, path + "/rating", Role.PLATFORM, rating))
 
     async def _op(
-        self, run: CaseRun, name: str, province: str, send: Callable[[], Awaitable[dict[str, Any]]]
+        self,
+        run: CaseRun,
+        name: str,
+        province: str,
+        send: Callable[[], Awaitable[dict[str, Any]]],
+        idempotent: bool = False,
     ) -> dict[str, Any]:
+        """Send one operation, as a platform would: again while the node refuses connections (it is down,
+        so the operation never reached it), and, when ``idempotent``, after any failure; for at most
+        ``RETRY_S``. Anything else ends the case's flow, the operation not acknowledged."""
         op = Operation(run.index, name, province, time.monotonic() - self._started)
         self._history.operations.append(op)
-        try:
-            answer = await send()
-        except (DemoError, aiohttp.ClientError, TimeoutError, OSError) as e:
-            op.error = f"{type(e).__name__}: {e}"[:300]
-            raise
-        op.acked, op.version = True, int(answer.get("version", 0))
-        return answer
+        deadline = time.monotonic() + RETRY_S
+        while True:
+            try:
+                answer = await send()
+            except (DemoError, aiohttp.ClientError, TimeoutError, OSError) as e:
+                refused = isinstance(e, DemoError) and 400 <= e.status < 500  # sending again changes nothing
+                retry = isinstance(e, aiohttp.ClientConnectorError) or (idempotent and not refused)
+                if retry and time.monotonic() < deadline:
+                    op.retries += 1
+                    await asyncio.sleep(0.5)
+                    continue
+                op.error = f"{type(e).__name__}: {e}"[:300]
+                raise
+            op.acked, op.version = True, int(answer.get("version", 0))
+            return answer
 
     async def _replicated(
         self, link: str, province: str, case_id: str, states: tuple[str, ...], since: float

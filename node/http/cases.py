@@ -21,6 +21,7 @@ from aggregates.calendar import DateOutsideCalendar
 from aggregates.case import Case
 from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
+from node import crash_points
 from node.auth import Forbidden, Principal, Role
 from node.cases import CaseService, TimelineEntry
 from node.http import case_schemas as cs
@@ -213,6 +214,7 @@ def _command(
         cases = request.app[SERVICES].cases
         extra = {name: request.match_info[name] for name in path_args}
         case = await asyncio.to_thread(method, cases, case_id, principal.actor, **extra, **body)
+        crash_points.reached("reply")
         return web.json_response(case_json(case, cases))
 
     return handler
