@@ -18,6 +18,8 @@ from tongban.federation.v1 import federation_pb2 as pb
 from federation.pki import Manifest, Member, certificate_sha256, province_of_certificate
 
 PROTOCOL_VERSION = "tongban.federation.v1"
+MAX_OFFERED = 16  # protocol versions, and capabilities, a caller may offer
+MAX_VERSION_LENGTH = 64
 EXPIRY_WARNING = timedelta(days=7)
 
 
@@ -87,6 +89,16 @@ def negotiate(
             grpc.StatusCode.PERMISSION_DENIED,
             f"the caller claims province {request.province or '(none)'}, "
             f"its certificate says {peer.province}",
+        )
+    if (
+        len(request.protocol_versions) > MAX_OFFERED
+        or len(request.capabilities) > MAX_OFFERED
+        or any(len(v) > MAX_VERSION_LENGTH for v in request.protocol_versions)
+    ):
+        raise PeerRefused(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"offer at most {MAX_OFFERED} protocol versions (each at most {MAX_VERSION_LENGTH} characters) "
+            f"and {MAX_OFFERED} capabilities",
         )
     unknown = [c for c in request.capabilities if c not in pb.Capability.values() or c == 0]
     if unknown:  # protobuf keeps unknown enum numbers: refuse them explicitly

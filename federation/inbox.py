@@ -8,14 +8,19 @@ the case's other full holder, is skipped), the sender must hold the case in full
 province), and the event must apply to the aggregate. One bad event rejects the whole batch: nothing is
 applied and the position stays, so the batch is asked for again later (and keeps failing, visibly, until the
 peer is fixed).
+
+A peer's copy of a person's identity is sealed with keys of that copy (``data_from``), apart from this node's
+own data about the same person; an erasure notice from the peer destroys only those keys.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import structlog
@@ -27,6 +32,7 @@ from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.applicant import Applicant
 from aggregates.case import Case
+from aggregates.erasure import Erasure
 from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from federation.errors import BatchRejected
@@ -39,6 +45,17 @@ CASE_TOPIC = get_topic(Case)
 APPLICANT_AGGREGATE_TOPIC = get_topic(Applicant)
 MAX_STATE_BYTES = 256 * 1024
 STATUS_PREFIX = "CERTIFICATE_STATUS_"
+MAX_ERASED_APPLICANTS = 1000  # applicant ids one erasure notice may name
+
+
+class PersonalDataCopies(Protocol):
+    """How this node keeps the personal data peers send (``node/erasure.py``, ``node/personal_mapper.py``)."""
+
+    def data_from(self, peer: str) -> AbstractContextManager[None]:
+        """Events stored inside the block are the peer's copy: sealed with that copy's keys."""
+
+    def erase_copies(self, peer: str, applicant_ids: Sequence[str]) -> Erasure | None:
+        """Destroy the keys of the peer's copies of these applicants; the erasure to record, if any."""
 
 
 def tracking_name(peer: str) -> str:
@@ -63,8 +80,10 @@ class Inbox:
         province: str,
         on_recorded: Any = None,
         clock: Any = None,
+        personal_data: PersonalDataCopies | None = None,  # None: replication alone (some tests)
     ) -> None:
         self._app = app
+        self._personal_data = personal_data
         self._province = province
         self._mapper: Mapper[UUID] = Mapper(transcoder=app.mapper.transcoder)  # the wire has no cipher
         self._on_recorded = on_recorded or (lambda recordings: None)
@@ -83,21 +102,22 @@ class Inbox:
         tracking = Tracking(tracking_name(peer), batch.next_position)
         try:  # first assume that a stream starting in the batch is new here: no read per stream
             events = self._events(peer, batch, outcome, assume_new=True)
-            recordings: list[Recording[UUID]] = self._app.events.put(events, tracking=tracking)
+            with self._data_from(peer):
+                recordings: list[Recording[UUID]] = self._app.events.put(events, tracking=tracking)
         except (IntegrityError, BatchRejected):  # a stream was held (from this or another source), or
             # another puller won: check every stream against what is held before judging the batch
             outcome = Applied(position=self.position(peer))
             if batch.next_position <= outcome.position:
                 return outcome
             events = self._events(peer, batch, outcome, assume_new=False)
-            recordings = self._app.events.put(events, tracking=tracking)
+            with self._data_from(peer):
+                recordings = self._app.events.put(events, tracking=tracking)
         self._on_recorded(recordings)
         outcome.notices = sum(isinstance(e, ForeignCertificate.Event) for e in events)
         now = self._clock()
-        outcome.stored = len(events) - sum(1 for e in events if isinstance(e, ForeignCertificate.Event))
-        outcome.latencies_s = [
-            (now - e.timestamp).total_seconds() for e in events if not isinstance(e, ForeignCertificate.Event)
-        ]
+        replicated = [e for e in events if not isinstance(e, ForeignCertificate.Event | Erasure.Event)]
+        outcome.stored = len(replicated)
+        outcome.latencies_s = [(now - e.timestamp).total_seconds() for e in replicated]
         outcome.position = batch.next_position
         return outcome
 
@@ -107,7 +127,29 @@ class Inbox:
         events = self._checked_events(peer, batch, outcome, assume_new=assume_new)
         for aggregate in self._certificate_notices(peer, batch):
             events.extend(aggregate.collect_events())
+        for erasure in self._erasures(peer, batch):
+            events.extend(erasure.collect_events())
         return events
+
+    def _data_from(self, peer: str) -> AbstractContextManager[None]:
+        return nullcontext() if self._personal_data is None else self._personal_data.data_from(peer)
+
+    # Erasure notices: the peer forgot a person whose identity it sent here
+
+    def _erasures(self, peer: str, batch: pb.PullEventsResponse) -> list[Erasure]:
+        erasures = []
+        for notice in batch.erasure_notices:
+            if notice.position > batch.next_position or len(notice.applicant_ids) > MAX_ERASED_APPLICANTS:
+                raise BatchRejected(peer, "an erasure notice beyond next_position or naming too many")
+            try:
+                applicant_ids = [str(UUID(a)) for a in notice.applicant_ids]
+            except ValueError:
+                raise BatchRejected(peer, "an erasure notice naming an id that is not a UUID") from None
+            erasure = self._personal_data and self._personal_data.erase_copies(peer, applicant_ids)
+            if erasure:
+                erasures.append(erasure)
+                log.info("federation.copy_erased", peer=peer, erasure_id=str(erasure.id))
+        return erasures
 
     # Events
 

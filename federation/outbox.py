@@ -10,7 +10,10 @@ write, and survives any crash with the log. What a peer gets:
   learns who the applicant is, nor the applicant's rating comment;
 - the applicant's identity, only when the case passes to its handling province (forwarded, or filed online
   there), and only to that province;
-- every status change of this node's certificates, as a notice naming the certificate and never its holder.
+- every status change of this node's certificates, as a notice naming the certificate and never its holder;
+- every erasure of a person whose identity this node holds in its own right, as a notice naming the erased
+  applicants by id, to every peer: a peer that received one of them destroys its copy's key, the others
+  hold none and ignore it (an applicant id is a random number that says nothing to them).
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from aggregates.applicant import Applicant
 from aggregates.case import CASE_EVENTS, Case
 from aggregates.catalogue import Mode
 from aggregates.certificate import Certificate
+from aggregates.erasure import Erasure
 
 CASE_TOPICS = frozenset(get_topic(cls) for cls in CASE_EVENTS)
 APPLICANT_TOPIC = get_topic(Applicant.Registered)
 STATUS_TOPICS = frozenset({get_topic(Certificate.StatusChanged), get_topic(Certificate.Superseded)})
+ERASURE_TOPIC = get_topic(Erasure.Recorded)
 FORWARDED_TOPIC = get_topic(Case.Forwarded)
 SUBMITTED_TOPIC = get_topic(Case.Submitted)
 # Fields a province that handles only a part of a joint case does not need.
@@ -64,7 +69,7 @@ class Outbox:
         self._app = app
         self._province = province
         self._scan_limit = scan_limit
-        self._topics = sorted(CASE_TOPICS | STATUS_TOPICS)
+        self._topics = sorted(CASE_TOPICS | STATUS_TOPICS | {ERASURE_TOPIC})
         self._parties: dict[UUID, CaseParties] = {}
         self._identifiers: dict[UUID, str] = {}
 
@@ -97,11 +102,19 @@ class Outbox:
     @staticmethod
     def _size(batch: pb.PullEventsResponse) -> int:
         """Events and notices both count towards a batch's limit, so no batch outgrows the message size."""
-        return len(batch.events) + len(batch.certificate_notices)
+        return len(batch.events) + len(batch.certificate_notices) + len(batch.erasure_notices)
 
     def _route(self, peer: str, notification: Notification, batch: pb.PullEventsResponse) -> None:
         if notification.topic in STATUS_TOPICS:
             batch.certificate_notices.append(self._notice(notification))
+            return
+        if notification.topic == ERASURE_TOPIC:
+            erasure: Any = self._app.mapper.to_domain_event(notification)
+            # only the node's own data: an erased copy of a peer's data is that peer's to tell
+            if erasure.origin == self._province and erasure.applicant_ids:
+                batch.erasure_notices.append(
+                    pb.ErasureNotice(position=notification.id, applicant_ids=erasure.applicant_ids)
+                )
             return
         case_id = UUID(str(notification.originator_id))
         event: Any = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -70,6 +71,23 @@ class TreeHeadSource(Protocol):
     def accept_cosignature(
         self, head: TreeHead, cosignature: Cosignature, signed_by_witness: SignatureCheck
     ) -> None: ...
+
+
+# The longest identifier, case reference, purpose and consent reference a 核验 may name (as the use log).
+VERIFY_FIELD_LIMITS = {"identifier": 128, "case_reference": 64, "purpose": 200, "consent_reference": 128}
+
+
+def _check_verify_lengths(request: pb.VerifyCertificateRequest) -> None:
+    for name, most in VERIFY_FIELD_LIMITS.items():
+        if len(getattr(request, name)) > most:
+            raise PeerRefused(
+                grpc.StatusCode.INVALID_ARGUMENT, f"INVALID_REQUEST: {name} must be at most {most} characters"
+            )
+    if request.holder_digest and not re.fullmatch(r"[0-9a-f]{64}", request.holder_digest):
+        raise PeerRefused(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_REQUEST: holder_digest must be 64 lower-case hex digits",
+        )
 
 
 # identifier, requester province, case reference, purpose, consent reference, holder digest -> answer;
@@ -183,6 +201,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             raise PeerRefused(
                 grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST: a case reference and a purpose"
             )
+        _check_verify_lengths(request)
         arguments = (
             request.identifier,
             peer.province,

@@ -7,16 +7,21 @@ verbs; entrypoints call them from a worker thread, because eventsourcing is sync
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
-from eventsourcing.persistence import ApplicationRecorder, Recording
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Recording
 
+from node.data_keys import DataKeyStore
 from node.group_commit import GroupCommitter
+from node.master_key import MasterKeyring
+from node.personal_mapper import PersonalDataMapper
 
 Clock = Callable[[], datetime]
 
@@ -38,6 +43,9 @@ def utc_now() -> datetime:
 # read its whole stream again. Fast-forward reads the store, so other processes' saves are seen; commands
 # get a deep copy, so a refused command leaves the cached aggregate as it was.
 AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+# The node's master key file and province, passed with the store settings (``Settings.eventsourcing_env``).
+MASTER_KEY_ENV = "TONGBAN_MASTER_KEY"
+PROVINCE_ENV = "TONGBAN_PROVINCE"
 
 
 class NodeApplication(Application[UUID]):
@@ -65,6 +73,29 @@ class NodeApplication(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Personal fields sealed per person, with data keys kept in this store (node/personal_mapper.py)."""
+        plain = super().construct_mapper()
+        master_key, province = self.env.get(MASTER_KEY_ENV), self.env.get(PROVINCE_ENV)
+        if not master_key or not province:
+            raise ValueError(f"the store settings lack {MASTER_KEY_ENV} or {PROVINCE_ENV}")
+        keys = DataKeyStore(self.factory.datastore, MasterKeyring.load_or_create(Path(master_key)))  # type: ignore[attr-defined]
+        return PersonalDataMapper(plain.transcoder, keys, province)
+
+    @property
+    def data_keys(self) -> DataKeyStore:
+        assert isinstance(self.mapper, PersonalDataMapper)  # noqa: S101 - construct_mapper makes it
+        return self.mapper.keys
+
+    def evict(self, aggregate_ids: Iterable[str]) -> None:
+        """Drop aggregates from the in-memory cache: their personal fields were erased in the store."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate_id in aggregate_ids:
+            with contextlib.suppress(KeyError):
+                cache.get(UUID(aggregate_id), evict=True)
 
     def construct_recorder(self) -> ApplicationRecorder:
         # A process recorder: the federation inbox stores a peer's batch and the peer's position together.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ from node.calendar_source import load_calendar
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
+from node.erasure import ErasureService
 from node.federation_setup import (
     FederationFiles,
     FederationSetup,
@@ -33,6 +35,7 @@ from node.federation_setup import (
     load_federation_files,
 )
 from node.forwarded_commands import command_handler
+from node.master_key import MasterKeyError
 from node.metrics import NodeMetrics
 from node.services import Services
 from node.settings import Settings
@@ -73,9 +76,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         metrics.events_appended.inc(count)
         log_signal.notify()
 
-    app = NodeApplication(
-        env=settings.eventsourcing_env(), on_recorded=recorded, group_commit=settings.group_commit
-    )
+    app = _open_store(settings, recorded)
     files = _load_federation_files(settings)
     clients = (
         PeerClients(
@@ -97,6 +98,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         clock=clock,
     )
     catalogue = CatalogueService(app, clock)
+    erasure = ErasureService(app, settings.province, clock)
     cases = CaseService(
         app,
         catalogue=catalogue,
@@ -137,7 +139,17 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
             AlertRecorder(app, clock),
         )
         federation = _federation(
-            settings, files, clients, app, certificates, cases, log_signal, transparency, witness, views
+            settings,
+            files,
+            clients,
+            app,
+            certificates,
+            cases,
+            log_signal,
+            transparency,
+            witness,
+            views,
+            erasure,
         )
     return Services(
         settings=settings,
@@ -146,6 +158,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         certificates=certificates,
         catalogue=catalogue,
         cases=cases,
+        erasure=erasure,
         tokens=tokens,
         metrics=metrics,
         views=views,
@@ -153,6 +166,21 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         log_signal=log_signal,
         transparency=transparency,
     )
+
+
+def _open_store(settings: Settings, recorded: Callable[[int], None]) -> NodeApplication:
+    """The node's application; refused when a data key is wrapped by a master key the node does not have."""
+    try:
+        app = NodeApplication(
+            env=settings.eventsourcing_env(), on_recorded=recorded, group_commit=settings.group_commit
+        )
+        for master_key_id in app.data_keys.master_key_ids():
+            app.data_keys.keyring.find(master_key_id)
+    except MasterKeyError as e:
+        raise BootstrapError(f"master_key: {e}") from None
+    if app.data_keys.keyring.rotation_unfinished():
+        log.warning("node.master_key_rotation_unfinished", hint="run `tongban master-key rotate` again")
+    return app
 
 
 def close_services(services: Services) -> None:
@@ -204,6 +232,7 @@ def _federation(
     transparency: TransparencyService,
     witness: Witness,
     views: ViewStore,
+    erasure: ErasureService,
 ) -> FederationSetup:
     manifest = files.manifest.current()
     capabilities = frozenset(
@@ -230,7 +259,7 @@ def _federation(
         servicer=servicer,
         credentials=files.server_credentials,
         clients=clients,
-        inbox=Inbox(app, settings.province, on_recorded=app.notify_recorded),
+        inbox=Inbox(app, settings.province, on_recorded=app.notify_recorded, personal_data=erasure),
         statuses={peer: PeerStatus(peer) for peer in peers},
         witnessing=WitnessingService(witness, peers, views),
     )

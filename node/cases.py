@@ -29,6 +29,7 @@ from aggregates.case import Case, Part, Result, State
 from aggregates.certificate import holder_digest
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineState, DeadlineStatus, Suspension, deadline_state
+from aggregates.erasure import ERASED
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
@@ -456,6 +457,8 @@ class CaseService:
         """Whether the case's applicant holds the certificate (compared here, never copied onto the case)."""
         content = self._certificates.certificate(certificate_identifier).content
         person = self.applicant(case_id)
+        if ERASED in (content.holder_id, person.id_number):  # a forgotten person matches no one
+            return False
         return (content.holder_id_type, content.holder_id) == (person.id_type, person.id_number)
 
     def accept(self, case_id: str, actor: Actor, acceptance_no: str | None = None) -> Case:

@@ -27,6 +27,7 @@ from aggregates.certificate import (
     holder_digest as certificate_holder_digest,
 )
 from aggregates.clock import china_date
+from aggregates.erasure import ERASED
 from aggregates.errors import InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
@@ -308,7 +309,9 @@ class CertificateService:
         if self._exists(identifier):
             certificate = self._current_or_as_of(identifier, at)
             problem = "NOT_YET_ISSUED" if certificate is None else None
-        if certificate is not None and not self._signature_valid(certificate):
+        if certificate is not None and certificate.content.holder_id == ERASED:
+            problem = "HOLDER_ERASED"  # the content the signature covers is gone: it cannot be checked
+        elif certificate is not None and not self._signature_valid(certificate):
             problem = "SIGNATURE_INVALID"
         if (
             certificate is not None
@@ -331,8 +334,10 @@ class CertificateService:
         }
         if holder_digest is not None:
             content = certificate.content if certificate else None
-            assertion["holder_matches"] = content is not None and holder_digest == certificate_holder_digest(
-                content.holder_id_type, content.holder_id
+            assertion["holder_matches"] = (
+                content is not None
+                and content.holder_id != ERASED
+                and holder_digest == certificate_holder_digest(content.holder_id_type, content.holder_id)
             )
         payload = canonical_json(assertion)
         return SignedAssertion(

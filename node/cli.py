@@ -20,6 +20,7 @@ from node.bootstrap import BootstrapError, build_services, close_services
 from node.calendar_cli import add_calendar_parser
 from node.catalogue import read_catalogue_file
 from node.log_config import configure_logging
+from node.master_key_cli import add_master_key_parser
 from node.runner import PortUnavailable, serve
 from node.services import Services
 from node.settings import PROVINCES, SettingsError, load_settings
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rebuild.set_defaults(run=_rebuild_projections)
 
     add_audit_parser(commands, _open_node)
+    add_master_key_parser(commands, _open_node)
     add_simulate_parser(commands)
 
     demo = commands.add_parser(

@@ -17,9 +17,7 @@ import grpc
 import structlog
 from aiohttp import web
 from grpc_health.v1.health import aio as health_aio
-from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
-from federation.client import SERVER_OPTIONS
 from federation.inbox import Applied
 from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus, Puller
@@ -27,8 +25,7 @@ from node import crash_points
 from node.bootstrap import build_services, close_services
 from node.clock import node_clock
 from node.deadline_timer import DeadlineTimer, run_until_stopped
-from node.grpc.interceptors import ObservingInterceptor
-from node.grpc.server import build_server, mark_serving, report_peers
+from node.grpc.server import build_federation_server, build_server, mark_serving, report_peers
 from node.http.app import create_app
 from node.reliance_watcher import RelianceWatcher
 from node.services import Services
@@ -80,10 +77,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
     runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=settings.shutdown_grace_s)
     await runner.setup()
     grpc_server, health = build_server(services)
-    federation_server = grpc.aio.server(
-        interceptors=[ObservingInterceptor(services.metrics)],
-        options=[*SERVER_OPTIONS, ("grpc.so_reuseport", 0)],
-    )
+    federation_server = build_federation_server(services)
     try:
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         try:
@@ -139,7 +133,6 @@ async def _start_federation(services: Services, server: grpc.aio.Server, setting
     """The mutual-TLS federation port, when federation_dir is configured; there is no plaintext one."""
     if services.federation is None:
         return None
-    pb_grpc.add_FederationServiceServicer_to_server(services.federation.servicer, server)
     address = f"{settings.federation_host}:{settings.federation_port}"
     try:
         port = server.add_secure_port(address, services.federation.credentials)

@@ -10,6 +10,7 @@ from node.auth import TokenVerifier
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
+from node.erasure import ErasureService
 from node.federation_setup import FederationSetup
 from node.metrics import NodeMetrics
 from node.settings import Settings
@@ -25,6 +26,7 @@ class Services:
     certificates: CertificateService
     catalogue: CatalogueService
     cases: CaseService
+    erasure: ErasureService  # forgetting a person: crypto-shredding of their data keys
     tokens: TokenVerifier
     metrics: NodeMetrics
     views: ViewStore

@@ -41,11 +41,17 @@ class Settings:
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
     signing_key: Path = Path()
+    # The master key that wraps every person's data key (node/master_key.py); made on first start if missing.
+    master_key: Path = Path()
     token_public_key: Path = Path()
     log_format: str = "auto"
     log_level: str = "info"
     shutdown_grace_s: float = 10.0
     max_body_bytes: int = 1_048_576
+    # REST requests per second each authenticated principal may make, and the burst above that rate (a token
+    # bucket per province, office, operator and role); excess gets 429 with Retry-After. 0: no limit.
+    rate_limit_per_s: float = 5000.0
+    rate_limit_burst: int = 10_000
     # Public keys (PEM) of signing keys this node used before a rotation: certificates they signed still
     # verify. TOML: a list of paths; environment: paths separated by os.pathsep (":" on Linux).
     retired_public_keys: tuple[Path, ...] = ()
@@ -87,6 +93,9 @@ class Settings:
     peer_endpoints: str = ""
     # Events per replication batch a peer is asked for (the peer caps it at 2000).
     federation_batch_events: int = 500
+    # Calls one peer province may have in flight on the federation port (streams included); excess calls are
+    # refused with RESOURCE_EXHAUSTED.
+    federation_peer_concurrency: int = 32
 
     @property
     def store(self) -> str:
@@ -107,11 +116,18 @@ class Settings:
         return self.node_dir / "events.sqlite3"
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The store settings, passed to eventsourcing explicitly rather than through os.environ."""
+        """The store settings, passed to eventsourcing explicitly rather than through os.environ, with the
+        master key and province that sealing personal fields in the store needs (node/application.py)."""
+        sealing = {"TONGBAN_MASTER_KEY": str(self.master_key), "TONGBAN_PROVINCE": self.province}
         if not self.postgres_url:
-            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.sqlite_path)}
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                **sealing,
+            }
         url = urlsplit(self.postgres_url)
         return {
+            **sealing,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),
@@ -197,6 +213,7 @@ def _validated(values: dict[str, Any]) -> Settings:
     return dataclasses.replace(
         settings,
         signing_key=settings.signing_key if values.get("signing_key") else node_dir / "signing.key",
+        master_key=settings.master_key if values.get("master_key") else node_dir / "master.key",
         token_public_key=(
             settings.token_public_key
             if values.get("token_public_key")
@@ -274,9 +291,15 @@ def _check(settings: Settings) -> None:
         raise SettingsError("federation_batch_events must be 1..2000")
     if not (math.isfinite(settings.follow_interval_s) and settings.follow_interval_s > 0):
         raise SettingsError("follow_interval_s must be a positive number of seconds")
+    if not (math.isfinite(settings.rate_limit_per_s) and settings.rate_limit_per_s >= 0):
+        raise SettingsError("rate_limit_per_s must be a finite number of requests per second, 0 or more")
+    if settings.rate_limit_burst < 1:
+        raise SettingsError("rate_limit_burst must be at least 1 request")
     _check_crash_points(settings.crash_points)
     if settings.worker_threads < 1:
         raise SettingsError("worker_threads must be at least 1 thread")
+    if settings.federation_peer_concurrency < 1:
+        raise SettingsError("federation_peer_concurrency must be at least 1 call")
     if settings.max_body_bytes <= 0:
         raise SettingsError("max_body_bytes must be a positive number of bytes")
     if not (math.isfinite(settings.shutdown_grace_s) and settings.shutdown_grace_s >= 0):

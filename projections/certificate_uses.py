@@ -2,7 +2,8 @@
 for which case and purpose, with which consent.
 
 The holder is kept as a digest of ID type and number (``holder_digest``), never the number: the read model is
-asked for one holder's uses by that digest, computed from what the holder's platform sends.
+asked for one holder's uses by that digest, computed from what the holder's platform sends. Once the holder
+is forgotten (an ``Erasure``), their certificates' rows keep the uses but no digest: nobody can ask for them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.certificate import Certificate, holder_digest
+from aggregates.erasure import ERASED, Erasure
 from projections.view_store import Transaction
 
 DDL = (
@@ -67,7 +69,9 @@ class CertificateUses:
     tables = ("view_certificate_holders", "view_certificate_uses")
 
     def __init__(self) -> None:
-        self.topics: Sequence[str] = sorted(get_topic(cls) for cls in (Certificate.Issued, Certificate.Used))
+        self.topics: Sequence[str] = sorted(
+            get_topic(cls) for cls in (Certificate.Issued, Certificate.Used, Erasure.Recorded)
+        )
         self._holders: dict[str, tuple[str, str, str]] = {}  # this batch's new certificates
         self._uses: list[tuple[Any, ...]] = []
         self._batch_of: Transaction | None = None
@@ -81,8 +85,12 @@ class CertificateUses:
             self._holders, self._uses, self._batch_of = {}, [], tx
         certificate_id = str(event.originator_id)
         if isinstance(event, Certificate.Issued):
-            digest = holder_digest(event.holder_id_type, event.holder_id)
+            erased = event.holder_id == ERASED
+            digest = "" if erased else holder_digest(event.holder_id_type, event.holder_id)
             self._holders[certificate_id] = (event.identifier, event.type_name, digest)
+            return
+        if isinstance(event, Erasure.Recorded):
+            self._forget(tx, set(event.certificate_ids))
             return
         identifier, type_name, digest = self._holder(tx, certificate_id)
         self._uses.append((
@@ -98,6 +106,21 @@ class CertificateUses:
         )
         tx.insert_many("view_certificate_uses", ALL_USE_COLUMNS, self._uses)
         self._holders, self._uses, self._batch_of = {}, [], None
+
+    def _forget(self, tx: Transaction, certificate_ids: set[str]) -> None:
+        """The holder was forgotten: no digest on their certificates' rows, written or still in this batch."""
+        if not certificate_ids:
+            return
+        for certificate_id in certificate_ids & self._holders.keys():
+            identifier, type_name, _ = self._holders[certificate_id]
+            self._holders[certificate_id] = (identifier, type_name, "")
+        self._uses = [(*use[:4], "", *use[5:]) if use[0] in certificate_ids else use for use in self._uses]
+        marks = ", ".join("?" for _ in certificate_ids)
+        for table in self.tables:
+            tx.execute(
+                f"UPDATE {table} SET holder_digest = '' WHERE certificate_id IN ({marks})",  # noqa: S608
+                sorted(certificate_ids),
+            )
 
     def _holder(self, tx: Transaction, certificate_id: str) -> tuple[str, str, str]:
         known = self._holders.get(certificate_id)

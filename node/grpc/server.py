@@ -8,9 +8,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from tongban.certificates.v1 import certificates_pb2, certificates_pb2_grpc
+from tongban.federation.v1 import federation_pb2_grpc
 
+from federation.client import SERVER_OPTIONS
+from federation.peer_limits import PeerConcurrencyLimit
 from federation.puller import PeerStatus
 from node.grpc.certificates import CertificateServicer
+from node.grpc.decoding import RefuseUndecodableRequests
 from node.grpc.interceptors import ObservingInterceptor
 from node.services import Services
 
@@ -21,7 +25,7 @@ SERVICE_NAMES = (certificates_pb2.DESCRIPTOR.services_by_name["CertificateServic
 def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server with every servicer added but no port bound yet."""
     server = grpc.aio.server(
-        interceptors=[ObservingInterceptor(services.metrics)],
+        interceptors=[ObservingInterceptor(services.metrics), RefuseUndecodableRequests()],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -39,6 +43,21 @@ def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.Health
         server,
     )
     return server, health_servicer
+
+
+def build_federation_server(services: Services) -> grpc.aio.Server:
+    """The federation server (mutual TLS port bound by the caller), when federation is configured."""
+    server = grpc.aio.server(
+        interceptors=[
+            ObservingInterceptor(services.metrics),
+            PeerConcurrencyLimit(services.settings.federation_peer_concurrency),
+            RefuseUndecodableRequests(),
+        ],
+        options=[*SERVER_OPTIONS, ("grpc.so_reuseport", 0)],
+    )
+    if services.federation is not None:
+        federation_pb2_grpc.add_FederationServiceServicer_to_server(services.federation.servicer, server)
+    return server
 
 
 PEER_HEALTH_PREFIX = "tongban.federation.v1.FederationService/peer/"

@@ -12,6 +12,7 @@ from node.http import (
     cases,
     catalogue,
     certificates,
+    erasures,
     holder_uses,
     operations,
     recognition,
@@ -19,9 +20,10 @@ from node.http import (
     transparency,
 )
 from node.http.endpoint import Endpoint
-from node.http.keys import SERVICES
+from node.http.keys import RATE_LIMITS, SERVICES
 from node.http.middlewares import problems, request_context
 from node.http.openapi import build_document
+from node.http.rate_limit import RateLimiter
 from node.services import Services
 
 OPENAPI = web.AppKey("openapi", dict)
@@ -45,6 +47,7 @@ ENDPOINTS: list[Endpoint] = [
     *recognition.ENDPOINTS,
     *statistics.ENDPOINTS,
     *transparency.ENDPOINTS,
+    *erasures.ENDPOINTS,
 ]
 
 
@@ -53,6 +56,7 @@ def create_app(services: Services) -> web.Application:
         client_max_size=services.settings.max_body_bytes, middlewares=[request_context, problems]
     )
     app[SERVICES] = services
+    app[RATE_LIMITS] = RateLimiter(services.settings.rate_limit_per_s, services.settings.rate_limit_burst)
     app[OPENAPI] = build_document(ENDPOINTS, version("tongban"))
     for ep in ENDPOINTS:
         app.router.add_route(ep.method, ep.path, ep.handler)

@@ -6,9 +6,8 @@ from aggregates.bundle import BUNDLE_MODES
 from aggregates.case import Channel, Delivery, Result, ReviewStep, SpecialProcedure, State
 from aggregates.catalogue import Mode, PartRole
 from aggregates.certificate import HolderIdType
-from node.http.schemas import IDENTIFIER, PROVINCE, TYPE_CODE, Schema
+from node.http.schemas import IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
 
-NO_CONTROL = "^[^\\u0000-\\u001f\\u007f]*$"
 CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"}
 DIGEST: Schema = {"type": "string", "pattern": "^(sha256|sm3):[0-9a-f]{64}$"}
 UUID_STRING: Schema = {"type": "string", "format": "uuid", "maxLength": 36}
@@ -16,7 +15,7 @@ NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 
 
 def text(max_length: int = 1000) -> Schema:
-    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NO_CONTROL}
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NO_CONTROL_CHARACTERS}
 
 
 def _object(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
@@ -48,6 +47,7 @@ SUBMIT = _object(
         "parts": {
             "type": "object",
             "description": "Joint cases: the province handling each part of the item, by part code",
+            "propertyNames": CODE,
             "additionalProperties": PROVINCE,
             "maxProperties": 20,
         },
@@ -111,7 +111,7 @@ RATE = _object(
     {
         "score": {"type": "integer", "minimum": 1, "maximum": 5},
         "channel": _enum(Channel),
-        "comment": {"type": "string", "maxLength": 1000, "pattern": NO_CONTROL},
+        "comment": {"type": "string", "maxLength": 1000, "pattern": NO_CONTROL_CHARACTERS},
     },
     ["score", "channel"],
 )
@@ -295,7 +295,7 @@ MATERIAL: Schema = _object(
     {
         "code": CODE,
         "name": text(200),
-        "substitutes": {"type": "array", "items": TYPE_CODE},
+        "substitutes": {"type": "array", "items": TYPE_CODE, "maxItems": 50, "uniqueItems": True},
         "required": {"type": "boolean"},
     }
 )
@@ -303,13 +303,13 @@ ITEM_DEFINITION = _object(
     {
         "name": text(200),
         "department": text(200),
-        "modes": {"type": "array", "items": _enum(Mode), "minItems": 1, "uniqueItems": True},
+        "modes": {"type": "array", "items": _enum(Mode), "minItems": 1, "maxItems": 3, "uniqueItems": True},
         "materials": {"type": "array", "items": MATERIAL, "maxItems": 100},
         "statutory_limit_days": {"type": "integer", "minimum": 1, "maximum": 3650},
         "promised_limit_days": {"type": "integer", "minimum": 1, "maximum": 3650},
         "supplement_days": {"type": "integer", "minimum": 1, "maximum": 3650},
         "extension_days": {"type": "integer", "minimum": 0, "maximum": 3650},
-        "fee_fen": {"type": "integer", "minimum": 0},
+        "fee_fen": {"type": "integer", "minimum": 0, "maximum": 10**12},
         "joint_parts": {
             "type": "array",
             "items": _object({"code": CODE, "name": text(200), "role": _enum(PartRole)}),

@@ -33,7 +33,7 @@ HOLDER: Schema = {
         "id_number": APPLICANT["properties"]["id_number"],
         "requester_province": {**PROVINCE, "description": "only uses by this province"},
         "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "description": "page size (100)"},
-        "cursor": {"type": "string", "description": "next_cursor of the previous page"},
+        "cursor": {"type": "string", "maxLength": 512, "description": "next_cursor of the previous page"},
     },
 }
 USES: Schema = {

@@ -18,6 +18,8 @@ _STATUS_TEXT = {
     413: "Body too large",
     415: "Body is not application/json",
     422: "A field is invalid; `pointer` names it",
+    429: "This token's rate limit is spent (`rate_limit_per_s`, `rate_limit_burst`): retry after "
+    "`Retry-After` seconds",
     503: "Unavailable: the store is unreachable (readiness), or `calendar-year-missing`: the working-day "
     "calendar lacks a year this command needs for a due date; an operator must add it (nothing was recorded)",
 }
@@ -99,7 +101,8 @@ def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any
                 "required": True,
                 "content": {"application/json": {"schema": ep.request}},
             }
-        for status in sorted({*ep.errors, *((400, 413, 415, 422) if ep.request is not None else ())}):
+        body_errors = (400, 413, 415, 422) if ep.request is not None else ()
+        for status in sorted({*ep.errors, *body_errors, *((429,) if ep.roles else ())}):
             operation["responses"][str(status)] = _problem(status)
         paths.setdefault(ep.path, {})[ep.method.lower()] = operation
     return {
@@ -132,7 +135,12 @@ def _response(ep: Endpoint) -> dict[str, Any]:
 
 
 def _problem(status: int) -> dict[str, Any]:
-    return {
+    problem: dict[str, Any] = {
         "description": _STATUS_TEXT[status],
         "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+    if status == 429:
+        problem["headers"] = {
+            "Retry-After": {"description": "whole seconds to wait", "schema": {"type": "integer"}}
+        }
+    return problem

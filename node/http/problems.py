@@ -27,6 +27,7 @@ class Problem(Exception):
         pointer: str | None = None,
         errors: list[dict[str, str]] | None = None,
         pointer_documented: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -36,6 +37,7 @@ class Problem(Exception):
         self.errors = errors
         # False when the pointer names a key the client made up: it may be logged only when documented.
         self.pointer_documented = pointer_documented
+        self.headers = headers or {}
 
     @property
     def loggable_pointer(self) -> str | None:
@@ -55,7 +57,9 @@ def problem_response(request: web.Request, request_id: str, problem: Problem) ->
         body["pointer"] = problem.pointer
     if problem.errors:
         body["errors"] = problem.errors
-    headers = {"WWW-Authenticate": 'Bearer realm="tongban"'} if problem.status == 401 else None
+    headers = dict(problem.headers)
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="tongban"'
     return web.Response(
         status=problem.status,
         body=_encoded(body),
@@ -218,4 +222,18 @@ def _describe(error: ValidationError) -> str:
             return "must be one of " + ", ".join(str(v) for v in expected)  # type: ignore[union-attr]
         case "anyOf":
             return "has the wrong type or format (see /openapi.json)"
-    return error.message
+        case "minimum" | "exclusiveMinimum":
+            return f"must be at least {expected}" + (" (exclusive)" if error.validator != "minimum" else "")
+        case "maximum" | "exclusiveMaximum":
+            return f"must be at most {expected}" + (" (exclusive)" if error.validator != "maximum" else "")
+        case "minItems" | "maxItems":
+            return f"must have {'at least' if error.validator == 'minItems' else 'at most'} {expected} items"
+        case "minProperties" | "maxProperties":
+            bound = "at least" if error.validator == "minProperties" else "at most"
+            return f"must have {bound} {expected} fields"
+        case "uniqueItems":
+            return "must not repeat an item"
+        case "propertyNames":
+            return "has a key that is not allowed (see /openapi.json)"
+    # Anything else: jsonschema's own message would quote the value, so only name the rule.
+    return f"does not satisfy '{error.validator}' (see /openapi.json)"

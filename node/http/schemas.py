@@ -184,7 +184,13 @@ VERIFICATION: Schema = {
                     "anyOf": [
                         {
                             "type": "string",
-                            "enum": ["NOT_FOUND", "NOT_YET_ISSUED", "SIGNATURE_INVALID", "DIGEST_MISMATCH"],
+                            "enum": [
+                                "NOT_FOUND",
+                                "NOT_YET_ISSUED",
+                                "SIGNATURE_INVALID",
+                                "DIGEST_MISMATCH",
+                                "HOLDER_ERASED",
+                            ],
                         },
                         {"type": "null"},
                     ]

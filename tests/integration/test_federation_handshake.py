@@ -1,8 +1,9 @@
 """Mutual TLS between province nodes over real gRPC on 127.0.0.1, and the Handshake that follows.
 
-TLS refuses callers without a client certificate, with another CA's, or with an expired one; the federation
-then refuses a province not in the manifest, a certificate the manifest does not list, a false claim, unknown
-enum values and a caller with no common protocol version. An expired manifest only warns.
+The mTLS refusal matrix: TLS refuses callers without a client certificate, with another CA's, with an expired
+one, or without TLS at all; the federation then refuses a province not in the manifest, a certificate the
+manifest does not list, and a certificate of another province than the caller claims. Past those, unknown
+enum values and a caller with no common protocol version are refused. An expired manifest only warns.
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ def federation(tmp_path: Path) -> Federation:
 
 def handshake(
     federation: Federation,
-    client: tuple[bytes, bytes] | None,
+    client: tuple[bytes, bytes] | str | None,
     request: pb.HandshakeRequest,
     manifest: Manifest | None = None,
 ) -> pb.HandshakeResponse:
-    """Serve Shanghai's federation port with mutual TLS and call Handshake as ``client`` (key, cert)."""
+    """Serve Shanghai's federation port with mutual TLS and call Handshake as ``client``: (key, cert), None
+    for TLS without a client certificate, or "plaintext" for no TLS at all."""
 
     async def run() -> pb.HandshakeResponse:
         server = grpc.aio.server()
@@ -66,12 +68,16 @@ def handshake(
         )
         await server.start()
         try:
-            credentials = (
-                channel_credentials(*client, federation.ca)
-                if client
-                else grpc.ssl_channel_credentials(root_certificates=federation.ca)
-            )
-            async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
+            if isinstance(client, str):  # "plaintext"
+                channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+            else:
+                credentials = (
+                    channel_credentials(*client, federation.ca)
+                    if client
+                    else grpc.ssl_channel_credentials(root_certificates=federation.ca)
+                )
+                channel = grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials)
+            async with channel:
                 stub = pb_grpc.FederationServiceStub(channel)
                 return await stub.Handshake(request, timeout=10)
         finally:
@@ -92,7 +98,7 @@ def request(province: str = JS, **overrides: object) -> pb.HandshakeRequest:
 
 
 def refused(
-    federation: Federation, client: tuple[bytes, bytes] | None, message: pb.HandshakeRequest
+    federation: Federation, client: tuple[bytes, bytes] | str | None, message: pb.HandshakeRequest
 ) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as error:
         handshake(federation, client, message)
@@ -106,42 +112,74 @@ def test_a_listed_peer_agrees_on_version_and_capabilities(federation: Federation
     assert (answer.manifest_serial, list(answer.manifest_warnings)) == (1, [])
 
 
-def test_tls_refuses_a_caller_without_a_certificate_or_with_another_ca(
-    federation: Federation, tmp_path: Path
-) -> None:
-    assert refused(federation, None, request()).code() == grpc.StatusCode.UNAVAILABLE
-    stranger = CertificateAuthority.create("somebody else's CA", NOW, 30)
-    foreign = stranger.issue_node(JS, "127.0.0.1", NOW - timedelta(hours=1), NOW + timedelta(days=1))
-    assert refused(federation, foreign, request()).code() == grpc.StatusCode.UNAVAILABLE
-
-
-def test_tls_refuses_an_expired_certificate(federation: Federation) -> None:
+def _client(federation: Federation, kind: str) -> tuple[bytes, bytes] | str | None:
+    """One kind of caller: a key and certificate, None (TLS without one), or "plaintext" (no TLS)."""
     authority = CertificateAuthority.load(federation.directory)
-    expired = authority.issue_node(JS, "127.0.0.1", NOW - timedelta(days=10), NOW - timedelta(days=1))
-    assert refused(federation, expired, request()).code() == grpc.StatusCode.UNAVAILABLE
+    valid_from, valid_to = NOW - timedelta(hours=1), NOW + timedelta(days=1)
+    match kind:
+        case "no client certificate":
+            return None
+        case "rogue CA":
+            return CertificateAuthority.create("somebody else's CA", NOW, 30).issue_node(
+                JS, "127.0.0.1", valid_from, valid_to
+            )
+        case "expired certificate":
+            return authority.issue_node(JS, "127.0.0.1", NOW - timedelta(days=10), NOW - timedelta(days=1))
+        case "province not in the manifest":
+            return authority.issue_node(AH, "127.0.0.1", valid_from, valid_to)
+        case "certificate the manifest does not list":
+            return authority.issue_node(JS, "127.0.0.1", valid_from, valid_to)
+        case "plaintext":
+            return "plaintext"
+        case "certificate of another province than claimed":
+            return federation.identity(JS)
+    raise AssertionError(kind)
 
 
-def test_the_federation_refuses_provinces_and_certificates_it_does_not_list(federation: Federation) -> None:
-    authority = CertificateAuthority.load(federation.directory)
-    anhui = authority.issue_node(AH, "127.0.0.1", NOW - timedelta(hours=1), NOW + timedelta(days=1))
-    error = refused(federation, anhui, request(AH))
-    assert (error.code(), error.details()) == (
+# Each kind of caller the federation port refuses, and how: TLS itself ends the first four before any RPC
+# (the client sees UNAVAILABLE: no connection was made); the federation refuses the others by name.
+MTLS_REFUSALS = [
+    ("no client certificate", grpc.StatusCode.UNAVAILABLE, None),
+    ("rogue CA", grpc.StatusCode.UNAVAILABLE, None),
+    ("expired certificate", grpc.StatusCode.UNAVAILABLE, None),
+    ("plaintext", grpc.StatusCode.UNAVAILABLE, None),
+    (
+        "province not in the manifest",
         grpc.StatusCode.PERMISSION_DENIED,
         "province 340000 is not in the federation manifest",
-    )
-    second_jiangsu = authority.issue_node(JS, "127.0.0.1", NOW - timedelta(hours=1), NOW + timedelta(days=1))
-    error = refused(federation, second_jiangsu, request())
-    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert "not the one the manifest lists" in (error.details() or "")
-
-
-def test_a_false_claim_unknown_enums_and_no_common_version_are_refused(federation: Federation) -> None:
-    jiangsu = federation.identity(JS)
-    error = refused(federation, jiangsu, request(province=AH))
-    assert (error.code(), error.details()) == (
+    ),
+    (
+        "certificate the manifest does not list",
+        grpc.StatusCode.PERMISSION_DENIED,
+        "the client certificate is not the one the manifest lists for province 320000",
+    ),
+    (
+        "certificate of another province than claimed",
         grpc.StatusCode.PERMISSION_DENIED,
         "the caller claims province 340000, its certificate says 320000",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "code", "details"), MTLS_REFUSALS, ids=[r[0] for r in MTLS_REFUSALS])
+def test_mtls_refusal_matrix(
+    federation: Federation, kind: str, code: grpc.StatusCode, details: str | None
+) -> None:
+    client = _client(federation, kind)
+    claimed = (
+        AH if kind in ("province not in the manifest", "certificate of another province than claimed") else JS
     )
+    error = refused(federation, client, request(claimed))
+    assert error.code() == code
+    if details is not None:
+        assert error.details() == details
+    else:  # the server closed the connection in the TLS handshake: no RPC reached the servicer
+        assert (error.details() or "").startswith("failed to connect to all addresses")
+        assert (error.details() or "").endswith("Socket closed")
+
+
+def test_unknown_enums_and_no_common_version_are_refused(federation: Federation) -> None:
+    jiangsu = federation.identity(JS)
     assert refused(federation, jiangsu, request(capabilities=[99])).code() == grpc.StatusCode.INVALID_ARGUMENT
     error = refused(federation, jiangsu, request(protocol_versions=["tongban.federation.v2"]))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION

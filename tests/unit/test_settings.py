@@ -20,9 +20,12 @@ def test_defaults_place_everything_under_the_data_dir() -> None:
     assert settings.sqlite_path == Path("var/310000/events.sqlite3")
     assert settings.signing_key == Path("var/310000/signing.key")
     assert settings.token_public_key == Path("var/token-issuer.pub")
+    assert settings.master_key == Path("var/310000/master.key")
     assert settings.eventsourcing_env() == {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": "var/310000/events.sqlite3",
+        "TONGBAN_MASTER_KEY": "var/310000/master.key",
+        "TONGBAN_PROVINCE": "310000",
     }
 
 
@@ -79,6 +82,15 @@ def test_postgres_url_becomes_explicit_eventsourcing_settings() -> None:
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_LOG_LEVEL": "verbose"}, "log_level"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_MAX_BODY_BYTES": "0"}, "max_body_bytes"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_MAX_BODY_BYTES": "-1"}, "max_body_bytes"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_RATE_LIMIT_PER_S": "-1"}, "rate_limit_per_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_RATE_LIMIT_PER_S": "inf"}, "rate_limit_per_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_RATE_LIMIT_BURST": "0"}, "rate_limit_burst"),
+        (
+            {"TONGBAN_PROVINCE": "310000", "TONGBAN_FEDERATION_PEER_CONCURRENCY": "0"},
+            "federation_peer_concurrency",
+        ),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_WORKER_THREADS": "0"}, "worker_threads"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_CRASH_POINTS": "commit:0.5"}, "crash_points"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "nan"}, "shutdown_grace_s"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "inf"}, "shutdown_grace_s"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "-1"}, "shutdown_grace_s"),

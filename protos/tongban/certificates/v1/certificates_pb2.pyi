@@ -59,6 +59,10 @@ class _VerificationProblemEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_V
     VERIFICATION_PROBLEM_NOT_YET_ISSUED: _VerificationProblem.ValueType  # 2
     VERIFICATION_PROBLEM_SIGNATURE_INVALID: _VerificationProblem.ValueType  # 3
     VERIFICATION_PROBLEM_DIGEST_MISMATCH: _VerificationProblem.ValueType  # 4
+    VERIFICATION_PROBLEM_HOLDER_ERASED: _VerificationProblem.ValueType  # 5
+    """The holder asked to be forgotten: the certificate's personal fields are erased, so its content can no
+    longer be checked against its signature.
+    """
 
 class VerificationProblem(_VerificationProblem, metaclass=_VerificationProblemEnumTypeWrapper):
     """VerificationProblem says why a certificate is not authentic."""
@@ -68,6 +72,10 @@ VERIFICATION_PROBLEM_NOT_FOUND: VerificationProblem.ValueType  # 1
 VERIFICATION_PROBLEM_NOT_YET_ISSUED: VerificationProblem.ValueType  # 2
 VERIFICATION_PROBLEM_SIGNATURE_INVALID: VerificationProblem.ValueType  # 3
 VERIFICATION_PROBLEM_DIGEST_MISMATCH: VerificationProblem.ValueType  # 4
+VERIFICATION_PROBLEM_HOLDER_ERASED: VerificationProblem.ValueType  # 5
+"""The holder asked to be forgotten: the certificate's personal fields are erased, so its content can no
+longer be checked against its signature.
+"""
 Global___VerificationProblem: _TypeAlias = VerificationProblem  # noqa: Y015
 
 @_typing.final

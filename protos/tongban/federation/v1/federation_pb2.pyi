@@ -397,6 +397,37 @@ class CertificateStatusNotice(_message.Message):
 Global___CertificateStatusNotice: _TypeAlias = CertificateStatusNotice  # noqa: Y015
 
 @_typing.final
+class ErasureNotice(_message.Message):
+    """ErasureNotice says that the answering node forgot a person (crypto-shredding) at the caller's request or
+    the person's: the caller destroys the keys of the copies it received of these applicants' identities.
+    It names applicants by id only; a caller that holds none of them from the answering node ignores it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_FIELD_NUMBER: _builtins.int
+    APPLICANT_IDS_FIELD_NUMBER: _builtins.int
+    position: _builtins.int
+    """The position of the erasure in the answering node's log."""
+    @_builtins.property
+    def applicant_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The Applicant aggregate ids (UUIDs) whose identity the answering node erased."""
+
+    def __init__(
+        self,
+        *,
+        position: _builtins.int = ...,
+        applicant_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ids", b"applicant_ids", "position", b"position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ErasureNotice: _TypeAlias = ErasureNotice  # noqa: Y015
+
+@_typing.final
 class PullEventsResponse(_message.Message):
     """PullEventsResponse is one batch of the stream: apply it whole, with next_position, in one transaction."""
 
@@ -407,6 +438,7 @@ class PullEventsResponse(_message.Message):
     NEXT_POSITION_FIELD_NUMBER: _builtins.int
     HEAD_POSITION_FIELD_NUMBER: _builtins.int
     SENT_AT_UNIX_MS_FIELD_NUMBER: _builtins.int
+    ERASURE_NOTICES_FIELD_NUMBER: _builtins.int
     next_position: _builtins.int
     """Every position up to this one has been considered for the caller: store it as the caller's position."""
     head_position: _builtins.int
@@ -421,6 +453,10 @@ class PullEventsResponse(_message.Message):
     def certificate_notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___CertificateStatusNotice]:
         """Status changes of the answering node's certificates, in log order."""
 
+    @_builtins.property
+    def erasure_notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___ErasureNotice]:
+        """Persons the answering node forgot since the caller's position, in log order."""
+
     def __init__(
         self,
         *,
@@ -429,10 +465,11 @@ class PullEventsResponse(_message.Message):
         next_position: _builtins.int = ...,
         head_position: _builtins.int = ...,
         sent_at_unix_ms: _builtins.int = ...,
+        erasure_notices: _abc.Iterable[Global___ErasureNotice] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_notices", b"certificate_notices", "events", b"events", "head_position", b"head_position", "next_position", b"next_position", "sent_at_unix_ms", b"sent_at_unix_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_notices", b"certificate_notices", "erasure_notices", b"erasure_notices", "events", b"events", "head_position", b"head_position", "next_position", b"next_position", "sent_at_unix_ms", b"sent_at_unix_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
