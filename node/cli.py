@@ -93,15 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load.add_argument("--config", type=Path, help="the node's TOML settings file")
     load.set_defaults(run=_load_catalogue)
 
-    projections = commands.add_parser("projections", help="read models: rebuild them from the log")
-    projection_commands = projections.add_subparsers(dest="projections_command", required=True)
-    rebuild = projection_commands.add_parser(
-        "rebuild", help="forget a read model's rows and apply the whole log again (the node may be running)"
-    )
-    rebuild.add_argument("--province", required=True, help="the province of the node")
-    rebuild.add_argument("--config", type=Path, help="the node's TOML settings file")
-    rebuild.add_argument("--name", action="append", help="a read model (repeatable); default: all")
-    rebuild.set_defaults(run=_rebuild_projections)
+    _add_projections_parser(commands)
 
     add_audit_parser(commands, _open_node)
     add_master_key_parser(commands, _open_node)
@@ -231,6 +223,24 @@ def _open_node(args: argparse.Namespace, command: str) -> Services | None:
         return None
 
 
+def _add_projections_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    projections = commands.add_parser("projections", help="read models: rebuild them from the log")
+    projection_commands = projections.add_subparsers(dest="projections_command", required=True)
+    rebuild = projection_commands.add_parser(
+        "rebuild", help="forget a read model's rows and apply the whole log again (the node may be running)"
+    )
+    rebuild.add_argument("--province", required=True, help="the province of the node")
+    rebuild.add_argument("--config", type=Path, help="the node's TOML settings file")
+    rebuild.add_argument("--name", action="append", help="a read model (repeatable); default: all")
+    rebuild.add_argument(
+        "--check",
+        action="store_true",
+        help="catch up first and compare the rebuilt rows with the live ones; exit 1 if any differ "
+        "(run it with the node stopped, so that nothing moves meanwhile)",
+    )
+    rebuild.set_defaults(run=_rebuild_projections)
+
+
 def _rebuild_projections(args: argparse.Namespace) -> int:
     services = _open_node(args, "projections")
     if services is None:
@@ -242,15 +252,23 @@ def _rebuild_projections(args: argparse.Namespace) -> int:
             print(f"tongban projections: no read model {', '.join(unknown)}; "
                   f"there are {', '.join(sorted(services.projections))}", file=sys.stderr)  # fmt: skip
             return 2
+        differ = []
         for name in names:
             started = time.perf_counter()
-            applied = services.projections[name].rebuild()
+            follower = services.projections[name]
+            if args.check:
+                same = follower.rebuild_matches()
+                differ += [] if same else [name]
+                verdict = "equal to the live rows" if same else "DIFFERENT from the live rows"
+                print(f"{name}: rebuilt in {time.perf_counter() - started:.2f}s, {verdict}", flush=True)
+                continue
+            applied = follower.rebuild()
             print(
                 f"{name}: rebuilt from {applied} events in {time.perf_counter() - started:.2f}s", flush=True
             )
     finally:
         close_services(services)
-    return 0
+    return 1 if differ else 0
 
 
 def _demo(args: argparse.Namespace) -> int:

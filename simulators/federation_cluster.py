@@ -84,6 +84,20 @@ class FederatedCluster:
         finally:
             close_services(services)
 
+    def rebuilds_differ(self, province: str) -> list[str]:
+        """The read models of a stopped node whose rows, rebuilt from the whole log, differ from the live
+        ones (``tongban projections rebuild --check``)."""
+        environ = {"TONGBAN_DATA_DIR": str(self.data_dir), **self.store_env.get(province, {})}
+        services = build_services(load_settings(province=province, environ=environ))
+        try:
+            return [
+                name
+                for name, follower in sorted(services.projections.items())
+                if not follower.rebuild_matches()
+            ]
+        finally:
+            close_services(services)
+
     def start(self, provinces: Iterable[str] | None = None) -> None:
         for province in provinces or self.provinces:
             self.nodes[province].start()

@@ -66,7 +66,9 @@ def summary(report: dict[str, Any]) -> str:
         f"kills={report['kills']} crashes={report.get('crashes', 0)} partitions={report['partitions']} "
         f"pg_restarts={report['pg_restarts']} "
         f"pg_pauses={report.get('pg_pauses', 0)} {anomalies} "
-        f"converge_s={verdict['converge_s']} -> {'CORRECT' if verdict['correct'] else 'INCORRECT'}"
+        f"converge_s={verdict['converge_s']}"
+        + ("" if "rebuilt_differ" not in verdict else f" rebuilt_differ={len(verdict['rebuilt_differ'])}")
+        + f" -> {'CORRECT' if verdict['correct'] else 'INCORRECT'}"
     )
     return "\n".join(lines)
 

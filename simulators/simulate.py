@@ -136,7 +136,8 @@ class Simulation:
     async def _drive(self, fed: Federation) -> dict[str, Any]:
         scenario = self.scenario
         rng = random.Random(scenario.seed)
-        supervisor = asyncio.create_task(self._supervise())
+        own_nodes = scenario.running is None  # a running federation's processes are not the simulator's
+        supervisor = asyncio.create_task(self._supervise() if own_nodes else asyncio.sleep(0))
         population = await self._population(fed)
         events_before = await _events_recorded(fed)  # the catalogues and the population's certificates
         runs = Workload.plan(
@@ -159,11 +160,15 @@ class Simulation:
         self._heal_all()
         print("load done; checking every node's view against the history ...", file=sys.stderr, flush=True)
         verdict = await check(fed, self.history, CONVERGE_BOUND_S)
-        self._checked = True
-        await supervisor
         report = self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
         report["apply_latency"] = apply_latency(await _metrics(fed))
         report["events"] = await _events_recorded(fed) - events_before
+        self._checked = True
+        await supervisor
+        if own_nodes:
+            differ = await asyncio.to_thread(self._rebuilds_differ)
+            report["verdict"]["rebuilt_differ"] = differ
+            report["verdict"]["correct"] = report["verdict"]["correct"] and not differ
         return report
 
     async def _population(self, fed: Federation) -> Population:
@@ -220,6 +225,17 @@ class Simulation:
                 proxy.heal()
                 await asyncio.sleep(fault.parameter / 2)
         proxy.heal()
+
+    def _rebuilds_differ(self) -> list[str]:
+        """With every node stopped: each read model rebuilt from the whole log must equal the live one. The
+        ``province:read model`` pairs that differ."""
+        self.cluster.stop()
+        print("rebuilding every read model to compare it with the live one ...", file=sys.stderr, flush=True)
+        return [
+            f"{province}:{name}"
+            for province in self.scenario.provinces
+            for name in self.cluster.rebuilds_differ(province)
+        ]
 
     async def _supervise(self) -> None:
         """Start again, as a supervisor (systemd) would, a node that died on its own: one that reached a
