@@ -70,6 +70,9 @@ class Outbox:
         self._province = province
         self._scan_limit = scan_limit
         self._topics = sorted(CASE_TOPICS | STATUS_TOPICS | {ERASURE_TOPIC})
+        # Stored records that are the transcoded state as it is (no cipher, no compression): case events
+        # can then be sent without decoding them (``_route``).
+        self._plain_records = app.mapper.cipher is None and app.mapper.compressor is None
         self._parties: dict[UUID, CaseParties] = {}
         self._identifiers: dict[UUID, str] = {}
 
@@ -124,7 +127,6 @@ class Outbox:
         parties = self.parties(case_id)
         if not (parties.includes(peer) and parties.holds_in_full(self._province)) or peer == self._province:
             return
-        event = event or self._app.mapper.to_domain_event(notification)
         if (
             peer == parties.handling
             and parties.receiving == self._province
@@ -134,7 +136,21 @@ class Outbox:
             for applicant_event in applicant_events:
                 batch.events.append(self._replicated(notification.id, applicant_event, {}))
         redactions = {} if parties.holds_in_full(peer) else PART_REDACTIONS.get(notification.topic, {})
-        batch.events.append(self._replicated(notification.id, event, redactions))
+        if redactions or not self._plain_records:
+            event = event or self._app.mapper.to_domain_event(notification)
+            batch.events.append(self._replicated(notification.id, event, redactions))
+            return
+        # A case event's stored state is its replicated state: no personal field is sealed in it, so the
+        # record goes as it is, not decoded and encoded again (the peer decodes and checks it all the same).
+        batch.events.append(
+            pb.ReplicatedEvent(
+                position=notification.id,
+                originator_id=str(notification.originator_id),
+                originator_version=notification.originator_version,
+                topic=notification.topic,
+                state=notification.state,
+            )
+        )
 
     @staticmethod
     def _hands_over(topic: str, parties: CaseParties) -> bool:
