@@ -25,7 +25,7 @@ RESULTS = Path(__file__).parent / "results"
 def suite(url: str, quick: bool) -> list[tuple[str, list[str]]]:
     """(module, arguments) of each benchmark, smaller with ``quick``."""
     scale = 5 if quick else 1
-    sync = ["--cases", str(200 // scale), "--backlog", str(300 // scale)]
+    sync = ["--cases", str(200 // scale), "--backlog", str(1000 // scale)]
     return [
         ("benchmarks.rest", ["--postgres", url, "--seconds", str(10 // scale or 2)]),
         ("benchmarks.group_commit", ["--postgres", url, "--seconds", str(8 // scale or 2)]),
