@@ -50,7 +50,10 @@ class DataKeyStore:
         self._db = _Database(datastore)
         self.keyring = keyring
         self._lock = threading.Lock()
-        self._sealing: dict[str, tuple[str, bytes]] = {}  # person -> its live key (id, key)
+        self._sealing: dict[str, tuple[str, bytes]] = {}  # person -> its live key (id, key), once stored
+        self._deferred = (
+            threading.local()
+        )  # a thread's rows (and new keys) held for ``rows_written_together``
         self._opening: dict[str, bytes | None] = {}  # key id -> key, or None once destroyed
         self._db.create_tables()
         self._secret = self._pseudonym_secret()
@@ -68,14 +71,52 @@ class DataKeyStore:
 
     # Sealing and opening
 
+    @contextmanager
+    def rows_written_together(self) -> Iterator[None]:
+        """Within this block, the rows sealing adds (a new person's key, the subjects a key seals) wait, and
+        are written in one transaction when it ends: the caller then stores the events they serve. Saves that
+        group commit writes together so cost one more transaction between them, not one or two each. A new key
+        is used by other threads only once it is stored, so no event anywhere refers to a key not yet stored.
+        """
+        rows: list[tuple[str, tuple[Any, ...]]] = []
+        new_keys: dict[str, tuple[str, bytes]] = {}
+        self._deferred.rows, self._deferred.new_keys = rows, new_keys
+        try:
+            yield
+        finally:
+            self._deferred.rows = self._deferred.new_keys = None
+        if rows:
+            with self._db.transaction() as tx:
+                for statement, params in rows:
+                    tx.execute(statement, params)
+        with self._lock:
+            for person, key in new_keys.items():
+                self._remember(self._sealing, person, key)
+
+    def _write(self, statement: str, params: tuple[Any, ...]) -> None:
+        rows = getattr(self._deferred, "rows", None)
+        if rows is None:
+            self._db.execute(statement, params)
+        else:
+            rows.append((statement, params))
+
     def sealing_key(self, person: str, origin: str, subject_id: str, kind: str) -> tuple[str, bytes]:
         """The person's live data key (made on first use), noting that it seals ``subject_id``'s fields."""
+        new_keys = getattr(self._deferred, "new_keys", None)
         with self._lock:
-            known = self._sealing.get(person)
+            known = self._sealing.get(person) or (new_keys or {}).get(person)
             if known is None:
-                known = self._live_key(person) or self._new_key(person, origin)
-                self._remember(self._sealing, person, known)
-        self._db.execute(
+                known = self._live_key(person)
+                if known is not None:
+                    self._remember(self._sealing, person, known)
+        if known is None:
+            known = self._new_key(person, origin)
+            if new_keys is None:
+                with self._lock:
+                    self._remember(self._sealing, person, known)
+            else:
+                new_keys[person] = known
+        self._write(
             "INSERT INTO {subjects} (originator_id, key_id, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (subject_id, known[0], kind),
         )
@@ -112,7 +153,7 @@ class DataKeyStore:
 
     def _insert_key(self, key_id: str, person: str, origin: str, key: bytes) -> None:
         master = self.keyring.newest
-        self._db.execute(
+        self._write(
             "INSERT INTO {keys} (key_id, person, origin, master_key_id, wrapped, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key_id, person, origin, master.key_id, master.wrap(key, key_id.encode()), _now()),
