@@ -83,6 +83,7 @@ class Inbox:
         personal_data: PersonalDataCopies | None = None,  # None: replication alone (some tests)
     ) -> None:
         self._app = app
+        self._positions: dict[str, int] = {}  # peer -> position dealt with (``position``)
         self._personal_data = personal_data
         self._province = province
         self._mapper: Mapper[UUID] = Mapper(transcoder=app.mapper.transcoder)  # the wire has no cipher
@@ -90,7 +91,26 @@ class Inbox:
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def position(self, peer: str) -> int:
-        return self._app.recorder.max_tracking_id(tracking_name(peer)) or 0  # type: ignore[attr-defined]
+        """The peer's log position this node has dealt with up to. Kept in memory once read: one puller per
+        peer applies (the worker lease), so nobody else moves it meanwhile; a batch of events held here
+        already (each event a holder of a case sends comes back from the other holder) moves it in memory
+        only, and after a restart those come again and are skipped again."""
+        known = self._positions.get(peer)
+        if known is None:
+            known = self._app.recorder.max_tracking_id(tracking_name(peer)) or 0  # type: ignore[attr-defined]
+            self._positions[peer] = known
+        return known
+
+    def _stored_position(self, peer: str) -> int:
+        self._positions.pop(peer, None)
+        return self.position(peer)
+
+    def resume_position(self, peer: str) -> int:
+        """Where a new pull session starts: the stored position, or the one in memory when further (this
+        process may have held the worker lease, lost it and taken it again meanwhile)."""
+        in_memory = self._positions.get(peer, 0)
+        self._positions[peer] = max(in_memory, self._stored_position(peer))
+        return self._positions[peer]
 
     def apply(self, peer: str, batch: pb.PullEventsResponse) -> Applied:
         position = self.position(peer)
@@ -102,16 +122,15 @@ class Inbox:
         tracking = Tracking(tracking_name(peer), batch.next_position)
         try:  # first assume that a stream starting in the batch is new here: no read per stream
             events = self._events(peer, batch, outcome, assume_new=True)
-            with self._data_from(peer):
-                recordings: list[Recording[UUID]] = self._app.events.put(events, tracking=tracking)
+            recordings = self._put(peer, events, tracking)
         except (IntegrityError, BatchRejected):  # a stream was held (from this or another source), or
             # another puller won: check every stream against what is held before judging the batch
-            outcome = Applied(position=self.position(peer))
+            outcome = Applied(position=self._stored_position(peer))
             if batch.next_position <= outcome.position:
                 return outcome
             events = self._events(peer, batch, outcome, assume_new=False)
-            with self._data_from(peer):
-                recordings = self._app.events.put(events, tracking=tracking)
+            recordings = self._put(peer, events, tracking)
+        self._positions[peer] = batch.next_position
         self._on_recorded(recordings)
         outcome.notices = sum(isinstance(e, ForeignCertificate.Event) for e in events)
         now = self._clock()
@@ -120,6 +139,13 @@ class Inbox:
         outcome.latencies_s = [(now - e.timestamp).total_seconds() for e in replicated]
         outcome.position = batch.next_position
         return outcome
+
+    def _put(self, peer: str, events: list[Any], tracking: Tracking) -> list[Recording[UUID]]:
+        if not events:  # nothing new: no transaction (see ``position``)
+            return []
+        with self._data_from(peer):
+            recordings: list[Recording[UUID]] = self._app.events.put(events, tracking=tracking)
+        return recordings
 
     def _events(
         self, peer: str, batch: pb.PullEventsResponse, outcome: Applied, *, assume_new: bool

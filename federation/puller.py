@@ -145,7 +145,7 @@ class Puller:
             )
             if pb.CAPABILITY_CASE_REPLICATION not in agreed.capabilities:
                 raise TimeoutError(f"province {self._peer} does not replicate cases yet")
-            position = await asyncio.to_thread(self._inbox.position, self._peer)
+            position = await asyncio.to_thread(self._inbox.resume_position, self._peer)
             stream = stub.PullEvents(
                 pb.PullEventsRequest(
                     after_position=position, max_batch_events=self._batch_events, follow=True
