@@ -22,10 +22,10 @@ BATCH = 2000  # the followers' batch size: the raw read takes the same steps
 RUNS = 5
 
 
-def fill(node: Services, cases: int) -> None:
+def fill(node: Services, cases: int, certificate_seed: str | None = None) -> None:
     """PROXY cases received in Shanghai for Jiangsu, forwarded, accepted, half of them concluded and rated;
-    a Shanghai certificate verified by Jiangsu for every fifth."""
-    certificate = {"service_item_code": None, **sample_certificates(SH, 1)[0]}
+    a Shanghai certificate verified by Jiangsu for every fifth (fills running at once: a seed each)."""
+    certificate = {"service_item_code": None, **sample_certificates(SH, 1, seed=certificate_seed)[0]}
     identifier = node.certificates.issue(WINDOW, **certificate).identifier
     for n in range(cases):
         applicant = {
