@@ -9,7 +9,9 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import grpc
 import structlog
@@ -22,6 +24,7 @@ from federation.handshake import PROTOCOL_VERSION
 from federation.inbox import Applied, Inbox
 from federation.servicer import HEARTBEAT_S
 
+T = TypeVar("T")
 log = structlog.get_logger("tongban.federation")
 BATCH_EVENTS = 500
 
@@ -114,6 +117,13 @@ class Puller:
         self._status = status
         self._on_applied = on_applied
         self._idle_timeout_s = idle_timeout_s
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"pull-{peer}")
+
+    async def _in_own_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run store work in this puller's own thread, not the shared pool: a forwarded command blocks a pool
+        thread until its result replicates here, so replication queued behind such threads would feed on
+        itself (a slower apply, longer blocked commands, fewer free threads)."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
 
     async def run(self) -> None:
         """Pull until cancelled."""
@@ -145,7 +155,7 @@ class Puller:
             )
             if pb.CAPABILITY_CASE_REPLICATION not in agreed.capabilities:
                 raise TimeoutError(f"province {self._peer} does not replicate cases yet")
-            position = await asyncio.to_thread(self._inbox.resume_position, self._peer)
+            position = await self._in_own_thread(self._inbox.resume_position, self._peer)
             stream = stub.PullEvents(
                 pb.PullEventsRequest(
                     after_position=position, max_batch_events=self._batch_events, follow=True
@@ -162,7 +172,7 @@ class Puller:
                 if batch is grpc.aio.EOF:
                     return
                 assert isinstance(batch, pb.PullEventsResponse)  # noqa: S101 - the stream's message type
-                applied = await asyncio.to_thread(self._inbox.apply, self._peer, batch)
+                applied = await self._in_own_thread(self._inbox.apply, self._peer, batch)
                 self._record(batch, applied)
                 backoff.reset()
 

@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, NoReturn, Protocol
 
@@ -38,6 +39,7 @@ VERIFY_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0
 MAX_COMMAND_ARGUMENTS = 64 * 1024
 HEARTBEAT_S = 5.0
+STREAM_THREADS = 4  # threads that read the outbox for the PullEvents streams, apart from the shared pool
 
 
 class SignedAnswer(Protocol):
@@ -123,6 +125,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self._heartbeat_s = heartbeat_s
         self._tree_heads = tree_heads
         self._closing = False
+        self._stream_threads = ThreadPoolExecutor(STREAM_THREADS, thread_name_prefix="pull-events")
 
     def close(self) -> None:
         """The node is stopping: end the open PullEvents streams now (UNAVAILABLE: the peers pull again later)
@@ -246,7 +249,10 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "this node is stopping: pull again later")
             await self._peer(context, "PullEvents")  # again each time: a newer manifest may drop the caller
             seen = self._signal.generation
-            batch = await asyncio.to_thread(outbox.batch, peer.province, position, limit)
+            # the streams' own threads: the shared pool may be full of commands waiting for replication
+            batch = await asyncio.get_running_loop().run_in_executor(
+                self._stream_threads, outbox.batch, peer.province, position, limit
+            )
             news = batch.events or batch.certificate_notices or batch.next_position != position
             if news or time.monotonic() - last_sent >= self._heartbeat_s:
                 yield batch
