@@ -52,7 +52,8 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
             try:
                 return await behaviour(request, context)
             except grpc.aio.AbortError:
-                raise  # the servicer already chose the status
+                code = context.code() or grpc.StatusCode.UNKNOWN  # the status the servicer chose, for the log
+                raise
             except Exception as e:
                 mapping = mapping_for(e)
                 if mapping is None:

@@ -63,6 +63,13 @@ def test_a_node_serves_the_handshake_to_listed_peers_only(tmp_path: Path) -> Non
             PROTOCOL_VERSION,
             [],
         )
+        claimed = pb.HandshakeRequest(province=SH, protocol_versions=[PROTOCOL_VERSION])  # Jiangsu's cert
+        with (
+            grpc.secure_channel(target, channel_credentials(*jiangsu, ca)) as channel,
+            pytest.raises(grpc.RpcError) as false_claim,
+        ):
+            pb_grpc.FederationServiceStub(channel).Handshake(claimed, timeout=10)
+        assert false_claim.value.code() == grpc.StatusCode.PERMISSION_DENIED
         with grpc.insecure_channel(target) as channel, pytest.raises(grpc.RpcError) as plaintext:
             pb_grpc.FederationServiceStub(channel).Handshake(pb.HandshakeRequest(province=JS), timeout=10)
         assert plaintext.value.code() == grpc.StatusCode.UNAVAILABLE  # there is no plaintext federation
@@ -72,6 +79,9 @@ def test_a_node_serves_the_handshake_to_listed_peers_only(tmp_path: Path) -> Non
     finally:
         assert node.stop() == 0
     assert any('"federation.handshake"' in line and '"320000"' in line for line in node.lines)
+    # the access log and the metrics name the status the servicer refused with, not OK
+    refused = [line for line in node.lines if '"grpc.request"' in line and "/Handshake" in line]
+    assert any('"code": "PERMISSION_DENIED"' in line for line in refused), refused
 
 
 def verify_across_provinces(node: NodeProcess, directory: Path, credentials: grpc.ChannelCredentials) -> None:
