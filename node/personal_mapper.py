@@ -133,11 +133,12 @@ class PersonalDataMapper(Mapper[UUID]):
                 plaintext = AESGCM(key).decrypt(
                     _unb64(sealed["nonce"]), _unb64(sealed["ciphertext"]), bound_to
                 )
-            except InvalidTag:
-                pass  # sealed for another record, or altered: it reads as erased, never as something else
-            else:
-                opened: dict[str, Any] = self.transcoder.decode(plaintext)
-                return opened
+            except (
+                InvalidTag
+            ):  # sealed for another record, or altered: it reads as erased, never as something else
+                return dict.fromkeys(fields.sealed, ERASED)
+            opened: dict[str, Any] = self.transcoder.decode(plaintext)
+            return opened
         return dict.fromkeys(fields.sealed, ERASED)
 
 

@@ -8,12 +8,25 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from simulators.federation_cluster import FederatedCluster
 
 pytestmark = pytest.mark.e2e
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
+
+
+def simulated(
+    command: list[str], report_dir: Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run `tongban simulate` as an operator would; it must exit 0. Its output and its JSON report."""
+    done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done, json.loads((report_dir / "report.json").read_text())
+
+
 FAULTS = (
     "kill:320000@2+2",
     "cut:310000>330000@1+3",
@@ -31,10 +44,7 @@ def test_a_four_province_scenario_with_faults_ends_correct(
     command += ["--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "report")]
     if store == "postgres":
         command += ["--postgres", request.getfixturevalue("postgres_url")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    done, report = simulated(command, tmp_path / "report")
     verdict = report["verdict"]
     assert verdict["correct"], verdict
     assert (verdict["lost"], verdict["duplicated"], verdict["reordered"], verdict["diverged"]) == (0, 0, 0, 0)
@@ -75,10 +85,7 @@ def test_simulated_time_makes_the_deadline_timers_fire(tmp_path: Path) -> None:
         "--report-dir",
         str(tmp_path / "report"),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    _, report = simulated(command, tmp_path / "report")
     stalled = report["cases_stalled"]
     assert stalled >= 1
     verdict = report["verdict"]
@@ -94,10 +101,7 @@ def test_a_postgresql_crash_restart_under_load_loses_nothing(tmp_path: Path) -> 
     command += ["--cases", "16", "--rate", "4", "--seed", "5", "--private-postgres"]
     command += ["--fault=pgrestart@2+2", "--fault=kill:320000@1+2"]
     command += ["--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "report")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    _, report = simulated(command, tmp_path / "report")
     assert (report["store"], report["pg_restarts"], report["kills"]) == ("postgres", 1, 1)
     assert report["verdict"]["correct"], report["verdict"]
     assert report["verdict"]["cases_checked"] == report["cases_filed"] >= 8
@@ -127,16 +131,13 @@ def test_a_running_federation_given_by_its_manifest_is_loaded_to_a_verdict(tmp_p
             "--report-dir",
             str(tmp_path / "report"),
         ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        report = json.loads((tmp_path / "report" / "report.json").read_text())
+        _, report = simulated(command, tmp_path / "report")
         assert (report["store"], report["provinces"]) == ("running nodes", ["310000", "320000", "340000"])
         assert report["verdict"]["correct"], report["verdict"]
         assert report["verdict"]["cases_checked"] == report["cases_filed"] == 12
         assert all(node.running for node in cluster.nodes.values())  # the simulator stopped none of them
         wrong = [*command[:-2], "--api", api.rsplit(",", 1)[0], "--report-dir", str(tmp_path / "r2")]
-        refused = subprocess.run(wrong, env=env, capture_output=True, text=True, timeout=60, check=False)
+        refused = subprocess.run(wrong, env=ENV, capture_output=True, text=True, timeout=60, check=False)
         assert refused.returncode == 2
         assert "exactly the manifest's provinces" in refused.stderr
     finally:
