@@ -2,7 +2,9 @@
 
 China's working days are not simply Monday to Friday. Each November the State Council publishes the next
 year's public holidays and the weekend days that become working days to bridge them (调休). The calendar is
-therefore data, one ``YearSchedule`` per year; a date in a year without a schedule is refused, never guessed.
+therefore data, one ``YearSchedule`` per year, and each year says what kind it is: official (the published
+notice), from an operator's file, or provisional (the statutory holidays the law fixes, without the swaps
+only the notice can say). A date in a year without any schedule is refused, never guessed.
 
 Counting follows 民法典 第201条: the start day is not counted; counting begins the next day.
 """
@@ -13,6 +15,9 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
+from hashlib import sha256
+from typing import Any
 
 from aggregates.errors import DomainError, InvalidField
 
@@ -48,6 +53,14 @@ class DateOutsideCalendar(DomainError):
         self.covered_years = tuple(covered_years)
 
 
+class CalendarKind(StrEnum):
+    """Where a year's schedule comes from; the values are what operators and applicants read."""
+
+    OFFICIAL = "official"  # the State Council's notice, as the chinesecalendar package carries it
+    OPERATOR_FILE = "operator file"  # the notice, as an operator typed it into a calendar file
+    PROVISIONAL = "provisional"  # the statutory holidays alone: the notice is not out yet
+
+
 @dataclass(frozen=True)
 class YearSchedule:
     """One year's exceptions to Monday-to-Friday.
@@ -60,6 +73,41 @@ class YearSchedule:
     holidays: frozenset[date]
     workdays: frozenset[date]
     source: str = ""
+    kind: CalendarKind = CalendarKind.OFFICIAL
+
+    @property
+    def version(self) -> str:
+        """A digest of the days alone: two schedules with the same version count every day alike."""
+        days = [
+            f"{self.year}",
+            *sorted(f"-{d}" for d in self.holidays),
+            *sorted(f"+{d}" for d in self.workdays),
+        ]
+        return sha256(",".join(days).encode()).hexdigest()[:16]
+
+    def as_fields(self) -> dict[str, Any]:
+        """The schedule as an event records it: primitive fields, dates in ISO form."""
+        return {
+            "year": self.year,
+            "kind": self.kind.value,
+            "source": self.source,
+            "version": self.version,
+            "holidays": sorted(d.isoformat() for d in self.holidays),
+            "workdays": sorted(d.isoformat() for d in self.workdays),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> YearSchedule:
+        return cls(
+            fields["year"],
+            frozenset(date.fromisoformat(d) for d in fields["holidays"]),
+            frozenset(date.fromisoformat(d) for d in fields["workdays"]),
+            fields["source"],
+            CalendarKind(fields["kind"]),
+        )
+
+    def same_days(self, other: YearSchedule) -> bool:
+        return (self.year, self.holidays, self.workdays) == (other.year, other.holidays, other.workdays)
 
     def __post_init__(self) -> None:
         for field, days in (("holidays", self.holidays), ("workdays", self.workdays)):
@@ -109,6 +157,21 @@ class WorkingCalendar:
     @property
     def covered_years(self) -> tuple[int, ...]:
         return self._covered
+
+    @property
+    def schedules(self) -> tuple[YearSchedule, ...]:
+        return tuple(self._schedules.values())
+
+    def replacing(self, schedules: Iterable[YearSchedule]) -> WorkingCalendar:
+        """This calendar with the given years' schedules in place of its own."""
+        return WorkingCalendar([*self._schedules.values(), *schedules])
+
+    def years_of_kind(self, kind: CalendarKind, start: date, end: date) -> tuple[int, ...]:
+        """The years of the days d with start < d <= end whose schedule is of ``kind``."""
+        if end <= start:
+            return ()
+        years = range((start + timedelta(days=1)).year, end.year + 1)
+        return tuple(y for y in years if y in self._schedules and self._schedules[y].kind == kind)
 
     def schedule(self, year: int) -> YearSchedule:
         try:

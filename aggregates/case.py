@@ -20,6 +20,7 @@ from uuid import uuid4
 
 from eventsourcing.domain import Aggregate, event
 
+from aggregates.calendar import YearSchedule
 from aggregates.catalogue import ItemDefinition, Mode
 from aggregates.clock import china_date
 from aggregates.errors import IllegalTransition, InvalidField
@@ -292,6 +293,22 @@ class Case(Aggregate):
         office_code: str
         operator_id: str
 
+    class DeadlinesRecomputed(Aggregate.Event):
+        """A year the case counts through got another schedule (the official notice replacing a provisional
+        year), and a due date moved. ``calendar_years`` are the schedules the case counts those years with
+        from now on, on every node: year, kind, source, version, holidays and workdays (ISO dates). Each
+        ``*_from``/``*_to`` pair is a limit's due date before and after (null while a suspension keeps it
+        open)."""
+
+        calendar_years: list[dict[str, Any]]
+        promised_from: str | None
+        promised_to: str | None
+        statutory_from: str | None
+        statutory_to: str | None
+        province: str
+        office_code: str
+        operator_id: str
+
     # Creation
 
     @classmethod
@@ -389,6 +406,13 @@ class Case(Aggregate):
         self.deadlines_breached: list[str] = []
         self.recognitions: list[dict[str, Any]] = []
         self.certificate_flags: dict[str, str] = {}  # certificate identifier -> status it changed to
+        # the schedules its writer recorded for years it counts through (DeadlinesRecomputed), by year
+        self.calendar_years: dict[int, YearSchedule] = {}
+
+    @property
+    def recorded_calendar(self) -> tuple[YearSchedule, ...]:
+        """The recorded schedules in year order: what this case counts with in place of the baseline."""
+        return tuple(self.calendar_years[year] for year in sorted(self.calendar_years))
 
     # Guards
 
@@ -1139,6 +1163,64 @@ class Case(Aggregate):
         self, limit: str, due_on: str, province: str, office_code: str, operator_id: str, timestamp: datetime
     ) -> None:
         self.deadlines_breached = [*self.deadlines_breached, limit]
+
+    def recompute_deadlines(
+        self,
+        schedules: list[YearSchedule],
+        promised: tuple[date | None, date | None],
+        statutory: tuple[date | None, date | None],
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        """Record that the case counts ``schedules`` from now on, and how its due dates (before, after) moved.
+
+        Only the case's writer records it, while the case is open and accepted, and only when a due date
+        moved under a schedule the case does not count with already: so each change is recorded once."""
+        self._require(OPEN_STATES - BEFORE_ACCEPTANCE, "recompute its deadlines")
+        self._require_province(actor, self.writer(), "writer")
+        if not schedules:
+            raise InvalidField("calendar_years", "name at least one year's schedule")
+        if len({s.year for s in schedules}) != len(schedules):
+            raise InvalidField("calendar_years", "each year once")
+        for schedule in schedules:
+            counted = self.calendar_years.get(schedule.year)
+            if counted is not None and counted.same_days(schedule):
+                raise InvalidField(
+                    "calendar_years", f"the case counts {schedule.year} with that schedule already"
+                )
+        if promised[0] == promised[1] and statutory[0] == statutory[1]:
+            raise InvalidField("due dates", "no due date moved: nothing to record")
+        self._deadlines_recomputed(
+            calendar_years=[s.as_fields() for s in sorted(schedules, key=lambda s: s.year)],
+            promised_from=_iso(promised[0]),
+            promised_to=_iso(promised[1]),
+            statutory_from=_iso(statutory[0]),
+            statutory_to=_iso(statutory[1]),
+            **actor.event_fields(),
+            timestamp=at,
+        )
+
+    @event(DeadlinesRecomputed)
+    def _deadlines_recomputed(
+        self,
+        calendar_years: list[dict[str, Any]],
+        promised_from: str | None,
+        promised_to: str | None,
+        statutory_from: str | None,
+        statutory_to: str | None,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.calendar_years = {
+            **self.calendar_years,
+            **{fields["year"]: YearSchedule.from_fields(fields) for fields in calendar_years},
+        }
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 # The concrete events a case records (never the generic base classes the library adds to every aggregate).

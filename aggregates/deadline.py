@@ -8,6 +8,9 @@ Rules (行政许可法; DOMAIN.md "Timers"):
   count once. A suspension still open when the case concludes ends with it;
 - an extension (延期) adds working days once.
 
+A deadline is provisional when it counts through a year whose schedule is provisional (the 调休 swaps not yet
+published): it names those years, so nobody takes it for final.
+
 A "counted" day is a working day after acceptance that no suspension covers.
 """
 
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from aggregates.calendar import WorkingCalendar
+from aggregates.calendar import CalendarKind, WorkingCalendar
 from aggregates.errors import InvalidField
 
 
@@ -74,6 +77,7 @@ class DeadlineState:
     days_left: int | None
     days_used: int
     suspended_days: int
+    provisional_years: tuple[int, ...] = ()  # the provisional years counted through, if any
 
 
 # A suspended span (start, end]: disjoint, sorted, start >= acceptance; end None = open-ended.
@@ -132,8 +136,11 @@ def deadline_state(
     spans = _spans(inputs)
     due_on = _due(calendar, inputs, spans)
     total = inputs.total_days
+    # counted through the due date; while it is unknown (an open suspension), through today at least
+    counted_to = due_on or max(today, inputs.accepted_on)
+    provisional = calendar.years_of_kind(CalendarKind.PROVISIONAL, inputs.accepted_on, counted_to)
     if today < inputs.accepted_on:
-        return DeadlineState(DeadlineStatus.NOT_STARTED, due_on, total, 0, 0)
+        return DeadlineState(DeadlineStatus.NOT_STARTED, due_on, total, 0, 0, provisional)
 
     concluded_on = (
         inputs.concluded_on if inputs.concluded_on is not None and inputs.concluded_on <= today else None
@@ -148,7 +155,7 @@ def deadline_state(
     if concluded_on is not None:
         late = due_on is not None and concluded_on > due_on  # known: conclusion closes open suspensions
         status = DeadlineStatus.CONCLUDED_LATE if late else DeadlineStatus.CONCLUDED_ON_TIME
-        return DeadlineState(status, due_on, None, days_used, suspended_days)
+        return DeadlineState(status, due_on, None, days_used, suspended_days, provisional)
 
     days_left = total - days_used
     # Overdue first: a suspension that began after the due date cannot hide the breach. Otherwise the case
@@ -162,4 +169,4 @@ def deadline_state(
         status = DeadlineStatus.WARNING
     else:
         status = DeadlineStatus.ON_TIME
-    return DeadlineState(status, due_on, days_left, days_used, suspended_days)
+    return DeadlineState(status, due_on, days_left, days_used, suspended_days, provisional)

@@ -11,7 +11,6 @@ import psycopg
 import structlog
 from tongban.federation.v1 import federation_pb2 as federation_pb
 
-from aggregates.calendar import WorkingCalendar
 from federation.client import ANSWER_MAX_AGE_S, PeerClients
 from federation.handshake import manifest_warnings
 from federation.inbox import Inbox
@@ -23,7 +22,7 @@ from federation.witness import Witness
 from node import crash_points
 from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
-from node.calendar_source import load_calendar
+from node.calendar_source import CalendarBook, case_calendar
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
@@ -63,7 +62,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     """Open the store and load the keys. Call :func:`close_services` when done."""
     signer = _load_signer(settings.signing_key)
     retired = [_load_retired_key(path) for path in settings.retired_public_keys]
-    calendar = _load_calendar(settings.calendar_files)
+    calendars = _load_calendars(settings.calendar_files)
     tokens = _load_token_verifier(settings.token_public_key)
     if settings.postgres_url:
         ensure_postgres_schema(settings)
@@ -103,7 +102,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         app,
         catalogue=catalogue,
         certificates=certificates,
-        calendar=calendar,
+        calendars=calendars,
         province=settings.province,
         clock=clock,
         rectification_days=settings.rectification_days,
@@ -120,7 +119,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         CaseView(),
         CertificateUses(),
         RecognitionRegistry(),
-        ServiceStatistics(calendar),
+        ServiceStatistics(case_calendar),
         LogAlerts(),
     )
     crash = partial(crash_points.reached, "projection")
@@ -272,14 +271,13 @@ def _load_retired_key(path: Path) -> PublicKey:
         raise BootstrapError(f"retired_public_keys: cannot load {path}: {e}") from None
 
 
-def _load_calendar(files: tuple[Path, ...]) -> WorkingCalendar:
+def _load_calendars(files: tuple[Path, ...]) -> CalendarBook:
     try:
-        calendar = load_calendar(files)
+        calendars = CalendarBook.load(files)
     except ValueError as e:
         raise BootstrapError(f"calendar_files: {e}") from None
-    last = max(calendar.covered_years)
-    log.info("node.calendar", covered_to=f"{last}-12-31", operator_files=[str(f) for f in files])
-    return calendar
+    log.info("node.calendar", **calendars.summary(), operator_files=[str(f) for f in files])
+    return calendars
 
 
 def _load_signer(path: Path) -> Ed25519Signer:

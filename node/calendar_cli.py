@@ -2,6 +2,10 @@
 
     tongban calendar due 2025-09-26 20   # the 20th working day after 2025-09-26 (start day not counted)
     tongban calendar show 2025           # that year's holidays and the weekend days that are working days
+    tongban calendar reload --api URL    # a running node reads its calendar files again (admin token)
+
+A year is ``official`` (the chinesecalendar package), ``operator file`` or ``provisional`` (the statutory
+holidays the law fixes, without the 调休 swaps the State Council's notice adds; ``docs/calendar.md``).
 
 Besides the ``chinese_calendar`` package, operator schedule files (format: ``node/calendar_source.py``,
 ``docs/calendar-example.toml``) are read from ``TONGBAN_CALENDAR_FILES`` (paths separated by ``os.pathsep``),
@@ -11,15 +15,26 @@ then from each ``--calendar-file``; for any year the last file wins. Errors go t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import urllib.error
+import urllib.request
 from datetime import date
 from pathlib import Path
 
-from aggregates.calendar import WEEKDAY_NAMES, DateOutsideCalendar, WorkingCalendar, describe_years
+from aggregates.calendar import (
+    WEEKDAY_NAMES,
+    CalendarKind,
+    DateOutsideCalendar,
+    WorkingCalendar,
+    describe_years,
+)
 from node.calendar_source import load_calendar
 
 CALENDAR_FILES_ENV = "TONGBAN_CALENDAR_FILES"
+TOKEN_ENV = "TONGBAN_TOKEN"  # noqa: S105 - the name of a variable, not a token
+RELOAD_PATH = "/v1/admin/calendar/reload"
 
 
 def add_calendar_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +64,20 @@ def add_calendar_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     show.add_argument("year", metavar="YEAR")
     show.set_defaults(run=run_show)
 
+    reload = subcommands.add_parser(
+        "reload", help="make a running node read its calendar files again (an admin of its province)"
+    )
+    reload.add_argument(
+        "--api", required=True, metavar="URL", help="the node's REST address, e.g. http://127.0.0.1:8080"
+    )
+    reload.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="PATH",
+        help=f"a file holding an admin bearer token (default: ${TOKEN_ENV})",
+    )
+    reload.set_defaults(run=run_reload)
+
 
 def run_due(args: argparse.Namespace) -> int:
     try:
@@ -60,18 +89,22 @@ def run_due(args: argparse.Namespace) -> int:
         start = date.fromisoformat(args.start)
     except ValueError:
         return _fail(f"START {args.start!r} is not a valid date (YYYY-MM-DD); {covered}")
-    try:
-        n = int(args.n)
-    except ValueError:
-        n = 0
+    n = int(args.n) if args.n.isascii() and args.n.isdigit() else 0
     if n < 1:
         return _fail(f"N {args.n!r} must be a whole number of working days, 1 or more; {covered}")
     try:
         due = calendar.add_working_days(start, n)
     except DateOutsideCalendar as e:
         return _fail(f"{e}; add that year's schedule with --calendar-file or ${CALENDAR_FILES_ENV}")
-    print(due.isoformat())
+    provisional = calendar.years_of_kind(CalendarKind.PROVISIONAL, start, due)
+    print(f"{due.isoformat()} PROVISIONAL" if provisional else due.isoformat())
     print(_explain(calendar, start, n, due))
+    if provisional:
+        years = ", ".join(str(y) for y in provisional)
+        print(
+            f"PROVISIONAL: counted through {years}, whose official schedule (调休) is not published or not "
+            "loaded yet: the statutory holidays and their make-up days only; the date may move"
+        )
     return 0
 
 
@@ -80,18 +113,21 @@ def run_show(args: argparse.Namespace) -> int:
         calendar = _calendar(args)
     except ValueError as e:
         return _fail(str(e))
-    try:
-        schedule = calendar.schedule(int(args.year))
-    except ValueError:
+    if not (args.year.isascii() and args.year.isdigit()):
         covered = describe_years(calendar.covered_years)
         return _fail(f"YEAR {args.year!r} is not a year; the calendar covers {covered}")
+    try:
+        schedule = calendar.schedule(int(args.year))
     except DateOutsideCalendar as e:
         return _fail(f"{e}; add that year's schedule with --calendar-file or ${CALENDAR_FILES_ENV}")
 
     working = schedule.working_days()
     ordinal = date(schedule.year, 1, 1).toordinal()
     days = [date.fromordinal(o) for o in range(ordinal, date(schedule.year, 12, 31).toordinal() + 1)]
-    print(f"{schedule.year}: {len(working)} working days (source: {schedule.source or 'not recorded'})")
+    print(
+        f"{schedule.year}: {schedule.kind.value}, {len(working)} working days "
+        f"(source: {schedule.source or 'not recorded'})"
+    )
     print("Holidays (with the weekend days that adjoin them):")
     for first, last in _holiday_runs(calendar, [d for d in days if not schedule.is_working_day(d)]):
         count = last.toordinal() - first.toordinal() + 1
@@ -101,6 +137,33 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"  {day.isoformat()} {WEEKDAY_NAMES[day.weekday()]} is a working day")
     if not schedule.workdays:
         print("  none")
+    return 0
+
+
+def run_reload(args: argparse.Namespace) -> int:
+    token = os.environ.get(TOKEN_ENV, "")
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            return _fail(f"cannot read the token file {args.token_file}: {e.strerror or e}")
+    if not token:
+        return _fail(f"no admin token: pass --token-file or set ${TOKEN_ENV}")
+    if not args.api.startswith(("http://", "https://")):
+        return _fail("--api must be an http:// or https:// address")
+    request = urllib.request.Request(  # noqa: S310 - checked just above
+        args.api.rstrip("/") + RELOAD_PATH, data=b"{}", method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - the operator's URL
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        problem = json.loads(e.read() or b"{}")
+        return _fail(f"the node refused ({e.code}): {problem.get('detail') or problem.get('title', '')}")
+    except (urllib.error.URLError, OSError) as e:
+        return _fail(f"cannot reach {args.api}: {getattr(e, 'reason', e)}")
+    print(json.dumps(body, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -36,6 +36,7 @@ from aggregates.responsibility import Actor
 from federation.errors import RemoteConflict, RemoteNotFound
 from federation.log_signal import LogSignal
 from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
+from node.calendar_source import CalendarBook, case_calendar
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
 from node.idempotency import Idempotency
@@ -110,6 +111,14 @@ class TimelineEntry:
 register_topic("node.cases:BundleCase", BundleCase)
 
 
+def _due(state: DeadlineState | DateOutsideCalendar) -> date | None:
+    return state.due_on if isinstance(state, DeadlineState) else None
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
 class CaseService:
     def __init__(
         self,
@@ -117,7 +126,7 @@ class CaseService:
         *,
         catalogue: CatalogueService,
         certificates: CertificateService,
-        calendar: WorkingCalendar,
+        calendars: CalendarBook,
         province: str,
         clock: Clock = utc_now,
         rectification_days: int = 15,
@@ -132,7 +141,7 @@ class CaseService:
         self._replica_wait_s = replica_wait_s
         self._catalogue = catalogue
         self._certificates = certificates
-        self.calendar = calendar
+        self.calendars = calendars  # the node's own calendar; a reload replaces it
         self.province = province
         self._clock = clock
         self._rectification_days = rectification_days
@@ -470,7 +479,7 @@ class CaseService:
 
     def request_supplement(self, case_id: str, actor: Actor, missing: list[str], reason: str) -> Case:
         def request(case: Case, at: datetime) -> None:
-            due = self.calendar.add_working_days(china_date(at), case.item.supplement_days)
+            due = self.calendar_of(case).add_working_days(china_date(at), case.item.supplement_days)
             case.request_supplement(missing, reason, due, actor, at)
 
         return self._change(case_id, request)
@@ -539,7 +548,8 @@ class CaseService:
     ) -> Case:
         def rate(case: Case, at: datetime) -> None:
             bad = isinstance(score, int) and 1 <= score <= 2
-            due = self.calendar.add_working_days(china_date(at), self._rectification_days) if bad else None
+            calendar = self.calendar_of(case)
+            due = calendar.add_working_days(china_date(at), self._rectification_days) if bad else None
             case.rate(score, channel, comment, due, actor, at)
 
         arguments = {"score": score, "channel": channel, "comment": comment}
@@ -707,10 +717,18 @@ class CaseService:
             )
         return entries
 
-    def deadlines(self, case: Case, as_of: datetime | None = None) -> CaseDeadlines | None:
+    @staticmethod
+    def calendar_of(case: Case) -> WorkingCalendar:
+        """What the case counts working days with, alike on every node that holds it (``calendar_source``)."""
+        return case_calendar(case.recorded_calendar)
+
+    def deadlines(
+        self, case: Case, as_of: datetime | None = None, calendar: WorkingCalendar | None = None
+    ) -> CaseDeadlines | None:
         """Promised (承诺) and statutory (法定) deadline states as of an instant; None before acceptance."""
         if case.accepted_on is None:
             return None
+        counted = calendar or self.calendar_of(case)
         today = china_date(as_of or self._clock())
         accepted_on = date.fromisoformat(case.accepted_on)
         suspensions = tuple(
@@ -722,7 +740,7 @@ class CaseService:
         def state(limit_days: int) -> DeadlineState | DateOutsideCalendar:
             inputs = DeadlineInputs(accepted_on, limit_days, suspensions, case.extension_days, concluded_on)
             try:
-                return deadline_state(self.calendar, inputs, today, self._warning_days)
+                return deadline_state(counted, inputs, today, self._warning_days)
             except DateOutsideCalendar as e:  # never guess: say which year the operator must add
                 return e
 
@@ -745,6 +763,8 @@ class CaseService:
                 case.time_out_supplement(actor, at)
                 recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
                 return
+            if self._adopt_newer_calendar(case, actor, at):
+                recorded.append("DeadlinesRecomputed")
             deadlines = self.deadlines(case, at)
             if deadlines is None:
                 return
@@ -769,6 +789,40 @@ class CaseService:
             return []  # a replica: the writing province's timer records it, and it comes back replicated
         self._change(case_id, step)
         return list(recorded)
+
+    def _adopt_newer_calendar(self, case: Case, actor: Actor, at: datetime) -> bool:
+        """Record the node's schedule of a year the case counts through otherwise, when a due date moves."""
+        before = self.deadlines(case, at)
+        if before is None:
+            return False
+        start = date.fromisoformat(case.accepted_on or "")
+        end = max(
+            (
+                s.due_on
+                for s in (before.promised, before.statutory)
+                if isinstance(s, DeadlineState) and s.due_on
+            ),
+            default=china_date(at),
+        )
+        # a year's new schedule can only pull a due date into that year or push it out: look one year on
+        newer = self.calendars.newer_years(case.recorded_calendar, start, date(end.year + 1, 12, 31))
+        if not newer:
+            return False
+        after = self.deadlines(case, at, case_calendar((*case.recorded_calendar, *newer)))
+        if after is None:
+            return False
+        moved = _due(before.promised), _due(after.promised), _due(before.statutory), _due(after.statutory)
+        if moved[0] == moved[1] and moved[2] == moved[3]:
+            return False
+        case.recompute_deadlines(newer, (moved[0], moved[1]), (moved[2], moved[3]), actor, at)
+        log.info(
+            "timer.deadlines_recomputed",
+            case_no=case.case_no,
+            years=[s.year for s in newer],
+            promised=[_iso(d) for d in moved[:2]],
+            statutory=[_iso(d) for d in moved[2:]],
+        )
+        return True
 
     def flag_relied_certificate(self, case_id: str, certificate_identifier: str, status: str) -> FlagOutcome:
         """Flag an open case written here whose certificate left VALID; exactly once per case and status,

@@ -32,9 +32,9 @@ ERROR_TABLE: dict[type[Exception], ErrorMapping] = {
     Forbidden: ErrorMapping(403, "forbidden", grpc.StatusCode.PERMISSION_DENIED),
     IdempotencyKeyReused: ErrorMapping(422, "idempotency-key-reused", grpc.StatusCode.INVALID_ARGUMENT),
     InvalidIdempotencyKey: ErrorMapping(400, "invalid-idempotency-key", grpc.StatusCode.INVALID_ARGUMENT),
-    # The node's working-day calendar lacks a year (next year's schedule not added yet): an operator must
-    # add it (README "Working-day calendar"); nothing was recorded.
-    DateOutsideCalendar: ErrorMapping(503, "calendar-year-missing", grpc.StatusCode.FAILED_PRECONDITION),
+    # A due date would fall outside every calendar, official or provisional (before 2004 or after 2100,
+    # docs/calendar.md): nothing was recorded. A year without the State Council's notice is provisional.
+    DateOutsideCalendar: ErrorMapping(422, "date-outside-calendar", grpc.StatusCode.FAILED_PRECONDITION),
     # Another province's node: down or cut off (retry later; nothing was recorded), or its answer.
     PeerUnavailable: ErrorMapping(503, "peer-unavailable", grpc.StatusCode.UNAVAILABLE),
     RemoteInvalid: ErrorMapping(422, "invalid-field", grpc.StatusCode.INVALID_ARGUMENT),

@@ -72,6 +72,11 @@ class NodeMetrics:
             ["peer"],
             registry=self.registry,
         )
+        self.calendar_provisional_years = Gauge(
+            "tongban_calendar_provisional_years",
+            "This year and next: how many have only a provisional working-day schedule (load the notice)",
+            registry=self.registry,
+        )
         self.manifest_valid_seconds = Gauge(
             "tongban_federation_manifest_valid_seconds",
             "Seconds until the federation manifest in use expires (negative: expired; traffic goes on)",

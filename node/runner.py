@@ -1,7 +1,8 @@
 """Runs one node: the aiohttp REST server and the grpc.aio server in one process and one event loop.
 
 SIGINT/SIGTERM stop it gracefully: health turns NOT_SERVING, in-flight requests and RPCs finish
-(up to ``shutdown_grace_s``), then the store closes. A port that cannot be bound raises
+(up to ``shutdown_grace_s``), then the store closes. SIGHUP reads the calendar files again
+(``node/calendar_reload.py``). A port that cannot be bound raises
 :class:`PortUnavailable` after everything already started has been closed again.
 """
 
@@ -18,11 +19,13 @@ import structlog
 from aiohttp import web
 from grpc_health.v1.health import aio as health_aio
 
+from aggregates.errors import InvalidField
 from federation.inbox import Applied
 from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus, Puller
 from node import crash_points
 from node.bootstrap import build_services, close_services
+from node.calendar_reload import reload_calendar
 from node.clock import node_clock
 from node.deadline_timer import DeadlineTimer, run_until_stopped
 from node.grpc.server import build_federation_server, build_server, mark_serving, report_peers
@@ -63,14 +66,27 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     try:
         services = await asyncio.to_thread(build_services, settings, clock=node_clock(settings))
+        reloads: set[asyncio.Task[None]] = set()  # held until done: the loop keeps only weak references
+        loop.add_signal_handler(signal.SIGHUP, lambda: _reload_in_background(services, reloads))
         try:
             await _serve(settings, services, stop, started or asyncio.Event())
         finally:
+            loop.remove_signal_handler(signal.SIGHUP)
             await asyncio.to_thread(close_services, services)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     log.info("node.stopped", province=settings.province)
+
+
+def _reload_in_background(services: Services, tasks: set[asyncio.Task[None]]) -> None:
+    async def reload() -> None:
+        with contextlib.suppress(InvalidField):  # refused: logged, and the node keeps its calendar
+            await asyncio.to_thread(reload_calendar, services.cases)
+
+    task = asyncio.ensure_future(reload())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 async def _serve(settings: Settings, services: Services, stop: asyncio.Event, started: asyncio.Event) -> None:

@@ -7,22 +7,23 @@ file and which of them a certificate replaced (免提交), supplement rounds, an
 rectification. :func:`statistics` groups those rows as asked, when asked; whether an open rectification is
 overdue depends on the day of asking, so it is computed then, never stored.
 
-Handling time needs the working-day calendar. A conclusion in a year the calendar lacks leaves the case's
-handling time unknown (counted in ``handling.unmeasured``), never guessed.
+Handling time needs the working-day calendar: the one the case counts with, the same on every node (the
+baseline with any year schedules its writer recorded, ``Case.DeadlinesRecomputed``). A conclusion in a year
+no calendar covers leaves the case's handling time unknown (counted in ``handling.unmeasured``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
+from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedule
 from aggregates.case import Case
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineStatus, Suspension, deadline_state
@@ -68,16 +69,20 @@ DDL = (
         supplement_rounds INTEGER NOT NULL, rating INTEGER, rectification_due_on TEXT,
         rectification_responded INTEGER NOT NULL, appealed INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS view_case_statistics_month ON view_case_statistics (filed_month)",
+    # the year schedules a case's writer recorded: what its handling time is counted with
+    """CREATE TABLE IF NOT EXISTS view_case_calendar_years (
+        case_id TEXT NOT NULL, year INTEGER NOT NULL, schedule TEXT NOT NULL, PRIMARY KEY (case_id, year))""",
 )
 GOOD_SCORES = range(3, 6)  # 非常满意, 满意, 基本满意; 1-2 (不满意, 非常不满意) is a bad rating
 
 
 class ServiceStatistics:
     name = "service_statistics"
-    tables = ("view_case_statistics",)
+    tables = ("view_case_statistics", "view_case_calendar_years")
 
-    def __init__(self, calendar: WorkingCalendar) -> None:
-        self._calendar = calendar
+    def __init__(self, calendar_of: Callable[[tuple[YearSchedule, ...]], WorkingCalendar]) -> None:
+        """``calendar_of`` gives the calendar a case counts with, from the schedules it recorded."""
+        self._calendar_of = calendar_of
         read: list[type[Any]] = [
             Case.Submitted,
             Case.MaterialAttached,
@@ -92,6 +97,7 @@ class ServiceStatistics:
             Case.Rated,
             Case.RectificationResponded,
             Case.RatingAppealed,
+            Case.DeadlinesRecomputed,
         ]
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
         self._rows = RowBatch("view_case_statistics", COLUMNS, json_columns=("suspensions", "materials"))
@@ -128,10 +134,20 @@ class ServiceStatistics:
             row["suspensions"] = _closed(row["suspensions"], ended)
         elif isinstance(event, Case.Extended):
             row["extension_days"] = event.days
+        elif isinstance(event, Case.DeadlinesRecomputed):
+            for fields in event.calendar_years:
+                tx.execute(
+                    "DELETE FROM view_case_calendar_years WHERE case_id = ? AND year = ?",
+                    (case_id, fields["year"]),
+                )
+                tx.execute(
+                    "INSERT INTO view_case_calendar_years (case_id, year, schedule) VALUES (?, ?, ?)",
+                    (case_id, fields["year"], json.dumps(fields, sort_keys=True)),
+                )
         elif isinstance(event, Case.Concluded):
             row |= {"concluded_on": event.concluded_on, "result": event.result}
             row["suspensions"] = _closed(row["suspensions"], event.concluded_on)
-            row |= self._handling(row)
+            row |= self._handling(row, self._calendar_of(_recorded(tx, case_id)))
         elif isinstance(event, Case.Rated):
             row |= {"rating": event.score, "rectification_due_on": event.rectification_due_on}
         elif isinstance(event, Case.RectificationResponded):
@@ -150,7 +166,8 @@ class ServiceStatistics:
         if event.suspends_clock:
             row["suspensions"].append([event.requested_on, None])
 
-    def _handling(self, row: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _handling(row: dict[str, Any], calendar: WorkingCalendar) -> dict[str, Any]:
         """Working days counted from acceptance to conclusion, and whether each limit was kept."""
         unknown = {"handling_days": None, "within_promised": None, "within_statutory": None}
         if row["accepted_on"] is None:
@@ -169,12 +186,19 @@ class ServiceStatistics:
                 inputs = DeadlineInputs(
                     accepted_on, row[f"{limit}_limit_days"], suspensions, row["extension_days"], concluded_on
                 )
-                state = deadline_state(self._calendar, inputs, concluded_on)
+                state = deadline_state(calendar, inputs, concluded_on)
                 figures["handling_days"] = state.days_used
                 figures[f"within_{limit}"] = int(state.status == DeadlineStatus.CONCLUDED_ON_TIME)
         except DateOutsideCalendar:
             return unknown
         return figures
+
+
+def _recorded(tx: Transaction, case_id: str) -> tuple[YearSchedule, ...]:
+    rows = tx.fetchall(
+        "SELECT schedule FROM view_case_calendar_years WHERE case_id = ? ORDER BY year", (case_id,)
+    )
+    return tuple(YearSchedule.from_fields(json.loads(schedule)) for (schedule,) in rows)
 
 
 def _closed(suspensions: list[list[str | None]], on: str) -> list[list[str | None]]:

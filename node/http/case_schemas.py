@@ -119,7 +119,9 @@ RESPONSE = _object({"response": text()})
 
 DEADLINE_STATE: Schema = {
     "type": "object",
-    "description": "status UNKNOWN with a `problem` when the working-day calendar lacks a year",
+    "description": "status UNKNOWN with a `problem` only when a date falls outside every calendar "
+    "(before 2004 or after 2100); `calendar` PROVISIONAL when the count runs through a year whose "
+    "调休 schedule is not published yet (docs/calendar.md)",
     "required": ["status", "due_on", "days_left"],
     "properties": {
         "status": {"type": "string"},
@@ -128,6 +130,9 @@ DEADLINE_STATE: Schema = {
         "days_left": {"type": ["integer", "null"]},
         "days_used": {"type": "integer"},
         "suspended_days": {"type": "integer"},
+        "calendar": {"type": "string", "enum": ["OFFICIAL", "PROVISIONAL"]},
+        "provisional_years": {"type": "array", "items": {"type": "integer"}},
+        "provisional_source": {"type": "string", "description": "what a provisional year is computed from"},
     },
 }
 DEADLINES: Schema = {
@@ -140,6 +145,20 @@ DEADLINES: Schema = {
                 "as_of": {"type": "string"},
                 "promised": DEADLINE_STATE,
                 "statutory": DEADLINE_STATE,
+                "calendar_years": {
+                    "type": "array",
+                    "description": "years whose schedule the case's writer recorded when a due date moved "
+                    "(DeadlinesRecomputed): every node counts the case with them",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "year": {"type": "integer"},
+                            "kind": {"type": "string"},
+                            "source": {"type": "string"},
+                            "version": {"type": "string"},
+                        },
+                    },
+                },
             },
         },
     ]
@@ -226,6 +245,11 @@ TIMELINE: Schema = {
     "required": ["case_id", "entries"],
     "properties": {
         "case_id": {"type": "string"},
+        "deadlines": {
+            **DEADLINES,
+            "description": "the limits now, PROVISIONAL where they count through a "
+            "year without the official schedule",
+        },
         "entries": {
             "type": "array",
             "items": {

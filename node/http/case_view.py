@@ -14,6 +14,7 @@ from aggregates.errors import InvalidField
 from node.application import NotFound
 from node.auth import Forbidden, Role
 from node.http import case_schemas as cs
+from node.http.cases import deadlines_json
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
@@ -89,12 +90,15 @@ async def case_view(request: web.Request) -> web.Response:
     acting = sorted({step["province"] for step in steps if step["province"]})
     shown = [s for s in steps if s["version"] > int(after) and by in (None, s["province"])][:limit]
     more = len(shown) == limit and shown[-1]["version"] < steps[-1]["version"]
+    cases = services.cases
+    deadlines = await asyncio.to_thread(lambda: deadlines_json(cases.case(case_id), cases))
     return web.json_response(
         {
             "case_id": case_id,
             "provinces": acting,
             "entries": shown,
             "next_after_version": shown[-1]["version"] if more else None,
+            "deadlines": deadlines,
         }
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from aggregates.bundle import BundleCase, shared_materials
-from aggregates.calendar import DateOutsideCalendar
+from aggregates.calendar import CalendarKind, DateOutsideCalendar
 from aggregates.case import Case
 from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
@@ -31,6 +31,7 @@ from node.http.keys import SERVICES
 from node.http.problems import read_json
 from node.http.schemas import Schema
 from node.idempotency import Idempotency
+from node.statutory_holidays import PROVISIONAL_SOURCE
 
 PREFIX = "/v1/cases"
 OFFICERS = (Role.WINDOW, Role.HANDLER, Role.PLATFORM)
@@ -39,8 +40,26 @@ WINDOW_OR_PLATFORM = (Role.WINDOW, Role.PLATFORM)
 HANDLER = (Role.HANDLER,)
 
 
+def deadlines_json(case: Case, cases: CaseService, instant: datetime | None = None) -> dict[str, Any] | None:
+    """Both limits as of ``instant`` (now when None), each saying whether it counts through a provisional
+    year; None before acceptance."""
+    as_of = instant or cases.now()
+    deadlines = cases.deadlines(case, as_of)
+    if deadlines is None:
+        return None
+    return {
+        "as_of": as_of.isoformat(),
+        "promised": _deadline_json(deadlines.promised),
+        "statutory": _deadline_json(deadlines.statutory),
+        # the years whose schedule the case's writer recorded (DeadlinesRecomputed): counted with these
+        "calendar_years": [
+            {"year": s.year, "kind": s.kind.value, "source": s.source, "version": s.version}
+            for s in case.recorded_calendar
+        ],
+    }
+
+
 def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
-    deadlines = cases.deadlines(case)
     return {
         "case_id": str(case.id),
         "case_no": case.case_no,
@@ -80,13 +99,7 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
         "recognitions": case.recognitions,
         "certificate_flags": case.certificate_flags,
         "version": case.version,
-        "deadlines": None
-        if deadlines is None
-        else {
-            "as_of": cases.now().isoformat(),
-            "promised": _deadline_json(deadlines.promised),
-            "statutory": _deadline_json(deadlines.statutory),
-        },
+        "deadlines": deadlines_json(case, cases),
     }
 
 
@@ -99,6 +112,9 @@ def _deadline_json(state: DeadlineState | DateOutsideCalendar) -> dict[str, Any]
         "days_left": state.days_left,
         "days_used": state.days_used,
         "suspended_days": state.suspended_days,
+        "calendar": CalendarKind.PROVISIONAL.name if state.provisional_years else "OFFICIAL",
+        "provisional_years": list(state.provisional_years),
+        **({"provisional_source": PROVISIONAL_SOURCE} if state.provisional_years else {}),
     }
 
 
@@ -139,8 +155,12 @@ async def read(request: web.Request) -> web.Response:
 
 async def timeline(request: web.Request) -> web.Response:
     _, case_id = await _party(request, *READERS)
-    entries = await asyncio.to_thread(request.app[SERVICES].cases.timeline, case_id)
-    return web.json_response({"case_id": case_id, "entries": [timeline_entry_json(e) for e in entries]})
+    cases = request.app[SERVICES].cases
+    entries = await asyncio.to_thread(cases.timeline, case_id)
+    deadlines = await asyncio.to_thread(lambda: deadlines_json(cases.case(case_id), cases))
+    return web.json_response(
+        {"case_id": case_id, "entries": [timeline_entry_json(e) for e in entries], "deadlines": deadlines}
+    )
 
 
 def timeline_entry_json(entry: TimelineEntry) -> dict[str, Any]:
@@ -174,18 +194,7 @@ async def as_of(request: web.Request) -> web.Response:
 
 def case_json_as_of(case: Case, cases: CaseService, instant: datetime) -> dict[str, Any]:
     """The case's representation with its deadlines as of ``instant`` (not as of now)."""
-    body = case_json(case, cases)
-    deadlines = cases.deadlines(case, instant)
-    body["deadlines"] = (
-        None
-        if deadlines is None
-        else {
-            "as_of": instant.isoformat(),
-            "promised": _deadline_json(deadlines.promised),
-            "statutory": _deadline_json(deadlines.statutory),
-        }
-    )
-    return body
+    return case_json(case, cases) | {"deadlines": deadlines_json(case, cases, instant)}
 
 
 async def applicant(request: web.Request) -> web.Response:
@@ -299,10 +308,6 @@ C = f"{PREFIX}/{{case_id}}"
 B = "/v1/bundle-cases/{bundle_id}"
 
 
-# Commands that compute a working-day due date: also 503 calendar-year-missing (the calendar lacks the year)
-CALENDAR_ERRORS = _ERRORS
-
-
 def _ep(
     path: str, handler: Handler, summary: str, request: Schema, roles: str, errors: tuple[int, ...] = _ERRORS
 ) -> Endpoint:
@@ -404,7 +409,6 @@ ENDPOINTS = [
         "补正告知: one notice listing ALL missing materials; due in the item's supplement_days working days",
         cs.SUPPLEMENT_REQUEST,
         "handling officer",
-        CALENDAR_ERRORS,
     ),
     _ep(
         C + "/supplement",
@@ -475,7 +479,6 @@ ENDPOINTS = [
         "好差评: 1-5; 1-2 opens a rectification due in rectification_days working days",
         cs.RATE,
         "applicant-facing platform of a party province",
-        CALENDAR_ERRORS,
     ),
     _ep(
         C + "/rating/rectification",

@@ -17,11 +17,11 @@ _STATUS_TEXT = {
     409: "Conflict: illegal transition or already exists",
     413: "Body too large",
     415: "Body is not application/json",
-    422: "A field is invalid; `pointer` names it",
+    422: "A field is invalid (`pointer` names it), or `date-outside-calendar`: a due date would fall outside "
+    "every working-day calendar (docs/calendar.md; nothing was recorded)",
     429: "This token's rate limit is spent (`rate_limit_per_s`, `rate_limit_burst`): retry after "
     "`Retry-After` seconds",
-    503: "Unavailable: the store is unreachable (readiness), or `calendar-year-missing`: the working-day "
-    "calendar lacks a year this command needs for a due date; an operator must add it (nothing was recorded)",
+    503: "Unavailable: the store is unreachable (readiness), or a peer province is",
 }
 
 

@@ -9,13 +9,35 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from aggregates.clock import china_date
+from node.auth import Role
+from node.calendar_reload import reload_calendar
 from node.http import schemas
+from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
+from node.http.problems import read_json
+from node.http.schemas import Schema
 from node.services import Services
 from projections.follower import Lag
 
 log = structlog.get_logger("tongban.http")
+NO_FIELDS: Schema = {"type": "object", "additionalProperties": False, "properties": {}}
+CALENDAR_RELOADED: Schema = {
+    "type": "object",
+    "required": ["official_through", "operator_file_years", "provisional_through", "changed_years"],
+    "properties": {
+        "official_through": {"type": "integer", "description": "the last year with the official schedule"},
+        "operator_file_years": {"type": "array", "items": {"type": "integer"}},
+        "provisional_through": {"type": "integer"},
+        "changed_years": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "years whose schedule the reload changed; open cases follow at the next "
+            "timer tick",
+        },
+    },
+}
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -53,7 +75,27 @@ async def readyz(request: web.Request) -> web.Response:
         }
         # A peer's rewritten history is an alert for auditors and operators; this node still serves.
         checks["witness"] = await asyncio.to_thread(services.federation.witnessing.status)
+    checks["calendar"] = _calendar_check(services)
     return web.json_response({"status": "ready", "checks": checks})
+
+
+def _calendar_check(services: Services) -> dict[str, object]:
+    """Degrade, never stop: a provisional year is a warning for operators (load the year's notice)."""
+    calendars, today = services.cases.calendars, china_date(services.cases.now())
+    warning = calendars.warning(today)
+    return {
+        **calendars.summary(),
+        "provisional_in_use": calendars.provisional_in_use(today),
+        "warnings": [warning] if warning else [],
+    }
+
+
+async def reload_calendar_files(request: web.Request) -> web.Response:
+    principal = authenticate(request)
+    services = request.app[SERVICES]
+    principal.require(Role.ADMIN, province=services.province)
+    await read_json(request, NO_FIELDS)
+    return web.json_response(await asyncio.to_thread(reload_calendar, services.cases))
 
 
 def _projection_lags(services: Services) -> dict[str, Lag]:
@@ -63,6 +105,8 @@ def _projection_lags(services: Services) -> dict[str, Lag]:
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     services.metrics.projection_status(await asyncio.to_thread(_projection_lags, services))
+    today = china_date(services.cases.now())
+    services.metrics.calendar_provisional_years.set(len(services.cases.calendars.provisional_in_use(today)))
     if services.federation is not None:
         services.metrics.replication_status(services.federation.statuses.values())
         services.metrics.manifest_status(services.federation.manifest)
@@ -87,4 +131,16 @@ ENDPOINTS = [
         tag="operations",
     ),
     Endpoint("GET", "/metrics", metrics, "Prometheus metrics", None, tag="operations"),
+    Endpoint(
+        "POST",
+        "/v1/admin/calendar/reload",
+        reload_calendar_files,
+        "Read the working-day calendar files again (tongban calendar reload; SIGHUP does the same). A "
+        "malformed file is refused, naming the file, line and rule, and the node keeps its calendar",
+        CALENDAR_RELOADED,
+        request=NO_FIELDS,
+        roles="admin of this province",
+        errors=(401, 403, 422),
+        tag="operations",
+    ),
 ]

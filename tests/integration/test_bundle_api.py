@@ -13,6 +13,7 @@ from aiohttp import web
 from eventsourcing.utils import get_topic, resolve_topic
 
 from aggregates.bundle import BundleCase
+from aggregates.calendar import CalendarKind
 from aggregates.catalogue import ServiceBundle
 from aggregates.errors import IllegalTransition
 from aggregates.responsibility import Actor
@@ -355,14 +356,17 @@ def test_the_bundle_case_is_a_domain_aggregate_and_its_old_topic_still_resolves(
     assert node.cases.bundle_case(str(bundle.id)).filing_province == SH
 
 
-# 3: commands that compute a working-day due date document 503 calendar-year-missing
+# 3: commands that compute a working-day due date count through a provisional year, never refuse
 
 
-def test_a_due_date_in_a_year_the_calendar_lacks_answers_a_documented_503(
+def test_a_due_date_in_a_year_without_the_official_schedule_is_provisional_not_refused(
     node: Services, keys: Keys, clock: FakeClock
 ) -> None:
-    last = max(node.cases.calendar.covered_years)
-    clock.set_china_time(f"{last}-12-24")  # 10 or 15 working days later is next year: not in the calendar
+    """Late December of the last official year: the supplement and rectification due dates fall in the next
+    year, which is provisional. Both commands succeed, and the dates skip the next 元旦 (a statutory day)."""
+    last = node.cases.calendars.summary()["official_through"]
+    assert isinstance(last, int)
+    clock.set_china_time(f"{last}-12-24")
 
     async def scenario(api: Api, _app: web.Application) -> None:
         status, case, _ = await api.call(
@@ -374,28 +378,27 @@ def test_a_due_date_in_a_year_the_calendar_lacks_answers_a_documented_503(
         path = f"/v1/cases/{case['case_id']}"
         await api.call("POST", path + "/receive", role=Role.WINDOW, body={})
         await api.call("POST", path + "/forward", role=Role.WINDOW, body={})
-        before = events(node)
-        status, problem, _ = await api.call(
+        status, supplemented, _ = await api.call(
             "POST",
             path + "/supplement-request",
             role=Role.HANDLER,
             province=JS,
             body={"missing": case["missing_materials"], "reason": "材料不全"},
         )
-        assert (status, problem["type"].rsplit("/", 1)[1]) == (503, "calendar-year-missing"), problem
-        assert events(node) == before
+        assert status == 200, supplemented
+        due = supplemented["supplement"]["due_on"]
+        assert due.startswith(f"{last + 1}-01-")
+        assert node.cases.calendars.kind(last + 1) == CalendarKind.PROVISIONAL
+        assert f"{last + 1}-01-01" < due  # counted past New Year's Day, a statutory holiday
         status, _, _ = await api.call(
             "POST", path + "/refuse", role=Role.HANDLER, province=JS, body={"reason": "不符合受理条件"}
         )
         assert status == 200
-        before = events(node)
-        status, problem, _ = await api.call(
+        status, rated, _ = await api.call(
             "POST", path + "/rating", role=Role.PLATFORM, body={"score": 1, "channel": "ONLINE"}
         )
-        assert (status, problem["type"].rsplit("/", 1)[1]) == (503, "calendar-year-missing"), problem
-        assert events(node) == before
-        for suffix in ("/supplement-request", "/rating"):
-            assert "503" in api.document["paths"]["/v1/cases/{case_id}" + suffix]["post"]["responses"]
+        assert status == 200, rated
+        assert rated["rectification_due_on"].startswith(f"{last + 1}-01-")
 
     run(node, keys, scenario)
 

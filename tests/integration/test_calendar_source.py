@@ -11,15 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, describe_years
+from aggregates.calendar import CalendarKind, DateOutsideCalendar, WorkingCalendar, describe_years
 from node.calendar_cli import CALENDAR_FILES_ENV, add_calendar_parser
-from node.calendar_source import load_calendar, load_schedule_file, package_schedules
+from node.calendar_source import PROVISIONAL_THROUGH, load_calendar, load_schedule_file, package_schedules
+from node.statutory_holidays import statutory_days
 
 ROOT = Path(__file__).resolve().parents[2]
 D = date.fromisoformat
 PACKAGE = load_calendar()
 COVERED = describe_years(PACKAGE.covered_years)
-NEXT_YEAR = PACKAGE.covered_years[-1] + 1  # the first year the package does not know
+NEXT_YEAR = package_schedules()[-1].year + 1  # the first year the package does not know: provisional
+
+
+def statutory(year: int) -> str:
+    """A TOML list of the year's statutory holidays, which every operator file must keep as days off."""
+    return "[" + ", ".join(f'"{day.isoformat()}"' for day in sorted(statutory_days(year))) + "]"
 
 
 def span(first: str, last: str) -> list[date]:
@@ -77,10 +83,23 @@ def test_across_the_year_boundary_and_beyond_the_package() -> None:
     assert PACKAGE.add_working_days(D("2025-12-25"), 10) == D(
         "2026-01-09"
     )  # 01-01..03 off, Sunday 01-04 worked
-    with pytest.raises(DateOutsideCalendar, match=f"{NEXT_YEAR}-01-01 .*covered years: {COVERED}"):
-        PACKAGE.add_working_days(date(NEXT_YEAR - 1, 12, 20), 20)
+    # the next year is provisional, not missing: New Year's Day is a statutory holiday
+    assert PACKAGE.schedule(NEXT_YEAR).kind == CalendarKind.PROVISIONAL
+    assert PACKAGE.add_working_days(date(NEXT_YEAR - 1, 12, 31), 1) == _first_weekday_after_new_year(
+        NEXT_YEAR
+    )
+    beyond = PROVISIONAL_THROUGH + 1
+    with pytest.raises(DateOutsideCalendar, match=f"{beyond}-01-01 .*covered years: {COVERED}"):
+        PACKAGE.add_working_days(date(beyond - 1, 12, 20), 20)
     with pytest.raises(DateOutsideCalendar):
-        PACKAGE.is_working_day(date(NEXT_YEAR, 3, 1))
+        PACKAGE.is_working_day(date(beyond, 3, 1))
+
+
+def _first_weekday_after_new_year(year: int) -> date:
+    day = date(year, 1, 2)
+    while day.weekday() >= 5 or (date(year, 1, 1).weekday() >= 5 and day == date(year, 1, 2)):
+        day += timedelta(days=1)
+    return day
 
 
 NEXT_YEAR_FILE = """
@@ -88,15 +107,21 @@ NEXT_YEAR_FILE = """
 [[year]]
 year = {year}
 source = "test data"
-holidays = ["{year}-01-01", "{year}-01-02"]
+holidays = {holidays}
 workdays = []
 """
 
 
+def next_year_file(year: int, bridge: str) -> str:
+    holidays = statutory(year)[:-1] + f', "{bridge}"]'
+    return NEXT_YEAR_FILE.format(year=year, holidays=holidays)
+
+
 def test_an_operator_file_adds_a_year(tmp_path: Path) -> None:
-    path = write(tmp_path, "next.toml", NEXT_YEAR_FILE.format(year=NEXT_YEAR))
+    path = write(tmp_path, "next.toml", next_year_file(NEXT_YEAR, f"{NEXT_YEAR}-01-02"))
     calendar = load_calendar([path])
-    assert calendar.covered_years[-1] == NEXT_YEAR
+    assert calendar.schedule(NEXT_YEAR).kind == CalendarKind.OPERATOR_FILE
+    assert calendar.schedule(NEXT_YEAR + 1).kind == CalendarKind.PROVISIONAL
     assert calendar.schedule(NEXT_YEAR).source == "test data"
     assert not calendar.is_working_day(date(NEXT_YEAR, 1, 2))
     december = date(NEXT_YEAR - 1, 12, 20)
@@ -115,15 +140,18 @@ def test_an_operator_file_replaces_a_package_year_and_later_files_win(tmp_path: 
     first = write(
         tmp_path,
         "first.toml",
-        '[[year]]\nyear = 2025\nsource = "first"\nholidays = ["2025-10-09"]\nworkdays = ["2025-10-12"]\n',
+        f'[[year]]\nyear = 2025\nsource = "first"\nholidays = {statutory(2025)[:-1]}, "2025-10-09"]\n'
+        'workdays = ["2025-10-12"]\n',
     )
     calendar = load_calendar([first])
     assert calendar.schedule(2025).source == "first"
-    assert calendar.is_working_day(D("2025-10-01"))  # the package's holiday is gone: the year was replaced
+    assert calendar.is_working_day(D("2025-10-08"))  # the package's holiday is gone: the year was replaced
     assert not calendar.is_working_day(D("2025-09-28"))
     assert not calendar.is_working_day(D("2025-10-09"))
     assert calendar.is_working_day(D("2025-10-12"))
-    second = write(tmp_path, "second.toml", '[[year]]\nyear = 2025\nsource = "second"\n')
+    second = write(
+        tmp_path, "second.toml", f'[[year]]\nyear = 2025\nsource = "second"\nholidays = {statutory(2025)}\n'
+    )
     assert load_calendar([first, second]).schedule(2025).source == "second"
     assert load_calendar([second, first]).schedule(2025).source == "first"
 
@@ -133,15 +161,18 @@ def test_the_documented_example_file_loads() -> None:
     assert example.year == 2099
     assert "EXAMPLE" in example.source
     assert D("2099-10-01") in example.holidays
-    assert example.workdays == {D("2099-01-04"), D("2099-09-27"), D("2099-10-10")}
+    assert D("2099-01-20") in example.holidays  # 除夕 of the year 2099: a statutory day
+    assert D("2099-09-27") in example.workdays
 
 
 def test_unquoted_toml_dates_are_accepted(tmp_path: Path) -> None:
-    path = write(tmp_path, "c.toml", '[[year]]\nyear = 2099\nsource = "x"\nholidays = [2099-01-01]\n')
-    assert load_schedule_file(path)[0].holidays == {D("2099-01-01")}
+    listed = statutory(2099).replace('"', "")
+    path = write(tmp_path, "c.toml", f'[[year]]\nyear = 2099\nsource = "x"\nholidays = {listed}\n')
+    assert load_schedule_file(path)[0].holidays == set(statutory_days(2099))
 
 
 YEAR = '[[year]]\nyear = 2099\nsource = "test"\n'
+FULL_YEAR = YEAR + f"holidays = {statutory(2099)}\n"
 
 
 @pytest.mark.parametrize(
@@ -166,7 +197,14 @@ YEAR = '[[year]]\nyear = 2099\nsource = "test"\n'
             "2099-01-04 is also listed as a holiday",
         ),
         (YEAR + 'workdays = ["2099-01-05"]\n', "2099-01-05 is a Monday: only weekend days"),
-        (YEAR + YEAR, "table #2: year 2099 appears more than once"),
+        (FULL_YEAR + FULL_YEAR, "line 5, [[year]] table #2: year 2099 appears more than once"),
+        # the law's statutory days cannot be working days (the 2099 Spring Festival starts on 01-20)
+        (YEAR + 'holidays = ["2099-01-01"]\n', "2099-01-20 (春节) is a statutory holiday but the schedule"),
+        (
+            FULL_YEAR.replace(', "2099-10-03"', "") + 'workdays = ["2099-10-03"]\n',
+            "line 5, [[year]] table #1 (year 2099): 2099-10-03 (国庆) is a statutory holiday",
+        ),
+        (YEAR + '\nholidays = ["2099-1-5"]\n', "line 5, [[year]] table #1 (year 2099): 'holidays' entry"),
     ],
 )
 def test_malformed_files_are_refused_with_the_file_and_the_problem(
@@ -222,8 +260,10 @@ def test_cli_due_prints_the_date_then_why(run: Run) -> None:
         (["due", "26/09/2025", "3"], "START '26/09/2025' is not a valid date"),
         (["due", "2025-09-26", "0"], "N '0' must be a whole number of working days, 1 or more"),
         (["due", "2025-09-26", "twenty"], "N 'twenty' must be a whole number"),
-        (["due", f"{NEXT_YEAR - 1}-12-20", "20"], f"{NEXT_YEAR}-01-01 is outside the working-day calendar"),
-        (["show", str(NEXT_YEAR)], f"no working-day schedule for {NEXT_YEAR}"),
+        (["due", "2100-12-20", "20"], "2101-01-01 is outside the working-day calendar"),
+        (["show", "2101"], "no working-day schedule for 2101"),
+        (["show", "２０２７"], "is not a year"),  # full-width digits are not a year
+        (["due", "2026-12-25", "２０"], "must be a whole number"),
         (["show", "next"], "YEAR 'next' is not a year"),
     ],
 )
@@ -239,7 +279,7 @@ def test_cli_show_lists_holiday_runs_and_swapped_working_days(run: Run) -> None:
     code, out, err = run(["show", "2025"])
     assert (code, err) == (0, "")
     lines = [line.strip() for line in out.splitlines()]
-    assert lines[0].startswith("2025: 248 working days (source: chinese_calendar ")
+    assert lines[0].startswith("2025: official, 248 working days (source: chinese_calendar ")
     assert "2025-01-01               1 day off" in lines
     assert "2025-01-28 … 2025-02-04  8 days off" in lines
     assert "2025-10-01 … 2025-10-08  8 days off" in lines
@@ -252,10 +292,11 @@ def test_cli_reads_operator_files_from_the_environment_then_the_option(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     example = ROOT / "docs" / "calendar-example.toml"
-    other = write(tmp_path, "other.toml", '[[year]]\nyear = 2099\nsource = "override"\n')
+    other = write(tmp_path, "other.toml", FULL_YEAR.replace('"test"', '"override"'))
     monkeypatch.setenv(CALENDAR_FILES_ENV, os.pathsep.join([str(example), ""]))
     code, out, _ = run(["show", "2099"])
     assert code == 0
+    assert "2099: operator file" in out
     assert "2099-10-01 … 2099-10-07  7 days off" in out
     assert "2099-09-27 Sunday is a working day" in out
     code, out, _ = run(["due", "2098-12-31", "2"])  # a gap year: 2098 is not needed, 2099 is known

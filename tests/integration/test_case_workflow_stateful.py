@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 from aggregates.case import State
 from aggregates.errors import DomainError
 from aggregates.responsibility import Actor
-from node.calendar_source import load_calendar
+from node.calendar_source import CalendarBook
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
@@ -70,7 +70,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         self.stores_under_test = BothStores()
         self.apps = self.stores_under_test.apps
         signer = Ed25519Signer.generate()
-        calendar = load_calendar()
+        calendars = CalendarBook.load()
         self.services: dict[str, CaseService] = {}
         for name, app in self.apps.items():
             catalogue = CatalogueService(app, self.clock)
@@ -83,7 +83,7 @@ class CaseWorkflow(RuleBasedStateMachine):
                 app,
                 catalogue=catalogue,
                 certificates=certificates,
-                calendar=calendar,
+                calendars=calendars,
                 province="310000",
                 clock=self.clock,
             )

@@ -1,0 +1,99 @@
+"""A year turns from provisional to official while a case counts through it: the writer records one
+DeadlinesRecomputed, the due date moves, and a second look records nothing. On both stores, fixed dates."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from aggregates.calendar import CalendarKind
+from aggregates.case import Case
+from aggregates.deadline import DeadlineState
+from aggregates.errors import InvalidField
+from node.calendar_reload import reload_calendar
+from node.calendar_source import CalendarBook, package_schedules
+from node.deadline_timer import DeadlineTimer
+from node.services import Services
+from node.statutory_holidays import statutory_days
+from tests.builders import FakeClock
+from tests.integration.test_case_service import JS_HANDLER, proxy_case
+
+LAST_OFFICIAL = package_schedules()[-1].year
+NEXT = LAST_OFFICIAL + 1
+
+
+def official_file(tmp_path: Path, extra_holiday: str) -> Path:
+    """The next year's schedule as an operator types in the notice: the statutory days and a bridge day."""
+    days = sorted({*(d.isoformat() for d in statutory_days(NEXT)), extra_holiday})
+    path = tmp_path / f"calendar-{NEXT}.toml"
+    path.write_text(
+        f'[[year]]\nyear = {NEXT}\nsource = "TEST notice for {NEXT}"\n'
+        f"holidays = [{', '.join(repr(d).replace(chr(39), chr(34)) for d in days)}]\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def statutory(node: Services, case: Case) -> DeadlineState:
+    computed = node.cases.deadlines(case)
+    assert computed is not None
+    assert isinstance(computed.statutory, DeadlineState)
+    return computed.statutory
+
+
+def test_the_official_year_moves_a_provisional_due_date_once(
+    node: Services, clock: FakeClock, tmp_path: Path
+) -> None:
+    case_id = proxy_case(node, clock)
+    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
+    case = node.cases.accept(case_id, JS_HANDLER)
+    before = statutory(node, case)
+    assert before.provisional_years == (NEXT,)  # 20 working days reach into the provisional year
+    assert before.due_on is not None and before.due_on.year == NEXT
+    timer = DeadlineTimer(node.app, node.cases)
+    assert "DeadlinesRecomputed" not in timer.tick()
+
+    # The notice arrives: a bridge day off on the first Monday after New Year moves the due date a day later.
+    bridge = next(date(NEXT, 1, d) for d in range(2, 9) if date(NEXT, 1, d).weekday() == 0)
+    node.cases.calendars = CalendarBook(node.cases.calendars.current, (official_file(tmp_path, str(bridge)),))
+    summary = reload_calendar(node.cases)
+    assert summary["changed_years"] == [NEXT]
+    assert node.cases.calendars.kind(NEXT) == CalendarKind.OPERATOR_FILE
+    assert statutory(node, node.cases.case(case_id)).due_on == before.due_on  # not until the writer records
+
+    assert timer.tick()["DeadlinesRecomputed"] == 1
+    case = node.cases.case(case_id)
+    after = statutory(node, case)
+    assert after.provisional_years == ()
+    assert after.due_on is not None and (after.due_on - before.due_on).days >= 1
+    [recomputed] = [e for e in _events(node, case) if isinstance(e, Case.DeadlinesRecomputed)]
+    assert (recomputed.statutory_from, recomputed.statutory_to) == (
+        before.due_on.isoformat(),
+        after.due_on.isoformat(),
+    )
+    assert recomputed.promised_from == recomputed.promised_to  # 5 days: all in the official year
+    [year] = recomputed.calendar_years
+    assert (year["year"], year["kind"], year["source"]) == (NEXT, "operator file", f"TEST notice for {NEXT}")
+    assert bridge.isoformat() in year["holidays"]
+
+    # Exactly once: another tick and another reload of the same file record nothing.
+    assert "DeadlinesRecomputed" not in timer.tick()
+    assert reload_calendar(node.cases)["changed_years"] == []
+    assert "DeadlinesRecomputed" not in timer.tick()
+    assert sum(isinstance(e, Case.DeadlinesRecomputed) for e in _events(node, case)) == 1
+
+
+def test_a_malformed_file_at_reload_is_refused_and_the_calendar_kept(node: Services, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'[[year]]\nyear = {NEXT}\nsource = "x"\nholidays = ["{NEXT}-01-01"]\n', encoding="utf-8")
+    kept = node.cases.calendars.current
+    node.cases.calendars = CalendarBook(kept, (bad,))
+    with pytest.raises(InvalidField, match=rf"calendar file {bad}, line 4, .*statutory holiday"):
+        reload_calendar(node.cases)
+    assert node.cases.calendars.current is kept
+
+
+def _events(node: Services, case: Case) -> list[object]:
+    return list(node.app.repository.event_store.get(case.id))
