@@ -26,6 +26,7 @@ from node.calendar_source import CalendarBook, case_calendar
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
+from node.deadline_timer import DeadlineTimer
 from node.erasure import ErasureService
 from node.federation_setup import (
     FederationFiles,
@@ -164,6 +165,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         projections=projections,
         log_signal=log_signal,
         transparency=transparency,
+        timer=DeadlineTimer(app, cases),
     )
 
 

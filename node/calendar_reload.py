@@ -1,23 +1,35 @@
 """A running node reads its calendar files again: at ``tongban calendar reload`` (REST, admin) or SIGHUP.
 
 A file that fails its checks is refused with a message naming the file, the line and the rule, and the node
-keeps the calendar it had. A good one replaces the node's own calendar at once; the deadline timer then
-records, for each open case it writes whose due date the new schedule moves, one ``DeadlinesRecomputed``
-(``CaseService.check_timers``), so nothing is recorded here.
+keeps the calendar it had. A good one replaces the node's own calendar at once, and the deadline timer looks
+at every open case again: for each case this node writes whose due date the new schedule moves, it records
+one ``DeadlinesRecomputed`` (``CaseService.check_timers``). Each process of a node holds its own calendar:
+reload them all (SIGHUP to each); only the one that runs the workers records.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 import structlog
 
 from aggregates.errors import InvalidField
 from node.cases import CaseService
+from node.services import Services
 
 log = structlog.get_logger("tongban.calendar")
 
 
-def reload_calendar(cases: CaseService) -> dict[str, object]:
-    """Load the same files again; InvalidField (and the old calendar kept) when one is malformed."""
+def recheck(services: Services) -> Callable[[], Mapping[str, int]] | None:
+    """The deadline timer's pass, on the process that runs the workers (the others record nothing)."""
+    return services.timer.tick if services.lease_state["role"] == "leader" else None
+
+
+def reload_calendar(
+    cases: CaseService, recheck: Callable[[], Mapping[str, int]] | None = None
+) -> dict[str, object]:
+    """Load the same files again, then ``recheck`` the open cases (the deadline timer's pass, when this
+    process runs the workers); InvalidField, and the old calendar kept, when a file is malformed."""
     before = cases.calendars
     try:
         after = before.reloaded()
@@ -32,6 +44,7 @@ def reload_calendar(cases: CaseService) -> dict[str, object]:
         or s.kind != before.current.schedule(s.year).kind
     )
     cases.calendars = after
-    summary = {**after.summary(), "changed_years": changed}
+    recorded = dict(recheck()) if recheck is not None else {}
+    summary = {**after.summary(), "changed_years": changed, "recorded": recorded}
     log.info("calendar.reloaded", **summary)
     return summary

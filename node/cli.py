@@ -7,7 +7,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from aggregates.errors import InvalidField
@@ -104,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.add_argument("--once", action="store_true", help="exit after the summary instead of serving")
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    demo.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the nodes' clock starts at 09:00 China time on this day (default: the wall clock)",
+    )
     demo.set_defaults(run=_demo)
 
     args = parser.parse_args(argv)
@@ -272,4 +278,4 @@ def _rebuild_projections(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    return asyncio.run(run_demo(args.data_dir, once=args.once))
+    return asyncio.run(run_demo(args.data_dir, once=args.once, start=args.start))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections import Counter
 from typing import Protocol
 
@@ -32,13 +33,15 @@ class DeadlineTimer:
         self._open: set[str] = set()
         self._filed = get_topic(Case.Submitted)
         self._ended = {get_topic(Case.Concluded), get_topic(Case.Refused)}
+        self._lock = threading.Lock()  # the worker loop and a calendar reload may tick at once
 
     def tick(self) -> Counter[str]:
         """One pass: catch up with the log, then check every open case. Returns what was recorded."""
-        self._follow_log()
         recorded: Counter[str] = Counter()
-        for case_id in sorted(self._open):
-            recorded.update(self._cases.check_timers(case_id))
+        with self._lock:
+            self._follow_log()
+            for case_id in sorted(self._open):
+                recorded.update(self._cases.check_timers(case_id))
         if recorded:
             log.info("timer.recorded", **recorded)
         return recorded

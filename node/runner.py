@@ -25,9 +25,9 @@ from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus, Puller
 from node import crash_points
 from node.bootstrap import build_services, close_services
-from node.calendar_reload import reload_calendar
+from node.calendar_reload import recheck, reload_calendar
 from node.clock import node_clock
-from node.deadline_timer import DeadlineTimer, run_until_stopped
+from node.deadline_timer import run_until_stopped
 from node.grpc.server import build_federation_server, build_server, mark_serving, report_peers
 from node.http.app import create_app
 from node.reliance_watcher import RelianceWatcher
@@ -82,7 +82,7 @@ async def serve(
 def _reload_in_background(services: Services, tasks: set[asyncio.Task[None]]) -> None:
     async def reload() -> None:
         with contextlib.suppress(InvalidField):  # refused: logged, and the node keeps its calendar
-            await asyncio.to_thread(reload_calendar, services.cases)
+            await asyncio.to_thread(reload_calendar, services.cases, recheck(services))
 
     task = asyncio.ensure_future(reload())
     tasks.add(task)
@@ -205,9 +205,8 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 async def _workers(services: Services, settings: Settings, stop: asyncio.Event) -> None:
     """The deadline timer, the reliance watcher, the read models and tree-head signer, the federation
     pullers and the witness, until ``stop``."""
-    timer = DeadlineTimer(services.app, services.cases)
     tasks = [
-        asyncio.create_task(run_until_stopped(timer, settings.deadline_check_interval_s, stop)),
+        asyncio.create_task(run_until_stopped(services.timer, settings.deadline_check_interval_s, stop)),
         asyncio.create_task(
             run_until_stopped(RelianceWatcher(services.app, services.cases), settings.follow_interval_s, stop)
         ),

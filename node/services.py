@@ -10,6 +10,7 @@ from node.auth import TokenVerifier
 from node.cases import CaseService
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
+from node.deadline_timer import DeadlineTimer
 from node.erasure import ErasureService
 from node.federation_setup import FederationSetup
 from node.metrics import NodeMetrics
@@ -33,6 +34,7 @@ class Services:
     projections: dict[str, ProjectionFollower]  # the read models, by name
     log_signal: LogSignal  # set whenever the node's log grows
     transparency: TransparencyService  # the node's transparency log: signed tree heads and proofs
+    timer: DeadlineTimer  # records supplement timeouts, warnings, breaches and recomputed deadlines
     federation: FederationSetup | None = None  # None: no federation_dir configured
     # "leader": this process runs the background workers; "standby": another does (PostgreSQL only)
     lease_state: dict[str, str] = field(default_factory=lambda: {"role": "leader"})

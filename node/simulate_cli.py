@@ -7,6 +7,7 @@ import argparse
 import random
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 
 from federation.pki import ManifestError
@@ -63,6 +64,13 @@ def add_simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         type=float,
         default=0.0,
         help="simulated seconds per real second (86400: a day a second); default: the wall clock",
+    )
+    parser.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the nodes' clock starts at 09:00 China time on this day (with --time-scale, or at 1x); "
+        "default: the wall clock",
     )
     parser.add_argument(
         "--stall-share", type=float, default=0.0, help="share of cases left open once accepted (0..1)"
@@ -163,6 +171,7 @@ def _simulate(args: argparse.Namespace) -> int:
         postgres_url=args.postgres,
         private_postgres=args.private_postgres,
         time_scale=args.time_scale,
+        start_date=args.start,
         stall_share=args.stall_share,
         hold_s=args.hold,
         crash_points=args.crash_points,

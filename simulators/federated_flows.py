@@ -194,6 +194,11 @@ async def proxy_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> F
     result.facts["deadlines"] = (
         f"accepted {accepted['accepted_on']}, promised due {promised['due_on']} ({promised['status']}), "
         f"statutory due {statutory['due_on']}"
+        + "".join(
+            f" (PROVISIONAL: {', '.join(map(str, state['provisional_years']))} not official yet)"
+            for state in (statutory,)
+            if state.get("calendar") == "PROVISIONAL"
+        )
     )
     notice = {"missing": ["M02", "M04"], "reason": "身份证明与户口簿复印件不清晰"}
     await fed.post(b, path + "/supplement-request", Role.HANDLER, notice)

@@ -27,7 +27,6 @@ def citizen_id(division: str, birth: str, sequence: int) -> str:
 
 
 SAMPLE_CATALOGUE = Path(__file__).resolve().parent / "data" / "sample_catalogue.json"
-PROVISIONAL_CALENDAR = Path(__file__).resolve().parent / "data" / "calendar-2027-provisional.toml"
 # Certificate types the sample certificates are drawn from (type codes as in the sample catalogue),
 # with their validity in years (None: no expiry).
 _VALIDITY_YEARS = {"机动车驾驶证": 6, "居住证": 1, "结婚证": None, "居民身份证": 20}

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ class Scenario:
     postgres_url: str = ""  # empty: SQLite (unless private_postgres)
     private_postgres: bool = False  # a PostgreSQL server of the simulator's own, which pgrestart crashes
     time_scale: float = 0.0  # 0: the wall clock; else simulated seconds per real second (86400: a day)
+    start_date: date | None = None  # the simulated clock starts at 09:00 China time that day (default today)
     stall_share: float = 0.0  # cases left open once accepted, so that their deadlines run out
     crash_points: str = ""  # the nodes' forced crash points (node/crash_points.py), e.g. "reply:0.01"
     hold_s: float = 0.0  # keep the federation running this long after the load, for the timers
@@ -81,7 +82,10 @@ class Simulation:
                 p: {"TONGBAN_POSTGRES_URL": self.postgres_url, "TONGBAN_POSTGRES_SCHEMA": schema}
                 for p, schema in self.schemas.items()
             }
-        extra = {"TONGBAN_WITNESS_INTERVAL_S": "2", **simulated_time(scenario.time_scale)}
+        extra = {
+            "TONGBAN_WITNESS_INTERVAL_S": "2",
+            **simulated_time(scenario.time_scale, scenario.start_date),
+        }
         if scenario.crash_points:
             extra["TONGBAN_CRASH_POINTS"] = scenario.crash_points
         self.cluster = FederatedCluster(scenario.data_dir, scenario.provinces, store_env, extra)
@@ -410,16 +414,18 @@ def mix(runs: list[CaseRun]) -> dict[str, Any]:
     }
 
 
-def simulated_time(scale: float) -> dict[str, str]:
-    """The node settings of a shared simulated clock from 09:00 China time today, ``scale`` times faster."""
-    if not scale:
+def simulated_time(scale: float, start: date | None = None) -> dict[str, str]:
+    """The node settings of a shared simulated clock from 09:00 China time on ``start`` (default today),
+    ``scale`` times faster (1 when only the day is chosen); none for the wall clock."""
+    if not scale and start is None:
         return {}
-    china = datetime.now(timezone(timedelta(hours=8)))
-    origin = china.replace(hour=9, minute=0, second=0, microsecond=0)
+    china = timezone(timedelta(hours=8))
+    day = start or datetime.now(china).date()
+    origin = datetime(day.year, day.month, day.day, 9, tzinfo=china)
     return {
         "TONGBAN_TIME_ORIGIN": origin.isoformat(),
         "TONGBAN_TIME_ANCHOR": f"{time.time():.3f}",
-        "TONGBAN_TIME_SCALE": f"{scale:g}",
+        "TONGBAN_TIME_SCALE": f"{scale or 1:g}",
         "TONGBAN_DEADLINE_CHECK_INTERVAL_S": "0.5",
     }
 

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from aggregates.clock import china_date
 from node.auth import Role
-from node.calendar_reload import reload_calendar
+from node.calendar_reload import recheck, reload_calendar
 from node.http import schemas
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
@@ -25,7 +25,13 @@ log = structlog.get_logger("tongban.http")
 NO_FIELDS: Schema = {"type": "object", "additionalProperties": False, "properties": {}}
 CALENDAR_RELOADED: Schema = {
     "type": "object",
-    "required": ["official_through", "operator_file_years", "provisional_through", "changed_years"],
+    "required": [
+        "official_through",
+        "operator_file_years",
+        "provisional_through",
+        "changed_years",
+        "recorded",
+    ],
     "properties": {
         "official_through": {"type": "integer", "description": "the last year with the official schedule"},
         "operator_file_years": {"type": "array", "items": {"type": "integer"}},
@@ -33,8 +39,13 @@ CALENDAR_RELOADED: Schema = {
         "changed_years": {
             "type": "array",
             "items": {"type": "integer"},
-            "description": "years whose schedule the reload changed; open cases follow at the next "
-            "timer tick",
+            "description": "years whose schedule the reload changed",
+        },
+        "recorded": {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "what the deadline timer recorded in the pass after the reload, e.g. "
+            "DeadlinesRecomputed: 3 (empty on a process that does not run the workers)",
         },
     },
 }
@@ -95,7 +106,7 @@ async def reload_calendar_files(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     principal.require(Role.ADMIN, province=services.province)
     await read_json(request, NO_FIELDS)
-    return web.json_response(await asyncio.to_thread(reload_calendar, services.cases))
+    return web.json_response(await asyncio.to_thread(reload_calendar, services.cases, recheck(services)))
 
 
 def _projection_lags(services: Services) -> dict[str, Lag]:

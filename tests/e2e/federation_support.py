@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from simulators.federation_cluster import FederatedCluster
+from tests.dates import node_clock_env
 
 
 @contextmanager
@@ -30,8 +31,12 @@ def running_cluster(
         store_env = {
             p: {"TONGBAN_POSTGRES_URL": url, "TONGBAN_POSTGRES_SCHEMA": f"fed_{run}_{p}"} for p in provinces
         }
+    clock = node_clock_env()  # every node on the test date, never the wall clock's
     cluster = FederatedCluster(
-        tmp_path_factory.mktemp(f"federation-{request.param}"), provinces, store_env, extra_env
+        tmp_path_factory.mktemp(f"federation-{request.param}"),
+        provinces,
+        store_env,
+        {**clock, **(extra_env or {})},
     )
     cluster.prepare()
     cluster.start()

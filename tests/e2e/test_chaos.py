@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.dates import start_option
+
 pytestmark = pytest.mark.e2e  # its own PostgreSQL server (the binaries), not the shared one
 CI_SCALE = ["--cases", "760", "--rate", "6", "--seed", "21"]
 FAULTS = ["--kills", "20", "--partitions", "6", "--pg-restarts", "2", "--pg-pauses", "2"]
@@ -32,6 +34,7 @@ def test_the_chaos_suite_loses_nothing_acknowledged(
         "-m",
         "node",
         "simulate",
+        *start_option(),
         *CI_SCALE,
         *FAULTS,
         *CRASH_POINTS,

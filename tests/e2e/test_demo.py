@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.dates import start_option
+
 pytestmark = pytest.mark.e2e
 
 
 def test_demo_once_runs_four_nodes_and_passes_every_check(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "node", "demo", "--once", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "node", "demo", "--once", *start_option(), "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=240,

@@ -316,6 +316,7 @@ def test_both_provinces_case_views_are_the_same_merged_timeline(
     assert shanghai["provinces"] == [SH, JS]
 
 
+@pytest.mark.dated
 def test_the_receiving_and_handling_provinces_publish_the_same_statistics(
     cluster: FederatedCluster, flows: dict[str, FlowResult]
 ) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from simulators.federation_cluster import FederatedCluster
+from tests.dates import node_clock_env, start_option
 
 pytestmark = pytest.mark.e2e
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
@@ -39,7 +40,19 @@ FAULTS = (
 def test_a_four_province_scenario_with_faults_ends_correct(
     store: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    command = [sys.executable, "-m", "node", "simulate", "--cases", "16", "--rate", "4", "--seed", "7"]
+    command = [
+        sys.executable,
+        "-m",
+        "node",
+        "simulate",
+        *start_option(),
+        "--cases",
+        "16",
+        "--rate",
+        "4",
+        "--seed",
+        "7",
+    ]
     command += [f"--fault={fault}" for fault in FAULTS]
     command += ["--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "report")]
     if store == "postgres":
@@ -60,11 +73,20 @@ def test_a_four_province_scenario_with_faults_ends_correct(
     assert "verdict: ops=" in (tmp_path / "report" / "report.txt").read_text()
 
 
+@pytest.mark.dated
 def test_simulated_time_makes_the_deadline_timers_fire(tmp_path: Path) -> None:
     """Two days a second: every case left open once accepted is warned, then breaches its promised limit
     (twenty working days at most in the sample catalogue) within the forty simulated days the federation is
     held."""
-    command = [sys.executable, "-m", "node", "simulate", "--provinces", "310000,320000,340000"]
+    command = [
+        sys.executable,
+        "-m",
+        "node",
+        "simulate",
+        *start_option(),
+        "--provinces",
+        "310000,320000,340000",
+    ]
     command += [
         "--cases",
         "6",
@@ -97,7 +119,15 @@ def test_simulated_time_makes_the_deadline_timers_fire(tmp_path: Path) -> None:
 def test_a_postgresql_crash_restart_under_load_loses_nothing(tmp_path: Path) -> None:
     """The nodes on the simulator's own PostgreSQL server, crashed (immediate stop, WAL replay at start)
     while a node is down too: the node comes back once the server does, and the verdict is green."""
-    command = [sys.executable, "-m", "node", "simulate", "--provinces", "310000,320000,340000"]
+    command = [
+        sys.executable,
+        "-m",
+        "node",
+        "simulate",
+        *start_option(),
+        "--provinces",
+        "310000,320000,340000",
+    ]
     command += ["--cases", "16", "--rate", "4", "--seed", "5", "--private-postgres"]
     command += ["--fault=pgrestart@2+2", "--fault=kill:320000@1+2"]
     command += ["--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "report")]
@@ -110,13 +140,25 @@ def test_a_postgresql_crash_restart_under_load_loses_nothing(tmp_path: Path) -> 
 def test_a_running_federation_given_by_its_manifest_is_loaded_to_a_verdict(tmp_path: Path) -> None:
     """The operator's federation is up already: the simulator reads the provinces from the signed manifest,
     loads the nodes at the REST addresses it is given, and checks them; it starts and stops nothing."""
-    cluster = FederatedCluster(tmp_path / "running", ("310000", "320000", "340000"))
+    cluster = FederatedCluster(tmp_path / "running", ("310000", "320000", "340000"), None, node_clock_env())
     cluster.prepare()
     cluster.start()
     try:
         api = ",".join(f"{p}={node.http_url}" for p, node in cluster.nodes.items())
         federation = cluster.federation_dir
-        command = [sys.executable, "-m", "node", "simulate", "--cases", "12", "--rate", "4", "--seed", "9"]
+        command = [
+            sys.executable,
+            "-m",
+            "node",
+            "simulate",
+            *start_option(),
+            "--cases",
+            "12",
+            "--rate",
+            "4",
+            "--seed",
+            "9",
+        ]
         command += [
             "--manifest",
             str(federation / "manifest.json"),

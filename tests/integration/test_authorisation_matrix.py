@@ -128,6 +128,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/transparency/alerts"): ANY_CALLER,
     # crypto-shredding: forgetting a person is an admin's act here
     ("POST", "/v1/erasures"): rule({D}),
+    # reading the calendar files again: an operator's act
+    ("POST", "/v1/admin/calendar/reload"): rule({D}),
 }
 
 

@@ -51,7 +51,8 @@ def test_the_official_year_moves_a_provisional_due_date_once(
     case = node.cases.accept(case_id, JS_HANDLER)
     before = statutory(node, case)
     assert before.provisional_years == (NEXT,)  # 20 working days reach into the provisional year
-    assert before.due_on is not None and before.due_on.year == NEXT
+    assert before.due_on is not None
+    assert before.due_on.year == NEXT
     timer = DeadlineTimer(node.app, node.cases)
     assert "DeadlinesRecomputed" not in timer.tick()
 
@@ -67,7 +68,8 @@ def test_the_official_year_moves_a_provisional_due_date_once(
     case = node.cases.case(case_id)
     after = statutory(node, case)
     assert after.provisional_years == ()
-    assert after.due_on is not None and (after.due_on - before.due_on).days >= 1
+    assert after.due_on is not None
+    assert (after.due_on - before.due_on).days >= 1
     [recomputed] = [e for e in _events(node, case) if isinstance(e, Case.DeadlinesRecomputed)]
     assert (recomputed.statutory_from, recomputed.statutory_to) == (
         before.due_on.isoformat(),
