@@ -82,7 +82,10 @@ async def _scenario(cluster: FederatedCluster, calendar_file: Path) -> None:
         ]
         timeline = (await fed.get(SH, path + "/timeline"))["entries"]
         [recomputed] = [e["detail"] for e in timeline if e["event"] == "DeadlinesRecomputed"]
-        assert (recomputed["statutory_from"], recomputed["statutory_to"]) == (before["due_on"], after["due_on"])
+        assert (recomputed["statutory_from"], recomputed["statutory_to"]) == (
+            before["due_on"],
+            after["due_on"],
+        )
         assert recomputed["calendar_years"][0]["kind"] == "operator file"
         assert bridge.isoformat() in recomputed["calendar_years"][0]["holidays"]
 
