@@ -842,7 +842,7 @@ class CaseService:
         return FlagOutcome.FLAGGED if flagged and flagged[0] else FlagOutcome.DONE
 
     def _report_unknown(self, case: Case, problem: DateOutsideCalendar) -> None:
-        """Once per case and year: a deadline the timer cannot watch until an operator adds the year."""
+        """Once per case and year: a deadline that counts outside every calendar (after 2100)."""
         key = (str(case.id), problem.year)
         if key not in self._unknown_reported:
             self._unknown_reported.add(key)
