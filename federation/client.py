@@ -78,6 +78,13 @@ CHANNEL_OPTIONS = (
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.enable_retries", 1),
     ("grpc.service_config", json.dumps(RETRY_SAFE_CALLS)),
+    # A channel that met a peer not listening yet (it starts later, or restarts) backs off before it tries
+    # again: gRPC's default starts at 1 s and grows to 2 min, and meanwhile every call fails at once. A
+    # federation has a handful of peers, so trying again within a second costs nothing and a forwarded
+    # command finds a peer that came back.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
 )
 SERVER_OPTIONS = (
     *KEEPALIVE,
