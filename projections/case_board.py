@@ -4,17 +4,24 @@ their deadline (yellow) or past it (red), and the ones waiting on another provin
 One row per case this node holds (its own and replicated ones). Yellow and red come from the deadline timer's
 recorded events (``DeadlineWarned``, ``DeadlineBreached``), so the board shows what was recorded, in whose
 name, rather than recomputing the law. Who must act next is ``writer_of`` on the row, the rule the case uses.
+
+Beside each row, the case's legal clock (``projections/deadline_clock.py``): a page of the board shows each
+accepted case's due dates as of the day asked, PROVISIONAL where they count through a year without the
+official schedule, and the last time a new schedule moved them, and why.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
 from aggregates.case import OPEN_STATES, Case, State, writer_of
+from projections.deadline_clock import CLOCK_EVENTS, CalendarOf, deadline_states, fold, new_clock
 from projections.row_batch import RowBatch
 from projections.view_store import Transaction
 
@@ -58,6 +65,7 @@ DDL = """CREATE TABLE IF NOT EXISTS view_case_board (
     writer TEXT NOT NULL,
     updated_at TEXT NOT NULL
 )"""
+CLOCK_DDL = "CREATE TABLE IF NOT EXISTS view_case_board_clock (case_id TEXT PRIMARY KEY, clock TEXT NOT NULL)"
 # The state each event leaves the case in (events not named here leave it as it was).
 STATE_AFTER: dict[type[Any], State] = {
     Case.Received: State.RECEIVED,
@@ -75,21 +83,24 @@ STATE_AFTER: dict[type[Any], State] = {
 
 class CaseBoard:
     name = "case_board"
-    tables = ("view_case_board",)
+    tables = ("view_case_board", "view_case_board_clock")
 
     def __init__(self) -> None:
-        read: list[type[Any]] = [
+        read: set[type[Any]] = {
             Case.Submitted,
             *STATE_AFTER,
             Case.SupplementProvided,
             Case.DeadlineWarned,
             Case.DeadlineBreached,
-        ]
+            *CLOCK_EVENTS,
+        }
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
         self._rows = RowBatch("view_case_board", COLUMNS)
+        self._clocks = RowBatch("view_case_board_clock", ("case_id", "clock"), json_columns=("clock",))
 
     def create(self, tx: Transaction) -> None:
         tx.execute(DDL)
+        tx.execute(CLOCK_DDL)
 
     def apply(self, tx: Transaction, event: Any) -> None:
         """Change the batch's copy of the case's row; :meth:`flush` writes the batch's rows at once."""
@@ -102,7 +113,11 @@ class CaseBoard:
                 case_id, event.case_no, event.mode, State.SUBMITTED.value, event.item_province,
                 event.item_code, receiving, handling, parts, 0, at, None, None, None, 0, 0, writer, at,
             ))  # fmt: skip
+            self._clocks.add(tx, (case_id, new_clock(event)))
             return
+        clock = self._clocks.find(tx, case_id) if isinstance(event, CLOCK_EVENTS) else None
+        if clock is not None:  # none for a case filed before the board kept clocks, until a rebuild
+            fold(clock["clock"], event)
         row = self._rows.get(tx, case_id)
         row["updated_at"] = at
         if type(event) in STATE_AFTER:
@@ -129,6 +144,7 @@ class CaseBoard:
 
     def flush(self, tx: Transaction) -> None:
         self._rows.flush(tx)
+        self._clocks.flush(tx)
 
 
 @dataclass(frozen=True)
@@ -164,6 +180,36 @@ def query_board(tx: Transaction, query: BoardQuery) -> list[dict[str, Any]]:
         f"ORDER BY {query.sort} {direction}, case_id {direction} LIMIT ?"
     )
     return [board_row(row, query.province) for row in tx.fetchall(sql, (*params, query.limit))]
+
+
+def with_deadlines(
+    tx: Transaction, rows: list[dict[str, Any]], today: date, calendar_of: CalendarOf
+) -> list[dict[str, Any]]:
+    """The rows with each case's due dates as of ``today`` (``due``) and its last recomputation
+    (``due_moved``): null before acceptance, and null when no new schedule ever moved them."""
+    if not rows:
+        return rows
+    marks = ", ".join("?" for _ in rows)
+    found = tx.fetchall(
+        f"SELECT case_id, clock FROM view_case_board_clock WHERE case_id IN ({marks})",  # noqa: S608
+        [row["case_id"] for row in rows],
+    )
+    clocks = {case_id: json.loads(clock) for case_id, clock in found}
+    for row in rows:
+        clock = clocks.get(row["case_id"])
+        states = deadline_states(clock, calendar_of, today) if clock else None
+        row["due"] = None
+        if states is not None:
+            promised, statutory = states
+            provisional = sorted({*promised.provisional_years, *statutory.provisional_years})
+            row["due"] = {
+                "promised": promised.due_on.isoformat() if promised.due_on else None,
+                "statutory": statutory.due_on.isoformat() if statutory.due_on else None,
+                "calendar": "PROVISIONAL" if provisional else "OFFICIAL",
+                "provisional_years": provisional,
+            }
+        row["due_moved"] = clock["due_moved"] if clock else None
+    return rows
 
 
 def board_counts(tx: Transaction, province: str) -> dict[str, Any]:

@@ -53,6 +53,13 @@ class RowBatch:
                 row[column] = json.loads(row[column])
         return row
 
+    def find(self, tx: Transaction, key: str) -> dict[str, Any] | None:
+        """:meth:`get`, or None when the table has no such row."""
+        self._begin(tx)
+        if key in self._rows or tx.fetchall(self._select, (key,)):
+            return self.get(tx, key)
+        return None
+
     def flush(self, tx: Transaction) -> None:
         """Write every row the batch changed: one statement for the new ones, one for the others."""
         for row in self._rows.values():

@@ -27,6 +27,7 @@ from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedu
 from aggregates.case import Case
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineStatus, Suspension, deadline_state
+from projections.deadline_clock import closed_suspensions
 from projections.row_batch import RowBatch
 from projections.view_store import Transaction
 
@@ -131,7 +132,7 @@ class ServiceStatistics:
             row["suspensions"].append([event.started_on, None])
         elif isinstance(event, Case.SupplementProvided | Case.SpecialProcedureEnded):
             ended = event.provided_on if isinstance(event, Case.SupplementProvided) else event.ended_on
-            row["suspensions"] = _closed(row["suspensions"], ended)
+            row["suspensions"] = closed_suspensions(row["suspensions"], ended)
         elif isinstance(event, Case.Extended):
             row["extension_days"] = event.days
         elif isinstance(event, Case.DeadlinesRecomputed):
@@ -146,7 +147,7 @@ class ServiceStatistics:
                 )
         elif isinstance(event, Case.Concluded):
             row |= {"concluded_on": event.concluded_on, "result": event.result}
-            row["suspensions"] = _closed(row["suspensions"], event.concluded_on)
+            row["suspensions"] = closed_suspensions(row["suspensions"], event.concluded_on)
             row |= self._handling(row, self._calendar_of(_recorded(tx, case_id)))
         elif isinstance(event, Case.Rated):
             row |= {"rating": event.score, "rectification_due_on": event.rectification_due_on}
@@ -199,10 +200,6 @@ def _recorded(tx: Transaction, case_id: str) -> tuple[YearSchedule, ...]:
         "SELECT schedule FROM view_case_calendar_years WHERE case_id = ? ORDER BY year", (case_id,)
     )
     return tuple(YearSchedule.from_fields(json.loads(schedule)) for (schedule,) in rows)
-
-
-def _closed(suspensions: list[list[str | None]], on: str) -> list[list[str | None]]:
-    return [[start, on if end is None else end] for start, end in suspensions]
 
 
 # Statistics: grouping and figures

@@ -10,8 +10,10 @@ from aiohttp import web
 
 from aggregates.case import State
 from aggregates.catalogue import Mode
+from aggregates.clock import china_date
 from aggregates.errors import InvalidField
 from node.auth import Role
+from node.calendar_source import case_calendar
 from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
@@ -25,7 +27,7 @@ from node.http.query import (
     reject_unknown,
 )
 from node.http.schemas import Schema
-from projections.case_board import SORTS, BoardQuery, board_counts, query_board
+from projections.case_board import SORTS, BoardQuery, board_counts, query_board, with_deadlines
 
 BOARD_READERS = (Role.WINDOW, Role.HANDLER, Role.AUDITOR, Role.ADMIN)
 MAX_LIMIT = 200
@@ -86,9 +88,12 @@ async def board(request: web.Request) -> web.Response:
     principal.require(*BOARD_READERS, province=services.province)
     query = _query(request, services.province)
 
+    today = china_date(services.cases.now())
+
     def read() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         with services.views.transaction() as tx:
-            return query_board(tx, query), board_counts(tx, services.province)
+            rows = with_deadlines(tx, query_board(tx, query), today, case_calendar)
+            return rows, board_counts(tx, services.province)
 
     rows, counts = await asyncio.to_thread(read)
     lag = await asyncio.to_thread(services.projections["case_board"].lag)
@@ -103,6 +108,7 @@ async def board(request: web.Request) -> web.Response:
     )
 
 
+NULLABLE_DATE: Schema = {"type": ["string", "null"]}
 BOARD_ROW: Schema = {
     "type": "object",
     "required": ["case_id", "case_no", "mode", "state", "roles", "deadline", "writer", "waiting_on_peer"],
@@ -116,6 +122,22 @@ BOARD_ROW: Schema = {
         "writer": {"type": "string"},
         "waiting_on_peer": {"type": "boolean"},
         "open": {"type": "boolean"},
+        "due": {
+            "type": ["object", "null"],
+            "description": "due dates as of today, once accepted; calendar PROVISIONAL when they count "
+            "through a year without the official schedule (docs/calendar.md)",
+            "properties": {
+                "promised": NULLABLE_DATE,
+                "statutory": NULLABLE_DATE,
+                "calendar": {"type": "string", "enum": ["OFFICIAL", "PROVISIONAL"]},
+                "provisional_years": {"type": "array", "items": {"type": "integer"}},
+            },
+        },
+        "due_moved": {
+            "type": ["object", "null"],
+            "description": "the last time the official schedule of a year moved the due dates "
+            "(DeadlinesRecomputed): when, from and to, and the notice's source",
+        },
     },
 }
 BOARD: Schema = {

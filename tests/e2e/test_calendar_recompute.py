@@ -6,6 +6,7 @@ more. The nodes' clock starts on 24 December of the last official year, whatever
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ async def _scenario(cluster: FederatedCluster, calendar_file: Path) -> None:
         assert (before["calendar"], before["provisional_years"]) == ("PROVISIONAL", [NEXT])
         replica = await fed.wait_for(SH, path, lambda c: c["state"] == "ACCEPTED", "the accepted replica")
         assert replica["deadlines"]["statutory"]["due_on"] == before["due_on"]  # both count alike
+        row = await board_row(fed, case_id, lambda r: r["due"] is not None)
+        assert (row["due"]["statutory"], row["due"]["calendar"]) == (before["due_on"], "PROVISIONAL")
 
         # The writer restarts with the notice: provisional -> official across a restart.
         bridge = notice(calendar_file)
@@ -89,9 +92,23 @@ async def _scenario(cluster: FederatedCluster, calendar_file: Path) -> None:
         assert recomputed["calendar_years"][0]["kind"] == "operator file"
         assert bridge.isoformat() in recomputed["calendar_years"][0]["holidays"]
 
+        row = await board_row(fed, case_id, lambda r: r["due_moved"] is not None)  # Shanghai's board
+        assert (row["due"]["statutory"], row["due"]["calendar"]) == (after["due_on"], "OFFICIAL")
+        assert row["due_moved"]["statutory"] == {"from": before["due_on"], "to": after["due_on"]}
+
         # A second reload records nothing: the timer's pass after it is in the answer.
         reloaded = await fed.post(JS, "/v1/admin/calendar/reload", Role.ADMIN, {})
         assert reloaded["changed_years"] == []
         assert "DeadlinesRecomputed" not in reloaded["recorded"]
         timeline = (await fed.get(JS, path + "/timeline"))["entries"]
         assert sum(e["event"] == "DeadlinesRecomputed" for e in timeline) == 1
+
+
+async def board_row(fed: Federation, case_id: str, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The case's row on Shanghai's supervision board (the receiving province), once ``ready``."""
+
+    def shown(board: dict[str, Any]) -> bool:
+        return any(r["case_id"] == case_id and ready(r) for r in board["cases"])
+
+    board = await fed.wait_for(SH, "/v1/board?open=false", shown, "the case on Shanghai's board")
+    return next(r for r in board["cases"] if r["case_id"] == case_id)

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aggregates.calendar import CalendarKind
 from aggregates.case import Case
+from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
 from node.calendar_reload import reload_calendar
-from node.calendar_source import CalendarBook, package_schedules
+from node.calendar_source import CalendarBook, case_calendar, package_schedules
 from node.deadline_timer import DeadlineTimer
 from node.services import Services
 from node.statutory_holidays import statutory_days
+from projections.case_board import BoardQuery, query_board, with_deadlines
 from tests.builders import FakeClock
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
 
@@ -55,6 +58,14 @@ def test_the_official_year_moves_a_provisional_due_date_once(
     assert before.due_on.year == NEXT
     timer = DeadlineTimer(node.app, node.cases)
     assert "DeadlinesRecomputed" not in timer.tick()
+    [row] = board(node, case_id)
+    assert row["due"] == {
+        "promised": f"{LAST_OFFICIAL}-12-31",
+        "statutory": before.due_on.isoformat(),
+        "calendar": "PROVISIONAL",
+        "provisional_years": [NEXT],
+    }
+    assert row["due_moved"] is None
 
     # The notice arrives: a bridge day off on the first Monday after New Year moves the due date a day later.
     bridge = next(date(NEXT, 1, d) for d in range(2, 9) if date(NEXT, 1, d).weekday() == 0)
@@ -80,6 +91,14 @@ def test_the_official_year_moves_a_provisional_due_date_once(
     assert (year["year"], year["kind"], year["source"]) == (NEXT, "operator file", f"TEST notice for {NEXT}")
     assert bridge.isoformat() in year["holidays"]
 
+    [row] = board(node, case_id)  # the board shows the new date, and that and why it moved
+    assert (row["due"]["statutory"], row["due"]["calendar"]) == (after.due_on.isoformat(), "OFFICIAL")
+    assert row["due_moved"]["statutory"] == {
+        "from": before.due_on.isoformat(),
+        "to": after.due_on.isoformat(),
+    }
+    assert row["due_moved"]["sources"] == [f"TEST notice for {NEXT}"]
+
     # Exactly once: another tick and another reload of the same file record nothing.
     assert "DeadlinesRecomputed" not in timer.tick()
     assert reload_calendar(node.cases)["changed_years"] == []
@@ -95,6 +114,15 @@ def test_a_malformed_file_at_reload_is_refused_and_the_calendar_kept(node: Servi
     with pytest.raises(InvalidField, match=rf"calendar file {bad}, line 4, .*statutory holiday"):
         reload_calendar(node.cases)
     assert node.cases.calendars.current is kept
+
+
+def board(node: Services, case_id: str) -> list[dict[str, Any]]:
+    """The case's row on the handling province's board, as the board endpoint computes it."""
+    node.projections["case_board"].tick()
+    today = china_date(node.cases.now())
+    with node.views.transaction() as tx:
+        rows = query_board(tx, BoardQuery("320000", open_only=False))
+        return [r for r in with_deadlines(tx, rows, today, case_calendar) if r["case_id"] == case_id]
 
 
 def _events(node: Services, case: Case) -> list[object]:

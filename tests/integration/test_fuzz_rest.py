@@ -142,6 +142,7 @@ SCHEMAS: dict[str, tuple[list[tuple[str, str, Role]], dict[str, Any]]] = {
             ("POST", "{proxy}/forward", Role.WINDOW),
             ("POST", "{online}/supplement", Role.PLATFORM),
             ("POST", "{online}/archive", Role.HANDLER),
+            ("POST", "/v1/admin/calendar/reload", Role.ADMIN),
         ],
         {},
     ),
