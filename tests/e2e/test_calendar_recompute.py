@@ -6,6 +6,7 @@ more. The nodes' clock starts on 24 December of the last official year, whatever
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -102,6 +103,17 @@ async def _scenario(cluster: FederatedCluster, calendar_file: Path) -> None:
         assert "DeadlinesRecomputed" not in reloaded["recorded"]
         timeline = (await fed.get(JS, path + "/timeline"))["entries"]
         assert sum(e["event"] == "DeadlinesRecomputed" for e in timeline) == 1
+
+        # SIGHUP reads the file again: a malformed one is refused, naming the file and line, and kept out.
+        calendar_file.write_text(f'[[year]]\nyear = {NEXT}\nsource = "x"\nholidays = []\n', "utf-8")
+        since = len(writer.lines)
+        writer.send_signal(signal.SIGHUP)
+        refused = await asyncio.to_thread(
+            writer.wait_for_line, "calendar.reload_refused", f"{calendar_file}, line 4", since=since
+        )
+        assert refused, "no refusal of the malformed calendar file logged after SIGHUP"
+        kept = await fed.get(JS, path)
+        assert kept["deadlines"]["statutory"] == after  # the calendar it had, the same day
 
 
 async def board_row(fed: Federation, case_id: str, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:

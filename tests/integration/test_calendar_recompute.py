@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from aggregates.calendar import CalendarKind
 from aggregates.case import Case
@@ -21,6 +22,8 @@ from node.services import Services
 from node.statutory_holidays import statutory_days
 from projections.case_board import BoardQuery, query_board, with_deadlines
 from tests.builders import FakeClock
+from tests.conftest import Keys
+from tests.integration.rest_client import Api, run
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
 
 LAST_OFFICIAL = package_schedules()[-1].year
@@ -127,3 +130,56 @@ def board(node: Services, case_id: str) -> list[dict[str, Any]]:
 
 def _events(node: Services, case: Case) -> list[object]:
     return list(node.app.repository.event_store.get(case.id))
+
+
+def test_a_breach_recorded_on_a_provisional_date_stays_when_the_notice_moves_the_date_later(
+    node: Services, clock: FakeClock, tmp_path: Path
+) -> None:
+    case_id = proxy_case(node, clock)
+    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
+    case = node.cases.accept(case_id, JS_HANDLER)
+    due = statutory(node, case).due_on
+    assert due is not None
+    clock.set_china_time(due.isoformat(), hour=23)
+    clock.advance(hours=2)  # the day after the provisional due date
+    assert "DeadlineBreached:STATUTORY" in node.timer.tick()
+
+    # the notice makes the due day and the day after it holidays: the due date moves past today
+    extra = [due, date.fromordinal(due.toordinal() + 1)]
+    path = official_file(tmp_path, extra[0].isoformat())
+    text = path.read_text(encoding="utf-8").replace("holidays = [", f'holidays = ["{extra[1].isoformat()}", ')
+    path.write_text(text, encoding="utf-8")
+    node.cases.calendars = CalendarBook(node.cases.calendars.current, (path,))
+    assert reload_calendar(node.cases, node.timer.tick)["recorded"] == {"DeadlinesRecomputed": 1}
+    case = node.cases.case(case_id)
+    after = statutory(node, case)
+    assert after.due_on is not None
+    assert after.due_on > china_date(clock())
+    assert after.status.value in ("ON_TIME", "WARNING")  # by its new dates, the case is in time again
+    names = [type(e).__name__ for e in _events(node, case)]
+    assert names.index("DeadlineBreached") < names.index("DeadlinesRecomputed")  # the history keeps both
+    assert "DeadlineBreached:STATUTORY" not in node.timer.tick()  # and records no second breach
+
+
+@pytest.mark.parametrize(
+    ("today", "warned"),
+    [(f"{LAST_OFFICIAL}-10-31", False), (f"{LAST_OFFICIAL}-11-01", True), (f"{LAST_OFFICIAL}-06-17", False)],
+)
+def test_readiness_warns_operators_from_november_while_next_year_is_provisional(
+    node: Services, keys: Keys, clock: FakeClock, today: str, warned: bool
+) -> None:
+    clock.set_china_time(today)
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, ready, _ = await api.call("GET", "/readyz", role=None)
+        assert status == 200
+        calendar = ready["checks"]["calendar"]
+        assert calendar["official_through"] == LAST_OFFICIAL
+        assert calendar["provisional_in_use"] == [NEXT]
+        assert bool(calendar["warnings"]) is warned
+        if warned:
+            assert str(NEXT) in calendar["warnings"][0]
+        async with api.session.get(api.base + "/metrics") as response:
+            assert "tongban_calendar_provisional_years 1.0" in await response.text()
+
+    run(node, keys, scenario)

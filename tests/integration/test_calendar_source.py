@@ -243,6 +243,16 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
     return invoke
 
 
+def test_cli_due_into_a_provisional_year_says_so_on_the_first_line(run: Run) -> None:
+    code, out, err = run(["due", f"{NEXT_YEAR - 1}-12-25", "20"])
+    assert (code, err) == (0, "")
+    first, *rest = out.splitlines()
+    assert first.startswith(f"{NEXT_YEAR}-01-")
+    assert first.endswith(" PROVISIONAL")
+    assert any(line.startswith(f"PROVISIONAL: counted through {NEXT_YEAR}") for line in rest)
+    assert run(["show", str(NEXT_YEAR)])[1].startswith(f"{NEXT_YEAR}: provisional, ")
+
+
 def test_cli_due_prints_the_date_then_why(run: Run) -> None:
     code, out, err = run(["due", "2025-09-26", "20"])
     assert (code, err) == (0, "")
