@@ -512,7 +512,7 @@ class Case(Aggregate):
             raise IllegalTransition(f"case {self.case_no}", f"attach from {actor.province}", "not a party")
         material = self.item.material(material_code)
         if material is None:
-            raise InvalidField("material_code", f"item {self.item.code} asks for no material {material_code}")
+            raise InvalidField("material_code", f"item {self.item.code} asks for no such material")
         if self.open_supplement is not None and material_code not in self.open_supplement["missing"]:
             raise IllegalTransition(
                 f"case {self.case_no}", f"attach {material_code}", "in a supplement that does not list it"
@@ -578,7 +578,7 @@ class Case(Aggregate):
         if issuing_province == actor.province:
             raise InvalidField("certificate_identifier", "a province's own certificate needs no recognition")
         if self.item.material(material_code) is None:
-            raise InvalidField("material_code", f"item {self.item.code} asks for no material {material_code}")
+            raise InvalidField("material_code", f"item {self.item.code} asks for no such material")
         recognised = refusal is None
         if recognised and not (
             verification and verification.get("authentic") is True and verification.get("status") == "VALID"
@@ -712,7 +712,9 @@ class Case(Aggregate):
             raise InvalidField("missing", "list each missing material once")
         unknown = [code for code in missing if self.item.material(code) is None]
         if unknown:
-            raise InvalidField("missing", f"item {self.item.code} asks for no material {', '.join(unknown)}")
+            raise InvalidField(
+                "missing", f"item {self.item.code} asks for no such material ({len(unknown)} named)"
+            )
         unlisted = [code for code in self.missing_materials() if code not in missing]
         if unlisted:
             raise InvalidField(
@@ -925,7 +927,7 @@ class Case(Aggregate):
         self._require({State.ACCEPTED}, "conclude a part of")
         part = self.parts.get(part_code)
         if part is None:
-            raise InvalidField("part_code", f"case {self.case_no} has no part {part_code}")
+            raise InvalidField("part_code", f"case {self.case_no} has no such part")
         self._require_province(actor, part.province, f"province of part {part_code}")
         if part.result is not None:
             raise IllegalTransition(

@@ -69,7 +69,7 @@ def mod37_36_check_char(data: str) -> str:
     for char in data:
         value = ALPHANUMERIC.find(char)
         if value < 0:
-            raise ValueError(f"{char!r} is not one of 0-9A-Z")
+            raise ValueError("a character is not one of 0-9A-Z")  # never the character: it may be anything
         s = (p + value) % 36 or 36
         p = 2 * s % 37
     return ALPHANUMERIC[(37 - p) % 36]
@@ -102,7 +102,7 @@ def validate_division_code(value: str) -> str:
     if not _only(code, string.digits):
         raise InvalidIdentifier("division_code", "characters", "expected digits only")
     if code[:2] not in PROVINCE_CODES:
-        raise InvalidIdentifier("division_code", "province", f"{code[:2]} is not a province-level code")
+        raise InvalidIdentifier("division_code", "province", "its first two digits name no province")
     return code
 
 
@@ -118,7 +118,7 @@ def validate_province(value: str) -> str:
     if code[2:] != "0000":
         raise InvalidIdentifier("province_code", "level", "expected a province-level code ending in 0000")
     if code[:2] not in PROVINCE_CODES:
-        raise InvalidIdentifier("province_code", "province", f"{code[:2]} is not a province-level code")
+        raise InvalidIdentifier("province_code", "province", "its first two digits name no province")
     return code
 
 
@@ -245,7 +245,7 @@ class CertificateIdentifier:
             )
         type_code, issuer_code, serial, version, check_char = parts
         if not (len(version) == 3 and _only(version, string.digits)):
-            raise InvalidIdentifier(_CERTIFICATE, "version", f"expected 3 digits 001-999, got {version!r}")
+            raise InvalidIdentifier(_CERTIFICATE, "version", "expected 3 digits 001-999")
         return cls(type_code, issuer_code, serial, int(version), check_char)
 
     @classmethod

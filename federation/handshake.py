@@ -87,8 +87,7 @@ def negotiate(
     if request.province != peer.province:
         raise PeerRefused(
             grpc.StatusCode.PERMISSION_DENIED,
-            f"the caller claims province {request.province or '(none)'}, "
-            f"its certificate says {peer.province}",
+            f"the province the caller claims is not the one its certificate names ({peer.province})",
         )
     if (
         len(request.protocol_versions) > MAX_OFFERED
@@ -102,7 +101,7 @@ def negotiate(
         )
     unknown = [c for c in request.capabilities if c not in pb.Capability.values() or c == 0]
     if unknown:  # protobuf keeps unknown enum numbers: refuse them explicitly
-        raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, f"unknown capabilities {unknown}")
+        raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, f"{len(unknown)} unknown capability number(s)")
     if PROTOCOL_VERSION not in request.protocol_versions:
         raise PeerRefused(
             grpc.StatusCode.FAILED_PRECONDITION,

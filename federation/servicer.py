@@ -364,7 +364,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
     @staticmethod
     def _command(request: pb.ForwardCaseCommandRequest) -> tuple[str, dict[str, Any]]:
         if request.command not in pb.CaseCommand.values() or request.command == 0:
-            raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, f"unknown command {request.command}")
+            raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, "an unknown command number")
         if len(request.arguments) > MAX_COMMAND_ARGUMENTS:
             raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, "arguments larger than 64 KiB")
         try:

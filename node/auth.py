@@ -101,11 +101,23 @@ class TokenVerifier:
                 leeway=self._leeway,
                 options={"require": ["exp", "iat", "sub", "aud"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("token expired") from None
         except jwt.InvalidTokenError as e:
-            raise Unauthenticated(f"invalid token: {e}") from None
+            # our words, never the library's: its messages may quote parts of what the client sent
+            reason = next((text for kind, text in _TOKEN_PROBLEMS if isinstance(e, kind)), "invalid token")
+            raise Unauthenticated(reason) from None
         return _principal(claims)
+
+
+# The most specific first: InvalidSignatureError is a DecodeError, ExpiredSignatureError an InvalidTokenError.
+_TOKEN_PROBLEMS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not valid yet"),
+    (jwt.InvalidSignatureError, "invalid token: its signature does not verify with this federation's key"),
+    (jwt.InvalidAlgorithmError, "invalid token: it must be signed with EdDSA"),
+    (jwt.InvalidAudienceError, "invalid token: it is not for tongban nodes"),
+    (jwt.MissingRequiredClaimError, "invalid token: it lacks a required claim (exp, iat, sub, aud)"),
+    (jwt.DecodeError, "invalid token: not a JWT this node can decode"),
+)
 
 
 def _principal(claims: dict[str, object]) -> Principal:

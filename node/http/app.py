@@ -20,9 +20,10 @@ from node.http import (
     transparency,
 )
 from node.http.endpoint import Endpoint
-from node.http.keys import RATE_LIMITS, SERVICES
+from node.http.keys import PROTECTED, RATE_LIMITS, SERVICES
 from node.http.middlewares import problems, request_context
 from node.http.openapi import build_document
+from node.http.parameters import checked_parameters
 from node.http.rate_limit import RateLimiter
 from node.services import Services
 
@@ -53,11 +54,13 @@ ENDPOINTS: list[Endpoint] = [
 
 def create_app(services: Services) -> web.Application:
     app = web.Application(
-        client_max_size=services.settings.max_body_bytes, middlewares=[request_context, problems]
+        client_max_size=services.settings.max_body_bytes,
+        middlewares=[request_context, problems, checked_parameters],
     )
     app[SERVICES] = services
     app[RATE_LIMITS] = RateLimiter(services.settings.rate_limit_per_s, services.settings.rate_limit_burst)
     app[OPENAPI] = build_document(ENDPOINTS, version("tongban"))
+    app[PROTECTED] = frozenset((ep.method, ep.path) for ep in ENDPOINTS if ep.roles)
     for ep in ENDPOINTS:
         app.router.add_route(ep.method, ep.path, ep.handler)
     return app

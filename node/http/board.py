@@ -24,7 +24,6 @@ from node.http.query import (
     encode_cursor,
     limit_parameter,
     page_size,
-    reject_unknown,
 )
 from node.http.schemas import Schema
 from projections.case_board import SORTS, BoardQuery, board_counts, query_board, with_deadlines
@@ -44,7 +43,6 @@ CHOICES = {
 
 
 def _query(request: web.Request, province: str) -> BoardQuery:
-    reject_unknown(request, [*CHOICES, "limit", "cursor"], "the board")
     values = {name: choice(request, name, allowed) for name, allowed in CHOICES.items()}
     sort = values["sort"] or "filed_at"
     waiting = values["waiting_on_peer"]

@@ -18,7 +18,7 @@ from node.auth import CERTIFICATE_READERS, Principal, Role
 from node.certificates import HistoryEntry, SignedAssertion, canonical_identifier
 from node.http import schemas
 from node.http.endpoint import Endpoint, Handler
-from node.http.keys import RATE_LIMITS, SERVICES
+from node.http.keys import PRINCIPAL, RATE_LIMITS, SERVICES
 from node.http.problems import Problem, read_json
 from node.idempotency import Idempotency
 from node.signing import b64
@@ -36,7 +36,10 @@ _RFC3339 = re.compile(
 def authenticate(request: web.Request) -> Principal:
     """The caller's principal, within its rate limit; from here on every log line of the request names the
     acting office."""
+    if PRINCIPAL in request:  # authenticated already (before the parameters were checked)
+        return request[PRINCIPAL]
     principal = request.app[SERVICES].tokens.verify(request.headers.get("Authorization"))
+    request[PRINCIPAL] = principal
     structlog.contextvars.bind_contextvars(**principal.log_context())
     retry_after = request.app[RATE_LIMITS].take(principal)
     if retry_after is not None:

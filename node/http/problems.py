@@ -44,13 +44,19 @@ class Problem(Exception):
         return self.pointer if self.pointer_documented else None
 
 
+def _template(request: web.Request) -> str:
+    canonical = getattr(request.match_info.route.resource, "canonical", None)
+    return canonical if isinstance(canonical, str) else "unmatched"
+
+
 def problem_response(request: web.Request, request_id: str, problem: Problem) -> web.Response:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + problem.kind,
         "title": problem.kind.replace("-", " ").capitalize(),
         "status": problem.status,
         "detail": problem.detail,
-        "instance": request.path,
+        # the route's template, never the path as sent: a path may carry anything a client typed
+        "instance": _template(request),
         "request_id": request_id,
     }
     if problem.pointer is not None:

@@ -26,7 +26,6 @@ from node.http.query import (
     encode_cursor,
     limit_parameter,
     page_size,
-    reject_unknown,
 )
 from node.http.schemas import PROVINCE, Schema
 from node.services import Services
@@ -40,7 +39,6 @@ FILTERS = ("group_by", "from", "to", "mode", "item_code", "province", "limit", "
 
 def _query(request: web.Request) -> StatisticsQuery:
     query = request.query
-    reject_unknown(request, FILTERS, "the statistics")
     group_by = tuple(d for d in query.get("group_by", "month").split(",") if d)
     wrong = [d for d in group_by if d not in DIMENSIONS]
     if wrong or len(set(group_by)) != len(group_by):
@@ -185,7 +183,7 @@ QUERY = [
         "required": False,
         "description": f"comma-separated dimensions: {', '.join(DIMENSIONS)} (month: of filing, China time); "
         "default month",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "pattern": "^[a-z_]{1,32}(,[a-z_]{1,32}){0,4}$"},
     },
     {
         "name": "from",
@@ -196,7 +194,12 @@ QUERY = [
     },
     {"name": "to", "in": "query", "required": False, "description": "last month", "schema": MONTH_PARAMETER},
     {"name": "mode", "in": "query", "required": False, "schema": {"type": "string", "enum": list(Mode)}},
-    {"name": "item_code", "in": "query", "required": False, "schema": {"type": "string"}},
+    {
+        "name": "item_code",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
+    },
     {
         "name": "province",
         "in": "query",

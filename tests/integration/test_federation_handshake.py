@@ -156,7 +156,7 @@ MTLS_REFUSALS = [
     (
         "certificate of another province than claimed",
         grpc.StatusCode.PERMISSION_DENIED,
-        "the caller claims province 340000, its certificate says 320000",
+        "the province the caller claims is not the one its certificate names (320000)",
     ),
 ]
 

@@ -160,7 +160,7 @@ def test_a_certificate_material_must_replace_it_and_verify() -> None:
             certificate_type_code="11100000000013338W001",
             verification={"authentic": True, "status": "REVOKED"},
         )
-    with pytest.raises(InvalidField, match="no material"):
+    with pytest.raises(InvalidField, match="no such material"):
         case.attach_material("M99", SH_WINDOW, later(), file_digest="sha256:" + "b" * 64)
     with pytest.raises(IllegalTransition, match="not a party"):
         case.attach_material("M02", Actor("340000", "AH", "x"), later(), file_digest="sha256:" + "b" * 64)
