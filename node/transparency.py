@@ -75,9 +75,9 @@ class TransparencyService:
         self._log.record_cosignature(head.tree_size, cosignature.as_json())
 
     def inclusion(self, leaf_index: int, tree_size: int) -> dict[str, Any]:
-        self._require_published(tree_size)
+        self._require_signed("tree_size", tree_size)
         if not 0 <= leaf_index < tree_size:
-            raise InvalidField("leaf_index", f"must be below tree_size {tree_size}")
+            raise InvalidField("leaf_index", "must be below tree_size")
         leaves = self._log.leaf_hashes(tree_size)
         return {
             "leaf_index": leaf_index,
@@ -87,18 +87,20 @@ class TransparencyService:
         }
 
     def consistency(self, first: int, second: int) -> dict[str, Any]:
-        self._require_published(second)
+        self._require_signed("second", second)
         if not 1 <= first <= second:
-            raise InvalidField("first", f"must be 1 to second ({second})")
+            raise InvalidField("first", "must be 1 to second")
         return {
             "first": first,
             "second": second,
             "path": [h.hex() for h in self._log.consistency(first, second)],
         }
 
-    def _require_published(self, tree_size: int) -> None:
-        """Proofs cover trees this node signed a head over: a size it never attested proves nothing."""
-        latest = self._log.latest_head()
-        if latest is None or not 1 <= tree_size <= latest["tree_size"]:
-            limit = 0 if latest is None else latest["tree_size"]
-            raise InvalidField("tree_size", f"must be 1 to the latest signed tree size ({limit})")
+    def _require_signed(self, name: str, tree_size: int) -> None:
+        """Proofs end at a tree this node signed a head for: an auditor checks the proof against that head's
+        root and signature, and a size never signed has neither. (The proof's start, ``first`` or the leaf,
+        may be any position below it: an auditor may hold a root it computed from a copy of the log.)"""
+        if self._log.head(tree_size) is None:
+            raise InvalidField(
+                name, "must be a tree size this node signed a head for (GET /v1/transparency/head)"
+            )

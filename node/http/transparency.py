@@ -161,20 +161,22 @@ def _witnessing(request: web.Request) -> WitnessingService:
 WHOLE_NUMBER: Schema = {"type": "string", "pattern": "^[0-9]{1,18}$"}
 
 
-def _parameters(*names: str) -> list[dict[str, Any]]:
+def _parameters(**described: str) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
             "in": "query",
             "required": True,
+            "description": description,
             "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
         }
-        for name in names
+        for name, description in described.items()
     ]
 
 
-INCLUSION_QUERY = _parameters("leaf_index", "tree_size")
-CONSISTENCY_QUERY = _parameters("first", "second")
+SIGNED_SIZE = "a tree size this node signed a head for; any other size is refused with 422"
+INCLUSION_QUERY = _parameters(leaf_index="the leaf's position, below tree_size", tree_size=SIGNED_SIZE)
+CONSISTENCY_QUERY = _parameters(first="the older tree's size, 1 to second", second=SIGNED_SIZE)
 ROLES = "any authenticated caller, of any province"
 ENDPOINTS = [
     Endpoint(

@@ -61,6 +61,8 @@ def test_signed_heads_and_proofs_verify_without_trusting_the_node(
 
         for query in (
             f"inclusion?leaf_index=0&tree_size={size + 1}",  # a size this node never signed
+            f"inclusion?leaf_index=0&tree_size={size - 1}",  # below the latest head, but never signed
+            f"consistency?first=1&second={size - 1}",
             f"inclusion?leaf_index={size}&tree_size={size}",
             "inclusion?leaf_index=0",
             f"consistency?first=0&second={size}",
