@@ -28,7 +28,13 @@ from node.bootstrap import build_services, close_services
 from node.calendar_reload import recheck, reload_calendar
 from node.clock import node_clock
 from node.deadline_timer import run_until_stopped
-from node.grpc.server import build_federation_server, build_server, mark_serving, report_peers
+from node.grpc.server import (
+    FEDERATION_SERVICE,
+    build_federation_server,
+    build_server,
+    mark_serving,
+    report_peers,
+)
 from node.http.app import create_app
 from node.reliance_watcher import RelianceWatcher
 from node.services import Services
@@ -93,7 +99,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
     runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=settings.shutdown_grace_s)
     await runner.setup()
     grpc_server, health = build_server(services)
-    federation_server = build_federation_server(services)
+    federation_server, federation_health = build_federation_server(services)
     try:
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         try:
@@ -108,6 +114,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
         await grpc_server.start()
         federation_port = await _start_federation(services, federation_server, settings)
         await mark_serving(health, True)
+        await mark_serving(federation_health, True, (FEDERATION_SERVICE,))
         http_port = runner.addresses[0][1]
         log.info(
             "node.started",
@@ -124,7 +131,8 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
         tasks = [asyncio.create_task(_run_workers(services, settings, stop))]
         if services.federation is not None:
             statuses = services.federation.statuses.values()
-            tasks.append(asyncio.create_task(_report_peer_health(health, statuses, stop)))
+            for peers_health in (health, federation_health):  # the same per-peer entries on both ports
+                tasks.append(asyncio.create_task(_report_peer_health(peers_health, statuses, stop)))
             refresher = _ManifestRefresher(services.federation.manifest)
             tasks.append(asyncio.create_task(run_until_stopped(refresher, settings.manifest_refresh_s, stop)))
         started.set()
@@ -136,6 +144,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
             await asyncio.to_thread(watch.stop)
         await asyncio.gather(*tasks, return_exceptions=True)
         await mark_serving(health, False)
+        await mark_serving(federation_health, False, (FEDERATION_SERVICE,))
     finally:
         # Also after a failed start: the HTTP listener must not outlive a node that did not come up.
         await asyncio.gather(

@@ -8,7 +8,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from tongban.certificates.v1 import certificates_pb2, certificates_pb2_grpc
-from tongban.federation.v1 import federation_pb2_grpc
+from tongban.federation.v1 import federation_pb2, federation_pb2_grpc
 
 from federation.client import SERVER_OPTIONS
 from federation.peer_limits import PeerConcurrencyLimit
@@ -45,8 +45,9 @@ def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.Health
     return server, health_servicer
 
 
-def build_federation_server(services: Services) -> grpc.aio.Server:
-    """The federation server (mutual TLS port bound by the caller), when federation is configured."""
+def build_federation_server(services: Services) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+    """The federation server (mutual TLS port bound by the caller), when federation is configured, with the
+    standard health service that peers and load balancers ask, behind the same mutual TLS."""
     server = grpc.aio.server(
         interceptors=[
             ObservingInterceptor(services.metrics),
@@ -57,10 +58,13 @@ def build_federation_server(services: Services) -> grpc.aio.Server:
     )
     if services.federation is not None:
         federation_pb2_grpc.add_FederationServiceServicer_to_server(services.federation.servicer, server)
-    return server
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    return server, health_servicer
 
 
-PEER_HEALTH_PREFIX = "tongban.federation.v1.FederationService/peer/"
+FEDERATION_SERVICE = federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name
+PEER_HEALTH_PREFIX = f"{FEDERATION_SERVICE}/peer/"
 
 
 async def report_peers(health_servicer: health.aio.HealthServicer, statuses: Iterable[PeerStatus]) -> None:
@@ -74,7 +78,9 @@ async def report_peers(health_servicer: health.aio.HealthServicer, statuses: Ite
         await health_servicer.set(PEER_HEALTH_PREFIX + status.peer, serving)
 
 
-async def mark_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
+async def mark_serving(
+    health_servicer: health.aio.HealthServicer, serving: bool, names: Iterable[str] = SERVICE_NAMES
+) -> None:
     status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-    for name in ("", *SERVICE_NAMES):
+    for name in ("", *names):
         await health_servicer.set(name, status)

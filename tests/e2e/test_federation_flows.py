@@ -206,6 +206,38 @@ def test_replication_lag_per_peer_in_readyz_metrics_and_grpc_health(
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
 
 
+def test_the_federation_port_serves_health_to_peers_over_mutual_tls(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    """Peers and load balancers ask the standard health service on the federation port, as a peer (mutual
+    TLS): the node, the federation service and each peer's replication; a client with no certificate is
+    refused by TLS before any answer."""
+    directory = cluster.federation_dir
+    credentials = channel_credentials(
+        (directory / SH / "node.key").read_bytes(),
+        (directory / SH / "node.pem").read_bytes(),
+        (directory / "ca.pem").read_bytes(),
+    )
+    jiangsu = f"127.0.0.1:{cluster.ports[JS]}"
+    with grpc.secure_channel(jiangsu, credentials, options=channel_options(JS)) as channel:
+        health: Any = health_pb2_grpc.HealthStub(channel)
+        for service in (
+            "",
+            "tongban.federation.v1.FederationService",
+            f"tongban.federation.v1.FederationService/peer/{SH}",
+        ):
+            answer = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING, service
+    anonymous = grpc.ssl_channel_credentials((directory / "ca.pem").read_bytes())  # no client certificate
+    with (
+        grpc.secure_channel(jiangsu, anonymous, options=channel_options(JS)) as channel,
+        pytest.raises(grpc.RpcError) as refused,
+    ):
+        anonymous_health: Any = health_pb2_grpc.HealthStub(channel)
+        anonymous_health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
 def test_a_node_cannot_pose_as_another_province(cluster: FederatedCluster) -> None:
     """Jiangsu's client expects Zhejiang's node name from what it calls as Zhejiang: Shanghai's node, though
     certified by the same CA, does not carry that name, and TLS refuses the connection."""

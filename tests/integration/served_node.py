@@ -168,7 +168,7 @@ def served_node(
     async def start() -> None:
         # grpc.aio servers belong to the loop they are made on: make them on the node's loop
         grpc_server, _health = build_server(services)
-        federation_server = build_federation_server(services)
+        federation_server, _federation_health = build_federation_server(services)
         servers.extend((grpc_server, federation_server))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
