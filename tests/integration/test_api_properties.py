@@ -1,7 +1,7 @@
-"""Property tests of the REST API from its published OpenAPI document alone (schemathesis), over real HTTP
-on a served node: every operation, with data generated from its schemas, as an admin and as an issuer. Any 5xx,
-any status the document does not list for the operation, any answer that breaks its schema or content type,
-fails. Bounded: a few examples per operation, so the whole run stays within about two minutes."""
+"""Property tests of the REST API from its published OpenAPI document alone (schemathesis), over real
+HTTP on a served node: every operation, with data generated from its schemas, as an admin and as an
+issuer. Any 5xx, any status the document does not list for the operation, any answer that breaks its schema
+or content type, fails. Bounded: a few examples per operation, so the run stays well within two minutes."""
 
 from __future__ import annotations
 
