@@ -96,6 +96,14 @@ def _instant(text: str) -> datetime:
 
 
 def _verify(services: Services, _args: argparse.Namespace) -> int:
+    if services.federation is None and services.transparency.log.cosignatures():
+        # without the manifest no cosignature can be checked: say so, rather than call them forged
+        print(
+            "tongban audit verify: the log holds other provinces' cosignatures, and checking them needs the "
+            "federation manifest: set federation_dir (TONGBAN_FEDERATION_DIR) as the node has it",
+            file=sys.stderr,
+        )
+        return 2
     bar = ProgressBar("audit verify", services.app.recorder.max_notification_id() or 0)
     report = verify_history(
         services.app.recorder,

@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     node = commands.add_parser("node", help="run one province node (REST + gRPC)")
     node.add_argument("--province", help="six-digit province code, e.g. 310000 (or TONGBAN_PROVINCE)")
-    node.add_argument("--config", type=Path, help="TOML settings file (keys as in README 'Configuration')")
+    node.add_argument("--config", type=Path, help="TOML settings file (keys as in docs/configuration.md)")
     node.set_defaults(run=_node)
 
     keys = commands.add_parser(

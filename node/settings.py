@@ -1,6 +1,6 @@
 """One frozen Settings object, from defaults < TOML file < ``TONGBAN_*`` environment variables.
 
-Every key is documented in README.md ("Configuration"). A TOML key is the env name without the
+Every key is documented in docs/configuration.md. A TOML key is the env name without the
 ``TONGBAN_`` prefix, in lower case: ``http_port = 8080`` or ``TONGBAN_HTTP_PORT=8080``.
 """
 

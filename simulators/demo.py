@@ -80,6 +80,7 @@ async def run_demo(data_dir: Path, *, once: bool, start: date | None = None) -> 
                 f"  {n.province} {name}: REST {n.http_url}  gRPC {n.grpc_target}  "
                 f"federation 127.0.0.1:{n.federation_port}  log {n.log_path}"
             )
+        _write_tour_env(data_dir, cluster)
         started = time.perf_counter()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             results = await asyncio.gather(*(_exercise(session, n, nodes, cluster.issuer_key) for n in nodes))
@@ -95,6 +96,18 @@ async def run_demo(data_dir: Path, *, once: bool, start: date | None = None) -> 
     finally:
         await asyncio.gather(*(asyncio.to_thread(n.stop) for n in nodes))
         print("nodes stopped", flush=True)
+
+
+def _write_tour_env(data_dir: Path, cluster: FederatedCluster) -> None:
+    """``demo.env``: each node's REST address and the token issuer key, for the README's tour to source."""
+    lines = [f"API_{p}={node.http_url}" for p, node in cluster.nodes.items()]
+    lines += [
+        f"ISSUER_KEY={cluster.issuer_key.resolve()}",
+        f"TONGBAN_DATA_DIR={data_dir.resolve()}",  # for `tongban audit ...` on a node's store
+        f"TONGBAN_FEDERATION_DIR={cluster.federation_dir.resolve()}",
+    ]
+    (data_dir / "demo.env").write_text("".join(f"export {line}\n" for line in lines), encoding="utf-8")
+    print(f"  addresses for the README's tour: source {data_dir / 'demo.env'}", flush=True)
 
 
 def _fresh(data_dir: Path) -> None:

@@ -6,7 +6,7 @@ flapping), 2 crash-restarts and 2 pauses of the server. The checker must find no
 duplicated, reordered or diverged, and every read model rebuilt from the log must equal the live one.
 
 By hand, bigger: ``tongban simulate --cases 3000 --rate 8 --kills 60 --partitions 20 --pg-restarts 6 ...``
-(README, "Chaos suite")."""
+(docs/simulator.md, "Chaos suite")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Every role against every REST endpoint, with a token of this node's province and of another one, over real
-HTTP on 127.0.0.1. The expected table below is written from the documented rules (README "REST API", "Cases",
+HTTP on 127.0.0.1. The expected table below is written from the documented rules (docs/api.md, docs/cases.md,
 "Read models" and the OpenAPI `Allowed:` lines), not from what the code answers.
 
 A cell the rules allow must pass authorisation: 2xx, or a domain 4xx other than 401/403 (the body is `{}`,
