@@ -52,7 +52,7 @@ class LogAlert(Aggregate):
     ) -> LogAlert:
         if kind not in KINDS:
             raise InvalidField("kind", f"must be one of {', '.join(KINDS)}")
-        if not (province.isdigit() and len(province) == 6):
+        if not (province.isascii() and province.isdigit() and len(province) == 6):
             raise InvalidField("province", "must be a six-digit province code")
         if tree_size < 0 or accepted_tree_size < 0:
             raise InvalidField("tree_size", "must not be negative")

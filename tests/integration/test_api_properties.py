@@ -5,6 +5,7 @@ or content type, fails. Bounded: a few examples per operation, so the run stays 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from node.http.openapi import build_document
 from tests.integration.served_node import ServedNode, served_node
 
 SCHEMA = schemathesis.openapi.from_dict(build_document(ENDPOINTS, "test"))
+EXAMPLES = int(os.environ.get("TONGBAN_API_EXAMPLES", "8"))  # more for a longer run by hand
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
 
@@ -41,7 +43,7 @@ def bearer(request: pytest.FixtureRequest, node: ServedNode) -> dict[str, str]:
 
 @SCHEMA.parametrize()
 @settings(
-    max_examples=8,
+    max_examples=EXAMPLES,
     deadline=None,
     derandomize=True,  # the same examples on every run: a failure reproduces
     suppress_health_check=list(HealthCheck),
