@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from aggregates.calendar import CalendarKind
+from aggregates.calendar import CalendarKind, YearSchedule
 from aggregates.case import Case
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
 from node.calendar_reload import reload_calendar
-from node.calendar_source import CalendarBook, case_calendar, package_schedules
+from node.calendar_source import CalendarBook, case_calendar, load_schedule_file, package_schedules
 from node.deadline_timer import DeadlineTimer
 from node.services import Services
 from node.statutory_holidays import statutory_days
@@ -183,3 +183,25 @@ def test_readiness_warns_operators_from_november_while_next_year_is_provisional(
             assert "tongban_calendar_provisional_years 1.0" in await response.text()
 
     run(node, keys, scenario)
+
+
+def test_a_newer_package_with_the_official_year_moves_the_date_too(
+    node: Services, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The official year may come in a newer chinesecalendar release instead of a file: the writer records it
+    the same way, as kind official; the baseline every node counts with is unchanged by the upgrade."""
+    case_id = proxy_case(node, clock)
+    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
+    before = statutory(node, node.cases.accept(case_id, JS_HANDLER))
+    notice = load_schedule_file(official_file(tmp_path, f"{NEXT}-01-04"))[0]
+    newer = YearSchedule(NEXT, notice.holidays, notice.workdays, "chinese_calendar 1.12.0")
+    released = [*package_schedules(), newer]
+    monkeypatch.setattr("node.calendar_source.package_schedules", lambda: released)
+    assert reload_calendar(node.cases, node.timer.tick)["recorded"] == {"DeadlinesRecomputed": 1}
+    case = node.cases.case(case_id)
+    [year] = case.recorded_calendar
+    assert (year.kind, year.source) == (CalendarKind.OFFICIAL, "chinese_calendar 1.12.0")
+    after = statutory(node, case)
+    assert after.due_on is not None
+    assert before.due_on is not None
+    assert after.due_on > before.due_on
