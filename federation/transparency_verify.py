@@ -2,7 +2,7 @@
 event is in a tree with a given root, and whether one tree head is a prefix of a later one.
 
 Written from the RFC's verification algorithms, apart from the code that builds the proofs
-(``federation.transparency_tree``), so that a fault in one does not hide in the other. Auditors, witnessing
+(``infra.transparency_tree``), so that a fault in one does not hide in the other. Auditors, witnessing
 peers and ``tongban audit check-bundle`` use it.
 """
 

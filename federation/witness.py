@@ -28,7 +28,7 @@ from federation.tree_heads import (
     check_head,
     cosignature_payload,
 )
-from projections.view_store import ViewStore
+from infra.view_store import ViewStore
 
 ACCEPTED = "ACCEPTED"
 UNCHANGED = "UNCHANGED"

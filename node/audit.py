@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from federation.transparency_tree import Frontier, leaf_hash
 from federation.tree_heads import Cosignature, SignatureCheck, cosignature_payload
+from infra.transparency_tree import Frontier, leaf_hash
 from node.signing import PublicKey
 from node.stored_records import stored_records
 from node.transparency import tree_head

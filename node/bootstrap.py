@@ -19,6 +19,7 @@ from federation.outbox import Outbox
 from federation.puller import PeerStatus
 from federation.servicer import FederationServicer
 from federation.witness import Witness
+from infra.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
 from node import crash_points
 from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
@@ -50,7 +51,6 @@ from projections.log_alerts import LogAlerts
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
 from projections.transparency_log import TransparencyLog
-from projections.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 log = structlog.get_logger("tongban.bootstrap")
 

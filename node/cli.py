@@ -1,4 +1,5 @@
-"""The ``tongban`` command: node, keys, token, check-id, demo."""
+"""The ``tongban`` command: node, keys, token, check-id, pki, calendar, catalogue, projections, audit and
+master-key; other packages add theirs (simulate, demo) through the ``tongban.commands`` entry points."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from aggregates.errors import InvalidField
@@ -25,10 +27,6 @@ from node.runner import PortUnavailable, serve
 from node.services import Services
 from node.settings import PROVINCES, SettingsError, load_settings
 from node.signing import Ed25519Signer
-from node.simulate_cli import add_simulate_parser
-from simulators.cluster import YANGTZE_RIVER_DELTA
-from simulators.demo import run_demo
-from simulators.sample_data import SAMPLE_CATALOGUE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load", help="publish a catalogue file's items and bundles (idempotent)"
     )
     load.add_argument(
-        "file", type=Path, nargs="?", default=SAMPLE_CATALOGUE, help="default: the sample catalogue"
+        "file", type=Path, help="the catalogue file, e.g. simulators/data/sample_catalogue.json"
     )
     load.add_argument("--province", required=True, help="the province whose catalogue this is")
     load.add_argument("--node", required=True, help="the province of the node whose store receives it")
@@ -97,20 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_audit_parser(commands, _open_node)
     add_master_key_parser(commands, _open_node)
-    add_simulate_parser(commands)
-
-    demo = commands.add_parser(
-        "demo", help="start the four Yangtze River Delta nodes locally and exercise them"
-    )
-    demo.add_argument("--once", action="store_true", help="exit after the summary instead of serving")
-    demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
-    demo.add_argument(
-        "--start",
-        type=date.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="the nodes' clock starts at 09:00 China time on this day (default: the wall clock)",
-    )
-    demo.set_defaults(run=_demo)
+    for command in entry_points(group="tongban.commands"):  # the simulator's, when it is installed
+        command.load()(commands)
 
     args = parser.parse_args(argv)
     result: int = args.run(args)
@@ -171,7 +157,7 @@ def _check_id(args: argparse.Namespace) -> int:
 
 
 def _pki(args: argparse.Namespace) -> int:
-    raw = args.endpoint or [f"{p}=127.0.0.1:{7101 + i}" for i, p in enumerate(YANGTZE_RIVER_DELTA)]
+    raw = args.endpoint or [f"{p}=127.0.0.1:{7101 + i}" for i, p in enumerate(PROVINCES)]
     endpoints = dict(item.split("=", 1) for item in raw if "=" in item)
     unknown = sorted(set(endpoints) - set(PROVINCES))
     if len(endpoints) != len(raw) or unknown:
@@ -275,7 +261,3 @@ def _rebuild_projections(args: argparse.Namespace) -> int:
     finally:
         close_services(services)
     return 1 if differ else 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    return asyncio.run(run_demo(args.data_dir, once=args.once, start=args.start))

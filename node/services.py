@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from federation.log_signal import LogSignal
+from infra.view_store import ViewStore
 from node.application import NodeApplication
 from node.auth import TokenVerifier
 from node.cases import CaseService
@@ -17,7 +18,6 @@ from node.metrics import NodeMetrics
 from node.settings import Settings
 from node.transparency import TransparencyService
 from projections.follower import ProjectionFollower
-from projections.view_store import ViewStore
 
 
 @dataclass(frozen=True)

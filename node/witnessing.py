@@ -13,9 +13,9 @@ from aggregates.log_alert import LogAlert
 from federation.errors import PeerUnavailable, RemoteRejected
 from federation.tree_heads import Finding, TreeHead
 from federation.witness import ACCEPTED, Observation, Witness
+from infra.view_store import ViewStore
 from node.application import Clock, NodeApplication, NotFound
 from projections.log_alerts import alerts
-from projections.view_store import ViewStore
 
 log = structlog.get_logger("tongban.witness")
 

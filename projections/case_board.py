@@ -21,9 +21,9 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.case import OPEN_STATES, Case, State, writer_of
+from infra.view_store import Transaction
 from projections.deadline_clock import CLOCK_EVENTS, CalendarOf, deadline_states, fold, new_clock
 from projections.row_batch import RowBatch
-from projections.view_store import Transaction
 
 COLUMNS = (
     "case_id",

@@ -11,7 +11,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.case import CASE_EVENTS
-from projections.view_store import Transaction
+from infra.view_store import Transaction
 
 DDL = """CREATE TABLE IF NOT EXISTS view_case_steps (
     case_id TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL, event TEXT NOT NULL,

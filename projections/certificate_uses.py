@@ -16,7 +16,7 @@ from eventsourcing.utils import get_topic
 
 from aggregates.certificate import Certificate, holder_digest
 from aggregates.erasure import ERASED, Erasure
-from projections.view_store import Transaction
+from infra.view_store import Transaction
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS view_certificate_holders (

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from projections.view_store import PositionMoved, Transaction, ViewStore, advance, position
+from infra.view_store import PositionMoved, Transaction, ViewStore, advance, position
 
 
 class Projection(Protocol):

@@ -9,7 +9,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.log_alert import LogAlert
-from projections.view_store import Transaction
+from infra.view_store import Transaction
 
 DDL = """CREATE TABLE IF NOT EXISTS view_log_alerts (
     alert_id TEXT PRIMARY KEY,

@@ -18,7 +18,7 @@ from aggregates.case import Case
 from aggregates.certificate import Certificate
 from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
-from projections.view_store import Transaction
+from infra.view_store import Transaction
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS view_recognitions (

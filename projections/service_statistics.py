@@ -27,9 +27,9 @@ from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedu
 from aggregates.case import Case
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineStatus, Suspension, deadline_state
+from infra.view_store import Transaction
 from projections.deadline_clock import closed_suspensions
 from projections.row_batch import RowBatch
-from projections.view_store import Transaction
 
 COLUMNS = (
     "case_id",

@@ -17,8 +17,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from federation.transparency_tree import Frontier, consistency_proof, inclusion_proof, leaf_hash, root
-from projections.view_store import PositionMoved, Transaction, ViewStore, advance, position
+from infra.transparency_tree import Frontier, consistency_proof, inclusion_proof, leaf_hash, root
+from infra.view_store import PositionMoved, Transaction, ViewStore, advance, position
 
 NAME = "transparency_log"
 DDL = (

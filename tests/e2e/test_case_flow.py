@@ -18,7 +18,7 @@ import pytest
 from node.auth import Role
 from simulators.cluster import NodeProcess, prepare_keys, token_for
 from simulators.demo_cases import CaseResults, IdCard, run_case_scenarios
-from simulators.sample_data import sample_certificates
+from simulators.sample_data import SAMPLE_CATALOGUE, sample_certificates
 
 pytestmark = pytest.mark.e2e
 HERE, HANDLING = "310000", "320000"
@@ -26,7 +26,18 @@ HERE, HANDLING = "310000", "320000"
 
 def load_catalogue(data_dir: Path, province: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "node", "catalogue", "load", "--province", province, "--node", HERE],
+        [
+            sys.executable,
+            "-m",
+            "node",
+            "catalogue",
+            "load",
+            str(SAMPLE_CATALOGUE),
+            "--province",
+            province,
+            "--node",
+            HERE,
+        ],
         env={"TONGBAN_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from aggregates.identifiers import CertificateIdentifier
+from infra.view_store import Transaction
 from node.services import Services
 from projections.follower import Projection, ProjectionFollower
-from projections.view_store import Transaction
 from simulators.sample_data import credit_code
 from tests.builders import FakeClock
 from tests.integration.test_case_board import ID_CARD, SH_PLATFORM

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from federation.transparency_tree import leaf_hash
 from federation.transparency_verify import verify_consistency, verify_inclusion
+from infra.transparency_tree import leaf_hash
 from node.services import Services
 from projections.transparency_log import TransparencyLog, leaf_record
 from tests.builders import FakeClock

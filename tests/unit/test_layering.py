@@ -39,18 +39,49 @@ def test_aggregates_import_only_the_standard_library_eventsourcing_domain_and_th
     assert not offenders, f"aggregates/ must stay pure: {sorted(offenders)}"
 
 
+# Each top-level package and the packages of ours it may import: data flows one way, from the domain up to the
+# node, and the tools (simulators, benchmarks, tests) sit above it. No two packages import each other.
+OURS = ("aggregates", "infra", "projections", "federation", "node", "simulators", "benchmarks", "tests")
+MAY_IMPORT: dict[str, set[str]] = {
+    "aggregates": set(),  # the pure domain (checked more strictly above)
+    "infra": set(),  # the Merkle tree and the view store, below both federation and projections
+    "projections": {"aggregates", "infra"},
+    "federation": {"aggregates", "infra"},
+    "node": {"aggregates", "infra", "projections", "federation"},
+    "simulators": {"aggregates", "infra", "projections", "federation", "node"},
+    "benchmarks": {"aggregates", "infra", "projections", "federation", "node", "simulators"},
+    "tests": set(OURS) - {"tests"},
+}
+
+
+@pytest.mark.parametrize("package", OURS)
+def test_each_package_imports_only_the_layers_below_it(package: str) -> None:
+    offenders = {
+        f"{path}: {name}"
+        for path, names in imported_modules(package).items()
+        for name in names
+        if name.split(".")[0] in OURS
+        and name.split(".")[0] != package
+        and name.split(".")[0] not in MAY_IMPORT[package]
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_no_two_packages_import_each_other() -> None:
+    pairs = {(a, b) for a, allowed in MAY_IMPORT.items() for b in allowed}
+    assert not {(a, b) for a, b in pairs if (b, a) in pairs}
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        (
-            "aggregates",
-            {"aiohttp", "grpc", "psycopg", "node", "federation", "projections", "tongban", "socket"},
-        ),
-        ("projections", {"node", "aiohttp"}),
-        ("federation", {"node", "aiohttp"}),
+        ("aggregates", {"aiohttp", "grpc", "psycopg", "tongban", "socket"}),
+        ("infra", {"aiohttp", "grpc", "tongban"}),
+        ("projections", {"aiohttp", "grpc"}),
+        ("federation", {"aiohttp"}),
     ],
 )
-def test_layers_point_one_way(package: str, forbidden: set[str]) -> None:
+def test_lower_layers_use_no_transport_they_do_not_serve(package: str, forbidden: set[str]) -> None:
     offenders = {
         f"{path}: {name}"
         for path, names in imported_modules(package).items()

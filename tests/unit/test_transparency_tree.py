@@ -9,8 +9,8 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from federation.transparency_tree import Frontier, consistency_proof, inclusion_proof, leaf_hash, root
 from federation.transparency_verify import verify_consistency, verify_inclusion
+from infra.transparency_tree import Frontier, consistency_proof, inclusion_proof, leaf_hash, root
 
 # The leaves and roots of the Certificate Transparency reference tests (RFC 6962 trees of 1 to 8 leaves).
 CT_LEAVES = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",

@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from federation.pki import Manifest, Member
-from federation.transparency_tree import consistency_proof, leaf_hash, root
 from federation.tree_heads import (
     BAD_SIGNATURE,
     FORK,
@@ -27,8 +26,9 @@ from federation.tree_heads import (
     cosignature_payload,
 )
 from federation.witness import ACCEPTED, UNCHANGED, Witness
+from infra.transparency_tree import consistency_proof, leaf_hash, root
+from infra.view_store import SQLiteViewStore
 from node.signing import Ed25519Signer
-from projections.view_store import SQLiteViewStore
 
 PEER, WITNESS = "310000", "320000"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -1,9 +1,14 @@
-"""`tongban simulate`: operators load-test a local federation under faults, or a running federation given by
-its manifest (simulators/simulate.py)."""
+"""The simulator's commands of ``tongban``: ``simulate`` (load-test a local federation under faults, or a
+running federation given by its manifest: simulators/simulate.py) and ``demo`` (command 1 of the README).
+
+The node's CLI knows nothing of them: it adds every parser registered under the entry point group
+``tongban.commands`` (pyproject.toml), so node/ never imports simulators/.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import sys
 import tempfile
@@ -15,6 +20,7 @@ from node import crash_points
 from node.log_config import configure_logging, current_stderr
 from simulators.chaos import chaos_schedule
 from simulators.cluster import YANGTZE_RIVER_DELTA
+from simulators.demo import run_demo
 from simulators.faults import SERVER_KINDS, FaultSpecError, parse_fault
 from simulators.running_nodes import TargetError, running_nodes
 from simulators.simulate import Scenario, simulate
@@ -150,7 +156,7 @@ def _simulate(args: argparse.Namespace) -> int:
     faults += chaos_schedule(
         provinces,
         args.cases / args.rate,
-        random.Random(f"chaos-{args.seed}"),  # noqa: S311 - a reproducible schedule, not a secret
+        random.Random(f"chaos-{args.seed}"),
         kills=args.kills,
         partitions=args.partitions,
         pg_restarts=args.pg_restarts,
@@ -182,3 +188,22 @@ def _simulate(args: argparse.Namespace) -> int:
     report = simulate(scenario)
     print(f"report: {args.report_dir}/report.json, report.txt, report.html")
     return 0 if report["verdict"]["correct"] else 1
+
+
+def add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo", help="start the four Yangtze River Delta nodes locally and exercise them"
+    )
+    demo.add_argument("--once", action="store_true", help="exit after the summary instead of serving")
+    demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    demo.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the nodes' clock starts at 09:00 China time on this day (default: the wall clock)",
+    )
+    demo.set_defaults(run=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return asyncio.run(run_demo(args.data_dir, once=args.once, start=args.start))
