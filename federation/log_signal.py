@@ -30,17 +30,18 @@ class LogSignal:
             with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits there any more
                 loop.call_soon_threadsafe(event.set)
 
-    def wait_blocking(self, seen: int, timeout_s: float) -> None:
-        """In a worker thread: return once the log grew past generation ``seen``, or after ``timeout_s``."""
+    def wait_blocking(self, seen: int, timeout_s: float) -> bool:
+        """In a worker thread: once the log grew past generation ``seen`` (True), or after ``timeout_s``
+        (False)."""
         with self._grown:
-            self._grown.wait_for(lambda: self._generation != seen, timeout_s)
+            return self._grown.wait_for(lambda: self._generation != seen, timeout_s)
 
-    async def wait(self, seen: int, timeout_s: float) -> None:
-        """Return once the log grew past generation ``seen``, or after ``timeout_s``."""
+    async def wait(self, seen: int, timeout_s: float) -> bool:
+        """Once the log grew past generation ``seen`` (True), or after ``timeout_s`` (False)."""
         entry = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
             if self._generation != seen:
-                return
+                return True
             self._waiters.add(entry)
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that lands as
@@ -48,6 +49,7 @@ class LogSignal:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout_s):
                     await entry[1].wait()
+            return entry[1].is_set()
         finally:
             with self._lock:
                 self._waiters.discard(entry)

@@ -21,6 +21,7 @@ from node.evidence import check_bundle, export_case
 from node.log_config import configure_logging, current_stderr
 from node.progress import ProgressBar
 from node.replay import replay_case, replay_certificate, replay_log
+from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.services import Services
 
 NodeOpener = Callable[[argparse.Namespace, str], Services | None]
@@ -87,12 +88,9 @@ def add_audit_parser(
 
 def _instant(text: str) -> datetime:
     try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 date-time") from None
-    if instant.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no time zone offset")
-    return instant
+        return parse_rfc3339(text)
+    except NotAnInstant as e:
+        raise argparse.ArgumentTypeError(f"--as-of {e}") from None
 
 
 def _verify(services: Services, _args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from aggregates.clock import china_date
 from aggregates.errors import InvalidField
 from node.auth import Role
 from node.calendar_source import case_calendar
-from node.http.certificates import authenticate
+from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.query import (

@@ -11,8 +11,8 @@ from aiohttp import web
 from node.application import NotFound
 from node.auth import Forbidden, Role
 from node.http import case_schemas as cs
+from node.http.auth import authenticate
 from node.http.cases import deadlines_json
-from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.query import limit_parameter, page_size

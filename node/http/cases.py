@@ -25,12 +25,13 @@ from node import crash_points
 from node.auth import Forbidden, Principal, Role
 from node.cases import CaseService, TimelineEntry
 from node.http import case_schemas as cs
-from node.http.certificates import authenticate
+from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import read_json
 from node.http.schemas import Schema
 from node.idempotency import Idempotency
+from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.statutory_holidays import PROVISIONAL_SOURCE
 
 PREFIX = "/v1/cases"
@@ -180,11 +181,9 @@ async def as_of(request: web.Request) -> web.Response:
     _, case_id = await _party(request, *READERS)
     raw = request.query.get("at", "")
     try:
-        instant = datetime.fromisoformat(raw.replace("z", "+00:00").replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidField("at", "must be an RFC 3339 date-time with a time zone offset") from None
-    if instant.tzinfo is None:
-        raise InvalidField("at", "must include a time zone offset")
+        instant = parse_rfc3339(raw)
+    except NotAnInstant as e:
+        raise InvalidField("at", str(e)) from None
     cases = request.app[SERVICES].cases
     case = await asyncio.to_thread(cases.case_as_of, case_id, instant)
     if case is None:

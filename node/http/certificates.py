@@ -6,65 +6,32 @@ Issue, read, status operations, verify, and list by holder.
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime
 from typing import Any
 
-import structlog
 from aiohttp import web
 
 from aggregates.certificate import Certificate, Link
 from node.auth import CERTIFICATE_READERS, Principal, Role
 from node.certificates import HistoryEntry, SignedAssertion, canonical_identifier
 from node.http import schemas
+from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
-from node.http.keys import PRINCIPAL, RATE_LIMITS, SERVICES
+from node.http.keys import SERVICES
 from node.http.problems import Problem, read_json
 from node.idempotency import Idempotency
+from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.signing import b64
 
 PREFIX = "/v1/certificates"
 
 
-# RFC 3339 date-time (section 5.6): "T"/"t" between date and time, "Z"/"z" or a numeric offset.
-_RFC3339 = re.compile(
-    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2})"
-    r"(?:\.(?P<fraction>[0-9]{1,9}))?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
-
-
-def authenticate(request: web.Request) -> Principal:
-    """The caller's principal, within its rate limit; from here on every log line of the request names the
-    acting office."""
-    if PRINCIPAL in request:  # authenticated already (before the parameters were checked)
-        return request[PRINCIPAL]
-    principal = request.app[SERVICES].tokens.verify(request.headers.get("Authorization"))
-    request[PRINCIPAL] = principal
-    structlog.contextvars.bind_contextvars(**principal.log_context())
-    retry_after = request.app[RATE_LIMITS].take(principal)
-    if retry_after is not None:
-        raise Problem(
-            429,
-            "too-many-requests",
-            f"this token's rate limit is spent: retry after {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
-        )
-    return principal
-
-
 def parse_as_of(text: str) -> datetime:
     """An RFC 3339 timestamp with its offset; a 422 problem pointing at ``/as_of`` otherwise."""
-    match = _RFC3339.fullmatch(text)
-    if match is None:
-        raise Problem(
-            422, "invalid-body", "/as_of: must be an RFC 3339 date-time with an offset", pointer="/as_of"
-        )
-    offset = match["offset"].upper().replace("Z", "+00:00")
-    fraction = f".{match['fraction'][:6]:0<6}" if match["fraction"] else ""
     try:
-        return datetime.fromisoformat(f"{match['date']}T{match['time']}{fraction}{offset}")
-    except ValueError:  # e.g. 2026-02-30, a leap second (:60) or an offset of 24 hours
-        raise Problem(422, "invalid-body", "/as_of: is not a real date-time", pointer="/as_of") from None
+        return parse_rfc3339(text)
+    except NotAnInstant as e:
+        raise Problem(422, "invalid-body", f"/as_of: {e}", pointer="/as_of") from None
 
 
 def certificate_json(certificate: Certificate) -> dict[str, Any]:

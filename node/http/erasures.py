@@ -11,8 +11,8 @@ import asyncio
 from aiohttp import web
 
 from node.auth import Role
+from node.http.auth import authenticate
 from node.http.case_schemas import APPLICANT
-from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json

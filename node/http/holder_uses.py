@@ -14,8 +14,8 @@ from aiohttp import web
 from aggregates.certificate import holder_digest, validate_holder_id
 from aggregates.errors import InvalidField
 from node.auth import Role
+from node.http.auth import authenticate
 from node.http.case_schemas import APPLICANT
-from node.http.certificates import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json

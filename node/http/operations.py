@@ -13,7 +13,7 @@ from aggregates.clock import china_date
 from node.auth import Role
 from node.calendar_reload import recheck, reload_calendar
 from node.http import schemas
-from node.http.certificates import authenticate
+from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json

@@ -19,7 +19,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from aggregates.errors import InvalidField
-from node.http.certificates import authenticate
+from node.http.auth import authenticate
 from node.http.endpoint import Handler
 from node.http.keys import PROTECTED
 from node.http.openapi import PATH_PARAMETERS, QUERY_PARAMETERS

@@ -11,7 +11,7 @@ from aiohttp import web
 from aggregates.certificate import Status
 from aggregates.errors import InvalidField
 from node.auth import Role
-from node.http.certificates import authenticate
+from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.query import (

@@ -16,7 +16,7 @@ from aggregates.catalogue import Mode
 from aggregates.clock import china_date
 from aggregates.errors import InvalidField
 from node.auth import Role
-from node.http.certificates import authenticate
+from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.query import (

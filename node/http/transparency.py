@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from node.application import NotFound
-from node.http.certificates import authenticate
+from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.schemas import Schema
