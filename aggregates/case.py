@@ -38,6 +38,7 @@ class State(StrEnum):
     CONCLUDED = "CONCLUDED"  # 办结
     DELIVERED = "DELIVERED"  # 送达
     ARCHIVED = "ARCHIVED"  # 归档
+    WITHDRAWN = "WITHDRAWN"  # 撤回申请: the applicant withdrew before the decision
 
 
 class Result(StrEnum):
@@ -79,7 +80,7 @@ BEFORE_ACCEPTANCE = frozenset({State.SUBMITTED, State.RECEIVED, State.FORWARDED}
 OPEN_STATES = frozenset(
     {*BEFORE_ACCEPTANCE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE}
 )
-ENDED_STATES = frozenset({State.CONCLUDED, State.REFUSED, State.DELIVERED, State.ARCHIVED})
+ENDED_STATES = frozenset({State.CONCLUDED, State.REFUSED, State.DELIVERED, State.ARCHIVED, State.WITHDRAWN})
 
 
 def _text(field: str, value: str, max_length: int = 1000) -> str:
@@ -293,6 +294,16 @@ class Case(Aggregate):
         office_code: str
         operator_id: str
 
+    class Withdrawn(Aggregate.Event):
+        """撤回申请: the applicant withdrew the application before the decision. The case ends: every clock
+        stops, no refusal is recorded."""
+
+        withdrawn_on: str
+        reason: str
+        province: str
+        office_code: str
+        operator_id: str
+
     class DeadlinesRecomputed(Aggregate.Event):
         """A year the case counts through got another schedule (the official notice replacing a provisional
         year), and a due date moved. ``calendar_years`` are the schedules the case counts those years with
@@ -408,6 +419,7 @@ class Case(Aggregate):
         self.certificate_flags: dict[str, str] = {}  # certificate identifier -> status it changed to
         # the schedules its writer recorded for years it counts through (DeadlinesRecomputed), by year
         self.calendar_years: dict[int, YearSchedule] = {}
+        self.withdrawn_on: str | None = None
 
     @property
     def recorded_calendar(self) -> tuple[YearSchedule, ...]:
@@ -698,6 +710,31 @@ class Case(Aggregate):
         self, reason: str, province: str, office_code: str, operator_id: str, timestamp: datetime
     ) -> None:
         self.state = State.REFUSED
+        self.open_supplement = None
+
+    def withdraw(self, reason: str, actor: Actor, at: datetime) -> None:
+        """撤回申请, at any time before the decision, through the province that received the application."""
+        self._require(OPEN_STATES, "withdraw")
+        self._require_province(actor, self.receiving_province, "receiving province")
+        self._withdrawn(
+            withdrawn_on=china_date(at).isoformat(),
+            reason=_text("reason", reason),
+            **actor.event_fields(),
+            timestamp=at,
+        )
+
+    @event(Withdrawn)
+    def _withdrawn(
+        self,
+        withdrawn_on: str,
+        reason: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.state = State.WITHDRAWN
+        self.withdrawn_on = withdrawn_on
         self.open_supplement = None
 
     # Supplement (补正)
@@ -1235,7 +1272,7 @@ CASE_EVENTS: tuple[type[Aggregate.Event], ...] = tuple(
 
 def writer_of(state: str, forwarded: bool, mode: str, receiving: str, handling: str) -> str:
     """``Case.writer`` as a function of the facts it rests on (read models compute it from their rows)."""
-    if state in (State.CONCLUDED, State.REFUSED):
+    if state in (State.CONCLUDED, State.REFUSED, State.WITHDRAWN):
         return receiving
     if state in BEFORE_ACCEPTANCE and not forwarded and mode != Mode.FULL_ONLINE:
         return receiving

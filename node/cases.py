@@ -37,6 +37,7 @@ from federation.errors import RemoteConflict, RemoteNotFound
 from federation.log_signal import LogSignal
 from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
 from node.calendar_source import CalendarBook, case_calendar
+from node.case_commands import CaseCommand
 from node.catalogue import CatalogueService
 from node.certificates import CertificateService
 from node.idempotency import Idempotency
@@ -470,6 +471,21 @@ class CaseService:
             return False
         return (content.holder_id_type, content.holder_id) == (person.id_type, person.id_number)
 
+    def run(
+        self,
+        command: CaseCommand,
+        case_id: str,
+        actor: Actor,
+        request: Idempotency | None = None,
+        **arguments: Any,
+    ) -> Case:
+        """A declared case command (``node/case_commands.py``): recorded here where this node writes the case,
+        else forwarded to the writer when the declaration allows it."""
+        forward = (command.name, arguments) if command.forwardable else None
+        return self._change(
+            case_id, lambda case, at: command.record(case, actor, at, arguments), actor, forward, request
+        )
+
     def accept(self, case_id: str, actor: Actor, acceptance_no: str | None = None) -> Case:
         number = acceptance_no or f"SL{secrets.randbelow(10**12):012d}"
         return self._change(case_id, lambda case, at: case.accept(number, actor, at))
@@ -725,8 +741,9 @@ class CaseService:
     def deadlines(
         self, case: Case, as_of: datetime | None = None, calendar: WorkingCalendar | None = None
     ) -> CaseDeadlines | None:
-        """Promised (承诺) and statutory (法定) deadline states as of an instant; None before acceptance."""
-        if case.accepted_on is None:
+        """Promised (承诺) and statutory (法定) deadline states as of an instant; None before acceptance and
+        once withdrawn (every clock stopped)."""
+        if case.accepted_on is None or case.withdrawn_on is not None:
             return None
         counted = calendar or self.calendar_of(case)
         today = china_date(as_of or self._clock())

@@ -32,7 +32,7 @@ class DeadlineTimer:
         self._position = 0  # the last notification id read; ids may have gaps
         self._open: set[str] = set()
         self._filed = get_topic(Case.Submitted)
-        self._ended = {get_topic(Case.Concluded), get_topic(Case.Refused)}
+        self._ended = {get_topic(Case.Concluded), get_topic(Case.Refused), get_topic(Case.Withdrawn)}
         self._lock = threading.Lock()  # the worker loop and a calendar reload may tick at once
 
     def tick(self) -> Counter[str]:

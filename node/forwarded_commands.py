@@ -8,6 +8,7 @@ decide the rest, exactly as for a local caller.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import grpc
@@ -17,10 +18,16 @@ from aggregates.case import Case
 from aggregates.responsibility import Actor
 from federation.errors import CommandRefused
 from federation.servicer import CommandHandler
+from node.case_commands import DECLARED, CaseCommand
 from node.cases import CaseService
 from node.errors import mapping_for
 from node.http import case_schemas as cs
 from node.idempotency import Idempotency
+
+
+def _declared(command: CaseCommand, cases: CaseService, case_id: str, actor: Actor, **arguments: Any) -> Case:
+    return cases.run(command, case_id, actor, **arguments)
+
 
 FORWARDABLE: dict[str, tuple[Callable[..., Case], dict[str, Any]]] = {
     "ATTACH_MATERIAL": (CaseService.attach_material, cs.ATTACH),
@@ -29,6 +36,11 @@ FORWARDABLE: dict[str, tuple[Callable[..., Case], dict[str, Any]]] = {
     "DELIVER": (CaseService.deliver, cs.DELIVER),
     "RATE": (CaseService.rate, cs.RATE),
     "ARCHIVE": (CaseService.archive, cs.EMPTY),
+    **{
+        command.name: (partial(_declared, command), command.arguments)
+        for command in DECLARED
+        if command.forwardable
+    },
 }
 
 

@@ -78,6 +78,7 @@ STATE_AFTER: dict[type[Any], State] = {
     Case.Concluded: State.CONCLUDED,
     Case.Delivered: State.DELIVERED,
     Case.Archived: State.ARCHIVED,
+    Case.Withdrawn: State.WITHDRAWN,
 }
 
 

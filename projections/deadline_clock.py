@@ -29,6 +29,7 @@ CLOCK_EVENTS: tuple[type[Any], ...] = (
     Case.Extended,
     Case.Concluded,
     Case.DeadlinesRecomputed,
+    Case.Withdrawn,
 )
 
 
@@ -43,6 +44,7 @@ def new_clock(submitted: Case.Submitted) -> dict[str, Any]:
         "concluded_on": None,
         "calendar_years": {},
         "due_moved": None,
+        "withdrawn_on": None,
     }
 
 
@@ -63,6 +65,8 @@ def fold(clock: dict[str, Any], event: Any) -> None:
     elif isinstance(event, Case.Concluded):
         clock["concluded_on"] = event.concluded_on
         clock["suspensions"] = closed_suspensions(clock["suspensions"], event.concluded_on)
+    elif isinstance(event, Case.Withdrawn):
+        clock["withdrawn_on"] = event.withdrawn_on
     elif isinstance(event, Case.DeadlinesRecomputed):
         clock["calendar_years"] |= {str(fields["year"]): fields for fields in event.calendar_years}
         clock["due_moved"] = {
@@ -81,8 +85,9 @@ def recorded_calendar(clock: dict[str, Any]) -> tuple[YearSchedule, ...]:
 def deadline_states(
     clock: dict[str, Any], calendar_of: CalendarOf, today: date
 ) -> tuple[DeadlineState, DeadlineState] | None:
-    """(promised, statutory) as of the end of ``today``; None before acceptance or outside every calendar."""
-    if clock["accepted_on"] is None:
+    """(promised, statutory) as of the end of ``today``; None before acceptance, once withdrawn (every clock
+    stopped), or outside every calendar."""
+    if clock["accepted_on"] is None or clock.get("withdrawn_on") is not None:
         return None
     calendar = calendar_of(recorded_calendar(clock))
     suspensions = tuple(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
 from node import crash_points
 from node.auth import Forbidden, Principal, Role
+from node.case_commands import DECLARED, CaseCommand
 from node.cases import CaseService, TimelineEntry
 from node.http import case_schemas as cs
 from node.http.auth import authenticate
@@ -226,6 +228,10 @@ def _command(
         return web.json_response(case_json(case, cases))
 
     return handler
+
+
+def _declared(command: CaseCommand, cases: CaseService, case_id: str, actor: Any, **arguments: Any) -> Case:
+    return cases.run(command, case_id, actor, **arguments)
 
 
 def _receive(cases: CaseService, case_id: str, actor: Any, number: str | None = None) -> Case:
@@ -539,5 +545,15 @@ ENDPOINTS = [
         "window or handling officer of a party province",
         _ERRORS,
         tag="cases",
+    ),
+    *(
+        _ep(
+            C + command.path,
+            _command(partial(_declared, command), command.arguments, command.roles),
+            command.summary,
+            command.arguments,
+            command.who,
+        )
+        for command in DECLARED
     ),
 ]

@@ -407,3 +407,26 @@ def test_each_running_node_signs_tree_heads_of_its_log(
         path = [bytes.fromhex(h) for h in proof["path"]]
         size, leaf = head["tree_size"], bytes.fromhex(proof["leaf_hash"])
         assert verify_inclusion(size - 1, size, leaf, path, bytes.fromhex(head["root_hash"]))
+
+
+def test_the_applicant_withdraws_through_the_receiving_window_and_both_nodes_end_the_case(
+    cluster: FederatedCluster, flows: dict[str, FlowResult]
+) -> None:
+    """撤回申请 after Jiangsu accepted a case Shanghai received: Shanghai's window sends the withdrawal on to
+    Jiangsu, which writes the case; both nodes end it as WITHDRAWN, with no refusal and no deadline."""
+
+    async def scenario(fed: Federation) -> list[dict[str, Any]]:
+        applicant = await fed.issue_id_card(SH, seed="e2e-withdrawal")
+        case_id = await fed.received_proxy_case(SH, JS, applicant, consent="CONSENT-WITHDRAWAL")
+        path = f"/v1/cases/{case_id}"
+        await fed.post(SH, path + "/forward", Role.WINDOW)
+        await fed.wait_for_state(JS, case_id, "FORWARDED")
+        await fed.post(JS, path + "/accept", Role.HANDLER)
+        await fed.wait_for_state(SH, case_id, "ACCEPTED")
+        withdrawn = await fed.post(SH, path + "/withdraw", Role.WINDOW, {"reason": "申请人申请撤回"})
+        assert withdrawn["state"] == "WITHDRAWN"
+        return [await fed.wait_for_state(p, case_id, "WITHDRAWN") for p in (SH, JS)]
+
+    for case in asyncio.run(_with_federation(cluster, scenario)):
+        assert case["deadlines"] is None  # every clock stopped
+        assert case["writer"] == SH

@@ -107,6 +107,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         )
     },
     ("POST", CASE + "/supplement"): rule({W, P}),
+    ("POST", CASE + "/withdraw"): rule({W, P}),
     ("POST", CASE + "/deliver"): rule({W, H}),
     ("POST", CASE + "/rating"): rule({P}),
     ("POST", "/v1/bundle-cases"): rule({W, P}),

@@ -151,7 +151,11 @@ SCHEMAS: dict[str, tuple[list[tuple[str, str, Role]], dict[str, Any]]] = {
         {"material_code": "M04", "file_digest": DIGEST},
     ),
     "reason": (
-        [("POST", "{online}/refuse", Role.HANDLER), ("POST", "{online}/rating/appeal", Role.HANDLER)],
+        [
+            ("POST", "{online}/refuse", Role.HANDLER),
+            ("POST", "{online}/rating/appeal", Role.HANDLER),
+            ("POST", "{proxy}/withdraw", Role.WINDOW),
+        ],
         {"reason": "材料不全"},
     ),
     "supplement-request": (

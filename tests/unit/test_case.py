@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from aggregates.case import Case, Part, State
+from aggregates.case import ENDED_STATES, OPEN_STATES, Case, Part, State
 from aggregates.clock import china_date
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
@@ -453,3 +453,40 @@ def test_an_item_of_a_bundle_is_delivered_only_with_its_bundle() -> None:
     refused_without_events(case, lambda: case.deliver_with_bundle("b-2", "POST", "EMS1", JS_HANDLER, later()))
     case.deliver_with_bundle("b-1", "POST", "EMS1", JS_HANDLER, later())
     assert case.state is State.DELIVERED
+
+
+# 撤回申请: withdrawal, the first command declared once (node/case_commands.py)
+
+
+def test_an_application_is_withdrawn_before_the_decision_and_every_clock_stops() -> None:
+    case, _ = _withdrawable_case()
+    case.withdraw("申请人撤回", SH_WINDOW, T_WITHDRAW)
+    assert case.state == State.WITHDRAWN
+    assert case.withdrawn_on == china_date(T_WITHDRAW).isoformat()
+    assert case.open_supplement is None
+    assert State.WITHDRAWN in ENDED_STATES
+    assert State.WITHDRAWN not in OPEN_STATES
+    assert not any(isinstance(e, Case.Refused) for e in case.collect_events())  # no refusal recorded
+    with pytest.raises(IllegalTransition):
+        case.withdraw("again", SH_WINDOW, T_WITHDRAW)
+
+
+def test_only_the_receiving_province_withdraws_and_only_before_the_decision() -> None:
+    case, handler = _withdrawable_case()
+    with pytest.raises(IllegalTransition, match="receiving province"):
+        case.withdraw("申请人撤回", handler, T_WITHDRAW)
+    with pytest.raises(InvalidField):
+        case.withdraw("  ", SH_WINDOW, T_WITHDRAW)
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        case.record_review(step, "同意", handler, T_WITHDRAW)
+    case.conclude("ISSUED", handler, T_WITHDRAW)
+    with pytest.raises(IllegalTransition, match="withdraw"):
+        case.withdraw("too late", SH_WINDOW, T_WITHDRAW)
+
+
+T_WITHDRAW = later(days=2)
+
+
+def _withdrawable_case() -> tuple[Case, Actor]:
+    """An accepted PROXY case, received in Shanghai and handled in Jiangsu, not yet decided."""
+    return accepted(), JS_HANDLER

@@ -108,6 +108,7 @@ class _CaseCommandEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CaseComma
     CASE_COMMAND_DELIVER: _CaseCommand.ValueType  # 4
     CASE_COMMAND_RATE: _CaseCommand.ValueType  # 5
     CASE_COMMAND_ARCHIVE: _CaseCommand.ValueType  # 6
+    CASE_COMMAND_WITHDRAW: _CaseCommand.ValueType  # 7
 
 class CaseCommand(_CaseCommand, metaclass=_CaseCommandEnumTypeWrapper):
     """CaseCommand names a command that a party may ask the case's writer to record."""
@@ -119,6 +120,7 @@ CASE_COMMAND_CONCLUDE_PART: CaseCommand.ValueType  # 3
 CASE_COMMAND_DELIVER: CaseCommand.ValueType  # 4
 CASE_COMMAND_RATE: CaseCommand.ValueType  # 5
 CASE_COMMAND_ARCHIVE: CaseCommand.ValueType  # 6
+CASE_COMMAND_WITHDRAW: CaseCommand.ValueType  # 7
 Global___CaseCommand: _TypeAlias = CaseCommand  # noqa: Y015
 
 @_typing.final
