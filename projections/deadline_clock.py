@@ -50,22 +50,7 @@ def new_clock(submitted: Case.Submitted) -> dict[str, Any]:
 
 def fold(clock: dict[str, Any], event: Any) -> None:
     """Apply one of :data:`CLOCK_EVENTS` to the clock, in place."""
-    if isinstance(event, Case.Accepted):
-        clock["accepted_on"] = event.accepted_on
-    elif isinstance(event, Case.SupplementRequested):
-        if event.suspends_clock:
-            clock["suspensions"].append([event.requested_on, None])
-    elif isinstance(event, Case.SpecialProcedureStarted):
-        clock["suspensions"].append([event.started_on, None])
-    elif isinstance(event, Case.SupplementProvided | Case.SpecialProcedureEnded):
-        ended = event.provided_on if isinstance(event, Case.SupplementProvided) else event.ended_on
-        clock["suspensions"] = closed_suspensions(clock["suspensions"], ended)
-    elif isinstance(event, Case.Extended):
-        clock["extension_days"] = event.days
-    elif isinstance(event, Case.Concluded):
-        clock["concluded_on"] = event.concluded_on
-        clock["suspensions"] = closed_suspensions(clock["suspensions"], event.concluded_on)
-    elif isinstance(event, Case.Withdrawn):
+    if isinstance(event, Case.Withdrawn):
         clock["withdrawn_on"] = event.withdrawn_on
     elif isinstance(event, Case.DeadlinesRecomputed):
         clock["calendar_years"] |= {str(fields["year"]): fields for fields in event.calendar_years}
@@ -75,6 +60,29 @@ def fold(clock: dict[str, Any], event: Any) -> None:
             "statutory": {"from": event.statutory_from, "to": event.statutory_to},
             "sources": [fields["source"] for fields in event.calendar_years],
         }
+    else:
+        fold_counting(clock, event)
+
+
+def fold_counting(facts: dict[str, Any], event: Any) -> None:
+    """The facts the count of working days rests on, kept in any dict with their keys: ``accepted_on``,
+    ``suspensions``, ``extension_days`` and ``concluded_on`` (the service statistics keep them in their rows).
+    Other events leave them as they are."""
+    if isinstance(event, Case.Accepted):
+        facts["accepted_on"] = event.accepted_on
+    elif isinstance(event, Case.SupplementRequested):
+        if event.suspends_clock:
+            facts["suspensions"].append([event.requested_on, None])
+    elif isinstance(event, Case.SpecialProcedureStarted):
+        facts["suspensions"].append([event.started_on, None])
+    elif isinstance(event, Case.SupplementProvided | Case.SpecialProcedureEnded):
+        ended = event.provided_on if isinstance(event, Case.SupplementProvided) else event.ended_on
+        facts["suspensions"] = closed_suspensions(facts["suspensions"], ended)
+    elif isinstance(event, Case.Extended):
+        facts["extension_days"] = event.days
+    elif isinstance(event, Case.Concluded):
+        facts["concluded_on"] = event.concluded_on
+        facts["suspensions"] = closed_suspensions(facts["suspensions"], event.concluded_on)
 
 
 def recorded_calendar(clock: dict[str, Any]) -> tuple[YearSchedule, ...]:

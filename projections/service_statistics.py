@@ -28,7 +28,7 @@ from aggregates.case import Case
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineStatus, Suspension, deadline_state
 from infra.view_store import Transaction
-from projections.deadline_clock import closed_suspensions
+from projections.deadline_clock import fold_counting
 from projections.row_batch import RowBatch
 
 COLUMNS = (
@@ -120,21 +120,15 @@ class ServiceStatistics:
             ))  # fmt: skip
             return
         row = self._rows.get(tx, case_id)
+        fold_counting(row, event)  # acceptance, suspensions, extension, conclusion: as the case counts them
         if isinstance(event, Case.MaterialAttached):
             row["materials"][event.material_code] = event.certificate_identifier is not None
-        elif isinstance(event, Case.Accepted):
-            row["accepted_on"] = event.accepted_on
         elif isinstance(event, Case.Refused):
             row["refused"] = 1
         elif isinstance(event, Case.SupplementRequested):
-            self._supplement_requested(row, event)
-        elif isinstance(event, Case.SpecialProcedureStarted):
-            row["suspensions"].append([event.started_on, None])
-        elif isinstance(event, Case.SupplementProvided | Case.SpecialProcedureEnded):
-            ended = event.provided_on if isinstance(event, Case.SupplementProvided) else event.ended_on
-            row["suspensions"] = closed_suspensions(row["suspensions"], ended)
-        elif isinstance(event, Case.Extended):
-            row["extension_days"] = event.days
+            row["supplement_rounds"] = event.round
+            # a material named missing is no longer on file: the supplement replaces it
+            row["materials"] = {k: v for k, v in row["materials"].items() if k not in event.missing}
         elif isinstance(event, Case.DeadlinesRecomputed):
             for fields in event.calendar_years:
                 tx.execute(
@@ -146,8 +140,7 @@ class ServiceStatistics:
                     (case_id, fields["year"], json.dumps(fields, sort_keys=True)),
                 )
         elif isinstance(event, Case.Concluded):
-            row |= {"concluded_on": event.concluded_on, "result": event.result}
-            row["suspensions"] = closed_suspensions(row["suspensions"], event.concluded_on)
+            row["result"] = event.result
             row |= self._handling(row, self._calendar_of(_recorded(tx, case_id)))
         elif isinstance(event, Case.Rated):
             row |= {"rating": event.score, "rectification_due_on": event.rectification_due_on}
@@ -158,14 +151,6 @@ class ServiceStatistics:
 
     def flush(self, tx: Transaction) -> None:
         self._rows.flush(tx)
-
-    @staticmethod
-    def _supplement_requested(row: dict[str, Any], event: Case.SupplementRequested) -> None:
-        row["supplement_rounds"] = event.round
-        # a material named missing is no longer on file: the supplement replaces it
-        row["materials"] = {k: v for k, v in row["materials"].items() if k not in event.missing}
-        if event.suspends_clock:
-            row["suspensions"].append([event.requested_on, None])
 
     @staticmethod
     def _handling(row: dict[str, Any], calendar: WorkingCalendar) -> dict[str, Any]:

@@ -71,13 +71,7 @@ def add_simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         default=0.0,
         help="simulated seconds per real second (86400: a day a second); default: the wall clock",
     )
-    parser.add_argument(
-        "--start",
-        type=date.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="the nodes' clock starts at 09:00 China time on this day (with --time-scale, or at 1x); "
-        "default: the wall clock",
-    )
+    _add_start(parser, "with --time-scale, or at 1x")
     parser.add_argument(
         "--stall-share", type=float, default=0.0, help="share of cases left open once accepted (0..1)"
     )
@@ -196,13 +190,17 @@ def add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     demo.add_argument("--once", action="store_true", help="exit after the summary instead of serving")
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
-    demo.add_argument(
+    _add_start(demo, "at 1x")
+    demo.set_defaults(run=_demo)
+
+
+def _add_start(parser: argparse.ArgumentParser, pace: str) -> None:
+    parser.add_argument(
         "--start",
         type=date.fromisoformat,
         metavar="YYYY-MM-DD",
-        help="the nodes' clock starts at 09:00 China time on this day (default: the wall clock)",
+        help=f"the nodes' clock starts at 09:00 China time on this day ({pace}); default: the wall clock",
     )
-    demo.set_defaults(run=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:

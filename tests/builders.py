@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from aggregates.calendar import WorkingCalendar
 from aggregates.catalogue import ItemDefinition
 from aggregates.certificate import Certificate, CertificateContent
 from aggregates.responsibility import Actor
@@ -79,3 +80,12 @@ class FakeClock:
         """Jump to ``hour`` o'clock China time on ``day`` (YYYY-MM-DD)."""
         self.now = datetime.fromisoformat(f"{day}T{hour:02d}:00:00+08:00")
         return self.now
+
+
+def day_by_day(calendar: WorkingCalendar, start: date, n: int) -> date:
+    """The n-th working day after ``start``, counted one day at a time: the slow, obvious reference."""
+    day = start
+    while n:
+        day += timedelta(days=1)
+        n -= calendar.is_working_day(day)
+    return day

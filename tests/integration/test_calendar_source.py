@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from aggregates.calendar import CalendarKind, DateOutsideCalendar, WorkingCalendar, describe_years
+from aggregates.calendar import CalendarKind, DateOutsideCalendar, describe_years
 from node.calendar_cli import CALENDAR_FILES_ENV, add_calendar_parser
 from node.calendar_source import PROVISIONAL_THROUGH, load_calendar, load_schedule_file, package_schedules
 from node.statutory_holidays import statutory_days
+from tests.builders import day_by_day
 
 ROOT = Path(__file__).resolve().parents[2]
 D = date.fromisoformat
@@ -126,14 +127,6 @@ def test_an_operator_file_adds_a_year(tmp_path: Path) -> None:
     assert not calendar.is_working_day(date(NEXT_YEAR, 1, 2))
     december = date(NEXT_YEAR - 1, 12, 20)
     assert calendar.add_working_days(december, 20) == day_by_day(calendar, december, 20)
-
-
-def day_by_day(calendar: WorkingCalendar, start: date, n: int) -> date:
-    day = start
-    while n:
-        day += timedelta(days=1)
-        n -= calendar.is_working_day(day)
-    return day
 
 
 def test_an_operator_file_replaces_a_package_year_and_later_files_win(tmp_path: Path) -> None:

@@ -3,26 +3,18 @@ warning and breach hold whatever year the count runs into. CI runs this at three
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from aggregates.calendar import CalendarKind, WorkingCalendar
+from aggregates.calendar import CalendarKind
 from aggregates.deadline import DeadlineState
 from node.services import Services
-from tests.builders import FakeClock
+from tests.builders import FakeClock, day_by_day
 from tests.dates import TEST_DATE
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
 
 pytestmark = pytest.mark.dated
-
-
-def day_by_day(calendar: WorkingCalendar, start: date, n: int) -> date:
-    day = start
-    while n:
-        day += timedelta(days=1)
-        n -= calendar.is_working_day(day)
-    return day
 
 
 def test_a_case_accepted_on_the_test_date_is_due_and_breached_on_the_counted_day(
