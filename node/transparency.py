@@ -100,7 +100,9 @@ class TransparencyService:
         """Proofs end at a tree this node signed a head for: an auditor checks the proof against that head's
         root and signature, and a size never signed has neither. (The proof's start, ``first`` or the leaf,
         may be any position below it: an auditor may hold a root it computed from a copy of the log.)"""
-        if self._log.head(tree_size) is None:
+        latest = self._log.latest_head()
+        # the range first: a size past the latest head was never signed, and may not fit the store's column
+        if latest is None or not 1 <= tree_size <= latest["tree_size"] or self._log.head(tree_size) is None:
             raise InvalidField(
                 name, "must be a tree size this node signed a head for (GET /v1/transparency/head)"
             )
