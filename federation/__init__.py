@@ -1,4 +1,5 @@
-"""The published language between province nodes: gRPC codecs, outboxes, pullers and inboxes.
+"""The published language between province nodes: gRPC codecs, the handshake, outboxes, pullers, inboxes,
+the witness and the independent RFC 6962 verifier.
 
-Federation imports aggregates' event classes, eventsourcing and the generated protos, never ``node``.
+May import: aggregates, infra and the generated protos; never projections, node or aiohttp.
 """

@@ -1,4 +1,6 @@
-"""Read models built from the node's notification log (case supervision, recognition registry, ...).
+"""Read models built from the node's notification log: supervision board, case view, recognition registry,
+certificate uses, statistics, the transparency log's leaves, witness alerts.
 
-Projections import aggregates' event classes and eventsourcing, never ``node``.
+May import: aggregates (their event classes), infra (the view store, the Merkle tree) and eventsourcing; never
+federation, node or a transport.
 """
