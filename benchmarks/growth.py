@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 
 from benchmarks.bench_node import SH, bench_node
 from benchmarks.projections import fill
-from node.audit import verify
-from node.replay import replay_log
+from node.audit.replay import replay_log
+from node.audit.verify import verify
 from node.services import Services
-from node.stored_records import stored_records
+from node.store.stored_records import stored_records
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 FILLERS = 8  # threads filing at once; each uses a certificate of its own, so they never race on one

@@ -49,7 +49,8 @@ MAX_ERASED_APPLICANTS = 1000  # applicant ids one erasure notice may name
 
 
 class PersonalDataCopies(Protocol):
-    """How this node keeps the personal data peers send (``node/erasure.py``, ``node/personal_mapper.py``)."""
+    """How this node keeps the personal data peers send (``node/usecases/erasure.py``,
+    ``node/store/personal_mapper.py``)."""
 
     def data_from(self, peer: str) -> AbstractContextManager[None]:
         """Events stored inside the block are the peer's copy: sealed with that copy's keys."""

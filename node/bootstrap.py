@@ -21,28 +21,28 @@ from federation.servicer import FederationServicer
 from federation.witness import Witness
 from infra.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
 from node import crash_points
-from node.application import Clock, NodeApplication, utc_now
 from node.auth import TokenVerifier
-from node.calendar_source import CalendarBook, case_calendar
-from node.cases import CaseService
-from node.catalogue import CatalogueService
-from node.certificates import CertificateService
-from node.deadline_timer import DeadlineTimer
-from node.erasure import ErasureService
+from node.calendar.source import CalendarBook, case_calendar
 from node.federation_setup import (
     FederationFiles,
     FederationSetup,
     FederationSetupError,
     load_federation_files,
 )
-from node.forwarded_commands import command_handler
-from node.master_key import MasterKeyError
 from node.metrics import NodeMetrics
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, PublicKey, load_public_key
-from node.transparency import TransparencyService
-from node.witnessing import AlertRecorder, WitnessingService
+from node.store.application import Clock, NodeApplication, utc_now
+from node.store.master_key import MasterKeyError
+from node.usecases.cases import CaseService
+from node.usecases.catalogue import CatalogueService
+from node.usecases.certificates import CertificateService
+from node.usecases.erasure import ErasureService
+from node.usecases.forwarded_commands import command_handler
+from node.usecases.transparency import TransparencyService
+from node.usecases.witnessing import AlertRecorder, WitnessingService
+from node.workers.deadline_timer import DeadlineTimer
 from projections.case_board import CaseBoard
 from projections.case_view import CaseView
 from projections.certificate_uses import CertificateUses

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from node.application import Clock, utc_now
 from node.settings import Settings
+from node.store.application import Clock, utc_now
 
 
 def node_clock(settings: Settings) -> Clock:

@@ -9,9 +9,9 @@ import grpc
 from aggregates.calendar import DateOutsideCalendar
 from aggregates.errors import IllegalTransition, InvalidField
 from federation.errors import PeerUnavailable, RemoteConflict, RemoteForbidden, RemoteInvalid, RemoteNotFound
-from node.application import AlreadyExists, NotFound
 from node.auth import Forbidden, Unauthenticated
-from node.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
+from node.store.application import AlreadyExists, NotFound
+from node.store.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
 
 PROBLEM_BASE = "https://tongban.example/problems/"
 

@@ -15,7 +15,7 @@ from federation.manifest_source import ManifestSource
 from federation.pki import ManifestError, load_manifest
 from federation.puller import PeerStatus
 from federation.servicer import FederationServicer
-from node.witnessing import WitnessingService
+from node.usecases.witnessing import WitnessingService
 
 
 class FederationSetupError(RuntimeError):

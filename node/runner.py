@@ -2,7 +2,7 @@
 
 SIGINT/SIGTERM stop it gracefully: health turns NOT_SERVING, in-flight requests and RPCs finish
 (up to ``shutdown_grace_s``), then the store closes. SIGHUP reads the calendar files again
-(``node/calendar_reload.py``). A port that cannot be bound raises
+(``node/calendar/reload.py``). A port that cannot be bound raises
 :class:`PortUnavailable` after everything already started has been closed again.
 """
 
@@ -25,9 +25,8 @@ from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus, Puller
 from node import crash_points
 from node.bootstrap import build_services, close_services
-from node.calendar_reload import recheck, reload_calendar
+from node.calendar.reload import recheck, reload_calendar
 from node.clock import node_clock
-from node.deadline_timer import run_until_stopped
 from node.grpc.server import (
     FEDERATION_SERVICE,
     build_federation_server,
@@ -36,11 +35,12 @@ from node.grpc.server import (
     report_peers,
 )
 from node.http.app import create_app
-from node.reliance_watcher import RelianceWatcher
 from node.services import Services
 from node.settings import Settings
-from node.store_watch import StoreWatch
-from node.worker_lease import WorkerLease
+from node.store.store_watch import StoreWatch
+from node.store.worker_lease import WorkerLease
+from node.workers.deadline_timer import run_until_stopped
+from node.workers.reliance_watcher import RelianceWatcher
 
 log = structlog.get_logger("tongban.node")
 

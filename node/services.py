@@ -6,17 +6,17 @@ from dataclasses import dataclass, field
 
 from federation.log_signal import LogSignal
 from infra.view_store import ViewStore
-from node.application import NodeApplication
 from node.auth import TokenVerifier
-from node.cases import CaseService
-from node.catalogue import CatalogueService
-from node.certificates import CertificateService
-from node.deadline_timer import DeadlineTimer
-from node.erasure import ErasureService
 from node.federation_setup import FederationSetup
 from node.metrics import NodeMetrics
 from node.settings import Settings
-from node.transparency import TransparencyService
+from node.store.application import NodeApplication
+from node.usecases.cases import CaseService
+from node.usecases.catalogue import CatalogueService
+from node.usecases.certificates import CertificateService
+from node.usecases.erasure import ErasureService
+from node.usecases.transparency import TransparencyService
+from node.workers.deadline_timer import DeadlineTimer
 from projections.follower import ProjectionFollower
 
 

@@ -41,7 +41,8 @@ class Settings:
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
     signing_key: Path = Path()
-    # The master key that wraps every person's data key (node/master_key.py); made on first start if missing.
+    # The master key that wraps every person's data key (node/store/master_key.py); made on first start if
+    # missing.
     master_key: Path = Path()
     token_public_key: Path = Path()
     log_format: str = "auto"
@@ -79,7 +80,8 @@ class Settings:
     time_scale: float = 1.0
     # PostgreSQL: how often a standby process tries to take the worker lease, and the holder checks it.
     lease_retry_s: float = 2.0
-    # Saves arriving together share one transaction (node/group_commit.py); off: one transaction per save.
+    # Saves arriving together share one transaction (node/store/group_commit.py); off: one transaction per
+    # save.
     group_commit: bool = True
     # Threads that run the synchronous store calls of requests, streams and workers. They mostly wait on the
     # store, and group commit can only batch the saves of commands running at once: Python's default (CPU
@@ -117,7 +119,8 @@ class Settings:
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The store settings, passed to eventsourcing explicitly rather than through os.environ, with the
-        master key and province that sealing personal fields in the store needs (node/application.py)."""
+        master key and province that sealing personal fields in the store needs
+        (node/store/application.py)."""
         sealing = {"TONGBAN_MASTER_KEY": str(self.master_key), "TONGBAN_PROVINCE": self.province}
         if not self.postgres_url:
             return {

@@ -13,7 +13,7 @@ from aggregates.catalogue import Mode
 from aggregates.clock import china_date
 from aggregates.errors import InvalidField
 from node.auth import Role
-from node.calendar_source import case_calendar
+from node.calendar.source import case_calendar
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES

@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp import web
 
-from node.application import NotFound
 from node.auth import Forbidden, Role
 from node.http import case_schemas as cs
 from node.http.auth import authenticate
@@ -17,6 +16,7 @@ from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.query import limit_parameter, page_size
 from node.http.schemas import PROVINCE, Schema
+from node.store.application import NotFound
 from projections.case_view import case_steps, parties
 
 READERS = (Role.WINDOW, Role.PLATFORM, Role.HANDLER, Role.AUDITOR, Role.ADMIN)

@@ -24,17 +24,17 @@ from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
 from node import crash_points
 from node.auth import Forbidden, Principal, Role
-from node.case_commands import DECLARED, CaseCommand
-from node.cases import CaseService, TimelineEntry
+from node.calendar.statutory_holidays import PROVISIONAL_SOURCE
 from node.http import case_schemas as cs
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import read_json
 from node.http.schemas import Schema
-from node.idempotency import Idempotency
 from node.rfc3339 import NotAnInstant, parse_rfc3339
-from node.statutory_holidays import PROVISIONAL_SOURCE
+from node.store.idempotency import Idempotency
+from node.usecases.case_commands import DECLARED, CaseCommand
+from node.usecases.cases import CaseService, TimelineEntry
 
 PREFIX = "/v1/cases"
 OFFICERS = (Role.WINDOW, Role.HANDLER, Role.PLATFORM)

@@ -13,15 +13,15 @@ from aiohttp import web
 
 from aggregates.certificate import Certificate, Link
 from node.auth import CERTIFICATE_READERS, Principal, Role
-from node.certificates import HistoryEntry, SignedAssertion, canonical_identifier
 from node.http import schemas
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import Problem, read_json
-from node.idempotency import Idempotency
 from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.signing import b64
+from node.store.idempotency import Idempotency
+from node.usecases.certificates import HistoryEntry, SignedAssertion, canonical_identifier
 
 PREFIX = "/v1/certificates"
 

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from aggregates.clock import china_date
 from node.auth import Role
-from node.calendar_reload import recheck, reload_calendar
+from node.calendar.reload import recheck, reload_calendar
 from node.http import schemas
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint

@@ -9,12 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from node.application import NotFound
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.schemas import Schema
-from node.witnessing import WitnessingService
+from node.store.application import NotFound
+from node.usecases.witnessing import WitnessingService
 
 HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 SIGNATURE: Schema = {"type": "string", "description": "base64 Ed25519 signature"}

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 
 from node.auth import Role
-from node.calendar_source import package_schedules
-from node.statutory_holidays import statutory_days
+from node.calendar.source import package_schedules
+from node.calendar.statutory_holidays import statutory_days
 from simulators.federated_flows import Federation
 from simulators.federation_cluster import FederatedCluster
 from simulators.simulate import simulated_time

@@ -17,9 +17,9 @@ import psycopg
 import pytest
 
 from aggregates.responsibility import Actor
-from node import cli
 from node.auth import Role
 from node.bootstrap import build_services, close_services
+from node.cli import main as cli
 from node.settings import load_settings
 from simulators.cluster import NodeProcess, prepare_keys, token_for, wait_for_any_line
 from simulators.sample_data import citizen_id, sample_catalogue

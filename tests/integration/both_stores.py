@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node.application import NodeApplication
 from node.bootstrap import ensure_postgres_schema
 from node.settings import load_settings
+from node.store.application import NodeApplication
 from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _postgres_unreachable, drop_schema
 
 POSTGRES_PROBLEM = _postgres_unreachable()

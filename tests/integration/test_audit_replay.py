@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from node import cli
+from node.audit.replay import replay_case, replay_certificate, replay_log
 from node.auth import Role
-from node.replay import replay_case, replay_certificate, replay_log
+from node.cli import main as cli
 from node.services import Services
 from tests.builders import FakeClock, issue_body
 from tests.conftest import Keys

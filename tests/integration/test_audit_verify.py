@@ -14,11 +14,11 @@ import pytest
 
 from aggregates.errors import InvalidField
 from federation.tree_heads import Cosignature, cosignature_payload
-from node import cli
-from node.audit import verify
+from node.audit.verify import verify
+from node.cli import main as cli
 from node.services import Services
 from node.signing import Ed25519Signer
-from node.transparency import tree_head
+from node.usecases.transparency import tree_head
 from projections.transparency_log import TransparencyLog
 from tests.builders import FakeClock
 from tests.integration.test_case_service import JS_HANDLER, proxy_case

@@ -15,11 +15,11 @@ from aggregates.case import Case
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
-from node.calendar_reload import reload_calendar
-from node.calendar_source import CalendarBook, case_calendar, load_schedule_file, package_schedules
-from node.deadline_timer import DeadlineTimer
+from node.calendar.reload import reload_calendar
+from node.calendar.source import CalendarBook, case_calendar, load_schedule_file, package_schedules
+from node.calendar.statutory_holidays import statutory_days
 from node.services import Services
-from node.statutory_holidays import statutory_days
+from node.workers.deadline_timer import DeadlineTimer
 from projections.case_board import BoardQuery, query_board, with_deadlines
 from tests.builders import FakeClock
 from tests.conftest import Keys
@@ -196,7 +196,7 @@ def test_a_newer_package_with_the_official_year_moves_the_date_too(
     notice = load_schedule_file(official_file(tmp_path, f"{NEXT}-01-04"))[0]
     newer = YearSchedule(NEXT, notice.holidays, notice.workdays, "chinese_calendar 1.12.0")
     released = [*package_schedules(), newer]
-    monkeypatch.setattr("node.calendar_source.package_schedules", lambda: released)
+    monkeypatch.setattr("node.calendar.source.package_schedules", lambda: released)
     assert reload_calendar(node.cases, node.timer.tick)["recorded"] == {"DeadlinesRecomputed": 1}
     case = node.cases.case(case_id)
     [year] = case.recorded_calendar

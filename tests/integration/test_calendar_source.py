@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from aggregates.calendar import CalendarKind, DateOutsideCalendar, describe_years
-from node.calendar_cli import CALENDAR_FILES_ENV, add_calendar_parser
-from node.calendar_source import PROVISIONAL_THROUGH, load_calendar, load_schedule_file, package_schedules
-from node.statutory_holidays import statutory_days
+from node.calendar.source import PROVISIONAL_THROUGH, load_calendar, load_schedule_file, package_schedules
+from node.calendar.statutory_holidays import statutory_days
+from node.cli.calendar import CALENDAR_FILES_ENV, add_calendar_parser
 from tests.builders import day_by_day
 
 ROOT = Path(__file__).resolve().parents[2]

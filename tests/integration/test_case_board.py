@@ -23,8 +23,8 @@ from aggregates.deadline import DeadlineState, DeadlineStatus
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
-from node import cli
 from node.auth import Role
+from node.cli import main as cli
 from node.services import Services
 from projections.case_board import COLUMNS
 from projections.case_view import case_steps

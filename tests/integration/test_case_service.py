@@ -13,10 +13,10 @@ from aggregates.deadline import DeadlineState
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
 from node.bootstrap import build_services, close_services
-from node.catalogue import CatalogueService
-from node.deadline_timer import DeadlineTimer
 from node.services import Services
 from node.settings import Settings
+from node.usecases.catalogue import CatalogueService
+from node.workers.deadline_timer import DeadlineTimer
 from simulators.sample_data import sample_catalogue
 from tests.builders import FakeClock, issue_body
 

@@ -24,11 +24,11 @@ from hypothesis.stateful import (
 from aggregates.case import State
 from aggregates.errors import DomainError
 from aggregates.responsibility import Actor
-from node.calendar_source import CalendarBook
-from node.cases import CaseService
-from node.catalogue import CatalogueService
-from node.certificates import CertificateService
+from node.calendar.source import CalendarBook
 from node.signing import Ed25519Signer
+from node.usecases.cases import CaseService
+from node.usecases.catalogue import CatalogueService
+from node.usecases.certificates import CertificateService
 from simulators.sample_data import sample_catalogue
 from tests.builders import FakeClock
 from tests.integration.both_stores import BothStores, require_both_stores

@@ -16,12 +16,12 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from aggregates.catalogue import CatalogueIndex
 from aggregates.responsibility import Actor
-from node.application import AlreadyExists
 from node.auth import Role
 from node.bootstrap import build_services, close_services
 from node.http.case_schemas import ITEM_DEFINITION
 from node.services import Services
 from node.settings import Settings
+from node.store.application import AlreadyExists
 from simulators.sample_data import sample_catalogue
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run

@@ -16,9 +16,9 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, 
 
 from aggregates.certificate import TRANSITIONS, CertificateContent, Link, Status
 from aggregates.errors import DomainError
-from node.application import AlreadyExists
-from node.certificates import CertificateService
 from node.signing import Ed25519Signer
+from node.store.application import AlreadyExists
+from node.usecases.certificates import CertificateService
 from tests.builders import ACTOR, issue_body
 from tests.integration.both_stores import BothStores, require_both_stores
 

@@ -12,12 +12,12 @@ import pytest
 from aggregates.certificate import Link, Status
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
-from node.application import AlreadyExists, NodeApplication, NotFound
 from node.bootstrap import build_services, close_services
-from node.certificates import CertificateService
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, PublicKey, load_public_key
+from node.store.application import AlreadyExists, NodeApplication, NotFound
+from node.usecases.certificates import CertificateService
 from tests.builders import ACTOR, issue_body
 
 

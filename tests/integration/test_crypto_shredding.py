@@ -19,10 +19,10 @@ from aggregates.applicant import Applicant
 from aggregates.certificate import holder_digest
 from aggregates.erasure import ERASED
 from aggregates.responsibility import Actor
-from node.audit import verify
+from node.audit.evidence import export_case
+from node.audit.replay import replay_case, replay_certificate
+from node.audit.verify import verify
 from node.auth import Role
-from node.evidence import export_case
-from node.replay import replay_case, replay_certificate
 from node.services import Services
 from projections.certificate_uses import UsesQuery, uses_of
 from tests.builders import FakeClock, issue_body

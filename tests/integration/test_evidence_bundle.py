@@ -14,11 +14,11 @@ import pytest
 
 from federation.pki import create_dev_federation, load_manifest
 from federation.tree_heads import Cosignature, cosignature_payload
-from node import cli
-from node.evidence import BundleError, check_bundle, export_case
+from node.audit.evidence import BundleError, check_bundle, export_case
+from node.cli import main as cli
 from node.services import Services
 from node.signing import Ed25519Signer
-from node.transparency import tree_head
+from node.usecases.transparency import tree_head
 from tests.builders import FakeClock
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
 

@@ -8,8 +8,8 @@ import pytest
 
 from aggregates.responsibility import Actor
 from federation.errors import CommandRefused
-from node.forwarded_commands import command_handler
 from node.services import Services
+from node.usecases.forwarded_commands import command_handler
 
 SH, JS, ZJ = "310000", "320000", "330000"
 APPLICANT = {"name": "张伟", "id_type": "111", "id_number": "310101199001011234"}

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from aggregates.responsibility import Actor
-from node import cli
 from node.bootstrap import BootstrapError, build_services, close_services
-from node.master_key import MasterKey, load, next_path, write_new
-from node.master_key_cli import rotate_master_key
+from node.cli import main as cli
+from node.cli.master_key import rotate_master_key
 from node.settings import Settings
+from node.store.master_key import MasterKey, load, next_path, write_new
 from simulators.sample_data import sample_catalogue
 from tests.builders import issue_body
 from tests.people import people

@@ -7,7 +7,7 @@ import pytest
 
 from node.bootstrap import build_services, close_services
 from node.settings import Settings
-from node.store_watch import StoreWatch
+from node.store.store_watch import StoreWatch
 from tests.builders import issue_body
 from tests.integration.test_case_service import SH_WINDOW
 

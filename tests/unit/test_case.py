@@ -455,7 +455,7 @@ def test_an_item_of_a_bundle_is_delivered_only_with_its_bundle() -> None:
     assert case.state is State.DELIVERED
 
 
-# 撤回申请: withdrawal, the first command declared once (node/case_commands.py)
+# 撤回申请: withdrawal, the first command declared once (node/usecases/case_commands.py)
 
 
 def test_an_application_is_withdrawn_before_the_decision_and_every_clock_stops() -> None:

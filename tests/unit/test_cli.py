@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from node.auth import Role, TokenVerifier
-from node.cli import main
+from node.cli.main import main
 
 EXAMPLE = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
 

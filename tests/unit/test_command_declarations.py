@@ -1,13 +1,14 @@
-"""Case commands declared once (node/case_commands.py): the REST routes, the forwarded federation commands and
+"""Case commands declared once (node/usecases/case_commands.py): the REST routes, the forwarded federation
+commands and
 the proto's CaseCommand enum all agree with the declarations, so a proto that lags fails here."""
 
 from __future__ import annotations
 
 from tongban.federation.v1 import federation_pb2 as pb
 
-from node.case_commands import DECLARED
-from node.forwarded_commands import FORWARDABLE
 from node.http.app import ENDPOINTS
+from node.usecases.case_commands import DECLARED
+from node.usecases.forwarded_commands import FORWARDABLE
 
 
 def test_every_forwardable_command_has_its_proto_value_and_back() -> None:

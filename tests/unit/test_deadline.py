@@ -20,7 +20,7 @@ from aggregates.deadline import (
     due_date,
 )
 from aggregates.errors import InvalidField
-from node.calendar_source import load_calendar
+from node.calendar.source import load_calendar
 
 CALENDAR: WorkingCalendar = load_calendar()
 D = date.fromisoformat

@@ -12,7 +12,7 @@ import pytest
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Recording
 
-from node.group_commit import GroupCommitter
+from node.store.group_commit import GroupCommitter
 
 BOUND_S = 10.0
 

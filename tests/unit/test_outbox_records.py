@@ -1,10 +1,10 @@
 """The outbox sends a case event's stored record as it is (federation/outbox.py); that is right only while
-no case event has a personal field sealed in its stored record (node/personal_mapper.py)."""
+no case event has a personal field sealed in its stored record (node/store/personal_mapper.py)."""
 
 from __future__ import annotations
 
 from federation.outbox import APPLICANT_TOPIC, CASE_TOPICS
-from node.personal_mapper import PERSONAL_FIELDS
+from node.store.personal_mapper import PERSONAL_FIELDS
 
 
 def test_no_case_event_is_sealed_and_the_applicants_identity_is() -> None:

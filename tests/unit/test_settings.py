@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from node.application import utc_now
 from node.clock import node_clock
 from node.settings import Settings, SettingsError, load_settings
+from node.store.application import utc_now
 
 
 def test_defaults_place_everything_under_the_data_dir() -> None:

@@ -8,8 +8,8 @@ import chinese_calendar.constants  # type: ignore[import-untyped]
 import pytest
 
 from aggregates.calendar import CalendarKind, YearSchedule
-from node.calendar_source import package_schedules
-from node.statutory_holidays import contradictions, provisional_schedule, statutory_days
+from node.calendar.source import package_schedules
+from node.calendar.statutory_holidays import contradictions, provisional_schedule, statutory_days
 
 D = date.fromisoformat
 OFFICIAL_DAYS_OFF = chinese_calendar.constants.holidays

@@ -16,9 +16,9 @@ import structlog
 from aggregates.certificate import validate_holder_id
 from aggregates.erasure import Erasure
 from aggregates.responsibility import Actor
-from node.application import Clock, NodeApplication, NotFound
-from node.data_keys import Destroyed
-from node.personal_mapper import data_from
+from node.store.application import Clock, NodeApplication, NotFound
+from node.store.data_keys import Destroyed
+from node.store.personal_mapper import data_from
 
 log = structlog.get_logger("tongban.erasure")
 

@@ -31,9 +31,9 @@ from aggregates.erasure import ERASED
 from aggregates.errors import InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
-from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
-from node.idempotency import Idempotency
 from node.signing import PublicKey, Signer, b64, unb64
+from node.store.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
+from node.store.idempotency import Idempotency
 
 _SAVE_ATTEMPTS = 5
 

@@ -1,6 +1,6 @@
 """Case commands declared once: each names its REST path, its arguments' schema, who may call it and whether
 a party province may forward it to the case's writer. The REST routes and their OpenAPI entries
-(``node/http/cases.py``), the forwarded federation commands (``node/forwarded_commands.py``) and the
+(``node/http/cases.py``), the forwarded federation commands (``node/usecases/forwarded_commands.py``) and the
 authorisation table derive from these declarations; the proto's ``CaseCommand`` enum names each forwardable
 one (a test holds them together).
 

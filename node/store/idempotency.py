@@ -13,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from aggregates.idempotency import IdempotentRequest
 from aggregates.responsibility import Actor
-from node.application import NodeApplication
+from node.store.application import NodeApplication
 
 _KEY = re.compile(r"[0-9A-Za-z_.:-]{8,128}")
 

@@ -14,15 +14,15 @@ from typing import Any
 from aggregates.errors import InvalidField
 from federation.pki import ManifestError, load_manifest, signed_by_member
 from federation.tree_heads import SignatureCheck
-from node.application import NotFound
-from node.audit import verify as verify_history
+from node.audit.evidence import check_bundle, export_case
+from node.audit.replay import replay_case, replay_certificate, replay_log
+from node.audit.verify import verify as verify_history
 from node.bootstrap import close_services
-from node.evidence import check_bundle, export_case
 from node.log_config import configure_logging, current_stderr
 from node.progress import ProgressBar
-from node.replay import replay_case, replay_certificate, replay_log
 from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.services import Services
+from node.store.application import NotFound
 
 NodeOpener = Callable[[argparse.Namespace, str], Services | None]
 

@@ -4,7 +4,7 @@ The State Council publishes next year's holiday schedule each November, before a
 so operators can add (or correct) years with TOML files. A file's schedule for a year REPLACES that year
 entirely, whether it came from the package or an earlier file: list every holiday and every swapped workday.
 Every later year up to :data:`PROVISIONAL_THROUGH` that neither covers is provisional
-(``node/statutory_holidays.py``): the statutory holidays, without the 调休 swaps.
+(``node/calendar/statutory_holidays.py``): the statutory holidays, without the 调休 swaps.
 
 What a case counts with (``docs/calendar.md``): every node of the federation must show the same due dates
 for a case, even while one node has an official year that another has not loaded yet. So a case counts
@@ -41,7 +41,7 @@ import chinese_calendar.constants  # type: ignore[import-untyped]
 
 from aggregates.calendar import CalendarKind, WorkingCalendar, YearSchedule
 from aggregates.errors import InvalidField
-from node.statutory_holidays import contradictions, provisional_schedule
+from node.calendar.statutory_holidays import contradictions, provisional_schedule
 
 # ASCII digits only: \d would take any script's digits
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

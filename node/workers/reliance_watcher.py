@@ -18,8 +18,8 @@ from eventsourcing.utils import get_topic
 from aggregates.case import Case
 from aggregates.certificate import Certificate
 from aggregates.foreign_certificate import ForeignCertificate
-from node.application import NodeApplication
-from node.cases import CaseService, FlagOutcome
+from node.store.application import NodeApplication
+from node.usecases.cases import CaseService, FlagOutcome
 
 log = structlog.get_logger("tongban.reliance")
 ATTACHED = get_topic(Case.MaterialAttached)

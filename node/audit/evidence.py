@@ -25,9 +25,9 @@ from federation.pki import Manifest, signed_by_member
 from federation.transparency_verify import verify_inclusion
 from federation.tree_heads import Cosignature, TreeHead, cosignature_payload
 from infra.transparency_tree import inclusion_proof, leaf_hash
-from node.application import NotFound
 from node.services import Services
-from node.stored_records import Record, stored_records
+from node.store.application import NotFound
+from node.store.stored_records import Record, stored_records
 from projections.transparency_log import leaf_record
 
 FORMAT = "tongban.evidence.v1"

@@ -1,4 +1,4 @@
-"""The node's master key: it wraps every person's data key (``node/data_keys.py``) and nothing else.
+"""The node's master key: it wraps every person's data key (``node/store/data_keys.py``) and nothing else.
 
 A key file in the node's directory, made on first start (mode 0600) and never overwritten. The file holds
 one line, ``tongban-master-key-v1 <key id> <base64 of 32 random bytes>``; the key id is public (every wrapped

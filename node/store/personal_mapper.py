@@ -29,7 +29,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from aggregates.applicant import Applicant
 from aggregates.certificate import Certificate
 from aggregates.erasure import ERASED
-from node.data_keys import DataKeyStore
+from node.store.data_keys import DataKeyStore
 
 SEALED = "sealed"
 NONCE_BYTES = 12

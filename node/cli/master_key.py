@@ -1,7 +1,7 @@
 """`tongban master-key rotate`: a new master key wraps every data key again; the old one is retired.
 
 Run it with the node stopped (every process of it): a running node would wrap a person's new data key with the
-master key it loaded. Each step can be cut short and the command run again (``node/master_key.py``).
+master key it loaded. Each step can be cut short and the command run again (``node/store/master_key.py``).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import argparse
 import os
 from pathlib import Path
 
-from node.audit_cli import NodeOpener
 from node.bootstrap import close_services
-from node.data_keys import DataKeyStore
-from node.master_key import MasterKey, load, next_path, retired_path, write_new
+from node.cli.audit import NodeOpener
 from node.services import Services
+from node.store.data_keys import DataKeyStore
+from node.store.master_key import MasterKey, load, next_path, retired_path, write_new
 
 
 def add_master_key_parser(

@@ -13,8 +13,8 @@ from typing import Any
 
 from aggregates.errors import InvalidField
 from federation.tree_heads import Cosignature, SignatureCheck, TreeHead, cosignature_payload
-from node.application import Clock
 from node.signing import Signer
+from node.store.application import Clock
 from projections.transparency_log import TransparencyLog
 
 

@@ -18,8 +18,8 @@ import structlog
 from eventsourcing.utils import get_topic
 
 from aggregates.case import Case
-from node.application import NodeApplication
-from node.cases import CaseService
+from node.store.application import NodeApplication
+from node.usecases.cases import CaseService
 
 log = structlog.get_logger("tongban.timer")
 

@@ -25,7 +25,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from node.master_key import KEY_BYTES, MasterKey, MasterKeyring
+from node.store.master_key import KEY_BYTES, MasterKey, MasterKeyring
 
 # The one row that is not a person's key (key ids are random hex); a row's name, not a secret.
 PSEUDONYM_SECRET = "pseudonym-secret"  # noqa: S105

@@ -1,8 +1,8 @@
 """The node's application: ONE event store and notification log, shared by the use-case services.
 
 One log per node keeps every event in one order (the audit tree numbers them), and lets one transaction
-save several aggregates. Services (``node/certificates.py``, ``node/cases.py``, ...) are the use cases as
-verbs; entrypoints call them from a worker thread, because eventsourcing is synchronous.
+save several aggregates. Services (``node/usecases/certificates.py``, ``node/usecases/cases.py``, ...) are
+the use cases as verbs; entrypoints call them from a worker thread, because eventsourcing is synchronous.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper, Notification, Recording
 
-from node.data_keys import DataKeyStore
-from node.group_commit import GroupCommitter
-from node.master_key import MasterKeyring
-from node.personal_mapper import PersonalDataMapper
+from node.store.data_keys import DataKeyStore
+from node.store.group_commit import GroupCommitter
+from node.store.master_key import MasterKeyring
+from node.store.personal_mapper import PersonalDataMapper
 
 Clock = Callable[[], datetime]
 
@@ -91,7 +91,8 @@ class NodeApplication(Application[UUID]):
         self, *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None, **kwargs: Any
     ) -> list[Recording[UUID]]:
         """Save the aggregates' new events; with group commit, in one transaction with the saves of other
-        threads that arrive meanwhile (``node/group_commit.py``). Returns once the events are durable."""
+        threads that arrive meanwhile (``node/store/group_commit.py``). Returns once the events are
+        durable."""
         if self.committer is None or kwargs:
             return super().save(*objs, **kwargs)
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
@@ -102,7 +103,8 @@ class NodeApplication(Application[UUID]):
         return recordings
 
     def construct_mapper(self) -> Mapper[UUID]:
-        """Personal fields sealed per person, with data keys kept in this store (node/personal_mapper.py)."""
+        """Personal fields sealed per person, with data keys kept in this store
+        (node/store/personal_mapper.py)."""
         plain = super().construct_mapper()
         master_key, province = self.env.get(MASTER_KEY_ENV), self.env.get(PROVINCE_ENV)
         if not master_key or not province:

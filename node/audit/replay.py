@@ -24,7 +24,7 @@ from aggregates.errors import InvalidField
 from node.http.cases import case_json_as_of, timeline_entry_json
 from node.http.certificates import certificate_json, history_entry_json
 from node.services import Services
-from node.stored_records import stored_records_by_aggregate
+from node.store.stored_records import stored_records_by_aggregate
 
 
 def replay_case(services: Services, case_id: str, as_of: datetime) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from aggregates.case import Case
 from aggregates.responsibility import Actor
 from federation.errors import CommandRefused
 from federation.servicer import CommandHandler
-from node.case_commands import DECLARED, CaseCommand
-from node.cases import CaseService
 from node.errors import mapping_for
 from node.http import case_schemas as cs
-from node.idempotency import Idempotency
+from node.store.idempotency import Idempotency
+from node.usecases.case_commands import DECLARED, CaseCommand
+from node.usecases.cases import CaseService
 
 
 def _declared(command: CaseCommand, cases: CaseService, case_id: str, actor: Actor, **arguments: Any) -> Case:

@@ -35,12 +35,12 @@ from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from aggregates.responsibility import Actor
 from federation.errors import RemoteConflict, RemoteNotFound
 from federation.log_signal import LogSignal
-from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
-from node.calendar_source import CalendarBook, case_calendar
-from node.case_commands import CaseCommand
-from node.catalogue import CatalogueService
-from node.certificates import CertificateService
-from node.idempotency import Idempotency
+from node.calendar.source import CalendarBook, case_calendar
+from node.store.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
+from node.store.idempotency import Idempotency
+from node.usecases.case_commands import CaseCommand
+from node.usecases.catalogue import CatalogueService
+from node.usecases.certificates import CertificateService
 
 log = structlog.get_logger("tongban.cases")
 _SAVE_ATTEMPTS = 5
@@ -479,7 +479,8 @@ class CaseService:
         request: Idempotency | None = None,
         **arguments: Any,
     ) -> Case:
-        """A declared case command (``node/case_commands.py``): recorded here where this node writes the case,
+        """A declared case command (``node/usecases/case_commands.py``): recorded here where this node
+        writes the case,
         else forwarded to the writer when the declaration allows it."""
         forward = (command.name, arguments) if command.forwardable else None
         return self._change(

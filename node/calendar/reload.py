@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 import structlog
 
 from aggregates.errors import InvalidField
-from node.cases import CaseService
 from node.services import Services
+from node.usecases.cases import CaseService
 
 log = structlog.get_logger("tongban.calendar")
 

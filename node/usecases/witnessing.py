@@ -14,7 +14,7 @@ from federation.errors import PeerUnavailable, RemoteRejected
 from federation.tree_heads import Finding, TreeHead
 from federation.witness import ACCEPTED, Observation, Witness
 from infra.view_store import ViewStore
-from node.application import Clock, NodeApplication, NotFound
+from node.store.application import Clock, NodeApplication, NotFound
 from projections.log_alerts import alerts
 
 log = structlog.get_logger("tongban.witness")

@@ -16,17 +16,17 @@ from aggregates.errors import InvalidField
 from aggregates.identifiers import classify
 from aggregates.responsibility import Actor
 from federation.pki import create_dev_federation
-from node.audit_cli import add_audit_parser
 from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import BootstrapError, build_services, close_services
-from node.calendar_cli import add_calendar_parser
-from node.catalogue import read_catalogue_file
+from node.cli.audit import add_audit_parser
+from node.cli.calendar import add_calendar_parser
+from node.cli.master_key import add_master_key_parser
 from node.log_config import configure_logging
-from node.master_key_cli import add_master_key_parser
 from node.runner import PortUnavailable, serve
 from node.services import Services
 from node.settings import PROVINCES, SettingsError, load_settings
 from node.signing import Ed25519Signer
+from node.usecases.catalogue import read_catalogue_file
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from aggregates.catalogue import CatalogueIndex, ItemDefinition, ServiceBundle, 
 from aggregates.errors import InvalidField
 from aggregates.identifiers import InvalidIdentifier, validate_division_code
 from aggregates.responsibility import Actor
-from node.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
+from node.store.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
 
 # CatalogueIndex moved from this module to aggregates/catalogue.py: events stored before name it here.
 register_topic("node.catalogue:CatalogueIndex", CatalogueIndex)

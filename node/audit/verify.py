@@ -12,8 +12,8 @@ from eventsourcing.persistence import ApplicationRecorder
 from federation.tree_heads import Cosignature, SignatureCheck, cosignature_payload
 from infra.transparency_tree import Frontier, leaf_hash
 from node.signing import PublicKey
-from node.stored_records import stored_records
-from node.transparency import tree_head
+from node.store.stored_records import stored_records
+from node.usecases.transparency import tree_head
 from projections.transparency_log import TransparencyLog, leaf_bytes
 
 

@@ -7,7 +7,7 @@
 A year is ``official`` (the chinesecalendar package), ``operator file`` or ``provisional`` (the statutory
 holidays the law fixes, without the 调休 swaps the State Council's notice adds; ``docs/calendar.md``).
 
-Besides the ``chinese_calendar`` package, operator schedule files (format: ``node/calendar_source.py``,
+Besides the ``chinese_calendar`` package, operator schedule files (format: ``node/calendar/source.py``,
 ``docs/calendar-example.toml``) are read from ``TONGBAN_CALENDAR_FILES`` (paths separated by ``os.pathsep``),
 then from each ``--calendar-file``; for any year the last file wins. Errors go to stderr with exit code 2.
 """
@@ -30,7 +30,7 @@ from aggregates.calendar import (
     WorkingCalendar,
     describe_years,
 )
-from node.calendar_source import load_calendar
+from node.calendar.source import load_calendar
 
 CALENDAR_FILES_ENV = "TONGBAN_CALENDAR_FILES"
 TOKEN_ENV = "TONGBAN_TOKEN"  # noqa: S105 - the name of a variable, not a token
