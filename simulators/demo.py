@@ -17,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import shutil
+import signal
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -212,8 +213,15 @@ def _revocation_ok(result: FlowResult) -> bool:
 
 
 async def _wait_for_interrupt() -> None:
-    with contextlib.suppress(asyncio.CancelledError):  # asyncio.run cancels the main task on Ctrl-C
-        await asyncio.Event().wait()
+    """Until Ctrl-C, or SIGTERM (a service manager, `kill`): either way the nodes are stopped afterwards."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):  # asyncio.run cancels the main task on Ctrl-C
+            await stop.wait()
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 async def _exercise(
