@@ -8,7 +8,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,17 +25,26 @@ def test_the_readme_tour_runs_as_written_against_the_demo(tmp_path: Path) -> Non
     [tour] = TOUR.findall((ROOT / "README.md").read_text(encoding="utf-8"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
     data_dir = tmp_path / "demo"
-    log = (tmp_path / "demo.log").open("w")
     demo = subprocess.Popen(
         [sys.executable, "-m", "node", "demo", *start_option(), "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    output: list[str] = []
+    serving = threading.Event()
+
+    def read() -> None:  # every line the demo prints; the event once it serves (or the stream ends)
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            output.append(line)
+            if SERVING in line:
+                serving.set()
+        serving.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + 300
-        while SERVING not in (tmp_path / "demo.log").read_text() and time.monotonic() < deadline:
-            assert demo.poll() is None, (tmp_path / "demo.log").read_text()[-3000:]
-            time.sleep(0.5)
-        assert SERVING in (tmp_path / "demo.log").read_text(), "the demo did not start serving within 300 s"
+        assert serving.wait(300), "the demo did not start serving within 300 s"
+        assert any(SERVING in line for line in output), "".join(output)[-3000:]
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", tour],
             cwd=ROOT, env={**env, "DEMO_DIR": str(data_dir)}, capture_output=True, text=True, timeout=300,
@@ -54,4 +63,4 @@ def test_the_readme_tour_runs_as_written_against_the_demo(tmp_path: Path) -> Non
         except subprocess.TimeoutExpired:
             demo.kill()
             demo.wait(30)
-        log.close()
+        reader.join(60)
