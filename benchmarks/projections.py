@@ -14,6 +14,7 @@ import time
 from aggregates.responsibility import Actor
 from benchmarks.bench_node import JS, SH, bench_node
 from node.services import Services
+from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, CONCLUDE, FORWARD, RATE, RECEIVE
 from simulators.sample_data import citizen_id, sample_certificates
 
 WINDOW, HANDLER = Actor(SH, "SH-WIN", "w-1"), Actor(JS, "JS-GA", "h-1")
@@ -38,13 +39,13 @@ def fill(node: Services, cases: int, certificate_seed: str | None = None) -> Non
         )
         case_id = str(case.id)
         for material in case.missing_materials():
-            node.cases.attach_material(case_id, WINDOW, material_code=material, file_digest=DIGEST)
-        node.cases.receive(case_id, WINDOW)
-        node.cases.forward(case_id, WINDOW)
-        node.cases.accept(case_id, HANDLER)
+            node.cases.run(ATTACH_MATERIAL, case_id, WINDOW, material_code=material, file_digest=DIGEST)
+        node.cases.run(RECEIVE, case_id, WINDOW)
+        node.cases.run(FORWARD, case_id, WINDOW)
+        node.cases.run(ACCEPT, case_id, HANDLER)
         if n % 2:
-            node.cases.conclude(case_id, HANDLER, "RETURNED")
-            node.cases.rate(case_id, WINDOW, 5 if n % 10 else 2, "WINDOW")
+            node.cases.run(CONCLUDE, case_id, HANDLER, result="RETURNED")
+            node.cases.run(RATE, case_id, WINDOW, score=5 if n % 10 else 2, channel="WINDOW")
         if n % 5 == 0:  # a use for the holder's use log
             node.certificates.verify_for_peer(identifier, JS, f"C{n:019d}", "新生儿入户", f"CONSENT-{n}")
         if n % 200 == 199:

@@ -10,115 +10,35 @@ province. A 一件事 bundle is for its parties only: the filing province and th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime
-from functools import partial
 from typing import Any
 
 from aiohttp import web
 
-from aggregates.bundle import BundleCase, shared_materials
-from aggregates.calendar import CalendarKind, DateOutsideCalendar
+from aggregates.bundle import BundleCase
 from aggregates.case import Case
-from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
 from node import crash_points
 from node.auth import Forbidden, Principal, Role
-from node.calendar.statutory_holidays import PROVISIONAL_SOURCE
-from node.http import case_schemas as cs
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.http.schemas import Schema
+from node.presentation import case_schemas as cs
+from node.presentation.cases import (
+    bundle_json,
+    case_json,
+    case_json_as_of,
+    deadlines_json,
+    timeline_entry_json,
+)
 from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.store.idempotency import Idempotency
 from node.usecases.case_commands import DECLARED, CaseCommand
-from node.usecases.cases import CaseService, TimelineEntry
 
 PREFIX = "/v1/cases"
 OFFICERS = (Role.WINDOW, Role.HANDLER, Role.PLATFORM)
 READERS = (*OFFICERS, Role.AUDITOR, Role.ADMIN)
 WINDOW_OR_PLATFORM = (Role.WINDOW, Role.PLATFORM)
-HANDLER = (Role.HANDLER,)
-
-
-def deadlines_json(case: Case, cases: CaseService, instant: datetime | None = None) -> dict[str, Any] | None:
-    """Both limits as of ``instant`` (now when None), each saying whether it counts through a provisional
-    year; None before acceptance."""
-    as_of = instant or cases.now()
-    deadlines = cases.deadlines(case, as_of)
-    if deadlines is None:
-        return None
-    return {
-        "as_of": as_of.isoformat(),
-        "promised": _deadline_json(deadlines.promised),
-        "statutory": _deadline_json(deadlines.statutory),
-        # the years whose schedule the case's writer recorded (DeadlinesRecomputed): counted with these
-        "calendar_years": [
-            {"year": s.year, "kind": s.kind.value, "source": s.source, "version": s.version}
-            for s in case.recorded_calendar
-        ],
-    }
-
-
-def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
-    return {
-        "case_id": str(case.id),
-        "case_no": case.case_no,
-        "state": case.state.value,
-        "mode": case.mode.value,
-        "item": {
-            "province": case.item_province,
-            "code": case.item.code,
-            "name": case.item.name,
-            "version": case.item_version,
-            "promised_limit_days": case.item.promised_limit_days,
-            "statutory_limit_days": case.item.statutory_limit_days,
-        },
-        "receiving_province": case.receiving_province,
-        "handling_province": case.handling_province,
-        "parts": [
-            {"code": p.code, "name": p.name, "province": p.province, "result": p.result}
-            for p in case.parts.values()
-        ],
-        "receipt_no": case.receipt_no,
-        "acceptance_no": case.acceptance_no,
-        "accepted_on": case.accepted_on,
-        "materials": case.materials,
-        "missing_materials": case.missing_materials(),
-        "supplement": case.open_supplement,
-        "supplement_rounds": case.supplement_rounds,
-        "review_steps": case.review_steps,
-        "extension_days": case.extension_days,
-        "result": case.result,
-        "concluded_on": case.concluded_on,
-        "delivery": case.delivery,
-        "rating": case.rating,
-        "rectification_due_on": case.rectification_due_on,
-        "appealed": case.appealed,
-        "bundle_id": case.bundle_id,
-        "writer": case.writer(),
-        "recognitions": case.recognitions,
-        "certificate_flags": case.certificate_flags,
-        "version": case.version,
-        "deadlines": deadlines_json(case, cases),
-    }
-
-
-def _deadline_json(state: DeadlineState | DateOutsideCalendar) -> dict[str, Any]:
-    if isinstance(state, DateOutsideCalendar):
-        return {"status": "UNKNOWN", "due_on": None, "days_left": None, "problem": str(state)}
-    return {
-        "status": state.status.value,
-        "due_on": state.due_on.isoformat() if state.due_on else None,
-        "days_left": state.days_left,
-        "days_used": state.days_used,
-        "suspended_days": state.suspended_days,
-        "calendar": CalendarKind.PROVISIONAL.name if state.provisional_years else "OFFICIAL",
-        "provisional_years": list(state.provisional_years),
-        **({"provisional_source": PROVISIONAL_SOURCE} if state.provisional_years else {}),
-    }
 
 
 async def _party(request: web.Request, *roles: Role, personal: bool = False) -> tuple[Principal, str]:
@@ -166,18 +86,6 @@ async def timeline(request: web.Request) -> web.Response:
     )
 
 
-def timeline_entry_json(entry: TimelineEntry) -> dict[str, Any]:
-    return {
-        "version": entry.version,
-        "at": entry.at.isoformat(),
-        "event": entry.event,
-        "province": entry.province,
-        "office_code": entry.office_code,
-        "operator_id": entry.operator_id,
-        "detail": entry.detail,
-    }
-
-
 async def as_of(request: web.Request) -> web.Response:
     """The case as it stood at an instant (``?at=`` RFC 3339), with its deadlines as of then."""
     _, case_id = await _party(request, *READERS)
@@ -191,11 +99,6 @@ async def as_of(request: web.Request) -> web.Response:
     if case is None:
         raise InvalidField("at", "the case was not filed yet at that time")
     return web.json_response(case_json_as_of(case, cases, instant))
-
-
-def case_json_as_of(case: Case, cases: CaseService, instant: datetime) -> dict[str, Any]:
-    """The case's representation with its deadlines as of ``instant`` (not as of now)."""
-    return case_json(case, cases) | {"deadlines": deadlines_json(case, cases, instant)}
 
 
 async def applicant(request: web.Request) -> web.Response:
@@ -213,33 +116,19 @@ async def applicant(request: web.Request) -> web.Response:
     )
 
 
-def _command(
-    method: Callable[..., Case], schema: Schema, roles: tuple[Role, ...], path_args: tuple[str, ...] = ()
-) -> Handler:
-    """A handler that checks the caller, validates the body and runs one workflow command."""
+def _command(command: CaseCommand) -> Handler:
+    """The REST handler of a declared case command: checks the caller, validates the body and runs it."""
 
     async def handler(request: web.Request) -> web.Response:
-        principal, case_id = await _party(request, *roles)
-        body = await read_json(request, schema)
+        principal, case_id = await _party(request, *command.roles)
+        body = await read_json(request, command.arguments)
         cases = request.app[SERVICES].cases
-        extra = {name: request.match_info[name] for name in path_args}
-        case = await asyncio.to_thread(method, cases, case_id, principal.actor, **extra, **body)
+        arguments: dict[str, Any] = {name: request.match_info[name] for name in command.path_arguments} | body
+        case = await asyncio.to_thread(cases.run, command, case_id, principal.actor, **arguments)
         crash_points.reached("reply")
         return web.json_response(case_json(case, cases))
 
     return handler
-
-
-def _declared(command: CaseCommand, cases: CaseService, case_id: str, actor: Any, **arguments: Any) -> Case:
-    return cases.run(command, case_id, actor, **arguments)
-
-
-def _receive(cases: CaseService, case_id: str, actor: Any, number: str | None = None) -> Case:
-    return cases.receive(case_id, actor, number)
-
-
-def _accept(cases: CaseService, case_id: str, actor: Any, number: str | None = None) -> Case:
-    return cases.accept(case_id, actor, number)
 
 
 async def submit_bundle(request: web.Request) -> web.Response:
@@ -249,7 +138,7 @@ async def submit_bundle(request: web.Request) -> web.Response:
     cases = request.app[SERVICES].cases
     bundle, filed = await asyncio.to_thread(cases.submit_bundle, principal.actor, **body)
     return web.json_response(
-        _bundle_json(bundle, filed, cases), status=201, headers={"Location": f"/v1/bundle-cases/{bundle.id}"}
+        bundle_json(bundle, filed, cases), status=201, headers={"Location": f"/v1/bundle-cases/{bundle.id}"}
     )
 
 
@@ -268,7 +157,7 @@ async def _bundle_party(request: web.Request, *roles: Role) -> tuple[Principal, 
 
 async def read_bundle(request: web.Request) -> web.Response:
     _, bundle, filed = await _bundle_party(request, *READERS)
-    return web.json_response(_bundle_json(bundle, filed, request.app[SERVICES].cases))
+    return web.json_response(bundle_json(bundle, filed, request.app[SERVICES].cases))
 
 
 async def attach_bundle_material(request: web.Request) -> web.Response:
@@ -279,7 +168,7 @@ async def attach_bundle_material(request: web.Request) -> web.Response:
     bundle_id = request.match_info["bundle_id"]
     await asyncio.to_thread(cases.attach_to_bundle, bundle_id, principal.actor, **body)
     bundle, filed = await asyncio.to_thread(cases.bundle_with_cases, bundle_id)
-    return web.json_response(_bundle_json(bundle, filed, cases))
+    return web.json_response(bundle_json(bundle, filed, cases))
 
 
 async def deliver_bundle(request: web.Request) -> web.Response:
@@ -291,32 +180,13 @@ async def deliver_bundle(request: web.Request) -> web.Response:
         cases.deliver_bundle, bundle_id, principal.actor, body["method"], body["reference"]
     )
     bundle, filed = await asyncio.to_thread(cases.bundle_with_cases, bundle_id)
-    return web.json_response(_bundle_json(bundle, filed, cases))
-
-
-def _bundle_json(bundle: BundleCase, filed: list[Case], cases: CaseService) -> dict[str, Any]:
-    return {
-        "bundle_id": str(bundle.id),
-        "bundle_province": bundle.bundle_province,
-        "bundle_code": bundle.bundle_code,
-        "filing_province": bundle.filing_province,
-        "delivered": bundle.delivered,
-        "delivery": bundle.delivery,
-        "bundle_materials": shared_materials(filed),
-        "cases": [case_json(case, cases) for case in filed],
-    }
+    return web.json_response(bundle_json(bundle, filed, cases))
 
 
 # 503: peer-unavailable, when the province that writes the case now cannot be reached (federation)
 _ERRORS = (401, 403, 404, 409, 422, 503)
 C = f"{PREFIX}/{{case_id}}"
 B = "/v1/bundle-cases/{bundle_id}"
-
-
-def _ep(
-    path: str, handler: Handler, summary: str, request: Schema, roles: str, errors: tuple[int, ...] = _ERRORS
-) -> Endpoint:
-    return Endpoint("POST", path, handler, summary, cs.CASE, 200, request, roles, errors, tag="cases")
 
 
 ENDPOINTS = [
@@ -373,131 +243,20 @@ ENDPOINTS = [
         errors=(401, 403, 404, 422),
         tag="cases",
     ),
-    _ep(
-        C + "/receive",
-        _command(_receive, cs.NUMBER, (Role.WINDOW,)),
-        "收件: receive, with a receipt number",
-        cs.NUMBER,
-        "window officer of the receiving province",
-    ),
-    _ep(
-        C + "/forward",
-        _command(CaseService.forward, cs.EMPTY, (Role.WINDOW,)),
-        "转办: forward to the handling province",
-        cs.EMPTY,
-        "window officer of the receiving province",
-    ),
-    _ep(
-        C + "/materials",
-        _command(CaseService.attach_material, cs.ATTACH, (*WINDOW_OR_PLATFORM, Role.HANDLER)),
-        "Attach a material: a certificate (verified now, result kept) or a file digest",
-        cs.ATTACH,
-        "window officer, platform or handling officer of a party province",
-    ),
-    _ep(
-        C + "/accept",
-        _command(_accept, cs.NUMBER, HANDLER),
-        "受理: accept, with an acceptance number",
-        cs.NUMBER,
-        "handling officer of the handling province",
-    ),
-    _ep(
-        C + "/refuse",
-        _command(CaseService.refuse, cs.REASON, HANDLER),
-        "不予受理: refuse with a reason",
-        cs.REASON,
-        "handling officer of the handling province",
-    ),
-    _ep(
-        C + "/supplement-request",
-        _command(CaseService.request_supplement, cs.SUPPLEMENT_REQUEST, HANDLER),
-        "补正告知: one notice listing ALL missing materials; due in the item's supplement_days working days",
-        cs.SUPPLEMENT_REQUEST,
-        "handling officer",
-    ),
-    _ep(
-        C + "/supplement",
-        _command(CaseService.provide_supplement, cs.EMPTY, WINDOW_OR_PLATFORM),
-        "补正: the listed materials are now attached",
-        cs.EMPTY,
-        "window officer or platform of a party province",
-    ),
-    _ep(
-        C + "/review",
-        _command(CaseService.record_review, cs.REVIEW, HANDLER),
-        "审查: 承办 → 审核 → 批准",
-        cs.REVIEW,
-        "handling officer",
-    ),
-    _ep(
-        C + "/special-procedure/start",
-        _command(CaseService.start_special_procedure, cs.SPECIAL_START, HANDLER),
-        "特别程序 starts (the clock stops)",
-        cs.SPECIAL_START,
-        "handling officer",
-    ),
-    _ep(
-        C + "/special-procedure/end",
-        _command(CaseService.end_special_procedure, cs.SPECIAL_END, HANDLER),
-        "特别程序 ends (the clock resumes)",
-        cs.SPECIAL_END,
-        "handling officer",
-    ),
-    _ep(
-        C + "/extend",
-        _command(CaseService.extend, cs.EXTEND, HANDLER),
-        "延期: once, with a reason",
-        cs.EXTEND,
-        "handling officer",
-    ),
-    _ep(
-        C + "/parts/{part_code}/conclude",
-        _command(CaseService.conclude_part, cs.CONCLUDE, HANDLER, ("part_code",)),
-        "多地联办: conclude one part",
-        cs.CONCLUDE,
-        "handling officer of the part's province",
-    ),
-    _ep(
-        C + "/conclude",
-        _command(CaseService.conclude, cs.CONCLUDE, HANDLER),
-        "办结: conclude with a result",
-        cs.CONCLUDE,
-        "handling officer",
-    ),
-    _ep(
-        C + "/deliver",
-        _command(CaseService.deliver, cs.DELIVER, (Role.WINDOW, Role.HANDLER)),
-        "送达: post, window pick-up or electronic (an item of a 一件事 is delivered with its bundle: 409)",
-        cs.DELIVER,
-        "window or handling officer",
-    ),
-    _ep(
-        C + "/archive",
-        _command(CaseService.archive, cs.EMPTY, HANDLER),
-        "归档, at the handling province",
-        cs.EMPTY,
-        "handling officer",
-    ),
-    _ep(
-        C + "/rating",
-        _command(CaseService.rate, cs.RATE, (Role.PLATFORM,)),
-        "好差评: 1-5; 1-2 opens a rectification due in rectification_days working days",
-        cs.RATE,
-        "applicant-facing platform of a party province",
-    ),
-    _ep(
-        C + "/rating/rectification",
-        _command(CaseService.respond_to_rectification, cs.RESPONSE, HANDLER),
-        "Answer the rectification a bad rating opened",
-        cs.RESPONSE,
-        "handling officer",
-    ),
-    _ep(
-        C + "/rating/appeal",
-        _command(CaseService.appeal_rating, cs.REASON, HANDLER),
-        "Appeal a rating, once",
-        cs.REASON,
-        "handling officer",
+    *(
+        Endpoint(
+            "POST",
+            C + command.path,
+            _command(command),
+            command.summary,
+            cs.CASE,
+            200,
+            command.arguments,
+            command.who,
+            _ERRORS,
+            tag="cases",
+        )
+        for command in DECLARED
     ),
     Endpoint(
         "POST",
@@ -545,15 +304,5 @@ ENDPOINTS = [
         "window or handling officer of a party province",
         _ERRORS,
         tag="cases",
-    ),
-    *(
-        _ep(
-            C + command.path,
-            _command(partial(_declared, command), command.arguments, command.roles),
-            command.summary,
-            command.arguments,
-            command.who,
-        )
-        for command in DECLARED
     ),
 ]

@@ -11,11 +11,11 @@ from aiohttp import web
 from aggregates.catalogue import ServiceBundle, ServiceItem
 from aggregates.errors import InvalidField
 from node.auth import Forbidden, Role
-from node.http import case_schemas as cs
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
+from node.presentation import case_schemas as cs
 
 PREFIX = "/v1/catalogue"
 

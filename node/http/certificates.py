@@ -13,11 +13,11 @@ from aiohttp import web
 
 from aggregates.certificate import Certificate, Link
 from node.auth import CERTIFICATE_READERS, Principal, Role
-from node.http import schemas
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import Problem, read_json
+from node.presentation import schemas
 from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.signing import b64
 from node.store.idempotency import Idempotency

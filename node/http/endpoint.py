@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node.http.schemas import Schema
+from node.presentation.schemas import Schema
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

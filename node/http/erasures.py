@@ -12,11 +12,11 @@ from aiohttp import web
 
 from node.auth import Role
 from node.http.auth import authenticate
-from node.http.case_schemas import APPLICANT
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.http.schemas import Schema
+from node.presentation.case_schemas import APPLICANT
+from node.presentation.schemas import Schema
 
 PERSON: Schema = {
     "type": "object",

@@ -15,12 +15,12 @@ from aggregates.certificate import holder_digest, validate_holder_id
 from aggregates.errors import InvalidField
 from node.auth import Role
 from node.http.auth import authenticate
-from node.http.case_schemas import APPLICANT
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
 from node.http.query import decode_cursor, encode_cursor
-from node.http.schemas import PROVINCE, Schema
+from node.presentation.case_schemas import APPLICANT
+from node.presentation.schemas import PROVINCE, Schema
 from projections.certificate_uses import UsesQuery, uses_of
 
 MAX_LIMIT = 500

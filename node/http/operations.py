@@ -12,12 +12,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from aggregates.clock import china_date
 from node.auth import Role
 from node.calendar.reload import recheck, reload_calendar
-from node.http import schemas
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.http.schemas import Schema
+from node.presentation import schemas
+from node.presentation.schemas import Schema
 from node.services import Services
 from projections.follower import Lag
 

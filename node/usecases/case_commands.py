@@ -1,8 +1,8 @@
-"""Case commands declared once: each names its REST path, its arguments' schema, who may call it and whether
-a party province may forward it to the case's writer. The REST routes and their OpenAPI entries
-(``node/http/cases.py``), the forwarded federation commands (``node/usecases/forwarded_commands.py``) and the
-authorisation table derive from these declarations; the proto's ``CaseCommand`` enum names each forwardable
-one (a test holds them together).
+"""Every command on a filed case, declared once: its name, REST path, arguments' schema, who may call it,
+whether a party province may forward it to the case's writer, and what it records. The REST routes and their
+OpenAPI entries (``node/http/cases.py``), the forwarded federation commands
+(``node/usecases/forwarded_commands.py``) and the roles checked derive from these declarations; the proto's
+``CaseCommand`` enum names each forwardable one (a test holds them together).
 
 Adding a forwardable case command: the aggregate's method and event (``aggregates/case.py``), a declaration
 here, and a value of ``CaseCommand`` in ``protos/tongban/federation/v1/federation.proto``.
@@ -10,16 +10,66 @@ here, and a value of ``CaseCommand`` in ``protos/tongban/federation/v1/federatio
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from aggregates.case import Case
+from aggregates.clock import china_date
 from aggregates.responsibility import Actor
 from node.auth import Role
-from node.http import case_schemas as cs
-from node.http.schemas import Schema
+from node.calendar.source import case_calendar
+from node.presentation import case_schemas as cs
+from node.presentation.schemas import Schema
+from node.store.idempotency import Idempotency
+
+Arguments = dict[str, Any]
+Step = Callable[[Case, datetime], None]  # one rule-checked change of a loaded case, at an instant
+
+
+class CaseWorkflow(Protocol):
+    """What a command asks of the case service (``node/usecases/cases.py``)."""
+
+    @property
+    def rectification_days(self) -> int:
+        """The working days a bad rating gives the handling province to answer."""
+
+    def change(
+        self,
+        command: CaseCommand,
+        case_id: str,
+        actor: Actor,
+        arguments: Arguments,
+        step: Step,
+        request: Idempotency | None,
+    ) -> Case:
+        """Record ``step`` where this node writes the case; elsewhere forward the command to the writer."""
+
+    def statutory_due_on(self, case: Case, at: datetime) -> date | None: ...
+
+    def attach_material(
+        self,
+        command: CaseCommand,
+        case_id: str,
+        actor: Actor,
+        arguments: Arguments,
+        request: Idempotency | None,
+    ) -> Case: ...
+
+
+Perform = Callable[["CaseWorkflow", "CaseCommand", str, Actor, Arguments, "Idempotency | None"], Case]
+
+# Role names as the API document writes them
+_ROLE_NAMES = {
+    Role.WINDOW: "window officer",
+    Role.HANDLER: "handling officer",
+    Role.PLATFORM: "platform",
+    Role.ISSUER: "issuer",
+    Role.AUDITOR: "auditor",
+    Role.ADMIN: "admin",
+}
 
 
 @dataclass(frozen=True)
@@ -27,22 +77,304 @@ class CaseCommand:
     name: str  # CASE_COMMAND_<name> in the proto; the command a forwarded request names
     path: str  # REST: POST /v1/cases/{case_id}<path>
     summary: str
-    arguments: Schema  # the REST body, and a forwarded command's arguments
+    arguments: Schema  # the REST body; with the path's arguments, a forwarded command's arguments
     roles: tuple[Role, ...]
-    who: str  # who may call it, for the API document
+    scope: str  # which province's callers, after the roles, for the API document
     forwardable: bool  # a party province other than the writer may send it on to the writer
-    record: Callable[[Case, Actor, datetime, dict[str, Any]], None]  # the aggregate's command method
+    perform: Perform
+    path_arguments: dict[str, Schema] = field(default_factory=dict)  # taken from the REST path
+
+    @property
+    def who(self) -> str:
+        """Who may call it, for the API document: the roles checked, then the scope."""
+        names = [_ROLE_NAMES[role] for role in self.roles]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        return f"{listed} {self.scope}".strip()
+
+    @property
+    def forwarded_arguments(self) -> Schema:
+        """A forwarded command's arguments: the body's, and those the REST path carries."""
+        if not self.path_arguments:
+            return self.arguments
+        return {
+            **self.arguments,
+            "properties": {**self.path_arguments, **self.arguments["properties"]},
+            "required": [*self.path_arguments, *self.arguments["required"]],
+        }
 
 
-WITHDRAW = CaseCommand(
-    name="WITHDRAW",
-    path="/withdraw",
-    summary="撤回申请: the applicant withdraws the application before the decision; every clock stops",
-    arguments=cs.REASON,
-    roles=(Role.WINDOW, Role.PLATFORM),
-    who="window officer or platform of the receiving province",
+def recorded(record: Callable[[CaseWorkflow, Case, Actor, datetime, Arguments], None]) -> Perform:
+    """The usual command: one change of the case, recorded by the writer (or forwarded to it)."""
+
+    def perform(
+        flow: CaseWorkflow,
+        command: CaseCommand,
+        case_id: str,
+        actor: Actor,
+        arguments: Arguments,
+        request: Idempotency | None,
+    ) -> Case:
+        def step(case: Case, at: datetime) -> None:
+            record(flow, case, actor, at, arguments)
+
+        return flow.change(command, case_id, actor, arguments, step, request)
+
+    return perform
+
+
+def _number(arguments: Arguments, prefix: str) -> str:
+    """The number the caller gave, else a fresh one (收件号 SJ…, 受理号 SL…)."""
+    return str(arguments.get("number") or f"{prefix}{secrets.randbelow(10**12):012d}")
+
+
+def _request_supplement(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
+    due = case_calendar(case.recorded_calendar).add_working_days(china_date(at), case.item.supplement_days)
+    case.request_supplement(a["missing"], a["reason"], due, actor, at)
+
+
+def _rate(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
+    score = a["score"]
+    bad = isinstance(score, int) and 1 <= score <= 2  # a bad rating opens a rectification
+    calendar = case_calendar(case.recorded_calendar)
+    due = calendar.add_working_days(china_date(at), flow.rectification_days) if bad else None
+    case.rate(score, a["channel"], a.get("comment", ""), due, actor, at)
+
+
+def _attach(
+    flow: CaseWorkflow,
+    command: CaseCommand,
+    case_id: str,
+    actor: Actor,
+    arguments: Arguments,
+    request: Idempotency | None,
+) -> Case:
+    return flow.attach_material(command, case_id, actor, arguments, request)
+
+
+WINDOW_OR_PLATFORM = (Role.WINDOW, Role.PLATFORM)
+HANDLER = (Role.HANDLER,)
+
+RECEIVE = CaseCommand(
+    "RECEIVE",
+    "/receive",
+    "收件: receive, with a receipt number",
+    cs.NUMBER,
+    (Role.WINDOW,),
+    "of the receiving province",
+    forwardable=False,
+    perform=recorded(lambda flow, case, actor, at, a: case.receive(_number(a, "SJ"), actor, at)),
+)
+FORWARD = CaseCommand(
+    "FORWARD",
+    "/forward",
+    "转办: forward to the handling province",
+    cs.EMPTY,
+    (Role.WINDOW,),
+    "of the receiving province",
+    forwardable=False,
+    perform=recorded(lambda flow, case, actor, at, a: case.forward(actor, at)),
+)
+ATTACH_MATERIAL = CaseCommand(
+    "ATTACH_MATERIAL",
+    "/materials",
+    "Attach a material: a certificate (verified now, result kept) or a file digest",
+    cs.ATTACH,
+    (*WINDOW_OR_PLATFORM, Role.HANDLER),
+    "of a party province",
     forwardable=True,
-    record=lambda case, actor, at, arguments: case.withdraw(arguments["reason"], actor, at),
+    perform=_attach,
+)
+ACCEPT = CaseCommand(
+    "ACCEPT",
+    "/accept",
+    "受理: accept, with an acceptance number",
+    cs.NUMBER,
+    HANDLER,
+    "of the handling province",
+    forwardable=False,
+    perform=recorded(lambda flow, case, actor, at, a: case.accept(_number(a, "SL"), actor, at)),
+)
+REFUSE = CaseCommand(
+    "REFUSE",
+    "/refuse",
+    "不予受理: refuse with a reason",
+    cs.REASON,
+    HANDLER,
+    "of the handling province",
+    forwardable=False,
+    perform=recorded(lambda flow, case, actor, at, a: case.refuse(a["reason"], actor, at)),
+)
+REQUEST_SUPPLEMENT = CaseCommand(
+    "REQUEST_SUPPLEMENT",
+    "/supplement-request",
+    "补正告知: one notice listing ALL missing materials; due in the item's supplement_days working days",
+    cs.SUPPLEMENT_REQUEST,
+    HANDLER,
+    "",
+    forwardable=False,
+    perform=recorded(_request_supplement),
+)
+PROVIDE_SUPPLEMENT = CaseCommand(
+    "PROVIDE_SUPPLEMENT",
+    "/supplement",
+    "补正: the listed materials are now attached",
+    cs.EMPTY,
+    WINDOW_OR_PLATFORM,
+    "of a party province",
+    forwardable=True,
+    perform=recorded(lambda flow, case, actor, at, a: case.provide_supplement(actor, at)),
+)
+RECORD_REVIEW = CaseCommand(
+    "RECORD_REVIEW",
+    "/review",
+    "审查: 承办 → 审核 → 批准",
+    cs.REVIEW,
+    HANDLER,
+    "",
+    forwardable=False,
+    perform=recorded(lambda flow, case, actor, at, a: case.record_review(a["step"], a["opinion"], actor, at)),
+)
+START_SPECIAL_PROCEDURE = CaseCommand(
+    "START_SPECIAL_PROCEDURE",
+    "/special-procedure/start",
+    "特别程序 starts (the clock stops)",
+    cs.SPECIAL_START,
+    HANDLER,
+    "",
+    forwardable=False,
+    perform=recorded(
+        lambda flow, case, actor, at, a: case.start_special_procedure(a["kind"], a["reason"], actor, at)
+    ),
+)
+END_SPECIAL_PROCEDURE = CaseCommand(
+    "END_SPECIAL_PROCEDURE",
+    "/special-procedure/end",
+    "特别程序 ends (the clock resumes)",
+    cs.SPECIAL_END,
+    HANDLER,
+    "",
+    forwardable=False,
+    perform=recorded(lambda flow, case, actor, at, a: case.end_special_procedure(a["outcome"], actor, at)),
+)
+EXTEND = CaseCommand(
+    "EXTEND",
+    "/extend",
+    "延期: once, with a reason",
+    cs.EXTEND,
+    HANDLER,
+    "",
+    forwardable=False,
+    perform=recorded(
+        lambda flow, case, actor, at, a: case.extend(
+            a["days"], a["reason"], flow.statutory_due_on(case, at), actor, at
+        )
+    ),
+)
+CONCLUDE_PART = CaseCommand(
+    "CONCLUDE_PART",
+    "/parts/{part_code}/conclude",
+    "多地联办: conclude one part",
+    cs.CONCLUDE,
+    HANDLER,
+    "of the part's province",
+    forwardable=True,
+    perform=recorded(
+        lambda flow, case, actor, at, a: case.conclude_part(a["part_code"], a["result"], actor, at)
+    ),
+    path_arguments={"part_code": cs.CODE},
+)
+CONCLUDE = CaseCommand(
+    "CONCLUDE",
+    "/conclude",
+    "办结: conclude with a result",
+    cs.CONCLUDE,
+    HANDLER,
+    "",
+    forwardable=False,
+    perform=recorded(lambda flow, case, actor, at, a: case.conclude(a["result"], actor, at)),
+)
+DELIVER = CaseCommand(
+    "DELIVER",
+    "/deliver",
+    "送达: post, window pick-up or electronic (an item of a 一件事 is delivered with its bundle: 409)",
+    cs.DELIVER,
+    (Role.WINDOW, Role.HANDLER),
+    "",
+    forwardable=True,
+    perform=recorded(lambda flow, case, actor, at, a: case.deliver(a["method"], a["reference"], actor, at)),
+)
+ARCHIVE = CaseCommand(
+    "ARCHIVE",
+    "/archive",
+    "归档, at the handling province",
+    cs.EMPTY,
+    HANDLER,
+    "",
+    forwardable=True,
+    perform=recorded(lambda flow, case, actor, at, a: case.archive(actor, at)),
+)
+RATE = CaseCommand(
+    "RATE",
+    "/rating",
+    "好差评: 1-5; 1-2 opens a rectification due in rectification_days working days",
+    cs.RATE,
+    (Role.PLATFORM,),
+    "of a party province",
+    forwardable=True,
+    perform=recorded(_rate),
+)
+RESPOND_TO_RECTIFICATION = CaseCommand(
+    "RESPOND_TO_RECTIFICATION",
+    "/rating/rectification",
+    "Answer the rectification a bad rating opened",
+    cs.RESPONSE,
+    HANDLER,
+    "",
+    forwardable=False,
+    perform=recorded(
+        lambda flow, case, actor, at, a: case.respond_to_rectification(a["response"], actor, at)
+    ),
+)
+APPEAL_RATING = CaseCommand(
+    "APPEAL_RATING",
+    "/rating/appeal",
+    "Appeal a rating, once",
+    cs.REASON,
+    HANDLER,
+    "",
+    forwardable=False,
+    perform=recorded(lambda flow, case, actor, at, a: case.appeal_rating(a["reason"], actor, at)),
+)
+WITHDRAW = CaseCommand(
+    "WITHDRAW",
+    "/withdraw",
+    "撤回申请: the applicant withdraws the application before the decision; every clock stops",
+    cs.REASON,
+    WINDOW_OR_PLATFORM,
+    "of the receiving province",
+    forwardable=True,
+    perform=recorded(lambda flow, case, actor, at, a: case.withdraw(a["reason"], actor, at)),
 )
 
-DECLARED: tuple[CaseCommand, ...] = (WITHDRAW,)
+DECLARED: tuple[CaseCommand, ...] = (
+    RECEIVE,
+    FORWARD,
+    ATTACH_MATERIAL,
+    ACCEPT,
+    REFUSE,
+    REQUEST_SUPPLEMENT,
+    PROVIDE_SUPPLEMENT,
+    RECORD_REVIEW,
+    START_SPECIAL_PROCEDURE,
+    END_SPECIAL_PROCEDURE,
+    EXTEND,
+    CONCLUDE_PART,
+    CONCLUDE,
+    DELIVER,
+    ARCHIVE,
+    RATE,
+    RESPOND_TO_RECTIFICATION,
+    APPEAL_RATING,
+    WITHDRAW,
+)
+BY_NAME = {command.name: command for command in DECLARED}

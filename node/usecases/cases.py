@@ -38,7 +38,7 @@ from federation.log_signal import LogSignal
 from node.calendar.source import CalendarBook, case_calendar
 from node.store.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
 from node.store.idempotency import Idempotency
-from node.usecases.case_commands import CaseCommand
+from node.usecases.case_commands import CaseCommand, Step
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 
@@ -254,19 +254,57 @@ class CaseService:
 
     # The workflow: each command loads the case, applies one rule-checked change and saves it
 
+    def run(
+        self,
+        command: CaseCommand,
+        case_id: str,
+        actor: Actor,
+        request: Idempotency | None = None,
+        **arguments: Any,
+    ) -> Case:
+        """A declared case command (``node/usecases/case_commands.py``): recorded here where this node writes
+        the case, else forwarded to the writer when the declaration allows it.
+
+        ``request`` names a command a peer forwarded: recorded with the change, so the peer's retry of it
+        (its answer was lost) changes nothing more and gets the case as it is."""
+        return command.perform(self, command, case_id, actor, arguments, request)
+
+    def change(
+        self,
+        command: CaseCommand,
+        case_id: str,
+        actor: Actor,
+        arguments: dict[str, Any],
+        step: Step,
+        request: Idempotency | None,
+    ) -> Case:
+        """Record one step where this node writes the case; elsewhere forward the command to the writer
+        (when it may be forwarded) and answer with this node's replica once it shows the result."""
+        forward = (command.name, arguments) if command.forwardable else None
+        return self._change(case_id, step, actor, forward, request)
+
+    @property
+    def rectification_days(self) -> int:
+        return self._rectification_days
+
+    def statutory_due_on(self, case: Case, at: datetime) -> date | None:
+        """The statutory limit's due date as of ``at`` (None before acceptance or outside the calendar)."""
+        deadlines = self.deadlines(case, at)
+        statutory = deadlines.statutory if deadlines else None
+        return statutory.due_on if isinstance(statutory, DeadlineState) else None
+
+    # The workflow: each command loads the case, applies one rule-checked change and saves it
+
     def _change(
         self,
         case_id: str,
-        command: Callable[[Case, datetime], None],
+        command: Step,
         actor: Actor | None = None,
         forward: tuple[str, dict[str, Any]] | None = None,
         request: Idempotency | None = None,
     ) -> Case:
-        """Apply one command where this node writes the case; elsewhere forward it to the writer (when it
-        may be forwarded) and answer with this node's replica once it shows the result.
-
-        ``request`` names a command a peer forwarded: recorded with the change, so the peer's retry of it
-        (its answer was lost) changes nothing more and gets the case as it is."""
+        """Apply one change where this node writes the case; elsewhere forward it to the writer (when it
+        may be forwarded) and wait for this node's replica."""
         for _ in range(_SAVE_ATTEMPTS):
             if request is not None and request.replayed(self._app) is not None:
                 return self.case(case_id)
@@ -309,24 +347,13 @@ class CaseService:
                 return replica
             self._log_signal.wait_blocking(seen, remaining)
 
-    def receive(self, case_id: str, actor: Actor, receipt_no: str | None = None) -> Case:
-        number = receipt_no or f"SJ{secrets.randbelow(10**12):012d}"
-        return self._change(case_id, lambda case, at: case.receive(number, actor, at))
-
-    def forward(self, case_id: str, actor: Actor) -> Case:
-        return self._change(case_id, lambda case, at: case.forward(actor, at))
-
     def attach_material(
         self,
+        command: CaseCommand,
         case_id: str,
         actor: Actor,
-        *,
-        material_code: str,
-        certificate_identifier: str | None = None,
-        file_digest: str | None = None,
-        purpose: str | None = None,
-        consent_reference: str | None = None,
-        request: Idempotency | None = None,
+        arguments: dict[str, Any],
+        request: Idempotency | None,
     ) -> Case:
         """Attach a material; a certificate is verified now and the signed answer is kept as evidence.
 
@@ -335,20 +362,17 @@ class CaseService:
         ``purpose``), and this province records whether it recognises it (证照互认) before attaching it.
         """
         case = self.case(case_id)
-        arguments = {
-            "material_code": material_code,
-            "certificate_identifier": certificate_identifier,
-            "file_digest": file_digest,
-            "purpose": purpose,
-            "consent_reference": consent_reference,
-        }
-        forward = ("ATTACH_MATERIAL", {k: v for k, v in arguments.items() if v is not None})
+        forward = (command.name, arguments)
         if not self._writes(case):
             return self._forward(case, actor, forward)
+        material_code = arguments["material_code"]
+        certificate_identifier = arguments.get("certificate_identifier")
         if certificate_identifier is not None and not self._certificates.issued_here(certificate_identifier):
-            foreign = (material_code, certificate_identifier, purpose, consent_reference)
-            return self._attach_foreign(case, actor, *foreign, request)
-        attach = self._attachment(actor, material_code, case, certificate_identifier, file_digest)
+            foreign = (material_code, certificate_identifier, arguments.get("purpose"))
+            return self._attach_foreign(case, actor, *foreign, arguments.get("consent_reference"), request)
+        attach = self._attachment(
+            actor, material_code, case, certificate_identifier, arguments.get("file_digest")
+        )
         return self._change(case_id, attach, actor, forward, request)
 
     def _attach_foreign(
@@ -470,113 +494,6 @@ class CaseService:
         if ERASED in (content.holder_id, person.id_number):  # a forgotten person matches no one
             return False
         return (content.holder_id_type, content.holder_id) == (person.id_type, person.id_number)
-
-    def run(
-        self,
-        command: CaseCommand,
-        case_id: str,
-        actor: Actor,
-        request: Idempotency | None = None,
-        **arguments: Any,
-    ) -> Case:
-        """A declared case command (``node/usecases/case_commands.py``): recorded here where this node
-        writes the case,
-        else forwarded to the writer when the declaration allows it."""
-        forward = (command.name, arguments) if command.forwardable else None
-        return self._change(
-            case_id, lambda case, at: command.record(case, actor, at, arguments), actor, forward, request
-        )
-
-    def accept(self, case_id: str, actor: Actor, acceptance_no: str | None = None) -> Case:
-        number = acceptance_no or f"SL{secrets.randbelow(10**12):012d}"
-        return self._change(case_id, lambda case, at: case.accept(number, actor, at))
-
-    def refuse(self, case_id: str, actor: Actor, reason: str) -> Case:
-        return self._change(case_id, lambda case, at: case.refuse(reason, actor, at))
-
-    def request_supplement(self, case_id: str, actor: Actor, missing: list[str], reason: str) -> Case:
-        def request(case: Case, at: datetime) -> None:
-            due = self.calendar_of(case).add_working_days(china_date(at), case.item.supplement_days)
-            case.request_supplement(missing, reason, due, actor, at)
-
-        return self._change(case_id, request)
-
-    def provide_supplement(self, case_id: str, actor: Actor, request: Idempotency | None = None) -> Case:
-        supply: tuple[str, dict[str, Any]] = ("PROVIDE_SUPPLEMENT", {})
-        return self._change(
-            case_id, lambda case, at: case.provide_supplement(actor, at), actor, supply, request
-        )
-
-    def record_review(self, case_id: str, actor: Actor, step: str, opinion: str) -> Case:
-        return self._change(case_id, lambda case, at: case.record_review(step, opinion, actor, at))
-
-    def start_special_procedure(self, case_id: str, actor: Actor, kind: str, reason: str) -> Case:
-        return self._change(case_id, lambda case, at: case.start_special_procedure(kind, reason, actor, at))
-
-    def end_special_procedure(self, case_id: str, actor: Actor, outcome: str) -> Case:
-        return self._change(case_id, lambda case, at: case.end_special_procedure(outcome, actor, at))
-
-    def extend(self, case_id: str, actor: Actor, days: int, reason: str) -> Case:
-        def extend(case: Case, at: datetime) -> None:
-            deadlines = self.deadlines(case, at)
-            statutory = deadlines.statutory if deadlines else None
-            due_on = statutory.due_on if isinstance(statutory, DeadlineState) else None
-            case.extend(days, reason, due_on, actor, at)
-
-        return self._change(case_id, extend)
-
-    def conclude_part(
-        self, case_id: str, actor: Actor, part_code: str, result: str, request: Idempotency | None = None
-    ) -> Case:
-        return self._change(
-            case_id,
-            lambda case, at: case.conclude_part(part_code, result, actor, at),
-            actor,
-            ("CONCLUDE_PART", {"part_code": part_code, "result": result}),
-            request,
-        )
-
-    def conclude(self, case_id: str, actor: Actor, result: str) -> Case:
-        return self._change(case_id, lambda case, at: case.conclude(result, actor, at))
-
-    def deliver(
-        self, case_id: str, actor: Actor, method: str, reference: str, request: Idempotency | None = None
-    ) -> Case:
-        return self._change(
-            case_id,
-            lambda case, at: case.deliver(method, reference, actor, at),
-            actor,
-            ("DELIVER", {"method": method, "reference": reference}),
-            request,
-        )
-
-    def archive(self, case_id: str, actor: Actor, request: Idempotency | None = None) -> Case:
-        archive: tuple[str, dict[str, Any]] = ("ARCHIVE", {})
-        return self._change(case_id, lambda case, at: case.archive(actor, at), actor, archive, request)
-
-    def rate(
-        self,
-        case_id: str,
-        actor: Actor,
-        score: int,
-        channel: str,
-        comment: str = "",
-        request: Idempotency | None = None,
-    ) -> Case:
-        def rate(case: Case, at: datetime) -> None:
-            bad = isinstance(score, int) and 1 <= score <= 2
-            calendar = self.calendar_of(case)
-            due = calendar.add_working_days(china_date(at), self._rectification_days) if bad else None
-            case.rate(score, channel, comment, due, actor, at)
-
-        arguments = {"score": score, "channel": channel, "comment": comment}
-        return self._change(case_id, rate, actor, ("RATE", arguments), request)
-
-    def respond_to_rectification(self, case_id: str, actor: Actor, response: str) -> Case:
-        return self._change(case_id, lambda case, at: case.respond_to_rectification(response, actor, at))
-
-    def appeal_rating(self, case_id: str, actor: Actor, reason: str) -> Case:
-        return self._change(case_id, lambda case, at: case.appeal_rating(reason, actor, at))
 
     def bundle_materials(self, bundle_id: str) -> list[dict[str, Any]]:
         """The bundle's one list of materials: a material several items ask for is listed once, with each

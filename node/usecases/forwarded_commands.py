@@ -7,8 +7,6 @@ decide the rest, exactly as for a local caller.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import grpc
@@ -19,29 +17,12 @@ from aggregates.responsibility import Actor
 from federation.errors import CommandRefused
 from federation.servicer import CommandHandler
 from node.errors import mapping_for
-from node.http import case_schemas as cs
 from node.store.idempotency import Idempotency
 from node.usecases.case_commands import DECLARED, CaseCommand
 from node.usecases.cases import CaseService
 
-
-def _declared(command: CaseCommand, cases: CaseService, case_id: str, actor: Actor, **arguments: Any) -> Case:
-    return cases.run(command, case_id, actor, **arguments)
-
-
-FORWARDABLE: dict[str, tuple[Callable[..., Case], dict[str, Any]]] = {
-    "ATTACH_MATERIAL": (CaseService.attach_material, cs.ATTACH),
-    "PROVIDE_SUPPLEMENT": (CaseService.provide_supplement, cs.EMPTY),
-    "CONCLUDE_PART": (CaseService.conclude_part, cs.FORWARDED_CONCLUDE_PART),
-    "DELIVER": (CaseService.deliver, cs.DELIVER),
-    "RATE": (CaseService.rate, cs.RATE),
-    "ARCHIVE": (CaseService.archive, cs.EMPTY),
-    **{
-        command.name: (partial(_declared, command), command.arguments)
-        for command in DECLARED
-        if command.forwardable
-    },
-}
+# the commands a party province may send on to the case's writer, by the name the proto gives them
+FORWARDABLE: dict[str, CaseCommand] = {command.name: command for command in DECLARED if command.forwardable}
 
 
 def command_handler(cases: CaseService) -> CommandHandler:
@@ -56,11 +37,11 @@ def command_handler(cases: CaseService) -> CommandHandler:
         operator: str,
         request_id: str,
     ) -> tuple[int, str]:
-        known = FORWARDABLE.get(command)
-        if known is None:
-            raise CommandRefused(grpc.StatusCode.INVALID_ARGUMENT, f"{command} is not forwarded")
-        method, schema = known
-        problems = sorted(jsonschema.Draft202012Validator(schema).iter_errors(arguments), key=str)
+        declared = FORWARDABLE.get(command)
+        if declared is None:
+            raise CommandRefused(grpc.StatusCode.INVALID_ARGUMENT, "the command is not one a peer forwards")
+        validator = jsonschema.Draft202012Validator(declared.forwarded_arguments)
+        problems = sorted(validator.iter_errors(arguments), key=str)
         if problems:
             where = "/".join(str(p) for p in problems[0].absolute_path) or "(arguments)"
             raise CommandRefused(grpc.StatusCode.INVALID_ARGUMENT, f"{where}: {problems[0].validator} failed")
@@ -73,7 +54,7 @@ def command_handler(cases: CaseService) -> CommandHandler:
                 request = Idempotency.for_request(
                     f"forwarded:{command}:{case_id}", actor, request_id, arguments
                 )
-                done = method(cases, case_id, actor, request=request, **arguments)
+                done = cases.run(declared, case_id, actor, request=request, **arguments)
         except Exception as e:
             mapping = mapping_for(e)
             if mapping is None:

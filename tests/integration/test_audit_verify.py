@@ -18,6 +18,7 @@ from node.audit.verify import verify
 from node.cli import main as cli
 from node.services import Services
 from node.signing import Ed25519Signer
+from node.usecases.case_commands import ACCEPT
 from node.usecases.transparency import tree_head
 from projections.transparency_log import TransparencyLog
 from tests.builders import FakeClock
@@ -79,9 +80,9 @@ def history(node: Services, clock: FakeClock) -> TransparencyLog:
     proxy_case(node, clock)
     assert node.transparency.publish_head() is not None
     case_id = proxy_case(node, clock)
-    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
     assert node.transparency.publish_head() is not None
-    return TransparencyLog(node.app, node.views)
+    return TransparencyLog(node.app, node.views, node.settings.transparency_batch_events)
 
 
 def audit(node: Services, log: TransparencyLog) -> Any:

@@ -19,6 +19,7 @@ from node.calendar.reload import reload_calendar
 from node.calendar.source import CalendarBook, case_calendar, load_schedule_file, package_schedules
 from node.calendar.statutory_holidays import statutory_days
 from node.services import Services
+from node.usecases.case_commands import ACCEPT
 from node.workers.deadline_timer import DeadlineTimer
 from projections.case_board import BoardQuery, query_board, with_deadlines
 from tests.builders import FakeClock
@@ -54,12 +55,12 @@ def test_the_official_year_moves_a_provisional_due_date_once(
 ) -> None:
     case_id = proxy_case(node, clock)
     clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
-    case = node.cases.accept(case_id, JS_HANDLER)
+    case = node.cases.run(ACCEPT, case_id, JS_HANDLER)
     before = statutory(node, case)
     assert before.provisional_years == (NEXT,)  # 20 working days reach into the provisional year
     assert before.due_on is not None
     assert before.due_on.year == NEXT
-    timer = DeadlineTimer(node.app, node.cases)
+    timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
     assert "DeadlinesRecomputed" not in timer.tick()
     [row] = board(node, case_id)
     assert row["due"] == {
@@ -137,7 +138,7 @@ def test_a_breach_recorded_on_a_provisional_date_stays_when_the_notice_moves_the
 ) -> None:
     case_id = proxy_case(node, clock)
     clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
-    case = node.cases.accept(case_id, JS_HANDLER)
+    case = node.cases.run(ACCEPT, case_id, JS_HANDLER)
     due = statutory(node, case).due_on
     assert due is not None
     clock.set_china_time(due.isoformat(), hour=23)
@@ -192,7 +193,7 @@ def test_a_newer_package_with_the_official_year_moves_the_date_too(
     the same way, as kind official; the baseline every node counts with is unchanged by the upgrade."""
     case_id = proxy_case(node, clock)
     clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
-    before = statutory(node, node.cases.accept(case_id, JS_HANDLER))
+    before = statutory(node, node.cases.run(ACCEPT, case_id, JS_HANDLER))
     notice = load_schedule_file(official_file(tmp_path, f"{NEXT}-01-04"))[0]
     newer = YearSchedule(NEXT, notice.holidays, notice.workdays, "chinese_calendar 1.12.0")
     released = [*package_schedules(), newer]

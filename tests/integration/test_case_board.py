@@ -26,6 +26,19 @@ from aggregates.responsibility import Actor
 from node.auth import Role
 from node.cli import main as cli
 from node.services import Services
+from node.usecases.case_commands import (
+    ACCEPT,
+    APPEAL_RATING,
+    ATTACH_MATERIAL,
+    CONCLUDE,
+    DELIVER,
+    END_SPECIAL_PROCEDURE,
+    PROVIDE_SUPPLEMENT,
+    RATE,
+    REQUEST_SUPPLEMENT,
+    RESPOND_TO_RECTIFICATION,
+    START_SPECIAL_PROCEDURE,
+)
 from projections.case_board import COLUMNS
 from projections.case_view import case_steps
 from simulators.sample_data import credit_code
@@ -47,8 +60,8 @@ def online_case(node: Services) -> str:
         SH_PLATFORM, item_province=SH, item_code="YM-0001", mode="FULL_ONLINE", applicant=APPLICANT
     )
     for material in case.missing_materials():
-        node.cases.attach_material(str(case.id), SH_PLATFORM, material_code=material, file_digest=DIGEST)
-    node.cases.accept(str(case.id), SH_HANDLER)
+        node.cases.run(ATTACH_MATERIAL, str(case.id), SH_PLATFORM, material_code=material, file_digest=DIGEST)
+    node.cases.run(ACCEPT, str(case.id), SH_HANDLER)
     return str(case.id)
 
 
@@ -123,9 +136,9 @@ def test_pages_are_stable_and_complete(node: Services, clock: FakeClock, keys: K
 
 def test_a_rebuild_equals_the_live_board(node: Services, clock: FakeClock) -> None:
     proxy = proxy_case(node, clock)
-    node.cases.accept(proxy, JS_HANDLER)
+    node.cases.run(ACCEPT, proxy, JS_HANDLER)
     approve(node, proxy, JS_HANDLER)
-    node.cases.conclude(proxy, JS_HANDLER, "ISSUED")
+    node.cases.run(CONCLUDE, proxy, JS_HANDLER, result="ISSUED")
     online_case(node)
     follower = node.projections["case_board"]
     follower.tick()
@@ -253,18 +266,22 @@ def statistics_fold(node: Services, case_id: str) -> dict[str, Any]:
 def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
     cases = node.cases
     actions: dict[str, Callable[[], object]] = {
-        "accept": lambda: cases.accept(case_id, JS_HANDLER),
-        "supplement": lambda: cases.request_supplement(case_id, JS_HANDLER, ["M04"], "不清晰"),
-        "supply": lambda: cases.provide_supplement(case_id, SH_WINDOW),
-        "special": lambda: cases.start_special_procedure(case_id, JS_HANDLER, "INSPECTION", "现场核查"),
-        "end_special": lambda: cases.end_special_procedure(case_id, JS_HANDLER, "核查完毕"),
-        "conclude": lambda: cases.conclude(case_id, JS_HANDLER, "RETURNED"),
-        "deliver": lambda: cases.deliver(case_id, SH_WINDOW, "WINDOW", "窗口领取"),
+        "accept": lambda: cases.run(ACCEPT, case_id, JS_HANDLER),
+        "supplement": lambda: cases.run(
+            REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="不清晰"
+        ),
+        "supply": lambda: cases.run(PROVIDE_SUPPLEMENT, case_id, SH_WINDOW),
+        "special": lambda: cases.run(
+            START_SPECIAL_PROCEDURE, case_id, JS_HANDLER, kind="INSPECTION", reason="现场核查"
+        ),
+        "end_special": lambda: cases.run(END_SPECIAL_PROCEDURE, case_id, JS_HANDLER, outcome="核查完毕"),
+        "conclude": lambda: cases.run(CONCLUDE, case_id, JS_HANDLER, result="RETURNED"),
+        "deliver": lambda: cases.run(DELIVER, case_id, SH_WINDOW, method="WINDOW", reference="窗口领取"),
         "time_passes": lambda: (clock.advance(days=9), cases.check_timers(case_id)),
-        "rate_good": lambda: cases.rate(case_id, SH_WINDOW, 4, "WINDOW"),
-        "rate_bad": lambda: cases.rate(case_id, SH_WINDOW, 2, "WINDOW", "慢"),
-        "respond": lambda: cases.respond_to_rectification(case_id, JS_HANDLER, "已整改"),
-        "appeal": lambda: cases.appeal_rating(case_id, JS_HANDLER, "评价与事实不符"),
+        "rate_good": lambda: cases.run(RATE, case_id, SH_WINDOW, score=4, channel="WINDOW"),
+        "rate_bad": lambda: cases.run(RATE, case_id, SH_WINDOW, score=2, channel="WINDOW", comment="慢"),
+        "respond": lambda: cases.run(RESPOND_TO_RECTIFICATION, case_id, JS_HANDLER, response="已整改"),
+        "appeal": lambda: cases.run(APPEAL_RATING, case_id, JS_HANDLER, reason="评价与事实不符"),
     }
     with contextlib.suppress(
         IllegalTransition, InvalidField, DateOutsideCalendar
@@ -355,13 +372,17 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
     case.decide_recognition("M01", foreign[1], JS, None, "status SUSPENDED", SH_PLATFORM, clock())
     node.app.save(case)  # as the node does after verifying at the issuer (a federation this test has not)
     own = id_card(node)
-    node.cases.attach_material(str(filed.id), SH_PLATFORM, material_code="M01", certificate_identifier=own)
+    node.cases.run(
+        ATTACH_MATERIAL, str(filed.id), SH_PLATFORM, material_code="M01", certificate_identifier=own
+    )
     node.certificates.change_status(own, "suspend", SH_WINDOW, reason="暂扣")
     other = id_card(node)
     second = node.cases.submit(
         SH_PLATFORM, item_province=SH, item_code="YM-0001", mode="FULL_ONLINE", applicant=APPLICANT
     )
-    node.cases.attach_material(str(second.id), SH_PLATFORM, material_code="M01", certificate_identifier=other)
+    node.cases.run(
+        ATTACH_MATERIAL, str(second.id), SH_PLATFORM, material_code="M01", certificate_identifier=other
+    )
     node.projections["recognition_registry"].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:
@@ -422,9 +443,9 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
 def test_the_case_view_is_the_cases_whole_timeline(node: Services, clock: FakeClock, keys: Keys) -> None:
     """责任追溯 from the read model: the same steps, actors and details as the case's own timeline."""
     proxy = proxy_case(node, clock)
-    node.cases.accept(proxy, JS_HANDLER)
+    node.cases.run(ACCEPT, proxy, JS_HANDLER)
     approve(node, proxy, JS_HANDLER)
-    node.cases.conclude(proxy, JS_HANDLER, "ISSUED")
+    node.cases.run(CONCLUDE, proxy, JS_HANDLER, result="ISSUED")
     node.projections["case_view"].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:

@@ -15,6 +15,22 @@ from aggregates.responsibility import Actor
 from node.bootstrap import build_services, close_services
 from node.services import Services
 from node.settings import Settings
+from node.usecases.case_commands import (
+    ACCEPT,
+    ARCHIVE,
+    ATTACH_MATERIAL,
+    CONCLUDE,
+    CONCLUDE_PART,
+    DELIVER,
+    EXTEND,
+    FORWARD,
+    PROVIDE_SUPPLEMENT,
+    RATE,
+    RECEIVE,
+    RECORD_REVIEW,
+    REFUSE,
+    REQUEST_SUPPLEMENT,
+)
 from node.usecases.catalogue import CatalogueService
 from node.workers.deadline_timer import DeadlineTimer
 from simulators.sample_data import sample_catalogue
@@ -40,7 +56,7 @@ def deadlines(node: Services, case: Case) -> tuple[DeadlineState, DeadlineState]
 def approve(node: Services, case_id: str, handler: Actor) -> None:
     """承办 → 审核 → 批准: a decision on the merits needs the review approved."""
     for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        node.cases.record_review(case_id, handler, step, "同意")
+        node.cases.run(RECORD_REVIEW, case_id, handler, step=step, opinion="同意")
 
 
 def id_card(node: Services) -> str:
@@ -57,11 +73,13 @@ def proxy_case(node: Services, clock: FakeClock) -> str:
         SH_WINDOW, item_province="320000", item_code="GA-0003", mode="PROXY", applicant=APPLICANT
     )
     case_id = str(case.id)
-    node.cases.attach_material(case_id, SH_WINDOW, material_code="M01", file_digest="sha256:" + "1" * 64)
-    node.cases.attach_material(case_id, SH_WINDOW, material_code="M02", certificate_identifier=id_card(node))
-    node.cases.attach_material(case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "4" * 64)
-    node.cases.receive(case_id, SH_WINDOW)
-    node.cases.forward(case_id, SH_WINDOW)
+    node.cases.run(ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M01", file_digest="sha256:" + "1" * 64)
+    node.cases.run(
+        ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=id_card(node)
+    )
+    node.cases.run(ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "4" * 64)
+    node.cases.run(RECEIVE, case_id, SH_WINDOW)
+    node.cases.run(FORWARD, case_id, SH_WINDOW)
     return case_id
 
 
@@ -70,27 +88,27 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
     case_id = proxy_case(node, clock)
 
     clock.set_china_time("2025-09-26")  # Friday
-    promised, statutory = deadlines(node, cases.accept(case_id, JS_HANDLER))
+    promised, statutory = deadlines(node, cases.run(ACCEPT, case_id, JS_HANDLER))
     # 5 promised working days: Sun 09-28 (调休), 09-29, 09-30, National Day 10-01..10-08 off, 10-09, 10-10.
     assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-10", "2025-10-30")
 
     clock.set_china_time("2025-09-29")
-    case = cases.request_supplement(case_id, JS_HANDLER, ["M04"], "户口簿复印件不清晰")
+    case = cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿复印件不清晰")
     assert case.open_supplement is not None
     assert case.open_supplement["due_on"] == "2025-10-20"  # 10 working days, the holiday skipped
     assert deadlines(node, case)[0].status == "SUSPENDED"
 
     clock.set_china_time("2025-10-09")
-    cases.attach_material(case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "5" * 64)
-    promised, statutory = deadlines(node, cases.provide_supplement(case_id, SH_WINDOW))
+    cases.run(ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "5" * 64)
+    promised, statutory = deadlines(node, cases.run(PROVIDE_SUPPLEMENT, case_id, SH_WINDOW))
     # Suspended 09-30 and 10-09 (two working days; the holiday did not count anyway): both dates move by 2.
     assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-13", "2025-11-03")
     assert promised.suspended_days == 2
 
     clock.set_china_time("2025-10-10")
-    case = cases.extend(case_id, JS_HANDLER, 10, "需调取出生地户籍档案")
+    case = cases.run(EXTEND, case_id, JS_HANDLER, days=10, reason="需调取出生地户籍档案")
     with pytest.raises(IllegalTransition, match="already extended once"):
-        cases.extend(case_id, JS_HANDLER, 1, "again")
+        cases.run(EXTEND, case_id, JS_HANDLER, days=1, reason="again")
     promised, statutory = deadlines(node, case)
     assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-27", "2025-11-17")
 
@@ -100,13 +118,13 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
 
     clock.set_china_time("2025-10-28")
     for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        cases.record_review(case_id, JS_HANDLER, step, "同意")
-    promised, statutory = deadlines(node, cases.conclude(case_id, JS_HANDLER, "ISSUED"))
+        cases.run(RECORD_REVIEW, case_id, JS_HANDLER, step=step, opinion="同意")
+    promised, statutory = deadlines(node, cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED"))
     assert (promised.status, statutory.status) == ("CONCLUDED_LATE", "CONCLUDED_ON_TIME")
-    cases.deliver(case_id, SH_WINDOW, "WINDOW", "上海市徐汇区跨省通办窗口")
-    case = cases.archive(case_id, JS_HANDLER)
+    cases.run(DELIVER, case_id, SH_WINDOW, method="WINDOW", reference="上海市徐汇区跨省通办窗口")
+    case = cases.run(ARCHIVE, case_id, JS_HANDLER)
     assert case.state is State.ARCHIVED
-    case = cases.rate(case_id, SH_PLATFORM, 2, "ONLINE", "超过承诺时限")
+    case = cases.run(RATE, case_id, SH_PLATFORM, score=2, channel="ONLINE", comment="超过承诺时限")
     assert case.rectification_due_on == "2025-11-18"  # 15 working days after 10-28
 
     timeline = cases.timeline(case_id)
@@ -144,7 +162,9 @@ def test_the_certificate_verification_is_kept_with_the_material(node: Services, 
     revoked = node.certificates.issue(SH_WINDOW, **marriage).identifier
     node.certificates.change_status(revoked, "revoke", SH_WINDOW, reason="撤销婚姻登记")
     with pytest.raises(InvalidField, match="did not verify"):
-        node.cases.attach_material(case_id, SH_WINDOW, material_code="M03", certificate_identifier=revoked)
+        node.cases.run(
+            ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M03", certificate_identifier=revoked
+        )
 
 
 def test_the_timer_warns_and_breaches_once_across_restarts(
@@ -152,8 +172,10 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
 ) -> None:
     case_id = proxy_case(node, clock)
     clock.set_china_time("2025-09-26")
-    node.cases.accept(case_id, JS_HANDLER)  # promised due 2025-10-10, warning from 10-03's working days on
-    timer = DeadlineTimer(node.app, node.cases)
+    node.cases.run(
+        ACCEPT, case_id, JS_HANDLER
+    )  # promised due 2025-10-10, warning from 10-03's working days on
+    timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
     recorded: dict[str, str] = {}
     for day in (
         "2025-09-29",
@@ -170,7 +192,7 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
         if day == "2025-10-10":  # the node restarts: a new process, a new timer, the same store
             close_services(node)
             node = build_services(settings, clock=clock)
-            timer = DeadlineTimer(node.app, node.cases)
+            timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
     assert recorded == {"DeadlineWarned": "2025-09-29", "DeadlineBreached:PROMISED": "2025-10-11"}
     events = [e.event for e in node.cases.timeline(case_id)]
     assert events.count("DeadlineWarned") == 1
@@ -181,11 +203,11 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
 def test_an_unanswered_supplement_times_out(node: Services, clock: FakeClock) -> None:
     case_id = proxy_case(node, clock)
     clock.set_china_time("2025-09-26")
-    node.cases.accept(case_id, JS_HANDLER)
-    case = node.cases.request_supplement(case_id, JS_HANDLER, ["M04"], "户口簿缺页")
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
+    case = node.cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿缺页")
     assert case.open_supplement is not None
     assert case.open_supplement["due_on"] == "2025-10-16"
-    timer = DeadlineTimer(node.app, node.cases)
+    timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
     clock.set_china_time("2025-10-16", hour=23)
     assert not timer.tick()
     clock.set_china_time("2025-10-17", hour=0)
@@ -202,14 +224,16 @@ def test_full_online_case(node: Services, clock: FakeClock) -> None:
     )
     case_id = str(case.id)
     for material in ("M01", "M02"):
-        node.cases.attach_material(
-            case_id, js_platform, material_code=material, file_digest="sha256:" + "7" * 64
+        node.cases.run(
+            ATTACH_MATERIAL, case_id, js_platform, material_code=material, file_digest="sha256:" + "7" * 64
         )
     assert node.cases.case(case_id).missing_materials() == []
-    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
     approve(node, case_id, JS_HANDLER)
-    node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
-    case = node.cases.deliver(case_id, JS_HANDLER, "ELECTRONIC", "苏服办消息 2025092400001")
+    node.cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED")
+    case = node.cases.run(
+        DELIVER, case_id, JS_HANDLER, method="ELECTRONIC", reference="苏服办消息 2025092400001"
+    )
     assert (case.state, case.receiving_province, case.handling_province) == (
         State.DELIVERED,
         "320000",
@@ -228,19 +252,19 @@ def test_joint_case_concludes_after_every_part(node: Services, clock: FakeClock)
     )
     case_id = str(case.id)
     for material in ("M01", "M02"):
-        node.cases.attach_material(
-            case_id, SH_WINDOW, material_code=material, file_digest="sha256:" + "8" * 64
+        node.cases.run(
+            ATTACH_MATERIAL, case_id, SH_WINDOW, material_code=material, file_digest="sha256:" + "8" * 64
         )
-    node.cases.receive(case_id, SH_WINDOW)
-    node.cases.forward(case_id, SH_WINDOW)
-    node.cases.accept(case_id, JS_HANDLER)
-    node.cases.conclude_part(case_id, ZJ_HANDLER, "P2", "ISSUED")
+    node.cases.run(RECEIVE, case_id, SH_WINDOW)
+    node.cases.run(FORWARD, case_id, SH_WINDOW)
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
+    node.cases.run(CONCLUDE_PART, case_id, ZJ_HANDLER, part_code="P2", result="ISSUED")
     with pytest.raises(IllegalTransition, match="parts still open: P1, P3"):
-        node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
-    node.cases.conclude_part(case_id, JS_HANDLER, "P1", "ISSUED")
-    node.cases.conclude_part(case_id, JS_HANDLER, "P3", "ISSUED")
+        node.cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED")
+    node.cases.run(CONCLUDE_PART, case_id, JS_HANDLER, part_code="P1", result="ISSUED")
+    node.cases.run(CONCLUDE_PART, case_id, JS_HANDLER, part_code="P3", result="ISSUED")
     approve(node, case_id, JS_HANDLER)
-    case = node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
+    case = node.cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED")
     assert case.state is State.CONCLUDED
     assert {p.result for p in case.parts.values()} == {"ISSUED"}
 
@@ -273,9 +297,9 @@ def test_birth_bundle_one_application_shared_materials_one_delivery(node: Servic
         node.cases.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1")
     for case in filed:
         assert node.cases.case(str(case.id)).missing_materials() == []
-        node.cases.accept(str(case.id), Actor("310000", "SH-HANDLE", "h-9"))
+        node.cases.run(ACCEPT, str(case.id), Actor("310000", "SH-HANDLE", "h-9"))
         approve(node, str(case.id), Actor("310000", "SH-HANDLE", "h-9"))
-        node.cases.conclude(str(case.id), Actor("310000", "SH-HANDLE", "h-9"), "ISSUED")
+        node.cases.run(CONCLUDE, str(case.id), Actor("310000", "SH-HANDLE", "h-9"), result="ISSUED")
     delivered = node.cases.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1234567890CN")
     assert delivered.delivered
     assert {node.cases.case(str(c.id)).state for c in filed} == {State.DELIVERED}
@@ -301,7 +325,7 @@ def test_deadlines_across_spring_festival_2026(node: Services, clock: FakeClock)
     clock.set_china_time("2026-02-09")
     case_id = proxy_case(node, clock)
     clock.set_china_time("2026-02-10")
-    promised, statutory = deadlines(node, node.cases.accept(case_id, JS_HANDLER))
+    promised, statutory = deadlines(node, node.cases.run(ACCEPT, case_id, JS_HANDLER))
     assert (str(promised.due_on), str(statutory.due_on)) == ("2026-02-24", "2026-03-16")
     clock.set_china_time("2026-02-20")  # in the holiday: four working days used (02-11 to 02-14)
     promised, _ = deadlines(node, node.cases.case(case_id))
@@ -312,10 +336,12 @@ def test_the_timer_refuses_a_case_whose_supplement_lapsed_before_acceptance(
     node: Services, clock: FakeClock
 ) -> None:
     case_id = proxy_case(node, clock)
-    case = node.cases.request_supplement(case_id, JS_HANDLER, ["M04"], "户口簿复印件不清晰")
+    case = node.cases.run(
+        REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿复印件不清晰"
+    )
     assert case.open_supplement is not None
     clock.set_china_time(case.open_supplement["due_on"], hour=23)
-    timer = DeadlineTimer(node.app, node.cases)
+    timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
     assert not timer.tick()
     clock.advance(hours=2)
     assert timer.tick() == {"SUPPLEMENT_TIMEOUT": 1}
@@ -328,10 +354,10 @@ def test_the_timer_refuses_a_case_whose_supplement_lapsed_before_acceptance(
 def test_no_extension_after_the_statutory_deadline(node: Services, clock: FakeClock) -> None:
     case_id = proxy_case(node, clock)
     clock.set_china_time("2025-09-26")
-    node.cases.accept(case_id, JS_HANDLER)  # statutory due 2025-10-30
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)  # statutory due 2025-10-30
     clock.set_china_time("2025-10-31")
     with pytest.raises(IllegalTransition, match="overdue since 2025-10-30"):
-        node.cases.extend(case_id, JS_HANDLER, 5, "补办手续")
+        node.cases.run(EXTEND, case_id, JS_HANDLER, days=5, reason="补办手续")
     promised, statutory = deadlines(node, node.cases.case(case_id))
     assert (promised.status, statutory.status) == ("OVERDUE", "OVERDUE")
 
@@ -345,10 +371,12 @@ def test_a_certificate_of_someone_else_is_not_accepted_as_the_applicants(
     assert other["holder_id"] != APPLICANT["id_number"]
     identifier = node.certificates.issue(SH_WINDOW, **other).identifier
     clock.set_china_time("2025-09-26")
-    node.cases.accept(case_id, JS_HANDLER)
-    node.cases.request_supplement(case_id, JS_HANDLER, ["M02", "M04"], "重新提交")
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
+    node.cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M02", "M04"], reason="重新提交")
     with pytest.raises(InvalidField, match="holder is not the applicant"):
-        node.cases.attach_material(case_id, SH_WINDOW, material_code="M02", certificate_identifier=identifier)
+        node.cases.run(
+            ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=identifier
+        )
 
 
 def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock: FakeClock) -> None:
@@ -359,7 +387,7 @@ def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock
         mode="FULL_ONLINE",
         applicant=APPLICANT,
     )
-    node.cases.refuse(str(filed[-1].id), Actor("310000", "SH-HANDLE", "h-9"), "不属于受理范围")
+    node.cases.run(REFUSE, str(filed[-1].id), Actor("310000", "SH-HANDLE", "h-9"), reason="不属于受理范围")
     before = node.app.recorder.max_notification_id()
     with pytest.raises(IllegalTransition):
         node.cases.attach_to_bundle(

@@ -10,6 +10,7 @@ import pytest
 from aggregates.calendar import CalendarKind
 from aggregates.deadline import DeadlineState
 from node.services import Services
+from node.usecases.case_commands import ACCEPT
 from tests.builders import FakeClock, day_by_day
 from tests.dates import TEST_DATE
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
@@ -22,7 +23,7 @@ def test_a_case_accepted_on_the_test_date_is_due_and_breached_on_the_counted_day
 ) -> None:
     case_id = proxy_case(node, clock)
     clock.set_china_time(TEST_DATE.isoformat())
-    case = node.cases.accept(case_id, JS_HANDLER)
+    case = node.cases.run(ACCEPT, case_id, JS_HANDLER)
     computed = node.cases.deadlines(case)
     assert computed is not None
     calendar = node.cases.calendar_of(case)

@@ -14,6 +14,7 @@ from aggregates.responsibility import Actor
 from federation.inbox import Inbox
 from federation.outbox import Outbox
 from node.services import Services
+from node.usecases.case_commands import ATTACH_MATERIAL, FORWARD, RECEIVE
 from tests.builders import issue_body
 from tests.integration.test_federation_inbox import JS, SH, ZJ, jiangsu  # noqa: F401 - the fixture
 from tests.people import Person, people
@@ -29,9 +30,11 @@ def forwarded(node: Services, person: Person) -> str:
     )
     case_id = str(case.id)
     for material in case.missing_materials():
-        node.cases.attach_material(case_id, WINDOW, material_code=material, file_digest="sha256:" + "ab" * 32)
-    node.cases.receive(case_id, WINDOW)
-    node.cases.forward(case_id, WINDOW)
+        node.cases.run(
+            ATTACH_MATERIAL, case_id, WINDOW, material_code=material, file_digest="sha256:" + "ab" * 32
+        )
+    node.cases.run(RECEIVE, case_id, WINDOW)
+    node.cases.run(FORWARD, case_id, WINDOW)
     return case_id
 
 

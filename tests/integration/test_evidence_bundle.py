@@ -18,6 +18,7 @@ from node.audit.evidence import BundleError, check_bundle, export_case
 from node.cli import main as cli
 from node.services import Services
 from node.signing import Ed25519Signer
+from node.usecases.case_commands import ACCEPT
 from node.usecases.transparency import tree_head
 from tests.builders import FakeClock
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
@@ -34,7 +35,7 @@ def federation(directory: Path, node: Services, jiangsu: Ed25519Signer) -> Path:
 def witnessed_case(node: Services, clock: FakeClock, jiangsu: Ed25519Signer) -> str:
     """A case, a signed head over it, and Jiangsu's cosignature of that head."""
     case_id = proxy_case(node, clock)
-    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
     assert node.transparency.publish_head() is not None
     latest = node.transparency.log.latest_head()
     assert latest is not None

@@ -24,6 +24,7 @@ from node.bootstrap import build_services, close_services
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer
+from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, FORWARD, RECEIVE
 from simulators.sample_data import sample_catalogue
 from tests.builders import issue_body
 from tests.conftest import drop_schema
@@ -57,9 +58,11 @@ def forwarded_case(node: Services) -> Case:
     case = node.cases.submit(WINDOW, item_province=JS, item_code="GA-0003", mode="PROXY", applicant=APPLICANT)
     case_id = str(case.id)
     for material in case.missing_materials():
-        node.cases.attach_material(case_id, WINDOW, material_code=material, file_digest="sha256:" + "ab" * 32)
-    node.cases.receive(case_id, WINDOW)
-    return node.cases.forward(case_id, WINDOW)
+        node.cases.run(
+            ATTACH_MATERIAL, case_id, WINDOW, material_code=material, file_digest="sha256:" + "ab" * 32
+        )
+    node.cases.run(RECEIVE, case_id, WINDOW)
+    return node.cases.run(FORWARD, case_id, WINDOW)
 
 
 def applied_state(services: Services) -> tuple[int, int]:
@@ -265,7 +268,7 @@ def test_a_peer_cannot_append_to_a_case_this_node_writes(node: Services, jiangsu
     inbox.apply(SH, first)
     assert jiangsu.cases.case(str(case.id)).writer() == JS
     # Shanghai's standalone node lets any actor act: it appends what only Jiangsu may write now
-    node.cases.accept(str(case.id), Actor(JS, "JS-HANDLER", "handler-1"))
+    node.cases.run(ACCEPT, str(case.id), Actor(JS, "JS-HANDLER", "handler-1"))
     second = outbox.batch(JS, first.next_position, 500)
     assert [e.topic.rsplit(".", 1)[1] for e in second.events] == ["Accepted"]
     assert "a case this node writes" in rejected_without_change(jiangsu, SH, second)
@@ -304,7 +307,7 @@ def test_the_receiving_province_gets_its_own_events_back_with_the_handling_provi
     """Jiangsu serves the whole stream, Shanghai's own versions first: those are skipped, the rest applied."""
     case = forwarded_case(node)
     Inbox(jiangsu.app, JS).apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
-    jiangsu.cases.accept(str(case.id), Actor(JS, "JS-HANDLER", "handler-1"))
+    jiangsu.cases.run(ACCEPT, str(case.id), Actor(JS, "JS-HANDLER", "handler-1"))
     back = Outbox(jiangsu.app, JS).batch(SH, 0, 500)
     assert back.events[0].originator_version == 1  # held at Shanghai already
     applied = Inbox(node.app, SH).apply(JS, back)

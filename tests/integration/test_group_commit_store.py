@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from node.services import Services
+from node.usecases.case_commands import ATTACH_MATERIAL
 from tests.builders import FakeClock
 from tests.integration.test_case_service import APPLICANT, SH_WINDOW, proxy_case
 
@@ -44,8 +45,8 @@ def test_commands_racing_on_one_case_keep_its_versions_dense(node: Services, clo
 
     def attach(n: int) -> int:
         start.wait(10)
-        case = node.cases.attach_material(
-            case_id, SH_WINDOW, material_code="M01", file_digest=f"sha256:{n:064d}"
+        case = node.cases.run(
+            ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M01", file_digest=f"sha256:{n:064d}"
         )
         return case.version
 

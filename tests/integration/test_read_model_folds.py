@@ -17,6 +17,7 @@ from aggregates.certificate import Certificate, holder_digest
 from aggregates.errors import DomainError
 from aggregates.identifiers import CertificateIdentifier
 from node.services import Services
+from node.usecases.case_commands import ATTACH_MATERIAL, REFUSE
 from projections.certificate_uses import UsesQuery, uses_of
 from projections.recognition_registry import registry
 from simulators.sample_data import credit_code
@@ -153,7 +154,8 @@ def _step(node: Services, data: st.DataObject, step: str, cases: list[str], own:
         )
         node.app.save(case)  # as the node does after verifying at the issuer (no federation in this test)
     elif step == "attach":
-        node.cases.attach_material(
+        node.cases.run(
+            ATTACH_MATERIAL,
             data.draw(st.sampled_from(cases)),
             SH_PLATFORM,
             material_code="M01",
@@ -163,6 +165,6 @@ def _step(node: Services, data: st.DataObject, step: str, cases: list[str], own:
         operation = data.draw(st.sampled_from(("suspend", "resume", "revoke")))
         node.certificates.change_status(data.draw(st.sampled_from(own)), operation, SH_WINDOW, reason="核查")
     elif step == "refuse":
-        node.cases.refuse(data.draw(st.sampled_from(cases)), SH_HANDLER, "材料不全")
+        node.cases.run(REFUSE, data.draw(st.sampled_from(cases)), SH_HANDLER, reason="材料不全")
     else:
         own.append(id_card(node))

@@ -12,6 +12,7 @@ import pytest
 from aggregates.identifiers import CertificateIdentifier
 from infra.view_store import Transaction
 from node.services import Services
+from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, CONCLUDE, RATE
 from projections.follower import Projection, ProjectionFollower
 from simulators.sample_data import credit_code
 from tests.builders import FakeClock
@@ -51,10 +52,10 @@ def work(node: Services, clock: FakeClock) -> None:
     """Something for every read model: a case through to its rating, a use of a certificate, a recognition
     refused, a certificate relied on and then suspended. Repeatable: each call records new things."""
     case_id = proxy_case(node, clock)
-    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
     approve(node, case_id, JS_HANDLER)
-    node.cases.conclude(case_id, JS_HANDLER, "ISSUED")
-    node.cases.rate(case_id, SH_WINDOW, 2, "WINDOW")
+    node.cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED")
+    node.cases.run(RATE, case_id, SH_WINDOW, score=2, channel="WINDOW")
     own = id_card(node)
     node.certificates.verify_for_peer(own, "320000", "32000020250924000001", "新生儿入户", "C-1")
     filed = node.cases.submit(
@@ -64,7 +65,9 @@ def work(node: Services, clock: FakeClock) -> None:
     foreign = str(CertificateIdentifier.build(ID_CARD, credit_code("320000", 1001), "S1"))
     case.decide_recognition("M01", foreign, "320000", None, "status SUSPENDED", SH_PLATFORM, clock())
     node.app.save(case)
-    node.cases.attach_material(str(filed.id), SH_PLATFORM, material_code="M01", certificate_identifier=own)
+    node.cases.run(
+        ATTACH_MATERIAL, str(filed.id), SH_PLATFORM, material_code="M01", certificate_identifier=own
+    )
     node.certificates.change_status(own, "suspend", SH_WINDOW, reason="暂扣")
 
 
@@ -78,7 +81,9 @@ def test_a_crash_inside_a_batch_applies_nothing_twice(node: Services, clock: Fak
     committed, position = snapshot(node, tables), live.position()
     work(node, clock)  # the next batch
 
-    crashing = ProjectionFollower(node.app, node.views, Crashing(live.projection, at=3))
+    crashing = ProjectionFollower(
+        node.app, node.views, Crashing(live.projection, at=3), node.settings.projection_batch_events
+    )
     with pytest.raises(KeyboardInterrupt):
         crashing.tick()
     assert snapshot(node, tables) == committed  # the batch and its position went together

@@ -12,6 +12,15 @@ from aiohttp import web
 from aggregates.deadline import DeadlineStatus
 from node.auth import Role
 from node.services import Services
+from node.usecases.case_commands import (
+    ACCEPT,
+    ATTACH_MATERIAL,
+    CONCLUDE,
+    EXTEND,
+    PROVIDE_SUPPLEMENT,
+    RATE,
+    REQUEST_SUPPLEMENT,
+)
 from projections.service_statistics import COLUMNS
 from tests.builders import FakeClock
 from tests.conftest import Keys
@@ -29,21 +38,21 @@ def handled_cases(node: Services, clock: FakeClock) -> tuple[str, str, str]:
       rectification opens and is left unanswered);
     - online: FULL_ONLINE in Shanghai, filed in October, accepted and still open."""
     quick = proxy_case(node, clock)
-    node.cases.accept(quick, JS_HANDLER)
+    node.cases.run(ACCEPT, quick, JS_HANDLER)
     approve(node, quick, JS_HANDLER)
     clock.set_china_time("2025-09-25")
-    node.cases.conclude(quick, JS_HANDLER, "ISSUED")
-    node.cases.rate(quick, SH_WINDOW, 5, "WINDOW")
+    node.cases.run(CONCLUDE, quick, JS_HANDLER, result="ISSUED")
+    node.cases.run(RATE, quick, SH_WINDOW, score=5, channel="WINDOW")
     slow = proxy_case(node, clock)
-    node.cases.accept(slow, JS_HANDLER)
+    node.cases.run(ACCEPT, slow, JS_HANDLER)
     clock.set_china_time("2025-09-26")
-    node.cases.request_supplement(slow, JS_HANDLER, ["M04"], "照片不清晰")
+    node.cases.run(REQUEST_SUPPLEMENT, slow, JS_HANDLER, missing=["M04"], reason="照片不清晰")
     clock.set_china_time("2025-09-29")
-    node.cases.attach_material(slow, SH_WINDOW, material_code="M04", file_digest=DIGEST)
-    node.cases.provide_supplement(slow, SH_WINDOW)
+    node.cases.run(ATTACH_MATERIAL, slow, SH_WINDOW, material_code="M04", file_digest=DIGEST)
+    node.cases.run(PROVIDE_SUPPLEMENT, slow, SH_WINDOW)
     clock.set_china_time("2025-10-20")
-    node.cases.conclude(slow, JS_HANDLER, "RETURNED")
-    node.cases.rate(slow, SH_WINDOW, 1, "WINDOW", "等太久")
+    node.cases.run(CONCLUDE, slow, JS_HANDLER, result="RETURNED")
+    node.cases.run(RATE, slow, SH_WINDOW, score=1, channel="WINDOW", comment="等太久")
     online = online_case(node)
     return quick, slow, online
 
@@ -192,8 +201,8 @@ def stats_rows(node: Services) -> list[tuple[Any, ...]]:
 def test_a_rebuild_equals_the_live_statistics(node: Services, clock: FakeClock) -> None:
     handled_cases(node, clock)
     extended = proxy_case(node, clock)
-    node.cases.accept(extended, JS_HANDLER)
-    node.cases.extend(extended, JS_HANDLER, 3, "需现场核查")
+    node.cases.run(ACCEPT, extended, JS_HANDLER)
+    node.cases.run(EXTEND, extended, JS_HANDLER, days=3, reason="需现场核查")
     follower = node.projections["service_statistics"]
     follower.tick()
     live = stats_rows(node)

@@ -11,6 +11,7 @@ from federation.transparency_verify import verify_consistency, verify_inclusion
 from federation.tree_heads import TreeHead
 from node.auth import Role
 from node.services import Services
+from node.usecases.case_commands import ACCEPT
 from tests.builders import FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
@@ -26,7 +27,7 @@ def test_signed_heads_and_proofs_verify_without_trusting_the_node(
     assert first is not None
     assert node.transparency.publish_head() is None  # nothing new: no new head
     case_id = proxy_case(node, clock)
-    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
     second = node.transparency.publish_head()
     assert second is not None
     assert second["tree_size"] > first["tree_size"]

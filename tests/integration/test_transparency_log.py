@@ -10,6 +10,7 @@ from eventsourcing.persistence import Notification
 from federation.transparency_verify import verify_consistency, verify_inclusion
 from infra.transparency_tree import leaf_hash
 from node.services import Services
+from node.usecases.case_commands import ACCEPT
 from projections.transparency_log import TransparencyLog, leaf_record
 from tests.builders import FakeClock
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
@@ -22,7 +23,7 @@ def test_every_stored_event_is_a_leaf_and_every_proof_verifies(node: Services, c
     first_size = log.size()
     first_root = log.root(first_size)
     case_id = proxy_case(node, clock)
-    node.cases.accept(case_id, JS_HANDLER)
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)
     log.tick()
     assert log.tick() == 0  # nothing appended twice
 

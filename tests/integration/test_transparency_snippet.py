@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from node.services import Services
+from node.usecases.case_commands import ACCEPT
 from tests.builders import FakeClock
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
 
@@ -31,7 +32,7 @@ def test_the_documented_script_recomputes_every_signed_root(
     heads = []
     for _ in range(3):
         case_id = proxy_case(node, clock)
-        node.cases.accept(case_id, JS_HANDLER)
+        node.cases.run(ACCEPT, case_id, JS_HANDLER)
         heads.append(node.transparency.publish_head())
     script = tmp_path / "recompute_root.py"
     script.write_text(snippet(), encoding="utf-8")
