@@ -25,7 +25,7 @@ from node.http.query import (
     limit_parameter,
     page_size,
 )
-from node.presentation.schemas import Schema
+from node.schemas.common import Schema
 from projections.case_board import SORTS, BoardQuery, board_counts, query_board, with_deadlines
 
 BOARD_READERS = (Role.WINDOW, Role.HANDLER, Role.AUDITOR, Role.ADMIN)

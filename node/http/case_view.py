@@ -13,9 +13,9 @@ from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.query import limit_parameter, page_size
-from node.presentation import case_schemas as cs
 from node.presentation.cases import deadlines_json
-from node.presentation.schemas import PROVINCE, Schema
+from node.schemas import cases as cs
+from node.schemas.common import PROVINCE, Schema
 from node.store.application import NotFound
 from projections.case_view import case_steps, parties
 

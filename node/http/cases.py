@@ -23,7 +23,6 @@ from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.presentation import case_schemas as cs
 from node.presentation.cases import (
     bundle_json,
     case_json,
@@ -32,6 +31,7 @@ from node.presentation.cases import (
     timeline_entry_json,
 )
 from node.rfc3339 import NotAnInstant, parse_rfc3339
+from node.schemas import cases as cs
 from node.store.idempotency import Idempotency
 from node.usecases.case_commands import DECLARED, CaseCommand
 

@@ -15,7 +15,7 @@ from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.presentation import case_schemas as cs
+from node.schemas import cases as cs
 
 PREFIX = "/v1/catalogue"
 

@@ -11,17 +11,17 @@ from typing import Any
 
 from aiohttp import web
 
-from aggregates.certificate import Certificate, Link
+from aggregates.certificate import Link
 from node.auth import CERTIFICATE_READERS, Principal, Role
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import Problem, read_json
-from node.presentation import schemas
+from node.presentation.certificates import assertion_json, certificate_json, history_entry_json
 from node.rfc3339 import NotAnInstant, parse_rfc3339
-from node.signing import b64
+from node.schemas import common as schemas
 from node.store.idempotency import Idempotency
-from node.usecases.certificates import HistoryEntry, SignedAssertion, canonical_identifier
+from node.usecases.certificates import canonical_identifier
 
 PREFIX = "/v1/certificates"
 
@@ -32,53 +32,6 @@ def parse_as_of(text: str) -> datetime:
         return parse_rfc3339(text)
     except NotAnInstant as e:
         raise Problem(422, "invalid-body", f"/as_of: {e}", pointer="/as_of") from None
-
-
-def certificate_json(certificate: Certificate) -> dict[str, Any]:
-    c = certificate.content
-    return {
-        "identifier": c.identifier,
-        "status": certificate.status.value,
-        "type_code": c.type_code,
-        "type_name": c.type_name,
-        "name": c.name,
-        "number": c.number,
-        "issuer_name": c.issuer_name,
-        "issuer_code": c.issuer_code,
-        "definer": c.definer,
-        "issue_date": c.issue_date,
-        "valid_from": c.valid_from,
-        "valid_to": c.valid_to,
-        "jurisdiction_code": c.jurisdiction_code,
-        "holder": {"name": c.holder_name, "id_type": c.holder_id_type, "id": c.holder_id},
-        "service_item_code": c.service_item_code,
-        "file_digest": c.file_digest,
-        "previous_identifier": c.previous_identifier,
-        "link": c.link,
-        "successor_identifier": certificate.successor_identifier,
-        "destination_province": certificate.destination_province,
-        "province": certificate.province,
-        "signature": {
-            "algorithm": certificate.signature_algorithm,
-            "key_id": certificate.signing_key_id,
-            "value": certificate.signature,
-        },
-        "version": certificate.version,
-        "issued_at": certificate.created_on.isoformat(),
-        "updated_at": certificate.modified_on.isoformat(),
-    }
-
-
-def assertion_json(signed: SignedAssertion) -> dict[str, Any]:
-    return {
-        "assertion": signed.assertion,
-        "signature": {
-            "algorithm": signed.algorithm,
-            "key_id": signed.key_id,
-            "payload": b64(signed.payload),
-            "value": b64(signed.signature),
-        },
-    }
 
 
 def _issuer(request: web.Request) -> Principal:
@@ -130,18 +83,6 @@ async def history(request: web.Request) -> web.Response:
     identifier = canonical_identifier(request.match_info["identifier"])
     entries = await asyncio.to_thread(request.app[SERVICES].certificates.history, identifier)
     return web.json_response({"identifier": identifier, "entries": [history_entry_json(e) for e in entries]})
-
-
-def history_entry_json(entry: HistoryEntry) -> dict[str, Any]:
-    return {
-        "version": entry.version,
-        "at": entry.at.isoformat(),
-        "event": entry.event,
-        "status": entry.status,
-        "office_code": entry.office_code,
-        "operator_id": entry.operator_id,
-        "detail": entry.detail,
-    }
 
 
 def _reissue(link: Link, schema: schemas.Schema) -> Handler:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node.presentation.schemas import Schema
+from node.schemas.common import Schema
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

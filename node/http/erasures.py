@@ -15,8 +15,8 @@ from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.presentation.case_schemas import APPLICANT
-from node.presentation.schemas import Schema
+from node.schemas.cases import APPLICANT
+from node.schemas.common import Schema
 
 PERSON: Schema = {
     "type": "object",

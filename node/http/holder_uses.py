@@ -19,8 +19,8 @@ from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
 from node.http.query import decode_cursor, encode_cursor
-from node.presentation.case_schemas import APPLICANT
-from node.presentation.schemas import PROVINCE, Schema
+from node.schemas.cases import APPLICANT
+from node.schemas.common import PROVINCE, Schema
 from projections.certificate_uses import UsesQuery, uses_of
 
 MAX_LIMIT = 500

@@ -8,7 +8,7 @@ from typing import Any
 
 from node.http import board, case_view, recognition, statistics, transparency
 from node.http.endpoint import Endpoint
-from node.presentation import schemas
+from node.schemas import common as schemas
 
 _STATUS_TEXT = {
     400: "Malformed JSON: not UTF-8, not JSON, a key repeated in one object, or a lone surrogate escape",

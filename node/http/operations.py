@@ -16,8 +16,8 @@ from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.presentation import schemas
-from node.presentation.schemas import Schema
+from node.schemas import common as schemas
+from node.schemas.common import Schema
 from node.services import Services
 from projections.follower import Lag
 

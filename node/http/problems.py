@@ -10,7 +10,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from node.errors import PROBLEM_BASE
-from node.presentation.schemas import NO_CONTROL_CHARACTERS, Schema
+from node.schemas.common import NO_CONTROL_CHARACTERS, Schema
 
 PROBLEM_JSON = "application/problem+json"
 

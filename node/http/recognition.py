@@ -22,7 +22,7 @@ from node.http.query import (
     limit_parameter,
     page_size,
 )
-from node.presentation.schemas import PROVINCE, TYPE_CODE, Schema
+from node.schemas.common import PROVINCE, TYPE_CODE, Schema
 from projections.recognition_registry import RegistryQuery, registry
 
 MAX_LIMIT = 500

@@ -27,7 +27,7 @@ from node.http.query import (
     limit_parameter,
     page_size,
 )
-from node.presentation.schemas import PROVINCE, Schema
+from node.schemas.common import PROVINCE, Schema
 from node.services import Services
 from projections.service_statistics import DIMENSIONS, StatisticsQuery, flatten, statistics
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
-from node.presentation.schemas import Schema
+from node.schemas.common import Schema
 from node.store.application import NotFound
 from node.usecases.witnessing import WitnessingService
 

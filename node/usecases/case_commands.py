@@ -21,8 +21,8 @@ from aggregates.clock import china_date
 from aggregates.responsibility import Actor
 from node.auth import Role
 from node.calendar.source import case_calendar
-from node.presentation import case_schemas as cs
-from node.presentation.schemas import Schema
+from node.schemas import cases as cs
+from node.schemas.common import Schema
 from node.store.idempotency import Idempotency
 
 Arguments = dict[str, Any]

@@ -18,7 +18,7 @@ from aggregates.catalogue import CatalogueIndex
 from aggregates.responsibility import Actor
 from node.auth import Role
 from node.bootstrap import build_services, close_services
-from node.presentation.case_schemas import ITEM_DEFINITION
+from node.schemas.cases import ITEM_DEFINITION
 from node.services import Services
 from node.settings import Settings
 from node.store.application import AlreadyExists

@@ -6,7 +6,7 @@ from aggregates.bundle import BUNDLE_MODES
 from aggregates.case import Channel, Delivery, Result, ReviewStep, SpecialProcedure, State
 from aggregates.catalogue import Mode, PartRole
 from aggregates.certificate import HolderIdType
-from node.presentation.schemas import IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
+from node.schemas.common import IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
 
 CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"}
 DIGEST: Schema = {"type": "string", "pattern": "^(sha256|sm3):[0-9a-f]{64}$"}
