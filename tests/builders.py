@@ -1,15 +1,20 @@
-"""Builders for valid test inputs; each test overrides only what it is about."""
+"""Builders for valid test inputs and test nodes; each test overrides only what it is about."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aggregates.calendar import WorkingCalendar
 from aggregates.catalogue import ItemDefinition
 from aggregates.certificate import Certificate, CertificateContent
 from aggregates.responsibility import Actor
-from simulators.sample_data import sample_certificates
+from node.settings import Settings, load_settings
+from node.usecases.catalogue import CatalogueService
+from simulators.sample_data import sample_catalogue, sample_certificates
 
 ACTOR = Actor("310000", "OFFICE01", "op-001")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -18,6 +23,25 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def issue_body(n: int = 0, **overrides: Any) -> dict[str, Any]:
     """A valid POST /v1/certificates body (holder data is synthetic)."""
     return {**sample_certificates("310000", n + 1, seed=7)[n], **overrides}
+
+
+def issue_fields(n: int = 0, issued_on: date | None = None, **overrides: Any) -> dict[str, Any]:
+    """The keyword arguments of ``CertificateService.issue`` for the sample certificate ``n``. With
+    ``issued_on`` its dates are fixed (issued that day, valid as long as the sample's), not relative to
+    today: tests on an injected clock use it."""
+    body = issue_body(n)
+    if issued_on is not None:
+        lasts = (
+            date.fromisoformat(body["valid_to"]) - date.fromisoformat(body["valid_from"])
+            if body["valid_to"]
+            else None
+        )
+        body |= {
+            "issue_date": issued_on.isoformat(),
+            "valid_from": issued_on.isoformat(),
+            "valid_to": (issued_on + lasts).isoformat() if lasts is not None else None,
+        }
+    return {"service_item_code": None, **body, **overrides}
 
 
 def content(serial: str = "2430599", **overrides: Any) -> CertificateContent:
@@ -63,6 +87,13 @@ def item(**overrides: Any) -> ItemDefinition:
     return ItemDefinition.create(**fields)
 
 
+def item_fields(**overrides: Any) -> dict[str, Any]:
+    """The fields ``CatalogueService.publish_item`` takes for :func:`item` (the province is its argument)."""
+    fields = item(**overrides).as_event_fields()
+    fields.pop("handling_province")
+    return fields
+
+
 class FakeClock:
     """An injectable clock that tests move by hand: time never passes by itself."""
 
@@ -89,3 +120,38 @@ def day_by_day(calendar: WorkingCalendar, start: date, n: int) -> date:
         day += timedelta(days=1)
         n -= calendar.is_working_day(day)
     return day
+
+
+def node_settings(data_dir: Path, province: str = "310000", **environ: str) -> Settings:
+    """A node's settings as ``tongban node`` would load them, with its data under ``data_dir``."""
+    return load_settings(province=province, environ={"TONGBAN_DATA_DIR": str(data_dir), **environ})
+
+
+class InMemorySettings(Settings):
+    """Settings whose event store is an in-memory SQLite database, for fast tests of the use cases through the
+    composition root (``node.bootstrap.build_services``). Settings themselves cannot select an in-memory
+    store, and eventsourcing's POPO store cannot hold the data keys (``node/store/data_keys.py`` needs an SQL
+    datastore), so this is the one place that swaps the store: everything else is built as the node builds it.
+    The read models' view store stays a file under ``data_dir``."""
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        env = super().eventsourcing_env()
+        name = hashlib.sha256(str(self.sqlite_path).encode()).hexdigest()[:16]
+        return {**env, "SQLITE_DBNAME": f"file:tongban-{name}?mode=memory&cache=shared"}
+
+
+def in_memory(settings: Settings) -> InMemorySettings:
+    """The same settings, with the event store in memory (SQLite settings only)."""
+    assert not settings.postgres_url, "an in-memory store replaces SQLite only"
+    return InMemorySettings(**{f.name: getattr(settings, f.name) for f in fields(settings)})
+
+
+CATALOGUE_PROVINCES = ("310000", "320000", "330000")
+
+
+def load_sample_catalogues(
+    catalogue: CatalogueService, provinces: tuple[str, ...] = CATALOGUE_PROVINCES
+) -> None:
+    """The sample catalogue, published as each province's (``CatalogueService.load``)."""
+    for province in provinces:
+        catalogue.load(sample_catalogue(), province, Actor(province, "CAT", "loader"))

@@ -18,14 +18,12 @@ import psycopg
 import pytest
 import structlog
 
-from aggregates.responsibility import Actor
 from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import build_services, close_services
 from node.services import Services
-from node.settings import Settings, load_settings
+from node.settings import Settings
 from node.signing import Ed25519Signer
-from simulators.sample_data import sample_catalogue
-from tests.builders import FakeClock
+from tests.builders import FakeClock, load_sample_catalogues, node_settings
 
 POSTGRES_URL = os.environ.get("TONGBAN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("TONGBAN_REQUIRE_POSTGRES") == "1"
@@ -97,15 +95,14 @@ def drop_schema(schema: str) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, keys: Keys) -> Iterator[Settings]:
     """Settings of a fresh node store, once per store kind."""
-    environ = {"TONGBAN_DATA_DIR": str(keys.data_dir), "TONGBAN_HTTP_PORT": "0", "TONGBAN_GRPC_PORT": "0"}
+    ports = {"TONGBAN_HTTP_PORT": "0", "TONGBAN_GRPC_PORT": "0"}
     if request.param == "sqlite":
-        yield load_settings(province=PROVINCE, environ=environ)
+        yield node_settings(keys.data_dir, PROVINCE, **ports)
         return
     url = request.getfixturevalue("postgres_url")
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    yield load_settings(
-        province=PROVINCE,
-        environ={**environ, "TONGBAN_POSTGRES_URL": url, "TONGBAN_POSTGRES_SCHEMA": schema},
+    yield node_settings(
+        keys.data_dir, PROVINCE, **ports, TONGBAN_POSTGRES_URL=url, TONGBAN_POSTGRES_SCHEMA=schema
     )
     drop_schema(schema)
 
@@ -128,8 +125,7 @@ def clock() -> FakeClock:
 def node(settings: Settings, clock: FakeClock) -> Iterator[Services]:
     """A Shanghai node on the injectable clock, with the sample catalogue of Shanghai, Jiangsu, Zhejiang."""
     services = build_services(settings, clock=clock)
-    for province in ("310000", "320000", "330000"):
-        services.catalogue.load(sample_catalogue(), province, Actor(province, "CAT", "loader"))
+    load_sample_catalogues(services.catalogue)
     yield services
     close_services(services)
 
