@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -133,11 +133,19 @@ def validate_holder_id(id_type: str, holder_id: str) -> str:
         raise InvalidField("holder_id", f"{e.part}: {e.message}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class CertificateContent:
-    """The signed content of a certificate (GB/T 36903 metadata). Build it with :meth:`create`."""
+@dataclass(frozen=True)
+class CertificateFields:
+    """A certificate's GB/T 36903 metadata, declared once.
 
-    identifier: str
+    Everything else derives from these fields or is held to them by a test
+    (tests/unit/test_certificate_declaration.py): the signed content (:class:`CertificateContent`), the
+    ``Issued`` event and so the stored events, the aggregate's state, the REST JSON
+    (node/presentation/certificates.py), the gRPC ``Certificate`` message (node/grpc/certificates.py) and the
+    proto. Stored ``Issued`` events carry these names and this order forever: add a field with an upcaster;
+    never rename or reorder one.
+    """
+
+    identifier: str  # GB/T 36904, derived from type_code, issuer_code, the serial and the version
     type_code: str
     type_name: str
     name: str
@@ -157,32 +165,44 @@ class CertificateContent:
     previous_identifier: str | None
     link: str | None
 
+
+DECLARED_FIELDS = tuple(f.name for f in fields(CertificateFields))
+# What an issuer gives: the node derives the identifier, and a renewal, change or transfer-in sets the link.
+INPUT_FIELDS = tuple(
+    name for name in DECLARED_FIELDS if name not in ("identifier", "previous_identifier", "link")
+)
+# The free-text fields and their longest length; validated in this (declaration) order.
+_TEXT_LIMITS = {
+    "type_name": 200,
+    "name": 200,
+    "number": 64,
+    "issuer_name": 200,
+    "definer": 200,
+    "holder_name": 100,
+}
+
+
+@dataclass(frozen=True)
+class CertificateContent(CertificateFields):
+    """The signed content of a certificate. Build it with :meth:`create`."""
+
     @classmethod
     def create(
         cls,
         *,
-        type_code: str,
-        type_name: str,
-        name: str,
-        number: str,
-        issuer_name: str,
-        issuer_code: str,
-        definer: str,
-        issue_date: str,
-        valid_from: str,
-        valid_to: str | None,
-        jurisdiction_code: str,
-        holder_name: str,
-        holder_id_type: str,
-        holder_id: str,
-        service_item_code: str | None,
-        file_digest: str,
         serial: str,
         version: int = 1,
         previous_identifier: str | None = None,
         link: Link | None = None,
+        **given: Any,
     ) -> CertificateContent:
-        """Validates every field and derives the identifier. Raises :class:`InvalidField`."""
+        """Validates every field of :data:`INPUT_FIELDS` (all required; valid_to and service_item_code may be
+        None) and derives the identifier. Raises :class:`InvalidField`."""
+        if missing := [name for name in INPUT_FIELDS if name not in given]:
+            raise TypeError(f"CertificateContent.create() missing fields: {', '.join(missing)}")
+        if unknown := sorted(given.keys() - set(INPUT_FIELDS)):
+            raise TypeError(f"CertificateContent.create() got unknown fields: {', '.join(unknown)}")
+        type_code, jurisdiction_code = given["type_code"], given["jurisdiction_code"]
         if not _TYPE_CODE.match(type_code):
             raise InvalidField("type_code", "must be the definer's 18-character credit code + 3 digits")
         try:
@@ -190,42 +210,38 @@ class CertificateContent:
         except InvalidIdentifier as e:
             raise InvalidField("jurisdiction_code", e.message) from None
         try:
-            identifier = CertificateIdentifier.build(type_code, issuer_code, serial, version)
+            identifier = CertificateIdentifier.build(type_code, given["issuer_code"], serial, version)
         except InvalidIdentifier as e:
             field = {"issuer_code": "issuer_code", "serial": "serial"}.get(e.part, "type_code")
             raise InvalidField(field, e.message) from None
-        issued, start = _iso_date("issue_date", issue_date), _iso_date("valid_from", valid_from)
-        if valid_to is not None and _iso_date("valid_to", valid_to) < start:
+        issued = _iso_date("issue_date", given["issue_date"])
+        start = _iso_date("valid_from", given["valid_from"])
+        if given["valid_to"] is not None and _iso_date("valid_to", given["valid_to"]) < start:
             raise InvalidField("valid_to", "must not be before valid_from")
         if start < issued:
             raise InvalidField("valid_from", "must not be before issue_date")
-        validate_digest("file_digest", file_digest)
+        validate_digest("file_digest", given["file_digest"])
         if previous_identifier is not None:
             try:
                 previous_identifier = str(CertificateIdentifier.parse(previous_identifier))
             except InvalidIdentifier as e:
                 raise InvalidField("previous_identifier", f"{e.part}: {e.message}") from None
+        texts = {name: _text(name, given[name], limit) for name, limit in _TEXT_LIMITS.items()}
         return cls(
-            identifier=str(identifier),
-            type_code=type_code,
-            type_name=_text("type_name", type_name),
-            name=_text("name", name),
-            number=_text("number", number, 64),
-            issuer_name=_text("issuer_name", issuer_name),
-            issuer_code=issuer_code,
-            definer=_text("definer", definer),
-            issue_date=issue_date,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            jurisdiction_code=jurisdiction_code,
-            holder_name=_text("holder_name", holder_name, 100),
-            holder_id_type=holder_id_type,
-            holder_id=validate_holder_id(holder_id_type, holder_id),
-            service_item_code=service_item_code,
-            file_digest=file_digest,
-            previous_identifier=previous_identifier,
-            link=link.value if link else None,
+            **{
+                **given,
+                **texts,
+                "identifier": str(identifier),
+                "holder_id": validate_holder_id(given["holder_id_type"], given["holder_id"]),
+                "previous_identifier": previous_identifier,
+                "link": link.value if link else None,
+            }
         )
+
+    @classmethod
+    def of(cls, recorded: CertificateFields) -> CertificateContent:
+        """The content as recorded (an ``Issued`` event): taken as it is, not validated again."""
+        return cls(**{name: getattr(recorded, name) for name in DECLARED_FIELDS})
 
     def signing_payload(self) -> bytes:
         return canonical_json(asdict(self))
@@ -234,34 +250,26 @@ class CertificateContent:
 class Certificate(Aggregate):
     """One electronic certificate and its status history."""
 
-    class Issued(Aggregate.Created):
-        """Issued, renewed, changed or transferred in: ``link`` and ``previous_identifier`` say which."""
+    class Issued(CertificateFields, Aggregate.Created):
+        """Issued, renewed, changed or transferred in: ``link`` and ``previous_identifier`` say which.
 
-        identifier: str
-        type_code: str
-        type_name: str
-        name: str
-        number: str
-        issuer_name: str
-        issuer_code: str
-        definer: str
-        issue_date: str
-        valid_from: str
-        valid_to: str | None
-        jurisdiction_code: str
-        holder_name: str
-        holder_id_type: str
-        holder_id: str
-        service_item_code: str | None
-        file_digest: str
-        previous_identifier: str | None
-        link: str | None
+        The declared fields (:class:`CertificateFields`, first, in their order), then who signed and who
+        issued.
+        """
+
         signature: str
         signature_algorithm: str
         signing_key_id: str
         province: str
         office_code: str
         operator_id: str
+
+        def apply(self, aggregate: Certificate) -> None:
+            aggregate.content = CertificateContent.of(self)
+            aggregate.signature = self.signature
+            aggregate.signature_algorithm = self.signature_algorithm
+            aggregate.signing_key_id = self.signing_key_id
+            aggregate.province = self.province
 
     class StatusChanged(Aggregate.Event):
         """Every status operation; ``operation`` names it (suspend, revoke, transfer_out, ...)."""
@@ -311,7 +319,8 @@ class Certificate(Aggregate):
             )
         if not signature:
             raise InvalidField("signature", "an issued certificate must be signed")
-        return cls(
+        return cls._create(
+            cls.Issued,
             **asdict(content),
             signature=signature,
             signature_algorithm=signature_algorithm,
@@ -326,61 +335,14 @@ class Certificate(Aggregate):
     def create_id(identifier: str, **_: Any) -> UUID:
         return certificate_id(identifier)
 
-    @event(Issued)
-    def __init__(
-        self,
-        identifier: str,
-        type_code: str,
-        type_name: str,
-        name: str,
-        number: str,
-        issuer_name: str,
-        issuer_code: str,
-        definer: str,
-        issue_date: str,
-        valid_from: str,
-        valid_to: str | None,
-        jurisdiction_code: str,
-        holder_name: str,
-        holder_id_type: str,
-        holder_id: str,
-        service_item_code: str | None,
-        file_digest: str,
-        previous_identifier: str | None,
-        link: str | None,
-        signature: str,
-        signature_algorithm: str,
-        signing_key_id: str,
-        province: str,
-        office_code: str,
-        operator_id: str,
-        timestamp: datetime,
-    ) -> None:
-        self.content = CertificateContent(
-            identifier=identifier,
-            type_code=type_code,
-            type_name=type_name,
-            name=name,
-            number=number,
-            issuer_name=issuer_name,
-            issuer_code=issuer_code,
-            definer=definer,
-            issue_date=issue_date,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            jurisdiction_code=jurisdiction_code,
-            holder_name=holder_name,
-            holder_id_type=holder_id_type,
-            holder_id=holder_id,
-            service_item_code=service_item_code,
-            file_digest=file_digest,
-            previous_identifier=previous_identifier,
-            link=link,
-        )
-        self.signature = signature
-        self.signature_algorithm = signature_algorithm
-        self.signing_key_id = signing_key_id
-        self.province = province
+    def __init__(self) -> None:
+        # The state before Issued.apply sets what the event recorded: the Issued event alone makes one, and
+        # eventsourcing calls this with none of its fields (they are all applied by the event).
+        self.content: CertificateContent
+        self.signature: str
+        self.signature_algorithm: str
+        self.signing_key_id: str
+        self.province: str
         self.status = Status.VALID
         # How many times provinces verified it for a case. A count, not the list: a much used certificate's
         # state stays small; the uses themselves are the Used events (and the certificate-uses read model).

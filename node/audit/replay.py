@@ -21,8 +21,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
 
 from aggregates.errors import InvalidField
-from node.http.certificates import certificate_json, history_entry_json
 from node.presentation.cases import case_json_as_of, timeline_entry_json
+from node.presentation.certificates import certificate_json, history_entry_json
 from node.services import Services
 from node.store.stored_records import stored_records_by_aggregate
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -14,10 +15,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from aggregates.certificate import (
+    INPUT_FIELDS,
     Certificate,
     CertificateContent,
     HolderCertificates,
     Link,
+    Status,
     canonical_json,
     certificate_id,
     validate_digest,
@@ -49,12 +52,23 @@ class SignedAssertion:
     key_id: str
 
 
+class VerificationProblem(StrEnum):
+    """Why a verification answers "not authentic" (``problem`` of the signed assertion)."""
+
+    NOT_FOUND = "NOT_FOUND"
+    NOT_YET_ISSUED = "NOT_YET_ISSUED"
+    SIGNATURE_INVALID = "SIGNATURE_INVALID"
+    DIGEST_MISMATCH = "DIGEST_MISMATCH"
+    # The holder was forgotten: the content the signature covers is gone, so it cannot be checked.
+    HOLDER_ERASED = "HOLDER_ERASED"
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     version: int
     at: datetime
     event: str
-    status: str
+    status: Status
     office_code: str
     operator_id: str
     detail: dict[str, str | None]
@@ -206,21 +220,21 @@ class CertificateService:
     def history(self, identifier: str) -> list[HistoryEntry]:
         """Who did what to a certificate, in order (责任追溯)."""
         entries = []
-        status = "VALID"
+        status = Status.VALID
         for stored in self._stored_events(identifier):
             detail: dict[str, str | None]
             if isinstance(stored, Certificate.Issued):
-                status = "VALID"
+                status = Status.VALID
                 detail = {"link": stored.link, "previous_identifier": stored.previous_identifier}
             elif isinstance(stored, Certificate.StatusChanged):
-                status = stored.status
+                status = Status(stored.status)
                 detail = {
                     "operation": stored.operation,
                     "reason": stored.reason,
                     "destination_province": stored.destination_province,
                 }
             elif isinstance(stored, Certificate.Superseded):
-                status = stored.status  # recorded by the event, not re-derived here
+                status = Status(stored.status)  # recorded by the event, not re-derived here
                 detail = {"link": stored.link, "successor_identifier": stored.successor_identifier}
             elif isinstance(stored, Certificate.Used):
                 detail = {
@@ -305,24 +319,24 @@ class CertificateService:
         now = self._clock()
         at = now if as_of is None else _checked_as_of(as_of, now)
         certificate: Certificate | None = None
-        problem: str | None = "NOT_FOUND"
+        problem: VerificationProblem | None = VerificationProblem.NOT_FOUND
         if self._exists(identifier):
             certificate = self._current_or_as_of(identifier, at)
-            problem = "NOT_YET_ISSUED" if certificate is None else None
+            problem = VerificationProblem.NOT_YET_ISSUED if certificate is None else None
         if certificate is not None and certificate.content.holder_id == ERASED:
-            problem = "HOLDER_ERASED"  # the content the signature covers is gone: it cannot be checked
+            problem = VerificationProblem.HOLDER_ERASED
         elif certificate is not None and not self._signature_valid(certificate):
-            problem = "SIGNATURE_INVALID"
+            problem = VerificationProblem.SIGNATURE_INVALID
         if (
             certificate is not None
             and file_digest is not None
             and file_digest != certificate.content.file_digest
         ):
-            problem = "DIGEST_MISMATCH"
+            problem = VerificationProblem.DIGEST_MISMATCH
         assertion: dict[str, Any] = {
             "identifier": identifier,
             "authentic": problem is None,
-            "problem": problem,
+            "problem": problem.value if problem else None,
             "status": certificate.effective_status(china_date(at)).value if certificate else None,
             "as_of": at.isoformat(),
             "valid_until": certificate.content.valid_to if certificate else None,
@@ -432,8 +446,4 @@ def _random_serial() -> str:
 
 
 def _reissuable_fields(content: CertificateContent) -> dict[str, Any]:
-    return {
-        name: getattr(content, name)
-        for name in CertificateContent.__dataclass_fields__
-        if name not in ("identifier", "previous_identifier", "link")
-    }
+    return {name: getattr(content, name) for name in INPUT_FIELDS}
