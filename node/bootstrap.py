@@ -13,10 +13,10 @@ from tongban.federation.v1 import federation_pb2 as federation_pb
 
 from federation.client import ANSWER_MAX_AGE_S, PeerClients
 from federation.handshake import manifest_warnings
-from federation.inbox import Inbox
+from federation.inbox import Applied, Inbox
 from federation.log_signal import LogSignal
 from federation.outbox import Outbox
-from federation.puller import PeerStatus
+from federation.puller import PeerStatus, Puller
 from federation.servicer import FederationServicer
 from federation.witness import Witness
 from infra.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
@@ -30,11 +30,13 @@ from node.federation_setup import (
     load_federation_files,
 )
 from node.metrics import NodeMetrics
-from node.services import Services
+from node.services import Services, Workers
 from node.settings import Settings
 from node.signing import Ed25519Signer, PublicKey, load_public_key
 from node.store.application import Clock, NodeApplication, utc_now
 from node.store.master_key import MasterKeyError
+from node.store.store_watch import StoreWatch
+from node.store.worker_lease import WorkerLease
 from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
@@ -43,6 +45,7 @@ from node.usecases.forwarded_commands import command_handler
 from node.usecases.transparency import TransparencyService
 from node.usecases.witnessing import AlertRecorder, WitnessingService
 from node.workers.deadline_timer import DeadlineTimer
+from node.workers.reliance_watcher import RelianceWatcher
 from projections.case_board import CaseBoard
 from projections.case_view import CaseView
 from projections.certificate_uses import CertificateUses
@@ -60,7 +63,8 @@ class BootstrapError(RuntimeError):
 
 
 def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
-    """Open the store and load the keys. Call :func:`close_services` when done."""
+    """Open the store, load the keys, and build every service and background worker of the node (none runs
+    yet: ``node/runner.py`` starts them). Call :func:`close_services` when done."""
     signer = _load_signer(settings.signing_key)
     retired = [_load_retired_key(path) for path in settings.retired_public_keys]
     calendars = _load_calendars(settings.calendar_files)
@@ -124,8 +128,13 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         LogAlerts(),
     )
     crash = partial(crash_points.reached, "projection")
-    projections = {p.name: ProjectionFollower(app, views, p, before_commit=crash) for p in read_models}
-    transparency = TransparencyService(TransparencyLog(app, views), signer, settings.province, clock)
+    projections = {
+        p.name: ProjectionFollower(app, views, p, settings.projection_batch_events, before_commit=crash)
+        for p in read_models
+    }
+    transparency = TransparencyService(
+        TransparencyLog(app, views, settings.transparency_batch_events), signer, settings.province, clock
+    )
     federation = None
     if files is not None and clients is not None:
         witness = Witness(
@@ -165,8 +174,56 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         projections=projections,
         log_signal=log_signal,
         transparency=transparency,
-        timer=DeadlineTimer(app, cases),
+        workers=_workers(settings, app, cases, log_signal, federation, metrics),
     )
+
+
+def _workers(
+    settings: Settings,
+    app: NodeApplication,
+    cases: CaseService,
+    log_signal: LogSignal,
+    federation: FederationSetup | None,
+    metrics: NodeMetrics,
+) -> Workers:
+    postgres = bool(settings.postgres_url)
+    return Workers(
+        timer=DeadlineTimer(app, cases, settings.timer_batch_events),
+        reliance=RelianceWatcher(app, cases, settings.reliance_batch_events),
+        pullers=_pullers(settings, federation, metrics),
+        lease=(
+            WorkerLease(settings.postgres_url, settings.eventsourcing_env()["POSTGRES_SCHEMA"])
+            if postgres
+            else None  # SQLite: one process per store, which runs the workers
+        ),
+        store_watch=StoreWatch(app, log_signal) if postgres else None,  # SQLite has no subscriptions
+    )
+
+
+def _pullers(
+    settings: Settings, federation: FederationSetup | None, metrics: NodeMetrics
+) -> dict[str, Puller]:
+    """One puller per peer province: each streams that peer's outbox into this node's inbox."""
+    if federation is None:
+        return {}
+
+    def applied(peer: str, batch: Applied) -> None:
+        """After each peer batch committed here: the chaos suite's forced crash point, and the metrics."""
+        crash_points.reached("apply")
+        metrics.replication_applied(peer, batch)
+
+    return {
+        peer: Puller(
+            settings.province,
+            peer,
+            federation.clients,
+            federation.inbox,
+            status,
+            on_applied=applied,
+            batch_events=settings.federation_batch_events,
+        )
+        for peer, status in federation.statuses.items()
+    }
 
 
 def _open_store(settings: Settings, recorded: Callable[[int], None]) -> NodeApplication:

@@ -1,4 +1,5 @@
-"""Runs one node: the aiohttp REST server and the grpc.aio server in one process and one event loop.
+"""Runs one node: the aiohttp REST server and the grpc.aio server in one process and one event loop, and the
+background workers that the composition root (``node/bootstrap.py``) built; it builds nothing itself.
 
 SIGINT/SIGTERM stop it gracefully: health turns NOT_SERVING, in-flight requests and RPCs finish
 (up to ``shutdown_grace_s``), then the store closes. SIGHUP reads the calendar files again
@@ -20,9 +21,7 @@ from aiohttp import web
 from grpc_health.v1.health import aio as health_aio
 
 from aggregates.errors import InvalidField
-from federation.inbox import Applied
-from federation.manifest_source import ManifestSource
-from federation.puller import PeerStatus, Puller
+from federation.puller import PeerStatus
 from node import crash_points
 from node.bootstrap import build_services, close_services
 from node.calendar.reload import recheck, reload_calendar
@@ -37,10 +36,6 @@ from node.grpc.server import (
 from node.http.app import create_app
 from node.services import Services
 from node.settings import Settings
-from node.store.store_watch import StoreWatch
-from node.store.worker_lease import WorkerLease
-from node.workers.deadline_timer import run_until_stopped
-from node.workers.reliance_watcher import RelianceWatcher
 
 log = structlog.get_logger("tongban.node")
 
@@ -125,7 +120,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
             store=settings.store,
             settings=settings.describe(),
         )
-        watch = StoreWatch(services.app, services.log_signal) if settings.postgres_url else None
+        watch = services.workers.store_watch
         if watch is not None:
             watch.start()
         tasks = [asyncio.create_task(_run_workers(services, settings, stop))]
@@ -133,8 +128,10 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
             statuses = services.federation.statuses.values()
             for peers_health in (health, federation_health):  # the same per-peer entries on both ports
                 tasks.append(asyncio.create_task(_report_peer_health(peers_health, statuses, stop)))
-            refresher = _ManifestRefresher(services.federation.manifest)
-            tasks.append(asyncio.create_task(run_until_stopped(refresher, settings.manifest_refresh_s, stop)))
+            refresh = services.federation.manifest.refresh
+            tasks.append(
+                asyncio.create_task(run_until_stopped("manifest", refresh, settings.manifest_refresh_s, stop))
+            )
         started.set()
         await stop.wait()
         log.info("node.stopping", grace_s=settings.shutdown_grace_s)
@@ -168,22 +165,14 @@ async def _start_federation(services: Services, server: grpc.aio.Server, setting
     return port
 
 
-class _ManifestRefresher:
-    def __init__(self, source: ManifestSource) -> None:
-        self._source = source
-
-    def tick(self) -> bool:
-        return self._source.refresh()
-
-
 async def _run_workers(services: Services, settings: Settings, stop: asyncio.Event) -> None:
     """The background workers. On SQLite (one process per store) they simply run. On PostgreSQL several
     processes may share the store: only the one holding the worker lease runs them, and a standby takes the
     lease, and the workers, when the holder dies."""
-    if not settings.postgres_url:
+    lease = services.workers.lease
+    if lease is None:
         await _workers(services, settings, stop)
         return
-    lease = WorkerLease(settings.postgres_url, settings.eventsourcing_env()["POSTGRES_SCHEMA"])
     services.lease_state["role"] = "standby"
     try:
         while not stop.is_set():
@@ -214,23 +203,43 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 async def _workers(services: Services, settings: Settings, stop: asyncio.Event) -> None:
     """The deadline timer, the reliance watcher, the read models and tree-head signer, the federation
     pullers and the witness, until ``stop``."""
+    workers = services.workers
     tasks = [
-        asyncio.create_task(run_until_stopped(services.timer, settings.deadline_check_interval_s, stop)),
         asyncio.create_task(
-            run_until_stopped(RelianceWatcher(services.app, services.cases), settings.follow_interval_s, stop)
+            run_until_stopped("deadline_timer", workers.timer.tick, settings.deadline_check_interval_s, stop)
+        ),
+        asyncio.create_task(
+            run_until_stopped("reliance_watcher", workers.reliance.tick, settings.follow_interval_s, stop)
         ),
         asyncio.create_task(_follow_projections(services, settings.follow_interval_s, stop)),
     ]
-    pullers = _start_pullers(services)
+    pullers = [asyncio.create_task(p.run(), name=f"pull-{peer}") for peer, p in workers.pullers.items()]
     if services.federation is not None:
         witnessing = services.federation.witnessing
-        tasks.append(asyncio.create_task(run_until_stopped(witnessing, settings.witness_interval_s, stop)))
+        tasks.append(
+            asyncio.create_task(
+                run_until_stopped("witness", witnessing.tick, settings.witness_interval_s, stop)
+            )
+        )
     try:
         await stop.wait()
     finally:
         for puller in pullers:
             puller.cancel()
         await asyncio.gather(*tasks, *pullers, return_exceptions=True)
+
+
+async def run_until_stopped(
+    name: str, tick: Callable[[], object], interval_s: float, stop: asyncio.Event
+) -> None:
+    """Call ``tick`` now, then every ``interval_s`` until ``stop``; a failed tick is logged and retried."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(tick)
+        except Exception as e:  # the store may be briefly unreachable: keep the node up, try again later
+            log.warning("follower.tick_failed", follower=name, error_type=type(e).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
 
 
 async def _follow_projections(services: Services, interval_s: float, stop: asyncio.Event) -> None:
@@ -264,38 +273,6 @@ async def _report_peer_health(
         await report_peers(health, statuses)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
-
-
-def _applied_hook(services: Services) -> Callable[[str, Applied], None]:
-    """After each peer batch committed here: the metrics, and the chaos suite's forced crash point."""
-
-    def applied(peer: str, batch: Applied) -> None:
-        crash_points.reached("apply")
-        services.metrics.replication_applied(peer, batch)
-
-    return applied
-
-
-def _start_pullers(services: Services) -> list[asyncio.Task[None]]:
-    """One puller per peer province: each streams that peer's outbox into this node's inbox."""
-    federation = services.federation
-    if federation is None:
-        return []
-    return [
-        asyncio.create_task(
-            Puller(
-                services.province,
-                peer,
-                federation.clients,
-                federation.inbox,
-                status,
-                on_applied=_applied_hook(services),
-                batch_events=services.settings.federation_batch_events,
-            ).run(),
-            name=f"pull-{peer}",
-        )
-        for peer, status in federation.statuses.items()
-    ]
 
 
 def _reason(error: OSError) -> str:

@@ -1,23 +1,41 @@
-"""What the entrypoints (REST, gRPC) are given by the composition root."""
+"""What the composition root builds: the services the entrypoints (REST, gRPC) are given, and the background
+workers the runner runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from federation.log_signal import LogSignal
+from federation.puller import Puller
 from infra.view_store import ViewStore
 from node.auth import TokenVerifier
 from node.federation_setup import FederationSetup
 from node.metrics import NodeMetrics
 from node.settings import Settings
 from node.store.application import NodeApplication
+from node.store.store_watch import StoreWatch
+from node.store.worker_lease import WorkerLease
 from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 from node.usecases.erasure import ErasureService
 from node.usecases.transparency import TransparencyService
 from node.workers.deadline_timer import DeadlineTimer
+from node.workers.reliance_watcher import RelianceWatcher
 from projections.follower import ProjectionFollower
+
+
+@dataclass(frozen=True)
+class Workers:
+    """The background workers, built by the composition root and run by ``node/runner.py``. On PostgreSQL
+    several processes may serve one node: only the holder of ``lease`` runs the timer, the watcher, the read
+    models, the tree, the pullers and the witness; every process runs ``store_watch``."""
+
+    timer: DeadlineTimer  # records supplement timeouts, warnings, breaches and recomputed deadlines
+    reliance: RelianceWatcher  # flags the open cases that rely on a certificate that left VALID
+    pullers: dict[str, Puller]  # by peer province: each streams that peer's outbox into this node's inbox
+    lease: WorkerLease | None  # PostgreSQL: one worker set per node schema
+    store_watch: StoreWatch | None  # PostgreSQL: wakes the followers when any process records events
 
 
 @dataclass(frozen=True)
@@ -34,7 +52,7 @@ class Services:
     projections: dict[str, ProjectionFollower]  # the read models, by name
     log_signal: LogSignal  # set whenever the node's log grows
     transparency: TransparencyService  # the node's transparency log: signed tree heads and proofs
-    timer: DeadlineTimer  # records supplement timeouts, warnings, breaches and recomputed deadlines
+    workers: Workers
     federation: FederationSetup | None = None  # None: no federation_dir configured
     # "leader": this process runs the background workers; "standby": another does (PostgreSQL only)
     lease_state: dict[str, str] = field(default_factory=lambda: {"role": "leader"})
@@ -42,3 +60,7 @@ class Services:
     @property
     def province(self) -> str:
         return self.settings.province
+
+    @property
+    def timer(self) -> DeadlineTimer:
+        return self.workers.timer

@@ -24,6 +24,15 @@ from node import crash_points
 PROVINCES = {"310000": "上海", "320000": "江苏", "330000": "浙江", "340000": "安徽"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("auto", "json", "console")
+# A follower's batch is held in memory, and a read model's is one transaction: the bound keeps a typo from
+# making the first catch-up of a large log one transaction over all of it. A peer caps a replication batch.
+BATCH_RANGES = {
+    "projection_batch_events": (1, 100_000),
+    "transparency_batch_events": (1, 100_000),
+    "timer_batch_events": (1, 100_000),
+    "reliance_batch_events": (1, 100_000),
+    "federation_batch_events": (1, 2000),
+}
 
 
 class SettingsError(ValueError):
@@ -63,6 +72,12 @@ class Settings:
     deadline_check_interval_s: float = 60.0
     # How often the followers of the log that need no hurry (revocation flags) catch up.
     follow_interval_s: float = 1.0
+    # Events each follower of the node's log reads at a time (infra/log_follower.py). A read model's or the
+    # transparency tree's batch is also one transaction of the view store, rows and position together.
+    projection_batch_events: int = 2000
+    transparency_batch_events: int = 5000
+    timer_batch_events: int = 500
+    reliance_batch_events: int = 500
     # Federation (mutual TLS only): the directory `tongban pki` wrote (ca.pem, manifest.json, manifest.pub,
     # <province>/node.key and node.pem). Empty: this node serves no federation port.
     federation_dir: str = ""
@@ -292,10 +307,9 @@ def _check(settings: Settings) -> None:
         raise SettingsError("lease_retry_s must be a positive number of seconds")
     if not (math.isfinite(settings.witness_interval_s) and settings.witness_interval_s > 0):
         raise SettingsError("witness_interval_s must be a positive number of seconds")
-    if not 1 <= settings.federation_batch_events <= 2000:
-        raise SettingsError("federation_batch_events must be 1..2000")
     if not (math.isfinite(settings.follow_interval_s) and settings.follow_interval_s > 0):
         raise SettingsError("follow_interval_s must be a positive number of seconds")
+    _check_batches(settings)
     if not (math.isfinite(settings.rate_limit_per_s) and settings.rate_limit_per_s >= 0):
         raise SettingsError("rate_limit_per_s must be a finite number of requests per second, 0 or more")
     if settings.rate_limit_burst < 1:
@@ -313,6 +327,12 @@ def _check(settings: Settings) -> None:
         _check_postgres_url(settings.postgres_url)
     if settings.postgres_schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", settings.postgres_schema):
         raise SettingsError("postgres_schema must be a lower-case SQL identifier")
+
+
+def _check_batches(settings: Settings) -> None:
+    for name, (low, high) in BATCH_RANGES.items():
+        if not low <= getattr(settings, name) <= high:
+            raise SettingsError(f"{name} must be {low}..{high}")
 
 
 def _check_crash_points(spec: str) -> None:

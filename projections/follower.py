@@ -1,5 +1,5 @@
-"""Follows the node's notification log into one read model: each batch of events and the new position in ONE
-transaction of the view store (exactly once), whatever crashes or restarts happen."""
+"""Follows the node's notification log into one read model (``infra.log_follower``): each batch of events and
+the new position in ONE transaction of the view store (exactly once), whatever crashes or restarts happen."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
-from infra.view_store import PositionMoved, Transaction, ViewStore, advance, position
+from infra.log_follower import LogFollower, StoredPositions
+from infra.view_store import Transaction, ViewStore
 
 
 class Projection(Protocol):
@@ -44,51 +46,35 @@ class ProjectionFollower:
         app: Application[UUID],
         store: ViewStore,
         projection: Projection,
-        batch_size: int = 2000,
+        batch_size: int,
         before_commit: Callable[[], None] = lambda: None,
     ) -> None:
-        self._before_commit = before_commit  # a test hook: the chaos suite's forced crash point
         self._app = app
         self._store = store
         self.projection = projection
-        self._batch_size = batch_size
+        self._log = LogFollower(
+            app.recorder,
+            projection.name,
+            projection.topics,
+            batch_size,
+            StoredPositions(store),
+            self._apply,
+            before_commit,
+        )
         with store.transaction() as tx:
             projection.create(tx)
 
     def position(self) -> int:
-        with self._store.transaction() as tx:
-            return position(tx, self.projection.name)
+        return self._log.position()
 
     def tick(self) -> int:
         """Apply what the log holds beyond the position, batch by batch; returns how many events."""
-        applied = 0
-        while True:
-            head = self._app.recorder.max_notification_id() or 0
-            try:
-                with self._store.transaction() as tx:
-                    count, done = self._batch(tx, head)
-            except PositionMoved:
-                return applied  # another process (a rebuild, another node process) applies it: not twice
-            applied += count
-            if done:
-                return applied
+        return self._log.catch_up()
 
-    def _batch(self, tx: Transaction, head: int) -> tuple[int, bool]:
-        """Apply one batch in the caller's transaction; (events applied, whether the head was reached)."""
-        before = position(tx, self.projection.name)
-        if before >= head:
-            return 0, True
-        notifications = self._app.recorder.select_notifications(
-            start=before + 1, limit=self._batch_size, stop=head, topics=self.projection.topics
-        )
+    def _apply(self, tx: Transaction, notifications: Sequence[Notification]) -> None:
         for notification in notifications:
             self.projection.apply(tx, self._app.mapper.to_domain_event(notification))
         self.projection.flush(tx)
-        full = len(notifications) == self._batch_size
-        # a short batch means nothing else it reads lies up to the head: the position goes there
-        advance(tx, self.projection.name, before, notifications[-1].id if full else head)
-        self._before_commit()
-        return len(notifications), not full
 
     def rebuild(self) -> int:
         """Forget every row and the position, then apply the whole log again."""
@@ -112,18 +98,16 @@ class ProjectionFollower:
 
     def reset(self) -> None:
         """Forget every row and the position: the next tick catches up from the start of the log."""
-        with self._store.transaction() as tx:
+
+        def clear(tx: Transaction) -> None:
             for table in self.projection.tables:
                 tx.execute(f"DELETE FROM {table}")  # noqa: S608 - a read model's own table names
-            tx.execute("DELETE FROM view_tracking WHERE name = ?", (self.projection.name,))
+
+        self._log.reset(clear)
 
     def lag(self) -> Lag:
-        at = self.position()
-        head = self._app.recorder.max_notification_id() or 0
-        waiting = self._app.recorder.select_notifications(
-            start=at + 1, limit=1, stop=head, topics=self.projection.topics
-        )
-        if not waiting:
-            return Lag(max(head - at, 0), 0.0)
-        oldest: datetime = self._app.mapper.to_domain_event(waiting[0]).timestamp  # type: ignore[attr-defined]
-        return Lag(head - at, max((datetime.now(UTC) - oldest).total_seconds(), 0.0))
+        backlog = self._log.backlog()
+        if backlog.first is None:
+            return Lag(backlog.positions, 0.0)
+        oldest: datetime = self._app.mapper.to_domain_event(backlog.first).timestamp  # type: ignore[attr-defined]
+        return Lag(backlog.positions, max((datetime.now(UTC) - oldest).total_seconds(), 0.0))

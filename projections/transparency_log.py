@@ -11,14 +11,16 @@ ONE transaction of the view store: a crash inside a batch leaves neither, and no
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
+from infra.log_follower import LogFollower, StoredPositions
 from infra.transparency_tree import Frontier, consistency_proof, inclusion_proof, leaf_hash, root
-from infra.view_store import PositionMoved, Transaction, ViewStore, advance, position
+from infra.view_store import Transaction, ViewStore
 
 NAME = "transparency_log"
 DDL = (
@@ -68,31 +70,20 @@ def leaf_bytes(originator_id: str, version: int, topic: str, state: bytes) -> by
 
 
 class TransparencyLog:
-    def __init__(self, app: Application[UUID], store: ViewStore, batch_size: int = 5000) -> None:
-        self._app, self._store, self._batch_size = app, store, batch_size
+    def __init__(self, app: Application[UUID], store: ViewStore, batch_size: int) -> None:
+        self._store = store
         self._frontier = Frontier()
+        # every topic: each stored event is a leaf
+        self._log = LogFollower(app.recorder, NAME, (), batch_size, StoredPositions(store), self._append)
         with store.transaction() as tx:
             for statement in DDL:
                 tx.execute(statement)
 
     def tick(self) -> int:
         """Append a leaf for every event the log holds beyond the last one; returns how many."""
-        appended = 0
-        while True:
-            try:
-                with self._store.transaction() as tx:
-                    count = self._batch(tx)
-            except PositionMoved:
-                return appended  # another process appends them: not twice
-            appended += count
-            if count < self._batch_size:
-                return appended
+        return self._log.catch_up()
 
-    def _batch(self, tx: Transaction) -> int:
-        before = position(tx, NAME)
-        notifications = self._app.recorder.select_notifications(start=before + 1, limit=self._batch_size)
-        if not notifications:
-            return 0
+    def _append(self, tx: Transaction, notifications: Sequence[Notification]) -> None:
         first = self._size(tx)
         tx.insert_many(
             "tlog_leaves",
@@ -102,8 +93,6 @@ class TransparencyLog:
                 for offset, n in enumerate(notifications)
             ],
         )
-        advance(tx, NAME, before, notifications[-1].id)
-        return len(notifications)
 
     def size(self) -> int:
         with self._store.transaction() as tx:

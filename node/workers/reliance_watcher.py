@@ -10,14 +10,17 @@ aggregate refuses a repeat, so a restart that reads the log again adds nothing).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from uuid import UUID
 
 import structlog
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from aggregates.case import Case
 from aggregates.certificate import Certificate
 from aggregates.foreign_certificate import ForeignCertificate
+from infra.log_follower import LogFollower, MemoryPositions
 from node.store.application import NodeApplication
 from node.usecases.cases import CaseService, FlagOutcome
 
@@ -28,33 +31,32 @@ ANNOUNCED = get_topic(ForeignCertificate.StatusAnnounced)
 
 
 class RelianceWatcher:
-    def __init__(self, app: NodeApplication, cases: CaseService, batch_size: int = 500) -> None:
+    def __init__(self, app: NodeApplication, cases: CaseService, batch_size: int) -> None:
         self._app = app
         self._cases = cases
-        self._batch_size = batch_size
-        self._position = 0  # the last notification id read; ids may have gaps
+        # What it knows is kept in memory, so is the position: a restart reads the log again to learn it.
+        self._log = LogFollower(
+            app.recorder,
+            "reliance_watcher",
+            (ATTACHED, *OWN_STATUS, ANNOUNCED),
+            batch_size,
+            MemoryPositions(),
+            self._follow,
+        )
         self._relying: dict[str, set[str]] = defaultdict(set)  # certificate identifier -> case ids
         self._status: dict[str, str] = {}  # certificate identifier -> its latest known status
         self._identifiers: dict[UUID, str] = {}
-        self._pending: set[tuple[str, str]] = set()  # (case, certificate) to flag once this node writes it
+        # (case, certificate) to flag: made due by the log, or still pending until this node writes the case
+        self._due: set[tuple[str, str]] = set()
 
     def tick(self) -> int:
         """Catch up with the log and flag what became due; returns how many cases were flagged.
 
         A pair stays pending while another province writes the case (it may flag it, or the case may come
         here) and after an error, until it is flagged or moot."""
-        due: set[tuple[str, str]] = set(self._pending)
-        while True:
-            notifications = self._app.recorder.select_notifications(
-                start=self._position + 1, limit=self._batch_size, topics=[ATTACHED, *OWN_STATUS, ANNOUNCED]
-            )
-            for notification in notifications:
-                due |= self._read(notification.topic, self._app.mapper.to_domain_event(notification))
-                self._position = notification.id
-            if len(notifications) < self._batch_size:
-                break
+        self._log.catch_up()
+        due, self._due = self._due, set()
         flagged = 0
-        self._pending = set()
         for case_id, identifier in sorted(due):
             status = self._status[identifier]
             try:
@@ -66,8 +68,12 @@ class RelianceWatcher:
                 flagged += 1
                 log.info("reliance.case_flagged", case_id=case_id, status=status)
             elif outcome == FlagOutcome.ELSEWHERE:
-                self._pending.add((case_id, identifier))
+                self._due.add((case_id, identifier))
         return flagged
+
+    def _follow(self, _tx: None, notifications: Sequence[Notification]) -> None:
+        for notification in notifications:
+            self._due |= self._read(notification.topic, self._app.mapper.to_domain_event(notification))
 
     def _read(self, topic: str, event: object) -> set[tuple[str, str]]:
         """The (case, certificate) pairs this event makes due for a flag."""

@@ -96,6 +96,17 @@ def test_postgres_url_becomes_explicit_eventsourcing_settings() -> None:
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_SHUTDOWN_GRACE_S": "-1"}, "shutdown_grace_s"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_WITNESS_INTERVAL_S": "0"}, "witness_interval_s"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_LEASE_RETRY_S": "0"}, "lease_retry_s"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_PROJECTION_BATCH_EVENTS": "0"}, "projection_batch_events"),
+        (
+            {"TONGBAN_PROVINCE": "310000", "TONGBAN_TRANSPARENCY_BATCH_EVENTS": "100001"},
+            "transparency_batch_events must be 1..100000",
+        ),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIMER_BATCH_EVENTS": "-5"}, "timer_batch_events"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_RELIANCE_BATCH_EVENTS": "many"}, "reliance_batch_events"),
+        (
+            {"TONGBAN_PROVINCE": "310000", "TONGBAN_FEDERATION_BATCH_EVENTS": "2001"},
+            "federation_batch_events must be 1..2000",
+        ),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_ORIGIN": "2026-11-23 09:00"}, "time_origin"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_ORIGIN": "monday"}, "time_origin"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_SCALE": "0"}, "time_scale"),
@@ -227,6 +238,22 @@ def test_case_settings_and_calendar_files(tmp_path: Path) -> None:
     )
     from_env = load_settings(province="320000", environ={"TONGBAN_CALENDAR_FILES": "/a.toml:/b.toml"})
     assert from_env.calendar_files == (Path("/a.toml"), Path("/b.toml"))
+
+
+def test_the_log_followers_batch_sizes_come_from_the_settings(tmp_path: Path) -> None:
+    defaults = load_settings(province="310000", environ={})
+    assert (
+        defaults.projection_batch_events,
+        defaults.transparency_batch_events,
+        defaults.timer_batch_events,
+        defaults.reliance_batch_events,
+    ) == (2000, 5000, 500, 500)  # the sizes each follower had before they were settings
+    config = tmp_path / "node.toml"
+    config.write_text("projection_batch_events = 100\ntimer_batch_events = 50\n")
+    settings = load_settings(
+        province="310000", config_file=config, environ={"TONGBAN_TIMER_BATCH_EVENTS": "7"}
+    )
+    assert (settings.projection_batch_events, settings.timer_batch_events) == (100, 7)
 
 
 def test_peer_endpoints_override_the_manifest_per_province() -> None:
