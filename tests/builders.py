@@ -25,11 +25,13 @@ def issue_body(n: int = 0, **overrides: Any) -> dict[str, Any]:
     return {**sample_certificates("310000", n + 1, seed=7)[n], **overrides}
 
 
-def issue_fields(n: int = 0, issued_on: date | None = None, **overrides: Any) -> dict[str, Any]:
-    """The keyword arguments of ``CertificateService.issue`` for the sample certificate ``n``. With
-    ``issued_on`` its dates are fixed (issued that day, valid as long as the sample's), not relative to
+def issue_fields(
+    n: int = 0, issued_on: date | None = None, province: str = "310000", **overrides: Any
+) -> dict[str, Any]:
+    """The keyword arguments of ``CertificateService.issue`` for the sample certificate ``n`` of ``province``.
+    With ``issued_on`` its dates are fixed (issued that day, valid as long as the sample's), not relative to
     today: tests on an injected clock use it."""
-    body = issue_body(n)
+    body = sample_certificates(province, n + 1, seed=7)[n]
     if issued_on is not None:
         lasts = (
             date.fromisoformat(body["valid_to"]) - date.fromisoformat(body["valid_from"])

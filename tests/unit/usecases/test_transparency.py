@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,20 @@ def grow(node: Services, n: int = 0) -> None:
     node.certificates.issue(ACTOR, **issue_fields(n, date(2025, 9, 1)))
 
 
+def published(node: Services) -> dict[str, Any]:
+    head = node.transparency.publish_head()
+    assert head is not None, "the log grew: a new head is signed"
+    return head
+
+
+def proven_consistent(node: Services, first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether the node's consistency proof between two of its heads checks against their signed roots."""
+    sizes = first["tree_size"], second["tree_size"]
+    roots = bytes.fromhex(first["root_hash"]), bytes.fromhex(second["root_hash"])
+    path = [bytes.fromhex(h) for h in node.transparency.consistency(*sizes)["path"]]
+    return verify_consistency(*sizes, *roots, path)
+
+
 def cosign(head: TreeHead, witness: Ed25519Signer, at: str = "2025-09-24T10:00:00+08:00") -> Cosignature:
     return Cosignature(WITNESS, witness.key_id, at, witness.sign(cosignature_payload(head, WITNESS, at)))
 
@@ -31,8 +46,7 @@ def cosign(head: TreeHead, witness: Ed25519Signer, at: str = "2025-09-24T10:00:0
 def test_a_head_covers_every_event_is_signed_by_the_node_and_is_not_repeated(
     node: Services, clock: FakeClock
 ) -> None:
-    head = node.transparency.publish_head()
-    assert head is not None
+    head = published(node)
     assert head["tree_size"] == node.app.recorder.max_notification_id()  # the catalogue's events
     assert (head["signed_at"], head["key_id"]) == (
         clock.now.isoformat(),
@@ -52,20 +66,12 @@ def test_a_head_covers_every_event_is_signed_by_the_node_and_is_not_repeated(
 
 
 def test_proofs_check_against_the_signed_roots(node: Services) -> None:
-    first = node.transparency.publish_head()
+    first = published(node)
     grow(node)
-    second = node.transparency.publish_head()
-    assert first is not None
-    assert second is not None
+    second = published(node)
     assert second["tree_size"] == first["tree_size"] + 3
-    proof = node.transparency.consistency(first["tree_size"], second["tree_size"])
-    assert verify_consistency(
-        first["tree_size"],
-        second["tree_size"],
-        bytes.fromhex(first["root_hash"]),
-        bytes.fromhex(second["root_hash"]),
-        [bytes.fromhex(h) for h in proof["path"]],
-    )
+    assert proven_consistent(node, first, second)
+    assert not proven_consistent(node, {**first, "root_hash": second["root_hash"]}, second)
     last = second["tree_size"] - 1
     inclusion = node.transparency.inclusion(last, second["tree_size"])
     assert verify_inclusion(
@@ -88,8 +94,7 @@ def test_proofs_end_only_at_signed_sizes_and_refuse_bad_ranges(node: Services) -
     with pytest.raises(InvalidField) as unsigned:
         node.transparency.inclusion(0, 1)  # no head signed yet
     assert unsigned.value.field == "tree_size"
-    head = node.transparency.publish_head()
-    assert head is not None
+    head = published(node)
     size = head["tree_size"]
     refusals: list[tuple[Callable[[], object], str]] = [
         (lambda: node.transparency.inclusion(0, size + 1), "tree_size"),
@@ -106,8 +111,7 @@ def test_proofs_end_only_at_signed_sizes_and_refuse_bad_ranges(node: Services) -
 
 
 def test_a_witness_cosignature_is_kept_only_for_a_signed_head_and_the_witness_key(node: Services) -> None:
-    head = node.transparency.publish_head()
-    assert head is not None
+    head = published(node)
     signed = tree_head(head, "310000")
     witness, impostor = Ed25519Signer.generate(), Ed25519Signer.generate()
     by_witness = witness.public_key().verify

@@ -5,6 +5,7 @@ the end-to-end tests), cosigns each head that extends the last, and records a re
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -65,6 +66,16 @@ def witnessing(jiangsu: Services, keys: Keys, log: ShanghaiLog, clock: FakeClock
     return WitnessingService(witness, [SH], jiangsu.views)
 
 
+def grown(node: Services, clock: FakeClock, certificates: int = 1) -> dict[str, Any]:
+    """Shanghai's new head, a minute later, after issuing ``certificates`` more certificates."""
+    for _ in range(certificates):
+        node.certificates.issue(ACTOR, **issue_fields(0, date(2025, 9, 1)))
+    clock.advance(minutes=1)
+    head = node.transparency.publish_head()
+    assert head is not None
+    return head
+
+
 @pytest.fixture
 def log(node: Services) -> ShanghaiLog:
     return ShanghaiLog(node, Ed25519Signer.generate())
@@ -74,8 +85,7 @@ def test_each_new_head_is_cosigned_and_the_cosignature_reaches_shanghai(
     node: Services, jiangsu: Services, keys: Keys, log: ShanghaiLog, clock: FakeClock
 ) -> None:
     service = witnessing(jiangsu, keys, log, clock)
-    first = node.transparency.publish_head()
-    assert first is not None
+    first = grown(node, clock, 0)
     [seen] = service.tick()
     assert (seen.province, seen.outcome, seen.tree_size) == (SH, ACCEPTED, first["tree_size"])
     latest = node.transparency.latest_head()
@@ -83,10 +93,7 @@ def test_each_new_head_is_cosigned_and_the_cosignature_reaches_shanghai(
     assert [c["witness"] for c in latest["cosignatures"]] == [JS]
     assert service.witnessed_head(SH)["head"]["root_hash"] == first["root_hash"]
     assert [o.outcome for o in service.tick()] == [UNCHANGED]
-    node.certificates.issue(ACTOR, **issue_fields(0, date(2025, 9, 1)))
-    clock.advance(minutes=1)
-    second = node.transparency.publish_head()
-    assert second is not None
+    second = grown(node, clock)
     [seen] = service.tick()
     assert (seen.outcome, seen.tree_size) == (ACCEPTED, second["tree_size"])
     status = service.status()[SH]
@@ -102,11 +109,8 @@ def test_a_rolled_back_head_raises_one_alert_in_the_witness_log(
     node: Services, jiangsu: Services, keys: Keys, log: ShanghaiLog, clock: FakeClock
 ) -> None:
     service = witnessing(jiangsu, keys, log, clock)
-    old = node.transparency.publish_head()
-    assert old is not None
-    node.certificates.issue(ACTOR, **issue_fields(0, date(2025, 9, 1)))
-    clock.advance(minutes=1)
-    node.transparency.publish_head()
+    old = grown(node, clock, 0)
+    grown(node, clock)
     service.tick()
     log.shown = tree_head(old, SH)  # Shanghai shows an older, smaller tree again
     before = jiangsu.app.recorder.max_notification_id()
