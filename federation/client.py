@@ -31,6 +31,7 @@ from federation.errors import (
     RemoteRejected,
 )
 from federation.pki import Manifest, Member, node_name, signed_by_member
+from federation.proto_enums import CASE_COMMAND
 from federation.tree_head_messages import (
     cosignature_from_message,
     cosignature_to_message,
@@ -154,7 +155,7 @@ class PeerClients:
         """Ask the case's writer to record a command of this province; its (version, state) after it."""
         request = pb.ForwardCaseCommandRequest(
             case_id=case_id,
-            command=pb.CaseCommand.Value(f"CASE_COMMAND_{command}"),
+            command=CASE_COMMAND[command],
             arguments=json.dumps(arguments).encode(),
             office_code=office,
             operator_id=operator,

@@ -37,6 +37,7 @@ from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from federation.errors import BatchRejected
 from federation.outbox import APPLICANT_TOPIC, CASE_TOPICS
+from federation.proto_enums import STATUS_OF_PROTO
 
 log = structlog.get_logger("tongban.federation")
 
@@ -44,7 +45,6 @@ ALLOWED_TOPICS = CASE_TOPICS | {APPLICANT_TOPIC}
 CASE_TOPIC = get_topic(Case)
 APPLICANT_AGGREGATE_TOPIC = get_topic(Applicant)
 MAX_STATE_BYTES = 256 * 1024
-STATUS_PREFIX = "CERTIFICATE_STATUS_"
 MAX_ERASED_APPLICANTS = 1000  # applicant ids one erasure notice may name
 
 
@@ -306,12 +306,12 @@ class Inbox:
                 raise BatchRejected(peer, "a certificate notice with an invalid identifier") from None
             if identifier.issuing_province != peer:
                 raise BatchRejected(peer, "a certificate notice for a certificate another province issued")
-            if notice.status not in pb.CertificateStatus.values() or notice.status == 0:
+            status = STATUS_OF_PROTO.get(notice.status)
+            if status is None:  # protobuf keeps a number its enum does not know; UNSPECIFIED names nothing
                 raise BatchRejected(peer, "a certificate notice with an unknown status")
-            status = pb.CertificateStatus.Name(notice.status).removeprefix(STATUS_PREFIX)
             key = str(identifier)
             certificate = changed.get(key) or self._foreign(key, peer)
-            certificate.announce(status, datetime.fromtimestamp(notice.changed_at_unix_ms / 1000, UTC))
+            certificate.announce(status.value, datetime.fromtimestamp(notice.changed_at_unix_ms / 1000, UTC))
             changed[key] = certificate
         return [c for c in changed.values() if c.pending_events]
 

@@ -31,8 +31,9 @@ from tongban.federation.v1 import federation_pb2 as pb
 from aggregates.applicant import Applicant
 from aggregates.case import CASE_EVENTS, Case
 from aggregates.catalogue import Mode
-from aggregates.certificate import Certificate
+from aggregates.certificate import Certificate, Status
 from aggregates.erasure import Erasure
+from federation.proto_enums import CERTIFICATE_STATUS
 
 CASE_TOPICS = frozenset(get_topic(cls) for cls in CASE_EVENTS)
 APPLICANT_TOPIC = get_topic(Applicant.Registered)
@@ -202,7 +203,7 @@ class Outbox:
         return pb.CertificateStatusNotice(
             position=notification.id,
             identifier=self._identifier(UUID(str(notification.originator_id))),
-            status=pb.CertificateStatus.Value(f"CERTIFICATE_STATUS_{event.status}"),
+            status=CERTIFICATE_STATUS[Status(event.status)],
             changed_at_unix_ms=int(event.timestamp.timestamp() * 1000),
         )
 

@@ -26,6 +26,7 @@ from federation.handshake import PeerRefused, authenticate_peer, negotiate
 from federation.log_signal import LogSignal
 from federation.outbox import DEFAULT_BATCH_EVENTS, MAX_BATCH_EVENTS, Outbox
 from federation.pki import Manifest, Member, signed_by_member
+from federation.proto_enums import COMMAND_OF_PROTO
 from federation.tree_head_messages import (
     cosignature_from_message,
     cosignature_to_message,
@@ -363,7 +364,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
 
     @staticmethod
     def _command(request: pb.ForwardCaseCommandRequest) -> tuple[str, dict[str, Any]]:
-        if request.command not in pb.CaseCommand.values() or request.command == 0:
+        command = COMMAND_OF_PROTO.get(request.command)
+        if command is None:  # protobuf keeps a number its enum does not know; UNSPECIFIED names nothing
             raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, "an unknown command number")
         if len(request.arguments) > MAX_COMMAND_ARGUMENTS:
             raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, "arguments larger than 64 KiB")
@@ -378,4 +380,4 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 raise PeerRefused(
                     grpc.StatusCode.INVALID_ARGUMENT, f"{name} must be 1 to 64 printable characters"
                 )
-        return pb.CaseCommand.Name(request.command).removeprefix("CASE_COMMAND_"), arguments
+        return command, arguments

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,12 +11,24 @@ import grpc
 import structlog
 from tongban.certificates.v1 import certificates_pb2 as pb
 from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
+from tongban.common.v1 import certificate_status_pb2 as common_pb
 
-from aggregates.certificate import Certificate
+from aggregates.certificate import Certificate, Status
 from aggregates.errors import InvalidField
+from federation.proto_enums import CERTIFICATE_STATUS
 from node.auth import CERTIFICATE_READERS, Principal
 from node.services import Services
 from node.signing import unb64
+from node.usecases.certificates import VerificationProblem
+
+# Each domain value and its proto value, named (tests/unit/test_proto_enums.py holds both ways).
+VERIFICATION_PROBLEM: dict[VerificationProblem, pb.VerificationProblem.ValueType] = {
+    VerificationProblem.NOT_FOUND: pb.VERIFICATION_PROBLEM_NOT_FOUND,
+    VerificationProblem.NOT_YET_ISSUED: pb.VERIFICATION_PROBLEM_NOT_YET_ISSUED,
+    VerificationProblem.SIGNATURE_INVALID: pb.VERIFICATION_PROBLEM_SIGNATURE_INVALID,
+    VerificationProblem.DIGEST_MISMATCH: pb.VERIFICATION_PROBLEM_DIGEST_MISMATCH,
+    VerificationProblem.HOLDER_ERASED: pb.VERIFICATION_PROBLEM_HOLDER_ERASED,
+}
 
 
 def _principal(services: Services, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
@@ -37,12 +50,8 @@ def _as_of(request: pb.VerifyCertificateRequest) -> datetime | None:
         ) from None
 
 
-def _status(value: str | None) -> pb.CertificateStatus.ValueType:
-    return (
-        pb.CertificateStatus.Value(f"CERTIFICATE_STATUS_{value}")
-        if value
-        else pb.CERTIFICATE_STATUS_UNSPECIFIED
-    )
+def _status(value: str | None) -> common_pb.CertificateStatus.ValueType:
+    return CERTIFICATE_STATUS[Status(value)] if value else common_pb.CERTIFICATE_STATUS_UNSPECIFIED
 
 
 class CertificateServicer(pb_grpc.CertificateServiceServicer):
@@ -64,7 +73,7 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
         response = pb.VerifyCertificateResponse(
             identifier=a["identifier"],
             authentic=a["authentic"],
-            problem=pb.VerificationProblem.Value(f"VERIFICATION_PROBLEM_{a['problem']}")
+            problem=VERIFICATION_PROBLEM[VerificationProblem(a["problem"])]
             if a["problem"]
             else pb.VERIFICATION_PROBLEM_UNSPECIFIED,
             status=_status(a["status"]),
@@ -87,31 +96,15 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
 
 
 def _certificate_message(certificate: Certificate) -> pb.Certificate:
-    c = certificate.content
+    """Every declared field under the proto field of its name (tests/unit/test_certificate_declaration.py
+    holds the message to the declaration); proto3 has no null, so an absent value is the empty string."""
+    declared = {name: "" if value is None else value for name, value in asdict(certificate.content).items()}
     return pb.Certificate(
-        identifier=c.identifier,
-        status=_status(certificate.status.value),
-        type_code=c.type_code,
-        type_name=c.type_name,
-        name=c.name,
-        number=c.number,
-        issuer_name=c.issuer_name,
-        issuer_code=c.issuer_code,
-        definer=c.definer,
-        issue_date=c.issue_date,
-        valid_from=c.valid_from,
-        valid_to=c.valid_to or "",
-        jurisdiction_code=c.jurisdiction_code,
-        holder_name=c.holder_name,
-        holder_id_type=c.holder_id_type,
-        holder_id=c.holder_id,
-        service_item_code=c.service_item_code or "",
-        file_digest=c.file_digest,
-        previous_identifier=c.previous_identifier or "",
+        **declared,
+        status=CERTIFICATE_STATUS[certificate.status],
         successor_identifier=certificate.successor_identifier or "",
         province=certificate.province,
         version=certificate.version,
-        link=c.link or "",
         destination_province=certificate.destination_province or "",
         signature=unb64(certificate.signature),
         signature_algorithm=certificate.signature_algorithm,

@@ -23,6 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from tongban.certificates.v1 import certificates_pb2 as pb
 from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
+from tongban.common.v1 import certificate_status_pb2 as common_pb
 
 from node.auth import Role
 from node.signing import PublicKey
@@ -176,14 +177,14 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
         revoked = stub.VerifyCertificate(
             pb.VerifyCertificateRequest(identifier=identifiers[0]), metadata=handler
         )
-        assert (revoked.authentic, revoked.status) == (True, pb.CERTIFICATE_STATUS_REVOKED)
+        assert (revoked.authentic, revoked.status) == (True, common_pb.CERTIFICATE_STATUS_REVOKED)
         valid = stub.VerifyCertificate(
             pb.VerifyCertificateRequest(identifier=identifiers[1], file_digest=bodies[1]["file_digest"]),
             metadata=handler,
         )
         assert (valid.authentic, valid.status, valid.verifier_province) == (
             True,
-            pb.CERTIFICATE_STATUS_VALID,
+            common_pb.CERTIFICATE_STATUS_VALID,
             PROVINCE,
         )
         assert json.loads(valid.signed_payload)["identifier"] == identifiers[1]

@@ -3,15 +3,19 @@
 The mTLS refusal matrix: TLS refuses callers without a client certificate, with another CA's, with an expired
 one, or without TLS at all; the federation then refuses a province not in the manifest, a certificate the
 manifest does not list, and a certificate of another province than the caller claims. Past those, unknown
-enum values and a caller with no common protocol version are refused. An expired manifest only warns.
+enum values (a capability, a forwarded command) and a caller with no common protocol version are refused. An
+expired manifest only warns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 import pytest
@@ -24,6 +28,7 @@ from federation.servicer import FederationServicer
 from node.signing import Ed25519Signer
 
 SH, JS, AH = "310000", "320000", "340000"
+T = TypeVar("T")
 NOW = datetime.now(UTC)
 
 
@@ -58,10 +63,20 @@ def handshake(
 ) -> pb.HandshakeResponse:
     """Serve Shanghai's federation port with mutual TLS and call Handshake as ``client``: (key, cert), None
     for TLS without a client certificate, or "plaintext" for no TLS at all."""
+    servicer = FederationServicer(SH, lambda: manifest or federation.manifest, frozenset({1, 2}))
+    return served(federation, client, servicer, lambda stub: stub.Handshake(request, timeout=10))
 
-    async def run() -> pb.HandshakeResponse:
+
+def served(
+    federation: Federation,
+    client: tuple[bytes, bytes] | str | None,
+    servicer: FederationServicer,
+    call: Callable[[pb_grpc.FederationServiceAsyncStub], Awaitable[T]],
+) -> T:
+    """Serve ``servicer`` as Shanghai's federation port with mutual TLS; make one ``call`` as ``client``."""
+
+    async def run() -> T:
         server = grpc.aio.server()
-        servicer = FederationServicer(SH, lambda: manifest or federation.manifest, frozenset({1, 2}))
         pb_grpc.add_FederationServiceServicer_to_server(servicer, server)
         port = server.add_secure_port(
             "127.0.0.1:0", server_credentials(*federation.identity(SH), federation.ca)
@@ -78,8 +93,7 @@ def handshake(
                 )
                 channel = grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials)
             async with channel:
-                stub = pb_grpc.FederationServiceStub(channel)
-                return await stub.Handshake(request, timeout=10)
+                return await call(pb_grpc.FederationServiceStub(channel))
         finally:
             await server.stop(None)
 
@@ -183,6 +197,39 @@ def test_unknown_enums_and_no_common_version_are_refused(federation: Federation)
     assert refused(federation, jiangsu, request(capabilities=[99])).code() == grpc.StatusCode.INVALID_ARGUMENT
     error = refused(federation, jiangsu, request(protocol_versions=["tongban.federation.v2"]))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+@pytest.mark.parametrize("number", [pb.CASE_COMMAND_UNSPECIFIED, 99])
+def test_a_forwarded_command_of_no_known_number_is_refused_before_it_runs(
+    federation: Federation, number: int
+) -> None:
+    """Protobuf keeps an enum number it does not know (a peer's newer proto, or a forged one): the servicer
+    refuses it with INVALID_ARGUMENT, and no command handler sees it."""
+    ran: list[object] = []
+
+    def commands(*call: object) -> tuple[int, str]:
+        ran.append(call)
+        return 1, "RECEIVED"
+
+    servicer = FederationServicer(SH, lambda: federation.manifest, commands=commands)
+    forwarded = pb.ForwardCaseCommandRequest(
+        case_id=str(uuid.uuid4()),
+        command=pb.CaseCommand.ValueType(number),
+        arguments=b"{}",
+        office_code="JS-01",
+        operator_id="op-1",
+        request_id="request-0001",
+    )
+    with pytest.raises(grpc.RpcError) as error:
+        served(
+            federation,
+            federation.identity(JS),
+            servicer,
+            lambda stub: stub.ForwardCaseCommand(forwarded, timeout=10),
+        )
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "unknown command number" in (error.value.details() or "")
+    assert ran == []
 
 
 def test_an_expired_manifest_warns_but_keeps_serving(federation: Federation) -> None:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from tongban.common.v1 import certificate_status_pb2 as common_pb
 from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.case import Case
@@ -106,6 +107,7 @@ def tampered(batch: pb.PullEventsResponse, index: int, **changes: object) -> pb.
         "sender not holding the case",
         "next beyond head",
         "unknown certificate status",
+        "unspecified certificate status",
         "certificate of another province",
     ],
 )
@@ -132,9 +134,13 @@ def test_a_bad_batch_applies_nothing_and_keeps_the_position(
         batch.next_position = batch.head_position + 1
     elif breakage == "unknown certificate status":
         batch.certificate_notices.add(position=1, identifier=issued_identifier(node), status=99)
+    elif breakage == "unspecified certificate status":
+        batch.certificate_notices.add(
+            position=1, identifier=issued_identifier(node), status=common_pb.CERTIFICATE_STATUS_UNSPECIFIED
+        )
     elif breakage == "certificate of another province":
         batch.certificate_notices.add(
-            position=1, identifier=issued_identifier(node), status=pb.CERTIFICATE_STATUS_REVOKED
+            position=1, identifier=issued_identifier(node), status=common_pb.CERTIFICATE_STATUS_REVOKED
         )
         sender = JS if sender == ZJ else ZJ
         batch.ClearField("events")

@@ -23,29 +23,28 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from tongban.common.v1 import certificate_status_pb2 as tongban_dot_common_dot_v1_dot_certificate__status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*tongban/certificates/v1/certificates.proto\x12\x17tongban.certificates.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"n\n\x18VerifyCertificateRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x13\n\x0b\x66ile_digest\x18\x02 \x01(\t\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf0\x02\n\x19VerifyCertificateResponse\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x11\n\tauthentic\x18\x02 \x01(\x08\x12=\n\x07problem\x18\x03 \x01(\x0e\x32,.tongban.certificates.v1.VerificationProblem\x12:\n\x06status\x18\x04 \x01(\x0e\x32*.tongban.certificates.v1.CertificateStatus\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bvalid_until\x18\x06 \x01(\t\x12\x19\n\x11verifier_province\x18\x07 \x01(\t\x12\x16\n\x0esigned_payload\x18\x08 \x01(\x0c\x12\x11\n\tsignature\x18\t \x01(\x0c\x12\x1b\n\x13signature_algorithm\x18\n \x01(\t\x12\x0e\n\x06key_id\x18\x0b \x01(\t\"+\n\x15GetCertificateRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\"S\n\x16GetCertificateResponse\x12\x39\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0b\x32$.tongban.certificates.v1.Certificate\"\xf3\x04\n\x0b\x43\x65rtificate\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12:\n\x06status\x18\x02 \x01(\x0e\x32*.tongban.certificates.v1.CertificateStatus\x12\x11\n\ttype_code\x18\x03 \x01(\t\x12\x11\n\ttype_name\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0e\n\x06number\x18\x06 \x01(\t\x12\x13\n\x0bissuer_name\x18\x07 \x01(\t\x12\x13\n\x0bissuer_code\x18\x08 \x01(\t\x12\x0f\n\x07\x64\x65\x66iner\x18\t \x01(\t\x12\x12\n\nissue_date\x18\n \x01(\t\x12\x12\n\nvalid_from\x18\x0b \x01(\t\x12\x10\n\x08valid_to\x18\x0c \x01(\t\x12\x19\n\x11jurisdiction_code\x18\r \x01(\t\x12\x13\n\x0bholder_name\x18\x0e \x01(\t\x12\x16\n\x0eholder_id_type\x18\x0f \x01(\t\x12\x11\n\tholder_id\x18\x10 \x01(\t\x12\x19\n\x11service_item_code\x18\x11 \x01(\t\x12\x13\n\x0b\x66ile_digest\x18\x12 \x01(\t\x12\x1b\n\x13previous_identifier\x18\x13 \x01(\t\x12\x1c\n\x14successor_identifier\x18\x14 \x01(\t\x12\x10\n\x08province\x18\x15 \x01(\t\x12\x0f\n\x07version\x18\x16 \x01(\x03\x12\x0c\n\x04link\x18\x17 \x01(\t\x12\x1c\n\x14\x64\x65stination_province\x18\x18 \x01(\t\x12\x11\n\tsignature\x18\x19 \x01(\x0c\x12\x1b\n\x13signature_algorithm\x18\x1a \x01(\t\x12\x16\n\x0esigning_key_id\x18\x1b \x01(\t*\xa2\x02\n\x11\x43\x65rtificateStatus\x12\"\n\x1e\x43\x45RTIFICATE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43\x45RTIFICATE_STATUS_VALID\x10\x01\x12 \n\x1c\x43\x45RTIFICATE_STATUS_SUSPENDED\x10\x02\x12\x1f\n\x1b\x43\x45RTIFICATE_STATUS_ANNULLED\x10\x03\x12 \n\x1c\x43\x45RTIFICATE_STATUS_CANCELLED\x10\x04\x12\x1e\n\x1a\x43\x45RTIFICATE_STATUS_EXPIRED\x10\x05\x12\x1e\n\x1a\x43\x45RTIFICATE_STATUS_REVOKED\x10\x06\x12&\n\"CERTIFICATE_STATUS_TRANSFERRED_OUT\x10\x07*\x86\x02\n\x13VerificationProblem\x12$\n VERIFICATION_PROBLEM_UNSPECIFIED\x10\x00\x12\"\n\x1eVERIFICATION_PROBLEM_NOT_FOUND\x10\x01\x12\'\n#VERIFICATION_PROBLEM_NOT_YET_ISSUED\x10\x02\x12*\n&VERIFICATION_PROBLEM_SIGNATURE_INVALID\x10\x03\x12(\n$VERIFICATION_PROBLEM_DIGEST_MISMATCH\x10\x04\x12&\n\"VERIFICATION_PROBLEM_HOLDER_ERASED\x10\x05\x32\x83\x02\n\x12\x43\x65rtificateService\x12z\n\x11VerifyCertificate\x12\x31.tongban.certificates.v1.VerifyCertificateRequest\x1a\x32.tongban.certificates.v1.VerifyCertificateResponse\x12q\n\x0eGetCertificate\x12..tongban.certificates.v1.GetCertificateRequest\x1a/.tongban.certificates.v1.GetCertificateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*tongban/certificates/v1/certificates.proto\x12\x17tongban.certificates.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a*tongban/common/v1/certificate_status.proto\"n\n\x18VerifyCertificateRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x13\n\x0b\x66ile_digest\x18\x02 \x01(\t\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xea\x02\n\x19VerifyCertificateResponse\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x11\n\tauthentic\x18\x02 \x01(\x08\x12=\n\x07problem\x18\x03 \x01(\x0e\x32,.tongban.certificates.v1.VerificationProblem\x12\x34\n\x06status\x18\x04 \x01(\x0e\x32$.tongban.common.v1.CertificateStatus\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bvalid_until\x18\x06 \x01(\t\x12\x19\n\x11verifier_province\x18\x07 \x01(\t\x12\x16\n\x0esigned_payload\x18\x08 \x01(\x0c\x12\x11\n\tsignature\x18\t \x01(\x0c\x12\x1b\n\x13signature_algorithm\x18\n \x01(\t\x12\x0e\n\x06key_id\x18\x0b \x01(\t\"+\n\x15GetCertificateRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\"S\n\x16GetCertificateResponse\x12\x39\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0b\x32$.tongban.certificates.v1.Certificate\"\xed\x04\n\x0b\x43\x65rtificate\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x34\n\x06status\x18\x02 \x01(\x0e\x32$.tongban.common.v1.CertificateStatus\x12\x11\n\ttype_code\x18\x03 \x01(\t\x12\x11\n\ttype_name\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0e\n\x06number\x18\x06 \x01(\t\x12\x13\n\x0bissuer_name\x18\x07 \x01(\t\x12\x13\n\x0bissuer_code\x18\x08 \x01(\t\x12\x0f\n\x07\x64\x65\x66iner\x18\t \x01(\t\x12\x12\n\nissue_date\x18\n \x01(\t\x12\x12\n\nvalid_from\x18\x0b \x01(\t\x12\x10\n\x08valid_to\x18\x0c \x01(\t\x12\x19\n\x11jurisdiction_code\x18\r \x01(\t\x12\x13\n\x0bholder_name\x18\x0e \x01(\t\x12\x16\n\x0eholder_id_type\x18\x0f \x01(\t\x12\x11\n\tholder_id\x18\x10 \x01(\t\x12\x19\n\x11service_item_code\x18\x11 \x01(\t\x12\x13\n\x0b\x66ile_digest\x18\x12 \x01(\t\x12\x1b\n\x13previous_identifier\x18\x13 \x01(\t\x12\x1c\n\x14successor_identifier\x18\x14 \x01(\t\x12\x10\n\x08province\x18\x15 \x01(\t\x12\x0f\n\x07version\x18\x16 \x01(\x03\x12\x0c\n\x04link\x18\x17 \x01(\t\x12\x1c\n\x14\x64\x65stination_province\x18\x18 \x01(\t\x12\x11\n\tsignature\x18\x19 \x01(\x0c\x12\x1b\n\x13signature_algorithm\x18\x1a \x01(\t\x12\x16\n\x0esigning_key_id\x18\x1b \x01(\t*\x86\x02\n\x13VerificationProblem\x12$\n VERIFICATION_PROBLEM_UNSPECIFIED\x10\x00\x12\"\n\x1eVERIFICATION_PROBLEM_NOT_FOUND\x10\x01\x12\'\n#VERIFICATION_PROBLEM_NOT_YET_ISSUED\x10\x02\x12*\n&VERIFICATION_PROBLEM_SIGNATURE_INVALID\x10\x03\x12(\n$VERIFICATION_PROBLEM_DIGEST_MISMATCH\x10\x04\x12&\n\"VERIFICATION_PROBLEM_HOLDER_ERASED\x10\x05\x32\x83\x02\n\x12\x43\x65rtificateService\x12z\n\x11VerifyCertificate\x12\x31.tongban.certificates.v1.VerifyCertificateRequest\x1a\x32.tongban.certificates.v1.VerifyCertificateResponse\x12q\n\x0eGetCertificate\x12..tongban.certificates.v1.GetCertificateRequest\x1a/.tongban.certificates.v1.GetCertificateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tongban.certificates.v1.certificates_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CERTIFICATESTATUS']._serialized_start=1348
-  _globals['_CERTIFICATESTATUS']._serialized_end=1638
-  _globals['_VERIFICATIONPROBLEM']._serialized_start=1641
-  _globals['_VERIFICATIONPROBLEM']._serialized_end=1903
-  _globals['_VERIFYCERTIFICATEREQUEST']._serialized_start=104
-  _globals['_VERIFYCERTIFICATEREQUEST']._serialized_end=214
-  _globals['_VERIFYCERTIFICATERESPONSE']._serialized_start=217
-  _globals['_VERIFYCERTIFICATERESPONSE']._serialized_end=585
-  _globals['_GETCERTIFICATEREQUEST']._serialized_start=587
-  _globals['_GETCERTIFICATEREQUEST']._serialized_end=630
-  _globals['_GETCERTIFICATERESPONSE']._serialized_start=632
-  _globals['_GETCERTIFICATERESPONSE']._serialized_end=715
-  _globals['_CERTIFICATE']._serialized_start=718
-  _globals['_CERTIFICATE']._serialized_end=1345
-  _globals['_CERTIFICATESERVICE']._serialized_start=1906
-  _globals['_CERTIFICATESERVICE']._serialized_end=2165
+  _globals['_VERIFICATIONPROBLEM']._serialized_start=1380
+  _globals['_VERIFICATIONPROBLEM']._serialized_end=1642
+  _globals['_VERIFYCERTIFICATEREQUEST']._serialized_start=148
+  _globals['_VERIFYCERTIFICATEREQUEST']._serialized_end=258
+  _globals['_VERIFYCERTIFICATERESPONSE']._serialized_start=261
+  _globals['_VERIFYCERTIFICATERESPONSE']._serialized_end=623
+  _globals['_GETCERTIFICATEREQUEST']._serialized_start=625
+  _globals['_GETCERTIFICATEREQUEST']._serialized_end=668
+  _globals['_GETCERTIFICATERESPONSE']._serialized_start=670
+  _globals['_GETCERTIFICATERESPONSE']._serialized_end=753
+  _globals['_CERTIFICATE']._serialized_start=756
+  _globals['_CERTIFICATE']._serialized_end=1377
+  _globals['_CERTIFICATESERVICE']._serialized_start=1645
+  _globals['_CERTIFICATESERVICE']._serialized_end=1904
 # @@protoc_insertion_point(module_scope)

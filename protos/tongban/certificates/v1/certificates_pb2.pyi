@@ -9,6 +9,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from tongban.common.v1 import certificate_status_pb2 as _certificate_status_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,34 +20,6 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class _CertificateStatus:
-    ValueType = _typing.NewType("ValueType", _builtins.int)
-    V: _TypeAlias = ValueType  # noqa: Y015
-
-class _CertificateStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CertificateStatus.ValueType], _builtins.type):
-    DESCRIPTOR: _descriptor.EnumDescriptor
-    CERTIFICATE_STATUS_UNSPECIFIED: _CertificateStatus.ValueType  # 0
-    CERTIFICATE_STATUS_VALID: _CertificateStatus.ValueType  # 1
-    CERTIFICATE_STATUS_SUSPENDED: _CertificateStatus.ValueType  # 2
-    CERTIFICATE_STATUS_ANNULLED: _CertificateStatus.ValueType  # 3
-    CERTIFICATE_STATUS_CANCELLED: _CertificateStatus.ValueType  # 4
-    CERTIFICATE_STATUS_EXPIRED: _CertificateStatus.ValueType  # 5
-    CERTIFICATE_STATUS_REVOKED: _CertificateStatus.ValueType  # 6
-    CERTIFICATE_STATUS_TRANSFERRED_OUT: _CertificateStatus.ValueType  # 7
-
-class CertificateStatus(_CertificateStatus, metaclass=_CertificateStatusEnumTypeWrapper):
-    """CertificateStatus mirrors GB/T 36903 statuses."""
-
-CERTIFICATE_STATUS_UNSPECIFIED: CertificateStatus.ValueType  # 0
-CERTIFICATE_STATUS_VALID: CertificateStatus.ValueType  # 1
-CERTIFICATE_STATUS_SUSPENDED: CertificateStatus.ValueType  # 2
-CERTIFICATE_STATUS_ANNULLED: CertificateStatus.ValueType  # 3
-CERTIFICATE_STATUS_CANCELLED: CertificateStatus.ValueType  # 4
-CERTIFICATE_STATUS_EXPIRED: CertificateStatus.ValueType  # 5
-CERTIFICATE_STATUS_REVOKED: CertificateStatus.ValueType  # 6
-CERTIFICATE_STATUS_TRANSFERRED_OUT: CertificateStatus.ValueType  # 7
-Global___CertificateStatus: _TypeAlias = CertificateStatus  # noqa: Y015
 
 class _VerificationProblem:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -131,7 +104,7 @@ class VerifyCertificateResponse(_message.Message):
     authentic: _builtins.bool
     problem: Global___VerificationProblem.ValueType
     """Unset (UNSPECIFIED) when authentic."""
-    status: Global___CertificateStatus.ValueType
+    status: _certificate_status_pb2.CertificateStatus.ValueType
     valid_until: _builtins.str
     """Last day of validity (YYYY-MM-DD); empty when the certificate does not expire."""
     verifier_province: _builtins.str
@@ -148,7 +121,7 @@ class VerifyCertificateResponse(_message.Message):
         identifier: _builtins.str = ...,
         authentic: _builtins.bool = ...,
         problem: Global___VerificationProblem.ValueType = ...,
-        status: Global___CertificateStatus.ValueType = ...,
+        status: _certificate_status_pb2.CertificateStatus.ValueType = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
         valid_until: _builtins.str = ...,
         verifier_province: _builtins.str = ...,
@@ -242,7 +215,7 @@ class Certificate(_message.Message):
     SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
     SIGNING_KEY_ID_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
-    status: Global___CertificateStatus.ValueType
+    status: _certificate_status_pb2.CertificateStatus.ValueType
     type_code: _builtins.str
     type_name: _builtins.str
     name: _builtins.str
@@ -277,7 +250,7 @@ class Certificate(_message.Message):
         self,
         *,
         identifier: _builtins.str = ...,
-        status: Global___CertificateStatus.ValueType = ...,
+        status: _certificate_status_pb2.CertificateStatus.ValueType = ...,
         type_code: _builtins.str = ...,
         type_name: _builtins.str = ...,
         name: _builtins.str = ...,

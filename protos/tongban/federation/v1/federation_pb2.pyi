@@ -12,6 +12,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from tongban.common.v1 import certificate_status_pb2 as _certificate_status_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -52,48 +53,6 @@ CAPABILITY_CASE_COMMANDS: Capability.ValueType  # 3
 CAPABILITY_TRANSPARENCY: Capability.ValueType  # 4
 """Transparency log heads and proofs, and witnessing of each other's heads."""
 Global___Capability: _TypeAlias = Capability  # noqa: Y015
-
-class _CertificateStatus:
-    ValueType = _typing.NewType("ValueType", _builtins.int)
-    V: _TypeAlias = ValueType  # noqa: Y015
-
-class _CertificateStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CertificateStatus.ValueType], _builtins.type):
-    DESCRIPTOR: _descriptor.EnumDescriptor
-    CERTIFICATE_STATUS_UNSPECIFIED: _CertificateStatus.ValueType  # 0
-    CERTIFICATE_STATUS_VALID: _CertificateStatus.ValueType  # 1
-    """有效"""
-    CERTIFICATE_STATUS_SUSPENDED: _CertificateStatus.ValueType  # 2
-    """暂扣"""
-    CERTIFICATE_STATUS_ANNULLED: _CertificateStatus.ValueType  # 3
-    """撤销"""
-    CERTIFICATE_STATUS_CANCELLED: _CertificateStatus.ValueType  # 4
-    """注销"""
-    CERTIFICATE_STATUS_EXPIRED: _CertificateStatus.ValueType  # 5
-    """失效"""
-    CERTIFICATE_STATUS_REVOKED: _CertificateStatus.ValueType  # 6
-    """吊销"""
-    CERTIFICATE_STATUS_TRANSFERRED_OUT: _CertificateStatus.ValueType  # 7
-    """办理转出"""
-
-class CertificateStatus(_CertificateStatus, metaclass=_CertificateStatusEnumTypeWrapper):
-    """CertificateStatus is the status of an electronic certificate."""
-
-CERTIFICATE_STATUS_UNSPECIFIED: CertificateStatus.ValueType  # 0
-CERTIFICATE_STATUS_VALID: CertificateStatus.ValueType  # 1
-"""有效"""
-CERTIFICATE_STATUS_SUSPENDED: CertificateStatus.ValueType  # 2
-"""暂扣"""
-CERTIFICATE_STATUS_ANNULLED: CertificateStatus.ValueType  # 3
-"""撤销"""
-CERTIFICATE_STATUS_CANCELLED: CertificateStatus.ValueType  # 4
-"""注销"""
-CERTIFICATE_STATUS_EXPIRED: CertificateStatus.ValueType  # 5
-"""失效"""
-CERTIFICATE_STATUS_REVOKED: CertificateStatus.ValueType  # 6
-"""吊销"""
-CERTIFICATE_STATUS_TRANSFERRED_OUT: CertificateStatus.ValueType  # 7
-"""办理转出"""
-Global___CertificateStatus: _TypeAlias = CertificateStatus  # noqa: Y015
 
 class _CaseCommand:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -378,7 +337,7 @@ class CertificateStatusNotice(_message.Message):
     """The position of the change in the answering node's log."""
     identifier: _builtins.str
     """GB/T 36904 identifier of the certificate."""
-    status: Global___CertificateStatus.ValueType
+    status: _certificate_status_pb2.CertificateStatus.ValueType
     """The status from now on."""
     changed_at_unix_ms: _builtins.int
     """When the change was recorded, in Unix milliseconds."""
@@ -387,7 +346,7 @@ class CertificateStatusNotice(_message.Message):
         *,
         position: _builtins.int = ...,
         identifier: _builtins.str = ...,
-        status: Global___CertificateStatus.ValueType = ...,
+        status: _certificate_status_pb2.CertificateStatus.ValueType = ...,
         changed_at_unix_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
