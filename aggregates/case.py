@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, event
 
 from aggregates.calendar import YearSchedule
 from aggregates.catalogue import ItemDefinition, Mode
+from aggregates.certificate import Status
 from aggregates.clock import china_date
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
@@ -465,7 +466,7 @@ class Case(Aggregate):
             self.state in OPEN_STATES
             and self.relies_on(certificate_identifier)
             and self.certificate_flags.get(certificate_identifier) != status
-            and status != "VALID"
+            and status != Status.VALID
         )
 
     def relies_on(self, certificate_identifier: str) -> bool:
@@ -539,7 +540,7 @@ class Case(Aggregate):
             if (
                 not verification
                 or verification.get("authentic") is not True
-                or verification.get("status") != "VALID"
+                or verification.get("status") != Status.VALID
             ):
                 raise InvalidField(
                     "certificate_identifier", "the certificate did not verify as authentic and valid"
@@ -593,7 +594,9 @@ class Case(Aggregate):
             raise InvalidField("material_code", f"item {self.item.code} asks for no such material")
         recognised = refusal is None
         if recognised and not (
-            verification and verification.get("authentic") is True and verification.get("status") == "VALID"
+            verification
+            and verification.get("authentic") is True
+            and verification.get("status") == Status.VALID
         ):
             raise InvalidField("certificate_identifier", "only an authentic, valid certificate is recognised")
         self._recognition_decided(

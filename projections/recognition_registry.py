@@ -15,7 +15,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.case import Case
-from aggregates.certificate import Certificate
+from aggregates.certificate import Certificate, Status
 from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from infra.view_store import Transaction
@@ -86,7 +86,8 @@ class RecognitionRegistry:
                 (key, event.originator_version, type_code, *decision, event.timestamp.isoformat())
             )
         elif isinstance(event, Certificate.Issued | ForeignCertificate.Observed):
-            status = "VALID" if isinstance(event, Certificate.Issued) else None  # None: nothing announced yet
+            # None: nothing announced yet
+            status = Status.VALID.value if isinstance(event, Certificate.Issued) else None
             self._new_certificates[key] = [event.identifier, status]
         elif key in self._new_certificates:  # a status change of a certificate this batch saw appear
             self._new_certificates[key][1] = event.status
@@ -199,7 +200,7 @@ def registry(tx: Transaction, query: RegistryQuery = RegistryQuery()) -> dict[st
         # verified VALID when attached: no status recorded or announced since means still VALID
         entry = {
             "identifier": identifier,
-            "status": status or "VALID",
+            "status": status or Status.VALID.value,
             "status_source": "recorded" if status is not None else "unchanged since verified",
             "open_cases": count,
         }

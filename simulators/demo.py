@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 
+from aggregates.certificate import Status
 from node.auth import Role
 from node.settings import PROVINCES
 from node.signing import ED25519, PublicKey
@@ -250,7 +251,7 @@ async def _exercise(
                     200,
                 )
                 result.verified += (
-                    answer["assertion"]["authentic"] and answer["assertion"]["status"] == "VALID"
+                    answer["assertion"]["authentic"] and answer["assertion"]["status"] == Status.VALID
                 )
                 result.signatures_ok += _signature_ok(answer, key)
         await call(
