@@ -37,6 +37,8 @@ from node.store.application import Clock, NodeApplication, utc_now
 from node.store.master_key import MasterKeyError
 from node.store.store_watch import StoreWatch
 from node.store.worker_lease import WorkerLease
+from node.usecases.bundles import BundleService
+from node.usecases.case_timers import CaseTimers
 from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
@@ -115,6 +117,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         peers=clients,
         log_signal=log_signal,
     )
+    bundles = BundleService(app, cases, catalogue, clock)
+    timers = CaseTimers(cases)
     log.info(
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
@@ -167,6 +171,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         certificates=certificates,
         catalogue=catalogue,
         cases=cases,
+        bundles=bundles,
+        timers=timers,
         erasure=erasure,
         tokens=tokens,
         metrics=metrics,
@@ -174,22 +180,22 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         projections=projections,
         log_signal=log_signal,
         transparency=transparency,
-        workers=_workers(settings, app, cases, log_signal, federation, metrics),
+        workers=_workers(settings, app, timers, log_signal, federation, metrics),
     )
 
 
 def _workers(
     settings: Settings,
     app: NodeApplication,
-    cases: CaseService,
+    timers: CaseTimers,
     log_signal: LogSignal,
     federation: FederationSetup | None,
     metrics: NodeMetrics,
 ) -> Workers:
     postgres = bool(settings.postgres_url)
     return Workers(
-        timer=DeadlineTimer(app, cases, settings.timer_batch_events),
-        reliance=RelianceWatcher(app, cases, settings.reliance_batch_events),
+        timer=DeadlineTimer(app, timers, settings.timer_batch_events),
+        reliance=RelianceWatcher(app, timers, settings.reliance_batch_events),
         pullers=_pullers(settings, federation, metrics),
         lease=(
             WorkerLease(settings.postgres_url, settings.eventsourcing_env()["POSTGRES_SCHEMA"])

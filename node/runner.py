@@ -3,7 +3,7 @@ background workers that the composition root (``node/bootstrap.py``) built; it b
 
 SIGINT/SIGTERM stop it gracefully: health turns NOT_SERVING, in-flight requests and RPCs finish
 (up to ``shutdown_grace_s``), then the store closes. SIGHUP reads the calendar files again
-(``node/calendar/reload.py``). A port that cannot be bound raises
+(``node/usecases/calendar_reload.py``). A port that cannot be bound raises
 :class:`PortUnavailable` after everything already started has been closed again.
 """
 
@@ -24,7 +24,6 @@ from aggregates.errors import InvalidField
 from federation.puller import PeerStatus
 from node import crash_points
 from node.bootstrap import build_services, close_services
-from node.calendar.reload import recheck, reload_calendar
 from node.clock import node_clock
 from node.grpc.server import (
     FEDERATION_SERVICE,
@@ -36,6 +35,7 @@ from node.grpc.server import (
 from node.http.app import create_app
 from node.services import Services
 from node.settings import Settings
+from node.usecases.calendar_reload import reload_calendar
 
 log = structlog.get_logger("tongban.node")
 
@@ -83,7 +83,7 @@ async def serve(
 def _reload_in_background(services: Services, tasks: set[asyncio.Task[None]]) -> None:
     async def reload() -> None:
         with contextlib.suppress(InvalidField):  # refused: logged, and the node keeps its calendar
-            await asyncio.to_thread(reload_calendar, services.cases, recheck(services))
+            await asyncio.to_thread(reload_calendar, services.cases, services.calendar_recheck())
 
     task = asyncio.ensure_future(reload())
     tasks.add(task)

@@ -3,6 +3,7 @@ workers the runner runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from federation.log_signal import LogSignal
@@ -15,6 +16,8 @@ from node.settings import Settings
 from node.store.application import NodeApplication
 from node.store.store_watch import StoreWatch
 from node.store.worker_lease import WorkerLease
+from node.usecases.bundles import BundleService
+from node.usecases.case_timers import CaseTimers
 from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
@@ -45,6 +48,8 @@ class Services:
     certificates: CertificateService
     catalogue: CatalogueService
     cases: CaseService
+    bundles: BundleService
+    timers: CaseTimers  # what time and revoked certificates record on the open cases written here
     erasure: ErasureService  # forgetting a person: crypto-shredding of their data keys
     tokens: TokenVerifier
     metrics: NodeMetrics
@@ -64,3 +69,8 @@ class Services:
     @property
     def timer(self) -> DeadlineTimer:
         return self.workers.timer
+
+    def calendar_recheck(self) -> Callable[[], Mapping[str, int]] | None:
+        """What a calendar reload runs next: the deadline timer's pass, on the process that runs the workers
+        (the others record nothing)."""
+        return self.timer.tick if self.lease_state["role"] == "leader" else None

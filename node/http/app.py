@@ -8,6 +8,7 @@ from aiohttp import web
 
 from node.http import (
     board,
+    bundles,
     case_view,
     cases,
     catalogue,
@@ -42,6 +43,7 @@ ENDPOINTS: list[Endpoint] = [
     *certificates.ENDPOINTS,
     *catalogue.ENDPOINTS,
     *cases.ENDPOINTS,
+    *bundles.ENDPOINTS,
     *board.ENDPOINTS,
     *case_view.ENDPOINTS,
     *holder_uses.ENDPOINTS,

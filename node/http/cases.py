@@ -14,8 +14,6 @@ from typing import Any
 
 from aiohttp import web
 
-from aggregates.bundle import BundleCase
-from aggregates.case import Case
 from aggregates.errors import InvalidField
 from node import crash_points
 from node.auth import Forbidden, Principal, Role
@@ -24,7 +22,6 @@ from node.http.endpoint import Endpoint, Handler
 from node.http.keys import SERVICES
 from node.http.problems import read_json
 from node.presentation.cases import (
-    bundle_json,
     case_json,
     case_json_as_of,
     deadlines_json,
@@ -131,62 +128,9 @@ def _command(command: CaseCommand) -> Handler:
     return handler
 
 
-async def submit_bundle(request: web.Request) -> web.Response:
-    principal = authenticate(request)
-    principal.require(Role.WINDOW, Role.PLATFORM, province=request.app[SERVICES].province)
-    body = await read_json(request, cs.SUBMIT_BUNDLE)
-    cases = request.app[SERVICES].cases
-    bundle, filed = await asyncio.to_thread(cases.submit_bundle, principal.actor, **body)
-    return web.json_response(
-        bundle_json(bundle, filed, cases), status=201, headers={"Location": f"/v1/bundle-cases/{bundle.id}"}
-    )
-
-
-async def _bundle_party(request: web.Request, *roles: Role) -> tuple[Principal, BundleCase, list[Case]]:
-    """The caller, after checking their role and that their province is a party to the bundle: the filing
-    province or a province handling one of its item cases. Auditors too: a bundle is read by its parties."""
-    principal = authenticate(request)
-    principal.require(*roles)
-    bundle, filed = await asyncio.to_thread(
-        request.app[SERVICES].cases.bundle_with_cases, request.match_info["bundle_id"]
-    )
-    if not bundle.is_party(principal.province, filed):
-        raise Forbidden(f"province {principal.province} is not a party to 一件事 {bundle.bundle_code}")
-    return principal, bundle, filed
-
-
-async def read_bundle(request: web.Request) -> web.Response:
-    _, bundle, filed = await _bundle_party(request, *READERS)
-    return web.json_response(bundle_json(bundle, filed, request.app[SERVICES].cases))
-
-
-async def attach_bundle_material(request: web.Request) -> web.Response:
-    """Attach one material once, for every item case of the bundle that asks for it and lacks it."""
-    principal, _, _ = await _bundle_party(request, *WINDOW_OR_PLATFORM, Role.HANDLER)
-    body = await read_json(request, cs.BUNDLE_ATTACH)
-    cases = request.app[SERVICES].cases
-    bundle_id = request.match_info["bundle_id"]
-    await asyncio.to_thread(cases.attach_to_bundle, bundle_id, principal.actor, **body)
-    bundle, filed = await asyncio.to_thread(cases.bundle_with_cases, bundle_id)
-    return web.json_response(bundle_json(bundle, filed, cases))
-
-
-async def deliver_bundle(request: web.Request) -> web.Response:
-    principal, _, _ = await _bundle_party(request, Role.WINDOW, Role.HANDLER)
-    body = await read_json(request, cs.DELIVER)
-    cases = request.app[SERVICES].cases
-    bundle_id = request.match_info["bundle_id"]
-    await asyncio.to_thread(
-        cases.deliver_bundle, bundle_id, principal.actor, body["method"], body["reference"]
-    )
-    bundle, filed = await asyncio.to_thread(cases.bundle_with_cases, bundle_id)
-    return web.json_response(bundle_json(bundle, filed, cases))
-
-
 # 503: peer-unavailable, when the province that writes the case now cannot be reached (federation)
-_ERRORS = (401, 403, 404, 409, 422, 503)
+ERRORS = (401, 403, 404, 409, 422, 503)
 C = f"{PREFIX}/{{case_id}}"
-B = "/v1/bundle-cases/{bundle_id}"
 
 
 ENDPOINTS = [
@@ -199,7 +143,7 @@ ENDPOINTS = [
         201,
         cs.SUBMIT,
         "window officer or platform of this province",
-        _ERRORS,
+        ERRORS,
         tag="cases",
         idempotent=True,
     ),
@@ -253,56 +197,9 @@ ENDPOINTS = [
             200,
             command.arguments,
             command.who,
-            _ERRORS,
+            ERRORS,
             tag="cases",
         )
         for command in DECLARED
-    ),
-    Endpoint(
-        "POST",
-        "/v1/bundle-cases",
-        submit_bundle,
-        "File a 一件事 bundle: one application, one case per item (each in the requested mode when the item "
-        "allows it, else FULL_ONLINE; 422 naming an item that allows neither)",
-        cs.BUNDLE_CASE,
-        201,
-        cs.SUBMIT_BUNDLE,
-        "window officer or platform of this province",
-        _ERRORS,
-        tag="cases",
-    ),
-    Endpoint(
-        "GET",
-        B,
-        read_bundle,
-        "Read a bundle: its one list of materials (bundle_materials) and its item cases",
-        cs.BUNDLE_CASE,
-        roles="officers and auditors of a party province (filing, or handling one of its items)",
-        errors=(401, 403, 404, 422),
-        tag="cases",
-    ),
-    Endpoint(
-        "POST",
-        B + "/materials",
-        attach_bundle_material,
-        "Attach one material of bundle_materials once, for every item case that asks for it and lacks it",
-        cs.BUNDLE_CASE,
-        200,
-        cs.BUNDLE_ATTACH,
-        "window officer, platform or handling officer of a party province (a party to each of those cases)",
-        _ERRORS,
-        tag="cases",
-    ),
-    Endpoint(
-        "POST",
-        B + "/deliver",
-        deliver_bundle,
-        "One combined delivery, once, when every item case has concluded",
-        cs.BUNDLE_CASE,
-        200,
-        cs.DELIVER,
-        "window or handling officer of a party province",
-        _ERRORS,
-        tag="cases",
     ),
 ]

@@ -11,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from aggregates.clock import china_date
 from node.auth import Role
-from node.calendar.reload import recheck, reload_calendar
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
@@ -19,6 +18,7 @@ from node.http.problems import read_json
 from node.schemas import common as schemas
 from node.schemas.common import Schema
 from node.services import Services
+from node.usecases.calendar_reload import reload_calendar
 from projections.follower import Lag
 
 log = structlog.get_logger("tongban.http")
@@ -106,7 +106,9 @@ async def reload_calendar_files(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     principal.require(Role.ADMIN, province=services.province)
     await read_json(request, NO_FIELDS)
-    return web.json_response(await asyncio.to_thread(reload_calendar, services.cases, recheck(services)))
+    return web.json_response(
+        await asyncio.to_thread(reload_calendar, services.cases, services.calendar_recheck())
+    )
 
 
 def _projection_lags(services: Services) -> dict[str, Lag]:

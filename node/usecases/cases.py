@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Protocol
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError
@@ -23,12 +22,12 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import register_topic
 
 from aggregates.applicant import Applicant
-from aggregates.bundle import BundleCase, item_mode, shared_materials
+from aggregates.bundle import BundleCase
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
-from aggregates.case import Case, Part, Result, State
+from aggregates.case import Case, Part
 from aggregates.certificate import holder_digest
 from aggregates.clock import china_date
-from aggregates.deadline import DeadlineInputs, DeadlineState, DeadlineStatus, Suspension, deadline_state
+from aggregates.deadline import DeadlineInputs, DeadlineState, Suspension, deadline_state
 from aggregates.erasure import ERASED
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -43,16 +42,9 @@ from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 
 log = structlog.get_logger("tongban.cases")
-_SAVE_ATTEMPTS = 5
+SAVE_ATTEMPTS = 5
 TIMER_OFFICE = "SYSTEM"
 TIMER_OPERATOR = "deadline-timer"
-RELIANCE_OPERATOR = "reliance-watcher"
-
-
-class FlagOutcome(StrEnum):
-    FLAGGED = "FLAGGED"
-    DONE = "DONE"  # flagged already (perhaps by another province), or moot: closed, or VALID again
-    ELSEWHERE = "ELSEWHERE"  # another province writes the case now: it flags it, or this one later
 
 
 class RemoteAnswer(Protocol):
@@ -112,14 +104,6 @@ class TimelineEntry:
 register_topic("node.cases:BundleCase", BundleCase)
 
 
-def _due(state: DeadlineState | DateOutsideCalendar) -> date | None:
-    return state.due_on if isinstance(state, DeadlineState) else None
-
-
-def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
 class CaseService:
     def __init__(
         self,
@@ -147,7 +131,6 @@ class CaseService:
         self._clock = clock
         self._rectification_days = rectification_days
         self._warning_days = warning_days
-        self._unknown_reported: set[tuple[str, int]] = set()
 
     # Filing
 
@@ -166,60 +149,22 @@ class CaseService:
 
         A retry with the same Idempotency-Key gets the case the first try filed, never a second one.
         """
-        for _ in range(_SAVE_ATTEMPTS):
+        for _ in range(SAVE_ATTEMPTS):
             earlier = idempotency.replayed(self._app) if idempotency else None
             if earlier is not None:
                 return self.case(earlier)
             now = self._clock()
             person = Applicant.register(applicant["name"], applicant["id_type"], applicant["id_number"], now)
-            case = self._new_case(actor, item_province, item_code, mode, parts or {}, str(person.id), now)
+            case = self.new_case(actor, item_province, item_code, mode, parts or {}, str(person.id), now)
             recorded = [idempotency.record(str(case.id), now)] if idempotency else []
             try:
-                self._save_new([case], person, *recorded)
+                self._app.save(case, person, *recorded)
             except IntegrityError:
                 continue  # a concurrent try with the same key won: answer with its case
             return case
         raise AlreadyExists("could not file the case: concurrent writes; retry")
 
-    def submit_bundle(
-        self,
-        actor: Actor,
-        *,
-        bundle_province: str,
-        bundle_code: str,
-        mode: str,
-        applicant: dict[str, str],
-    ) -> tuple[BundleCase, list[Case]]:
-        """一件事: one application, one applicant registration, one case per item, saved together.
-
-        Each item is filed in the requested mode when it allows it, else 全程网办 (FULL_ONLINE) when it allows
-        that; an item that allows neither refuses the application, naming the item (``bundle.item_mode``).
-        """
-        now = self._clock()
-        bundle = self._catalogue.bundle(bundle_province, bundle_code)
-        items = [self._catalogue.current_item(province, code) for province, code in bundle.items]
-        modes = [item_mode(item.definition, mode, actor.province) for item in items]
-        person = Applicant.register(applicant["name"], applicant["id_type"], applicant["id_number"], now)
-        bundle_id = uuid4()
-        cases = [
-            self._new_case(
-                actor, item.province, item.definition.code, chosen, {}, str(person.id), now, str(bundle_id)
-            )
-            for item, chosen in zip(items, modes, strict=True)
-        ]
-        filed = BundleCase.file(
-            id=bundle_id,
-            bundle_province=bundle_province,
-            bundle_code=bundle_code,
-            case_ids=[str(c.id) for c in cases],
-            applicant_id=str(person.id),
-            actor=actor,
-            at=now,
-        )
-        self._save_new(cases, person, filed)
-        return filed, cases
-
-    def _new_case(
+    def new_case(
         self,
         actor: Actor,
         item_province: str,
@@ -248,9 +193,6 @@ class CaseService:
             at=now,
             bundle_id=bundle_id,
         )
-
-    def _save_new(self, cases: list[Case], *others: Aggregate) -> None:
-        self._app.save(*cases, *others)  # new aggregates with fresh ids: nothing to conflict with
 
     # The workflow: each command loads the case, applies one rule-checked change and saves it
 
@@ -295,6 +237,10 @@ class CaseService:
 
     # The workflow: each command loads the case, applies one rule-checked change and saves it
 
+    def record(self, case_id: str, step: Step) -> Case:
+        """Record a step of the node's own (a timer, a flag) on a case this node writes."""
+        return self._change(case_id, step)
+
     def _change(
         self,
         case_id: str,
@@ -305,11 +251,11 @@ class CaseService:
     ) -> Case:
         """Apply one change where this node writes the case; elsewhere forward it to the writer (when it
         may be forwarded) and wait for this node's replica."""
-        for _ in range(_SAVE_ATTEMPTS):
+        for _ in range(SAVE_ATTEMPTS):
             if request is not None and request.replayed(self._app) is not None:
                 return self.case(case_id)
             case = self.case(case_id)
-            if not self._writes(case):
+            if not self.writes(case):
                 return self._forward(case, actor, forward)
             now = self._clock()
             command(case, now)
@@ -321,7 +267,7 @@ class CaseService:
             return case
         raise AlreadyExists(f"case {case_id} changed concurrently; retry")
 
-    def _writes(self, case: Case) -> bool:
+    def writes(self, case: Case) -> bool:
         """Whether this node records the case's next events. A node without federation holds every case
         alone (one store, one writer); in a federation only the province of ``Case.writer`` does."""
         return self._peers is None or case.writer() == self.province
@@ -363,14 +309,14 @@ class CaseService:
         """
         case = self.case(case_id)
         forward = (command.name, arguments)
-        if not self._writes(case):
+        if not self.writes(case):
             return self._forward(case, actor, forward)
         material_code = arguments["material_code"]
         certificate_identifier = arguments.get("certificate_identifier")
         if certificate_identifier is not None and not self._certificates.issued_here(certificate_identifier):
             foreign = (material_code, certificate_identifier, arguments.get("purpose"))
             return self._attach_foreign(case, actor, *foreign, arguments.get("consent_reference"), request)
-        attach = self._attachment(
+        attach = self.attachment(
             actor, material_code, case, certificate_identifier, arguments.get("file_digest")
         )
         return self._change(case_id, attach, actor, forward, request)
@@ -444,7 +390,7 @@ class CaseService:
             raise InvalidField("certificate_identifier", f"not recognised (decision recorded): {refusal}")
         return decided
 
-    def _attachment(
+    def attachment(
         self,
         actor: Actor,
         material_code: str,
@@ -495,106 +441,13 @@ class CaseService:
             return False
         return (content.holder_id_type, content.holder_id) == (person.id_type, person.id_number)
 
-    def bundle_materials(self, bundle_id: str) -> list[dict[str, Any]]:
-        """The bundle's one list of materials: a material several items ask for is listed once, with each
-        item case asking for it and whether it is attached there (``bundle.shared_materials``)."""
-        _, cases = self.bundle_with_cases(bundle_id)
-        return shared_materials(cases)
-
-    def attach_to_bundle(
-        self,
-        bundle_id: str,
-        actor: Actor,
-        *,
-        material_key: str,
-        certificate_identifier: str | None = None,
-        file_digest: str | None = None,
-    ) -> list[str]:
-        """Attach one material once, to every item case of the bundle that asks for it and lacks it; returns
-        the case id of each attachment. The caller must be a party to each of those cases (checked for all
-        before any is written)."""
-        if (certificate_identifier is None) == (file_digest is None):
-            raise InvalidField("certificate_identifier", "attach either a certificate or a file digest")
-        bundle, cases = self.bundle_with_cases(bundle_id)
-        entry = next((m for m in shared_materials(cases) if m["key"] == material_key), None)
-        if entry is None:
-            raise InvalidField("material_key", "no item of this bundle asks for that material")
-        uses = [use for use in entry["items"] if not use["attached"]]
-        if not uses:
-            raise IllegalTransition(
-                f"一件事 {bundle.bundle_code}", "attach that material to", "attached for every item already"
-            )
-        by_id = {str(case.id): case for case in cases}
-        elsewhere = sorted(
-            {by_id[u["case_id"]].item.code for u in uses if not self._writes(by_id[u["case_id"]])}
-        )
-        if elsewhere:
-            raise IllegalTransition(
-                f"一件事 {bundle.bundle_code}",
-                "attach one material to all its items at once",
-                f"items {', '.join(elsewhere)} are written by another province now: attach to those cases",
-            )
-        strangers = sorted(
-            {by_id[u["case_id"]].item.code for u in uses if not by_id[u["case_id"]].is_party(actor.province)}
-        )
-        if strangers:
-            raise IllegalTransition(
-                f"一件事 {bundle.bundle_code}",
-                f"attach from province {actor.province} to",
-                f"asking for it in items {', '.join(strangers)}, to which that province is no party",
-            )
-        # an item may ask for it twice (e.g. both parents' ID cards): one step per material, not per case
-        steps = [
-            (
-                use["case_id"],
-                self._attachment(
-                    actor, use["material_code"], by_id[use["case_id"]], certificate_identifier, file_digest
-                ),
-            )
-            for use in uses
-        ]
-        for _ in range(_SAVE_ATTEMPTS):  # all item cases get it, or none does: one transaction
-            now = self._clock()
-            targets = {case_id: self.case(case_id) for case_id, _step in steps}
-            moved = sorted({t.item.code for t in targets.values() if not self._writes(t)})
-            if moved:  # forwarded meanwhile: its handling province writes it now
-                raise IllegalTransition(
-                    f"一件事 {bundle.bundle_code}",
-                    "attach to all its items at once",
-                    f"{', '.join(moved)} moved",
-                )
-            for case_id, step in steps:
-                step(targets[case_id], now)
-            try:
-                self._app.save(*targets.values())
-            except IntegrityError:
-                continue
-            return [case_id for case_id, _step in steps]
-        raise AlreadyExists(f"一件事 {bundle.bundle_code} changed concurrently; retry")
-
-    def deliver_bundle(self, bundle_id: str, actor: Actor, method: str, reference: str) -> BundleCase:
-        """One combined delivery, once: every item case must have concluded; each is delivered with the
-        bundle, in one transaction."""
-        for _ in range(_SAVE_ATTEMPTS):
-            bundle, cases = self.bundle_with_cases(bundle_id)
-            now = self._clock()
-            bundle.deliver(method, reference, actor, cases, now)
-            for case in cases:
-                case.deliver_with_bundle(str(bundle.id), method, reference, actor, now)
-            try:
-                self._app.save(bundle, *cases)
-            except IntegrityError:
-                continue
-            return bundle
-        raise AlreadyExists(f"bundle case {bundle_id} changed concurrently; retry")
-
     # Reads
 
     def now(self) -> datetime:
         return self._clock()
 
     def case(self, case_id: str) -> Case:
-        case: Case = self._get(case_id, Case, "case")
+        case: Case = load(self._app, case_id, Case, "case")
         return case
 
     def case_as_of(self, case_id: str, as_of: datetime) -> Case | None:
@@ -608,24 +461,11 @@ class CaseService:
         case: Case = self._app.repository.get(_uuid(case_id), version=version)
         return case
 
-    def bundle_case(self, bundle_id: str) -> BundleCase:
-        try:
-            UUID(bundle_id)
-        except ValueError:
-            raise InvalidField("bundle_id", "must be a UUID") from None
-        bundle: BundleCase = self._get(bundle_id, BundleCase, "bundle case")
-        return bundle
-
-    def bundle_with_cases(self, bundle_id: str) -> tuple[BundleCase, list[Case]]:
-        """The bundle case and its item cases, in filing order."""
-        bundle = self.bundle_case(bundle_id)
-        return bundle, [self.case(case_id) for case_id in bundle.case_ids]
-
     def applicant(self, case_id: str) -> Applicant:
         case = self.case(case_id)
         if not case.applicant_id:  # a province handling only a part of a joint case never receives it
             raise NotFound(f"the applicant of case {case.case_no} is not held on this node")
-        applicant: Applicant = self._get(case.applicant_id, Applicant, "applicant")
+        applicant: Applicant = load(self._app, case.applicant_id, Applicant, "applicant")
         return applicant
 
     def timeline(self, case_id: str) -> list[TimelineEntry]:
@@ -683,116 +523,7 @@ class CaseService:
             promised=state(case.item.promised_limit_days), statutory=state(case.item.statutory_limit_days)
         )
 
-    # The timer's step for one case: exactly once per case, because the aggregate refuses repeats
-
-    def check_timers(self, case_id: str) -> list[str]:
-        """Record what time has made due: supplement timeout, deadline warning, deadline breach."""
-        recorded: list[str] = []
-
-        def step(case: Case, at: datetime) -> None:
-            recorded.clear()
-            # the timer acts for the province that decides the case
-            actor = Actor(case.handling_province, TIMER_OFFICE, TIMER_OPERATOR)
-            supplement = case.open_supplement
-            if supplement is not None and china_date(at) > date.fromisoformat(supplement["due_on"]):
-                case.time_out_supplement(actor, at)
-                recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
-                return
-            if self._adopt_newer_calendar(case, actor, at):
-                recorded.append("DeadlinesRecomputed")
-            deadlines = self.deadlines(case, at)
-            if deadlines is None:
-                return
-            for limit, state in (("PROMISED", deadlines.promised), ("STATUTORY", deadlines.statutory)):
-                if isinstance(state, DateOutsideCalendar):
-                    self._report_unknown(case, state)
-                elif state.status == DeadlineStatus.OVERDUE and state.due_on is not None:
-                    if case.breach_deadline(limit, state.due_on, actor, at):
-                        recorded.append(f"DeadlineBreached:{limit}")
-                elif (
-                    limit == "PROMISED"
-                    and state.status == DeadlineStatus.WARNING
-                    and state.due_on is not None
-                    and case.warn_deadline(state.due_on, state.days_left or 0, actor, at)
-                ):
-                    recorded.append("DeadlineWarned")
-
-        case = self.case(case_id)
-        if case.state not in (State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE):
-            return []
-        if not self._writes(case):
-            return []  # a replica: the writing province's timer records it, and it comes back replicated
-        self._change(case_id, step)
-        return list(recorded)
-
-    def _adopt_newer_calendar(self, case: Case, actor: Actor, at: datetime) -> bool:
-        """Record the node's schedule of a year the case counts through otherwise, when a due date moves."""
-        before = self.deadlines(case, at)
-        if before is None:
-            return False
-        start = date.fromisoformat(case.accepted_on or "")
-        end = max(
-            (
-                s.due_on
-                for s in (before.promised, before.statutory)
-                if isinstance(s, DeadlineState) and s.due_on
-            ),
-            default=china_date(at),
-        )
-        # a year's new schedule can only pull a due date into that year or push it out: look one year on
-        newer = self.calendars.newer_years(case.recorded_calendar, start, date(end.year + 1, 12, 31))
-        if not newer:
-            return False
-        after = self.deadlines(case, at, case_calendar((*case.recorded_calendar, *newer)))
-        if after is None:
-            return False
-        moved = _due(before.promised), _due(after.promised), _due(before.statutory), _due(after.statutory)
-        if moved[0] == moved[1] and moved[2] == moved[3]:
-            return False
-        case.recompute_deadlines(newer, (moved[0], moved[1]), (moved[2], moved[3]), actor, at)
-        log.info(
-            "timer.deadlines_recomputed",
-            case_no=case.case_no,
-            years=[s.year for s in newer],
-            promised=[_iso(d) for d in moved[:2]],
-            statutory=[_iso(d) for d in moved[2:]],
-        )
-        return True
-
-    def flag_relied_certificate(self, case_id: str, certificate_identifier: str, status: str) -> FlagOutcome:
-        """Flag an open case written here whose certificate left VALID; exactly once per case and status,
-        because the aggregate refuses a repeat. ELSEWHERE: another province writes the case now."""
-        flagged: list[bool] = []
-
-        def step(case: Case, at: datetime) -> None:
-            actor = Actor(self.province, TIMER_OFFICE, RELIANCE_OPERATOR)
-            flagged[:] = [case.flag_relied_certificate(certificate_identifier, status, actor, at)]
-
-        case = self.case(case_id)
-        if not case.needs_flag(certificate_identifier, status):
-            return FlagOutcome.DONE
-        if not self._writes(case):
-            return FlagOutcome.ELSEWHERE
-        self._change(case_id, step)
-        return FlagOutcome.FLAGGED if flagged and flagged[0] else FlagOutcome.DONE
-
-    def _report_unknown(self, case: Case, problem: DateOutsideCalendar) -> None:
-        """Once per case and year: a deadline that counts outside every calendar (after 2100)."""
-        key = (str(case.id), problem.year)
-        if key not in self._unknown_reported:
-            self._unknown_reported.add(key)
-            log.warning("timer.deadline_unknown", case_no=case.case_no, missing_year=problem.year)
-
     # Internals
-
-    def _get(self, raw_id: str, kind: type[Aggregate], name: str) -> Any:
-        try:
-            found: Aggregate = self._app.repository.get(_uuid(raw_id))
-        except AggregateNotFoundError:
-            raise NotFound(f"no {name} {raw_id} on this node") from None
-        if not isinstance(found, kind):
-            raise NotFound(f"no {name} {raw_id} on this node")
-        return found
 
     def _events(self, case_id: str) -> Iterator[Any]:
         self.case(case_id)
@@ -810,8 +541,20 @@ def _recognition_refusal(assertion: dict[str, Any], holder_matches: bool) -> str
     return None
 
 
-def _uuid(raw: str) -> UUID:
+def _uuid(raw: str, field: str = "case_id") -> UUID:
     try:
         return UUID(raw)
     except ValueError:
-        raise InvalidField("case_id", "must be a UUID") from None
+        raise InvalidField(field, "must be a UUID") from None
+
+
+def load(app: NodeApplication, raw_id: str, kind: type[Aggregate], name: str, field: str = "case_id") -> Any:
+    """The aggregate of that id and kind, or NotFound naming what was asked for (never the id's text when
+    it is no UUID: InvalidField then)."""
+    try:
+        found: Aggregate = app.repository.get(_uuid(raw_id, field))
+    except AggregateNotFoundError:
+        raise NotFound(f"no {name} {raw_id} on this node") from None
+    if not isinstance(found, kind):
+        raise NotFound(f"no {name} {raw_id} on this node")
+    return found

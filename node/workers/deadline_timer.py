@@ -19,14 +19,14 @@ from eventsourcing.utils import get_topic
 from aggregates.case import Case
 from infra.log_follower import LogFollower, MemoryPositions
 from node.store.application import NodeApplication
-from node.usecases.cases import CaseService
+from node.usecases.case_timers import CaseTimers
 
 log = structlog.get_logger("tongban.timer")
 
 
 class DeadlineTimer:
-    def __init__(self, app: NodeApplication, cases: CaseService, batch_size: int) -> None:
-        self._cases = cases
+    def __init__(self, app: NodeApplication, timers: CaseTimers, batch_size: int) -> None:
+        self._timers = timers
         self._open: set[str] = set()
         self._filed = get_topic(Case.Submitted)
         ended = (get_topic(Case.Concluded), get_topic(Case.Refused), get_topic(Case.Withdrawn))
@@ -42,7 +42,7 @@ class DeadlineTimer:
         with self._lock:
             self._log.catch_up()
             for case_id in sorted(self._open):
-                recorded.update(self._cases.check_timers(case_id))
+                recorded.update(self._timers.check_timers(case_id))
         if recorded:
             log.info("timer.recorded", **recorded)
         return recorded

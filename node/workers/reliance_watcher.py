@@ -22,7 +22,7 @@ from aggregates.certificate import Certificate
 from aggregates.foreign_certificate import ForeignCertificate
 from infra.log_follower import LogFollower, MemoryPositions
 from node.store.application import NodeApplication
-from node.usecases.cases import CaseService, FlagOutcome
+from node.usecases.case_timers import CaseTimers, FlagOutcome
 
 log = structlog.get_logger("tongban.reliance")
 ATTACHED = get_topic(Case.MaterialAttached)
@@ -31,9 +31,9 @@ ANNOUNCED = get_topic(ForeignCertificate.StatusAnnounced)
 
 
 class RelianceWatcher:
-    def __init__(self, app: NodeApplication, cases: CaseService, batch_size: int) -> None:
+    def __init__(self, app: NodeApplication, timers: CaseTimers, batch_size: int) -> None:
         self._app = app
-        self._cases = cases
+        self._timers = timers
         # What it knows is kept in memory, so is the position: a restart reads the log again to learn it.
         self._log = LogFollower(
             app.recorder,
@@ -60,7 +60,7 @@ class RelianceWatcher:
         for case_id, identifier in sorted(due):
             status = self._status[identifier]
             try:
-                outcome = self._cases.flag_relied_certificate(case_id, identifier, status)
+                outcome = self._timers.flag_relied_certificate(case_id, identifier, status)
             except Exception as e:  # the store, a concurrent change: try again next tick
                 log.warning("reliance.flag_failed", case_id=case_id, error_type=type(e).__name__)
                 outcome = FlagOutcome.ELSEWHERE

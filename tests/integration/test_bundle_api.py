@@ -209,7 +209,7 @@ def test_a_party_to_some_items_only_attaches_to_none(node: Services, clock: Fake
         SH, "YJS-MIX", "跨省一件事", [(SH, "WJ-0001"), (JS, "GA-0003")], Actor(SH, "CAT", "admin"), clock()
     )
     node.app.save(mixed)
-    bundle, filed = node.cases.submit_bundle(
+    bundle, filed = node.bundles.submit_bundle(
         Actor(SH, "SH-WIN", "w-1"),
         bundle_province=SH,
         bundle_code="YJS-MIX",
@@ -224,7 +224,7 @@ def test_a_party_to_some_items_only_attaches_to_none(node: Services, clock: Fake
     assert not bundle.is_party(ZJ, filed)
     before = events(node)
     with pytest.raises(IllegalTransition, match="WJ-0001, to which that province is no party"):
-        node.cases.attach_to_bundle(
+        node.bundles.attach_to_bundle(
             str(bundle.id), Actor(JS, "JS-GA", "h-1"), material_key=ID_CARD, file_digest="sha256:" + "3" * 64
         )
     assert events(node) == before
@@ -341,7 +341,7 @@ def test_an_item_of_a_bundle_is_not_delivered_on_its_own(node: Services, keys: K
 
 
 def test_the_bundle_case_is_a_domain_aggregate_and_its_old_topic_still_resolves(node: Services) -> None:
-    bundle, _ = node.cases.submit_bundle(
+    bundle, _ = node.bundles.submit_bundle(
         Actor(SH, "SH-YWTB", "app"),
         bundle_province=SH,
         bundle_code="YJS-BIRTH",
@@ -353,7 +353,7 @@ def test_the_bundle_case_is_a_domain_aggregate_and_its_old_topic_still_resolves(
     assert stored.topic == get_topic(BundleCase.Filed) == "aggregates.bundle:BundleCase.Filed"
     assert resolve_topic("node.cases:BundleCase.Filed") is BundleCase.Filed  # stores recorded before the move
     assert resolve_topic("node.cases:BundleCase.Delivered") is BundleCase.Delivered
-    assert node.cases.bundle_case(str(bundle.id)).filing_province == SH
+    assert node.bundles.bundle_case(str(bundle.id)).filing_province == SH
 
 
 # 3: commands that compute a working-day due date count through a provisional year, never refuse

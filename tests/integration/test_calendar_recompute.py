@@ -15,10 +15,10 @@ from aggregates.case import Case
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState
 from aggregates.errors import InvalidField
-from node.calendar.reload import reload_calendar
 from node.calendar.source import CalendarBook, case_calendar, load_schedule_file, package_schedules
 from node.calendar.statutory_holidays import statutory_days
 from node.services import Services
+from node.usecases.calendar_reload import reload_calendar
 from node.usecases.case_commands import ACCEPT
 from node.workers.deadline_timer import DeadlineTimer
 from projections.case_board import BoardQuery, query_board, with_deadlines
@@ -60,7 +60,7 @@ def test_the_official_year_moves_a_provisional_due_date_once(
     assert before.provisional_years == (NEXT,)  # 20 working days reach into the provisional year
     assert before.due_on is not None
     assert before.due_on.year == NEXT
-    timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
+    timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
     assert "DeadlinesRecomputed" not in timer.tick()
     [row] = board(node, case_id)
     assert row["due"] == {

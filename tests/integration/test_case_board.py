@@ -76,7 +76,7 @@ def test_the_board_shows_roles_deadlines_and_who_must_act(
     proxy = proxy_case(node, clock)  # received here, forwarded: Jiangsu must act
     online = online_case(node)  # handled here
     clock.set_china_time("2025-12-31")
-    assert node.cases.check_timers(online)  # past both limits: red
+    assert node.timers.check_timers(online)  # past both limits: red
     node.projections["case_board"].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:
@@ -277,7 +277,7 @@ def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
         "end_special": lambda: cases.run(END_SPECIAL_PROCEDURE, case_id, JS_HANDLER, outcome="核查完毕"),
         "conclude": lambda: cases.run(CONCLUDE, case_id, JS_HANDLER, result="RETURNED"),
         "deliver": lambda: cases.run(DELIVER, case_id, SH_WINDOW, method="WINDOW", reference="窗口领取"),
-        "time_passes": lambda: (clock.advance(days=9), cases.check_timers(case_id)),
+        "time_passes": lambda: (clock.advance(days=9), node.timers.check_timers(case_id)),
         "rate_good": lambda: cases.run(RATE, case_id, SH_WINDOW, score=4, channel="WINDOW"),
         "rate_bad": lambda: cases.run(RATE, case_id, SH_WINDOW, score=2, channel="WINDOW", comment="慢"),
         "respond": lambda: cases.run(RESPOND_TO_RECTIFICATION, case_id, JS_HANDLER, response="已整改"),

@@ -175,7 +175,7 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
     node.cases.run(
         ACCEPT, case_id, JS_HANDLER
     )  # promised due 2025-10-10, warning from 10-03's working days on
-    timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
+    timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
     recorded: dict[str, str] = {}
     for day in (
         "2025-09-29",
@@ -192,7 +192,7 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
         if day == "2025-10-10":  # the node restarts: a new process, a new timer, the same store
             close_services(node)
             node = build_services(settings, clock=clock)
-            timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
+            timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
     assert recorded == {"DeadlineWarned": "2025-09-29", "DeadlineBreached:PROMISED": "2025-10-11"}
     events = [e.event for e in node.cases.timeline(case_id)]
     assert events.count("DeadlineWarned") == 1
@@ -207,7 +207,7 @@ def test_an_unanswered_supplement_times_out(node: Services, clock: FakeClock) ->
     case = node.cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿缺页")
     assert case.open_supplement is not None
     assert case.open_supplement["due_on"] == "2025-10-16"
-    timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
+    timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
     clock.set_china_time("2025-10-16", hour=23)
     assert not timer.tick()
     clock.set_china_time("2025-10-17", hour=0)
@@ -270,7 +270,7 @@ def test_joint_case_concludes_after_every_part(node: Services, clock: FakeClock)
 
 
 def test_birth_bundle_one_application_shared_materials_one_delivery(node: Services, clock: FakeClock) -> None:
-    bundle, filed = node.cases.submit_bundle(
+    bundle, filed = node.bundles.submit_bundle(
         SH_PLATFORM,
         bundle_province="310000",
         bundle_code="YJS-BIRTH",
@@ -280,27 +280,27 @@ def test_birth_bundle_one_application_shared_materials_one_delivery(node: Servic
     bundle_id = str(bundle.id)
     assert len(filed) == 9
     assert len({c.applicant_id for c in filed}) == 1
-    listed = node.cases.bundle_materials(bundle_id)
+    listed = node.bundles.bundle_materials(bundle_id)
     id_cards = [m for m in listed if m["key"] == "types:11100000000013338W001"]
     assert len(id_cards) == 1
     assert len(id_cards[0]["items"]) >= 8  # asked once for every item that needs it
-    attached = node.cases.attach_to_bundle(
+    attached = node.bundles.attach_to_bundle(
         bundle_id, SH_PLATFORM, material_key=id_cards[0]["key"], certificate_identifier=id_card(node)
     )
     assert len(attached) == len(id_cards[0]["items"])
-    for material in node.cases.bundle_materials(bundle_id):
+    for material in node.bundles.bundle_materials(bundle_id):
         if material["required"] and material is not id_cards[0] and material["key"] != id_cards[0]["key"]:
-            node.cases.attach_to_bundle(
+            node.bundles.attach_to_bundle(
                 bundle_id, SH_PLATFORM, material_key=material["key"], file_digest="sha256:" + "9" * 64
             )
     with pytest.raises(InvalidField, match="not concluded yet"):
-        node.cases.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1")
+        node.bundles.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1")
     for case in filed:
         assert node.cases.case(str(case.id)).missing_materials() == []
         node.cases.run(ACCEPT, str(case.id), Actor("310000", "SH-HANDLE", "h-9"))
         approve(node, str(case.id), Actor("310000", "SH-HANDLE", "h-9"))
         node.cases.run(CONCLUDE, str(case.id), Actor("310000", "SH-HANDLE", "h-9"), result="ISSUED")
-    delivered = node.cases.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1234567890CN")
+    delivered = node.bundles.deliver_bundle(bundle_id, SH_WINDOW, "POST", "EMS1234567890CN")
     assert delivered.delivered
     assert {node.cases.case(str(c.id)).state for c in filed} == {State.DELIVERED}
 
@@ -341,7 +341,7 @@ def test_the_timer_refuses_a_case_whose_supplement_lapsed_before_acceptance(
     )
     assert case.open_supplement is not None
     clock.set_china_time(case.open_supplement["due_on"], hour=23)
-    timer = DeadlineTimer(node.app, node.cases, node.settings.timer_batch_events)
+    timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
     assert not timer.tick()
     clock.advance(hours=2)
     assert timer.tick() == {"SUPPLEMENT_TIMEOUT": 1}
@@ -380,7 +380,7 @@ def test_a_certificate_of_someone_else_is_not_accepted_as_the_applicants(
 
 
 def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock: FakeClock) -> None:
-    bundle, filed = node.cases.submit_bundle(
+    bundle, filed = node.bundles.submit_bundle(
         SH_PLATFORM,
         bundle_province="310000",
         bundle_code="YJS-BIRTH",
@@ -390,7 +390,7 @@ def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock
     node.cases.run(REFUSE, str(filed[-1].id), Actor("310000", "SH-HANDLE", "h-9"), reason="不属于受理范围")
     before = node.app.recorder.max_notification_id()
     with pytest.raises(IllegalTransition):
-        node.cases.attach_to_bundle(
+        node.bundles.attach_to_bundle(
             str(bundle.id),
             SH_PLATFORM,
             material_key="types:11100000000013338W001",

@@ -99,3 +99,71 @@ def test_only_the_composition_root_constructs_the_application() -> None:
         if "NodeApplication(" in p.read_text() and p.name not in ("bootstrap.py", "application.py")
     ]
     assert not constructing, f"only node/bootstrap.py may construct the application: {constructing}"
+
+
+# Inside node/: each part and the parts of node/ it may import. The shared modules at the top of node/ (auth,
+# clock, errors, settings, signing, metrics, logging, progress...) sit just above the store; the use cases
+# above the schemas and the calendar; the presentation above the use cases; the entrypoints (http, grpc, the
+# audit tools) above those; the container and the composition root above them; the runner and the CLI last.
+SHARED = {"node.shared"}
+NODE_MAY_IMPORT: dict[str, set[str]] = {
+    "node.store": set(),
+    "node.shared": {"node.store"},
+    "node.schemas": set(),
+    "node.calendar": {"node.shared"},
+    "node.usecases": {"node.store", "node.shared", "node.schemas", "node.calendar"},
+    "node.presentation": {"node.store", "node.shared", "node.schemas", "node.calendar", "node.usecases"},
+    "node.workers": {"node.store", "node.shared", "node.usecases"},
+    "node.services": {"node.store", "node.shared", "node.usecases", "node.workers", "node.calendar"},
+    "node.http": {
+        "node.store", "node.shared", "node.schemas", "node.calendar", "node.usecases", "node.presentation",
+        "node.services",
+    },
+    "node.grpc": {
+        "node.store", "node.shared", "node.schemas", "node.usecases", "node.presentation", "node.services",
+    },
+    "node.audit": {"node.store", "node.shared", "node.usecases", "node.presentation", "node.services"},
+    "node.bootstrap": {
+        "node.store", "node.shared", "node.calendar", "node.usecases", "node.workers", "node.services",
+    },
+    "node.runner": {
+        "node.store", "node.shared", "node.calendar", "node.usecases", "node.services", "node.bootstrap",
+        "node.http", "node.grpc",
+    },
+    "node.cli": {
+        "node.store", "node.shared", "node.calendar", "node.usecases", "node.presentation", "node.services",
+        "node.audit", "node.bootstrap", "node.runner",
+    },
+}  # fmt: skip
+WIRING = {"bootstrap": "node.bootstrap", "federation_setup": "node.services", "services": "node.services"}
+
+
+def node_part(module: str) -> str:
+    """The part of node/ a module belongs to: its sub-package, the root's modules, or the shared modules."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "node.cli"  # node/__main__.py and the package itself: the command
+    if (ROOT / "node" / parts[1]).is_dir():
+        return f"node.{parts[1]}"
+    if parts[1] in ("runner", "__main__"):
+        return "node.runner" if parts[1] == "runner" else "node.cli"
+    return WIRING.get(parts[1], "node.shared")
+
+
+def test_each_part_of_node_imports_only_the_parts_below_it() -> None:
+    offenders = set()
+    for path, names in imported_modules("node").items():
+        module = path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        me = node_part(module)
+        for name in names:
+            if name.split(".")[0] != "node" or name == "node":
+                continue
+            other = node_part(name)
+            if other != me and other not in NODE_MAY_IMPORT[me]:
+                offenders.add(f"{path}: {name} ({me} may not import {other})")
+    assert not offenders, sorted(offenders)
+
+
+def test_no_two_parts_of_node_import_each_other() -> None:
+    pairs = {(a, b) for a, allowed in NODE_MAY_IMPORT.items() for b in allowed}
+    assert not {(a, b) for a, b in pairs if (b, a) in pairs}

@@ -14,15 +14,9 @@ from collections.abc import Callable, Mapping
 import structlog
 
 from aggregates.errors import InvalidField
-from node.services import Services
 from node.usecases.cases import CaseService
 
 log = structlog.get_logger("tongban.calendar")
-
-
-def recheck(services: Services) -> Callable[[], Mapping[str, int]] | None:
-    """The deadline timer's pass, on the process that runs the workers (the others record nothing)."""
-    return services.timer.tick if services.lease_state["role"] == "leader" else None
 
 
 def reload_calendar(

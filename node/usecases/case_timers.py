@@ -1,0 +1,142 @@
+"""What time and other provinces' certificates do to the open cases this node writes: the deadline timer's
+step (supplement timeouts, warnings, breaches, a newer calendar adopted) and the reliance watcher's flag on a
+case whose certificate left VALID. Each record happens at most once per case, because the aggregate refuses a
+repeat."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import structlog
+
+from aggregates.calendar import DateOutsideCalendar
+from aggregates.case import Case, Result, State
+from aggregates.clock import china_date
+from aggregates.deadline import DeadlineState, DeadlineStatus
+from aggregates.responsibility import Actor
+from node.calendar.source import case_calendar
+from node.usecases.cases import TIMER_OFFICE, TIMER_OPERATOR, CaseService
+
+log = structlog.get_logger("tongban.timer")
+RELIANCE_OPERATOR = "reliance-watcher"
+
+
+class FlagOutcome(StrEnum):
+    FLAGGED = "FLAGGED"
+    DONE = "DONE"  # flagged already (perhaps by another province), or moot: closed, or VALID again
+    ELSEWHERE = "ELSEWHERE"  # another province writes the case now: it flags it, or this one later
+
+
+class CaseTimers:
+    def __init__(self, cases: CaseService) -> None:
+        self._cases = cases
+        self._unknown_reported: set[tuple[str, int]] = set()
+
+    # The timer's step for one case: exactly once per case, because the aggregate refuses repeats
+
+    def check_timers(self, case_id: str) -> list[str]:
+        """Record what time has made due: supplement timeout, deadline warning, deadline breach."""
+        recorded: list[str] = []
+
+        def step(case: Case, at: datetime) -> None:
+            recorded.clear()
+            # the timer acts for the province that decides the case
+            actor = Actor(case.handling_province, TIMER_OFFICE, TIMER_OPERATOR)
+            supplement = case.open_supplement
+            if supplement is not None and china_date(at) > date.fromisoformat(supplement["due_on"]):
+                case.time_out_supplement(actor, at)
+                recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
+                return
+            if self._adopt_newer_calendar(case, actor, at):
+                recorded.append("DeadlinesRecomputed")
+            deadlines = self._cases.deadlines(case, at)
+            if deadlines is None:
+                return
+            for limit, state in (("PROMISED", deadlines.promised), ("STATUTORY", deadlines.statutory)):
+                if isinstance(state, DateOutsideCalendar):
+                    self._report_unknown(case, state)
+                elif state.status == DeadlineStatus.OVERDUE and state.due_on is not None:
+                    if case.breach_deadline(limit, state.due_on, actor, at):
+                        recorded.append(f"DeadlineBreached:{limit}")
+                elif (
+                    limit == "PROMISED"
+                    and state.status == DeadlineStatus.WARNING
+                    and state.due_on is not None
+                    and case.warn_deadline(state.due_on, state.days_left or 0, actor, at)
+                ):
+                    recorded.append("DeadlineWarned")
+
+        case = self._cases.case(case_id)
+        if case.state not in (State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE):
+            return []
+        if not self._cases.writes(case):
+            return []  # a replica: the writing province's timer records it, and it comes back replicated
+        self._cases.record(case_id, step)
+        return list(recorded)
+
+    def _adopt_newer_calendar(self, case: Case, actor: Actor, at: datetime) -> bool:
+        """Record the node's schedule of a year the case counts through otherwise, when a due date moves."""
+        before = self._cases.deadlines(case, at)
+        if before is None:
+            return False
+        start = date.fromisoformat(case.accepted_on or "")
+        end = max(
+            (
+                s.due_on
+                for s in (before.promised, before.statutory)
+                if isinstance(s, DeadlineState) and s.due_on
+            ),
+            default=china_date(at),
+        )
+        # a year's new schedule can only pull a due date into that year or push it out: look one year on
+        newer = self._cases.calendars.newer_years(case.recorded_calendar, start, date(end.year + 1, 12, 31))
+        if not newer:
+            return False
+        after = self._cases.deadlines(case, at, case_calendar((*case.recorded_calendar, *newer)))
+        if after is None:
+            return False
+        moved = _due(before.promised), _due(after.promised), _due(before.statutory), _due(after.statutory)
+        if moved[0] == moved[1] and moved[2] == moved[3]:
+            return False
+        case.recompute_deadlines(newer, (moved[0], moved[1]), (moved[2], moved[3]), actor, at)
+        log.info(
+            "timer.deadlines_recomputed",
+            case_no=case.case_no,
+            years=[s.year for s in newer],
+            promised=[_iso(d) for d in moved[:2]],
+            statutory=[_iso(d) for d in moved[2:]],
+        )
+        return True
+
+    def flag_relied_certificate(self, case_id: str, certificate_identifier: str, status: str) -> FlagOutcome:
+        """Flag an open case written here whose certificate left VALID; exactly once per case and status,
+        because the aggregate refuses a repeat. ELSEWHERE: another province writes the case now."""
+        flagged: list[bool] = []
+
+        def step(case: Case, at: datetime) -> None:
+            actor = Actor(self._cases.province, TIMER_OFFICE, RELIANCE_OPERATOR)
+            flagged[:] = [case.flag_relied_certificate(certificate_identifier, status, actor, at)]
+
+        case = self._cases.case(case_id)
+        if not case.needs_flag(certificate_identifier, status):
+            return FlagOutcome.DONE
+        if not self._cases.writes(case):
+            return FlagOutcome.ELSEWHERE
+        self._cases.record(case_id, step)
+        return FlagOutcome.FLAGGED if flagged and flagged[0] else FlagOutcome.DONE
+
+    def _report_unknown(self, case: Case, problem: DateOutsideCalendar) -> None:
+        """Once per case and year: a deadline that counts outside every calendar (after 2100)."""
+        key = (str(case.id), problem.year)
+        if key not in self._unknown_reported:
+            self._unknown_reported.add(key)
+            log.warning("timer.deadline_unknown", case_no=case.case_no, missing_year=problem.year)
+
+
+def _due(state: DeadlineState | DateOutsideCalendar) -> date | None:
+    return state.due_on if isinstance(state, DeadlineState) else None
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
