@@ -329,8 +329,8 @@ class CatalogueIndex(Aggregate):
         return uuid5(NAMESPACE_URL, f"urn:tongban:catalogue-index:{province}")
 
     @classmethod
-    def open(cls, province: str) -> CatalogueIndex:
-        return cls._create(cls.Opened, id=cls.id_for(province), province=province)
+    def open(cls, province: str, at: datetime) -> CatalogueIndex:
+        return cls._create(cls.Opened, id=cls.id_for(province), province=province, timestamp=at)
 
     @event(Opened)
     def __init__(self, province: str) -> None:
@@ -338,15 +338,15 @@ class CatalogueIndex(Aggregate):
         self.items: list[str] = []
         self.bundles: list[str] = []
 
-    def add(self, kind: str, code: str) -> bool:
+    def add(self, kind: str, code: str, at: datetime) -> bool:
         """Record a published item or bundle code; False (and nothing recorded) when already listed."""
         if kind not in ("item", "bundle"):
             raise InvalidField("kind", "must be item or bundle")
         if code in (self.items if kind == "item" else self.bundles):
             return False
-        self._entry_added(kind=kind, code=code)
+        self._entry_added(kind=kind, code=code, timestamp=at)
         return True
 
     @event(EntryAdded)
-    def _entry_added(self, kind: str, code: str) -> None:
+    def _entry_added(self, kind: str, code: str, timestamp: datetime) -> None:
         (self.items if kind == "item" else self.bundles).append(code)

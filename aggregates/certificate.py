@@ -490,8 +490,8 @@ class HolderCertificates(Aggregate):
         identifier: str
 
     @classmethod
-    def open(cls, holder_id_type: str, holder_id: str) -> HolderCertificates:
-        return cls._create(cls.Opened, id=cls.id_for(holder_id_type, holder_id))
+    def open(cls, holder_id_type: str, holder_id: str, at: datetime) -> HolderCertificates:
+        return cls._create(cls.Opened, id=cls.id_for(holder_id_type, holder_id), timestamp=at)
 
     @staticmethod
     def id_for(holder_id_type: str, holder_id: str) -> UUID:
@@ -501,12 +501,12 @@ class HolderCertificates(Aggregate):
     def __init__(self) -> None:
         self.identifiers: list[str] = []
 
-    def add(self, identifier: str) -> None:
+    def add(self, identifier: str, at: datetime) -> None:
         if identifier not in self.identifiers:
-            self._certificate_added(identifier=identifier)
+            self._certificate_added(identifier=identifier, timestamp=at)
 
     @event(CertificateAdded)
-    def _certificate_added(self, identifier: str) -> None:
+    def _certificate_added(self, identifier: str, timestamp: datetime) -> None:
         self.identifiers.append(identifier)
 
 

@@ -16,7 +16,7 @@ own data about the same person; an erasure notice from the peer destroys only th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,8 +79,8 @@ class Inbox:
         self,
         app: Application[UUID],
         province: str,
+        clock: Callable[[], datetime],  # the node's clock: what the inbox records itself is stamped with it
         on_recorded: Any = None,
-        clock: Any = None,
         personal_data: PersonalDataCopies | None = None,  # None: replication alone (some tests)
     ) -> None:
         self._app = app
@@ -89,7 +89,7 @@ class Inbox:
         self._province = province
         self._mapper: Mapper[UUID] = Mapper(transcoder=app.mapper.transcoder)  # the wire has no cipher
         self._on_recorded = on_recorded or (lambda recordings: None)
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock
 
     def position(self, peer: str) -> int:
         """The peer's log position this node has dealt with up to. Kept in memory once read: one puller per

@@ -323,7 +323,9 @@ def _federation(
         servicer=servicer,
         credentials=files.server_credentials,
         clients=clients,
-        inbox=Inbox(app, settings.province, on_recorded=app.notify_recorded, personal_data=erasure),
+        inbox=Inbox(
+            app, settings.province, cases.now, on_recorded=app.notify_recorded, personal_data=erasure
+        ),
         statuses={peer: PeerStatus(peer) for peer in peers},
         witnessing=WitnessingService(witness, peers, views),
     )

@@ -187,12 +187,12 @@ class CatalogueService:
         try:
             index: CatalogueIndex = self._app.repository.get(CatalogueIndex.id_for(province))
         except AggregateNotFoundError:
-            return CatalogueIndex.open(province)
+            return CatalogueIndex.open(province, self._clock())
         return index
 
     def _indexed(self, province: str, kind: str, code: str) -> CatalogueIndex:
         index = self._index(province)
-        index.add(kind, code)
+        index.add(kind, code, self._clock())
         return index
 
 

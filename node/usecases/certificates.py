@@ -392,8 +392,10 @@ class CertificateService:
             try:
                 index: HolderCertificates = self._app.repository.get(index_id)
             except AggregateNotFoundError:
-                index = HolderCertificates.open(content.holder_id_type, content.holder_id)
-            index.add(content.identifier)
+                index = HolderCertificates.open(
+                    content.holder_id_type, content.holder_id, certificate.created_on
+                )
+            index.add(content.identifier, certificate.created_on)
             try:
                 self._app.save(certificate, index, *others)
             except IntegrityError:

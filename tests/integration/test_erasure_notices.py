@@ -47,7 +47,10 @@ def test_a_peer_destroys_its_copy_on_the_notice_and_keeps_its_own_data(
     # Jiangsu's own certificate for the same person: Jiangsu's data, not Shanghai's copy
     body = {**issue_body(0), **forgotten.holder(), "service_item_code": None, "jurisdiction_code": JS}
     own = jiangsu.certificates.issue(JS_ISSUER, **body).identifier
-    outbox, inbox = Outbox(node.app, SH), Inbox(jiangsu.app, JS, personal_data=jiangsu.erasure)
+    outbox, inbox = (
+        Outbox(node.app, SH),
+        Inbox(jiangsu.app, JS, jiangsu.cases.now, personal_data=jiangsu.erasure),
+    )
     position = inbox.apply(SH, outbox.batch(JS, 0, 500)).position
     assert jiangsu.cases.applicant(cases[forgotten.id_number]).name == forgotten.name
 
@@ -81,7 +84,9 @@ def test_forgetting_at_the_peer_erases_its_own_data_and_every_copy(
     case_id = forwarded(node, person)
     body = {**issue_body(0), **person.holder(), "service_item_code": None, "jurisdiction_code": JS}
     own = jiangsu.certificates.issue(JS_ISSUER, **body).identifier
-    Inbox(jiangsu.app, JS, personal_data=jiangsu.erasure).apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
+    Inbox(jiangsu.app, JS, jiangsu.cases.now, personal_data=jiangsu.erasure).apply(
+        SH, Outbox(node.app, SH).batch(JS, 0, 500)
+    )
 
     erasures = jiangsu.erasure.forget(person.id_type, person.id_number, Actor(JS, "JS-ADMIN", "admin-1"))
     # one for Jiangsu's own data (its key), one for the copy of Shanghai's (that copy's key)

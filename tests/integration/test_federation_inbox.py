@@ -67,12 +67,14 @@ def forwarded_case(node: Services) -> Case:
 
 
 def applied_state(services: Services) -> tuple[int, int]:
-    return services.app.recorder.max_notification_id() or 0, Inbox(services.app, JS).position(SH)
+    return services.app.recorder.max_notification_id() or 0, Inbox(
+        services.app, JS, services.cases.now
+    ).position(SH)
 
 
 def test_a_batch_applies_once_with_its_position(node: Services, jiangsu: Services) -> None:
     case = forwarded_case(node)
-    outbox, inbox = Outbox(node.app, SH), Inbox(jiangsu.app, JS)
+    outbox, inbox = Outbox(node.app, SH), Inbox(jiangsu.app, JS, jiangsu.cases.now)
     batch = outbox.batch(JS, 0, 500)
     topics = [e.topic.rsplit(".", 1)[1] for e in batch.events]
     assert topics[-2:] == ["Registered", "Forwarded"]  # the applicant crosses when the case does
@@ -146,7 +148,7 @@ def test_a_bad_batch_applies_nothing_and_keeps_the_position(
         batch.ClearField("events")
     before = applied_state(jiangsu)
     with pytest.raises(BatchRejected):
-        Inbox(jiangsu.app, JS).apply(sender, batch)
+        Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(sender, batch)
     assert applied_state(jiangsu) == before
 
 
@@ -171,17 +173,19 @@ class Redelivery(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def jiangsu_pulls(self, data: st.DataObject) -> None:
-        position = Inbox(self.target.app, JS).position(SH)
+        position = Inbox(self.target.app, JS, self.target.cases.now).position(SH)
         # a share of the position, not a number drawn up to it: what is drawn must not depend on the store
         after = position * data.draw(st.integers(0, 100)) // 100
         batch = Outbox(self.source.app, SH).batch(JS, after, data.draw(st.integers(1, 12)))
         self.batches.append(batch)
-        Inbox(self.target.app, JS).apply(SH, batch)  # from before the position: overlaps what is held
+        Inbox(self.target.app, JS, self.target.cases.now).apply(
+            SH, batch
+        )  # from before the position: overlaps what is held
 
     @precondition(lambda self: bool(self.batches))
     @rule(data=st.data())
     def an_old_batch_arrives_again(self, data: st.DataObject) -> None:
-        Inbox(self.target.app, JS).apply(SH, data.draw(st.sampled_from(self.batches)))
+        Inbox(self.target.app, JS, self.target.cases.now).apply(SH, data.draw(st.sampled_from(self.batches)))
 
     @invariant()
     def every_replicated_stream_is_a_prefix_of_the_source(self) -> None:
@@ -213,7 +217,7 @@ def test_redelivered_and_overlapping_batches_apply_each_event_once(node: Service
         suppress_health_check=list(HealthCheck),
     )
     machine().runTest()
-    inbox = Inbox(jiangsu.app, JS)
+    inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
     while True:  # catch up: the replica then equals the source exactly
         batch = Outbox(node.app, SH).batch(JS, inbox.position(SH), 500)
         inbox.apply(SH, batch)
@@ -228,7 +232,7 @@ def test_redelivered_and_overlapping_batches_apply_each_event_once(node: Service
 def rejected_without_change(jiangsu: Services, sender: str, batch: pb.PullEventsResponse) -> str:
     before = applied_state(jiangsu)
     with pytest.raises(BatchRejected) as rejected:
-        Inbox(jiangsu.app, JS).apply(sender, batch)
+        Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(sender, batch)
     assert applied_state(jiangsu) == before
     return rejected.value.reason
 
@@ -269,7 +273,7 @@ def test_a_peer_cannot_write_into_a_stream_that_is_not_its_case(node: Services, 
 
 def test_a_peer_cannot_append_to_a_case_this_node_writes(node: Services, jiangsu: Services) -> None:
     case = forwarded_case(node)
-    outbox, inbox = Outbox(node.app, SH), Inbox(jiangsu.app, JS)
+    outbox, inbox = Outbox(node.app, SH), Inbox(jiangsu.app, JS, jiangsu.cases.now)
     first = outbox.batch(JS, 0, 500)
     inbox.apply(SH, first)
     assert jiangsu.cases.case(str(case.id)).writer() == JS
@@ -283,7 +287,7 @@ def test_a_peer_cannot_append_to_a_case_this_node_writes(node: Services, jiangsu
 def test_a_held_version_that_differs_is_a_divergence_not_a_skip(node: Services, jiangsu: Services) -> None:
     forwarded_case(node)
     batch = Outbox(node.app, SH).batch(JS, 0, 500)
-    Inbox(jiangsu.app, JS).apply(SH, batch)
+    Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(SH, batch)
     received = next(e for e in batch.events if e.topic.endswith("Case.Received"))
     forged = pb.PullEventsResponse(
         next_position=batch.next_position + 1, head_position=batch.next_position + 1
@@ -312,9 +316,9 @@ def test_the_receiving_province_gets_its_own_events_back_with_the_handling_provi
 ) -> None:
     """Jiangsu serves the whole stream, Shanghai's own versions first: those are skipped, the rest applied."""
     case = forwarded_case(node)
-    Inbox(jiangsu.app, JS).apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
+    Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
     jiangsu.cases.run(ACCEPT, str(case.id), Actor(JS, "JS-HANDLER", "handler-1"))
     back = Outbox(jiangsu.app, JS).batch(SH, 0, 500)
     assert back.events[0].originator_version == 1  # held at Shanghai already
-    applied = Inbox(node.app, SH).apply(JS, back)
+    applied = Inbox(node.app, SH, node.cases.now).apply(JS, back)
     assert (applied.stored, node.cases.case(str(case.id)).state.value) == (1, "ACCEPTED")

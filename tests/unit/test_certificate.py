@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -272,10 +272,11 @@ def test_the_signing_payload_is_canonical_and_covers_every_field() -> None:
 
 
 def test_a_holder_index_lists_each_certificate_once_and_carries_no_personal_data() -> None:
-    index = HolderCertificates.open("111", "11010519491231002X")
-    index.add("A")
-    index.add("B")
-    index.add("A")
+    at = datetime(2025, 9, 24, 9, 0, tzinfo=UTC)
+    index = HolderCertificates.open("111", "11010519491231002X", at)
+    index.add("A", at)
+    index.add("B", at)
+    index.add("A", at)
     events = index.collect_events()
     assert index.identifiers == ["A", "B"]
     assert len(events) == 3
