@@ -92,10 +92,10 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
     ) -> pb.GetCertificateResponse:
         _principal(self._services, context).require(*CERTIFICATE_READERS, province=self._services.province)
         certificate = await asyncio.to_thread(self._services.certificates.certificate, request.identifier)
-        return pb.GetCertificateResponse(certificate=_certificate_message(certificate))
+        return pb.GetCertificateResponse(certificate=certificate_message(certificate))
 
 
-def _certificate_message(certificate: Certificate) -> pb.Certificate:
+def certificate_message(certificate: Certificate) -> pb.Certificate:
     """Every declared field under the proto field of its name (tests/unit/test_certificate_declaration.py
     holds the message to the declaration); proto3 has no null, so an absent value is the empty string."""
     declared = {name: "" if value is None else value for name, value in asdict(certificate.content).items()}

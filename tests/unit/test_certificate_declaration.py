@@ -19,7 +19,7 @@ from aggregates.certificate import (
     CertificateContent,
     CertificateFields,
 )
-from node.grpc.certificates import _certificate_message
+from node.grpc.certificates import certificate_message
 from node.presentation.certificates import HOLDER_PREFIX, certificate_json
 from node.schemas.common import CERTIFICATE, ISSUE_REQUEST, NULLABLE_TEXT
 from tests.builders import issued
@@ -123,7 +123,7 @@ def test_the_proto_message_carries_every_declared_field_as_text() -> None:
         assert fields[name].type == FieldDescriptor.TYPE_STRING, name
         assert not fields[name].is_repeated, name
     certificate = issued(service_item_code=None, valid_to=None)
-    message = _certificate_message(certificate)
+    message = certificate_message(certificate)
     for name in DECLARED_FIELDS:
         assert getattr(message, name) == (getattr(certificate.content, name) or ""), name
 
