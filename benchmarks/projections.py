@@ -16,6 +16,7 @@ from benchmarks.bench_node import JS, SH, bench_node
 from node.services import Services
 from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, CONCLUDE, FORWARD, RATE, RECEIVE
 from simulators.sample_data import citizen_id, sample_certificates
+from simulators.simulate import nodes_today
 
 WINDOW, HANDLER = Actor(SH, "SH-WIN", "w-1"), Actor(JS, "JS-GA", "h-1")
 DIGEST = "sha256:" + "ab" * 32
@@ -26,7 +27,10 @@ RUNS = 5
 def fill(node: Services, cases: int, certificate_seed: str | None = None) -> None:
     """PROXY cases received in Shanghai for Jiangsu, forwarded, accepted, half of them concluded and rated;
     a Shanghai certificate verified by Jiangsu for every fifth (fills running at once: a seed each)."""
-    certificate = {"service_item_code": None, **sample_certificates(SH, 1, seed=certificate_seed)[0]}
+    certificate = {
+        "service_item_code": None,
+        **sample_certificates(SH, 1, seed=certificate_seed, today=nodes_today(None))[0],
+    }
     identifier = node.certificates.issue(WINDOW, **certificate).identifier
     for n in range(cases):
         applicant = {

@@ -30,6 +30,7 @@ from federation.handshake import channel_credentials, server_credentials
 from node.auth import Role
 from simulators.federated_flows import Applicant, Federation
 from simulators.federation_cluster import FederatedCluster
+from simulators.simulate import nodes_today
 
 SH, JS = "310000", "320000"
 BATCH_EVENTS = 500
@@ -175,7 +176,7 @@ async def main(args: argparse.Namespace) -> None:
     cluster.start()
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            fed = Federation(session, cluster.nodes, cluster.issuer_key)
+            fed = Federation(session, cluster.nodes, cluster.issuer_key, nodes_today(None))
             applicant = await fed.issue_id_card(SH, seed="bench")
             latencies = await measure_latency(fed, applicant, args.cases)
             raw = await raw_grpc_round_trips(cluster.federation_dir, args.cases)

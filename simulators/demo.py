@@ -43,7 +43,7 @@ from simulators.federated_flows import (
 from simulators.federation_cluster import FederatedCluster
 from simulators.rest import DemoError, call
 from simulators.sample_data import sample_certificates
-from simulators.simulate import simulated_time
+from simulators.simulate import nodes_today, simulated_time
 
 CERTIFICATES_PER_PROVINCE = 3
 DEMO_MARKER = ".tongban-demo"
@@ -85,9 +85,11 @@ async def run_demo(data_dir: Path, *, once: bool, start: date | None = None) -> 
         _write_tour_env(data_dir, cluster)
         started = time.perf_counter()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            results = await asyncio.gather(*(_exercise(session, n, nodes, cluster.issuer_key) for n in nodes))
+            results = await asyncio.gather(
+                *(_exercise(session, n, nodes, cluster.issuer_key, nodes_today(start)) for n in nodes)
+            )
             ok = _print_summary(results, time.perf_counter() - started)
-            fed = Federation(session, cluster.nodes, cluster.issuer_key)
+            fed = Federation(session, cluster.nodes, cluster.issuer_key, nodes_today(start))
             ok = await _flows(fed, cluster.provinces) and ok
             ok = await _witnessed(fed, cluster) and ok
         if once or not ok:
@@ -226,14 +228,14 @@ async def _wait_for_interrupt() -> None:
 
 
 async def _exercise(
-    session: aiohttp.ClientSession, node: NodeProcess, nodes: list[NodeProcess], issuer_key: Path
+    session: aiohttp.ClientSession, node: NodeProcess, nodes: list[NodeProcess], issuer_key: Path, today: date
 ) -> ProvinceResult:
     result = ProvinceResult(node.province)
     issuer = {"Authorization": "Bearer " + token_for(issuer_key, node.province, Role.ISSUER)}
     try:
         key = await _node_key(session, node)
         identifiers = []
-        for body in sample_certificates(node.province, CERTIFICATES_PER_PROVINCE):
+        for body in sample_certificates(node.province, CERTIFICATES_PER_PROVINCE, today=today):
             created = await call(session, "POST", f"{node.http_url}/v1/certificates", issuer, body, 201)
             identifiers.append(created["identifier"])
             result.issued += 1

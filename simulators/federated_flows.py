@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,9 +58,13 @@ class Federation:
     """Officers of every province, each calling their own province's node."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, nodes: Mapping[str, ReachableNode], issuer_key: Path
+        self,
+        session: aiohttp.ClientSession,
+        nodes: Mapping[str, ReachableNode],
+        issuer_key: Path,
+        today: date,  # the day of the nodes' clock: the certificates issued are valid then
     ) -> None:
-        self.session, self.nodes, self.issuer_key = session, nodes, issuer_key
+        self.session, self.nodes, self.issuer_key, self.today = session, nodes, issuer_key, today
         self._tokens: dict[tuple[str, Role], tuple[str, float]] = {}
 
     def headers(self, province: str, role: Role) -> dict[str, str]:
@@ -145,7 +150,11 @@ class Federation:
 
     async def issue_id_card(self, province: str, seed: str) -> Applicant:
         """An ID card certificate issued by ``province``; its holder becomes an applicant."""
-        body = next(b for b in sample_certificates(province, 14, seed=seed) if b["type_code"] == ID_CARD_TYPE)
+        body = next(
+            b
+            for b in sample_certificates(province, 14, today=self.today, seed=seed)
+            if b["type_code"] == ID_CARD_TYPE
+        )
         created = await self.post(province, "/v1/certificates", Role.ISSUER, body, 201)
         return Applicant(body["holder_name"], body["holder_id"], created["identifier"])
 

@@ -51,15 +51,18 @@ SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军")
 
 
-def sample_certificates(province: str, count: int, seed: int | str | None = None) -> list[dict[str, Any]]:
-    """``count`` issue-request bodies for certificates issued in ``province`` (POST /v1/certificates)."""
+def sample_certificates(
+    province: str, count: int, *, today: date, seed: int | str | None = None
+) -> list[dict[str, Any]]:
+    """``count`` issue-request bodies for certificates issued in ``province`` (POST /v1/certificates), valid
+    on ``today``: the day of the nodes' clock, never the machine's."""
     rng = random.Random(seed if seed is not None else f"{province}-{count}")
     types = certificate_types()
     issuer = credit_code(province, 1000 + rng.randrange(1000))
     bodies = []
     for n in range(count):
         type_name, definer, type_code, years = types[n % len(types)]
-        issued = date.today() - timedelta(days=30 + rng.randrange(300))  # recent, so still valid today
+        issued = today - timedelta(days=30 + rng.randrange(300))  # recent, so still valid that day
         issue_date = issued.isoformat()
         holder_id = citizen_id(
             province[:2] + "0101", f"{1960 + rng.randrange(40)}0{1 + rng.randrange(9)}15", rng.randrange(1000)

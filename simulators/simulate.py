@@ -102,7 +102,7 @@ class Simulation:
         if self.scenario.running is not None and self.scenario.issuer_key is not None:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
                 report = await self._drive(
-                    Federation(session, self.scenario.running, self.scenario.issuer_key)
+                    Federation(session, self.scenario.running, self.scenario.issuer_key, nodes_today(None))
                 )
             write(report, self.scenario.report_dir)
             return report
@@ -113,7 +113,12 @@ class Simulation:
         try:
             await asyncio.to_thread(self.cluster.start)
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-                fed = Federation(session, self.cluster.nodes, self.cluster.issuer_key)
+                fed = Federation(
+                    session,
+                    self.cluster.nodes,
+                    self.cluster.issuer_key,
+                    nodes_today(self.scenario.start_date),
+                )
                 report = await self._drive(fed)
         finally:
             await asyncio.to_thread(self.cluster.stop)
@@ -414,13 +419,18 @@ def mix(runs: list[CaseRun]) -> dict[str, Any]:
     }
 
 
+def nodes_today(start: date | None) -> date:
+    """The day the nodes' clocks start on: ``start``, else today in China (nodes on the wall clock)."""
+    return start or datetime.now(timezone(timedelta(hours=8))).date()
+
+
 def simulated_time(scale: float, start: date | None = None) -> dict[str, str]:
     """The node settings of a shared simulated clock from 09:00 China time on ``start`` (default today),
     ``scale`` times faster (1 when only the day is chosen); none for the wall clock."""
     if not scale and start is None:
         return {}
+    day = nodes_today(start)
     china = timezone(timedelta(hours=8))
-    day = start or datetime.now(china).date()
     origin = datetime(day.year, day.month, day.day, 9, tzinfo=china)
     return {
         "TONGBAN_TIME_ORIGIN": origin.isoformat(),

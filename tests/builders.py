@@ -15,6 +15,7 @@ from aggregates.responsibility import Actor
 from node.settings import Settings, load_settings
 from node.usecases.catalogue import CatalogueService
 from simulators.sample_data import sample_catalogue, sample_certificates
+from tests.dates import TEST_DATE
 
 ACTOR = Actor("310000", "OFFICE01", "op-001")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -22,7 +23,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def issue_body(n: int = 0, **overrides: Any) -> dict[str, Any]:
     """A valid POST /v1/certificates body (holder data is synthetic)."""
-    return {**sample_certificates("310000", n + 1, seed=7)[n], **overrides}
+    return {**sample_certificates("310000", n + 1, seed=7, today=TEST_DATE)[n], **overrides}
 
 
 def issue_fields(
@@ -31,7 +32,7 @@ def issue_fields(
     """The keyword arguments of ``CertificateService.issue`` for the sample certificate ``n`` of ``province``.
     With ``issued_on`` its dates are fixed (issued that day, valid as long as the sample's), not relative to
     today: tests on an injected clock use it."""
-    body = sample_certificates(province, n + 1, seed=7)[n]
+    body = sample_certificates(province, n + 1, seed=7, today=TEST_DATE)[n]
     if issued_on is not None:
         lasts = (
             date.fromisoformat(body["valid_to"]) - date.fromisoformat(body["valid_from"])

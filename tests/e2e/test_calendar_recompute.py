@@ -21,6 +21,7 @@ from node.calendar.statutory_holidays import statutory_days
 from simulators.federated_flows import Federation
 from simulators.federation_cluster import FederatedCluster
 from simulators.simulate import simulated_time
+from tests.dates import TEST_DATE
 
 pytestmark = pytest.mark.e2e
 SH, JS = "310000", "320000"
@@ -53,7 +54,7 @@ def test_the_official_year_moves_the_due_date_once_on_both_nodes(tmp_path: Path)
 
 async def _scenario(cluster: FederatedCluster, calendar_file: Path) -> None:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        fed = Federation(session, cluster.nodes, cluster.issuer_key)
+        fed = Federation(session, cluster.nodes, cluster.issuer_key, TEST_DATE)
         applicant = await fed.issue_id_card(SH, seed="calendar")
         case_id = await fed.received_proxy_case(SH, JS, applicant, consent="CONSENT-CALENDAR")
         path = f"/v1/cases/{case_id}"

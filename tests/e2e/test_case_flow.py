@@ -19,6 +19,7 @@ from node.auth import Role
 from simulators.cluster import NodeProcess, prepare_keys, token_for
 from simulators.demo_cases import CaseResults, IdCard, run_case_scenarios
 from simulators.sample_data import SAMPLE_CATALOGUE, sample_certificates
+from tests.dates import TEST_DATE
 
 pytestmark = pytest.mark.e2e
 HERE, HANDLING = "310000", "320000"
@@ -61,7 +62,7 @@ def test_every_mode_and_a_bundle_over_rest(tmp_path: Path) -> None:
 
         async def scenario() -> tuple[CaseResults, dict[str, Any]]:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-                body = sample_certificates(HERE, 1, seed=3)[0]
+                body = sample_certificates(HERE, 1, seed=3, today=TEST_DATE)[0]
                 headers = {"Authorization": "Bearer " + token_for(issuer_key, HERE, Role.ISSUER)}
                 async with session.post(
                     f"{node.http_url}/v1/certificates", json=body, headers=headers

@@ -32,6 +32,7 @@ from simulators.federated_flows import (
     revocation_flow,
 )
 from simulators.federation_cluster import FederatedCluster
+from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import running_cluster
 
@@ -52,7 +53,7 @@ def cluster(
 
 async def _with_federation(cluster: FederatedCluster, scenario: Any) -> Any:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        return await scenario(Federation(session, cluster.nodes, cluster.issuer_key))
+        return await scenario(Federation(session, cluster.nodes, cluster.issuer_key, TEST_DATE))
 
 
 @pytest.fixture(scope="module")

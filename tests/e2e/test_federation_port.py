@@ -18,6 +18,7 @@ from node.auth import Role
 from node.signing import PublicKey
 from simulators.cluster import NodeProcess, prepare_keys, token_for
 from simulators.sample_data import sample_certificates
+from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +89,7 @@ def verify_across_provinces(node: NodeProcess, directory: Path, credentials: grp
     """Jiangsu verifies a Shanghai certificate (核验) for its case; Shanghai records the use (用证记录)."""
     issuer = {"Authorization": "Bearer " + token_for(directory / "token-issuer.key", SH, Role.ISSUER)}
     status, created = http.post_json(
-        f"{node.http_url}/v1/certificates", sample_certificates(SH, 1)[0], issuer
+        f"{node.http_url}/v1/certificates", sample_certificates(SH, 1, today=TEST_DATE)[0], issuer
     )
     assert status == 201
     identifier = created["identifier"]

@@ -22,6 +22,7 @@ from federation.handshake import channel_credentials
 from node.auth import Role
 from simulators.federated_flows import Applicant, Federation
 from simulators.federation_cluster import FederatedCluster
+from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import running_cluster
 
@@ -44,7 +45,7 @@ def cluster(
 
 async def _run(cluster: FederatedCluster, scenario: Any) -> Any:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        return await scenario(Federation(session, cluster.nodes, cluster.issuer_key))
+        return await scenario(Federation(session, cluster.nodes, cluster.issuer_key, TEST_DATE))
 
 
 async def _forward_cases(fed: Federation, applicant: Applicant, count: int) -> list[str]:

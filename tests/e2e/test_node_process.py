@@ -30,6 +30,7 @@ from node.signing import PublicKey
 from simulators.cluster import NodeProcess, prepare_keys, token_for
 from simulators.sample_data import citizen_id, sample_certificates
 from tests.conftest import drop_schema
+from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 
 pytestmark = pytest.mark.e2e
@@ -81,7 +82,7 @@ def send_refused_requests(node: NodeProcess, identifier: str) -> list[str]:
     """Requests refused (422) or that used to crash the node (500); returns the personal data they held."""
     issuer = {"Authorization": bearer(node, Role.ISSUER)}
     url = f"{node.http_url}/v1/certificates"
-    body = {**sample_certificates(PROVINCE, 1, seed=99)[0], "holder_name": REFUSED_NAME}
+    body = {**sample_certificates(PROVINCE, 1, seed=99, today=TEST_DATE)[0], "holder_name": REFUSED_NAME}
     answers = [
         # 422: a bad check character, with a real-looking name beside it
         (422, http.post_json(url, {**body, "holder_id": BAD_CHECK_ID}, issuer)),
@@ -145,7 +146,7 @@ def send_refused_requests(node: NodeProcess, identifier: str) -> list[str]:
 
 
 def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  # noqa: PLR0915
-    bodies = sample_certificates(PROVINCE, 3, seed=11)
+    bodies = sample_certificates(PROVINCE, 3, seed=11, today=TEST_DATE)
     issuer = {"Authorization": bearer(node, Role.ISSUER)}
     identifiers = []
     for body in bodies:
@@ -314,7 +315,7 @@ def canonical_content(certificate: dict[str, Any]) -> bytes:
 def test_sigterm_stops_gracefully_and_a_restart_keeps_the_data(node: NodeProcess) -> None:
     issuer = {"Authorization": bearer(node, Role.ISSUER)}
     status, created = http.post_json(
-        f"{node.http_url}/v1/certificates", sample_certificates(PROVINCE, 1)[0], issuer
+        f"{node.http_url}/v1/certificates", sample_certificates(PROVINCE, 1, today=TEST_DATE)[0], issuer
     )
     assert status == 201
     assert node.stop(signal.SIGTERM) == 0
@@ -332,7 +333,7 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path: Path) -> None:
     node = NodeProcess(PROVINCE, tmp_path, {"TONGBAN_LOG_LEVEL": "debug"})
     node.start()
     try:
-        body = json.dumps(sample_certificates(PROVINCE, 1, seed=5)[0]).encode()
+        body = json.dumps(sample_certificates(PROVINCE, 1, seed=5, today=TEST_DATE)[0]).encode()
         head = (
             "POST /v1/certificates HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: {bearer(node, Role.ISSUER)}\r\nContent-Type: application/json\r\n"
@@ -389,7 +390,7 @@ def test_the_node_ignores_the_callers_tongban_settings(
         assert (status, ready["checks"]["store_kind"]) == (200, "sqlite")
         status, _ = http.post_json(
             f"{node.http_url}/v1/certificates",
-            sample_certificates(PROVINCE, 1)[0],
+            sample_certificates(PROVINCE, 1, today=TEST_DATE)[0],
             {"Authorization": bearer(node, Role.ISSUER)},
         )
         assert status == 201

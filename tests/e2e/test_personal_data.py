@@ -20,6 +20,7 @@ from simulators.cluster import token_for
 from simulators.federated_flows import ID_CARD_TYPE, Applicant, Federation, proxy_flow
 from simulators.federation_cluster import FederatedCluster
 from simulators.sample_data import sample_certificates
+from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import poll_http, running_cluster
 from tests.people import Person, people
@@ -58,7 +59,9 @@ def test_no_personal_data_in_logs_metrics_or_errors_and_a_peer_erases_on_notice(
         cases = {}
         for person in persons:
             body = next(
-                b for b in sample_certificates(SH, 14, seed=person.name) if b["type_code"] == ID_CARD_TYPE
+                b
+                for b in sample_certificates(SH, 14, seed=person.name, today=TEST_DATE)
+                if b["type_code"] == ID_CARD_TYPE
             )
             card = await fed.post(SH, "/v1/certificates", Role.ISSUER, {**body, **person.holder()}, 201)
             result = await proxy_flow(
@@ -75,7 +78,9 @@ def test_no_personal_data_in_logs_metrics_or_errors_and_a_peer_erases_on_notice(
 
     async def run() -> dict[str, Any]:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            result: dict[str, Any] = await scenario(Federation(session, cluster.nodes, cluster.issuer_key))
+            result: dict[str, Any] = await scenario(
+                Federation(session, cluster.nodes, cluster.issuer_key, TEST_DATE)
+            )
             return result
 
     outcome: dict[str, Any] = asyncio.run(run())

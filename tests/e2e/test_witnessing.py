@@ -36,6 +36,7 @@ from node.settings import load_settings
 from simulators.cluster import token_for
 from simulators.federated_flows import Federation, proxy_flow
 from simulators.federation_cluster import FederatedCluster
+from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import poll_http, running_cluster
 from tests.integration.test_audit_verify import swap
@@ -63,7 +64,9 @@ def get(cluster: FederatedCluster, province: str, path: str) -> tuple[int, Any]:
 def issue_certificate(cluster: FederatedCluster, province: str, seed: str) -> None:
     async def run() -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            await Federation(session, cluster.nodes, cluster.issuer_key).issue_id_card(province, seed=seed)
+            await Federation(session, cluster.nodes, cluster.issuer_key, TEST_DATE).issue_id_card(
+                province, seed=seed
+            )
 
     asyncio.run(run())
 
@@ -176,7 +179,7 @@ def test_a_case_bundle_exported_from_a_running_node_checks_offline(
 ) -> None:
     async def flow() -> str:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            fed = Federation(session, cluster.nodes, cluster.issuer_key)
+            fed = Federation(session, cluster.nodes, cluster.issuer_key, TEST_DATE)
             applicant = await fed.issue_id_card(SH, seed="bundle-applicant")
             result = await proxy_flow(fed, SH, JS, applicant)
             return result.case_ids[0]

@@ -23,6 +23,7 @@ from node.store.application import AlreadyExists, NotFound
 from node.store.idempotency import Idempotency, IdempotencyKeyReused
 from simulators.sample_data import sample_certificates
 from tests.builders import ACTOR, FakeClock, issue_fields
+from tests.dates import TEST_DATE
 
 ISSUED_ON = date(2025, 9, 1)  # before the clock's day (2025-09-24)
 
@@ -149,7 +150,7 @@ def test_transfer_in_links_only_another_provinces_certificate(node: Services) ->
     with pytest.raises(InvalidField, match="undo-transfer-out") as refused:
         node.certificates.transfer_in(ACTOR, previous_identifier=here, **issue_fields(1, ISSUED_ON))
     assert refused.value.field == "previous_identifier"
-    jiangsu = {"service_item_code": None, **sample_certificates("320000", 1, seed=7)[0]}
+    jiangsu = {"service_item_code": None, **sample_certificates("320000", 1, seed=7, today=TEST_DATE)[0]}
     foreign = CertificateContent.create(serial="7654321", **jiangsu).identifier  # issued in Jiangsu
     moved = node.certificates.transfer_in(ACTOR, previous_identifier=foreign, **issue_fields(1, ISSUED_ON))
     assert (moved.content.link, moved.content.previous_identifier) == (Link.TRANSFERRED_IN, foreign)
