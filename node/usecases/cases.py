@@ -25,7 +25,7 @@ from aggregates.applicant import Applicant
 from aggregates.bundle import BundleCase
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
 from aggregates.case import Case, Part
-from aggregates.certificate import holder_digest
+from aggregates.certificate import Status, holder_digest
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineState, Suspension, deadline_state
 from aggregates.erasure import ERASED
@@ -534,7 +534,7 @@ def _recognition_refusal(assertion: dict[str, Any], holder_matches: bool) -> str
     """Why another province's answer does not let this province rely on the certificate; None: it does."""
     if assertion.get("authentic") is not True:
         return f"not authentic ({assertion.get('problem') or 'unknown problem'})"
-    if assertion.get("status") != "VALID":
+    if assertion.get("status") != Status.VALID:
         return f"status {assertion.get('status')}"
     if not holder_matches:
         return "the certificate's holder is not the applicant"

@@ -18,7 +18,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from aggregates.case import Case
-from aggregates.certificate import Certificate
+from aggregates.certificate import Certificate, Status
 from aggregates.foreign_certificate import ForeignCertificate
 from infra.log_follower import LogFollower, MemoryPositions
 from node.store.application import NodeApplication
@@ -84,11 +84,11 @@ class RelianceWatcher:
                 return set()
             case_id = str(event.originator_id)
             self._relying[identifier].add(case_id)
-            return {(case_id, identifier)} if self._status.get(identifier, "VALID") != "VALID" else set()
+            return {(case_id, identifier)} if self._status.get(identifier, Status.VALID) != Status.VALID else set()
         identifier = self._identifier(event.originator_id)  # type: ignore[attr-defined]
         status = event.status  # type: ignore[attr-defined]
         self._status[identifier] = status
-        if status == "VALID":
+        if status == Status.VALID:
             return set()
         return {(case_id, identifier) for case_id in self._relying.get(identifier, ())}
 
