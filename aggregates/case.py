@@ -1285,3 +1285,75 @@ def writer_of(state: str, forwarded: bool, mode: str, receiving: str, handling: 
 def _closed(suspensions: list[tuple[str, str | None]], on: str) -> list[tuple[str, str | None]]:
     """The suspensions with the open one (if any) ended on ``on``."""
     return [(start, on if end is None else end) for start, end in suspensions]
+
+
+# What each event means to those who follow a case without loading it (the read models, the deadline timer):
+# the state it leaves the case in, and how it moves the case's legal clock. Declared here, beside the events,
+# so a new event is described once; tests/unit/test_case.py holds the table to the aggregate.
+
+STATE_AFTER: dict[type[Aggregate.Event], State] = {
+    Case.Received: State.RECEIVED,
+    Case.Forwarded: State.FORWARDED,
+    Case.Accepted: State.ACCEPTED,
+    Case.Refused: State.REFUSED,
+    Case.SupplementRequested: State.SUPPLEMENT_REQUESTED,
+    Case.SpecialProcedureStarted: State.SPECIAL_PROCEDURE,
+    Case.SpecialProcedureEnded: State.ACCEPTED,
+    Case.Concluded: State.CONCLUDED,
+    Case.Delivered: State.DELIVERED,
+    Case.Archived: State.ARCHIVED,
+    Case.Withdrawn: State.WITHDRAWN,
+}
+ENDINGS = tuple(cls for cls, state in STATE_AFTER.items() if state in ENDED_STATES)
+
+# The events that move a case's legal clock, besides Submitted, which starts it.
+CLOCK_EVENTS: tuple[type[Aggregate.Event], ...] = (
+    Case.Accepted,
+    Case.SupplementRequested,
+    Case.SupplementProvided,
+    Case.SpecialProcedureStarted,
+    Case.SpecialProcedureEnded,
+    Case.Extended,
+    Case.Concluded,
+    Case.DeadlinesRecomputed,
+    Case.Withdrawn,
+)
+
+
+def fold_clock(clock: dict[str, Any], event: Any) -> None:
+    """Apply one of :data:`CLOCK_EVENTS` to a clock kept as a plain dict (a read model stores it as JSON),
+    in place: the counting facts (:func:`fold_counting`), the year schedules recorded, the last due-date
+    move, and ``stopped_on`` once every clock has stopped without a decision."""
+    if isinstance(event, Case.Withdrawn):
+        clock["stopped_on"] = event.withdrawn_on
+    elif isinstance(event, Case.DeadlinesRecomputed):
+        clock["calendar_years"] |= {str(fields["year"]): fields for fields in event.calendar_years}
+        clock["due_moved"] = {
+            "at": event.timestamp.isoformat(),
+            "promised": {"from": event.promised_from, "to": event.promised_to},
+            "statutory": {"from": event.statutory_from, "to": event.statutory_to},
+            "sources": [fields["source"] for fields in event.calendar_years],
+        }
+    else:
+        fold_counting(clock, event)
+
+
+def fold_counting(facts: dict[str, Any], event: Any) -> None:
+    """The facts the count of working days rests on, kept in any dict with their keys: ``accepted_on``,
+    ``suspensions``, ``extension_days`` and ``concluded_on`` (the service statistics keep them in their rows).
+    Other events leave them as they are."""
+    if isinstance(event, Case.Accepted):
+        facts["accepted_on"] = event.accepted_on
+    elif isinstance(event, Case.SupplementRequested):
+        if event.suspends_clock:
+            facts["suspensions"].append([event.requested_on, None])
+    elif isinstance(event, Case.SpecialProcedureStarted):
+        facts["suspensions"].append([event.started_on, None])
+    elif isinstance(event, Case.SupplementProvided | Case.SpecialProcedureEnded):
+        ended = event.provided_on if isinstance(event, Case.SupplementProvided) else event.ended_on
+        facts["suspensions"] = _closed(facts["suspensions"], ended)
+    elif isinstance(event, Case.Extended):
+        facts["extension_days"] = event.days
+    elif isinstance(event, Case.Concluded):
+        facts["concluded_on"] = event.concluded_on
+        facts["suspensions"] = _closed(facts["suspensions"], event.concluded_on)

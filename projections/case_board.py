@@ -20,9 +20,9 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from aggregates.case import OPEN_STATES, Case, State, writer_of
+from aggregates.case import CLOCK_EVENTS, OPEN_STATES, STATE_AFTER, Case, State, fold_clock, writer_of
 from infra.view_store import Transaction
-from projections.deadline_clock import CLOCK_EVENTS, CalendarOf, deadline_states, fold, new_clock
+from projections.deadline_clock import CalendarOf, deadline_states, new_clock
 from projections.row_batch import RowBatch
 
 COLUMNS = (
@@ -66,20 +66,6 @@ DDL = """CREATE TABLE IF NOT EXISTS view_case_board (
     updated_at TEXT NOT NULL
 )"""
 CLOCK_DDL = "CREATE TABLE IF NOT EXISTS view_case_board_clock (case_id TEXT PRIMARY KEY, clock TEXT NOT NULL)"
-# The state each event leaves the case in (events not named here leave it as it was).
-STATE_AFTER: dict[type[Any], State] = {
-    Case.Received: State.RECEIVED,
-    Case.Forwarded: State.FORWARDED,
-    Case.Accepted: State.ACCEPTED,
-    Case.Refused: State.REFUSED,
-    Case.SupplementRequested: State.SUPPLEMENT_REQUESTED,
-    Case.SpecialProcedureStarted: State.SPECIAL_PROCEDURE,
-    Case.SpecialProcedureEnded: State.ACCEPTED,
-    Case.Concluded: State.CONCLUDED,
-    Case.Delivered: State.DELIVERED,
-    Case.Archived: State.ARCHIVED,
-    Case.Withdrawn: State.WITHDRAWN,
-}
 
 
 class CaseBoard:
@@ -118,7 +104,7 @@ class CaseBoard:
             return
         clock = self._clocks.find(tx, case_id) if isinstance(event, CLOCK_EVENTS) else None
         if clock is not None:  # none for a case filed before the board kept clocks, until a rebuild
-            fold(clock["clock"], event)
+            fold_clock(clock["clock"], event)
         row = self._rows.get(tx, case_id)
         row["updated_at"] = at
         if type(event) in STATE_AFTER:

@@ -24,11 +24,10 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedule
-from aggregates.case import Case
+from aggregates.case import Case, fold_counting
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineStatus, Suspension, deadline_state
 from infra.view_store import Transaction
-from projections.deadline_clock import fold_counting
 from projections.row_batch import RowBatch
 
 COLUMNS = (

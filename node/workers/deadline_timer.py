@@ -16,7 +16,7 @@ import structlog
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from aggregates.case import Case
+from aggregates.case import ENDINGS, Case
 from infra.log_follower import LogFollower, MemoryPositions
 from node.store.application import NodeApplication
 from node.usecases.case_timers import CaseTimers
@@ -29,7 +29,7 @@ class DeadlineTimer:
         self._timers = timers
         self._open: set[str] = set()
         self._filed = get_topic(Case.Submitted)
-        ended = (get_topic(Case.Concluded), get_topic(Case.Refused), get_topic(Case.Withdrawn))
+        ended = tuple(get_topic(cls) for cls in ENDINGS)
         # The open cases are kept in memory, so is the position: a restart reads the log again to find them.
         self._log = LogFollower(
             app.recorder, "deadline_timer", (self._filed, *ended), batch_size, MemoryPositions(), self._read

@@ -84,7 +84,11 @@ class RelianceWatcher:
                 return set()
             case_id = str(event.originator_id)
             self._relying[identifier].add(case_id)
-            return {(case_id, identifier)} if self._status.get(identifier, Status.VALID) != Status.VALID else set()
+            return (
+                {(case_id, identifier)}
+                if self._status.get(identifier, Status.VALID) != Status.VALID
+                else set()
+            )
         identifier = self._identifier(event.originator_id)  # type: ignore[attr-defined]
         status = event.status  # type: ignore[attr-defined]
         self._status[identifier] = status

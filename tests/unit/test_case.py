@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from aggregates.case import ENDED_STATES, OPEN_STATES, Case, Part, State
+from aggregates.case import (
+    CLOCK_EVENTS,
+    ENDED_STATES,
+    ENDINGS,
+    OPEN_STATES,
+    STATE_AFTER,
+    Case,
+    Part,
+    State,
+    fold_clock,
+)
 from aggregates.clock import china_date
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
@@ -490,3 +501,103 @@ T_WITHDRAW = later(days=2)
 def _withdrawable_case() -> tuple[Case, Actor]:
     """An accepted PROXY case, received in Shanghai and handled in Jiangsu, not yet decided."""
     return accepted(), JS_HANDLER
+
+
+# What the followers read from the events (STATE_AFTER, ENDINGS, fold_clock) agrees with the aggregate itself.
+
+
+def _recorded(case: Case, command: Callable[[], object]) -> list[Any]:
+    case.collect_events()
+    command()
+    return list(case.collect_events())
+
+
+def _every_path() -> list[tuple[Case, Callable[[], object]]]:
+    """Commands that, together, record every event STATE_AFTER names, each on a case ready for it."""
+    steps: list[tuple[Case, Callable[[], object]]] = []
+    case = with_materials(submitted())
+    steps += [
+        (case, lambda: case.receive("SJ1", SH_WINDOW, later())),
+        (case, lambda: case.forward(SH_WINDOW, later())),
+    ]
+    steps += [(case, lambda: case.accept("SL1", JS_HANDLER, later(1)))]
+    steps += [
+        (case, lambda: case.request_supplement(["M02"], "缺页", date(2026, 3, 20), JS_HANDLER, later(2)))
+    ]
+    steps += [
+        (case, lambda: case.attach_material("M02", SH_WINDOW, later(3), file_digest="sha256:" + "d" * 64))
+    ]
+    steps += [(case, lambda: case.provide_supplement(SH_WINDOW, later(3)))]
+    steps += [(case, lambda: case.start_special_procedure("HEARING", "听证", JS_HANDLER, later(4)))]
+    steps += [(case, lambda: case.end_special_procedure("完毕", JS_HANDLER, later(5)))]
+    steps += [(case, lambda: approve(case))]
+    steps += [(case, lambda: case.conclude("ISSUED", JS_HANDLER, later(6)))]
+    steps += [(case, lambda: case.deliver("WINDOW", "窗口领取", SH_WINDOW, later(7)))]
+    steps += [(case, lambda: case.archive(JS_HANDLER, later(8)))]
+    refused = forwarded()
+    steps += [(refused, lambda: refused.refuse("不属于本机关职权", JS_HANDLER, later(1)))]
+    withdrawn = accepted()
+    steps += [(withdrawn, lambda: withdrawn.withdraw("申请人撤回", SH_WINDOW, later(2)))]
+    return steps
+
+
+def test_the_state_each_event_leaves_is_the_aggregates_own() -> None:
+    seen = set()
+    for case, command in _every_path():
+        events = _recorded(case, command)
+        named = [type(e) for e in events if type(e) in STATE_AFTER]
+        if named:  # the last event STATE_AFTER names decides the state the case is left in
+            assert case.state == STATE_AFTER[named[-1]], named[-1]
+        seen.update(named)
+    assert set(STATE_AFTER) <= seen
+    assert set(ENDINGS) == {Case.Refused, Case.Concluded, Case.Delivered, Case.Archived, Case.Withdrawn}
+
+
+def _clock_of(events: list[Any]) -> dict[str, Any]:
+    """The clock a read model folds from the events alone."""
+    clock: dict[str, Any] = {"accepted_on": None, "suspensions": [], "extension_days": 0}
+    clock |= {"concluded_on": None, "calendar_years": {}}
+    for event in events:
+        if isinstance(event, CLOCK_EVENTS):
+            fold_clock(clock, event)
+    return clock
+
+
+def _history(case: Case, *commands: Callable[[], object]) -> list[Any]:
+    events: list[Any] = list(case.collect_events())
+    for command in commands:
+        events += _recorded(case, command)
+    return events
+
+
+def test_the_clock_a_follower_folds_has_the_aggregates_counting_facts() -> None:
+    case = with_materials(submitted())
+    events = _history(
+        case,
+        lambda: case.receive("SJ1", SH_WINDOW, later()),
+        lambda: case.forward(SH_WINDOW, later()),
+        lambda: case.accept("SL1", JS_HANDLER, later(1)),
+        lambda: case.request_supplement(["M02"], "缺页", date(2026, 3, 20), JS_HANDLER, later(2)),
+        lambda: case.attach_material("M02", SH_WINDOW, later(4), file_digest="sha256:" + "d" * 64),
+        lambda: case.provide_supplement(SH_WINDOW, later(4)),
+        lambda: case.extend(5, "复杂", None, JS_HANDLER, later(5)),
+        lambda: case.start_special_procedure("HEARING", "听证", JS_HANDLER, later(6)),
+        lambda: case.end_special_procedure("完毕", JS_HANDLER, later(8)),
+        lambda: approve(case),
+        lambda: case.conclude("ISSUED", JS_HANDLER, later(9)),
+    )
+    clock = _clock_of(events)
+    assert (clock["accepted_on"], clock["extension_days"], clock["concluded_on"]) == (
+        case.accepted_on,
+        case.extension_days,
+        case.concluded_on,
+    )
+    assert [tuple(s) for s in clock["suspensions"]] == case.suspensions
+    assert len(case.suspensions) == 2
+    assert "stopped_on" not in clock
+
+
+def test_a_withdrawal_stops_the_folded_clock_on_the_aggregates_date() -> None:
+    case = accepted()
+    events = _history(case, lambda: case.withdraw("申请人撤回", SH_WINDOW, later(2)))
+    assert _clock_of(events)["stopped_on"] == case.withdrawn_on is not None
