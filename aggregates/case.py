@@ -469,6 +469,11 @@ class Case(Aggregate):
             and status != Status.VALID
         )
 
+    @property
+    def stopped_on(self) -> str | None:
+        """The day every clock of the case stopped without a decision (a withdrawal), or None."""
+        return self.withdrawn_on
+
     def relies_on(self, certificate_identifier: str) -> bool:
         return any(m["certificate_identifier"] == certificate_identifier for m in self.materials.values())
 

@@ -500,8 +500,8 @@ class CaseService:
         self, case: Case, as_of: datetime | None = None, calendar: WorkingCalendar | None = None
     ) -> CaseDeadlines | None:
         """Promised (承诺) and statutory (法定) deadline states as of an instant; None before acceptance and
-        once withdrawn (every clock stopped)."""
-        if case.accepted_on is None or case.withdrawn_on is not None:
+        once every clock has stopped without a decision (a withdrawal)."""
+        if case.accepted_on is None or case.stopped_on is not None:
             return None
         counted = calendar or self.calendar_of(case)
         today = china_date(as_of or self._clock())
