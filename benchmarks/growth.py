@@ -21,6 +21,7 @@ from node.audit.replay import replay_log
 from node.audit.verify import verify
 from node.services import Services
 from node.store.stored_records import stored_records
+from projections.case_board import CaseBoard
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 FILLERS = 8  # threads filing at once; each uses a certificate of its own, so they never race on one
@@ -44,7 +45,7 @@ def _verified(node: Services) -> int:
 def main(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     with bench_node(args.postgres) as node:
-        board = node.projections["case_board"]
+        board = node.projections[CaseBoard.name]
         board.tick()
         node.transparency.publish_head()
         print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}")

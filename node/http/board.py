@@ -26,7 +26,7 @@ from node.http.query import (
     page_size,
 )
 from node.schemas.common import Schema
-from projections.case_board import SORTS, BoardQuery, board_counts, query_board, with_deadlines
+from projections.case_board import SORTS, BoardQuery, CaseBoard, board_counts, query_board, with_deadlines
 
 BOARD_READERS = (Role.WINDOW, Role.HANDLER, Role.AUDITOR, Role.ADMIN)
 MAX_LIMIT = 200
@@ -94,7 +94,7 @@ async def board(request: web.Request) -> web.Response:
             return rows, board_counts(tx, services.province)
 
     rows, counts = await asyncio.to_thread(read)
-    lag = await asyncio.to_thread(services.projections["case_board"].lag)
+    lag = await asyncio.to_thread(services.projections[CaseBoard.name].lag)
     return web.json_response(
         {
             "province": services.province,

@@ -29,7 +29,7 @@ from node.http.query import (
 )
 from node.schemas.common import PROVINCE, Schema
 from node.services import Services
-from projections.service_statistics import DIMENSIONS, StatisticsQuery, flatten, statistics
+from projections.service_statistics import DIMENSIONS, ServiceStatistics, StatisticsQuery, flatten, statistics
 
 READERS = (Role.WINDOW, Role.HANDLER, Role.AUDITOR, Role.ADMIN, Role.PLATFORM)
 MAX_LIMIT = 1000
@@ -94,7 +94,7 @@ async def _read(request: web.Request) -> tuple[Services, StatisticsQuery, list[d
 
 async def statistics_json(request: web.Request) -> web.Response:
     services, query, groups = await _read(request)
-    lag = await asyncio.to_thread(services.projections["service_statistics"].lag)
+    lag = await asyncio.to_thread(services.projections[ServiceStatistics.name].lag)
     return web.json_response(
         {
             "group_by": list(query.group_by),

@@ -21,7 +21,7 @@ from node.services import Services
 from node.usecases.calendar_reload import reload_calendar
 from node.usecases.case_commands import ACCEPT
 from node.workers.deadline_timer import DeadlineTimer
-from projections.case_board import BoardQuery, query_board, with_deadlines
+from projections.case_board import BoardQuery, CaseBoard, query_board, with_deadlines
 from tests.builders import FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
@@ -122,7 +122,7 @@ def test_a_malformed_file_at_reload_is_refused_and_the_calendar_kept(node: Servi
 
 def board(node: Services, case_id: str) -> list[dict[str, Any]]:
     """The case's row on the handling province's board, as the board endpoint computes it."""
-    node.projections["case_board"].tick()
+    node.projections[CaseBoard.name].tick()
     today = china_date(node.cases.now())
     with node.views.transaction() as tx:
         rows = query_board(tx, BoardQuery("320000", open_only=False))

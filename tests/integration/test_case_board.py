@@ -39,8 +39,11 @@ from node.usecases.case_commands import (
     RESPOND_TO_RECTIFICATION,
     START_SPECIAL_PROCEDURE,
 )
-from projections.case_board import COLUMNS
-from projections.case_view import case_steps
+from projections.case_board import COLUMNS, CaseBoard
+from projections.case_view import CaseView, case_steps
+from projections.certificate_uses import CertificateUses
+from projections.recognition_registry import RecognitionRegistry
+from projections.service_statistics import ServiceStatistics
 from simulators.sample_data import credit_code
 from tests.builders import FakeClock
 from tests.conftest import Keys
@@ -77,7 +80,7 @@ def test_the_board_shows_roles_deadlines_and_who_must_act(
     online = online_case(node)  # handled here
     clock.set_china_time("2025-12-31")
     assert node.timers.check_timers(online)  # past both limits: red
-    node.projections["case_board"].tick()
+    node.projections[CaseBoard.name].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:
         status, board, _headers = await api.call("GET", "/v1/board", role=Role.AUDITOR)
@@ -115,7 +118,7 @@ def test_the_board_shows_roles_deadlines_and_who_must_act(
 
 def test_pages_are_stable_and_complete(node: Services, clock: FakeClock, keys: Keys) -> None:
     filed = sorted(online_case(node) for _ in range(5))
-    node.projections["case_board"].tick()
+    node.projections[CaseBoard.name].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:
         seen: list[str] = []
@@ -140,7 +143,7 @@ def test_a_rebuild_equals_the_live_board(node: Services, clock: FakeClock) -> No
     approve(node, proxy, JS_HANDLER)
     node.cases.run(CONCLUDE, proxy, JS_HANDLER, result="ISSUED")
     online_case(node)
-    follower = node.projections["case_board"]
+    follower = node.projections[CaseBoard.name]
     follower.tick()
     live = rows(node)
     assert follower.rebuild() > 0
@@ -193,18 +196,18 @@ def test_the_board_case_view_and_statistics_equal_a_plain_fold_of_the_same_event
             if not choices:
                 break
             _attempt(node, clock, case_id, data.draw(st.sampled_from(choices)))
-    node.projections["case_board"].tick()
+    node.projections[CaseBoard.name].tick()
     columns = ", ".join(("case_id", "state", "writer", "warned", "breached"))
     with node.views.transaction() as tx:
         shown = {row[0]: tuple(row[1:]) for row in tx.fetchall(f"SELECT {columns} FROM view_case_board")}  # noqa: S608
     assert shown == plain_fold(node)
-    node.projections["case_view"].tick()
+    node.projections[CaseView.name].tick()
     with node.views.transaction() as tx:
         for case_id in shown:
             steps = [(step["version"], step["event"], step["province"]) for step in case_steps(tx, case_id)]
             events = node.app.events.get(UUID(case_id))
             assert steps == [(e.originator_version, type(e).__name__, e.province) for e in events]  # type: ignore[attr-defined]
-    node.projections["service_statistics"].tick()
+    node.projections[ServiceStatistics.name].tick()
     rows = statistics_rows(node)
     assert rows.keys() == shown.keys()
     for case_id, row in rows.items():
@@ -293,7 +296,7 @@ def test_the_rebuild_command_rebuilds_a_running_nodes_board(
     node: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     online_case(node)
-    node.projections["case_board"].tick()
+    node.projections[CaseBoard.name].tick()
     live = rows(node)
     settings = node.settings
     monkeypatch.setenv("TONGBAN_DATA_DIR", str(settings.data_dir))
@@ -313,7 +316,7 @@ def test_a_holders_use_log_shows_each_verification_for_them_only(node: Services,
         node.certificates.verify_for_peer(
             identifier, "320000", f"3200002025092400000{n}", "新生儿入户", f"C-{n}"
         )
-    node.projections["certificate_uses"].tick()
+    node.projections[CertificateUses.name].tick()
     holder = {"id_type": "111", "id_number": APPLICANT["id_number"]}
     stranger = {"id_type": "111", "id_number": "310101199001011234"}
 
@@ -352,7 +355,7 @@ def test_a_holders_use_log_shows_each_verification_for_them_only(node: Services,
     run(node, keys, scenario)
     with node.views.transaction() as tx:
         live = tx.fetchall("SELECT * FROM view_certificate_uses ORDER BY certificate_id, version")
-    assert node.projections["certificate_uses"].rebuild() > 0
+    assert node.projections[CertificateUses.name].rebuild() > 0
     with node.views.transaction() as tx:
         assert tx.fetchall("SELECT * FROM view_certificate_uses ORDER BY certificate_id, version") == live
 
@@ -383,7 +386,7 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
     node.cases.run(
         ATTACH_MATERIAL, str(second.id), SH_PLATFORM, material_code="M01", certificate_identifier=other
     )
-    node.projections["recognition_registry"].tick()
+    node.projections[RecognitionRegistry.name].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:
         status, seen, _headers = await api.call("GET", "/v1/recognition-registry", role=Role.AUDITOR)
@@ -435,7 +438,7 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
     run(node, keys, scenario)
     with node.views.transaction() as tx:
         live = tx.fetchall("SELECT * FROM view_recognitions ORDER BY case_id, version")
-    node.projections["recognition_registry"].rebuild()
+    node.projections[RecognitionRegistry.name].rebuild()
     with node.views.transaction() as tx:
         assert tx.fetchall("SELECT * FROM view_recognitions ORDER BY case_id, version") == live
 
@@ -446,7 +449,7 @@ def test_the_case_view_is_the_cases_whole_timeline(node: Services, clock: FakeCl
     node.cases.run(ACCEPT, proxy, JS_HANDLER)
     approve(node, proxy, JS_HANDLER)
     node.cases.run(CONCLUDE, proxy, JS_HANDLER, result="ISSUED")
-    node.projections["case_view"].tick()
+    node.projections[CaseView.name].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:
         _status, timeline, _headers = await api.call("GET", f"/v1/cases/{proxy}/timeline", role=Role.AUDITOR)
@@ -485,6 +488,6 @@ def test_the_case_view_is_the_cases_whole_timeline(node: Services, clock: FakeCl
     run(node, keys, scenario)
     with node.views.transaction() as tx:
         live = tx.fetchall("SELECT * FROM view_case_steps ORDER BY case_id, version")
-    node.projections["case_view"].rebuild()
+    node.projections[CaseView.name].rebuild()
     with node.views.transaction() as tx:
         assert tx.fetchall("SELECT * FROM view_case_steps ORDER BY case_id, version") == live

@@ -51,6 +51,7 @@ from node.services import Services
 from node.settings import Settings, load_settings
 from node.store.application import NotFound
 from node.usecases.case_commands import CONCLUDE, RECORD_REVIEW, WITHDRAW
+from projections.case_board import CaseBoard
 from tests.builders import FakeClock
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "stores" / "round1"
@@ -249,7 +250,7 @@ def test_the_read_models_rebuilt_from_the_old_log_give_the_old_rows(
         for table in old_tables:
             assert rebuilt[table] == left[table], f"{name}.{table} rebuilt from the old log differs"
     # the intended difference (docs/calendar.md): the board's legal clocks appear once it is rebuilt
-    boards = opened.projections["case_board"].rows()
+    boards = opened.projections[CaseBoard.name].rows()
     assert len(boards["view_case_board_clock"]) == len(boards["view_case_board"]) > 0
 
 
@@ -307,7 +308,7 @@ def test_todays_commands_work_on_cases_the_old_code_accepted(old_store: OldStore
     assert (withdrawn.state, withdrawn.withdrawn_on) == (State.WITHDRAWN, "2026-04-14")
 
     # the read models and the tree go on from where the old code left them
-    board = opened.projections["case_board"]
+    board = opened.projections[CaseBoard.name]
     assert board.tick() > 0
     states = {row[0]: row[3] for row in board.rows()["view_case_board"]}
     assert (states[concluded_id], states[withdrawn_id]) == ("CONCLUDED", "WITHDRAWN")

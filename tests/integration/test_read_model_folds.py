@@ -18,8 +18,8 @@ from aggregates.errors import DomainError
 from aggregates.identifiers import CertificateIdentifier
 from node.services import Services
 from node.usecases.case_commands import ATTACH_MATERIAL, REFUSE
-from projections.certificate_uses import UsesQuery, uses_of
-from projections.recognition_registry import registry
+from projections.certificate_uses import CertificateUses, UsesQuery, uses_of
+from projections.recognition_registry import RecognitionRegistry, registry
 from simulators.sample_data import credit_code
 from tests.builders import FakeClock, issue_body
 from tests.integration.test_case_board import ID_CARD, SH_HANDLER, SH_PLATFORM
@@ -55,7 +55,7 @@ def test_the_use_log_equals_a_plain_fold_of_the_certificates_events(
         else:
             with contextlib.suppress(DomainError):  # an illegal transition records nothing
                 node.certificates.change_status(identifier, "suspend", SH_WINDOW, reason="暂扣")
-    node.projections["certificate_uses"].tick()
+    node.projections[CertificateUses.name].tick()
 
     holders: dict[str, str] = {}
     folded: dict[str, Counter[tuple[str, ...]]] = {}
@@ -95,7 +95,7 @@ def test_the_registry_equals_a_plain_fold_of_the_cases_and_certificates(
         clock.advance(minutes=5)
         with contextlib.suppress(DomainError):  # a refused command records nothing
             _step(node, data, step, cases, own)
-    node.projections["recognition_registry"].tick()
+    node.projections[RecognitionRegistry.name].tick()
     with node.views.transaction() as tx:
         shown = registry(tx)
 

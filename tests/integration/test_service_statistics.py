@@ -21,7 +21,7 @@ from node.usecases.case_commands import (
     RATE,
     REQUEST_SUPPLEMENT,
 )
-from projections.service_statistics import COLUMNS
+from projections.service_statistics import COLUMNS, ServiceStatistics
 from tests.builders import FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
@@ -68,7 +68,7 @@ def test_statistics_show_volumes_handling_time_materials_supplements_and_ratings
     ]
     days = sorted(p.days_used for p in promised.values())
     clock.set_china_time("2025-12-31")  # the rectification (15 working days) is overdue by then
-    node.projections["service_statistics"].tick()
+    node.projections[ServiceStatistics.name].tick()
 
     async def scenario(api: Api, _app: web.Application) -> None:
         status, body, _headers = await api.call("GET", "/v1/statistics?group_by=mode", role=Role.AUDITOR)
@@ -134,7 +134,7 @@ def test_statistics_show_volumes_handling_time_materials_supplements_and_ratings
 
 def test_statistics_page_by_group_and_export_as_csv(node: Services, clock: FakeClock, keys: Keys) -> None:
     handled_cases(node, clock)
-    node.projections["service_statistics"].tick()
+    node.projections[ServiceStatistics.name].tick()
 
     async def scenario(api: Api, app: web.Application) -> None:
         _status, whole, _headers = await api.call(
@@ -203,7 +203,7 @@ def test_a_rebuild_equals_the_live_statistics(node: Services, clock: FakeClock) 
     extended = proxy_case(node, clock)
     node.cases.run(ACCEPT, extended, JS_HANDLER)
     node.cases.run(EXTEND, extended, JS_HANDLER, days=3, reason="需现场核查")
-    follower = node.projections["service_statistics"]
+    follower = node.projections[ServiceStatistics.name]
     follower.tick()
     live = stats_rows(node)
     assert len(live) == 4

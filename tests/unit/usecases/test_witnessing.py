@@ -20,6 +20,7 @@ from node.signing import Ed25519Signer
 from node.store.application import NotFound
 from node.usecases.transparency import tree_head
 from node.usecases.witnessing import AlertRecorder, WitnessingService
+from projections.log_alerts import LogAlerts
 from tests.builders import ACTOR, FakeClock, issue_fields
 from tests.conftest import Keys
 
@@ -117,7 +118,7 @@ def test_a_rolled_back_head_raises_one_alert_in_the_witness_log(
     assert [o.outcome for o in service.tick()] == [ROLLBACK]
     assert [o.outcome for o in service.tick()] == [ROLLBACK]
     assert jiangsu.app.recorder.max_notification_id() == (before or 0) + 1  # one alert for that head
-    jiangsu.projections["log_alerts"].tick()
+    jiangsu.projections[LogAlerts.name].tick()
     [alert] = service.alerts()
     assert (alert["province"], alert["kind"], alert["tree_size"]) == (SH, ROLLBACK, old["tree_size"])
     assert service.status()[SH]["alerts"] == [ROLLBACK]
