@@ -24,7 +24,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedule
-from aggregates.case import Case, fold_counting
+from aggregates.case import Case, State, fold_counting
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineStatus, Suspension, deadline_state
 from infra.view_store import Transaction
@@ -98,6 +98,7 @@ class ServiceStatistics:
             Case.RectificationResponded,
             Case.RatingAppealed,
             Case.DeadlinesRecomputed,
+            Case.Withdrawn,
         ]
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
         self._rows = RowBatch("view_case_statistics", COLUMNS, json_columns=("suspensions", "materials"))
@@ -124,6 +125,8 @@ class ServiceStatistics:
             row["materials"][event.material_code] = event.certificate_identifier is not None
         elif isinstance(event, Case.Refused):
             row["refused"] = 1
+        elif isinstance(event, Case.Withdrawn):
+            row["result"] = State.WITHDRAWN.value  # the case ended by withdrawal: no decision, no refusal
         elif isinstance(event, Case.SupplementRequested):
             row["supplement_rounds"] = event.round
             # a material named missing is no longer on file: the supplement replaces it
@@ -198,6 +201,7 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
 FIGURE_COLUMNS = (
     "accepted_on",
     "concluded_on",
+    "result",
     "refused",
     "handling_days",
     "promised_limit_days",
@@ -262,13 +266,16 @@ def figures(rows: list[dict[str, Any]], today: date) -> dict[str, dict[str, Any]
     materials = [spared for r in rows for spared in json.loads(r["materials"]).values()]
     rated = [r for r in rows if r["rating"] is not None]
     rectifying = [r for r in rated if r["rectification_due_on"] and not r["rectification_responded"]]
+    refused = sum(bool(r["refused"]) for r in rows)
+    withdrawn = sum(r["result"] == State.WITHDRAWN for r in rows)
     return {
         "volume": {
             "filed": len(rows),
             "accepted": sum(r["accepted_on"] is not None for r in rows),
-            "refused": sum(bool(r["refused"]) for r in rows),
+            "refused": refused,
+            "withdrawn": withdrawn,
             "concluded": len(concluded),
-            "open": len(rows) - len(concluded) - sum(bool(r["refused"]) for r in rows),
+            "open": len(rows) - len(concluded) - refused - withdrawn,
         },
         "handling": {
             "measured": len(measured),

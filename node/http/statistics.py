@@ -135,7 +135,7 @@ FIGURES: Schema = {
         "group": {"type": "object", "additionalProperties": {"type": "string"}},
         "volume": {
             "type": "object",
-            "required": ["filed", "accepted", "refused", "concluded", "open"],
+            "required": ["filed", "accepted", "refused", "withdrawn", "concluded", "open"],
             "additionalProperties": {"type": "integer"},
         },
         "handling": {

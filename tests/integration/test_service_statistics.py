@@ -20,6 +20,7 @@ from node.usecases.case_commands import (
     PROVIDE_SUPPLEMENT,
     RATE,
     REQUEST_SUPPLEMENT,
+    WITHDRAW,
 )
 from projections.service_statistics import COLUMNS, ServiceStatistics
 from tests.builders import FakeClock
@@ -76,7 +77,14 @@ def test_statistics_show_volumes_handling_time_materials_supplements_and_ratings
         by_mode = {group["group"]["mode"]: group for group in body["groups"]}
         assert list(by_mode) == ["FULL_ONLINE", "PROXY"]
         proxy = by_mode["PROXY"]
-        assert proxy["volume"] == {"filed": 2, "accepted": 2, "refused": 0, "concluded": 2, "open": 0}
+        assert proxy["volume"] == {
+            "filed": 2,
+            "accepted": 2,
+            "refused": 0,
+            "withdrawn": 0,
+            "concluded": 2,
+            "open": 0,
+        }
         assert proxy["handling"] == {
             "measured": 2,
             "unmeasured": 0,
@@ -209,3 +217,25 @@ def test_a_rebuild_equals_the_live_statistics(node: Services, clock: FakeClock) 
     assert len(live) == 4
     assert follower.rebuild() > 0
     assert stats_rows(node) == live
+
+
+def test_a_withdrawn_case_is_counted_as_withdrawn_never_as_open_or_refused(
+    node: Services, clock: FakeClock, keys: Keys
+) -> None:
+    withdrawn = proxy_case(node, clock)
+    node.cases.run(ACCEPT, withdrawn, JS_HANDLER)
+    node.cases.run(WITHDRAW, withdrawn, SH_WINDOW, reason="申请人撤回")
+    still_open = proxy_case(node, clock)
+    node.cases.run(ACCEPT, still_open, JS_HANDLER)
+    clock.set_china_time("2025-12-31")  # long past both limits: an open case is overdue, a withdrawn one not
+    node.projections[ServiceStatistics.name].tick()
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, body, _headers = await api.call("GET", "/v1/statistics?group_by=mode", role=Role.AUDITOR)
+        assert status == 200, body
+        [proxy] = body["groups"]
+        assert proxy["volume"] == {
+            "filed": 2, "accepted": 2, "refused": 0, "withdrawn": 1, "concluded": 0, "open": 1,
+        }  # fmt: skip
+
+    run(node, keys, scenario)
