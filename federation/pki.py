@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 MANIFEST_FORMAT = "tongban.manifest.v1"
@@ -59,17 +60,18 @@ class Manifest:
 def signed_by_member(member: Member) -> Callable[[bytes, bytes], bool]:
     """(payload, signature) -> whether the member's signing key (the one the manifest lists) signed it."""
     key = serialization.load_pem_public_key(member.signing_public_key_pem.encode())
+    return lambda payload, signature: ed25519_verifies(key, payload, signature)
 
-    def check(payload: bytes, signature: bytes) -> bool:
-        if not isinstance(key, Ed25519PublicKey):
-            return False
-        try:
-            key.verify(signature, payload)
-        except InvalidSignature:
-            return False
-        return True
 
-    return check
+def ed25519_verifies(key: PublicKeyTypes, payload: bytes, signature: bytes) -> bool:
+    """Whether ``key`` is an Ed25519 key and ``signature`` is its signature of ``payload``."""
+    if not isinstance(key, Ed25519PublicKey):
+        return False
+    try:
+        key.verify(signature, payload)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def node_name(province: str) -> str:

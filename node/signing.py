@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from federation.pki import ed25519_verifies
 
 ED25519 = "Ed25519"
 
@@ -84,14 +86,7 @@ def load_public_key(path: Path) -> PublicKey:
 
 
 def _verify_ed25519(pem: str, payload: bytes, signature: bytes) -> bool:
-    key = serialization.load_pem_public_key(pem.encode())
-    if not isinstance(key, Ed25519PublicKey):
-        return False
-    try:
-        key.verify(signature, payload)
-    except InvalidSignature:
-        return False
-    return True
+    return ed25519_verifies(serialization.load_pem_public_key(pem.encode()), payload, signature)
 
 
 def _load_ed25519(key: PublicKeyTypes) -> tuple[str, str] | None:

@@ -15,17 +15,14 @@ from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
-from node.schemas.cases import APPLICANT
+from node.schemas.cases import PERSON_ID
 from node.schemas.common import Schema
 
 PERSON: Schema = {
     "type": "object",
     "additionalProperties": False,
     "required": ["id_type", "id_number"],
-    "properties": {
-        "id_type": APPLICANT["properties"]["id_type"],
-        "id_number": APPLICANT["properties"]["id_number"],
-    },
+    "properties": PERSON_ID,
 }
 ERASED: Schema = {
     "type": "object",

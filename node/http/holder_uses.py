@@ -19,7 +19,7 @@ from node.http.endpoint import Endpoint
 from node.http.keys import SERVICES
 from node.http.problems import read_json
 from node.http.query import decode_cursor, encode_cursor
-from node.schemas.cases import APPLICANT
+from node.schemas.cases import PERSON_ID
 from node.schemas.common import PROVINCE, Schema
 from projections.certificate_uses import UsesQuery, uses_of
 
@@ -29,8 +29,7 @@ HOLDER: Schema = {
     "additionalProperties": False,
     "required": ["id_type", "id_number"],
     "properties": {
-        "id_type": APPLICANT["properties"]["id_type"],
-        "id_number": APPLICANT["properties"]["id_number"],
+        **PERSON_ID,
         "requester_province": {**PROVINCE, "description": "only uses by this province"},
         "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "description": "page size (100)"},
         "cursor": {"type": "string", "maxLength": 512, "description": "next_cursor of the previous page"},

@@ -38,6 +38,8 @@ APPLICANT = _object(
         "id_number": {"type": "string", "minLength": 18, "maxLength": 18},
     }
 )
+# A person named by their ID alone: forgetting them, their certificate uses
+PERSON_ID: dict[str, Schema] = {key: APPLICANT["properties"][key] for key in ("id_type", "id_number")}
 SUBMIT = _object(
     {
         "item_province": PROVINCE,
