@@ -26,6 +26,8 @@ from aggregates.errors import DomainError
 from aggregates.responsibility import Actor
 from node.calendar.source import CalendarBook
 from node.signing import Ed25519Signer
+from node.usecases import case_commands as cc
+from node.usecases.case_commands import CaseCommand
 from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
@@ -93,19 +95,19 @@ class CaseWorkflow(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.stores_under_test.close()
 
-    def _run(self, key: str, command: str, allowed: bool, *args: Any, **kwargs: Any) -> None:
+    def _run(self, key: str, command: CaseCommand, allowed: bool, actor: Actor, **arguments: Any) -> None:
         """Run a command on every store: all accept it when the model allows it, all refuse it otherwise."""
         self.clock.advance(hours=1)  # 50 steps stay well inside every limit, so deadlines never refuse
         for name, service in self.services.items():
             before = service.case(self.ids[key][name]).version
             try:
-                getattr(service, command)(self.ids[key][name], *args, **kwargs)
+                service.run(command, self.ids[key][name], actor, **arguments)
                 outcome = True
             except DomainError:
                 outcome = False
                 assert service.case(self.ids[key][name]).version == before, "a refusal wrote something"
             assert outcome == allowed, (
-                f"{name}: {command} from {self.model[key]} gave {outcome}, model says {allowed}"
+                f"{name}: {command.name} from {self.model[key]} gave {outcome}, model says {allowed}"
             )
 
     @precondition(lambda self: len(self.model) < 3)  # few cases, so that each goes deep
@@ -125,13 +127,13 @@ class CaseWorkflow(RuleBasedStateMachine):
 
     def receive(self, key: str) -> None:
         m = self.model[key]
-        self._run(key, "receive", m.state == State.SUBMITTED, WINDOW)
+        self._run(key, cc.RECEIVE, m.state == State.SUBMITTED, WINDOW)
         if m.state == State.SUBMITTED:
             m.state = State.RECEIVED
 
     def forward(self, key: str) -> None:
         m = self.model[key]
-        self._run(key, "forward", m.state == State.RECEIVED, WINDOW)
+        self._run(key, cc.FORWARD, m.state == State.RECEIVED, WINDOW)
         if m.state == State.RECEIVED:
             m.state = State.FORWARDED
 
@@ -142,7 +144,7 @@ class CaseWorkflow(RuleBasedStateMachine):
             allowed = m.state in BEFORE or (m.state == State.SUPPLEMENT_REQUESTED and code in m.listed)
             self._run(
                 key,
-                "attach_material",
+                cc.ATTACH_MATERIAL,
                 allowed,
                 WINDOW,
                 material_code=code,
@@ -154,7 +156,7 @@ class CaseWorkflow(RuleBasedStateMachine):
     def accept(self, key: str) -> None:
         m = self.model[key]
         allowed = m.state == State.FORWARDED and m.complete
-        self._run(key, "accept", allowed, HANDLER)
+        self._run(key, cc.ACCEPT, allowed, HANDLER)
         if allowed:
             m.state = State.ACCEPTED
 
@@ -164,7 +166,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         allowed = m.state == State.FORWARDED or (
             m.state == State.SUPPLEMENT_REQUESTED and m.resume != State.ACCEPTED
         )
-        self._run(key, "refuse", allowed, HANDLER, "材料不符合要求")
+        self._run(key, cc.REFUSE, allowed, HANDLER, reason="材料不符合要求")
         if allowed:
             m.state = State.REFUSED
 
@@ -172,7 +174,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         m = self.model[key]
         missing = sorted((set(REQUIRED) - m.attached) | {"M04"})
         allowed = m.state in (State.FORWARDED, State.ACCEPTED)
-        self._run(key, "request_supplement", allowed, HANDLER, missing, "请补正")
+        self._run(key, cc.REQUEST_SUPPLEMENT, allowed, HANDLER, missing=missing, reason="请补正")
         if allowed:
             m.resume, m.state, m.rounds = m.state, State.SUPPLEMENT_REQUESTED, m.rounds + 1
             m.attached = m.attached - set(missing)
@@ -181,7 +183,7 @@ class CaseWorkflow(RuleBasedStateMachine):
     def provide_supplement(self, key: str) -> None:
         m = self.model[key]
         allowed = m.state == State.SUPPLEMENT_REQUESTED and m.complete
-        self._run(key, "provide_supplement", allowed, PLATFORM)
+        self._run(key, cc.PROVIDE_SUPPLEMENT, allowed, PLATFORM)
         if allowed:
             m.state = m.resume
 
@@ -190,22 +192,27 @@ class CaseWorkflow(RuleBasedStateMachine):
         allowed = m.state == State.ACCEPTED and m.reviews < 3
         self._run(
             key,
-            "record_review",
+            cc.RECORD_REVIEW,
             allowed,
             HANDLER,
-            ("UNDERTAKE", "CHECK", "APPROVE", "APPROVE")[m.reviews],
-            "ok",
+            step=("UNDERTAKE", "CHECK", "APPROVE", "APPROVE")[m.reviews],
+            opinion="ok",
         )
         m.reviews += allowed
 
     def special_procedure(self, key: str) -> None:
         m = self.model[key]
         if m.state == State.SPECIAL_PROCEDURE:
-            self._run(key, "end_special_procedure", True, HANDLER, "核查完毕")
+            self._run(key, cc.END_SPECIAL_PROCEDURE, True, HANDLER, outcome="核查完毕")
             m.state = State.ACCEPTED
         else:
             self._run(
-                key, "start_special_procedure", m.state == State.ACCEPTED, HANDLER, "INSPECTION", "现场核查"
+                key,
+                cc.START_SPECIAL_PROCEDURE,
+                m.state == State.ACCEPTED,
+                HANDLER,
+                kind="INSPECTION",
+                reason="现场核查",
             )
             if m.state == State.ACCEPTED:
                 m.state = State.SPECIAL_PROCEDURE
@@ -213,7 +220,7 @@ class CaseWorkflow(RuleBasedStateMachine):
     def extend(self, key: str) -> None:
         m = self.model[key]
         allowed = m.state == State.ACCEPTED and not m.extended
-        self._run(key, "extend", allowed, HANDLER, 5, "情况复杂")
+        self._run(key, cc.EXTEND, allowed, HANDLER, days=5, reason="情况复杂")
         m.extended = m.extended or allowed
 
     def conclude(self, key: str, result: str = "ISSUED") -> None:
@@ -221,33 +228,33 @@ class CaseWorkflow(RuleBasedStateMachine):
         allowed = m.state == State.ACCEPTED and (
             result == "RETURNED" or m.reviews == 3
         )  # decisions need 批准
-        self._run(key, "conclude", allowed, HANDLER, result)
+        self._run(key, cc.CONCLUDE, allowed, HANDLER, result=result)
         if allowed:
             m.state = State.CONCLUDED
 
     def deliver(self, key: str) -> None:
         m = self.model[key]
         allowed = m.state in (State.CONCLUDED, State.REFUSED)
-        self._run(key, "deliver", allowed, HANDLER, "POST", "EMS0001")
+        self._run(key, cc.DELIVER, allowed, HANDLER, method="POST", reference="EMS0001")
         if allowed:
             m.state = State.DELIVERED
 
     def archive(self, key: str) -> None:
         m = self.model[key]
-        self._run(key, "archive", m.state == State.DELIVERED, HANDLER)
+        self._run(key, cc.ARCHIVE, m.state == State.DELIVERED, HANDLER)
         if m.state == State.DELIVERED:
             m.state = State.ARCHIVED
 
     def rate(self, key: str, score: int = 4) -> None:
         m = self.model[key]
         allowed = m.state in ENDED and not m.rated
-        self._run(key, "rate", allowed, PLATFORM, score, "ONLINE", "")
+        self._run(key, cc.RATE, allowed, PLATFORM, score=score, channel="ONLINE", comment="")
         m.rated = m.rated or allowed
 
     def appeal(self, key: str) -> None:
         m = self.model[key]
         allowed = m.rated and not m.appealed
-        self._run(key, "appeal_rating", allowed, HANDLER, "申诉")
+        self._run(key, cc.APPEAL_RATING, allowed, HANDLER, reason="申诉")
         m.appealed = m.appealed or allowed
 
     COMMANDS = (
