@@ -75,6 +75,23 @@ class Channel(StrEnum):
     WINDOW = "WINDOW"  # 一次一评
 
 
+class RatedService(StrEnum):
+    """Whose service a rating (好差评) rates: the office that answers for it (谁办理谁负责)."""
+
+    WINDOW = "WINDOW"  # 收件: the receiving window's own service, answered by the receiving province
+    HANDLING = "HANDLING"  # 办理: the handling of the case, answered by the handling province
+
+
+class AppealOutcome(StrEnum):
+    """The review (复核) of an appeal (申诉) against a 差评."""
+
+    UPHELD = "UPHELD"  # 申诉成立: the 差评 is set aside and no longer counts against the office
+    REJECTED = "REJECTED"  # 申诉不成立: the 差评 stands, and so does its rectification
+
+
+BAD_SCORES = frozenset({1, 2})  # 差评: 1 非常不满意, 2 不满意 (国办发〔2019〕51号)
+
+
 REVIEW_ORDER = tuple(ReviewStep)
 DECISIONS = frozenset({Result.ISSUED, Result.DENIED})  # a permission granted or denied needs 批准
 BEFORE_ACCEPTANCE = frozenset({State.SUBMITTED, State.RECEIVED, State.FORWARDED})
@@ -233,6 +250,11 @@ class Case(Aggregate):
         operator_id: str
 
     class Rated(Aggregate.Event):
+        """好差评. Version 2 added ``service``: whose service was rated (WINDOW or HANDLING), hence which
+        province's office answers for it. A version 1 event (round 1 stored them) rated the handling."""
+
+        class_version = 2
+
         score: int
         channel: str
         comment: str
@@ -240,6 +262,12 @@ class Case(Aggregate):
         province: str
         office_code: str
         operator_id: str
+        service: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before version 2 every rating was the handling province's to answer: it rated the handling."""
+            state["service"] = RatedService.HANDLING.value
 
     class RectificationResponded(Aggregate.Event):
         response: str
@@ -248,6 +276,18 @@ class Case(Aggregate):
         operator_id: str
 
     class RatingAppealed(Aggregate.Event):
+        """申诉: the rated office appeals a 差评. Its fields are those round 1 stored: no upcaster."""
+
+        reason: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class RatingAppealDecided(Aggregate.Event):
+        """复核: the supervising body upheld the appeal (the 差评 is set aside, its rectification closed) or
+        rejected it (the 差评 stands, the rectification stays due), with its reason."""
+
+        outcome: str
         reason: str
         province: str
         office_code: str
@@ -411,9 +451,13 @@ class Case(Aggregate):
         self.concluded_on: str | None = None
         self.delivery: str | None = None
         self.rating: int | None = None
+        self.rated_service: str | None = None
+        self.rating_answered_by: str | None = None  # the province whose office answers the rating
         self.rectification_due_on: str | None = None
         self.rectification_responded = False
         self.appealed = False
+        self.appeal_office: str | None = None  # the office that appealed
+        self.appeal_outcome: str | None = None
         self.deadline_warned = False
         self.deadlines_breached: list[str] = []
         self.recognitions: list[dict[str, Any]] = []
@@ -1092,7 +1136,7 @@ class Case(Aggregate):
     def _archived(self, province: str, office_code: str, operator_id: str, timestamp: datetime) -> None:
         self.state = State.ARCHIVED
 
-    # Rating (好差评)
+    # Rating (好差评, 国办发〔2019〕51号)
 
     def rate(
         self,
@@ -1102,8 +1146,13 @@ class Case(Aggregate):
         rectification_due_on: date | None,
         actor: Actor,
         at: datetime,
+        service: str = RatedService.HANDLING,
     ) -> None:
-        """Scores 1-5 once per case; 1-2 opens a rectification due on ``rectification_due_on``."""
+        """Scores 1-5 once per case; a 差评 (1-2) opens a rectification due on ``rectification_due_on``.
+
+        ``service`` says whose service is rated: the handling (办理, the default) or the receiving window's
+        own service (收件). The office that gave it answers (谁办理谁负责, :meth:`answerable_province`); a
+        case filed online had no window to rate."""
         self._require(ENDED_STATES, "rate")
         if self.rating is not None:
             raise IllegalTransition(f"case {self.case_no}", "rate", f"already rated {self.rating}")
@@ -1111,7 +1160,11 @@ class Case(Aggregate):
             raise InvalidField("score", "must be 1 (非常不满意) to 5 (非常满意)")
         if channel not in Channel.__members__:
             raise InvalidField("channel", f"must be one of {', '.join(Channel)}")
-        bad = score <= 2
+        if service not in RatedService.__members__:
+            raise InvalidField("service", f"must be one of {', '.join(RatedService)}")
+        if service == RatedService.WINDOW and self.mode == Mode.FULL_ONLINE:
+            raise InvalidField("service", "a case filed online (FULL_ONLINE) had no window service to rate")
+        bad = score in BAD_SCORES
         if bad != (rectification_due_on is not None):
             raise InvalidField(
                 "rectification_due_on", "a score of 1 or 2, and only that, opens a rectification"
@@ -1121,6 +1174,7 @@ class Case(Aggregate):
             channel=channel,
             comment=comment.strip()[:1000],
             rectification_due_on=rectification_due_on.isoformat() if rectification_due_on else None,
+            service=str(service),
             **actor.event_fields(),
             timestamp=at,
         )
@@ -1132,17 +1186,51 @@ class Case(Aggregate):
         channel: str,
         comment: str,
         rectification_due_on: str | None,
+        service: str,
         province: str,
         office_code: str,
         operator_id: str,
         timestamp: datetime,
     ) -> None:
         self.rating = score
+        self.rated_service = service
+        self.rating_answered_by = self.answerable_province(service)
         self.rectification_due_on = rectification_due_on
 
+    def answerable_province(self, service: str) -> str:
+        """The province whose office answers a rating of ``service`` (:func:`answering_province`)."""
+        return answering_province(service, self.receiving_province, self.handling_province)
+
+    @property
+    def rating_counts(self) -> bool:
+        """Whether the rating counts against the office: not once an appeal against it was upheld."""
+        return self.rating is not None and self.appeal_outcome != AppealOutcome.UPHELD
+
+    @property
+    def rectification_open(self) -> bool:
+        """A 差评's rectification is open until answered, or until an appeal against the 差评 is upheld."""
+        return (
+            self.rectification_due_on is not None
+            and not self.rectification_responded
+            and self.appeal_outcome != AppealOutcome.UPHELD
+        )
+
+    def _require_rated_office(self, actor: Actor, operation: str) -> str:
+        """The province whose office answers the rating; refuses a case not rated and any other province."""
+        if self.rating_answered_by is None:
+            raise IllegalTransition(f"case {self.case_no}", operation, "not rated")
+        if actor.province != self.rating_answered_by:
+            raise IllegalTransition(
+                f"case {self.case_no}",
+                f"{operation} from province {actor.province}",
+                f"a rating of the service of province {self.rating_answered_by}",
+            )
+        return self.rating_answered_by
+
     def respond_to_rectification(self, response: str, actor: Actor, at: datetime) -> None:
-        self._require_province(actor, self.handling_province, "handling province")
-        if self.rectification_due_on is None or self.rectification_responded:
+        """整改: the office whose service was rated answers a 差评 (国办发〔2019〕51号, 谁办理谁负责)."""
+        self._require_rated_office(actor, "respond to a rectification")
+        if not self.rectification_open:
             raise IllegalTransition(f"case {self.case_no}", "respond to a rectification", "none is open")
         self._rectification_responded(
             response=_text("response", response), **actor.event_fields(), timestamp=at
@@ -1155,12 +1243,18 @@ class Case(Aggregate):
         self.rectification_responded = True
 
     def appeal_rating(self, reason: str, actor: Actor, at: datetime) -> None:
-        """The handling department may appeal a rating (申诉) once."""
-        self._require_province(actor, self.handling_province, "handling province")
-        if self.rating is None:
-            raise IllegalTransition(f"case {self.case_no}", "appeal", "not rated")
+        """申诉: the office whose service was rated may appeal a 差评 (1-2) it holds unfounded, once
+        (国办发〔2019〕51号). A rating of 3 to 5 is not appealed. Appeals recorded before this rule stay as
+        they were: the rule is checked here, on the command, never when an event is folded."""
+        self._require_rated_office(actor, "appeal the rating")
+        if self.rating not in BAD_SCORES:
+            raise IllegalTransition(
+                f"case {self.case_no}",
+                "appeal the rating",
+                f"rated {self.rating}: only a 差评 (1 or 2) may be appealed",
+            )
         if self.appealed:
-            raise IllegalTransition(f"case {self.case_no}", "appeal", "already appealed once")
+            raise IllegalTransition(f"case {self.case_no}", "appeal the rating", "already appealed once")
         self._rating_appealed(reason=_text("reason", reason), **actor.event_fields(), timestamp=at)
 
     @event(RatingAppealed)
@@ -1168,6 +1262,47 @@ class Case(Aggregate):
         self, reason: str, province: str, office_code: str, operator_id: str, timestamp: datetime
     ) -> None:
         self.appealed = True
+        self.appeal_office = office_code
+
+    def decide_rating_appeal(self, outcome: str, reason: str, actor: Actor, at: datetime) -> None:
+        """复核: the supervising body of the office whose service was rated decides its appeal, once, with a
+        reason: UPHELD sets the 差评 aside (it no longer counts, its rectification closes); REJECTED lets it
+        stand (the rectification stays due). The office that appealed does not review its own appeal.
+
+        An appeal against a rating of 3 to 5 (recorded before appeals were limited to 差评) may only be
+        rejected: such a rating never counted against the office, so there is nothing to set aside."""
+        self._require_rated_office(actor, "decide the appeal")
+        if not self.appealed:
+            raise IllegalTransition(f"case {self.case_no}", "decide the appeal", "no appeal was made")
+        if self.appeal_outcome is not None:
+            raise IllegalTransition(
+                f"case {self.case_no}", "decide the appeal", f"already decided: {self.appeal_outcome}"
+            )
+        if outcome not in AppealOutcome.__members__:
+            raise InvalidField("outcome", f"must be one of {', '.join(AppealOutcome)}")
+        if actor.office_code == self.appeal_office:
+            raise IllegalTransition(
+                f"case {self.case_no}", "decide the appeal", "the office that appealed cannot review it"
+            )
+        if outcome == AppealOutcome.UPHELD and self.rating not in BAD_SCORES:
+            raise IllegalTransition(
+                f"case {self.case_no}", "uphold the appeal", f"rated {self.rating}: no 差评 to set aside"
+            )
+        self._rating_appeal_decided(
+            outcome=outcome, reason=_text("reason", reason), **actor.event_fields(), timestamp=at
+        )
+
+    @event(RatingAppealDecided)
+    def _rating_appeal_decided(
+        self,
+        outcome: str,
+        reason: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.appeal_outcome = outcome
 
     # Deadline timer: each at most once per case
 
@@ -1264,6 +1399,12 @@ class Case(Aggregate):
             **self.calendar_years,
             **{fields["year"]: YearSchedule.from_fields(fields) for fields in calendar_years},
         }
+
+
+def answering_province(service: str, receiving: str, handling: str) -> str:
+    """谁办理谁负责 (国办发〔2019〕51号): the receiving window answers a rating of its own service (收件), the
+    handling province a rating of the handling (办理). In PROXY those are two provinces."""
+    return receiving if service == RatedService.WINDOW else handling
 
 
 def _iso(day: date | None) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedule
-from aggregates.case import Case, State, fold_counting
+from aggregates.case import AppealOutcome, Case, RatedService, State, answering_province, fold_counting
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineInputs, DeadlineStatus, Suspension, deadline_state
 from infra.view_store import Transaction
@@ -69,16 +69,23 @@ DDL = (
         supplement_rounds INTEGER NOT NULL, rating INTEGER, rectification_due_on TEXT,
         rectification_responded INTEGER NOT NULL, appealed INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS view_case_statistics_month ON view_case_statistics (filed_month)",
+    # a rating's facts added after round 1 (a table of its own, so a store from before opens unchanged): whose
+    # service was rated, the province whose office answers it, and its appeal's outcome. A rating without a
+    # row here is one recorded before: of the handling, answered by the handling province, no outcome.
+    """CREATE TABLE IF NOT EXISTS view_case_ratings (
+        case_id TEXT PRIMARY KEY, rated_service TEXT NOT NULL, answered_by TEXT NOT NULL,
+        appeal_outcome TEXT)""",
     # the year schedules a case's writer recorded: what its handling time is counted with
     """CREATE TABLE IF NOT EXISTS view_case_calendar_years (
         case_id TEXT NOT NULL, year INTEGER NOT NULL, schedule TEXT NOT NULL, PRIMARY KEY (case_id, year))""",
 )
 GOOD_SCORES = range(3, 6)  # 非常满意, 满意, 基本满意; 1-2 (不满意, 非常不满意) is a bad rating
+RATING_COLUMNS = ("case_id", "rated_service", "answered_by", "appeal_outcome")
 
 
 class ServiceStatistics:
     name = "service_statistics"
-    tables = ("view_case_statistics", "view_case_calendar_years")
+    tables = ("view_case_statistics", "view_case_calendar_years", "view_case_ratings")
 
     def __init__(self, calendar_of: Callable[[tuple[YearSchedule, ...]], WorkingCalendar]) -> None:
         """``calendar_of`` gives the calendar a case counts with, from the schedules it recorded."""
@@ -97,11 +104,13 @@ class ServiceStatistics:
             Case.Rated,
             Case.RectificationResponded,
             Case.RatingAppealed,
+            Case.RatingAppealDecided,
             Case.DeadlinesRecomputed,
             Case.Withdrawn,
         ]
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
         self._rows = RowBatch("view_case_statistics", COLUMNS, json_columns=("suspensions", "materials"))
+        self._ratings = RowBatch("view_case_ratings", RATING_COLUMNS)
 
     def create(self, tx: Transaction) -> None:
         for statement in DDL:
@@ -146,6 +155,17 @@ class ServiceStatistics:
             row |= self._handling(row, self._calendar_of(_recorded(tx, case_id)))
         elif isinstance(event, Case.Rated):
             row |= {"rating": event.score, "rectification_due_on": event.rectification_due_on}
+            answered_by = answering_province(
+                event.service, row["receiving_province"], row["handling_province"]
+            )
+            self._ratings.add(tx, (case_id, event.service, answered_by, None))
+        elif isinstance(event, Case.RatingAppealDecided):
+            rating = self._ratings.find(tx, case_id)
+            if rating is None:  # rated before this table was filled (a store from round 1): of the handling
+                rating = self._ratings.add(
+                    tx, (case_id, RatedService.HANDLING.value, row["handling_province"], None)
+                )
+            rating["appeal_outcome"] = event.outcome
         elif isinstance(event, Case.RectificationResponded):
             row["rectification_responded"] = 1
         elif isinstance(event, Case.RatingAppealed):
@@ -153,6 +173,7 @@ class ServiceStatistics:
 
     def flush(self, tx: Transaction) -> None:
         self._rows.flush(tx)
+        self._ratings.flush(tx)
 
     @staticmethod
     def _handling(row: dict[str, Any], calendar: WorkingCalendar) -> dict[str, Any]:
@@ -215,6 +236,11 @@ FIGURE_COLUMNS = (
     "rectification_responded",
     "appealed",
 )
+# from view_case_ratings; a rating without a row there was recorded before it: of the handling, no outcome
+RATING_FIGURE_COLUMNS = {
+    "rated_service": f"COALESCE(rated_service, '{RatedService.HANDLING.value}')",
+    "appeal_outcome": "appeal_outcome",
+}
 
 
 @dataclass(frozen=True)
@@ -245,11 +271,15 @@ def statistics(tx: Transaction, query: StatisticsQuery, today: date) -> list[dic
     if query.province is not None:
         where.append("(receiving_province = ? OR handling_province = ?)")
         params += [query.province, query.province]
-    selected = ", ".join((*keys, *FIGURE_COLUMNS)) if keys else ", ".join(FIGURE_COLUMNS)
+    columns = (*keys, *FIGURE_COLUMNS, *RATING_FIGURE_COLUMNS)
+    selected = ", ".join((*keys, *FIGURE_COLUMNS, *RATING_FIGURE_COLUMNS.values()))
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    sql = f"SELECT {selected} FROM view_case_statistics WHERE {' AND '.join(where)}"  # noqa: S608 - our columns
+    sql = (
+        f"SELECT {selected} FROM view_case_statistics s LEFT JOIN view_case_ratings r"  # noqa: S608 - our columns
+        f" ON r.case_id = s.case_id WHERE {' AND '.join(where)}"
+    )
     for found in tx.fetchall(sql, params):
-        row = dict(zip((*keys, *FIGURE_COLUMNS), found, strict=True))
+        row = dict(zip(columns, found, strict=True))
         groups.setdefault(tuple(str(row[k]) for k in keys), []).append(row)
     ordered = sorted(key for key in groups if query.after is None or key > query.after)
     return [
@@ -265,7 +295,10 @@ def figures(rows: list[dict[str, Any]], today: date) -> dict[str, dict[str, Any]
     days = sorted(r["handling_days"] for r in measured)
     materials = [spared for r in rows for spared in json.loads(r["materials"]).values()]
     rated = [r for r in rows if r["rating"] is not None]
-    rectifying = [r for r in rated if r["rectification_due_on"] and not r["rectification_responded"]]
+    # 复核: a 差评 whose appeal was upheld is set aside: it no longer counts, and its rectification is closed
+    counted = [r for r in rated if r["appeal_outcome"] != AppealOutcome.UPHELD]
+    rectifying = [r for r in counted if r["rectification_due_on"] and not r["rectification_responded"]]
+    good = sum(r["rating"] in GOOD_SCORES for r in counted)
     refused = sum(bool(r["refused"]) for r in rows)
     withdrawn = sum(r["result"] == State.WITHDRAWN for r in rows)
     return {
@@ -300,13 +333,17 @@ def figures(rows: list[dict[str, Any]], today: date) -> dict[str, dict[str, Any]
         },
         "ratings": {
             "rated": len(rated),
-            "good": sum(r["rating"] in GOOD_SCORES for r in rated),
-            "good_rate": _rate(sum(r["rating"] in GOOD_SCORES for r in rated), len(rated)),
+            "counted": len(counted),
+            "good": good,
+            "good_rate": _rate(good, len(counted)),
+            "of_window_service": sum(r["rated_service"] == RatedService.WINDOW for r in rated),
             "rectifications_open": len(rectifying),
             "rectifications_overdue": sum(
                 date.fromisoformat(r["rectification_due_on"]) < today for r in rectifying
             ),
             "appealed": sum(bool(r["appealed"]) for r in rated),
+            "appeals_upheld": len(rated) - len(counted),
+            "appeals_rejected": sum(r["appeal_outcome"] == AppealOutcome.REJECTED for r in rated),
         },
     }
 

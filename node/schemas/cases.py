@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from aggregates.bundle import BUNDLE_MODES
-from aggregates.case import Channel, Delivery, Result, ReviewStep, SpecialProcedure, State
+from aggregates.case import (
+    AppealOutcome,
+    Channel,
+    Delivery,
+    RatedService,
+    Result,
+    ReviewStep,
+    SpecialProcedure,
+    State,
+)
 from aggregates.catalogue import Mode, PartRole
 from aggregates.certificate import HolderIdType
 from node.schemas.common import IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
@@ -114,10 +123,26 @@ RATE = _object(
         "score": {"type": "integer", "minimum": 1, "maximum": 5},
         "channel": _enum(Channel),
         "comment": {"type": "string", "maxLength": 1000, "pattern": NO_CONTROL_CHARACTERS},
+        "service": {
+            **_enum(RatedService),
+            "description": "whose service is rated: HANDLING (办理, the default), answered by the handling "
+            "province, or WINDOW (收件), the receiving window's own service, answered by the receiving "
+            "province (谁办理谁负责); a case filed online had no window",
+        },
     },
     ["score", "channel"],
 )
 RESPONSE = _object({"response": text()})
+APPEAL_DECISION = _object(
+    {
+        "outcome": {
+            **_enum(AppealOutcome),
+            "description": "UPHELD: the 差评 is set aside (no longer counted) and its rectification closed; "
+            "REJECTED: the 差评 stands and its rectification stays due",
+        },
+        "reason": text(),
+    }
+)
 
 DEADLINE_STATE: Schema = {
     "type": "object",
@@ -212,6 +237,26 @@ CASE: Schema = {
         "rating": {"type": ["integer", "null"]},
         "rectification_due_on": NULLABLE_STRING,
         "appealed": {"type": "boolean"},
+        "rated_service": {
+            "type": ["string", "null"],
+            "enum": [*(s.value for s in RatedService), None],
+            "description": "whose service the rating rates (好差评): WINDOW (收件) or HANDLING (办理)",
+        },
+        "rating_answered_by": {
+            "type": ["string", "null"],
+            "description": "the province whose office answers the rating: its rectification and appeal",
+        },
+        "rectification_open": {"type": "boolean"},
+        "appeal_outcome": {
+            "type": ["string", "null"],
+            "enum": [*(o.value for o in AppealOutcome), None],
+            "description": "复核 of the appeal: UPHELD (the 差评 is set aside) or REJECTED; null until "
+            "decided",
+        },
+        "rating_counts": {
+            "type": "boolean",
+            "description": "whether the rating counts against the office: false when unrated or set aside",
+        },
         "bundle_id": NULLABLE_STRING,
         "writer": {
             **PROVINCE,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from aggregates.case import Case
+from aggregates.case import Case, RatedService
 from aggregates.clock import china_date
 from aggregates.responsibility import Actor
 from node.auth import Role
@@ -137,7 +137,8 @@ def _rate(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Argumen
     bad = isinstance(score, int) and 1 <= score <= 2  # a bad rating opens a rectification
     calendar = case_calendar(case.recorded_calendar)
     due = calendar.add_working_days(china_date(at), flow.rectification_days) if bad else None
-    case.rate(score, a["channel"], a.get("comment", ""), due, actor, at)
+    service = a.get("service", RatedService.HANDLING)
+    case.rate(score, a["channel"], a.get("comment", ""), due, actor, at, service=service)
 
 
 def _attach(
@@ -316,21 +317,27 @@ ARCHIVE = CaseCommand(
 RATE = CaseCommand(
     "RATE",
     "/rating",
-    "好差评: 1-5; 1-2 opens a rectification due in rectification_days working days",
+    "好差评: 1-5 of the handling (办理) or of the receiving window's service (收件); a 差评 (1-2) opens a "
+    "rectification due in rectification_days working days, for the office whose service was rated",
     cs.RATE,
     (Role.PLATFORM,),
     "of a party province",
     forwardable=True,
     perform=recorded(_rate),
 )
+# The rating is answered (整改), appealed (申诉) and the appeal decided (复核) in the province whose
+# service was rated (谁办理谁负责, 国办发〔2019〕51号): in PROXY the receiving province for its window's
+# service, the handling province for the handling. Either may find the other writing the case (the
+# receiving province from conclusion to delivery, the handling province after), so each is forwarded.
+RATED_OFFICE = "of the province whose service was rated"
 RESPOND_TO_RECTIFICATION = CaseCommand(
     "RESPOND_TO_RECTIFICATION",
     "/rating/rectification",
-    "Answer the rectification a bad rating opened",
+    "整改: answer the rectification a 差评 opened",
     cs.RESPONSE,
-    HANDLER,
-    "",
-    forwardable=False,
+    (Role.WINDOW, Role.HANDLER),
+    RATED_OFFICE,
+    forwardable=True,
     perform=recorded(
         lambda flow, case, actor, at, a: case.respond_to_rectification(a["response"], actor, at)
     ),
@@ -338,12 +345,28 @@ RESPOND_TO_RECTIFICATION = CaseCommand(
 APPEAL_RATING = CaseCommand(
     "APPEAL_RATING",
     "/rating/appeal",
-    "Appeal a rating, once",
+    "申诉: appeal a 差评 (1-2) held unfounded, once",
     cs.REASON,
-    HANDLER,
-    "",
-    forwardable=False,
+    (Role.WINDOW, Role.HANDLER),
+    RATED_OFFICE,
+    forwardable=True,
     perform=recorded(lambda flow, case, actor, at, a: case.appeal_rating(a["reason"], actor, at)),
+)
+# 复核 is the supervising body's: the province's 政务服务管理机构, which runs the 好差评 system and
+# publishes the service catalogue. Of the node's roles that is ADMIN (it operates the node and publishes
+# the catalogue): the officers who appeal (WINDOW, HANDLER) must not review their own appeal, and an
+# AUDITOR reads everything but changes nothing. No new role is needed.
+DECIDE_RATING_APPEAL = CaseCommand(
+    "DECIDE_RATING_APPEAL",
+    "/rating/appeal/decision",
+    "复核: uphold (the 差评 is set aside, its rectification closed) or reject an appeal, with a reason",
+    cs.APPEAL_DECISION,
+    (Role.ADMIN,),
+    RATED_OFFICE,
+    forwardable=True,
+    perform=recorded(
+        lambda flow, case, actor, at, a: case.decide_rating_appeal(a["outcome"], a["reason"], actor, at)
+    ),
 )
 WITHDRAW = CaseCommand(
     "WITHDRAW",
@@ -375,6 +398,7 @@ DECLARED: tuple[CaseCommand, ...] = (
     RATE,
     RESPOND_TO_RECTIFICATION,
     APPEAL_RATING,
+    DECIDE_RATING_APPEAL,
     WITHDRAW,
 )
 BY_NAME = {command.name: command for command in DECLARED}

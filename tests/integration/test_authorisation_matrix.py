@@ -102,10 +102,13 @@ EXPECTED: dict[tuple[str, str], Rule] = {
             "/parts/{part_code}/conclude",
             "/conclude",
             "/archive",
-            "/rating/rectification",
-            "/rating/appeal",
         )
     },
+    # 好差评: the office whose service was rated (a window's or a handler's) answers and appeals a 差评; the
+    # province's 政务服务管理机构 (admin) reviews the appeal (复核)
+    ("POST", CASE + "/rating/rectification"): rule({W, H}),
+    ("POST", CASE + "/rating/appeal"): rule({W, H}),
+    ("POST", CASE + "/rating/appeal/decision"): rule({D}),
     ("POST", CASE + "/supplement"): rule({W, P}),
     ("POST", CASE + "/withdraw"): rule({W, P}),
     ("POST", CASE + "/deliver"): rule({W, H}),

@@ -149,3 +149,83 @@ def test_catalogue_endpoints(node: Services, keys: Keys) -> None:
         assert (status, problem["pointer"]) == (422, "/promised_limit_days")  # 承诺时限 ≤ 法定时限
 
     run(node, keys, scenario)
+
+
+def test_a_bad_rating_of_the_window_is_answered_appealed_and_reviewed_over_rest(
+    node: Services, keys: Keys
+) -> None:
+    """好差评 (国办发〔2019〕51号) through the declared routes: the platform rates the Shanghai window's own
+    service (收件) badly; Shanghai's window appeals it (谁办理谁负责), not Jiangsu's handler; only an admin
+    (the 政务服务管理机构) reviews the appeal, once, and an upheld appeal sets the 差评 aside."""
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        path = await proxy_case(api)
+        for material in ("M01", "M02", "M04"):
+            body = {"material_code": material, "file_digest": "sha256:" + "0" * 64}
+            await api.call("POST", path + "/materials", role=Role.WINDOW, body=body)
+        await api.call("POST", path + "/receive", role=Role.WINDOW, body={})
+        await api.call("POST", path + "/forward", role=Role.WINDOW, body={})
+        await api.call("POST", path + "/accept", role=Role.HANDLER, province=JS, body={})
+        for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+            body = {"step": step, "opinion": "同意"}
+            await api.call("POST", path + "/review", role=Role.HANDLER, province=JS, body=body)
+        await api.call("POST", path + "/conclude", role=Role.HANDLER, province=JS, body={"result": "ISSUED"})
+        status, _, _ = await api.call(
+            "POST", path + "/deliver", role=Role.WINDOW, body={"method": "WINDOW", "reference": "窗口领取"}
+        )
+        assert status == 200
+        rating = {"score": 2, "channel": "WINDOW", "service": "WINDOW"}
+        status, case, _ = await api.call("POST", path + "/rating", role=Role.PLATFORM, body=rating)
+        assert (status, case["rated_service"], case["rating_answered_by"]) == (200, "WINDOW", SH)
+        assert (case["rectification_open"], case["appeal_outcome"], case["rating_counts"]) == (
+            True,
+            None,
+            True,
+        )
+
+        appeal = {"reason": "当日系统故障，已公告"}
+        status, _, _ = await api.call(
+            "POST", path + "/rating/appeal", role=Role.HANDLER, province=JS, body=appeal
+        )
+        assert status == 409  # the handling province does not answer for Shanghai's window
+        status, case, _ = await api.call("POST", path + "/rating/appeal", role=Role.WINDOW, body=appeal)
+        assert (status, case["appealed"]) == (200, True)
+
+        decision = {"outcome": "UPHELD", "reason": "经核实，系统故障已公告"}
+        status, _, _ = await api.call(
+            "POST", path + "/rating/appeal/decision", role=Role.WINDOW, body=decision
+        )
+        assert status == 403  # the appealing office does not review its own appeal
+        supervisor = {"Authorization": f"Bearer {keys.token(Role.ADMIN, SH, office='SH-ZWFW')}"}
+        status, problem, _ = await api.call(
+            "POST",
+            path + "/rating/appeal/decision",
+            role=None,
+            headers=supervisor,
+            body={**decision, "outcome": "MAYBE"},
+        )
+        assert (status, problem["pointer"]) == (422, "/outcome")
+        assert "MAYBE" not in str(problem)
+        status, case, _ = await api.call(
+            "POST", path + "/rating/appeal/decision", role=None, headers=supervisor, body=decision
+        )
+        assert (status, case["appeal_outcome"], case["rating_counts"], case["rectification_open"]) == (
+            200,
+            "UPHELD",
+            False,
+            False,
+        )
+        status, _, _ = await api.call(
+            "POST", path + "/rating/appeal/decision", role=None, headers=supervisor, body=decision
+        )
+        assert status == 409  # decided once
+        status, timeline, _ = await api.call("GET", path + "/timeline", role=Role.AUDITOR)
+        decided = timeline["entries"][-1]
+        assert (decided["event"], decided["province"], decided["office_code"]) == (
+            "RatingAppealDecided",
+            SH,
+            "SH-ZWFW",
+        )
+        assert decided["detail"] == decision
+
+    run(node, keys, scenario)

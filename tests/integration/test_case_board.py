@@ -31,6 +31,7 @@ from node.usecases.case_commands import (
     APPEAL_RATING,
     ATTACH_MATERIAL,
     CONCLUDE,
+    DECIDE_RATING_APPEAL,
     DELIVER,
     END_SPECIAL_PROCEDURE,
     PROVIDE_SUPPLEMENT,
@@ -173,10 +174,22 @@ NEXT: dict[str, tuple[str, ...]] = {
     "ACCEPTED": ("supplement", "special", "conclude", "time_passes"),
     "SUPPLEMENT_REQUESTED": ("supply", "time_passes"),
     "SPECIAL_PROCEDURE": ("end_special", "time_passes"),
-    "CONCLUDED": ("deliver", "rate_good", "rate_bad"),
+    "CONCLUDED": ("deliver", "rate_good", "rate_bad", "rate_bad_window"),
     "REFUSED": ("deliver", "rate_bad"),
-    "DELIVERED": ("rate_good", "rate_bad", "respond", "appeal"),
+    "DELIVERED": (
+        "rate_good",
+        "rate_bad",
+        "rate_bad_window",
+        "respond",
+        "respond_window",
+        "appeal",
+        "appeal_window",
+        "uphold",
+        "reject",
+    ),
 }
+SH_ADMIN = Actor("310000", "SH-ZWFW", "admin-1")  # each province's 政务服务管理机构 reviews appeals (复核)
+JS_ADMIN = Actor("320000", "JS-ZWFW", "admin-2")
 
 
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -212,6 +225,14 @@ def test_the_board_case_view_and_statistics_equal_a_plain_fold_of_the_same_event
     assert rows.keys() == shown.keys()
     for case_id, row in rows.items():
         assert row == statistics_fold(node, case_id)
+    with node.views.transaction() as tx:
+        ratings = {row[0]: tuple(row[1:]) for row in tx.fetchall("SELECT * FROM view_case_ratings")}
+    rated = [node.cases.case(case_id) for case_id in shown]
+    assert ratings == {
+        str(case.id): (case.rated_service, case.rating_answered_by, case.appeal_outcome)
+        for case in rated
+        if case.rating is not None
+    }
 
 
 STATISTICS_FACTS = (
@@ -285,6 +306,17 @@ def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
         "rate_bad": lambda: cases.run(RATE, case_id, SH_WINDOW, score=2, channel="WINDOW", comment="慢"),
         "respond": lambda: cases.run(RESPOND_TO_RECTIFICATION, case_id, JS_HANDLER, response="已整改"),
         "appeal": lambda: cases.run(APPEAL_RATING, case_id, JS_HANDLER, reason="评价与事实不符"),
+        "rate_bad_window": lambda: cases.run(
+            RATE, case_id, SH_WINDOW, score=1, channel="WINDOW", service="WINDOW"
+        ),
+        "respond_window": lambda: cases.run(RESPOND_TO_RECTIFICATION, case_id, SH_WINDOW, response="已整改"),
+        "appeal_window": lambda: cases.run(APPEAL_RATING, case_id, SH_WINDOW, reason="系统故障"),
+        "uphold": lambda: cases.run(
+            DECIDE_RATING_APPEAL, case_id, JS_ADMIN, outcome="UPHELD", reason="申诉成立"
+        ),
+        "reject": lambda: cases.run(
+            DECIDE_RATING_APPEAL, case_id, SH_ADMIN, outcome="REJECTED", reason="申诉不成立"
+        ),
     }
     with contextlib.suppress(
         IllegalTransition, InvalidField, DateOutsideCalendar

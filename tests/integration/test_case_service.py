@@ -17,10 +17,12 @@ from node.services import Services
 from node.settings import Settings
 from node.usecases.case_commands import (
     ACCEPT,
+    APPEAL_RATING,
     ARCHIVE,
     ATTACH_MATERIAL,
     CONCLUDE,
     CONCLUDE_PART,
+    DECIDE_RATING_APPEAL,
     DELIVER,
     EXTEND,
     FORWARD,
@@ -30,6 +32,7 @@ from node.usecases.case_commands import (
     RECORD_REVIEW,
     REFUSE,
     REQUEST_SUPPLEMENT,
+    RESPOND_TO_RECTIFICATION,
 )
 from node.usecases.catalogue import CatalogueService
 from node.workers.deadline_timer import DeadlineTimer
@@ -421,3 +424,63 @@ def test_filing_sees_a_new_item_version_at_once_here_and_within_its_window_from_
     assert node.cases.case(proxy_case(node, clock)).item_version == 2  # still within the window
     node.catalogue._current_for_s = 0.0
     assert node.cases.case(proxy_case(node, clock)).item_version == 3
+
+
+def test_a_bad_rating_goes_to_the_office_whose_service_was_rated_and_its_appeal_is_reviewed(
+    node: Services, clock: FakeClock
+) -> None:
+    """好差评 (国办发〔2019〕51号) on a PROXY case received in Shanghai and handled in Jiangsu: a 差评 of the
+    Shanghai window's own service (收件) is Shanghai's to rectify or appeal (谁办理谁负责); Shanghai's
+    supervising body (政务服务管理机构) reviews the appeal and rejects it, so the rectification stays due
+    until the window answers. A 差评 of the handling is Jiangsu's; its appeal upheld sets it aside. A rating
+    of 3 to 5 is not appealed."""
+    cases = node.cases
+    sh_admin, js_admin = Actor("310000", "SH-ZWFW", "admin-1"), Actor("320000", "JS-ZWFW", "admin-2")
+
+    def delivered() -> str:
+        case_id = proxy_case(node, clock)
+        cases.run(ACCEPT, case_id, JS_HANDLER)
+        approve(node, case_id, JS_HANDLER)
+        cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED")
+        cases.run(DELIVER, case_id, SH_WINDOW, method="WINDOW", reference="窗口领取")
+        return case_id
+
+    window = delivered()
+    case = cases.run(RATE, window, SH_PLATFORM, score=2, channel="WINDOW", service="WINDOW", comment="排队久")
+    assert (case.rated_service, case.rating_answered_by, case.rectification_open) == (
+        "WINDOW",
+        "310000",
+        True,
+    )
+    with pytest.raises(IllegalTransition, match="rating of the service of province 310000"):
+        cases.run(APPEAL_RATING, window, JS_HANDLER, reason="非本机关服务")
+    cases.run(APPEAL_RATING, window, SH_WINDOW, reason="当日系统故障，已公告")
+    case = cases.run(DECIDE_RATING_APPEAL, window, sh_admin, outcome="REJECTED", reason="等候超时属实")
+    assert (case.appeal_outcome, case.rating_counts, case.rectification_open) == ("REJECTED", True, True)
+    case = cases.run(RESPOND_TO_RECTIFICATION, window, SH_WINDOW, response="已整改：高峰时段增开窗口")
+    assert case.rectification_open is False
+    decided = cases.timeline(window)[-2]
+    assert (decided.event, decided.province, decided.office_code, decided.operator_id) == (
+        "RatingAppealDecided",
+        "310000",
+        "SH-ZWFW",
+        "admin-1",
+    )
+    assert decided.detail == {"outcome": "REJECTED", "reason": "等候超时属实"}
+
+    handling = delivered()
+    cases.run(RATE, handling, SH_PLATFORM, score=1, channel="ONLINE")  # the handling, by default
+    with pytest.raises(IllegalTransition):
+        cases.run(RESPOND_TO_RECTIFICATION, handling, SH_WINDOW, response="已整改")
+    cases.run(APPEAL_RATING, handling, JS_HANDLER, reason="超时系申请人补正所致")
+    case = cases.run(DECIDE_RATING_APPEAL, handling, js_admin, outcome="UPHELD", reason="经核实，申诉成立")
+    assert (case.appeal_outcome, case.rating_counts, case.rectification_open) == ("UPHELD", False, False)
+    with pytest.raises(IllegalTransition, match="none is open"):
+        cases.run(RESPOND_TO_RECTIFICATION, handling, JS_HANDLER, response="已整改")
+
+    good = delivered()
+    cases.run(RATE, good, SH_PLATFORM, score=4, channel="ONLINE")
+    before = node.app.recorder.max_notification_id()
+    with pytest.raises(IllegalTransition, match="only a 差评"):
+        cases.run(APPEAL_RATING, good, JS_HANDLER, reason="评价不实")
+    assert node.app.recorder.max_notification_id() == before

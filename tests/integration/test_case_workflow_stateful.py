@@ -38,6 +38,7 @@ from tests.integration.both_stores import BothStores, require_both_stores
 WINDOW = Actor("310000", "SH-WIN", "w")
 HANDLER = Actor("320000", "JS-GA", "h")
 PLATFORM = Actor("310000", "SH-APP", "p")
+SUPERVISOR = Actor("320000", "JS-ZWFW", "s")  # Jiangsu's 政务服务管理机构: reviews appeals (复核)
 APPLICANT = {"name": "李四", "id_type": "111", "id_number": "11010519491231002X"}
 ITEM = next(i for i in sample_catalogue()["items"] if i["code"] == "GA-0003")  # PROXY, extension allowed
 REQUIRED = sorted(m["code"] for m in ITEM["materials"] if m["required"])
@@ -56,7 +57,9 @@ class ModelCase:
     rounds: int = 0
     extended: bool = False
     rated: bool = False
+    score: int = 0
     appealed: bool = False
+    appeal_decided: bool = False
 
     @property
     def complete(self) -> bool:
@@ -249,13 +252,20 @@ class CaseWorkflow(RuleBasedStateMachine):
         m = self.model[key]
         allowed = m.state in ENDED and not m.rated
         self._run(key, cc.RATE, allowed, PLATFORM, score=score, channel="ONLINE", comment="")
-        m.rated = m.rated or allowed
+        if allowed:
+            m.rated, m.score = True, score
 
     def appeal(self, key: str) -> None:
         m = self.model[key]
-        allowed = m.rated and not m.appealed
+        allowed = m.rated and m.score <= 2 and not m.appealed  # 申诉: a 差评 only, once
         self._run(key, cc.APPEAL_RATING, allowed, HANDLER, reason="申诉")
         m.appealed = m.appealed or allowed
+
+    def decide_appeal(self, key: str) -> None:
+        m = self.model[key]
+        allowed = m.appealed and not m.appeal_decided  # 复核: once
+        self._run(key, cc.DECIDE_RATING_APPEAL, allowed, SUPERVISOR, outcome="REJECTED", reason="复核")
+        m.appeal_decided = m.appeal_decided or allowed
 
     COMMANDS = (
         "receive",
@@ -273,6 +283,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         "archive",
         "rate",
         "appeal",
+        "decide_appeal",
     )
 
     @rule(key=cases, command=st.sampled_from(COMMANDS))
@@ -315,8 +326,10 @@ class CaseWorkflow(RuleBasedStateMachine):
             self.archive(key)
         elif not m.rated:
             self.rate(key, score)
-        else:
+        elif not m.appealed:
             self.appeal(key)
+        else:
+            self.decide_appeal(key)
 
     @invariant()
     def stores_match_the_model(self) -> None:
@@ -333,6 +346,7 @@ class CaseWorkflow(RuleBasedStateMachine):
                     m.appealed,
                     m.extended,
                 )
+                assert (case.appeal_outcome is not None) == m.appeal_decided
 
     @invariant()
     def stores_hold_the_same_events(self) -> None:

@@ -182,6 +182,10 @@ SCHEMAS: dict[str, tuple[list[tuple[str, str, Role]], dict[str, Any]]] = {
         {"score": 2, "channel": "ONLINE", "comment": "慢"},
     ),
     "rectification": ([("POST", "{online}/rating/rectification", Role.HANDLER)], {"response": "已整改"}),
+    "appeal-decision": (
+        [("POST", "{online}/rating/appeal/decision", Role.ADMIN)],
+        {"outcome": "UPHELD", "reason": "申诉成立"},
+    ),
     "erasure": (
         [("POST", "/v1/erasures", Role.ADMIN)],
         {"id_type": "111", "id_number": "310101198001010014"},

@@ -12,7 +12,10 @@ and its read models caught up. Today's composition root opens each with its own 
 - the tree recomputed from the stored events gives the root of each head the old code signed, and
   ``tongban audit verify`` finds every leaf, head and cosignature in order;
 - a command of today (conclude, and the new withdrawal) works on a case the old code accepted, and the next
-  signed head extends the old ones.
+  signed head extends the old ones;
+- the old ratings (好差评) and appeal read with the meaning they had (``Case.Rated`` version 1, upcast on
+  read: a rating of the handling, answered by the handling province; the appeal not decided), the stored
+  records unchanged, and today's review (复核) decides the old appeal.
 """
 
 from __future__ import annotations
@@ -34,11 +37,13 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from aggregates.bundle import BundleCase
 from aggregates.case import Case, State
 from aggregates.certificate import Certificate
 from aggregates.erasure import ERASED
+from aggregates.errors import IllegalTransition
 from aggregates.responsibility import Actor
 from federation.pki import signed_by_member
 from federation.transparency_verify import verify_consistency
@@ -50,20 +55,37 @@ from node.cli import main as cli
 from node.services import Services
 from node.settings import Settings, load_settings
 from node.store.application import NotFound
-from node.usecases.case_commands import CONCLUDE, RECORD_REVIEW, WITHDRAW
+from node.usecases.case_commands import (
+    APPEAL_RATING,
+    CONCLUDE,
+    DECIDE_RATING_APPEAL,
+    RECORD_REVIEW,
+    WITHDRAW,
+)
 from projections.case_board import CaseBoard
+from projections.case_view import DETAIL_JSON
+from projections.service_statistics import ServiceStatistics, StatisticsQuery, statistics
 from tests.builders import FakeClock
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "stores" / "round1"
 SH = "310000"
 SCHEMA = "old_round1_310000"  # the schema the old code wrote Shanghai's node in (README.md)
 # Round 2 added these tables to read models that existed before: the old store has none of their rows.
-NEW_TABLES = {"case_board": {"view_case_board_clock"}, "service_statistics": {"view_case_calendar_years"}}
+NEW_TABLES = {
+    "case_board": {"view_case_board_clock"},
+    "service_statistics": {"view_case_calendar_years", "view_case_ratings"},
+}
+# Fields events gained since round 1, with the value their upcasters give an old event: the case view's
+# steps show each event as read today, so a step rebuilt from an old event shows the field too.
+UPCAST = {"Rated": {"service": "HANDLING"}}
 # A day after the last event the old code wrote (expected.json: last_event_at), never the wall clock's.
 NOW = datetime.fromisoformat("2026-04-14T10:00:00+08:00")
 REPLAY_ALL = datetime.fromisoformat("2100-01-01T00:00:00+08:00")
 HANDLER = Actor(SH, "31-HANDLER-01", "handler-1")
 PLATFORM = Actor(SH, "31-PLATFORM-01", "platform-1")
+ADMIN = Actor(SH, "31-ZWFW-01", "admin-1")  # Shanghai's 政务服务管理机构: it reviews appeals (复核)
+RATED = get_topic(Case.Rated)
+APPEALED = get_topic(Case.RatingAppealed)
 
 
 @dataclass(frozen=True)
@@ -248,10 +270,23 @@ def test_the_read_models_rebuilt_from_the_old_log_give_the_old_rows(
         follower.rebuild()
         rebuilt = follower.rows()
         for table in old_tables:
-            assert rebuilt[table] == left[table], f"{name}.{table} rebuilt from the old log differs"
+            expected = _upcast_steps(left[table]) if table == "view_case_steps" else left[table]
+            assert rebuilt[table] == expected, f"{name}.{table} rebuilt from the old log differs"
     # the intended difference (docs/calendar.md): the board's legal clocks appear once it is rebuilt
     boards = opened.projections[CaseBoard.name].rows()
     assert len(boards["view_case_board_clock"]) == len(boards["view_case_board"]) > 0
+
+
+def _upcast_steps(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The case view's rows as the old code left them, each step's detail with the fields its event gained
+    since (the only intended difference of a rebuild: ``UPCAST``)."""
+    steps = []
+    for row in rows:
+        event, detail = row[3], row[-1]
+        if event in UPCAST:
+            detail = DETAIL_JSON.encode(json.loads(detail) | UPCAST[event])
+        steps.append((*row[:-1], detail))
+    return sorted(steps, key=repr)
 
 
 def test_the_tree_recomputed_from_the_old_store_gives_the_heads_it_signed(
@@ -323,3 +358,53 @@ def test_todays_commands_work_on_cases_the_old_code_accepted(old_store: OldStore
         bytes.fromhex(new_head["root_hash"]),
         [bytes.fromhex(h) for h in proof["path"]],
     )
+
+
+def test_old_ratings_and_appeals_read_as_they_were_meant_and_the_old_appeal_is_reviewed_today(
+    old_store: OldStore, opened: Services
+) -> None:
+    """Round 1 stored ``Case.Rated`` without ``service`` (version 1) and let any rating be appealed. Read
+    today, each old rating is one of the handling, answered by the handling province (the upcaster's default,
+    which is what round 1 did), the stored records are untouched, and the old appeal, never decided, is
+    reviewed (复核) by today's command."""
+    recorder, mapper = opened.app.recorder, opened.app.mapper
+    stored = [n for n in recorder.select_notifications(start=1, limit=10_000) if n.topic in (RATED, APPEALED)]
+    ratings = [n for n in stored if n.topic == RATED]
+    assert len(ratings) == old_store.expected["events_by_topic"][RATED] == 5
+    for notification in ratings:
+        written = json.loads(notification.state)
+        assert "service" not in written  # version 1, as round 1 wrote it
+        assert "class_version" not in written
+        rated = mapper.to_domain_event(notification)
+        assert isinstance(rated, Case.Rated)
+        assert rated.service == "HANDLING"
+        case = opened.cases.case(str(notification.originator_id))
+        assert (case.rated_service, case.rating_answered_by) == ("HANDLING", case.handling_province)
+    [appeal] = [mapper.to_domain_event(n) for n in stored if n.topic == APPEALED]
+    assert isinstance(appeal, Case.RatingAppealed)
+    assert (appeal.reason, appeal.province) == ("评价与事实不符", SH)
+
+    appealed_id = old_store.cases["full_online"][2]  # rated 2 at Shanghai, appealed by Shanghai's handler
+    case = opened.cases.case(appealed_id)
+    assert (case.rating, case.appealed, case.appeal_outcome) == (2, True, None)
+    assert (case.rating_counts, case.rectification_open) == (True, True)
+    answered = opened.cases.case(old_store.cases["full_online"][1])  # rated 1, rectification answered
+    assert (answered.rating, answered.rectification_open, answered.appealed) == (1, False, False)
+
+    # today's rules on the old case: no second appeal; the review decides the old one
+    with pytest.raises(IllegalTransition, match="already appealed once"):
+        opened.cases.run(APPEAL_RATING, appealed_id, HANDLER, reason="再次申诉")
+    decided = opened.cases.run(
+        DECIDE_RATING_APPEAL, appealed_id, ADMIN, outcome="UPHELD", reason="经复核，评价与事实不符"
+    )
+    assert (decided.appeal_outcome, decided.rating_counts, decided.rectification_open) == (
+        "UPHELD",
+        False,
+        False,
+    )
+    follower = opened.projections[ServiceStatistics.name]
+    assert follower.tick() == 1  # the old read model goes on: no rebuild needed
+    with opened.views.transaction() as tx:
+        [whole] = statistics(tx, StatisticsQuery(group_by=()), NOW.date())
+    assert whole["ratings"]["appealed"] == 1
+    assert (whole["ratings"]["appeals_upheld"], whole["ratings"]["counted"]) == (1, 4)

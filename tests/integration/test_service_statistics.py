@@ -10,12 +10,16 @@ from typing import Any
 from aiohttp import web
 
 from aggregates.deadline import DeadlineStatus
+from aggregates.responsibility import Actor
 from node.auth import Role
 from node.services import Services
 from node.usecases.case_commands import (
     ACCEPT,
+    APPEAL_RATING,
     ATTACH_MATERIAL,
     CONCLUDE,
+    DECIDE_RATING_APPEAL,
+    DELIVER,
     EXTEND,
     PROVIDE_SUPPLEMENT,
     RATE,
@@ -101,11 +105,15 @@ def test_statistics_show_volumes_handling_time_materials_supplements_and_ratings
         assert proxy["supplements"] == {"rounds": 1, "cases_with_supplement": 1, "rounds_per_case": 0.5}
         assert proxy["ratings"] == {
             "rated": 2,
+            "counted": 2,
             "good": 1,
             "good_rate": 0.5,
+            "of_window_service": 0,
             "rectifications_open": 1,
             "rectifications_overdue": 1,
             "appealed": 0,
+            "appeals_upheld": 0,
+            "appeals_rejected": 0,
         }
         online = by_mode["FULL_ONLINE"]
         assert online["volume"]["open"] == 1
@@ -239,3 +247,52 @@ def test_a_withdrawn_case_is_counted_as_withdrawn_never_as_open_or_refused(
         }  # fmt: skip
 
     run(node, keys, scenario)
+
+
+def test_a_bad_rating_set_aside_on_appeal_no_longer_counts_against_the_office(
+    node: Services, clock: FakeClock, keys: Keys
+) -> None:
+    """国办发〔2019〕51号: a 差评 whose appeal is upheld (复核) no longer counts: it leaves the good rate and
+    the open rectifications; one whose appeal is rejected still counts, its rectification still due. A rating
+    of the receiving window's own service (收件) is counted as such."""
+    quick, slow, _online = handled_cases(node, clock)  # quick rated 5, slow rated 1 (the handling)
+    node.cases.run(APPEAL_RATING, slow, JS_HANDLER, reason="超时系申请人补正所致")
+    js_admin = Actor("320000", "JS-ZWFW", "admin-2")
+    node.cases.run(DECIDE_RATING_APPEAL, slow, js_admin, outcome="UPHELD", reason="经核实，申诉成立")
+    window = proxy_case(node, clock)
+    node.cases.run(ACCEPT, window, JS_HANDLER)
+    approve(node, window, JS_HANDLER)
+    node.cases.run(CONCLUDE, window, JS_HANDLER, result="ISSUED")
+    node.cases.run(DELIVER, window, SH_WINDOW, method="WINDOW", reference="窗口领取")
+    node.cases.run(RATE, window, SH_WINDOW, score=2, channel="WINDOW", service="WINDOW")
+    node.cases.run(APPEAL_RATING, window, SH_WINDOW, reason="系统故障")
+    sh_admin = Actor("310000", "SH-ZWFW", "admin-1")
+    node.cases.run(DECIDE_RATING_APPEAL, window, sh_admin, outcome="REJECTED", reason="等候超时属实")
+    clock.set_china_time("2025-12-31")  # the window's rectification is overdue by then
+    follower = node.projections[ServiceStatistics.name]
+    follower.tick()
+    with node.views.transaction() as tx:
+        ratings = dict(tx.fetchall("SELECT case_id, answered_by FROM view_case_ratings"))
+    assert ratings == {quick: "320000", slow: "320000", window: "310000"}  # 谁办理谁负责
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, body, _headers = await api.call("GET", "/v1/statistics?group_by=mode", role=Role.AUDITOR)
+        assert status == 200, body
+        proxy = next(g for g in body["groups"] if g["group"] == {"mode": "PROXY"})
+        assert proxy["ratings"] == {
+            "rated": 3,
+            "counted": 2,  # the 1 set aside on appeal counts no longer
+            "good": 1,
+            "good_rate": 0.5,
+            "of_window_service": 1,
+            "rectifications_open": 1,  # the window's: its appeal was rejected
+            "rectifications_overdue": 1,
+            "appealed": 2,
+            "appeals_upheld": 1,
+            "appeals_rejected": 1,
+        }
+
+    run(node, keys, scenario)
+    live = follower.rows()
+    follower.rebuild()
+    assert follower.rows() == live

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -353,6 +354,193 @@ def test_rating_rules() -> None:
     case.appeal_rating("评价与事实不符", JS_HANDLER, later())
     with pytest.raises(IllegalTransition, match="already appealed once"):
         case.appeal_rating("again", JS_HANDLER, later())
+
+
+# 好差评 (国办发〔2019〕51号): 差评 is 1 (非常不满意) or 2 (不满意); the office whose service was rated
+# rectifies (整改) or appeals (申诉); the supervising body reviews the appeal (复核). Here the receiving
+# window is Shanghai's, the handling Jiangsu's, and each province's 政务服务管理机构 decides appeals (ADMIN).
+SH_ADMIN = Actor("310000", "SH-ZWFW", "admin-1")
+JS_ADMIN = Actor("320000", "JS-ZWFW", "admin-2")
+DUE = date(2026, 3, 25)
+
+
+def delivered() -> Case:
+    """A PROXY case concluded in Jiangsu and delivered at the Shanghai window; events taken out."""
+    case = accepted()
+    approve(case)
+    case.conclude("ISSUED", JS_HANDLER, later())
+    case.deliver("WINDOW", "窗口领取", SH_WINDOW, later())
+    case.collect_events()
+    return case
+
+
+def rated(score: int, service: str = "HANDLING") -> Case:
+    """:func:`delivered`, then rated; events taken out."""
+    case = delivered()
+    case.rate(score, "ONLINE", "", DUE if score <= 2 else None, SH_WINDOW, later(), service=service)
+    case.collect_events()
+    return case
+
+
+def test_only_a_bad_rating_may_be_appealed_and_only_once() -> None:
+    """国办发〔2019〕51号: given a rating of 3 to 5, when the rated office appeals (申诉), then it is refused:
+    only a 差评 (1 or 2) is appealed, once."""
+    for score in (3, 4, 5):
+        case = rated(score)
+        refused_without_events(case, partial(case.appeal_rating, "评价不实", JS_HANDLER, later()))
+        with pytest.raises(IllegalTransition, match=f"rated {score}: only a 差评"):
+            case.appeal_rating("评价不实", JS_HANDLER, later())
+    for score in (1, 2):
+        case = rated(score)
+        case.appeal_rating("评价与事实不符", JS_HANDLER, later())
+        [appealed] = case.collect_events()
+        assert isinstance(appealed, Case.RatingAppealed)
+        assert (appealed.reason, appealed.province, appealed.office_code) == (
+            "评价与事实不符",
+            "320000",
+            "JS-GA",
+        )
+        assert (case.appealed, case.appeal_outcome) == (True, None)
+        with pytest.raises(IllegalTransition, match="already appealed once"):
+            case.appeal_rating("again", JS_HANDLER, later())
+
+
+def test_an_upheld_appeal_sets_the_bad_rating_aside_and_closes_its_rectification() -> None:
+    """国办发〔2019〕51号: given an appealed 差评 with its rectification open, when the supervising
+    body upholds the appeal, then the decision records who and why, the rating no longer counts and the
+    rectification is closed."""
+    case = rated(1)
+    assert (case.rating_counts, case.rectification_open) == (True, True)
+    case.appeal_rating("申请人未按要求提交材料", JS_HANDLER, later())
+    case.decide_rating_appeal("UPHELD", "经核实，超时系申请人补正所致", JS_ADMIN, later(1))
+    [decided] = case.collect_events()[1:]
+    assert isinstance(decided, Case.RatingAppealDecided)
+    assert (decided.outcome, decided.reason) == ("UPHELD", "经核实，超时系申请人补正所致")
+    assert (decided.province, decided.office_code, decided.operator_id) == ("320000", "JS-ZWFW", "admin-2")
+    assert (case.appeal_outcome, case.rating_counts, case.rectification_open) == ("UPHELD", False, False)
+    assert case.rating == 1  # what the applicant gave stays on record
+    refused_without_events(case, lambda: case.respond_to_rectification("已整改", JS_HANDLER, later()))
+    with pytest.raises(IllegalTransition, match="already decided: UPHELD"):
+        case.decide_rating_appeal("REJECTED", "再议", JS_ADMIN, later())
+
+
+def test_a_rejected_appeal_leaves_the_bad_rating_and_its_rectification_due() -> None:
+    """国办发〔2019〕51号: given an appealed 差评, when the appeal is rejected, then the rating counts
+    and the rectification stays due, until the office answers it."""
+    case = rated(2)
+    case.appeal_rating("评价与事实不符", JS_HANDLER, later())
+    case.decide_rating_appeal("REJECTED", "办理超过承诺时限属实", JS_ADMIN, later(1))
+    assert (case.appeal_outcome, case.rating_counts, case.rectification_open) == ("REJECTED", True, True)
+    assert case.rectification_due_on == DUE.isoformat()
+    case.respond_to_rectification("已整改：增派审批人员", JS_HANDLER, later(2))
+    assert case.rectification_open is False
+
+
+def test_an_appeal_is_decided_once_with_a_known_outcome_and_not_by_the_office_that_appealed() -> None:
+    """复核 (国办发〔2019〕51号) needs an appeal, an outcome UPHELD or REJECTED, a reason, and a reviewer
+    who is not the appealing office, in the province whose service was rated."""
+    case = rated(1)
+    refused_without_events(case, lambda: case.decide_rating_appeal("UPHELD", "无申诉", JS_ADMIN, later()))
+    case.appeal_rating("评价不实", JS_HANDLER, later())
+    case.collect_events()
+    with pytest.raises(InvalidField, match="outcome"):
+        case.decide_rating_appeal("PARTLY", "部分成立", JS_ADMIN, later())
+    with pytest.raises(InvalidField, match="reason"):
+        case.decide_rating_appeal("UPHELD", "  ", JS_ADMIN, later())
+    with pytest.raises(IllegalTransition, match="the office that appealed cannot review it"):
+        case.decide_rating_appeal("UPHELD", "自行复核", Actor("320000", "JS-GA", "h-9"), later())
+    with pytest.raises(IllegalTransition, match="from province 310000"):
+        case.decide_rating_appeal("UPHELD", "代为复核", SH_ADMIN, later())
+    assert case.collect_events() == []
+
+
+def test_a_rating_of_the_window_is_answered_by_the_receiving_province_in_proxy() -> None:
+    """谁办理谁负责 (国办发〔2019〕51号): given a PROXY case whose 差评 rates the Shanghai window's own
+    service (收件), then Shanghai, the receiving province, rectifies, appeals and reviews the appeal;
+    Jiangsu, which handled it, may not."""
+    case = delivered()
+    case.rate(2, "WINDOW", "窗口排队太久", DUE, SH_WINDOW, later(), service="WINDOW")
+    [rated_event] = case.collect_events()
+    assert isinstance(rated_event, Case.Rated)
+    assert (rated_event.service, rated_event.score) == ("WINDOW", 2)
+    assert (case.rated_service, case.rating_answered_by) == ("WINDOW", "310000")
+    for command in (
+        lambda: case.respond_to_rectification("已整改", JS_HANDLER, later()),
+        lambda: case.appeal_rating("评价不实", JS_HANDLER, later()),
+    ):
+        refused_without_events(case, command)
+    case.appeal_rating("窗口已一次性告知", SH_WINDOW, later())
+    refused_without_events(case, lambda: case.decide_rating_appeal("REJECTED", "属实", JS_ADMIN, later()))
+    case.decide_rating_appeal("REJECTED", "窗口等候超时属实", SH_ADMIN, later())
+    case.respond_to_rectification("已整改：增开窗口", SH_WINDOW, later())
+    assert (case.appeal_outcome, case.rectification_open) == ("REJECTED", False)
+
+
+def test_a_rating_of_the_handling_is_answered_by_the_handling_province() -> None:
+    """谁办理谁负责 (国办发〔2019〕51号): a rating of the handling (办理, the default) is answered by
+    Jiangsu, the handling province."""
+    case = rated(1)
+    assert (case.rated_service, case.rating_answered_by) == ("HANDLING", "320000")
+    refused_without_events(case, lambda: case.respond_to_rectification("已整改", SH_WINDOW, later()))
+    refused_without_events(case, lambda: case.appeal_rating("评价不实", SH_WINDOW, later()))
+    case.respond_to_rectification("已整改", JS_HANDLER, later())
+
+
+def test_the_rated_service_is_window_or_handling_and_an_online_case_had_no_window() -> None:
+    case = accepted()
+    approve(case)
+    case.conclude("ISSUED", JS_HANDLER, later())
+    with pytest.raises(InvalidField, match="service"):
+        case.rate(5, "ONLINE", "", None, SH_WINDOW, later(), service="PARKING")
+    online = Case.submit(
+        case_no="320000202603020001",
+        mode="FULL_ONLINE",
+        item_province="320000",
+        item=item(),
+        item_version=1,
+        receiving_province="320000",
+        parts=[],
+        applicant_id="7f0c1e1e-0000-4000-8000-000000000002",
+        actor=Actor("320000", "JS-YWTB", "app"),
+        at=T0,
+    )
+    with_materials(online, Actor("320000", "JS-YWTB", "app"))
+    online.accept("SL2", JS_HANDLER, later(1))
+    approve(online)
+    online.conclude("ISSUED", JS_HANDLER, later(2))
+    with pytest.raises(InvalidField, match="no window service"):
+        online.rate(1, "ONLINE", "", DUE, Actor("320000", "JS-YWTB", "app"), later(2), service="WINDOW")
+    online.rate(1, "ONLINE", "", DUE, Actor("320000", "JS-YWTB", "app"), later(2))
+    assert (online.rated_service, online.rating_answered_by) == ("HANDLING", "320000")
+
+
+def test_a_rating_stored_before_it_named_the_service_reads_as_a_rating_of_the_handling() -> None:
+    """Upcasting: a Rated event of version 1 (round 1 stored them) had no ``service``; every rating then was
+    the handling province's to answer, and it still is."""
+    state: dict[str, Any] = {
+        "score": 2,
+        "channel": "ONLINE",
+        "comment": "",
+        "rectification_due_on": "2026-03-25",
+    }
+    Case.Rated.upcast_v1_v2(state)
+    assert state["service"] == "HANDLING"
+    assert Case.Rated.class_version == 2
+
+
+def test_an_appeal_of_a_good_rating_recorded_before_the_rule_stays_and_may_only_be_rejected() -> None:
+    """Cut-over: round 1 let any rating be appealed. Such an appeal, already recorded, folds as it was (the
+    history is not refused); its review may only reject it, since a rating of 3 to 5 never counted against
+    the office; a new appeal of such a rating is refused."""
+    case = rated(4)
+    case._rating_appealed(  # as round 1 recorded it: the event, without today's rule
+        reason="评价不实", province="320000", office_code="JS-GA", operator_id="h-1", timestamp=later()
+    )
+    assert (case.appealed, case.appeal_outcome, case.rating_counts) == (True, None, True)
+    with pytest.raises(IllegalTransition, match="no 差评 to set aside"):
+        case.decide_rating_appeal("UPHELD", "成立", JS_ADMIN, later())
+    case.decide_rating_appeal("REJECTED", "好评无需复核", JS_ADMIN, later())
+    assert case.appeal_outcome == "REJECTED"
 
 
 def test_deadline_warning_and_breaches_are_recorded_once_each_by_the_handling_province() -> None:

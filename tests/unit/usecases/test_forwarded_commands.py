@@ -49,6 +49,8 @@ def test_the_forwardable_commands_are_the_declared_ones() -> None:
     assert {"ATTACH_MATERIAL", "PROVIDE_SUPPLEMENT", "DELIVER", "RATE", "ARCHIVE", "WITHDRAW"} <= set(
         FORWARDABLE
     )
+    # the rated office may find the other province writing the case (国办发〔2019〕51号, 谁办理谁负责)
+    assert {"RESPOND_TO_RECTIFICATION", "APPEAL_RATING", "DECIDE_RATING_APPEAL"} <= set(FORWARDABLE)
     assert "ACCEPT" not in FORWARDABLE
 
 
@@ -104,3 +106,58 @@ def test_a_case_this_node_does_not_write_or_hold_is_refused(node: Services) -> N
             JS, "00000000-0000-4000-8000-000000000000", "ARCHIVE", {}, "OFFICE", "op-1", "req-0000009"
         )
     assert unknown.value.code == grpc.StatusCode.NOT_FOUND
+
+
+def test_the_office_whose_service_was_rated_forwards_its_answer_appeal_and_review(jiangsu: Services) -> None:
+    """谁办理谁负责 (国办发〔2019〕51号): a PROXY case delivered at the Shanghai window is written by Jiangsu
+    now. Shanghai's platform rates the window's own service (收件) badly; Shanghai's window appeals the 差评
+    and Shanghai's supervising body reviews the appeal, each forwarded to Jiangsu and run as Shanghai; the
+    rectification is answered there too. Jiangsu's own officers may not answer for the Shanghai window."""
+    cases, handle = jiangsu.cases, command_handler(jiangsu.cases)
+    window, handler = Actor(SH, "SH-WINDOW", "window-1"), Actor(JS, "JS-GA-01", "h-001")
+    case_id = str(
+        cases.submit(window, item_province=JS, item_code="GA-0003", mode="PROXY", applicant=APPLICANT).id
+    )
+    for code in ("M01", "M02", "M04"):
+        cases.run(cc.ATTACH_MATERIAL, case_id, window, material_code=code, file_digest=DIGEST)
+    cases.run(cc.RECEIVE, case_id, window)
+    cases.run(cc.FORWARD, case_id, window)
+    cases.run(cc.ACCEPT, case_id, handler)
+    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+        cases.run(cc.RECORD_REVIEW, case_id, handler, step=step, opinion="同意")
+    cases.run(cc.CONCLUDE, case_id, handler, result="ISSUED")
+    cases.run(cc.DELIVER, case_id, window, method="WINDOW", reference="窗口领取")
+    assert cases.case(case_id).writer() == JS
+
+    rating = {"score": 1, "channel": "WINDOW", "service": "WINDOW", "comment": "窗口态度差"}
+    handle(SH, case_id, "RATE", rating, "SH-YWTB", "app", "req-rate-01")
+    assert refused(jiangsu, case_id, "APPEAL_RATING", {"reason": "非本省窗口"}, JS) == "FAILED_PRECONDITION"
+    handle(SH, case_id, "APPEAL_RATING", {"reason": "当日系统故障"}, "SH-WINDOW", "window-1", "req-appeal-01")
+    decision = {"outcome": "REJECTED", "reason": "态度问题属实"}
+    assert refused(jiangsu, case_id, "DECIDE_RATING_APPEAL", {"outcome": "KEPT", "reason": "x"}, SH) == (
+        "INVALID_ARGUMENT"
+    )
+    handle(SH, case_id, "DECIDE_RATING_APPEAL", decision, "SH-ZWFW", "admin-1", "req-decide-01")
+    version, _state = handle(
+        SH,
+        case_id,
+        "RESPOND_TO_RECTIFICATION",
+        {"response": "已整改：培训窗口人员"},
+        "SH-WINDOW",
+        "window-1",
+        "req-r-01",
+    )
+    case = cases.case(case_id)
+    assert (case.version, case.rated_service, case.appeal_outcome, case.rectification_open) == (
+        version,
+        "WINDOW",
+        "REJECTED",
+        False,
+    )
+    steps = [(e.event, e.province, e.office_code) for e in cases.timeline(case_id)[-4:]]
+    assert steps == [
+        ("Rated", SH, "SH-YWTB"),
+        ("RatingAppealed", SH, "SH-WINDOW"),
+        ("RatingAppealDecided", SH, "SH-ZWFW"),
+        ("RectificationResponded", SH, "SH-WINDOW"),
+    ]

@@ -68,6 +68,9 @@ class _CaseCommandEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CaseComma
     CASE_COMMAND_RATE: _CaseCommand.ValueType  # 5
     CASE_COMMAND_ARCHIVE: _CaseCommand.ValueType  # 6
     CASE_COMMAND_WITHDRAW: _CaseCommand.ValueType  # 7
+    CASE_COMMAND_RESPOND_TO_RECTIFICATION: _CaseCommand.ValueType  # 8
+    CASE_COMMAND_APPEAL_RATING: _CaseCommand.ValueType  # 9
+    CASE_COMMAND_DECIDE_RATING_APPEAL: _CaseCommand.ValueType  # 10
 
 class CaseCommand(_CaseCommand, metaclass=_CaseCommandEnumTypeWrapper):
     """CaseCommand names a command that a party may ask the case's writer to record."""
@@ -80,6 +83,9 @@ CASE_COMMAND_DELIVER: CaseCommand.ValueType  # 4
 CASE_COMMAND_RATE: CaseCommand.ValueType  # 5
 CASE_COMMAND_ARCHIVE: CaseCommand.ValueType  # 6
 CASE_COMMAND_WITHDRAW: CaseCommand.ValueType  # 7
+CASE_COMMAND_RESPOND_TO_RECTIFICATION: CaseCommand.ValueType  # 8
+CASE_COMMAND_APPEAL_RATING: CaseCommand.ValueType  # 9
+CASE_COMMAND_DECIDE_RATING_APPEAL: CaseCommand.ValueType  # 10
 Global___CaseCommand: _TypeAlias = CaseCommand  # noqa: Y015
 
 @_typing.final
