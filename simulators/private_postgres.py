@@ -8,6 +8,7 @@ refuses to run as root, so under root it runs as the ``postgres`` user (``runuse
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -61,12 +62,12 @@ class PrivatePostgres:
     def pause(self) -> None:
         """SIGSTOP the postmaster and every process it started: connections stay open, nothing answers."""
         for pid in self._processes():
-            os.kill(pid, signal.SIGSTOP)
+            _signal(pid, signal.SIGSTOP)
         self.pauses += 1
 
     def resume(self) -> None:
         for pid in self._processes():
-            os.kill(pid, signal.SIGCONT)
+            _signal(pid, signal.SIGCONT)
 
     def _processes(self) -> list[int]:
         """The postmaster (first line of postmaster.pid) and its children (their parent in /proc)."""
@@ -95,3 +96,10 @@ class PrivatePostgres:
                 check=False,
             )
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _signal(pid: int, number: signal.Signals) -> None:
+    """Signal one process of the server; one that ended since it was listed (a backend whose client left)
+    needs nothing."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, number)
