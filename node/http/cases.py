@@ -29,6 +29,7 @@ from node.presentation.cases import (
 )
 from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.schemas import cases as cs
+from node.schemas.common import Schema
 from node.store.idempotency import Idempotency
 from node.usecases.case_commands import DECLARED, CaseCommand
 
@@ -133,6 +134,18 @@ ERRORS = (401, 403, 404, 409, 422, 503)
 C = f"{PREFIX}/{{case_id}}"
 
 
+def _read(
+    path: str,
+    handler: Handler,
+    summary: str,
+    response: Schema,
+    roles: str = "officers of a party province, auditors",
+) -> Endpoint:
+    return Endpoint(
+        "GET", path, handler, summary, response, roles=roles, errors=(401, 403, 404, 422), tag="cases"
+    )
+
+
 ENDPOINTS = [
     Endpoint(
         "POST",
@@ -147,45 +160,15 @@ ENDPOINTS = [
         tag="cases",
         idempotent=True,
     ),
-    Endpoint(
-        "GET",
-        C,
-        read,
-        "Read a case with its deadlines",
-        cs.CASE,
-        roles="officers of a party province, auditors",
-        errors=(401, 403, 404, 422),
-        tag="cases",
-    ),
-    Endpoint(
-        "GET",
-        C + "/timeline",
-        timeline,
-        "The case's full timeline: who did what, when (责任追溯)",
-        cs.TIMELINE,
-        roles="officers of a party province, auditors",
-        errors=(401, 403, 404, 422),
-        tag="cases",
-    ),
-    Endpoint(
-        "GET",
-        C + "/as-of",
-        as_of,
-        "The case as it stood at ?at=<RFC 3339>, with its deadlines then",
-        cs.CASE,
-        roles="officers of a party province, auditors",
-        errors=(401, 403, 404, 422),
-        tag="cases",
-    ),
-    Endpoint(
-        "GET",
+    _read(C, read, "Read a case with its deadlines", cs.CASE),
+    _read(C + "/timeline", timeline, "The case's full timeline: who did what, when (责任追溯)", cs.TIMELINE),
+    _read(C + "/as-of", as_of, "The case as it stood at ?at=<RFC 3339>, with its deadlines then", cs.CASE),
+    _read(
         C + "/applicant",
         applicant,
         "The applicant's identity (personal data)",
         cs.APPLICANT_RECORD,
-        roles="window or handling officers and auditors of a party province",
-        errors=(401, 403, 404, 422),
-        tag="cases",
+        "window or handling officers and auditors of a party province",
     ),
     *(
         Endpoint(
