@@ -12,6 +12,7 @@ application with the working-day calendar and passed in; the aggregate checks th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -24,6 +25,7 @@ from aggregates.calendar import YearSchedule
 from aggregates.catalogue import ItemDefinition, Mode
 from aggregates.certificate import Status
 from aggregates.clock import china_date
+from aggregates.deadline import Breach, DeadlineInputs, Suspension
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
 
@@ -92,6 +94,30 @@ class AppealOutcome(StrEnum):
 BAD_SCORES = frozenset({1, 2})  # 差评: 1 非常不满意, 2 不满意 (国办发〔2019〕51号)
 
 
+class Limit(StrEnum):
+    """A case's two time limits."""
+
+    PROMISED = "PROMISED"  # 承诺时限: the office's own commitment, shorter than the law's
+    STATUTORY = "STATUTORY"  # 法定时限: the law's (行政许可法 第42条: 20 working days, unless a law says)
+
+
+class NoticeMethod(StrEnum):
+    """How the applicant was told the reason for an extension (延期告知, 行政许可法 第42条)."""
+
+    POST = "POST"  # 邮寄
+    WINDOW = "WINDOW"  # 窗口送达
+    ELECTRONIC = "ELECTRONIC"  # 电子送达 (the platform's message, SMS)
+
+
+# 行政许可法 第42条: with the approval of the head of the administrative organ the decision limit may be
+# extended, and the applicant told why. The promised limit is the office's own commitment: the statutory
+# extension does not move it.
+EXTENSION_MOVES: tuple[Limit, ...] = (Limit.STATUTORY,)
+# What an extension recorded before the rule (``Case.Extended`` version 1) moved: both limits. It keeps that
+# effect (the cut-over: cases extended before the upgrade count as they did; new extensions follow 第42条).
+EXTENSION_MOVED_BEFORE_V2: tuple[Limit, ...] = (Limit.PROMISED, Limit.STATUTORY)
+
+
 REVIEW_ORDER = tuple(ReviewStep)
 DECISIONS = frozenset({Result.ISSUED, Result.DENIED})  # a permission granted or denied needs 批准
 BEFORE_ACCEPTANCE = frozenset({State.SUBMITTED, State.RECEIVED, State.FORWARDED})
@@ -106,6 +132,56 @@ def _text(field: str, value: str, max_length: int = 1000) -> str:
     if not value or len(value) > max_length:
         raise InvalidField(field, f"must be 1 to {max_length} characters")
     return value
+
+
+_OFFICE_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]{0,63}")
+
+
+@dataclass(frozen=True)
+class ExtensionApproval:
+    """本行政机关负责人批准 (行政许可法 第42条): the head of the organ who approved an extension, as
+    an officer is named on an official act: their staff id or name, their title (职务, e.g. 局长) and
+    their office's code. Officers act in public office: these are not a citizen's personal data, and
+    nothing else is kept."""
+
+    approver_id: str
+    approver_title: str
+    approver_office: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "approver_id", _text("approver_id", self.approver_id, 64))
+        object.__setattr__(self, "approver_title", _text("approver_title", self.approver_title, 64))
+        if not _OFFICE_CODE.fullmatch(self.approver_office):
+            raise InvalidField("approver_office", "must be an office code (letters, digits, '-', '_', '.')")
+
+    def event_fields(self) -> dict[str, str]:
+        return {
+            "approver_id": self.approver_id,
+            "approver_title": self.approver_title,
+            "approver_office": self.approver_office,
+        }
+
+
+@dataclass(frozen=True)
+class ExtensionNotice:
+    """延期告知 (行政许可法 第42条): how and when the applicant was told the reason for the extension, and the
+    notice's reference (文书编号), by which the notice itself is found."""
+
+    method: str
+    reference: str
+    notified_on: date
+
+    def __post_init__(self) -> None:
+        if self.method not in NoticeMethod.__members__:
+            raise InvalidField("notice_method", f"must be one of {', '.join(NoticeMethod)}")
+        object.__setattr__(self, "reference", _text("notice_reference", self.reference, 128))
+
+    def event_fields(self) -> dict[str, str]:
+        return {
+            "notice_method": self.method,
+            "notice_reference": self.reference,
+            "notified_on": self.notified_on.isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,11 +293,39 @@ class Case(Aggregate):
         operator_id: str
 
     class Extended(Aggregate.Event):
+        """延期 (行政许可法 第42条). Version 2 added ``limits`` (which limits the days move: STATUTORY only),
+        the head who approved it (``approver_id``, ``approver_title``, ``approver_office``) and the notice
+        that told the applicant why (``notice_method``, ``notice_reference``, ``notified_on``). A version 1
+        event (round 1 stored them) moved both limits and recorded neither: its upcaster says so."""
+
+        class_version = 2
+
         days: int
         reason: str
         province: str
         office_code: str
         operator_id: str
+        limits: list[str]
+        approver_id: str | None
+        approver_title: str | None
+        approver_office: str | None
+        notice_method: str | None
+        notice_reference: str | None
+        notified_on: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before version 2 an extension moved both limits, and no approval or notice was recorded."""
+            state["limits"] = [limit.value for limit in EXTENSION_MOVED_BEFORE_V2]
+            for unknown in (
+                "approver_id",
+                "approver_title",
+                "approver_office",
+                "notice_method",
+                "notice_reference",
+                "notified_on",
+            ):
+                state[unknown] = None
 
     class PartConcluded(Aggregate.Event):
         part_code: str
@@ -447,6 +551,8 @@ class Case(Aggregate):
         self.suspensions: list[tuple[str, str | None]] = []  # (start, end) dates; end None while open
         self.review_steps: list[str] = []
         self.extension_days = 0
+        self.extended_limits: list[str] = []  # the limits the extension moved (Extended.limits)
+        self.extension: dict[str, Any] | None = None  # its approval and notice (延期, 第42条)
         self.result: str | None = None
         self.concluded_on: str | None = None
         self.delivery: str | None = None
@@ -460,11 +566,25 @@ class Case(Aggregate):
         self.appeal_outcome: str | None = None
         self.deadline_warned = False
         self.deadlines_breached: list[str] = []
+        self.breaches: dict[str, dict[str, str]] = {}  # limit -> {"due_on", "recorded_on"} (DeadlineBreached)
         self.recognitions: list[dict[str, Any]] = []
         self.certificate_flags: dict[str, str] = {}  # certificate identifier -> status it changed to
         # the schedules its writer recorded for years it counts through (DeadlinesRecomputed), by year
         self.calendar_years: dict[int, YearSchedule] = {}
         self.withdrawn_on: str | None = None
+
+    @property
+    def counting_facts(self) -> dict[str, Any]:
+        """The facts its deadlines are counted from, as :func:`fold_counting` keeps them for a follower,
+        with the breaches recorded (:func:`deadline_inputs`)."""
+        return {
+            "accepted_on": self.accepted_on,
+            "suspensions": self.suspensions,
+            "extension_days": self.extension_days,
+            "extended_limits": self.extended_limits,
+            "concluded_on": self.concluded_on,
+            "breaches": self.breaches,
+        }
 
     @property
     def recorded_calendar(self) -> tuple[YearSchedule, ...]:
@@ -991,9 +1111,21 @@ class Case(Aggregate):
         self.state = State.ACCEPTED
         self.suspensions = _closed(self.suspensions, ended_on)
 
-    def extend(self, days: int, reason: str, due_on: date | None, actor: Actor, at: datetime) -> None:
-        """延期: at most once, with a reason, up to the item's extension limit, and before the statutory
-        deadline ``due_on`` has passed (an extension cannot hide a breach)."""
+    def extend(
+        self,
+        days: int,
+        reason: str,
+        due_on: date | None,
+        approval: ExtensionApproval,
+        notice: ExtensionNotice,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        """延期 (行政许可法 第42条): at most once, with a reason, up to the item's extension limit, and before
+        the statutory deadline ``due_on`` has passed (an extension cannot hide a breach). It needs the
+        approval of the head of the organ (``approval``) and the notice that told the applicant the reason
+        (``notice``, given on or after acceptance and not after today). It moves the statutory limit only:
+        the promised limit (承诺时限) is the office's own commitment."""
         self._require_province(actor, self.handling_province, "handling province")
         self._require({State.ACCEPTED}, "extend")
         if self.extension_days:
@@ -1002,13 +1134,51 @@ class Case(Aggregate):
             raise IllegalTransition(f"case {self.case_no}", "extend", f"overdue since {due_on.isoformat()}")
         if isinstance(days, bool) or not 1 <= days <= self.item.extension_days:
             raise InvalidField("days", f"must be 1 to {self.item.extension_days} working days for this item")
-        self._extended(days=days, reason=_text("reason", reason), **actor.event_fields(), timestamp=at)
+        reason = _text("reason", reason)
+        fields = approval.event_fields() | notice.event_fields()
+        notified_on = notice.notified_on
+        if self.accepted_on is not None and notified_on < date.fromisoformat(self.accepted_on):
+            raise InvalidField("notified_on", "must not be before the case was accepted")
+        if notified_on > china_date(at):
+            raise InvalidField("notified_on", "must not be after today: record the notice once it is given")
+        self._extended(
+            days=days,
+            reason=reason,
+            limits=[limit.value for limit in EXTENSION_MOVES],
+            **fields,
+            **actor.event_fields(),
+            timestamp=at,
+        )
 
     @event(Extended)
     def _extended(
-        self, days: int, reason: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+        self,
+        days: int,
+        reason: str,
+        limits: list[str],
+        approver_id: str | None,
+        approver_title: str | None,
+        approver_office: str | None,
+        notice_method: str | None,
+        notice_reference: str | None,
+        notified_on: str | None,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
     ) -> None:
         self.extension_days = days
+        self.extended_limits = list(limits)
+        self.extension = {
+            "days": days,
+            "limits": list(limits),
+            "approver_id": approver_id,
+            "approver_title": approver_title,
+            "approver_office": approver_office,
+            "notice_method": notice_method,
+            "notice_reference": notice_reference,
+            "notified_on": notified_on,
+        }
 
     # Conclusion, delivery, archive
 
@@ -1345,6 +1515,10 @@ class Case(Aggregate):
         self, limit: str, due_on: str, province: str, office_code: str, operator_id: str, timestamp: datetime
     ) -> None:
         self.deadlines_breached = [*self.deadlines_breached, limit]
+        self.breaches = {
+            **self.breaches,
+            limit: {"due_on": due_on, "recorded_on": china_date(timestamp).isoformat()},
+        }
 
     def recompute_deadlines(
         self,
@@ -1452,7 +1626,8 @@ STATE_AFTER: dict[type[Aggregate.Event], State] = {
 }
 ENDINGS = tuple(cls for cls, state in STATE_AFTER.items() if state in ENDED_STATES)
 
-# The events that move a case's legal clock, besides Submitted, which starts it.
+# The events that move a case's legal clock, besides Submitted, which starts it, and the breaches recorded on
+# it (a breach does not move a due date, but a limit breached never reads on time again).
 CLOCK_EVENTS: tuple[type[Aggregate.Event], ...] = (
     Case.Accepted,
     Case.SupplementRequested,
@@ -1463,15 +1638,19 @@ CLOCK_EVENTS: tuple[type[Aggregate.Event], ...] = (
     Case.Concluded,
     Case.DeadlinesRecomputed,
     Case.Withdrawn,
+    Case.DeadlineBreached,
 )
 
 
 def fold_clock(clock: dict[str, Any], event: Any) -> None:
     """Apply one of :data:`CLOCK_EVENTS` to a clock kept as a plain dict (a read model stores it as JSON),
     in place: the counting facts (:func:`fold_counting`), the year schedules recorded, the last due-date
-    move, and ``stopped_on`` once every clock has stopped without a decision."""
+    move, ``stopped_on`` once every clock has stopped without a decision, and ``breaches``: each limit's
+    recorded breach (a clock kept before breaches were folded lacks the key until the board is rebuilt)."""
     if isinstance(event, Case.Withdrawn):
         clock["stopped_on"] = event.withdrawn_on
+    elif isinstance(event, Case.DeadlineBreached):
+        clock["breaches"] = clock.get("breaches", {}) | {event.limit: _breach_fields(event)}
     elif isinstance(event, Case.DeadlinesRecomputed):
         clock["calendar_years"] |= {str(fields["year"]): fields for fields in event.calendar_years}
         clock["due_moved"] = {
@@ -1486,8 +1665,11 @@ def fold_clock(clock: dict[str, Any], event: Any) -> None:
 
 def fold_counting(facts: dict[str, Any], event: Any) -> None:
     """The facts the count of working days rests on, kept in any dict with their keys: ``accepted_on``,
-    ``suspensions``, ``extension_days`` and ``concluded_on`` (the service statistics keep them in their rows).
-    Other events leave them as they are."""
+    ``suspensions``, ``extension_days``, ``extended_limits`` and ``concluded_on`` (the service statistics keep
+    them in their rows). Other events leave them as they are. ``extended_limits`` (the limits the extension
+    moved, ``Case.Extended.limits``) is set by an extension only: facts without it were folded before
+    extensions said which limits they move, so from version 1 events, which moved both
+    (:func:`extension_days_of`)."""
     if isinstance(event, Case.Accepted):
         facts["accepted_on"] = event.accepted_on
     elif isinstance(event, Case.SupplementRequested):
@@ -1500,6 +1682,44 @@ def fold_counting(facts: dict[str, Any], event: Any) -> None:
         facts["suspensions"] = _closed(facts["suspensions"], ended)
     elif isinstance(event, Case.Extended):
         facts["extension_days"] = event.days
+        facts["extended_limits"] = list(event.limits)
     elif isinstance(event, Case.Concluded):
         facts["concluded_on"] = event.concluded_on
         facts["suspensions"] = _closed(facts["suspensions"], event.concluded_on)
+
+
+def _breach_fields(event: Case.DeadlineBreached) -> dict[str, str]:
+    return {"due_on": event.due_on, "recorded_on": china_date(event.timestamp).isoformat()}
+
+
+def extension_days_of(facts: dict[str, Any], limit: str) -> int:
+    """The working days the case's extension adds to ``limit``: its days when it moved that limit (version 2:
+    the statutory limit only, 行政许可法 第42条; version 1, and facts folded before ``extended_limits``
+    existed: both), else 0."""
+    moved = facts.get("extended_limits")
+    if moved is None:
+        moved = [limit.value for limit in EXTENSION_MOVED_BEFORE_V2]
+    return int(facts["extension_days"]) if limit in moved else 0
+
+
+def deadline_inputs(facts: dict[str, Any], limit: str, limit_days: int) -> DeadlineInputs:
+    """What ``aggregates.deadline`` counts ``limit`` (PROMISED or STATUTORY) from, given the counting facts
+    (:func:`fold_counting`; ``Case.counting_facts``) and, when kept, the recorded ``breaches``. The one place
+    that says how an extension and a breach bear on a limit: the case, the board and the statistics alike.
+    The facts must hold an acceptance."""
+    breach = (facts.get("breaches") or {}).get(limit)
+    return DeadlineInputs(
+        accepted_on=date.fromisoformat(facts["accepted_on"]),
+        limit_days=limit_days,
+        suspensions=tuple(
+            Suspension(date.fromisoformat(start), date.fromisoformat(end) if end else None)
+            for start, end in facts["suspensions"]
+        ),
+        extension_days=extension_days_of(facts, limit),
+        concluded_on=date.fromisoformat(facts["concluded_on"]) if facts["concluded_on"] else None,
+        breach=(
+            Breach(date.fromisoformat(breach["due_on"]), date.fromisoformat(breach["recorded_on"]))
+            if breach
+            else None
+        ),
+    )

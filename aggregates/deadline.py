@@ -6,7 +6,12 @@ Rules (行政许可法; DOMAIN.md "Timers"):
   date moves. A suspension from ``start`` to ``end`` covers the days d with start < d <= end; days on or
   before acceptance are ignored (a supplement may be requested before acceptance). Overlapping suspensions
   count once. A suspension still open when the case concludes ends with it;
-- an extension (延期) adds working days once.
+- an extension (延期) adds working days once, to the limits it moves (行政许可法 第42条: the statutory limit
+  only; ``aggregates.case.deadline_inputs`` says which limits each recorded extension moved);
+- a breach the timer recorded (``Breach``) stays: the limit reads OVERDUE (CONCLUDED_LATE once concluded)
+  even when a later change (an extension recorded before 第42条 was followed, a newly published year
+  schedule) moved its due date past the day asked about. ``due_on`` and ``days_left`` still tell the current
+  due date; ``breach`` tells which due date passed and when it was recorded.
 
 A deadline is provisional when it counts through a year whose schedule is provisional (the 调休 swaps not yet
 published): it names those years, so nobody takes it for final.
@@ -37,12 +42,22 @@ class Suspension:
 
 
 @dataclass(frozen=True)
+class Breach:
+    """A breach of a limit as the deadline timer recorded it (``Case.DeadlineBreached``): the due date that
+    passed, and the day (China time) it was recorded."""
+
+    due_on: date
+    recorded_on: date
+
+
+@dataclass(frozen=True)
 class DeadlineInputs:
     accepted_on: date
     limit_days: int
     suspensions: tuple[Suspension, ...] = ()
-    extension_days: int = 0
+    extension_days: int = 0  # the working days an extension adds to this limit (0 when it moves another)
     concluded_on: date | None = None
+    breach: Breach | None = None  # recorded before: the limit never reads on time again
 
     def __post_init__(self) -> None:
         if self.limit_days < 1:
@@ -78,6 +93,7 @@ class DeadlineState:
     days_used: int
     suspended_days: int
     provisional_years: tuple[int, ...] = ()  # the provisional years counted through, if any
+    breach: Breach | None = None  # the breach recorded, if any (the status then never reads on time)
 
 
 # A suspended span (start, end]: disjoint, sorted, start >= acceptance; end None = open-ended.
@@ -141,6 +157,8 @@ def deadline_state(
     provisional = calendar.years_of_kind(CalendarKind.PROVISIONAL, inputs.accepted_on, counted_to)
     if today < inputs.accepted_on:
         return DeadlineState(DeadlineStatus.NOT_STARTED, due_on, total, 0, 0, provisional)
+    # a breach counts from the day it was recorded: as of an earlier day the limit read as it did then
+    breach = inputs.breach if inputs.breach is not None and inputs.breach.recorded_on <= today else None
 
     concluded_on = (
         inputs.concluded_on if inputs.concluded_on is not None and inputs.concluded_on <= today else None
@@ -153,15 +171,16 @@ def deadline_state(
     days_used = calendar.working_days_between(inputs.accepted_on, horizon) - suspended_days
 
     if concluded_on is not None:
-        late = due_on is not None and concluded_on > due_on  # known: conclusion closes open suspensions
+        # known: conclusion closes open suspensions; a recorded breach stays a breach
+        late = breach is not None or (due_on is not None and concluded_on > due_on)
         status = DeadlineStatus.CONCLUDED_LATE if late else DeadlineStatus.CONCLUDED_ON_TIME
-        return DeadlineState(status, due_on, None, days_used, suspended_days, provisional)
+        return DeadlineState(status, due_on, None, days_used, suspended_days, provisional, breach)
 
     days_left = total - days_used
     # Overdue first: a suspension that began after the due date cannot hide the breach. Otherwise the case
     # is suspended from the day of the request until it resumes on the end day (a day not counted, like the
-    # acceptance day).
-    if due_on is not None and today > due_on:
+    # acceptance day). A breach recorded before stays overdue, whatever moved the due date since.
+    if breach is not None or (due_on is not None and today > due_on):
         status = DeadlineStatus.OVERDUE
     elif any(start <= today and (end is None or today < end) for start, end in spans):
         status = DeadlineStatus.SUSPENDED
@@ -169,4 +188,4 @@ def deadline_state(
         status = DeadlineStatus.WARNING
     else:
         status = DeadlineStatus.ON_TIME
-    return DeadlineState(status, due_on, days_left, days_used, suspended_days, provisional)
+    return DeadlineState(status, due_on, days_left, days_used, suspended_days, provisional, breach)

@@ -21,6 +21,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.case import CLOCK_EVENTS, OPEN_STATES, STATE_AFTER, Case, State, fold_clock, writer_of
+from aggregates.deadline import DeadlineState
 from infra.view_store import Transaction
 from projections.deadline_clock import CalendarOf, deadline_states, new_clock
 from projections.row_batch import RowBatch
@@ -172,8 +173,9 @@ def query_board(tx: Transaction, query: BoardQuery) -> list[dict[str, Any]]:
 def with_deadlines(
     tx: Transaction, rows: list[dict[str, Any]], today: date, calendar_of: CalendarOf
 ) -> list[dict[str, Any]]:
-    """The rows with each case's due dates as of ``today`` (``due``) and its last recomputation
-    (``due_moved``): null before acceptance, and null when no new schedule ever moved them."""
+    """The rows with each case's due dates as of ``today`` (``due``, with each limit's recorded breach) and
+    its last recomputation (``due_moved``): null before acceptance, and null when no new schedule ever moved
+    them."""
     if not rows:
         return rows
     marks = ", ".join("?" for _ in rows)
@@ -194,9 +196,19 @@ def with_deadlines(
                 "statutory": statutory.due_on.isoformat() if statutory.due_on else None,
                 "calendar": "PROVISIONAL" if provisional else "OFFICIAL",
                 "provisional_years": provisional,
+                # a breach the timer recorded stays shown, even when a change since moved the date later
+                "promised_breach": _breach_json(promised),
+                "statutory_breach": _breach_json(statutory),
             }
         row["due_moved"] = clock["due_moved"] if clock else None
     return rows
+
+
+def _breach_json(state: DeadlineState) -> dict[str, str] | None:
+    breach = state.breach
+    if breach is None:
+        return None
+    return {"due_on": breach.due_on.isoformat(), "recorded_on": breach.recorded_on.isoformat()}
 
 
 def board_counts(tx: Transaction, province: str) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """A case's legal clock as a read model keeps it: the facts its deadlines rest on, folded from its events, so
 a read model can show the due dates, and whether they are provisional, without loading the aggregate.
 
-The fold keeps a plain dict (it is stored as JSON): the limits, acceptance, suspensions, the extension,
-conclusion, the year schedules the case's writer recorded and the last due-date move, folded by
+The fold keeps a plain dict (it is stored as JSON): the limits, acceptance, suspensions, the extension and
+the limits it moved, conclusion, the year schedules the case's writer recorded, the last due-date move and
+the breaches the timer recorded, folded by
 ``aggregates.case.fold_clock`` (declared beside the events). :func:`deadline_states`
-computes the states with ``aggregates.deadline``, the same code the node's own view of a case uses, over the
+computes the states with ``aggregates.case.deadline_inputs`` and ``aggregates.deadline``, the same code the
+node's own view of a case uses, over the
 calendar the case counts with (``calendar_of``, the same on every node).
 """
 
@@ -15,8 +17,8 @@ from datetime import date
 from typing import Any
 
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedule
-from aggregates.case import Case
-from aggregates.deadline import DeadlineInputs, DeadlineState, Suspension, deadline_state
+from aggregates.case import Case, Limit, deadline_inputs
+from aggregates.deadline import DeadlineState, deadline_state
 
 CalendarOf = Callable[[tuple[YearSchedule, ...]], WorkingCalendar]
 
@@ -32,6 +34,7 @@ def new_clock(submitted: Case.Submitted) -> dict[str, Any]:
         "concluded_on": None,
         "calendar_years": {},
         "due_moved": None,
+        "breaches": {},
     }
 
 
@@ -48,18 +51,14 @@ def deadline_states(
     if clock["accepted_on"] is None or clock.get("stopped_on") is not None:
         return None
     calendar = calendar_of(recorded_calendar(clock))
-    suspensions = tuple(
-        Suspension(date.fromisoformat(start), date.fromisoformat(end) if end else None)
-        for start, end in clock["suspensions"]
-    )
-    accepted_on = date.fromisoformat(clock["accepted_on"])
-    concluded_on = date.fromisoformat(clock["concluded_on"]) if clock["concluded_on"] else None
 
-    def state(limit_days: int) -> DeadlineState:
-        inputs = DeadlineInputs(accepted_on, limit_days, suspensions, clock["extension_days"], concluded_on)
-        return deadline_state(calendar, inputs, today)
+    def state(limit: Limit, limit_days: int) -> DeadlineState:
+        return deadline_state(calendar, deadline_inputs(clock, limit, limit_days), today)
 
     try:
-        return state(clock["promised_limit_days"]), state(clock["statutory_limit_days"])
+        return (
+            state(Limit.PROMISED, clock["promised_limit_days"]),
+            state(Limit.STATUTORY, clock["statutory_limit_days"]),
+        )
     except DateOutsideCalendar:
         return None

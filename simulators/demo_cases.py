@@ -17,6 +17,7 @@ import aiohttp
 from node.auth import Role
 from simulators.cluster import NodeProcess, token_for
 from simulators.rest import DemoError, call
+from simulators.sample_data import extension_approval
 
 ID_CARD_TYPE = "11100000000013338W001"
 
@@ -110,7 +111,10 @@ async def _proxy(
     )
     await officers.post(path + "/supplement", here, Role.WINDOW)
     case = await officers.post(
-        path + "/extend", handling, Role.HANDLER, {"days": 10, "reason": "需调取户籍档案"}
+        path + "/extend",
+        handling,
+        Role.HANDLER,
+        {"days": 10, "reason": "需调取户籍档案", **extension_approval(handling, "延告-DEMO-0001")},
     )
     promised, statutory = case["deadlines"]["promised"], case["deadlines"]["statutory"]
     line = (

@@ -88,3 +88,15 @@ def sample_certificates(
             }
         )
     return bodies
+
+
+def extension_approval(province: str, reference: str) -> dict[str, str]:
+    """The approval and notice an extension (延期) carries (行政许可法 第42条): the head of the organ who
+    approved it, synthetic and illustrative, and the notice that told the applicant why, given today."""
+    return {
+        "approver_id": f"{province[:2]}-HEAD-01",
+        "approver_title": "局长",
+        "approver_office": f"{province[:2]}-HEAD",
+        "notice_method": "ELECTRONIC",
+        "notice_reference": reference,
+    }

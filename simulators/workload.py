@@ -32,7 +32,7 @@ import aiohttp
 from node.auth import Role
 from simulators.federated_flows import Applicant, Federation, approve, attach_required
 from simulators.rest import DemoError
-from simulators.sample_data import sample_catalogue
+from simulators.sample_data import extension_approval, sample_catalogue
 
 PROFILES = ("steady", "ramp", "burst")
 REPLICA_WAIT_S = 60.0
@@ -260,7 +260,11 @@ class Workload:
         if run.stall:
             return
         if run.extension_days:
-            body = {"days": run.extension_days, "reason": "需要现场核查"}
+            body = {
+                "days": run.extension_days,
+                "reason": "需要现场核查",
+                **extension_approval(b, f"延告-{run.case_id[:8]}"),
+            }
             await self._op(run, "extend", b, lambda: fed.post(b, path + "/extend", Role.HANDLER, body))
         await self._op(run, "review", b, lambda: _approved(fed, b, run.case_id))
         concluded_at = time.monotonic()

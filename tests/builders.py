@@ -158,3 +158,14 @@ def load_sample_catalogues(
     """The sample catalogue, published as each province's (``CatalogueService.load``)."""
     for province in provinces:
         catalogue.load(sample_catalogue(), province, Actor(province, "CAT", "loader"))
+
+
+# 行政许可法 第42条: what an extension (延期) carries besides its days and reason: the head of the organ who
+# approved it and the notice that told the applicant why (given the day it is recorded, by default)
+EXTENSION_APPROVAL: dict[str, Any] = {
+    "approver_id": "JS-HEAD-01",
+    "approver_title": "局长",
+    "approver_office": "JS-GA-01",
+    "notice_method": "ELECTRONIC",
+    "notice_reference": "苏公延告〔2025〕1号",
+}

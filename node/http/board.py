@@ -25,6 +25,7 @@ from node.http.query import (
     limit_parameter,
     page_size,
 )
+from node.schemas.cases import BREACH
 from node.schemas.common import Schema
 from projections.case_board import SORTS, BoardQuery, CaseBoard, board_counts, query_board, with_deadlines
 
@@ -129,6 +130,8 @@ BOARD_ROW: Schema = {
                 "statutory": NULLABLE_DATE,
                 "calendar": {"type": "string", "enum": ["OFFICIAL", "PROVISIONAL"]},
                 "provisional_years": {"type": "array", "items": {"type": "integer"}},
+                "promised_breach": BREACH,
+                "statutory_breach": BREACH,
             },
         },
         "due_moved": {

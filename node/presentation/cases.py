@@ -62,6 +62,7 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
         "supplement_rounds": case.supplement_rounds,
         "review_steps": case.review_steps,
         "extension_days": case.extension_days,
+        "extension": case.extension,
         "result": case.result,
         "concluded_on": case.concluded_on,
         "delivery": case.delivery,
@@ -94,6 +95,14 @@ def _deadline_json(state: DeadlineState | DateOutsideCalendar) -> dict[str, Any]
         "calendar": CalendarKind.PROVISIONAL.name if state.provisional_years else "OFFICIAL",
         "provisional_years": list(state.provisional_years),
         **({"provisional_source": PROVISIONAL_SOURCE} if state.provisional_years else {}),
+        "breach": (
+            None
+            if state.breach is None
+            else {
+                "due_on": state.breach.due_on.isoformat(),
+                "recorded_on": state.breach.recorded_on.isoformat(),
+            }
+        ),
     }
 
 

@@ -7,6 +7,8 @@ from aggregates.case import (
     AppealOutcome,
     Channel,
     Delivery,
+    Limit,
+    NoticeMethod,
     RatedService,
     Result,
     ReviewStep,
@@ -15,7 +17,7 @@ from aggregates.case import (
 )
 from aggregates.catalogue import Mode, PartRole
 from aggregates.certificate import HolderIdType
-from node.schemas.common import IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
+from node.schemas.common import DATE, IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
 
 CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"}
 DIGEST: Schema = {"type": "string", "pattern": "^(sha256|sm3):[0-9a-f]{64}$"}
@@ -114,7 +116,38 @@ SUPPLEMENT_REQUEST = _object(
 REVIEW = _object({"step": _enum(ReviewStep), "opinion": text()})
 SPECIAL_START = _object({"kind": _enum(SpecialProcedure), "reason": text()})
 SPECIAL_END = _object({"outcome": text()})
-EXTEND = _object({"days": {"type": "integer", "minimum": 1, "maximum": 60}, "reason": text()})
+EXTEND = _object(
+    {
+        "days": {"type": "integer", "minimum": 1, "maximum": 60},
+        "reason": {**text(), "description": "why the decision needs more time: the applicant is told it"},
+        "approver_id": {
+            **text(64),
+            "description": "the head of the administrative organ who approved the extension "
+            "(本行政机关负责人, 行政许可法 第42条): staff id or name",
+        },
+        "approver_title": {**text(64), "description": "their title (职务), e.g. 局长"},
+        "approver_office": {**CODE, "description": "their office's code"},
+        "notice_method": {
+            **_enum(NoticeMethod),
+            "description": "how the applicant was told the reason (延期告知): POST, WINDOW or ELECTRONIC",
+        },
+        "notice_reference": {**text(128), "description": "the notice's reference (文书编号)"},
+        "notified_on": {
+            **DATE,
+            "description": "the day (China time) the applicant was told: on or after acceptance, not "
+            "after today. Default: today",
+        },
+    },
+    [
+        "days",
+        "reason",
+        "approver_id",
+        "approver_title",
+        "approver_office",
+        "notice_method",
+        "notice_reference",
+    ],
+)
 CONCLUDE = _object({"result": _enum(Result)})
 FORWARDED_CONCLUDE_PART = _object({"part_code": CODE, "result": _enum(Result)})
 DELIVER = _object({"method": _enum(Delivery), "reference": text(200)})
@@ -144,6 +177,15 @@ APPEAL_DECISION = _object(
     }
 )
 
+BREACH: Schema = {
+    "type": ["object", "null"],
+    "description": "the breach of this limit the deadline timer recorded (DeadlineBreached): the due date "
+    "that passed and the day (China time) it was recorded. Once recorded it stays: the limit reads OVERDUE "
+    "(CONCLUDED_LATE once concluded) even when an extension recorded before 行政许可法 第42条 was followed, "
+    "or a newly published year schedule, moved its due date later. Null: none recorded (as of that day)",
+    "required": ["due_on", "recorded_on"],
+    "properties": {"due_on": {"type": "string"}, "recorded_on": {"type": "string"}},
+}
 DEADLINE_STATE: Schema = {
     "type": "object",
     "description": "status UNKNOWN with a `problem` only when a date falls outside every calendar "
@@ -160,6 +202,7 @@ DEADLINE_STATE: Schema = {
         "calendar": {"type": "string", "enum": ["OFFICIAL", "PROVISIONAL"]},
         "provisional_years": {"type": "array", "items": {"type": "integer"}},
         "provisional_source": {"type": "string", "description": "what a provisional year is computed from"},
+        "breach": BREACH,
     },
 }
 DEADLINES: Schema = {
@@ -231,6 +274,27 @@ CASE: Schema = {
         "supplement_rounds": {"type": "integer"},
         "review_steps": {"type": "array", "items": {"type": "string"}},
         "extension_days": {"type": "integer"},
+        "extension": {
+            "type": ["object", "null"],
+            "description": "延期 (行政许可法 第42条): the days, the limits they moved (STATUTORY; "
+            "both for an extension recorded before the rule), the head of the organ who approved it and "
+            "the notice that told the applicant why (null for an extension recorded before the rule). "
+            "Null: not extended",
+            "required": ["days", "limits"],
+            "properties": {
+                "days": {"type": "integer"},
+                "limits": {"type": "array", "items": _enum(Limit)},
+                "approver_id": NULLABLE_STRING,
+                "approver_title": NULLABLE_STRING,
+                "approver_office": NULLABLE_STRING,
+                "notice_method": {
+                    "type": ["string", "null"],
+                    "enum": [*(m.value for m in NoticeMethod), None],
+                },
+                "notice_reference": NULLABLE_STRING,
+                "notified_on": NULLABLE_STRING,
+            },
+        },
         "result": NULLABLE_STRING,
         "concluded_on": NULLABLE_STRING,
         "delivery": NULLABLE_STRING,

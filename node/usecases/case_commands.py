@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from aggregates.case import Case, RatedService
+from aggregates.case import Case, ExtensionApproval, ExtensionNotice, RatedService
 from aggregates.clock import china_date
+from aggregates.errors import InvalidField
 from aggregates.responsibility import Actor
 from node.auth import Role
 from node.calendar.source import case_calendar
@@ -141,6 +142,17 @@ def _rate(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Argumen
     case.rate(score, a["channel"], a.get("comment", ""), due, actor, at, service=service)
 
 
+def _extend(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
+    """延期 (行政许可法 第42条); the notice was given the day it is recorded unless ``notified_on`` says."""
+    try:
+        notified_on = date.fromisoformat(a["notified_on"]) if "notified_on" in a else china_date(at)
+    except (TypeError, ValueError):
+        raise InvalidField("notified_on", "must be a date, YYYY-MM-DD") from None
+    approval = ExtensionApproval(a["approver_id"], a["approver_title"], a["approver_office"])
+    notice = ExtensionNotice(a["notice_method"], a["notice_reference"], notified_on)
+    case.extend(a["days"], a["reason"], flow.statutory_due_on(case, at), approval, notice, actor, at)
+
+
 def _attach(
     flow: CaseWorkflow,
     command: CaseCommand,
@@ -260,16 +272,13 @@ END_SPECIAL_PROCEDURE = CaseCommand(
 EXTEND = CaseCommand(
     "EXTEND",
     "/extend",
-    "延期: once, with a reason",
+    "延期 (行政许可法 第42条): once, with a reason, the approval of the head of the organ and the "
+    "notice that told the applicant why; it moves the statutory limit only, never the promised one",
     cs.EXTEND,
     HANDLER,
     "",
     forwardable=False,
-    perform=recorded(
-        lambda flow, case, actor, at, a: case.extend(
-            a["days"], a["reason"], flow.statutory_due_on(case, at), actor, at
-        )
-    ),
+    perform=recorded(_extend),
 )
 CONCLUDE_PART = CaseCommand(
     "CONCLUDE_PART",

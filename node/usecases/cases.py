@@ -24,10 +24,10 @@ from eventsourcing.utils import register_topic
 from aggregates.applicant import Applicant
 from aggregates.bundle import BundleCase
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
-from aggregates.case import Case, Part
+from aggregates.case import Case, Limit, Part, deadline_inputs
 from aggregates.certificate import Status, holder_digest
 from aggregates.clock import china_date
-from aggregates.deadline import DeadlineInputs, DeadlineState, Suspension, deadline_state
+from aggregates.deadline import DeadlineState, deadline_state
 from aggregates.erasure import ERASED
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -505,22 +505,18 @@ class CaseService:
             return None
         counted = calendar or self.calendar_of(case)
         today = china_date(as_of or self._clock())
-        accepted_on = date.fromisoformat(case.accepted_on)
-        suspensions = tuple(
-            Suspension(date.fromisoformat(start), date.fromisoformat(end) if end else None)
-            for start, end in case.suspensions
-        )
-        concluded_on = date.fromisoformat(case.concluded_on) if case.concluded_on else None
+        facts = case.counting_facts
 
-        def state(limit_days: int) -> DeadlineState | DateOutsideCalendar:
-            inputs = DeadlineInputs(accepted_on, limit_days, suspensions, case.extension_days, concluded_on)
+        def state(limit: Limit, limit_days: int) -> DeadlineState | DateOutsideCalendar:
+            inputs = deadline_inputs(facts, limit, limit_days)
             try:
                 return deadline_state(counted, inputs, today, self._warning_days)
             except DateOutsideCalendar as e:  # never guess: say which year the operator must add
                 return e
 
         return CaseDeadlines(
-            promised=state(case.item.promised_limit_days), statutory=state(case.item.statutory_limit_days)
+            promised=state(Limit.PROMISED, case.item.promised_limit_days),
+            statutory=state(Limit.STATUTORY, case.item.statutory_limit_days),
         )
 
     # Internals

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from node.auth import Role
 from node.services import Services
-from tests.builders import FakeClock
+from tests.builders import EXTENSION_APPROVAL, FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
@@ -49,7 +49,13 @@ def test_roles_and_provinces_on_a_proxy_case(node: Services, keys: Keys, clock: 
             ("/accept", Role.HANDLER, JS, {}, 409),  # not received and forwarded yet
             ("/rating", Role.WINDOW, SH, {"score": 5, "channel": "WINDOW"}, 403),  # platforms rate
             ("/conclude", Role.HANDLER, JS, {"result": "ISSUED"}, 409),  # no conclusion without acceptance
-            ("/extend", Role.HANDLER, JS, {"days": 3, "reason": "x", "surprise": 1}, 422),
+            (
+                "/extend",
+                Role.HANDLER,
+                JS,
+                {"days": 3, "reason": "x", **EXTENSION_APPROVAL, "surprise": 1},
+                422,
+            ),
         ]
         for suffix, role, province, body, expected in refusals:
             status, problem, headers = await api.call(

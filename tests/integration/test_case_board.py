@@ -34,6 +34,7 @@ from node.usecases.case_commands import (
     DECIDE_RATING_APPEAL,
     DELIVER,
     END_SPECIAL_PROCEDURE,
+    EXTEND,
     PROVIDE_SUPPLEMENT,
     RATE,
     REQUEST_SUPPLEMENT,
@@ -46,7 +47,7 @@ from projections.certificate_uses import CertificateUses
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
 from simulators.sample_data import credit_code
-from tests.builders import FakeClock
+from tests.builders import EXTENSION_APPROVAL, FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.test_case_service import APPLICANT, JS_HANDLER, SH_WINDOW, approve, id_card, proxy_case
@@ -117,6 +118,38 @@ def test_the_board_shows_roles_deadlines_and_who_must_act(
     run(node, keys, scenario)
 
 
+def test_article_42_the_board_keeps_a_promised_breach_after_an_extension(
+    node: Services, clock: FakeClock, keys: Keys
+) -> None:
+    """行政许可法第42条: given a case whose promised limit the timer found breached, when the head approves an
+    extension, then the board's due dates move the statutory limit only, and show the promised breach (the
+    due date passed, the day recorded) beside a statutory limit never breached."""
+    case_id = proxy_case(node, clock)
+    clock.set_china_time("2025-09-26")
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)  # promised due 2025-10-10, statutory 2025-10-30
+    clock.set_china_time("2025-10-11")
+    assert node.timers.check_timers(case_id) == ["DeadlineBreached:PROMISED"]
+    clock.set_china_time("2025-10-13")
+    node.cases.run(EXTEND, case_id, JS_HANDLER, days=10, reason="需调取档案", **EXTENSION_APPROVAL)
+    node.projections[CaseBoard.name].tick()
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, board, _headers = await api.call("GET", "/v1/board?deadline=RED", role=Role.AUDITOR)
+        assert status == 200, board
+        [row] = board["cases"]
+        assert row["case_id"] == case_id
+        assert {
+            k: row["due"][k] for k in ("promised", "statutory", "promised_breach", "statutory_breach")
+        } == {
+            "promised": "2025-10-10",
+            "statutory": "2025-11-13",
+            "promised_breach": {"due_on": "2025-10-10", "recorded_on": "2025-10-11"},
+            "statutory_breach": None,
+        }
+
+    run(node, keys, scenario)
+
+
 def test_pages_are_stable_and_complete(node: Services, clock: FakeClock, keys: Keys) -> None:
     filed = sorted(online_case(node) for _ in range(5))
     node.projections[CaseBoard.name].tick()
@@ -171,7 +204,7 @@ def plain_fold(node: Services) -> dict[str, tuple[str, str, int, int]]:
 # The steps that may come next in each state (the walk also tries time passing, which may record nothing).
 NEXT: dict[str, tuple[str, ...]] = {
     "FORWARDED": ("accept", "supplement"),
-    "ACCEPTED": ("supplement", "special", "conclude", "time_passes"),
+    "ACCEPTED": ("supplement", "special", "extend", "conclude", "time_passes"),
     "SUPPLEMENT_REQUESTED": ("supply", "time_passes"),
     "SPECIAL_PROCEDURE": ("end_special", "time_passes"),
     "CONCLUDED": ("deliver", "rate_good", "rate_bad", "rate_bad_window"),
@@ -299,6 +332,7 @@ def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
             START_SPECIAL_PROCEDURE, case_id, JS_HANDLER, kind="INSPECTION", reason="现场核查"
         ),
         "end_special": lambda: cases.run(END_SPECIAL_PROCEDURE, case_id, JS_HANDLER, outcome="核查完毕"),
+        "extend": lambda: cases.run(EXTEND, case_id, JS_HANDLER, days=3, reason="复杂", **EXTENSION_APPROVAL),
         "conclude": lambda: cases.run(CONCLUDE, case_id, JS_HANDLER, result="RETURNED"),
         "deliver": lambda: cases.run(DELIVER, case_id, SH_WINDOW, method="WINDOW", reference="窗口领取"),
         "time_passes": lambda: (clock.advance(days=9), node.timers.check_timers(case_id)),

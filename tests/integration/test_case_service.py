@@ -6,6 +6,9 @@ handled in Jiangsu across National Day 2025, through a supplement and an extensi
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import pytest
 
 from aggregates.case import Case, State
@@ -37,7 +40,7 @@ from node.usecases.case_commands import (
 from node.usecases.catalogue import CatalogueService
 from node.workers.deadline_timer import DeadlineTimer
 from simulators.sample_data import sample_catalogue
-from tests.builders import FakeClock, issue_body
+from tests.builders import EXTENSION_APPROVAL, FakeClock, issue_body
 
 SH_WINDOW = Actor("310000", "SH-WIN-01", "w-001")
 SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
@@ -109,15 +112,20 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
     assert promised.suspended_days == 2
 
     clock.set_china_time("2025-10-10")
-    case = cases.run(EXTEND, case_id, JS_HANDLER, days=10, reason="需调取出生地户籍档案")
+    case = cases.run(
+        EXTEND, case_id, JS_HANDLER, days=10, reason="需调取出生地户籍档案", **EXTENSION_APPROVAL
+    )
     with pytest.raises(IllegalTransition, match="already extended once"):
-        cases.run(EXTEND, case_id, JS_HANDLER, days=1, reason="again")
+        cases.run(EXTEND, case_id, JS_HANDLER, days=1, reason="again", **EXTENSION_APPROVAL)
     promised, statutory = deadlines(node, case)
-    assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-27", "2025-11-17")
+    # 行政许可法 第42条: the extension moves the statutory limit only; the promised one is the office's own
+    assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-13", "2025-11-17")
+    assert case.extension is not None
+    assert (case.extension["approver_title"], case.extension["notified_on"]) == ("局长", "2025-10-10")
 
     clock.set_china_time("2025-10-22")
     promised, _ = deadlines(node, cases.case(case_id))
-    assert (promised.status, promised.days_left) == ("WARNING", 3)
+    assert (promised.status, promised.days_left) == ("OVERDUE", -7)
 
     clock.set_china_time("2025-10-28")
     for step in ("UNDERTAKE", "CHECK", "APPROVE"):
@@ -360,9 +368,50 @@ def test_no_extension_after_the_statutory_deadline(node: Services, clock: FakeCl
     node.cases.run(ACCEPT, case_id, JS_HANDLER)  # statutory due 2025-10-30
     clock.set_china_time("2025-10-31")
     with pytest.raises(IllegalTransition, match="overdue since 2025-10-30"):
-        node.cases.run(EXTEND, case_id, JS_HANDLER, days=5, reason="补办手续")
+        node.cases.run(EXTEND, case_id, JS_HANDLER, days=5, reason="补办手续", **EXTENSION_APPROVAL)
     promised, statutory = deadlines(node, node.cases.case(case_id))
     assert (promised.status, statutory.status) == ("OVERDUE", "OVERDUE")
+
+
+def test_article_42_an_extension_leaves_the_promised_breach_and_an_old_one_still_shows_it(
+    node: Services, clock: FakeClock
+) -> None:
+    """行政许可法第42条: given a case whose promised limit the timer found breached, when the head approves an
+    extension, then only the statutory due date moves and the promised limit stays OVERDUE with its breach;
+    and when an extension recorded before the rule (version 1: both limits) moved the promised due date past
+    today, the recorded breach still shows: OVERDUE, then CONCLUDED_LATE."""
+    case_id = proxy_case(node, clock)
+    clock.set_china_time("2025-09-26")
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)  # promised due 2025-10-10, statutory 2025-10-30
+    timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
+    clock.set_china_time("2025-10-11")
+    assert "DeadlineBreached:PROMISED" in timer.tick()
+    clock.set_china_time("2025-10-13")
+    case = node.cases.run(EXTEND, case_id, JS_HANDLER, days=10, reason="需调取档案", **EXTENSION_APPROVAL)
+    promised, statutory = deadlines(node, case)
+    assert (str(promised.due_on), promised.status) == ("2025-10-10", "OVERDUE")
+    assert promised.breach is not None
+    assert (str(promised.breach.due_on), str(promised.breach.recorded_on)) == ("2025-10-10", "2025-10-11")
+    assert (str(statutory.due_on), statutory.status, statutory.breach) == ("2025-11-13", "ON_TIME", None)
+
+    # the same case as round 1 extended it: an Extended of version 1 moved the promised limit too
+    old = proxy_case(node, clock)
+    clock.set_china_time("2025-09-26")
+    node.cases.run(ACCEPT, old, JS_HANDLER)
+    clock.set_china_time("2025-10-11")
+    timer.tick()
+
+    def old_extension(case: Case, at: datetime) -> None:
+        state: dict[str, Any] = {"days": 10, "reason": "旧规则延期", **JS_HANDLER.event_fields()}
+        Case.Extended.upcast_v1_v2(state)  # what round 1 wrote, as today's code reads it
+        case._extended(**state, timestamp=at)
+
+    clock.set_china_time("2025-10-13")
+    promised, _ = deadlines(node, node.cases.record(old, old_extension))
+    assert (str(promised.due_on), promised.status) == ("2025-10-23", "OVERDUE")  # moved, still breached
+    approve(node, old, JS_HANDLER)
+    promised, statutory = deadlines(node, node.cases.run(CONCLUDE, old, JS_HANDLER, result="ISSUED"))
+    assert (promised.status, statutory.status) == ("CONCLUDED_LATE", "CONCLUDED_ON_TIME")
 
 
 def test_a_certificate_of_someone_else_is_not_accepted_as_the_applicants(

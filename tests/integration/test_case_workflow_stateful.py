@@ -32,7 +32,7 @@ from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 from simulators.sample_data import sample_catalogue
-from tests.builders import FakeClock
+from tests.builders import EXTENSION_APPROVAL, FakeClock
 from tests.integration.both_stores import BothStores, require_both_stores
 
 WINDOW = Actor("310000", "SH-WIN", "w")
@@ -223,7 +223,7 @@ class CaseWorkflow(RuleBasedStateMachine):
     def extend(self, key: str) -> None:
         m = self.model[key]
         allowed = m.state == State.ACCEPTED and not m.extended
-        self._run(key, cc.EXTEND, allowed, HANDLER, days=5, reason="情况复杂")
+        self._run(key, cc.EXTEND, allowed, HANDLER, days=5, reason="情况复杂", **EXTENSION_APPROVAL)
         m.extended = m.extended or allowed
 
     def conclude(self, key: str, result: str = "ISSUED") -> None:

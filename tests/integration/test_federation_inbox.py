@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from tongban.common.v1 import certificate_status_pb2 as common_pb
 from tongban.federation.v1 import federation_pb2 as pb
 
-from aggregates.case import Case
+from aggregates.case import Case, Limit, deadline_inputs
 from aggregates.responsibility import Actor
 from federation.errors import BatchRejected
 from federation.inbox import Inbox
@@ -25,9 +25,9 @@ from node.bootstrap import build_services, close_services
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer
-from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, FORWARD, RECEIVE
+from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, EXTEND, FORWARD, RECEIVE
 from simulators.sample_data import sample_catalogue
-from tests.builders import issue_body
+from tests.builders import EXTENSION_APPROVAL, issue_body
 from tests.conftest import drop_schema
 
 SH, JS, ZJ = "310000", "320000", "330000"
@@ -322,3 +322,57 @@ def test_the_receiving_province_gets_its_own_events_back_with_the_handling_provi
     assert back.events[0].originator_version == 1  # held at Shanghai already
     applied = Inbox(node.app, SH, node.cases.now).apply(JS, back)
     assert (applied.stored, node.cases.case(str(case.id)).state.value) == (1, "ACCEPTED")
+
+
+def test_article_42_an_extension_of_version_2_replicates_and_one_of_version_1_reads_as_it_was_meant(
+    node: Services, jiangsu: Services
+) -> None:
+    """行政许可法第42条: the handling province's extension (version 2: the statutory limit only, with the
+    approver and the notice) passes the receiving province's inbox, which checks every field against the
+    event class, and its replica counts it alike. An extension as a round 1 peer sends it (version 1: no
+    limits, approver or notice) passes too, upcast on read to both limits, as it was meant."""
+    case = forwarded_case(node)
+    case_id = str(case.id)
+    Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
+    handler = Actor(JS, "JS-HANDLER", "handler-1")
+    jiangsu.cases.run(ACCEPT, case_id, handler)
+    written = jiangsu.cases.run(EXTEND, case_id, handler, days=10, reason="需调取档案", **EXTENSION_APPROVAL)
+    back = Outbox(jiangsu.app, JS).batch(SH, 0, 500)
+    extended = next(i for i, e in enumerate(back.events) if e.topic.endswith(".Extended"))
+    assert json.loads(back.events[extended].state)["class_version"] == 2
+
+    # a round 1 peer's extension: the same event without the fields version 2 added
+    old_state = json.loads(back.events[extended].state)
+    for added in ("class_version", "limits", "approver_id", "approver_title", "approver_office"):
+        del old_state[added]
+    for added in ("notice_method", "notice_reference", "notified_on"):
+        del old_state[added]
+    old = tampered(back, extended, state=json.dumps(old_state).encode())
+    Inbox(node.app, SH, node.cases.now).apply(JS, old)
+    replica = node.cases.case(case_id)
+    assert (replica.version, replica.extended_limits) == (written.version, ["PROMISED", "STATUTORY"])
+    assert replica.extension is not None
+    assert replica.extension["approver_id"] is None
+
+
+def test_article_42_a_version_2_extension_replicates_with_its_approval(
+    node: Services, jiangsu: Services
+) -> None:
+    case = forwarded_case(node)
+    case_id = str(case.id)
+    Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
+    handler = Actor(JS, "JS-HANDLER", "handler-1")
+    jiangsu.cases.run(ACCEPT, case_id, handler)
+    written = jiangsu.cases.run(EXTEND, case_id, handler, days=10, reason="需调取档案", **EXTENSION_APPROVAL)
+    applied = Inbox(node.app, SH, node.cases.now).apply(JS, Outbox(jiangsu.app, JS).batch(SH, 0, 500))
+    assert applied.stored == 2  # Accepted, Extended
+    replica = node.cases.case(case_id)
+    assert (replica.version, replica.extended_limits, replica.extension) == (
+        written.version,
+        ["STATUTORY"],
+        written.extension,
+    )
+    for limit in Limit:  # both nodes count the replica's limits alike
+        assert deadline_inputs(replica.counting_facts, limit, 20) == deadline_inputs(
+            written.counting_facts, limit, 20
+        )

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from node.auth import Role
 from node.http.app import ENDPOINTS
 from simulators.sample_data import sample_catalogue
-from tests.builders import issue_body
+from tests.builders import EXTENSION_APPROVAL, issue_body
 from tests.integration.fuzz_inputs import FUZZ, MARKER, batches, bodies
 from tests.integration.served_node import JS, SH, ServedNode, served_node
 
@@ -168,7 +168,10 @@ SCHEMAS: dict[str, tuple[list[tuple[str, str, Role]], dict[str, Any]]] = {
         {"kind": "HEARING", "reason": "听证"},
     ),
     "special-end": ([("POST", "{online}/special-procedure/end", Role.HANDLER)], {"outcome": "结束"}),
-    "extend": ([("POST", "{online}/extend", Role.HANDLER)], {"days": 3, "reason": "延期"}),
+    "extend": (
+        [("POST", "{online}/extend", Role.HANDLER)],
+        {"days": 3, "reason": "延期", **EXTENSION_APPROVAL},
+    ),
     "conclude": (
         [("POST", "{online}/conclude", Role.HANDLER), ("POST", "{online}/parts/P1/conclude", Role.HANDLER)],
         {"result": "ISSUED"},

@@ -13,6 +13,8 @@ and its read models caught up. Today's composition root opens each with its own 
   ``tongban audit verify`` finds every leaf, head and cosignature in order;
 - a command of today (conclude, and the new withdrawal) works on a case the old code accepted, and the next
   signed head extends the old ones;
+- the old extension (延期) reads with the meaning it had (``Case.Extended`` version 1, upcast on read: it
+  moved both limits, its approver and notice unknown), and the old case's deadlines are what they were;
 - the old ratings (好差评) and appeal read with the meaning they had (``Case.Rated`` version 1, upcast on
   read: a rating of the handling, answered by the handling province; the appeal not decided), the stored
   records unchanged, and today's review (复核) decides the old appeal.
@@ -28,7 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from glob import glob
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from eventsourcing.utils import get_topic
 from aggregates.bundle import BundleCase
 from aggregates.case import Case, State
 from aggregates.certificate import Certificate
+from aggregates.deadline import DeadlineInputs, DeadlineState, Suspension, due_date
 from aggregates.erasure import ERASED
 from aggregates.errors import IllegalTransition
 from aggregates.responsibility import Actor
@@ -73,11 +76,26 @@ SCHEMA = "old_round1_310000"  # the schema the old code wrote Shanghai's node in
 # Round 2 added these tables to read models that existed before: the old store has none of their rows.
 NEW_TABLES = {
     "case_board": {"view_case_board_clock"},
-    "service_statistics": {"view_case_calendar_years", "view_case_ratings"},
+    "service_statistics": {"view_case_calendar_years", "view_case_ratings", "view_case_extensions"},
 }
 # Fields events gained since round 1, with the value their upcasters give an old event: the case view's
 # steps show each event as read today, so a step rebuilt from an old event shows the field too.
-UPCAST = {"Rated": {"service": "HANDLING"}}
+UPCAST = {
+    "Rated": {"service": "HANDLING"},
+    "Extended": {
+        "limits": ["PROMISED", "STATUTORY"],
+        **dict.fromkeys(
+            (
+                "approver_id",
+                "approver_title",
+                "approver_office",
+                "notice_method",
+                "notice_reference",
+                "notified_on",
+            )
+        ),
+    },
+}
 # A day after the last event the old code wrote (expected.json: last_event_at), never the wall clock's.
 NOW = datetime.fromisoformat("2026-04-14T10:00:00+08:00")
 REPLAY_ALL = datetime.fromisoformat("2100-01-01T00:00:00+08:00")
@@ -86,6 +104,7 @@ PLATFORM = Actor(SH, "31-PLATFORM-01", "platform-1")
 ADMIN = Actor(SH, "31-ZWFW-01", "admin-1")  # Shanghai's 政务服务管理机构: it reviews appeals (复核)
 RATED = get_topic(Case.Rated)
 APPEALED = get_topic(Case.RatingAppealed)
+EXTENDED = get_topic(Case.Extended)
 
 
 @dataclass(frozen=True)
@@ -408,3 +427,50 @@ def test_old_ratings_and_appeals_read_as_they_were_meant_and_the_old_appeal_is_r
         [whole] = statistics(tx, StatisticsQuery(group_by=()), NOW.date())
     assert whole["ratings"]["appealed"] == 1
     assert (whole["ratings"]["appeals_upheld"], whole["ratings"]["counted"]) == (1, 4)
+
+
+def test_the_old_extension_moved_both_limits_and_the_old_cases_deadlines_are_unchanged(
+    old_store: OldStore, opened: Services
+) -> None:
+    """行政许可法第42条, cut-over: round 1 stored ``Case.Extended`` without ``limits``, approver or notice
+    (version 1), and its extension moved the promised limit too. Read today it still does (the upcaster's
+    meaning: both limits, approver and notice None), the stored record is untouched, and the case's due dates
+    are the old code's: its statutory and promised limits each lengthened by the extension's days."""
+    recorder, mapper = opened.app.recorder, opened.app.mapper
+    [notification] = [n for n in recorder.select_notifications(start=1, limit=10_000) if n.topic == EXTENDED]
+    written = json.loads(notification.state)
+    assert "limits" not in written
+    assert "class_version" not in written
+    extended = mapper.to_domain_event(notification)
+    assert isinstance(extended, Case.Extended)
+    assert extended.limits == ["PROMISED", "STATUTORY"]
+    assert (extended.approver_id, extended.notice_reference, extended.notified_on) == (None, None, None)
+
+    case = opened.cases.case(str(notification.originator_id))
+    assert str(case.id) == old_store.cases["denied_after_extension"]
+    assert (case.extension_days, case.extended_limits) == (extended.days, ["PROMISED", "STATUTORY"])
+    assert case.extension is not None
+    assert case.extension["approver_id"] is None
+    deadlines = opened.cases.deadlines(case)
+    assert deadlines is not None
+    promised, statutory = deadlines.promised, deadlines.statutory
+    assert isinstance(promised, DeadlineState)
+    assert isinstance(statutory, DeadlineState)
+    calendar = opened.cases.calendar_of(case)
+    for state, limit_days in (
+        (promised, case.item.promised_limit_days),
+        (statutory, case.item.statutory_limit_days),
+    ):
+        # the old code's count: the limit plus the extension's days, whatever the limit
+        old = DeadlineInputs(
+            date.fromisoformat(case.accepted_on or ""),
+            limit_days,
+            tuple(
+                Suspension(date.fromisoformat(start), date.fromisoformat(end) if end else None)
+                for start, end in case.suspensions
+            ),
+            case.extension_days,
+            date.fromisoformat(case.concluded_on) if case.concluded_on else None,
+        )
+        assert state.due_on == due_date(calendar, old)
+        assert state.breach is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +28,7 @@ from node.usecases.case_commands import (
     WITHDRAW,
 )
 from projections.service_statistics import COLUMNS, ServiceStatistics
-from tests.builders import FakeClock
+from tests.builders import EXTENSION_APPROVAL, FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.test_case_board import online_case
@@ -218,7 +219,7 @@ def test_a_rebuild_equals_the_live_statistics(node: Services, clock: FakeClock) 
     handled_cases(node, clock)
     extended = proxy_case(node, clock)
     node.cases.run(ACCEPT, extended, JS_HANDLER)
-    node.cases.run(EXTEND, extended, JS_HANDLER, days=3, reason="需现场核查")
+    node.cases.run(EXTEND, extended, JS_HANDLER, days=3, reason="需现场核查", **EXTENSION_APPROVAL)
     follower = node.projections[ServiceStatistics.name]
     follower.tick()
     live = stats_rows(node)
@@ -296,3 +297,34 @@ def test_a_bad_rating_set_aside_on_appeal_no_longer_counts_against_the_office(
     live = follower.rows()
     follower.rebuild()
     assert follower.rows() == live
+
+
+def test_article_42_an_extension_counts_against_the_statutory_limit_only(
+    node: Services, clock: FakeClock
+) -> None:
+    """行政许可法第42条: given a case extended by 10 days with the head's approval, when it concludes after
+    its promised due date but within the extended statutory one, then the statistics count it late against the
+    promised limit and on time against the statutory one, as the case's own deadlines do."""
+    case_id = proxy_case(node, clock)
+    clock.set_china_time("2025-09-26")
+    node.cases.run(ACCEPT, case_id, JS_HANDLER)  # promised due 2025-10-10, statutory 2025-10-30
+    clock.set_china_time("2025-10-09")
+    node.cases.run(EXTEND, case_id, JS_HANDLER, days=10, reason="需调取档案", **EXTENSION_APPROVAL)
+    clock.set_china_time("2025-10-15")
+    approve(node, case_id, JS_HANDLER)
+    concluded = node.cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED")
+    promised, statutory = deadlines(node, concluded)
+    assert (promised.status, statutory.status) == ("CONCLUDED_LATE", "CONCLUDED_ON_TIME")
+    follower = node.projections[ServiceStatistics.name]
+    follower.tick()
+    with node.views.transaction() as tx:
+        [row] = tx.fetchall(
+            "SELECT extension_days, within_promised, within_statutory FROM view_case_statistics "
+            "WHERE case_id = ?",
+            (case_id,),
+        )
+        [(limits,)] = tx.fetchall("SELECT limits FROM view_case_extensions WHERE case_id = ?", (case_id,))
+    assert (tuple(row), json.loads(limits)) == ((10, 0, 1), ["STATUTORY"])
+    live = stats_rows(node)
+    follower.rebuild()
+    assert stats_rows(node) == live

@@ -16,8 +16,12 @@ from aggregates.case import (
     OPEN_STATES,
     STATE_AFTER,
     Case,
+    ExtensionApproval,
+    ExtensionNotice,
+    Limit,
     Part,
     State,
+    deadline_inputs,
     fold_clock,
 )
 from aggregates.clock import china_date
@@ -30,6 +34,13 @@ JS_HANDLER = Actor("320000", "JS-GA", "h-1")
 ZJ_HANDLER = Actor("330000", "ZJ-GA", "h-2")
 VERIFIED = {"authentic": True, "status": "VALID"}
 ID_CARD = "1.2.156.3005.2.11100000000013338W001.11220000013544541J.1.001.X"
+# 行政许可法 第42条: the head of the organ approves an extension, and the applicant is told why
+APPROVAL = ExtensionApproval("JS-GA-HEAD-1", "局长", "JS-GA")
+
+
+def notice(at: datetime) -> ExtensionNotice:
+    """延期告知, given the day the extension is recorded."""
+    return ExtensionNotice("ELECTRONIC", "苏公延告〔2026〕1号", china_date(at))
 
 
 def later(days: int = 0, hours: int = 1) -> datetime:
@@ -257,12 +268,135 @@ def test_a_supplement_not_supplied_in_time_ends_in_supplement_timeout() -> None:
 def test_at_most_one_extension_with_a_reason_within_the_item_limit() -> None:
     case = accepted()
     with pytest.raises(InvalidField, match="1 to 10"):
-        case.extend(11, "复杂", None, JS_HANDLER, later())
+        case.extend(11, "复杂", None, APPROVAL, notice(later(1)), JS_HANDLER, later(1))
     with pytest.raises(InvalidField, match="reason"):
-        case.extend(5, "", None, JS_HANDLER, later())
-    case.extend(10, "需要实地核查", None, JS_HANDLER, later())
+        case.extend(5, "", None, APPROVAL, notice(later(1)), JS_HANDLER, later(1))
+    case.extend(10, "需要实地核查", None, APPROVAL, notice(later(1)), JS_HANDLER, later(1))
     with pytest.raises(IllegalTransition, match="already extended once"):
-        case.extend(1, "again", None, JS_HANDLER, later())
+        case.extend(1, "again", None, APPROVAL, notice(later(1)), JS_HANDLER, later(1))
+
+
+def test_article_42_an_extension_moves_the_statutory_limit_only_and_records_approval_and_notice() -> None:
+    """行政许可法第42条: given an accepted case (promised 10, statutory 20 working days), when the head of the
+    organ approves a 10-day extension and the applicant is told why, then the event says it moves the
+    statutory limit only, with the approver and the notice; the promised limit (承诺时限) keeps its days."""
+    case = accepted()
+    case.extend(10, "需要实地核查", None, APPROVAL, notice(later(2)), JS_HANDLER, later(2))
+    [extended] = case.collect_events()
+    assert isinstance(extended, Case.Extended)
+    assert (extended.days, extended.limits) == (10, ["STATUTORY"])
+    assert (extended.approver_id, extended.approver_title, extended.approver_office) == (
+        "JS-GA-HEAD-1",
+        "局长",
+        "JS-GA",
+    )
+    assert (extended.notice_method, extended.notice_reference, extended.notified_on) == (
+        "ELECTRONIC",
+        "苏公延告〔2026〕1号",
+        "2026-03-04",
+    )
+    facts = case.counting_facts
+    assert deadline_inputs(facts, Limit.PROMISED, 10).total_days == 10
+    assert deadline_inputs(facts, Limit.STATUTORY, 20).total_days == 30
+    assert case.extension is not None
+    assert case.extension["limits"] == ["STATUTORY"]
+
+
+@pytest.mark.parametrize(
+    ("approval", "notice_fields", "field"),
+    [
+        (lambda: ExtensionApproval("", "局长", "JS-GA"), None, "approver_id"),
+        (lambda: ExtensionApproval("JS-GA-HEAD-1", " ", "JS-GA"), None, "approver_title"),
+        (lambda: ExtensionApproval("JS-GA-HEAD-1", "局长", "JS GA;"), None, "approver_office"),
+        (None, ("PHONE", "X1", date(2026, 3, 4)), "notice_method"),
+        (None, ("POST", "", date(2026, 3, 4)), "notice_reference"),
+        (None, ("POST", "X1", date(2026, 3, 2)), "notified_on"),  # before acceptance (03-03)
+        (None, ("POST", "X1", date(2026, 3, 5)), "notified_on"),  # after the day it is recorded
+    ],
+)
+def test_article_42_an_extension_needs_the_heads_approval_and_the_notice_given_since_acceptance(
+    approval: Callable[[], ExtensionApproval] | None,
+    notice_fields: tuple[str, str, date] | None,
+    field: str,
+) -> None:
+    """行政许可法第42条: given an accepted case, when an extension lacks the approver, or its notice is of an
+    unknown kind, has no reference, or is dated before acceptance or after today, then it is refused naming
+    the field (never echoing the value) and nothing is recorded."""
+    case = accepted()
+    with pytest.raises(InvalidField) as refused:
+        case.extend(
+            5,
+            "需要实地核查",
+            None,
+            approval() if approval else APPROVAL,
+            ExtensionNotice(*notice_fields) if notice_fields else notice(later(2)),
+            JS_HANDLER,
+            later(2),
+        )
+    assert refused.value.field == field
+    assert "JS GA;" not in str(refused.value)
+    assert "PHONE" not in str(refused.value)
+    assert case.collect_events() == []
+    assert case.extension_days == 0
+
+
+def test_article_42_an_extension_stored_before_the_rule_keeps_its_effect_on_both_limits() -> None:
+    """行政许可法第42条, cut-over: given an Extended event of version 1 (round 1 stored them: no limits, no
+    approver, no notice), when it is read, then it moved both limits, as it did when it was written, and its
+    approver and notice are unknown (None); folded by a follower it counts the same as in the aggregate."""
+    state: dict[str, Any] = {
+        "days": 5,
+        "reason": "复杂",
+        "province": "320000",
+        "office_code": "JS-GA",
+        "operator_id": "h-1",
+    }
+    Case.Extended.upcast_v1_v2(state)
+    assert Case.Extended.class_version == 2
+    assert state["limits"] == ["PROMISED", "STATUTORY"]
+    assert {k: state[k] for k in ("approver_id", "approver_title", "approver_office")} == dict.fromkeys(
+        ("approver_id", "approver_title", "approver_office")
+    )
+    assert (state["notice_method"], state["notice_reference"], state["notified_on"]) == (None, None, None)
+
+    case = forwarded()
+    history = _history(case, lambda: case.accept("SL1", JS_HANDLER, later(1)))
+    old = Case.Extended(
+        originator_id=case.id, originator_version=case.version + 1, timestamp=later(2), **state
+    )
+    old.mutate(case)
+    assert (case.extension_days, case.extended_limits) == (5, ["PROMISED", "STATUTORY"])
+    facts = case.counting_facts
+    assert deadline_inputs(facts, Limit.PROMISED, 10).total_days == 15
+    assert deadline_inputs(facts, Limit.STATUTORY, 20).total_days == 25
+    clock = _clock_of([*history, old])
+    assert clock["extended_limits"] == ["PROMISED", "STATUTORY"]
+    # a clock folded before extensions named their limits has no such key: read as version 1 did
+    del clock["extended_limits"]
+    assert deadline_inputs(clock, Limit.PROMISED, 10).total_days == 15
+
+
+def test_a_recorded_breach_is_kept_per_limit_by_the_case_and_by_the_folded_clock() -> None:
+    """Given a promised breach recorded on 03-20 (due 03-17), then the case and a follower's clock both keep
+    it for the PROMISED limit only, with the due date passed and the day it was recorded."""
+    case = forwarded()
+    events = _history(
+        case,
+        lambda: case.accept("SL1", JS_HANDLER, later(1)),
+        lambda: case.breach_deadline(
+            "PROMISED", date(2026, 3, 17), Actor("320000", "SYSTEM", "deadline-timer"), later(18)
+        ),
+    )
+    assert case.breaches == {"PROMISED": {"due_on": "2026-03-17", "recorded_on": "2026-03-20"}}
+    clock = _clock_of(events)
+    assert clock["breaches"] == case.breaches
+    promised = deadline_inputs(clock, Limit.PROMISED, 10).breach
+    assert promised is not None
+    assert (promised.due_on, promised.recorded_on) == (
+        date(2026, 3, 17),
+        date(2026, 3, 20),
+    )
+    assert deadline_inputs(case.counting_facts, Limit.STATUTORY, 20).breach is None
 
 
 def test_review_steps_go_in_order() -> None:
@@ -318,7 +452,7 @@ def test_after_archive_only_rating_and_appeal() -> None:
     case.archive(JS_HANDLER, later())
     assert case.state is State.ARCHIVED
     commands: list[Callable[[], None]] = [
-        lambda: case.extend(1, "r", None, JS_HANDLER, later()),
+        lambda: case.extend(1, "r", None, APPROVAL, notice(later()), JS_HANDLER, later()),
         lambda: case.deliver("POST", "again", JS_HANDLER, later()),
         lambda: case.attach_material("M03", SH_WINDOW, later(), file_digest="sha256:" + "e" * 64),
         lambda: case.request_supplement(["M03"], "r", date(2026, 4, 1), JS_HANDLER, later()),
@@ -619,7 +753,7 @@ def test_decisions_need_approval_and_joint_issues_need_every_part_issued() -> No
 def test_no_extension_once_the_statutory_deadline_has_passed() -> None:
     case = accepted()
     with pytest.raises(IllegalTransition, match="overdue since 2026-03-04"):
-        case.extend(5, "补办", date(2026, 3, 4), JS_HANDLER, later(3))
+        case.extend(5, "补办", date(2026, 3, 4), APPROVAL, notice(later(3)), JS_HANDLER, later(3))
 
 
 def test_refusal_needs_the_case_in_the_handling_provinces_hands() -> None:
@@ -768,7 +902,7 @@ def test_the_clock_a_follower_folds_has_the_aggregates_counting_facts() -> None:
         lambda: case.request_supplement(["M02"], "缺页", date(2026, 3, 20), JS_HANDLER, later(2)),
         lambda: case.attach_material("M02", SH_WINDOW, later(4), file_digest="sha256:" + "d" * 64),
         lambda: case.provide_supplement(SH_WINDOW, later(4)),
-        lambda: case.extend(5, "复杂", None, JS_HANDLER, later(5)),
+        lambda: case.extend(5, "复杂", None, APPROVAL, notice(later(5)), JS_HANDLER, later(5)),
         lambda: case.start_special_procedure("HEARING", "听证", JS_HANDLER, later(6)),
         lambda: case.end_special_procedure("完毕", JS_HANDLER, later(8)),
         lambda: approve(case),
@@ -782,6 +916,9 @@ def test_the_clock_a_follower_folds_has_the_aggregates_counting_facts() -> None:
     )
     assert [tuple(s) for s in clock["suspensions"]] == case.suspensions
     assert len(case.suspensions) == 2
+    assert clock["extended_limits"] == case.extended_limits == ["STATUTORY"]  # 行政许可法第42条
+    for limit, days in ((Limit.PROMISED, 10), (Limit.STATUTORY, 20)):  # one fold, one count
+        assert deadline_inputs(clock, limit, days) == deadline_inputs(case.counting_facts, limit, days)
     assert "stopped_on" not in clock
 
 

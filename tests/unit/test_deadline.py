@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
 from aggregates.deadline import (
+    Breach,
     DeadlineInputs,
     DeadlineState,
     DeadlineStatus,
@@ -103,6 +104,28 @@ def test_an_extension_adds_its_days_once() -> None:
     assert state("2025-03-31", extension_days=10) == DeadlineState(
         DeadlineStatus.ON_TIME, D("2025-04-15"), 10, 20, 0
     )
+
+
+def test_a_recorded_breach_stays_overdue_when_the_due_date_moved_later() -> None:
+    """Given a breach the timer recorded on 04-01 (due 03-31), when an extension recorded before 行政许可法
+    第42条 was followed moved the due date 5 working days later, then the limit still reads OVERDUE (and
+    CONCLUDED_LATE once concluded), with the due date as it is now and the breach beside it; as of a day
+    before the breach was recorded it reads as it did then."""
+    breach = Breach(DUE, D("2025-04-01"))
+    moved = state("2025-04-02", extension_days=5, breach=breach)
+    assert (moved.status, moved.due_on, moved.days_left, moved.breach) == (
+        DeadlineStatus.OVERDUE,
+        D("2025-04-08"),  # 04-04 (清明) is a holiday
+        3,
+        breach,
+    )
+    assert state("2025-03-31", extension_days=5, breach=breach).status == DeadlineStatus.ON_TIME
+    assert state("2025-03-31", extension_days=5, breach=breach).breach is None
+    concluded = state("2025-04-03", extension_days=5, breach=breach, concluded_on=D("2025-04-03"))
+    assert (concluded.status, concluded.breach) == (DeadlineStatus.CONCLUDED_LATE, breach)
+    suspended = state("2025-04-02", breach=breach, suspensions=(Suspension(D("2025-03-20"), None),))
+    assert suspended.status == DeadlineStatus.OVERDUE
+    assert state("2025-04-02", extension_days=5).status == DeadlineStatus.WARNING  # without the breach
 
 
 @pytest.mark.parametrize(
