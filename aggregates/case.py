@@ -118,6 +118,76 @@ EXTENSION_MOVES: tuple[Limit, ...] = (Limit.STATUTORY,)
 EXTENSION_MOVED_BEFORE_V2: tuple[Limit, ...] = (Limit.PROMISED, Limit.STATUTORY)
 
 
+class RefusalGround(StrEnum):
+    """Why an application is not accepted (不予受理, 行政许可法 第32条第一款)."""
+
+    NOT_REQUIRED = "NOT_REQUIRED"  # (一) 依法不需要取得行政许可: the applicant is told so at once
+    OUTSIDE_COMPETENCE = "OUTSIDE_COMPETENCE"  # (二) 不属于本行政机关职权范围: names the competent agency
+    NOT_ELIGIBLE = "NOT_ELIGIBLE"  # 其他不符合受理条件 (e.g. not a matter this item covers)
+
+
+# The limits the law sets for the remedies a negative decision must name (行政许可法 第38条第二款).
+# The node fills them, never the caller, so that every decision states the same law.
+RECONSIDERATION_LIMIT_DAYS = 60  # 行政复议法 第二十条: 自知道或者应当知道该行政行为之日起六十日内
+RECONSIDERATION_BASIS = "《中华人民共和国行政复议法》第二十条"
+LITIGATION_LIMIT_MONTHS = 6  # 行政诉讼法 第四十六条: 自知道或者应当知道作出行政行为之日起六个月内
+LITIGATION_BASIS = "《中华人民共和国行政诉讼法》第四十六条"
+MAX_ARTICLES = 10
+
+
+@dataclass(frozen=True)
+class Remedies:
+    """依法申请行政复议或者提起行政诉讼的权利 (行政许可法 第38条第二款): the body that hears a 行政复议 of the
+    decision and the court that hears a 行政诉讼, named by the deciding office (they depend on that
+    office: its government or superior department, 行政复议法 第二十四条; the court where it sits,
+    行政诉讼法 第十八条, which the item catalogue, one per province, cannot say), with the limits the law
+    sets, filled here."""
+
+    reconsideration_body: str
+    litigation_court: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "reconsideration_body", _text("reconsideration_body", self.reconsideration_body, 200)
+        )
+        object.__setattr__(self, "litigation_court", _text("litigation_court", self.litigation_court, 200))
+
+    def event_fields(self) -> dict[str, Any]:
+        return {
+            "reconsideration_body": self.reconsideration_body,
+            "reconsideration_limit_days": RECONSIDERATION_LIMIT_DAYS,
+            "reconsideration_basis": RECONSIDERATION_BASIS,
+            "litigation_court": self.litigation_court,
+            "litigation_limit_months": LITIGATION_LIMIT_MONTHS,
+            "litigation_basis": LITIGATION_BASIS,
+        }
+
+
+@dataclass(frozen=True)
+class ReasonedDecision:
+    """A negative decision as 行政许可法 第38条第二款 requires it: 说明理由 (``reason``), the legal basis
+    it rests on (``legal_basis``: the articles relied on, as text, at least one) and the ``remedies``."""
+
+    reason: str
+    legal_basis: tuple[str, ...]
+    remedies: Remedies
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", _text("reason", self.reason))
+        if isinstance(self.legal_basis, str) or not 1 <= len(self.legal_basis) <= MAX_ARTICLES:
+            raise InvalidField("legal_basis", f"must list 1 to {MAX_ARTICLES} articles relied on")
+        object.__setattr__(
+            self, "legal_basis", tuple(_text("legal_basis", article, 200) for article in self.legal_basis)
+        )
+
+    def event_fields(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "legal_basis": list(self.legal_basis),
+            "remedies": self.remedies.event_fields(),
+        }
+
+
 REVIEW_ORDER = tuple(ReviewStep)
 DECISIONS = frozenset({Result.ISSUED, Result.DENIED})  # a permission granted or denied needs 批准
 BEFORE_ACCEPTANCE = frozenset({State.SUBMITTED, State.RECEIVED, State.FORWARDED})
@@ -125,6 +195,15 @@ OPEN_STATES = frozenset(
     {*BEFORE_ACCEPTANCE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE}
 )
 ENDED_STATES = frozenset({State.CONCLUDED, State.REFUSED, State.DELIVERED, State.ARCHIVED, State.WITHDRAWN})
+
+
+def _same_officer(recorded: dict[str, Any], actor: Actor) -> bool:
+    """Whether ``actor`` is the officer of a recorded step: the same operator of the same office."""
+    return (recorded["province"], recorded["office_code"], recorded["operator_id"]) == (
+        actor.province,
+        actor.office_code,
+        actor.operator_id,
+    )
 
 
 def _text(field: str, value: str, max_length: int = 1000) -> str:
@@ -245,10 +324,27 @@ class Case(Aggregate):
         operator_id: str
 
     class Refused(Aggregate.Event):
+        """不予受理 (行政许可法 第32条, 第38条). Version 2 added the ``ground`` (RefusalGround), the
+        ``legal_basis``, the ``remedies`` and, for a matter outside the office's competence, the
+        ``competent_agency`` the applicant is told to apply to. A version 1 event (round 1 stored them) was
+        recorded before the rule: a reason only, the others unknown (None), and it keeps that meaning."""
+
+        class_version = 2
+
         reason: str
         province: str
         office_code: str
         operator_id: str
+        ground: str | None
+        legal_basis: list[str] | None
+        remedies: dict[str, Any] | None
+        competent_agency: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Refused before 第38条 was followed: no ground, basis, remedies or competent agency recorded."""
+            for unknown in ("ground", "legal_basis", "remedies", "competent_agency"):
+                state[unknown] = None
 
     class SupplementRequested(Aggregate.Event):
         round: int
@@ -271,11 +367,23 @@ class Case(Aggregate):
         operator_id: str
 
     class ReviewStepRecorded(Aggregate.Event):
+        """审查. Version 2 added ``title``: the role (职务, e.g. 科长) of the officer who recorded the
+        step, required for 批准; their office is ``office_code``. A version 1 event (round 1) recorded
+        none (None)."""
+
+        class_version = 2
+
         step: str
         opinion: str
         province: str
         office_code: str
         operator_id: str
+        title: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A step recorded before the rule: the officer's role was not recorded."""
+            state["title"] = None
 
     class SpecialProcedureStarted(Aggregate.Event):
         kind: str
@@ -335,11 +443,26 @@ class Case(Aggregate):
         operator_id: str
 
     class Concluded(Aggregate.Event):
+        """办结. Version 2 added, for a DENIED result (不予许可, 行政许可法 第38条第二款), the ``reason``, the
+        ``legal_basis`` and the ``remedies`` (None for other results). A version 1 event (round 1) was
+        recorded before the rule: none of them (None), whatever its result, and it keeps that meaning."""
+
+        class_version = 2
+
         result: str
         concluded_on: str
         province: str
         office_code: str
         operator_id: str
+        reason: str | None
+        legal_basis: list[str] | None
+        remedies: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Concluded before 第38条 was followed: no reason, basis or remedies recorded."""
+            for unknown in ("reason", "legal_basis", "remedies"):
+                state[unknown] = None
 
     class Delivered(Aggregate.Event):
         method: str
@@ -572,6 +695,11 @@ class Case(Aggregate):
         # the schedules its writer recorded for years it counts through (DeadlinesRecomputed), by year
         self.calendar_years: dict[int, YearSchedule] = {}
         self.withdrawn_on: str | None = None
+        # the reasoned negative decision (不予受理 or 不予许可, 行政许可法 第38条): reason, ground, legal
+        # basis, remedies, competent agency; None fields for one recorded before the rule
+        self.decision: dict[str, Any] | None = None
+        # each review step (审查) as recorded: step, who (province, office_code, operator_id) and their title
+        self.reviews: list[dict[str, Any]] = []
 
     @property
     def counting_facts(self) -> dict[str, Any]:
@@ -869,20 +997,59 @@ class Case(Aggregate):
         self.accepted_on = accepted_on
         self.state = State.ACCEPTED
 
-    def refuse(self, reason: str, actor: Actor, at: datetime) -> None:
-        """不予受理, with a reason."""
+    def refuse(
+        self,
+        ground: str,
+        decision: ReasonedDecision,
+        competent_agency: str | None,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        """不予受理 (行政许可法 第32条第一款), as a reasoned decision (第38条第二款: reason, legal basis and
+        the remedies). For a matter outside the office's competence (第32条第一款第二项) the decision names
+        the ``competent_agency`` the applicant is told to apply to; any other ground names none."""
         self._require_province(actor, self.handling_province, "handling province")
         self._require(self._acceptable_states() | {State.SUPPLEMENT_REQUESTED}, "refuse")
         if self.accepted_on is not None:
             raise IllegalTransition(f"case {self.case_no}", "refuse", "accepted already: conclude instead")
-        self._refused(reason=_text("reason", reason), **actor.event_fields(), timestamp=at)
+        if ground not in RefusalGround.__members__:
+            raise InvalidField("ground", f"must be one of {', '.join(RefusalGround)}")
+        if ground == RefusalGround.OUTSIDE_COMPETENCE:
+            if competent_agency is None:
+                raise InvalidField(
+                    "competent_agency", "must name the competent agency (行政许可法 第32条第一款第二项)"
+                )
+            competent_agency = _text("competent_agency", competent_agency, 200)
+        elif competent_agency is not None:
+            raise InvalidField(
+                "competent_agency", "is named only for a matter outside this office's competence"
+            )
+        fields: dict[str, Any] = decision.event_fields() | actor.event_fields()
+        self._refused(ground=ground, competent_agency=competent_agency, **fields, timestamp=at)
 
     @event(Refused)
     def _refused(
-        self, reason: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+        self,
+        reason: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+        ground: str | None,
+        legal_basis: list[str] | None,
+        remedies: dict[str, Any] | None,
+        competent_agency: str | None,
     ) -> None:
         self.state = State.REFUSED
         self.open_supplement = None
+        self.decision = {
+            "kind": "REFUSED",
+            "reason": reason,
+            "ground": ground,
+            "legal_basis": legal_basis,
+            "remedies": remedies,
+            "competent_agency": competent_agency,
+        }
 
     def withdraw(self, reason: str, actor: Actor, at: datetime) -> None:
         """撤回申请, at any time before the decision, through the province that received the application."""
@@ -1025,21 +1192,37 @@ class Case(Aggregate):
         if china_date(at) <= date.fromisoformat(due_on):
             raise IllegalTransition(f"case {self.case_no}", "time out", f"supplement due {due_on}")
         if self.accepted_on is None:
+            # the supplement-timeout decision is still the timer's (a later rule gives it to a handler)
             self._refused(
-                reason=f"补正超时: the supplement was due {due_on}", **actor.event_fields(), timestamp=at
+                reason=f"补正超时: the supplement was due {due_on}",
+                ground=None,
+                legal_basis=None,
+                remedies=None,
+                competent_agency=None,
+                **actor.event_fields(),
+                timestamp=at,
             )
             return
         self._concluded(
             result=Result.SUPPLEMENT_TIMEOUT.value,
             concluded_on=china_date(at).isoformat(),
-            **actor.event_fields(),
+            province=actor.province,
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            reason=None,
+            legal_basis=None,
+            remedies=None,
             timestamp=at,
         )
 
     # Review, special procedure, extension
 
-    def record_review(self, step: str, opinion: str, actor: Actor, at: datetime) -> None:
-        """承办 → 审核 → 批准, in that order."""
+    def record_review(
+        self, step: str, opinion: str, actor: Actor, at: datetime, title: str | None = None
+    ) -> None:
+        """承办 → 审核 → 批准, in that order, each by the officer recording it, with their role (``title``,
+        职务). 批准 (APPROVE) names the approver's role and is recorded by another person than the one who
+        recorded 承办 (UNDERTAKE): separation of duties, so that no officer decides alone."""
         self._require_province(actor, self.handling_province, "handling province")
         self._require({State.ACCEPTED}, "review")
         if step not in ReviewStep.__members__:
@@ -1051,15 +1234,42 @@ class Case(Aggregate):
             raise IllegalTransition(
                 f"case {self.case_no}", f"record {step}", f"next review step is {expected}"
             )
+        if title is not None:
+            title = _text("title", title, 64)
+        if step == ReviewStep.APPROVE:
+            if title is None:
+                raise InvalidField("title", "批准 names the approver's role (职务)")
+            undertaker = next(r for r in self.reviews if r["step"] == ReviewStep.UNDERTAKE.value)
+            if _same_officer(undertaker, actor):
+                raise IllegalTransition(
+                    f"case {self.case_no}", "record APPROVE", "批准 must be by another officer than 承办"
+                )
         self._review_step_recorded(
-            step=step, opinion=_text("opinion", opinion), **actor.event_fields(), timestamp=at
+            step=step, opinion=_text("opinion", opinion), title=title, **actor.event_fields(), timestamp=at
         )
 
     @event(ReviewStepRecorded)
     def _review_step_recorded(
-        self, step: str, opinion: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+        self,
+        step: str,
+        opinion: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        title: str | None,
+        timestamp: datetime,
     ) -> None:
         self.review_steps.append(step)
+        self.reviews = [
+            *self.reviews,
+            {
+                "step": step,
+                "province": province,
+                "office_code": office_code,
+                "operator_id": operator_id,
+                "title": title,
+            },
+        ]
 
     def start_special_procedure(self, kind: str, reason: str, actor: Actor, at: datetime) -> None:
         self._require_province(actor, self.handling_province, "handling province")
@@ -1216,10 +1426,22 @@ class Case(Aggregate):
                 "result", f"must be one of {choices} (a supplement timeout concludes by itself)"
             )
 
-    def conclude(self, result: str, actor: Actor, at: datetime) -> None:
+    def conclude(
+        self, result: str, actor: Actor, at: datetime, decision: ReasonedDecision | None = None
+    ) -> None:
+        """办结. A DENIED result (不予许可) is a reasoned decision (行政许可法 第38条第二款): ``decision``
+        gives its reason, legal basis and remedies; any other result carries none."""
         self._require_province(actor, self.handling_province, "handling province")
         self._require({State.ACCEPTED}, "conclude")
         self._check_result(result)
+        if result == Result.DENIED and decision is None:
+            raise InvalidField(
+                "reason", "不予许可 states its reason, legal basis and remedies (行政许可法 第38条)"
+            )
+        if result != Result.DENIED and decision is not None:
+            raise InvalidField(
+                "reason", "only a DENIED conclusion carries a reason, legal basis and remedies"
+            )
         open_parts = [code for code, part in self.parts.items() if part.result is None]
         if open_parts:
             raise IllegalTransition(
@@ -1231,8 +1453,16 @@ class Case(Aggregate):
             )
         if result == Result.ISSUED and any(part.result != Result.ISSUED for part in self.parts.values()):
             raise IllegalTransition(f"case {self.case_no}", "issue", "a part did not conclude ISSUED")
+        fields: dict[str, Any] = (
+            decision.event_fields()
+            if decision is not None
+            else {"reason": None, "legal_basis": None, "remedies": None}
+        )
         self._concluded(
-            result=result, concluded_on=china_date(at).isoformat(), **actor.event_fields(), timestamp=at
+            result=result,
+            concluded_on=china_date(at).isoformat(),
+            **(fields | actor.event_fields()),
+            timestamp=at,
         )
 
     @event(Concluded)
@@ -1243,8 +1473,20 @@ class Case(Aggregate):
         province: str,
         office_code: str,
         operator_id: str,
+        reason: str | None,
+        legal_basis: list[str] | None,
+        remedies: dict[str, Any] | None,
         timestamp: datetime,
     ) -> None:
+        if result == Result.DENIED:
+            self.decision = {
+                "kind": "DENIED",
+                "reason": reason,
+                "ground": None,
+                "legal_basis": legal_basis,
+                "remedies": remedies,
+                "competent_agency": None,
+            }
         self.result = result
         self.concluded_on = concluded_on
         self.open_supplement = None

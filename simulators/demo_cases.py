@@ -17,7 +17,7 @@ import aiohttp
 from node.auth import Role
 from simulators.cluster import NodeProcess, token_for
 from simulators.rest import DemoError, call
-from simulators.sample_data import extension_approval
+from simulators.sample_data import REVIEW_STEPS, extension_approval
 
 ID_CARD_TYPE = "11100000000013338W001"
 
@@ -43,18 +43,16 @@ class Officers:
     def __init__(self, session: aiohttp.ClientSession, node: NodeProcess, issuer_key: Path) -> None:
         self.session, self.node, self.issuer_key = session, node, issuer_key
 
-    def headers(self, province: str, role: Role) -> dict[str, str]:
+    def headers(self, province: str, role: Role, officer: int = 1) -> dict[str, str]:
         office = f"{province[:2]}-{role.value.upper()}-01"
-        return {
-            "Authorization": "Bearer " + token_for(self.issuer_key, province, role, office, f"{role.value}-1")
-        }
+        operator = f"{role.value}-{officer}"
+        return {"Authorization": "Bearer " + token_for(self.issuer_key, province, role, office, operator)}
 
     async def post(
-        self, path: str, province: str, role: Role, body: Any = None, expect: int = 200
+        self, path: str, province: str, role: Role, body: Any = None, expect: int = 200, officer: int = 1
     ) -> dict[str, Any]:
-        return await call(
-            self.session, "POST", self.node.http_url + path, self.headers(province, role), body or {}, expect
-        )
+        headers = self.headers(province, role, officer)
+        return await call(self.session, "POST", self.node.http_url + path, headers, body or {}, expect)
 
     async def get(self, path: str, province: str, role: Role) -> dict[str, Any]:
         return await call(self.session, "GET", self.node.http_url + path, self.headers(province, role))
@@ -208,9 +206,9 @@ async def _birth_bundle(officers: Officers, here: str, applicant: dict[str, str]
 
 
 async def _approve(officers: Officers, path: str, handling: str) -> None:
-    """审查: 承办 → 审核 → 批准; a decision on the merits needs it."""
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        await officers.post(path + "/review", handling, Role.HANDLER, {"step": step, "opinion": "同意"})
+    """审查: 承办 → 审核 → 批准 (by another officer); a decision on the merits needs it."""
+    for step, body, officer in REVIEW_STEPS:
+        await officers.post(path + "/review", handling, Role.HANDLER, {"step": step, **body}, officer=officer)
 
 
 async def _attach_required(officers: Officers, path: str, province: str, role: Role, id_card: IdCard) -> None:

@@ -20,7 +20,7 @@ import aiohttp
 from node.auth import Role
 from simulators.cluster import token_for
 from simulators.rest import DemoError, call
-from simulators.sample_data import sample_certificates
+from simulators.sample_data import REVIEW_STEPS, sample_certificates
 
 ID_CARD_TYPE = "11100000000013338W001"
 REPLICA_WAIT_S = 30.0
@@ -65,16 +65,17 @@ class Federation:
         today: date,  # the day of the nodes' clock: the certificates issued are valid then
     ) -> None:
         self.session, self.nodes, self.issuer_key, self.today = session, nodes, issuer_key, today
-        self._tokens: dict[tuple[str, Role], tuple[str, float]] = {}
+        self._tokens: dict[tuple[str, Role, int], tuple[str, float]] = {}
 
-    def headers(self, province: str, role: Role) -> dict[str, str]:
-        """An officer's token, minted once an hour per province and role: minting reads and parses the
-        issuer's key and signs, which would cost the load client more than the request."""
-        key = (province, role)
+    def headers(self, province: str, role: Role, officer: int = 1) -> dict[str, str]:
+        """The token of ``officer`` (1, 2, ...) of that province's office for the role, minted once an hour:
+        minting reads and parses the issuer's key and signs, which would cost the load client more than the
+        request."""
+        key = (province, role, officer)
         minted = self._tokens.get(key)
         if minted is None or time.monotonic() - minted[1] > TOKEN_REUSE_S:
             office = f"{province[:2]}-{role.value.upper()}-01"
-            token = token_for(self.issuer_key, province, role, office, f"{role.value}-1")
+            token = token_for(self.issuer_key, province, role, office, f"{role.value}-{officer}")
             minted = self._tokens[key] = (token, time.monotonic())
         return {"Authorization": "Bearer " + minted[0]}
 
@@ -86,9 +87,10 @@ class Federation:
         body: Any = None,
         expect: int = 200,
         idempotency_key: str = "",
+        officer: int = 1,
     ) -> dict[str, Any]:
         url = self.nodes[province].http_url + path
-        headers = self.headers(province, role)
+        headers = self.headers(province, role, officer)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         return await call(self.session, "POST", url, headers, body or {}, expect)
@@ -182,9 +184,10 @@ async def attach_required(
 
 
 async def approve(fed: Federation, province: str, case_id: str) -> None:
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
+    """审查: 承办 and 审核 by one handling officer, 批准 by another, who gives their title."""
+    for step, body, officer in REVIEW_STEPS:
         await fed.post(
-            province, f"/v1/cases/{case_id}/review", Role.HANDLER, {"step": step, "opinion": "同意"}
+            province, f"/v1/cases/{case_id}/review", Role.HANDLER, {"step": step, **body}, officer=officer
         )
 
 

@@ -90,6 +90,15 @@ def sample_certificates(
     return bodies
 
 
+# 审查 as the sample officers record it: 承办 and 审核 by one handling officer, 批准 by another (officer 2),
+# who gives their title; the same person may not undertake and approve.
+REVIEW_STEPS: tuple[tuple[str, dict[str, str], int], ...] = (
+    ("UNDERTAKE", {"opinion": "同意"}, 1),
+    ("CHECK", {"opinion": "同意"}, 1),
+    ("APPROVE", {"opinion": "同意", "title": "科长"}, 2),
+)
+
+
 def extension_approval(province: str, reference: str) -> dict[str, str]:
     """The approval and notice an extension (延期) carries (行政许可法 第42条): the head of the organ who
     approved it, synthetic and illustrative, and the notice that told the applicant why, given today."""

@@ -169,3 +169,46 @@ EXTENSION_APPROVAL: dict[str, Any] = {
     "notice_method": "ELECTRONIC",
     "notice_reference": "苏公延告〔2025〕1号",
 }
+
+
+# 行政许可法 第38条第二款: a negative decision (不予受理, 不予许可) states its reason, the legal basis and
+# the remedies
+# (the node adds the limits the law sets)
+REMEDIES: dict[str, Any] = {
+    "reconsideration_body": "江苏省人民政府",
+    "litigation_court": "南京市中级人民法院",
+}
+REFUSAL: dict[str, Any] = {
+    "reason": "申请事项不符合受理条件",
+    "ground": "NOT_ELIGIBLE",
+    "legal_basis": ["《中华人民共和国行政许可法》第三十二条第一款"],
+    **REMEDIES,
+}
+DENIAL: dict[str, Any] = {
+    "reason": "申请人不符合法定条件",
+    "legal_basis": ["《中华人民共和国行政许可法》第三十八条第二款"],
+    **REMEDIES,
+}
+APPROVER_TITLE = "科长"  # 批准 names the approver's role
+
+
+# the same over REST: (step, the token's operator id, extra body); 承办 by the default operator
+REST_REVIEW_CALLS: list[tuple[str, str, dict[str, str]]] = [
+    ("UNDERTAKE", "op-001", {}),
+    ("CHECK", "op-001", {}),
+    ("APPROVE", "op-002", {"title": APPROVER_TITLE}),
+]
+
+
+def approver_of(undertaker: Actor) -> Actor:
+    """Another officer of the same office: 批准 is recorded by another person than 承办."""
+    return Actor(undertaker.province, undertaker.office_code, f"{undertaker.operator_id}-approver")
+
+
+def review_calls(handler: Actor) -> list[tuple[str, Actor, dict[str, Any]]]:
+    """承办 → 审核 → 批准 as the service records them: (step, who, extra arguments)."""
+    return [
+        ("UNDERTAKE", handler, {}),
+        ("CHECK", handler, {}),
+        ("APPROVE", approver_of(handler), {"title": APPROVER_TITLE}),
+    ]

@@ -75,8 +75,8 @@ class Keys:
         issuer_key = load_private_key(self.data_dir / "token-issuer.key")
         return mint_token(issuer_key, province=province, office_code=office, operator_id=operator, role=role)
 
-    def bearer(self, role: Role, province: str = PROVINCE) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role, province)}"}
+    def bearer(self, role: Role, province: str = PROVINCE, operator: str = "op-001") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, province, operator=operator)}"}
 
 
 @pytest.fixture

@@ -61,6 +61,8 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
         "supplement": case.open_supplement,
         "supplement_rounds": case.supplement_rounds,
         "review_steps": case.review_steps,
+        "reviews": case.reviews,
+        "decision": case.decision,
         "extension_days": case.extension_days,
         "extension": case.extension,
         "result": case.result,

@@ -10,6 +10,7 @@ from aggregates.case import (
     Limit,
     NoticeMethod,
     RatedService,
+    RefusalGround,
     Result,
     ReviewStep,
     SpecialProcedure,
@@ -107,13 +108,65 @@ BUNDLE_ATTACH = _object(
     ["material_key"],
 )
 REASON = _object({"reason": text()})
+# 行政许可法 第38条第二款: a negative decision states its reason, the legal basis and the remedies.
+# The remedies' bodies depend on the deciding office (行政复议法 第二十四条; 行政诉讼法 第十八条), so the
+# officer names them; the node adds the limits the law sets (复议 60 days, 诉讼 6 months), so every
+# decision states them alike.
+DECISION_PROPERTIES: dict[str, Schema] = {
+    "reason": {**text(), "description": "说明理由: why, as the applicant is told"},
+    "legal_basis": {
+        "type": "array",
+        "items": text(200),
+        "minItems": 1,
+        "maxItems": 10,
+        "description": "the articles relied on, as text, e.g. "
+        "《中华人民共和国行政许可法》第三十二条第一款第二项",
+    },
+    "reconsideration_body": {
+        **text(200),
+        "description": "the 行政复议机关 the applicant may apply to (the node adds: within 60 days of "
+        "knowing of the decision, 行政复议法 第二十条)",
+    },
+    "litigation_court": {
+        **text(200),
+        "description": "the people's court a 行政诉讼 is brought in (the node adds: within 6 months, "
+        "行政诉讼法 第四十六条)",
+    },
+}
+REFUSE = _object(
+    {
+        **DECISION_PROPERTIES,
+        "ground": {
+            **_enum(RefusalGround),
+            "description": "行政许可法 第32条第一款: NOT_REQUIRED (一), "
+            "OUTSIDE_COMPETENCE (二), NOT_ELIGIBLE",
+        },
+        "competent_agency": {
+            **text(200),
+            "description": "for OUTSIDE_COMPETENCE only, and then required: the agency the applicant is told "
+            "to apply to (告知申请人向有关行政机关申请)",
+        },
+    },
+    ["reason", "ground", "legal_basis", "reconsideration_body", "litigation_court"],
+)
 SUPPLEMENT_REQUEST = _object(
     {
         "missing": {"type": "array", "items": CODE, "minItems": 1, "maxItems": 50, "uniqueItems": True},
         "reason": text(),
     }
 )
-REVIEW = _object({"step": _enum(ReviewStep), "opinion": text()})
+REVIEW = _object(
+    {
+        "step": _enum(ReviewStep),
+        "opinion": text(),
+        "title": {
+            **text(64),
+            "description": "the recording officer's role (职务, e.g. 科长); required for APPROVE, which must "
+            "be recorded by another officer than UNDERTAKE (409 otherwise)",
+        },
+    },
+    ["step", "opinion"],
+)
 SPECIAL_START = _object({"kind": _enum(SpecialProcedure), "reason": text()})
 SPECIAL_END = _object({"outcome": text()})
 EXTEND = _object(
@@ -148,7 +201,17 @@ EXTEND = _object(
         "notice_reference",
     ],
 )
-CONCLUDE = _object({"result": _enum(Result)})
+CONCLUDE = _object({"result": _enum(Result)})  # a part's result (CONCLUDE_PART)
+CONCLUDE_CASE = _object(
+    {
+        "result": _enum(Result),
+        **{
+            key: {**schema, "description": f"DENIED only, and then required: {schema['description']}"}
+            for key, schema in DECISION_PROPERTIES.items()
+        },
+    },
+    ["result"],
+)
 FORWARDED_CONCLUDE_PART = _object({"part_code": CODE, "result": _enum(Result)})
 DELIVER = _object({"method": _enum(Delivery), "reference": text(200)})
 RATE = _object(
@@ -177,6 +240,43 @@ APPEAL_DECISION = _object(
     }
 )
 
+REMEDIES: Schema = {
+    "type": ["object", "null"],
+    "description": "the remedies (行政许可法 第38条第二款): 行政复议 to the body named, within the days "
+    "the law sets from knowing of the decision, or 行政诉讼 in the court named, within the months it sets",
+    "required": [
+        "reconsideration_body",
+        "reconsideration_limit_days",
+        "reconsideration_basis",
+        "litigation_court",
+        "litigation_limit_months",
+        "litigation_basis",
+    ],
+    "properties": {
+        "reconsideration_body": {"type": "string"},
+        "reconsideration_limit_days": {"type": "integer"},
+        "reconsideration_basis": {"type": "string"},
+        "litigation_court": {"type": "string"},
+        "litigation_limit_months": {"type": "integer"},
+        "litigation_basis": {"type": "string"},
+    },
+}
+DECISION: Schema = {
+    "type": ["object", "null"],
+    "description": "the negative decision (REFUSED: 不予受理; DENIED: 不予许可) with its reason, ground "
+    "(refusals), legal basis, remedies and, for a matter outside the office's competence, the competent "
+    "agency. Null fields for a decision recorded before 行政许可法 第38条 was followed (or a supplement "
+    "timeout's). Null: none",
+    "required": ["kind", "reason", "ground", "legal_basis", "remedies", "competent_agency"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["REFUSED", "DENIED"]},
+        "reason": NULLABLE_STRING,
+        "ground": {"type": ["string", "null"], "enum": [*(g.value for g in RefusalGround), None]},
+        "legal_basis": {"type": ["array", "null"], "items": {"type": "string"}},
+        "remedies": REMEDIES,
+        "competent_agency": NULLABLE_STRING,
+    },
+}
 BREACH: Schema = {
     "type": ["object", "null"],
     "description": "the breach of this limit the deadline timer recorded (DeadlineBreached): the due date "
@@ -273,6 +373,23 @@ CASE: Schema = {
         "supplement": {"type": ["object", "null"]},
         "supplement_rounds": {"type": "integer"},
         "review_steps": {"type": "array", "items": {"type": "string"}},
+        "reviews": {
+            "type": "array",
+            "description": "each review step and the officer who recorded it: their province, office, id and "
+            "role (title: null for a step recorded before roles were)",
+            "items": {
+                "type": "object",
+                "required": ["step", "province", "office_code", "operator_id", "title"],
+                "properties": {
+                    "step": _enum(ReviewStep),
+                    "province": {"type": "string"},
+                    "office_code": {"type": "string"},
+                    "operator_id": {"type": "string"},
+                    "title": NULLABLE_STRING,
+                },
+            },
+        },
+        "decision": DECISION,
         "extension_days": {"type": "integer"},
         "extension": {
             "type": ["object", "null"],

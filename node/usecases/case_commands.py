@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from aggregates.case import Case, ExtensionApproval, ExtensionNotice, RatedService
+from aggregates.case import (
+    Case,
+    ExtensionApproval,
+    ExtensionNotice,
+    RatedService,
+    ReasonedDecision,
+    Remedies,
+    Result,
+)
 from aggregates.clock import china_date
 from aggregates.errors import InvalidField
 from aggregates.responsibility import Actor
@@ -153,6 +161,29 @@ def _extend(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Argum
     case.extend(a["days"], a["reason"], flow.statutory_due_on(case, at), approval, notice, actor, at)
 
 
+def _decision(a: Arguments) -> ReasonedDecision:
+    """The reasoned decision (行政许可法 第38条第二款) the arguments carry; the remedies' limits come
+    from the law (:class:`aggregates.case.Remedies`), never from the caller."""
+    for key in ("reason", "legal_basis", "reconsideration_body", "litigation_court"):
+        if key not in a:
+            raise InvalidField(
+                key, "a negative decision states its reason, legal basis and remedies (第38条)"
+            )
+    remedies = Remedies(a["reconsideration_body"], a["litigation_court"])
+    return ReasonedDecision(a["reason"], tuple(a["legal_basis"]), remedies)
+
+
+def _refuse(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
+    """不予受理 (行政许可法 第32条, 第38条)."""
+    case.refuse(a["ground"], _decision(a), a.get("competent_agency"), actor, at)
+
+
+def _conclude(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
+    """办结; DENIED (不予许可) with its reason, legal basis and remedies (行政许可法 第38条)."""
+    decided = a["result"] == Result.DENIED or any(key in a for key in cs.DECISION_PROPERTIES)
+    case.conclude(a["result"], actor, at, _decision(a) if decided else None)
+
+
 def _attach(
     flow: CaseWorkflow,
     command: CaseCommand,
@@ -210,12 +241,14 @@ ACCEPT = CaseCommand(
 REFUSE = CaseCommand(
     "REFUSE",
     "/refuse",
-    "不予受理: refuse with a reason",
-    cs.REASON,
+    "不予受理 (行政许可法 第32条): a reasoned decision (第38条): reason, ground, legal basis and "
+    "the remedies (复议 body, 诉讼 court; the node adds the limits); outside the office's competence "
+    "it names the competent agency",
+    cs.REFUSE,
     HANDLER,
     "of the handling province",
     forwardable=False,
-    perform=recorded(lambda flow, case, actor, at, a: case.refuse(a["reason"], actor, at)),
+    perform=recorded(_refuse),
 )
 REQUEST_SUPPLEMENT = CaseCommand(
     "REQUEST_SUPPLEMENT",
@@ -240,12 +273,17 @@ PROVIDE_SUPPLEMENT = CaseCommand(
 RECORD_REVIEW = CaseCommand(
     "RECORD_REVIEW",
     "/review",
-    "审查: 承办 → 审核 → 批准",
+    "审查: 承办 → 审核 → 批准, each with the officer's role (title); 批准 names it and is "
+    "recorded by another officer than 承办",
     cs.REVIEW,
     HANDLER,
     "",
     forwardable=False,
-    perform=recorded(lambda flow, case, actor, at, a: case.record_review(a["step"], a["opinion"], actor, at)),
+    perform=recorded(
+        lambda flow, case, actor, at, a: case.record_review(
+            a["step"], a["opinion"], actor, at, a.get("title")
+        )
+    ),
 )
 START_SPECIAL_PROCEDURE = CaseCommand(
     "START_SPECIAL_PROCEDURE",
@@ -296,12 +334,13 @@ CONCLUDE_PART = CaseCommand(
 CONCLUDE = CaseCommand(
     "CONCLUDE",
     "/conclude",
-    "办结: conclude with a result",
-    cs.CONCLUDE,
+    "办结: conclude with a result; DENIED (不予许可) with its reason, legal basis and remedies "
+    "(行政许可法 第38条)",
+    cs.CONCLUDE_CASE,
     HANDLER,
     "",
     forwardable=False,
-    perform=recorded(lambda flow, case, actor, at, a: case.conclude(a["result"], actor, at)),
+    perform=recorded(_conclude),
 )
 DELIVER = CaseCommand(
     "DELIVER",

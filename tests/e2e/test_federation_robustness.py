@@ -20,7 +20,7 @@ from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from federation.handshake import channel_credentials
 from node.auth import Role
-from simulators.federated_flows import Applicant, Federation
+from simulators.federated_flows import Applicant, Federation, approve
 from simulators.federation_cluster import FederatedCluster
 from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
@@ -70,8 +70,7 @@ async def _zhejiang_serves_its_own(fed: Federation, applicant: Applicant) -> str
             {"material_code": material, "file_digest": "sha256:" + "cd" * 32},
         )
     await fed.post(ZJ, f"/v1/cases/{case_id}/accept", Role.HANDLER)
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        await fed.post(ZJ, f"/v1/cases/{case_id}/review", Role.HANDLER, {"step": step, "opinion": "同意"})
+    await approve(fed, ZJ, case_id)
     concluded = await fed.post(ZJ, f"/v1/cases/{case_id}/conclude", Role.HANDLER, {"result": "ISSUED"})
     return str(concluded["state"])
 

@@ -35,10 +35,11 @@ class Api:
         body: Any = None,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
+        operator: str = "op-001",
     ) -> tuple[int, dict[str, Any], CIMultiDict[str]]:
         sent = dict(headers or {})
         if role is not None:
-            sent.update(self.keys.bearer(role, province))
+            sent.update(self.keys.bearer(role, province, operator))
         kwargs: dict[str, Any] = (
             {"data": raw} if raw is not None else {"json": body} if body is not None else {}
         )

@@ -20,7 +20,7 @@ from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 from federation.handshake import PROTOCOL_VERSION
 from node.auth import Role
 from node.grpc.server import MAX_MESSAGE_BYTES
-from tests.builders import issue_body
+from tests.builders import REFUSAL, issue_body
 from tests.integration.served_node import JS, SH, ZJ, ServedNode, served_node
 
 APPLICANT = {"name": "赵敏", "id_type": "111", "id_number": "11010519491231002X"}
@@ -66,7 +66,7 @@ def test_a_body_over_max_body_bytes_is_413_problem_json(node: ServedNode) -> Non
 @pytest.mark.parametrize(
     ("suffix", "role", "body", "pointer"),
     [
-        ("/refuse", Role.HANDLER, {"reason": "x" * 1001}, "/reason"),
+        ("/refuse", Role.HANDLER, {**REFUSAL, "reason": "x" * 1001}, "/reason"),
         (
             "/supplement-request",
             Role.HANDLER,

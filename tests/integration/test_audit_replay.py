@@ -16,7 +16,7 @@ from node.audit.replay import replay_case, replay_certificate, replay_log
 from node.auth import Role
 from node.cli import main as cli
 from node.services import Services
-from tests.builders import FakeClock, issue_body
+from tests.builders import REST_REVIEW_CALLS, FakeClock, issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
@@ -45,7 +45,7 @@ def scenario(
         assert status == 201, case
         path = f"/v1/cases/{case['case_id']}"
         sh = "310000"
-        commands: list[tuple[str, str, Role, str, dict[str, Any]]] = [
+        commands: list[tuple[Any, ...]] = [  # (method, target, role, province, body[, operator])
             ("POST", path + "/materials", Role.WINDOW, sh, {"material_code": "M01", "file_digest": DIGEST}),
             ("POST", path + "/materials", Role.WINDOW, sh, {"material_code": "M02", "file_digest": DIGEST}),
             ("POST", f"/v1/certificates/{identifier}/suspend", Role.ISSUER, "310000", {"reason": "暂扣"}),
@@ -55,14 +55,18 @@ def scenario(
             ("POST", path + "/forward", Role.WINDOW, "310000", {}),
             ("POST", path + "/accept", Role.HANDLER, JS, {}),
             *[
-                ("POST", path + "/review", Role.HANDLER, JS, {"step": step, "opinion": "同意"})
-                for step in ("UNDERTAKE", "CHECK", "APPROVE")
+                ("POST", path + "/review", Role.HANDLER, JS, {"step": step, "opinion": "同意", **more}, who)
+                for step, who, more in REST_REVIEW_CALLS
             ],
             ("POST", path + "/conclude", Role.HANDLER, JS, {"result": "ISSUED"}),
         ]  # fmt: skip
-        for method, target, role, province, body in commands:
+        for command in commands:
+            method, target, role, province, body = command[:5]
             clock.advance(hours=5)  # the deadlines move on between steps, over working and rest days
-            status, answer, _ = await api.call(method, target, role=role, province=province, body=body)
+            operator = command[5] if len(command) > 5 else "op-001"  # 批准 by another officer than 承办
+            status, answer, _ = await api.call(
+                method, target, role=role, province=province, body=body, operator=operator
+            )
             assert status in (200, 201), (target, answer)
             clock.advance(minutes=7)
             _, shown_case, _ = await api.call("GET", path, role=Role.AUDITOR)

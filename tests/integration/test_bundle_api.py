@@ -19,7 +19,7 @@ from aggregates.errors import IllegalTransition
 from aggregates.responsibility import Actor
 from node.auth import Role
 from node.services import Services
-from tests.builders import FakeClock, issue_body
+from tests.builders import REFUSAL, REST_REVIEW_CALLS, FakeClock, issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
@@ -86,10 +86,9 @@ async def conclude_every_item(api: Api, bundle: dict[str, Any]) -> None:
         path = f"/v1/cases/{case['case_id']}"
         status, answer, _ = await api.call("POST", path + "/accept", role=Role.HANDLER, body={})
         assert status == 200, answer
-        for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-            await api.call(
-                "POST", path + "/review", role=Role.HANDLER, body={"step": step, "opinion": "同意"}
-            )
+        for step, operator, extra in REST_REVIEW_CALLS:
+            body = {"step": step, "opinion": "同意", **extra}
+            await api.call("POST", path + "/review", role=Role.HANDLER, body=body, operator=operator)
         status, answer, _ = await api.call(
             "POST", path + "/conclude", role=Role.HANDLER, body={"result": "ISSUED"}
         )
@@ -390,9 +389,7 @@ def test_a_due_date_in_a_year_without_the_official_schedule_is_provisional_not_r
         assert due.startswith(f"{last + 1}-01-")
         assert node.cases.calendars.kind(last + 1) == CalendarKind.PROVISIONAL
         assert f"{last + 1}-01-01" < due  # counted past New Year's Day, a statutory holiday
-        status, _, _ = await api.call(
-            "POST", path + "/refuse", role=Role.HANDLER, province=JS, body={"reason": "不符合受理条件"}
-        )
+        status, _, _ = await api.call("POST", path + "/refuse", role=Role.HANDLER, province=JS, body=REFUSAL)
         assert status == 200
         status, rated, _ = await api.call(
             "POST", path + "/rating", role=Role.PLATFORM, body={"score": 1, "channel": "ONLINE"}

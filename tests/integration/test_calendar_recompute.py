@@ -68,6 +68,8 @@ def test_the_official_year_moves_a_provisional_due_date_once(
         "statutory": before.due_on.isoformat(),
         "calendar": "PROVISIONAL",
         "provisional_years": [NEXT],
+        "promised_breach": None,
+        "statutory_breach": None,
     }
     assert row["due_moved"] is None
 
@@ -156,7 +158,11 @@ def test_a_breach_recorded_on_a_provisional_date_stays_when_the_notice_moves_the
     after = statutory(node, case)
     assert after.due_on is not None
     assert after.due_on > china_date(clock())
-    assert after.status.value in ("ON_TIME", "WARNING")  # by its new dates, the case is in time again
+    # by its new dates the case would be in time again, but a breach once recorded stays visible: the limit
+    # reads OVERDUE, naming the due date that passed and the day the breach was recorded
+    assert after.status.value == "OVERDUE"
+    assert after.breach is not None
+    assert (after.breach.due_on, after.breach.recorded_on) == (due, date.fromordinal(due.toordinal() + 1))
     names = [type(e).__name__ for e in _events(node, case)]
     assert names.index("DeadlineBreached") < names.index("DeadlinesRecomputed")  # the history keeps both
     assert "DeadlineBreached:STATUTORY" not in node.timer.tick()  # and records no second breach

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from node.auth import Role
 from node.services import Services
-from tests.builders import EXTENSION_APPROVAL, FakeClock
+from tests.builders import EXTENSION_APPROVAL, REST_REVIEW_CALLS, FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
@@ -172,9 +172,11 @@ def test_a_bad_rating_of_the_window_is_answered_appealed_and_reviewed_over_rest(
         await api.call("POST", path + "/receive", role=Role.WINDOW, body={})
         await api.call("POST", path + "/forward", role=Role.WINDOW, body={})
         await api.call("POST", path + "/accept", role=Role.HANDLER, province=JS, body={})
-        for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-            body = {"step": step, "opinion": "同意"}
-            await api.call("POST", path + "/review", role=Role.HANDLER, province=JS, body=body)
+        for step, operator, extra in REST_REVIEW_CALLS:
+            body = {"step": step, "opinion": "同意", **extra}
+            await api.call(
+                "POST", path + "/review", role=Role.HANDLER, province=JS, body=body, operator=operator
+            )
         await api.call("POST", path + "/conclude", role=Role.HANDLER, province=JS, body={"result": "ISSUED"})
         status, _, _ = await api.call(
             "POST", path + "/deliver", role=Role.WINDOW, body={"method": "WINDOW", "reference": "窗口领取"}

@@ -40,7 +40,7 @@ from node.usecases.case_commands import (
 from node.usecases.catalogue import CatalogueService
 from node.workers.deadline_timer import DeadlineTimer
 from simulators.sample_data import sample_catalogue
-from tests.builders import EXTENSION_APPROVAL, FakeClock, issue_body
+from tests.builders import EXTENSION_APPROVAL, REFUSAL, FakeClock, issue_body, review_calls
 
 SH_WINDOW = Actor("310000", "SH-WIN-01", "w-001")
 SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
@@ -61,8 +61,8 @@ def deadlines(node: Services, case: Case) -> tuple[DeadlineState, DeadlineState]
 
 def approve(node: Services, case_id: str, handler: Actor) -> None:
     """承办 → 审核 → 批准: a decision on the merits needs the review approved."""
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        node.cases.run(RECORD_REVIEW, case_id, handler, step=step, opinion="同意")
+    for step, officer, extra in review_calls(handler):
+        node.cases.run(RECORD_REVIEW, case_id, officer, step=step, opinion="同意", **extra)
 
 
 def id_card(node: Services) -> str:
@@ -128,8 +128,8 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
     assert (promised.status, promised.days_left) == ("OVERDUE", -7)
 
     clock.set_china_time("2025-10-28")
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        cases.run(RECORD_REVIEW, case_id, JS_HANDLER, step=step, opinion="同意")
+    for step, officer, extra in review_calls(JS_HANDLER):
+        cases.run(RECORD_REVIEW, case_id, officer, step=step, opinion="同意", **extra)
     promised, statutory = deadlines(node, cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED"))
     assert (promised.status, statutory.status) == ("CONCLUDED_LATE", "CONCLUDED_ON_TIME")
     cases.run(DELIVER, case_id, SH_WINDOW, method="WINDOW", reference="上海市徐汇区跨省通办窗口")
@@ -439,7 +439,7 @@ def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock
         mode="FULL_ONLINE",
         applicant=APPLICANT,
     )
-    node.cases.run(REFUSE, str(filed[-1].id), Actor("310000", "SH-HANDLE", "h-9"), reason="不属于受理范围")
+    node.cases.run(REFUSE, str(filed[-1].id), Actor("310000", "SH-HANDLE", "h-9"), **REFUSAL)
     before = node.app.recorder.max_notification_id()
     with pytest.raises(IllegalTransition):
         node.bundles.attach_to_bundle(

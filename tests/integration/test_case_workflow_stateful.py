@@ -32,7 +32,7 @@ from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 from simulators.sample_data import sample_catalogue
-from tests.builders import EXTENSION_APPROVAL, FakeClock
+from tests.builders import APPROVER_TITLE, DENIAL, EXTENSION_APPROVAL, REFUSAL, FakeClock, approver_of
 from tests.integration.both_stores import BothStores, require_both_stores
 
 WINDOW = Actor("310000", "SH-WIN", "w")
@@ -169,7 +169,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         allowed = m.state == State.FORWARDED or (
             m.state == State.SUPPLEMENT_REQUESTED and m.resume != State.ACCEPTED
         )
-        self._run(key, cc.REFUSE, allowed, HANDLER, reason="材料不符合要求")
+        self._run(key, cc.REFUSE, allowed, HANDLER, **REFUSAL)
         if allowed:
             m.state = State.REFUSED
 
@@ -193,14 +193,12 @@ class CaseWorkflow(RuleBasedStateMachine):
     def review(self, key: str) -> None:
         m = self.model[key]
         allowed = m.state == State.ACCEPTED and m.reviews < 3
-        self._run(
-            key,
-            cc.RECORD_REVIEW,
-            allowed,
-            HANDLER,
-            step=("UNDERTAKE", "CHECK", "APPROVE", "APPROVE")[m.reviews],
-            opinion="ok",
+        step = ("UNDERTAKE", "CHECK", "APPROVE", "APPROVE")[m.reviews]
+        # 批准 by another officer than 承办, naming their role
+        officer, extra = (
+            (approver_of(HANDLER), {"title": APPROVER_TITLE}) if step == "APPROVE" else (HANDLER, {})
         )
+        self._run(key, cc.RECORD_REVIEW, allowed, officer, step=step, opinion="ok", **extra)
         m.reviews += allowed
 
     def special_procedure(self, key: str) -> None:
@@ -231,7 +229,7 @@ class CaseWorkflow(RuleBasedStateMachine):
         allowed = m.state == State.ACCEPTED and (
             result == "RETURNED" or m.reviews == 3
         )  # decisions need 批准
-        self._run(key, cc.CONCLUDE, allowed, HANDLER, result=result)
+        self._run(key, cc.CONCLUDE, allowed, HANDLER, result=result, **(DENIAL if result == "DENIED" else {}))
         if allowed:
             m.state = State.CONCLUDED
 

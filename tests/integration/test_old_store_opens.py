@@ -68,7 +68,7 @@ from node.usecases.case_commands import (
 from projections.case_board import CaseBoard
 from projections.case_view import DETAIL_JSON
 from projections.service_statistics import ServiceStatistics, StatisticsQuery, statistics
-from tests.builders import FakeClock
+from tests.builders import FakeClock, review_calls
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "stores" / "round1"
 SH = "310000"
@@ -95,6 +95,10 @@ UPCAST = {
             )
         ),
     },
+    # 行政许可法 第38条: decisions and review steps recorded before the rule carry no basis, remedies or role
+    "Refused": dict.fromkeys(("ground", "legal_basis", "remedies", "competent_agency")),
+    "Concluded": dict.fromkeys(("reason", "legal_basis", "remedies")),
+    "ReviewStepRecorded": {"title": None},
 }
 # A day after the last event the old code wrote (expected.json: last_event_at), never the wall clock's.
 NOW = datetime.fromisoformat("2026-04-14T10:00:00+08:00")
@@ -256,6 +260,14 @@ def test_the_cases_marked_in_the_fixture_are_where_the_old_code_left_them(
     assert cases.case(marks["denied_after_extension"]).result == "DENIED"
     assert cases.case(marks["supplement_timed_out"]).result == "SUPPLEMENT_TIMEOUT"
     assert "Refused" in [entry.event for entry in cases.timeline(marks["refused"])]
+    # decisions recorded before 行政许可法 第38条 keep their meaning: a reason (refusals) and nothing more
+    old_refusal = cases.case(marks["refused"]).decision
+    assert old_refusal is not None
+    assert old_refusal["reason"] is not None
+    assert (old_refusal["legal_basis"], old_refusal["remedies"], old_refusal["ground"]) == (None, None, None)
+    old_denial = cases.case(marks["denied_after_extension"]).decision
+    assert old_denial is not None
+    assert (old_denial["kind"], old_denial["reason"], old_denial["remedies"]) == ("DENIED", None, None)
     assert cases.case(marks["flagged"]).certificate_flags
     bundle: Aggregate = opened.app.repository.get(uuid.UUID(marks["bundle"]))
     assert isinstance(bundle, BundleCase)
@@ -353,8 +365,8 @@ def test_todays_commands_work_on_cases_the_old_code_accepted(old_store: OldStore
     concluded_id, withdrawn_id = old_store.cases["accepted_open"]
     old_head = opened.transparency.latest_head()
     assert old_head is not None
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        opened.cases.run(RECORD_REVIEW, concluded_id, HANDLER, step=step, opinion="同意")
+    for step, officer, extra in review_calls(HANDLER):
+        opened.cases.run(RECORD_REVIEW, concluded_id, officer, step=step, opinion="同意", **extra)
     concluded = opened.cases.run(CONCLUDE, concluded_id, HANDLER, result="ISSUED")
     assert (concluded.state, concluded.result) == (State.CONCLUDED, "ISSUED")
     assert concluded.concluded_on == "2026-04-14"

@@ -21,7 +21,7 @@ from node.usecases.case_commands import ATTACH_MATERIAL, REFUSE
 from projections.certificate_uses import CertificateUses, UsesQuery, uses_of
 from projections.recognition_registry import RecognitionRegistry, registry
 from simulators.sample_data import credit_code
-from tests.builders import FakeClock, issue_body
+from tests.builders import REFUSAL, FakeClock, issue_body
 from tests.integration.test_case_board import ID_CARD, SH_HANDLER, SH_PLATFORM
 from tests.integration.test_case_service import APPLICANT, SH_WINDOW, id_card
 
@@ -165,6 +165,6 @@ def _step(node: Services, data: st.DataObject, step: str, cases: list[str], own:
         operation = data.draw(st.sampled_from(("suspend", "resume", "revoke")))
         node.certificates.change_status(data.draw(st.sampled_from(own)), operation, SH_WINDOW, reason="核查")
     elif step == "refuse":
-        node.cases.run(REFUSE, data.draw(st.sampled_from(cases)), SH_HANDLER, reason="材料不全")
+        node.cases.run(REFUSE, data.draw(st.sampled_from(cases)), SH_HANDLER, **REFUSAL)
     else:
         own.append(id_card(node))

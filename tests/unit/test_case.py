@@ -20,6 +20,8 @@ from aggregates.case import (
     ExtensionNotice,
     Limit,
     Part,
+    ReasonedDecision,
+    Remedies,
     State,
     deadline_inputs,
     fold_clock,
@@ -84,8 +86,10 @@ def forwarded() -> Case:
 
 
 def approve(case: Case) -> None:
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        case.record_review(step, "同意", JS_HANDLER, later())
+    """承办 and 审核 by the handler, 批准 by another officer of the office, naming their role."""
+    case.record_review("UNDERTAKE", "同意", JS_HANDLER, later())
+    case.record_review("CHECK", "同意", JS_HANDLER, later())
+    case.record_review("APPROVE", "同意", JS_APPROVER, later(), title="科长")
 
 
 def accepted() -> Case:
@@ -93,6 +97,18 @@ def accepted() -> Case:
     case.accept("SL1", JS_HANDLER, later(1))
     case.collect_events()
     return case
+
+
+JS_APPROVER = Actor("320000", "JS-GA", "h-2")  # another officer of the handling office
+REMEDIES = Remedies("江苏省人民政府", "南京市中级人民法院")
+
+
+def decision(reason: str = "不符合法定条件", *basis: str) -> ReasonedDecision:
+    return ReasonedDecision(reason, basis or ("《中华人民共和国行政许可法》第三十八条第二款",), REMEDIES)
+
+
+def refuse(case: Case, at: datetime | None = None) -> None:
+    case.refuse("NOT_ELIGIBLE", decision("不符合受理条件"), None, JS_HANDLER, at or later())
 
 
 def refused_without_events(case: Case, command: Callable[[], None]) -> None:
@@ -201,10 +217,10 @@ def test_full_online_cases_are_accepted_straight_from_submission() -> None:
 def test_refusal_has_a_reason_and_happens_only_before_acceptance() -> None:
     case = forwarded()
     with pytest.raises(InvalidField):
-        case.refuse("  ", JS_HANDLER, later())
-    case.refuse("不属于本机关职权范围", JS_HANDLER, later())
+        decision("  ")
+    refuse(case)
     assert case.state is State.REFUSED
-    refused_without_events(accepted(), lambda: accepted().refuse("late", JS_HANDLER, later()))
+    refused_without_events(accepted(), lambda: refuse(accepted()))
 
 
 def test_no_conclusion_without_acceptance() -> None:
@@ -403,8 +419,7 @@ def test_review_steps_go_in_order() -> None:
     case = accepted()
     with pytest.raises(IllegalTransition, match="next review step is UNDERTAKE"):
         case.record_review("APPROVE", "同意", JS_HANDLER, later())
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        case.record_review(step, "同意", JS_HANDLER, later())
+    approve(case)
     assert case.review_steps == ["UNDERTAKE", "CHECK", "APPROVE"]
 
 
@@ -747,7 +762,7 @@ def test_decisions_need_approval_and_joint_issues_need_every_part_issued() -> No
     approve(joint)
     with pytest.raises(IllegalTransition, match="a part did not conclude ISSUED"):
         joint.conclude("ISSUED", JS_HANDLER, later())
-    joint.conclude("DENIED", JS_HANDLER, later())
+    joint.conclude("DENIED", JS_HANDLER, later(), decision())
 
 
 def test_no_extension_once_the_statutory_deadline_has_passed() -> None:
@@ -758,7 +773,7 @@ def test_no_extension_once_the_statutory_deadline_has_passed() -> None:
 
 def test_refusal_needs_the_case_in_the_handling_provinces_hands() -> None:
     case = with_materials(submitted())
-    refused_without_events(case, lambda: case.refuse("不予受理", JS_HANDLER, later()))  # not forwarded yet
+    refused_without_events(case, lambda: refuse(case))  # not forwarded yet
 
 
 def test_china_dates_are_utc_plus_eight() -> None:
@@ -810,8 +825,11 @@ def test_only_the_receiving_province_withdraws_and_only_before_the_decision() ->
         case.withdraw("申请人撤回", handler, T_WITHDRAW)
     with pytest.raises(InvalidField):
         case.withdraw("  ", SH_WINDOW, T_WITHDRAW)
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        case.record_review(step, "同意", handler, T_WITHDRAW)
+    case.record_review("UNDERTAKE", "同意", handler, T_WITHDRAW)
+    case.record_review("CHECK", "同意", handler, T_WITHDRAW)
+    case.record_review(
+        "APPROVE", "同意", Actor(handler.province, handler.office_code, "head"), T_WITHDRAW, "局长"
+    )
     case.conclude("ISSUED", handler, T_WITHDRAW)
     with pytest.raises(IllegalTransition, match="withdraw"):
         case.withdraw("too late", SH_WINDOW, T_WITHDRAW)
@@ -857,7 +875,7 @@ def _every_path() -> list[tuple[Case, Callable[[], object]]]:
     steps += [(case, lambda: case.deliver("WINDOW", "窗口领取", SH_WINDOW, later(7)))]
     steps += [(case, lambda: case.archive(JS_HANDLER, later(8)))]
     refused = forwarded()
-    steps += [(refused, lambda: refused.refuse("不属于本机关职权", JS_HANDLER, later(1)))]
+    steps += [(refused, lambda: refuse(refused, at=later(1)))]
     withdrawn = accepted()
     steps += [(withdrawn, lambda: withdrawn.withdraw("申请人撤回", SH_WINDOW, later(2)))]
     return steps
@@ -926,3 +944,127 @@ def test_a_withdrawal_stops_the_folded_clock_on_the_aggregates_date() -> None:
     case = accepted()
     events = _history(case, lambda: case.withdraw("申请人撤回", SH_WINDOW, later(2)))
     assert _clock_of(events)["stopped_on"] == case.withdrawn_on is not None
+
+
+# Reasoned decisions (行政许可法 第32条, 第38条) and separation of duties in review
+
+
+def test_refusal_is_a_reasoned_decision_with_remedies_the_law_limits_article_38() -> None:
+    """行政许可法 第38条: given a forwarded case, when it is refused (不予受理), then the event carries the
+    reason, the ground, the legal basis and the remedies, with the limits the law sets (复议 60 days,
+    诉讼 6 months)."""
+    case = forwarded()
+    case.collect_events()
+    refuse(case)
+    (event,) = case.collect_events()
+    assert isinstance(event, Case.Refused)
+    assert (event.reason, event.ground, event.legal_basis) == (
+        "不符合受理条件",
+        "NOT_ELIGIBLE",
+        ["《中华人民共和国行政许可法》第三十八条第二款"],
+    )
+    assert event.remedies == {
+        "reconsideration_body": "江苏省人民政府",
+        "reconsideration_limit_days": 60,
+        "reconsideration_basis": "《中华人民共和国行政复议法》第二十条",
+        "litigation_court": "南京市中级人民法院",
+        "litigation_limit_months": 6,
+        "litigation_basis": "《中华人民共和国行政诉讼法》第四十六条",
+    }
+    assert case.decision is not None
+    assert case.decision["kind"] == "REFUSED"
+    assert case.decision["competent_agency"] is None
+
+
+def test_refusal_outside_competence_names_the_competent_agency_article_32() -> None:
+    """第32条第一款第二项: a matter outside the office's competence is refused and the applicant told which
+    agency to apply to; no other ground names one."""
+    basis = decision("不属于本机关职权范围", "《中华人民共和国行政许可法》第三十二条第一款第二项")
+    case = forwarded()
+    with pytest.raises(InvalidField, match="competent_agency"):
+        case.refuse("OUTSIDE_COMPETENCE", basis, None, JS_HANDLER, later())
+    with pytest.raises(InvalidField, match="competent_agency"):
+        case.refuse("NOT_ELIGIBLE", basis, "南京市市场监督管理局", JS_HANDLER, later())
+    with pytest.raises(InvalidField, match="ground"):
+        case.refuse("BECAUSE", basis, None, JS_HANDLER, later())
+    case.refuse("OUTSIDE_COMPETENCE", basis, "南京市市场监督管理局", JS_HANDLER, later())
+    assert case.decision is not None
+    assert (case.decision["ground"], case.decision["competent_agency"]) == (
+        "OUTSIDE_COMPETENCE",
+        "南京市市场监督管理局",
+    )
+
+
+def test_a_decision_needs_a_basis_and_both_remedies_article_38() -> None:
+    """行政许可法 第38条: no decision without a legal basis and both remedies."""
+    with pytest.raises(InvalidField, match="legal_basis"):
+        ReasonedDecision("理由", (), REMEDIES)
+    with pytest.raises(InvalidField, match="reconsideration_body"):
+        Remedies(" ", "南京市中级人民法院")
+    with pytest.raises(InvalidField, match="litigation_court"):
+        Remedies("江苏省人民政府", "")
+
+
+def test_a_denial_states_reason_basis_and_remedies_article_38() -> None:
+    """行政许可法 第38条: given an approved case, when it concludes DENIED (不予许可) without a reasoned
+    decision it is refused;
+    with one, the conclusion carries it. Other results carry none."""
+    case = accepted()
+    approve(case)
+    with pytest.raises(InvalidField, match="reason"):
+        case.conclude("DENIED", JS_HANDLER, later())
+    with pytest.raises(InvalidField, match="only a DENIED"):
+        case.conclude("ISSUED", JS_HANDLER, later(), decision())
+    case.collect_events()
+    case.conclude("DENIED", JS_HANDLER, later(), decision())
+    (event,) = case.collect_events()
+    assert isinstance(event, Case.Concluded)
+    assert event.reason == "不符合法定条件"
+    assert event.remedies is not None
+    assert case.decision is not None
+    assert case.decision["kind"] == "DENIED"
+    issued = accepted()
+    approve(issued)
+    issued.conclude("ISSUED", JS_HANDLER, later())
+    assert issued.decision is None
+
+
+def test_approval_is_by_another_officer_than_the_undertaker_with_their_role() -> None:
+    """批准 is recorded by a different person from 承办, naming their role (职务); their office is
+    recorded."""
+    case = accepted()
+    case.record_review("UNDERTAKE", "同意", JS_HANDLER, later())
+    case.record_review("CHECK", "同意", JS_APPROVER, later())
+    with pytest.raises(InvalidField, match="title"):
+        case.record_review("APPROVE", "同意", JS_APPROVER, later())
+    refused_without_events(
+        case, lambda: case.record_review("APPROVE", "同意", JS_HANDLER, later(), title="科长")
+    )
+    case.record_review("APPROVE", "同意", JS_APPROVER, later(), title="科长")
+    assert case.reviews[-1] == {
+        "step": "APPROVE",
+        "province": "320000",
+        "office_code": "JS-GA",
+        "operator_id": "h-2",
+        "title": "科长",
+    }
+
+
+def test_events_recorded_before_the_rule_upcast_to_their_old_meaning() -> None:
+    """Round 1's Refused, Concluded and ReviewStepRecorded (version 1) read with no basis, remedies or
+    role."""
+    refused: dict[str, Any] = {"reason": "不符合"}
+    Case.Refused.upcast_v1_v2(refused)
+    assert refused == {
+        "reason": "不符合",
+        "ground": None,
+        "legal_basis": None,
+        "remedies": None,
+        "competent_agency": None,
+    }
+    concluded: dict[str, Any] = {"result": "DENIED"}
+    Case.Concluded.upcast_v1_v2(concluded)
+    assert concluded == {"result": "DENIED", "reason": None, "legal_basis": None, "remedies": None}
+    review: dict[str, Any] = {"step": "APPROVE"}
+    Case.ReviewStepRecorded.upcast_v1_v2(review)
+    assert review == {"step": "APPROVE", "title": None}

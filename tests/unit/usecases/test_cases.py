@@ -17,7 +17,7 @@ from node.store.application import NotFound
 from node.store.idempotency import Idempotency, IdempotencyKeyReused
 from node.usecases import case_commands as cc
 from node.usecases.cases import CaseService
-from tests.builders import FakeClock, day_by_day, issue_fields
+from tests.builders import REFUSAL, FakeClock, day_by_day, issue_fields, review_calls
 
 SH_WINDOW = Actor("310000", "SH-WIN-01", "w-001")
 SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
@@ -58,8 +58,8 @@ def test_a_proxy_case_from_filing_to_rating(node: Services, clock: FakeClock) ->
     clock.advance(hours=2)
     accepted = cases.run(cc.ACCEPT, case_id, JS_HANDLER, number="SL000000000001")
     assert (accepted.state, accepted.accepted_on) == (State.ACCEPTED, "2025-09-24")
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        cases.run(cc.RECORD_REVIEW, case_id, JS_HANDLER, step=step, opinion="同意")
+    for step, officer, extra in review_calls(JS_HANDLER):
+        cases.run(cc.RECORD_REVIEW, case_id, officer, step=step, opinion="同意", **extra)
     assert cases.run(cc.CONCLUDE, case_id, JS_HANDLER, result="ISSUED").state is State.CONCLUDED
     assert (
         cases.run(cc.DELIVER, case_id, SH_WINDOW, method="WINDOW", reference="徐汇窗口").state
@@ -196,7 +196,7 @@ def test_withdrawal_ends_the_case_before_the_decision_only(node: Services) -> No
     with pytest.raises(IllegalTransition):
         node.cases.run(cc.WITHDRAW, case_id, SH_WINDOW, reason="again")
     decided = forwarded_proxy(node)
-    node.cases.run(cc.REFUSE, decided, JS_HANDLER, reason="不属于受理范围")
+    node.cases.run(cc.REFUSE, decided, JS_HANDLER, **REFUSAL)
     with pytest.raises(IllegalTransition):
         node.cases.run(cc.WITHDRAW, decided, SH_WINDOW, reason="too late")
     assert node.cases.case(decided).state is State.REFUSED

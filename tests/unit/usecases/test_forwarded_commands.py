@@ -15,6 +15,7 @@ from federation.errors import CommandRefused
 from node.services import Services
 from node.usecases import case_commands as cc
 from node.usecases.forwarded_commands import FORWARDABLE, command_handler
+from tests.builders import review_calls
 
 SH, JS, ZJ = "310000", "320000", "330000"
 APPLICANT = {"name": "张伟", "id_type": "111", "id_number": "310101199001011234"}
@@ -123,8 +124,8 @@ def test_the_office_whose_service_was_rated_forwards_its_answer_appeal_and_revie
     cases.run(cc.RECEIVE, case_id, window)
     cases.run(cc.FORWARD, case_id, window)
     cases.run(cc.ACCEPT, case_id, handler)
-    for step in ("UNDERTAKE", "CHECK", "APPROVE"):
-        cases.run(cc.RECORD_REVIEW, case_id, handler, step=step, opinion="同意")
+    for step, officer, extra in review_calls(handler):
+        cases.run(cc.RECORD_REVIEW, case_id, officer, step=step, opinion="同意", **extra)
     cases.run(cc.CONCLUDE, case_id, handler, result="ISSUED")
     cases.run(cc.DELIVER, case_id, window, method="WINDOW", reference="窗口领取")
     assert cases.case(case_id).writer() == JS
