@@ -143,10 +143,22 @@ class Simulation:
             self.cluster.nodes[a].extra_env["TONGBAN_PEER_ENDPOINTS"] = routes
 
     async def _drive(self, fed: Federation) -> dict[str, Any]:
+        background: list[asyncio.Task[Any]] = []
+        try:
+            return await self._drive_with(fed, background)
+        finally:
+            # On a failure (a fault that raised, a node that would not restart) the supervisor must not live
+            # on: it would start again the nodes the cluster is stopping, and they would outlive the run.
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+
+    async def _drive_with(self, fed: Federation, background: list[asyncio.Task[Any]]) -> dict[str, Any]:
         scenario = self.scenario
         rng = random.Random(scenario.seed)
         own_nodes = scenario.running is None  # a running federation's processes are not the simulator's
         supervisor = asyncio.create_task(self._supervise()) if own_nodes else None
+        background += [supervisor] if supervisor is not None else []
         population = await self._population(fed)
         events_before = await _events_recorded(fed)  # the catalogues and the population's certificates
         runs = Workload.plan(
@@ -158,6 +170,7 @@ class Simulation:
         workload = Workload(fed, population, self.history, started)
         progress = asyncio.create_task(self._progress(started))
         faults = [asyncio.create_task(self._fault(f, started)) for f in scenario.faults]
+        background += [progress, *faults]
         await asyncio.gather(
             *(self._arrive(workload, run, at, started) for run, at in zip(runs, times, strict=True))
         )
