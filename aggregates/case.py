@@ -109,6 +109,15 @@ class NoticeMethod(StrEnum):
     ELECTRONIC = "ELECTRONIC"  # 电子送达 (the platform's message, SMS)
 
 
+DECISION_LIMITS = (Limit.PROMISED, Limit.STATUTORY)  # the clocks that run from acceptance to the decision
+
+
+def _limit(value: str) -> Limit:
+    if value not in Limit.__members__:
+        raise InvalidField("limit", f"must be one of {', '.join(Limit)}")
+    return Limit(value)
+
+
 # 行政许可法 第42条: with the approval of the head of the administrative organ the decision limit may be
 # extended, and the applicant told why. The promised limit is the office's own commitment: the statutory
 # extension does not move it.
@@ -545,16 +554,26 @@ class Case(Aggregate):
         operator_id: str
 
     class DeadlineWarned(Aggregate.Event):
-        """The promised deadline is near (yellow), recorded by the handling province's timer."""
+        """A limit's due date is near (yellow), recorded once per limit by the writing province's timer.
+        Version 2 added ``limit`` (a :class:`Limit`): version 1 (round 1) warned of the promised limit only,
+        and its upcaster says so."""
+
+        class_version = 2
 
         due_on: str
         days_left: int
         province: str
         office_code: str
         operator_id: str
+        limit: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before every clock warned, only the promised limit did."""
+            state["limit"] = Limit.PROMISED.value
 
     class DeadlineBreached(Aggregate.Event):
-        """A deadline passed before conclusion (red); ``limit`` says which: PROMISED or STATUTORY."""
+        """A limit's due date passed while its clock ran (red); ``limit`` says which (a :class:`Limit`)."""
 
         limit: str
         due_on: str
@@ -687,7 +706,7 @@ class Case(Aggregate):
         self.appealed = False
         self.appeal_office: str | None = None  # the office that appealed
         self.appeal_outcome: str | None = None
-        self.deadline_warned = False
+        self.deadlines_warned: list[str] = []  # the limits warned of (DeadlineWarned)
         self.deadlines_breached: list[str] = []
         self.breaches: dict[str, dict[str, str]] = {}  # limit -> {"due_on", "recorded_on"} (DeadlineBreached)
         self.recognitions: list[dict[str, Any]] = []
@@ -1718,19 +1737,32 @@ class Case(Aggregate):
 
     # Deadline timer: each at most once per case
 
-    def warn_deadline(self, due_on: date, days_left: int, actor: Actor, at: datetime) -> bool:
-        """Record the yellow warning once; False when already recorded or no longer relevant."""
-        if self.deadline_warned or self.state not in OPEN_STATES or self.accepted_on is None:
+    def clock_runs(self, limit: Limit) -> bool:
+        """Whether ``limit``'s clock is running, so the timer may warn of it or record its breach."""
+        if limit in DECISION_LIMITS:
+            return self.state in OPEN_STATES and self.accepted_on is not None
+        return False
+
+    def warn_deadline(self, limit: str, due_on: date, days_left: int, actor: Actor, at: datetime) -> bool:
+        """Record the yellow warning of a limit once; False when already recorded or no longer relevant. The
+        writing province's timer records it: one writer, so replicas never disagree."""
+        checked = _limit(limit)
+        if checked in self.deadlines_warned or not self.clock_runs(checked):
             return False
-        self._require_province(actor, self.handling_province, "handling province")
+        self._require_province(actor, self.writer(), "writer")
         self._deadline_warned(
-            due_on=due_on.isoformat(), days_left=days_left, **actor.event_fields(), timestamp=at
+            limit=checked.value,
+            due_on=due_on.isoformat(),
+            days_left=days_left,
+            **actor.event_fields(),
+            timestamp=at,
         )
         return True
 
     @event(DeadlineWarned)
     def _deadline_warned(
         self,
+        limit: str,
         due_on: str,
         days_left: int,
         province: str,
@@ -1738,18 +1770,19 @@ class Case(Aggregate):
         operator_id: str,
         timestamp: datetime,
     ) -> None:
-        self.deadline_warned = True
+        self.deadlines_warned = [*self.deadlines_warned, limit]
 
     def breach_deadline(self, limit: str, due_on: date, actor: Actor, at: datetime) -> bool:
-        """Record a breach of the PROMISED or STATUTORY limit, once each; False when recorded or moot."""
-        if limit not in ("PROMISED", "STATUTORY"):
-            raise InvalidField("limit", "must be PROMISED or STATUTORY")
-        if limit in self.deadlines_breached or self.state not in OPEN_STATES or self.accepted_on is None:
+        """Record a breach of a limit, once each; False when recorded or moot."""
+        checked = _limit(limit)
+        if checked in self.deadlines_breached or not self.clock_runs(checked):
             return False
-        self._require_province(actor, self.handling_province, "handling province")
+        self._require_province(actor, self.writer(), "writer")
         if china_date(at) <= due_on:
             raise IllegalTransition(f"case {self.case_no}", "record a breach", f"due {due_on.isoformat()}")
-        self._deadline_breached(limit=limit, due_on=due_on.isoformat(), **actor.event_fields(), timestamp=at)
+        self._deadline_breached(
+            limit=checked.value, due_on=due_on.isoformat(), **actor.event_fields(), timestamp=at
+        )
         return True
 
     @event(DeadlineBreached)

@@ -5,13 +5,14 @@ repeat."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 
 import structlog
 
 from aggregates.calendar import DateOutsideCalendar
-from aggregates.case import Case, Result, State
+from aggregates.case import Case, Limit, Result, State
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState, DeadlineStatus
 from aggregates.responsibility import Actor
@@ -28,6 +29,11 @@ class FlagOutcome(StrEnum):
     ELSEWHERE = "ELSEWHERE"  # another province writes the case now: it flags it, or this one later
 
 
+# The states in which some clock of a case runs, so the timer looks at the case
+TIMED_STATES = frozenset({State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE})
+_Step = Callable[[Case, Actor, datetime, list[str]], bool]
+
+
 class CaseTimers:
     def __init__(self, cases: CaseService) -> None:
         self._cases = cases
@@ -36,44 +42,72 @@ class CaseTimers:
     # The timer's step for one case: exactly once per case, because the aggregate refuses repeats
 
     def check_timers(self, case_id: str) -> list[str]:
-        """Record what time has made due: supplement timeout, deadline warning, deadline breach."""
+        """Record what time has made due on the case, each clock by its own step (:data:`_STEPS`)."""
         recorded: list[str] = []
 
         def step(case: Case, at: datetime) -> None:
             recorded.clear()
-            # the timer acts for the province that decides the case
-            actor = Actor(case.handling_province, TIMER_OFFICE, TIMER_OPERATOR)
-            supplement = case.open_supplement
-            if supplement is not None and china_date(at) > date.fromisoformat(supplement["due_on"]):
-                case.time_out_supplement(actor, at)
-                recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
-                return
-            if self._adopt_newer_calendar(case, actor, at):
-                recorded.append("DeadlinesRecomputed")
-            deadlines = self._cases.deadlines(case, at)
-            if deadlines is None:
-                return
-            for limit, state in (("PROMISED", deadlines.promised), ("STATUTORY", deadlines.statutory)):
-                if isinstance(state, DateOutsideCalendar):
-                    self._report_unknown(case, state)
-                elif state.status == DeadlineStatus.OVERDUE and state.due_on is not None:
-                    if case.breach_deadline(limit, state.due_on, actor, at):
-                        recorded.append(f"DeadlineBreached:{limit}")
-                elif (
-                    limit == "PROMISED"
-                    and state.status == DeadlineStatus.WARNING
-                    and state.due_on is not None
-                    and case.warn_deadline(state.due_on, state.days_left or 0, actor, at)
-                ):
-                    recorded.append("DeadlineWarned")
+            # the timer acts for the province that writes the case, which the law makes answer for it now
+            actor = Actor(case.writer(), TIMER_OFFICE, TIMER_OPERATOR)
+            for clock_step in self._steps:
+                if clock_step(case, actor, at, recorded):
+                    return
 
         case = self._cases.case(case_id)
-        if case.state not in (State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE):
+        if case.state not in TIMED_STATES:
             return []
         if not self._cases.writes(case):
             return []  # a replica: the writing province's timer records it, and it comes back replicated
         self._cases.record(case_id, step)
         return list(recorded)
+
+    # Each step records what its clock made due and says whether the pass ends there (a decision was recorded)
+
+    def _supplement_due(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+        supplement = case.open_supplement
+        if supplement is not None and china_date(at) > date.fromisoformat(supplement["due_on"]):
+            case.time_out_supplement(actor, at)
+            recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
+            return True
+        return False
+
+    def _decision_limits(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+        """The promised and statutory limits: adopt a newer calendar, then warn and breach."""
+        if case.accepted_on is None or not case.clock_runs(Limit.STATUTORY):
+            return False
+        if self._adopt_newer_calendar(case, actor, at):
+            recorded.append("DeadlinesRecomputed")
+        deadlines = self._cases.deadlines(case, at)
+        if deadlines is not None:
+            self._warn_or_breach(case, actor, at, recorded, Limit.PROMISED, deadlines.promised)
+            self._warn_or_breach(case, actor, at, recorded, Limit.STATUTORY, deadlines.statutory)
+        return False
+
+    def _warn_or_breach(
+        self,
+        case: Case,
+        actor: Actor,
+        at: datetime,
+        recorded: list[str],
+        limit: Limit,
+        state: DeadlineState | DateOutsideCalendar,
+    ) -> None:
+        """Record a limit's breach once it is overdue, or its warning once it enters the warning days."""
+        if isinstance(state, DateOutsideCalendar):
+            self._report_unknown(case, state)
+        elif state.status == DeadlineStatus.OVERDUE and state.due_on is not None:
+            if case.breach_deadline(limit, state.due_on, actor, at):
+                recorded.append(f"DeadlineBreached:{limit}")
+        elif (
+            state.status == DeadlineStatus.WARNING
+            and state.due_on is not None
+            and case.warn_deadline(limit, state.due_on, state.days_left or 0, actor, at)
+        ):
+            recorded.append(f"DeadlineWarned:{limit}")
+
+    @property
+    def _steps(self) -> tuple[_Step, ...]:
+        return (self._supplement_due, self._decision_limits)
 
     def _adopt_newer_calendar(self, case: Case, actor: Actor, at: datetime) -> bool:
         """Record the node's schedule of a year the case counts through otherwise, when a due date moves."""

@@ -195,7 +195,7 @@ def plain_fold(node: Services) -> dict[str, tuple[str, str, int, int]]:
         board[str(case.id)] = (
             case.state.value,
             case.writer(),
-            int(case.deadline_warned),
+            int(bool(case.deadlines_warned)),
             int(bool(case.deadlines_breached)),
         )
     return board

@@ -204,7 +204,7 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
             close_services(node)
             node = build_services(settings, clock=clock)
             timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
-    assert recorded == {"DeadlineWarned": "2025-09-29", "DeadlineBreached:PROMISED": "2025-10-11"}
+    assert recorded == {"DeadlineWarned:PROMISED": "2025-09-29", "DeadlineBreached:PROMISED": "2025-10-11"}
     events = [e.event for e in node.cases.timeline(case_id)]
     assert events.count("DeadlineWarned") == 1
     assert events.count("DeadlineBreached") == 1

@@ -41,6 +41,6 @@ def test_a_case_accepted_on_the_test_date_is_due_and_breached_on_the_counted_day
     assert isinstance(promised, DeadlineState)
     assert promised.due_on is not None
     clock.set_china_time(promised.due_on.isoformat())
-    assert "DeadlineWarned" in node.timer.tick()
+    assert "DeadlineWarned:PROMISED" in node.timer.tick()
     clock.set_china_time((promised.due_on + timedelta(days=1)).isoformat())
     assert "DeadlineBreached:PROMISED" in node.timer.tick()

@@ -692,20 +692,38 @@ def test_an_appeal_of_a_good_rating_recorded_before_the_rule_stays_and_may_only_
     assert case.appeal_outcome == "REJECTED"
 
 
+def test_a_round_1_deadline_warning_was_of_the_promised_limit() -> None:
+    """Given a DeadlineWarned stored by round 1 (version 1, no limit), when loaded, it warned of PROMISED."""
+    state = {"due_on": "2026-03-19", "days_left": 2, "province": "320000"}
+    Case.DeadlineWarned.upcast_v1_v2(state)
+    assert state["limit"] == "PROMISED"
+
+
 def test_deadline_warning_and_breaches_are_recorded_once_each_by_the_handling_province() -> None:
+    """Given an accepted case, the writing (handling) province's timer warns and breaches each limit once."""
     case = accepted()
     timer = Actor("320000", "SYSTEM", "deadline-timer")
     with pytest.raises(IllegalTransition):
-        case.warn_deadline(date(2026, 3, 19), 2, Actor("310000", "SYSTEM", "deadline-timer"), later(10))
-    assert case.warn_deadline(date(2026, 3, 19), 2, timer, later(10)) is True
-    assert case.warn_deadline(date(2026, 3, 19), 1, timer, later(11)) is False
+        case.warn_deadline(
+            "PROMISED", date(2026, 3, 19), 2, Actor("310000", "SYSTEM", "deadline-timer"), later(10)
+        )
+    with pytest.raises(InvalidField, match="limit"):
+        case.warn_deadline("SOON", date(2026, 3, 19), 2, timer, later(10))
+    assert case.warn_deadline("PROMISED", date(2026, 3, 19), 2, timer, later(10)) is True
+    assert case.warn_deadline("PROMISED", date(2026, 3, 19), 1, timer, later(11)) is False
+    assert case.warn_deadline("STATUTORY", date(2026, 3, 30), 2, timer, later(19)) is True
     with pytest.raises(IllegalTransition, match="record a breach"):
         case.breach_deadline("PROMISED", date(2026, 3, 19), timer, later(10))
     assert case.breach_deadline("PROMISED", date(2026, 3, 19), timer, later(20)) is True
     assert case.breach_deadline("PROMISED", date(2026, 3, 19), timer, later(21)) is False
     assert case.breach_deadline("STATUTORY", date(2026, 3, 30), timer, later(40)) is True
     events = case.collect_events()
-    assert [type(e).__name__ for e in events] == ["DeadlineWarned", "DeadlineBreached", "DeadlineBreached"]
+    assert [(type(e).__name__, getattr(e, "limit", None)) for e in events] == [
+        ("DeadlineWarned", "PROMISED"),
+        ("DeadlineWarned", "STATUTORY"),
+        ("DeadlineBreached", "PROMISED"),
+        ("DeadlineBreached", "STATUTORY"),
+    ]
     assert {(getattr(e, "province", None), getattr(e, "office_code", None)) for e in events} == {
         ("320000", "SYSTEM")
     }
