@@ -92,6 +92,13 @@ class NodeMetrics:
             "Refreshes that found no adoptable manifest on disk since the node started",
             registry=self.registry,
         )
+        self.worker_passes = Counter(
+            "tongban_worker_passes",
+            "Passes a background worker completed (the deadline timer, the reliance watcher): progress an "
+            "operator or a test can wait on",
+            ["worker"],
+            registry=self.registry,
+        )
         self.projection_lag_events = Gauge(
             "tongban_projection_lag_events",
             "Positions of this node's log a read model has not considered yet",

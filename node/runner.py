@@ -204,12 +204,31 @@ async def _workers(services: Services, settings: Settings, stop: asyncio.Event) 
     """The deadline timer, the reliance watcher, the read models and tree-head signer, the federation
     pullers and the witness, until ``stop``."""
     workers = services.workers
+    passes = services.metrics.worker_passes
+
+    def counted(name: str, tick: Callable[[], object]) -> Callable[[], None]:
+        def counted_tick() -> None:
+            tick()
+            passes.labels(name).inc()
+
+        return counted_tick
+
     tasks = [
         asyncio.create_task(
-            run_until_stopped("deadline_timer", workers.timer.tick, settings.deadline_check_interval_s, stop)
+            run_until_stopped(
+                "deadline_timer",
+                counted("deadline_timer", workers.timer.tick),
+                settings.deadline_check_interval_s,
+                stop,
+            )
         ),
         asyncio.create_task(
-            run_until_stopped("reliance_watcher", workers.reliance.tick, settings.follow_interval_s, stop)
+            run_until_stopped(
+                "reliance_watcher",
+                counted("reliance_watcher", workers.reliance.tick),
+                settings.follow_interval_s,
+                stop,
+            )
         ),
         asyncio.create_task(_follow_projections(services, settings.follow_interval_s, stop)),
     ]

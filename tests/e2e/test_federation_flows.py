@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,7 +35,7 @@ from simulators.federated_flows import (
 from simulators.federation_cluster import FederatedCluster
 from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
-from tests.e2e.federation_support import running_cluster
+from tests.e2e.federation_support import poll_http, running_cluster
 
 pytestmark = pytest.mark.e2e
 SH, JS, ZJ, AH = "310000", "320000", "330000", "340000"
@@ -113,8 +114,19 @@ def test_revocation_flags_each_relying_case_exactly_once(
     identifier = revocation.facts["certificate"]
     assert revocation.facts["flags"] == {JS: {identifier: "REVOKED"}, ZJ: {identifier: "REVOKED"}}
 
+    # A second flag would come from a later pass of a reliance watcher, replicated to the other party: wait
+    # until every node's watcher has made three more passes and every node is in step with its peers.
+    before = {province: _watcher_passes(cluster, province) for province in cluster.provinces}
+    poll_http(
+        "every reliance watcher three passes further, and replication in step",
+        lambda: all(
+            _watcher_passes(cluster, province) >= before[province] + 3 and _in_step(cluster, province)
+            for province in cluster.provinces
+        ),
+        bound_s=60.0,
+    )
+
     async def flag_events(fed: Federation) -> list[int]:
-        await asyncio.sleep(2.5)  # more follower ticks and pulls: a second flag would have appeared by now
         counts = []
         for province, case_id in zip((JS, ZJ), revocation.case_ids, strict=True):
             timeline = await fed.get(province, f"/v1/cases/{case_id}/timeline")
@@ -122,6 +134,17 @@ def test_revocation_flags_each_relying_case_exactly_once(
         return counts
 
     assert asyncio.run(_with_federation(cluster, flag_events)) == [1, 1]
+
+
+def _watcher_passes(cluster: FederatedCluster, province: str) -> float:
+    metrics = http.get_text(f"{cluster.nodes[province].http_url}/metrics")
+    match = re.search(r'^tongban_worker_passes_total\{worker="reliance_watcher"\} (\S+)$', metrics, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def _in_step(cluster: FederatedCluster, province: str) -> bool:
+    status, ready = http.get_json(f"{cluster.nodes[province].http_url}/readyz")
+    return status == 200 and all(peer["in_step"] for peer in ready["checks"]["replication"].values())
 
 
 def _pull_as(cluster: FederatedCluster, source: str, caller: str) -> list[pb.ReplicatedEvent]:
