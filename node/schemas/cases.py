@@ -305,6 +305,10 @@ DEADLINE_STATE: Schema = {
         "breach": BREACH,
     },
 }
+NULLABLE_DEADLINE_STATE: Schema = {
+    "anyOf": [{"type": "null"}, DEADLINE_STATE],
+    "description": "null before acceptance and after a withdrawal, when only a later clock applies",
+}
 DEADLINES: Schema = {
     "anyOf": [
         {"type": "null"},
@@ -313,8 +317,20 @@ DEADLINES: Schema = {
             "required": ["as_of", "promised", "statutory"],
             "properties": {
                 "as_of": {"type": "string"},
-                "promised": DEADLINE_STATE,
-                "statutory": DEADLINE_STATE,
+                "promised": NULLABLE_DEADLINE_STATE,
+                "statutory": NULLABLE_DEADLINE_STATE,
+                "delivery": {
+                    **DEADLINE_STATE,
+                    "description": "送达 (行政许可法 第44条): 10 working days from the decision (the day "
+                    "not counted), stopped by the delivery: CONCLUDED_ON_TIME or CONCLUDED_LATE once "
+                    "delivered. Absent when no delivery clock applies: no decision, a refusal (不予受理), or "
+                    "a decision recorded before the clock was kept",
+                },
+                "rectification": {
+                    **DEADLINE_STATE,
+                    "description": "整改 of a 差评, due on the date set at rating, stopped by the office's "
+                    "answer or an upheld appeal (CONCLUDED_ON_TIME or CONCLUDED_LATE). Absent without a 差评",
+                },
                 "calendar_years": {
                     "type": "array",
                     "description": "years whose schedule the case's writer recorded when a due date moved "
