@@ -554,6 +554,21 @@ BUNDLE_CASE: Schema = {
         "filing_province": {"type": "string"},
         "delivered": {"type": "boolean"},
         "delivery": NULLABLE_STRING,
+        "delivery_due": {
+            "type": ["object", "null"],
+            "description": "when the one combined delivery is due (行政许可法 第44条): each item decided "
+            "runs its own delivery clock from its own decision, so the bundle is due by the earliest due "
+            "date of its items not delivered yet (`items_due` names them, by case number; `breached`: "
+            "those whose delivery limit was breached). Null while no item's delivery clock runs",
+            "required": ["due_on", "items_due", "breached", "calendar", "provisional_years"],
+            "properties": {
+                "due_on": {"type": "string"},
+                "items_due": {"type": "array", "items": {"type": "string"}},
+                "breached": {"type": "array", "items": {"type": "string"}},
+                "calendar": {"type": "string", "enum": ["OFFICIAL", "PROVISIONAL"]},
+                "provisional_years": {"type": "array", "items": {"type": "integer"}},
+            },
+        },
         "bundle_materials": {"type": "array", "items": BUNDLE_MATERIAL},
         "cases": {"type": "array", "items": CASE},
     },
