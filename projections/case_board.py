@@ -173,9 +173,9 @@ def query_board(tx: Transaction, query: BoardQuery) -> list[dict[str, Any]]:
 def with_deadlines(
     tx: Transaction, rows: list[dict[str, Any]], today: date, calendar_of: CalendarOf
 ) -> list[dict[str, Any]]:
-    """The rows with each case's due dates as of ``today`` (``due``, with each limit's recorded breach) and
-    its last recomputation (``due_moved``): null before acceptance, and null when no new schedule ever moved
-    them."""
+    """The rows with each case's due dates as of ``today`` (``due``, with each limit's recorded breach, the
+    delivery limit's once decided, 行政许可法 第44条) and its last recomputation (``due_moved``): null before
+    acceptance, and null when no new schedule ever moved them."""
     if not rows:
         return rows
     marks = ", ".join("?" for _ in rows)

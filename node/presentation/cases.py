@@ -133,13 +133,13 @@ def case_json_as_of(case: Case, cases: CaseService, instant: datetime) -> dict[s
 
 def bundle_json(bundle: BundleCase, filed: list[Case], cases: CaseService) -> dict[str, Any]:
     return {
-        "delivery_due": bundle_delivery_due(filed, cases),
         "bundle_id": str(bundle.id),
         "bundle_province": bundle.bundle_province,
         "bundle_code": bundle.bundle_code,
         "filing_province": bundle.filing_province,
         "delivered": bundle.delivered,
         "delivery": bundle.delivery,
+        "delivery_due": bundle_delivery_due(filed, cases),
         "bundle_materials": shared_materials(filed),
         "cases": [case_json(case, cases) for case in filed],
     }
