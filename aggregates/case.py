@@ -95,10 +95,12 @@ BAD_SCORES = frozenset({1, 2})  # 差评: 1 非常不满意, 2 不满意 (国办
 
 
 class Limit(StrEnum):
-    """A case's two time limits."""
+    """A case's time limits, each warned of and breached by the writing province's timer."""
 
     PROMISED = "PROMISED"  # 承诺时限: the office's own commitment, shorter than the law's
     STATUTORY = "STATUTORY"  # 法定时限: the law's (行政许可法 第42条: 20 working days, unless a law says)
+    DELIVERY = "DELIVERY"  # 送达: the decision delivered within 10 working days of it (行政许可法 第44条)
+    RECTIFICATION = "RECTIFICATION"  # 整改 of a 差评, due on the date set at rating (国办发〔2019〕51号)
 
 
 class NoticeMethod(StrEnum):
@@ -110,6 +112,9 @@ class NoticeMethod(StrEnum):
 
 
 DECISION_LIMITS = (Limit.PROMISED, Limit.STATUTORY)  # the clocks that run from acceptance to the decision
+# 行政许可法 第44条: the decision is delivered within 10 days of it, counted in working days (第82条).
+# Recorded on each Concluded (version 3), so a case counts the limit of the day it was decided.
+DELIVERY_LIMIT_DAYS = 10
 
 
 def _limit(value: str) -> Limit:
@@ -454,9 +459,13 @@ class Case(Aggregate):
     class Concluded(Aggregate.Event):
         """办结. Version 2 added, for a DENIED result (不予许可, 行政许可法 第38条第二款), the ``reason``, the
         ``legal_basis`` and the ``remedies`` (None for other results). A version 1 event (round 1) was
-        recorded before the rule: none of them (None), whatever its result, and it keeps that meaning."""
+        recorded before the rule: none of them (None), whatever its result, and it keeps that meaning.
+        Version 3 added ``delivery_limit_days``: the working days the decision must be delivered in
+        (行政许可法 第44条, :data:`DELIVERY_LIMIT_DAYS`). A decision recorded before version 3 has None: no
+        delivery clock runs for it (the cut-over: decisions left undelivered at the upgrade are not
+        breached retroactively)."""
 
-        class_version = 2
+        class_version = 3
 
         result: str
         concluded_on: str
@@ -466,12 +475,18 @@ class Case(Aggregate):
         reason: str | None
         legal_basis: list[str] | None
         remedies: dict[str, Any] | None
+        delivery_limit_days: int | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Concluded before 第38条 was followed: no reason, basis or remedies recorded."""
             for unknown in ("reason", "legal_basis", "remedies"):
                 state[unknown] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Concluded before the delivery clock (行政许可法 第44条) was kept: none runs for it."""
+            state["delivery_limit_days"] = None
 
     class Delivered(Aggregate.Event):
         method: str
@@ -697,12 +712,16 @@ class Case(Aggregate):
         self.extension: dict[str, Any] | None = None  # its approval and notice (延期, 第42条)
         self.result: str | None = None
         self.concluded_on: str | None = None
+        self.delivery_limit_days: int | None = None  # 行政许可法 第44条; None: decided before the clock
         self.delivery: str | None = None
+        self.delivered_on: str | None = None
         self.rating: int | None = None
         self.rated_service: str | None = None
         self.rating_answered_by: str | None = None  # the province whose office answers the rating
+        self.rated_on: str | None = None
         self.rectification_due_on: str | None = None
         self.rectification_responded = False
+        self.rectification_closed_on: str | None = None  # answered, or set aside by an upheld appeal
         self.appealed = False
         self.appeal_office: str | None = None  # the office that appealed
         self.appeal_outcome: str | None = None
@@ -730,6 +749,17 @@ class Case(Aggregate):
             "extension_days": self.extension_days,
             "extended_limits": self.extended_limits,
             "concluded_on": self.concluded_on,
+            "breaches": self.breaches,
+        }
+
+    @property
+    def delivery_facts(self) -> dict[str, Any]:
+        """The facts the delivery limit (行政许可法 第44条) is counted from, as :func:`fold_clock` keeps them
+        for a follower (:func:`delivery_inputs`)."""
+        return {
+            "concluded_on": self.concluded_on,
+            "delivery_limit_days": self.delivery_limit_days,
+            "delivered_on": self.delivered_on,
             "breaches": self.breaches,
         }
 
@@ -1231,6 +1261,7 @@ class Case(Aggregate):
             reason=None,
             legal_basis=None,
             remedies=None,
+            delivery_limit_days=DELIVERY_LIMIT_DAYS,
             timestamp=at,
         )
 
@@ -1480,6 +1511,7 @@ class Case(Aggregate):
         self._concluded(
             result=result,
             concluded_on=china_date(at).isoformat(),
+            delivery_limit_days=DELIVERY_LIMIT_DAYS,
             **(fields | actor.event_fields()),
             timestamp=at,
         )
@@ -1495,6 +1527,7 @@ class Case(Aggregate):
         reason: str | None,
         legal_basis: list[str] | None,
         remedies: dict[str, Any] | None,
+        delivery_limit_days: int | None,
         timestamp: datetime,
     ) -> None:
         if result == Result.DENIED:
@@ -1508,6 +1541,7 @@ class Case(Aggregate):
             }
         self.result = result
         self.concluded_on = concluded_on
+        self.delivery_limit_days = delivery_limit_days
         self.open_supplement = None
         self.state = State.CONCLUDED
         self.suspensions = _closed(self.suspensions, concluded_on)
@@ -1555,6 +1589,7 @@ class Case(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.delivery = method
+        self.delivered_on = china_date(timestamp).isoformat()
         self.state = State.DELIVERED
 
     def archive(self, actor: Actor, at: datetime) -> None:
@@ -1624,6 +1659,7 @@ class Case(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.rating = score
+        self.rated_on = china_date(timestamp).isoformat()
         self.rated_service = service
         self.rating_answered_by = self.answerable_province(service)
         self.rectification_due_on = rectification_due_on
@@ -1672,6 +1708,7 @@ class Case(Aggregate):
         self, response: str, province: str, office_code: str, operator_id: str, timestamp: datetime
     ) -> None:
         self.rectification_responded = True
+        self.rectification_closed_on = self.rectification_closed_on or china_date(timestamp).isoformat()
 
     def appeal_rating(self, reason: str, actor: Actor, at: datetime) -> None:
         """申诉: the office whose service was rated may appeal a 差评 (1-2) it holds unfounded, once
@@ -1734,6 +1771,8 @@ class Case(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.appeal_outcome = outcome
+        if outcome == AppealOutcome.UPHELD and self.rectification_due_on is not None:
+            self.rectification_closed_on = self.rectification_closed_on or china_date(timestamp).isoformat()
 
     # Deadline timer: each at most once per case
 
@@ -1741,6 +1780,13 @@ class Case(Aggregate):
         """Whether ``limit``'s clock is running, so the timer may warn of it or record its breach."""
         if limit in DECISION_LIMITS:
             return self.state in OPEN_STATES and self.accepted_on is not None
+        if limit == Limit.DELIVERY:
+            # 行政许可法 第44条: from the decision until it is delivered; not for a decision recorded before
+            # the clock was kept (Concluded version 2 and older), nor for a refusal (不予受理), which is no
+            # decision on the permission
+            return self.state == State.CONCLUDED and self.delivery_limit_days is not None
+        if limit == Limit.RECTIFICATION:
+            return self.rectification_open
         return False
 
     def warn_deadline(self, limit: str, due_on: date, days_left: int, actor: Actor, at: datetime) -> bool:
@@ -1914,18 +1960,23 @@ CLOCK_EVENTS: tuple[type[Aggregate.Event], ...] = (
     Case.DeadlinesRecomputed,
     Case.Withdrawn,
     Case.DeadlineBreached,
+    Case.Delivered,
 )
 
 
 def fold_clock(clock: dict[str, Any], event: Any) -> None:
     """Apply one of :data:`CLOCK_EVENTS` to a clock kept as a plain dict (a read model stores it as JSON),
     in place: the counting facts (:func:`fold_counting`), the year schedules recorded, the last due-date
-    move, ``stopped_on`` once every clock has stopped without a decision, and ``breaches``: each limit's
-    recorded breach (a clock kept before breaches were folded lacks the key until the board is rebuilt)."""
+    move, ``stopped_on`` once every clock has stopped without a decision, ``breaches``: each limit's
+    recorded breach (a clock kept before breaches were folded lacks the key until the board is rebuilt), and
+    the delivery clock's facts (:func:`delivery_inputs`): ``delivery_limit_days`` from the decision,
+    ``delivered_on`` from the delivery."""
     if isinstance(event, Case.Withdrawn):
         clock["stopped_on"] = event.withdrawn_on
     elif isinstance(event, Case.DeadlineBreached):
         clock["breaches"] = clock.get("breaches", {}) | {event.limit: _breach_fields(event)}
+    elif isinstance(event, Case.Delivered):
+        clock["delivered_on"] = china_date(event.timestamp).isoformat()
     elif isinstance(event, Case.DeadlinesRecomputed):
         clock["calendar_years"] |= {str(fields["year"]): fields for fields in event.calendar_years}
         clock["due_moved"] = {
@@ -1935,6 +1986,8 @@ def fold_clock(clock: dict[str, Any], event: Any) -> None:
             "sources": [fields["source"] for fields in event.calendar_years],
         }
     else:
+        if isinstance(event, Case.Concluded):
+            clock["delivery_limit_days"] = event.delivery_limit_days
         fold_counting(clock, event)
 
 
@@ -1982,7 +2035,6 @@ def deadline_inputs(facts: dict[str, Any], limit: str, limit_days: int) -> Deadl
     (:func:`fold_counting`; ``Case.counting_facts``) and, when kept, the recorded ``breaches``. The one place
     that says how an extension and a breach bear on a limit: the case, the board and the statistics alike.
     The facts must hold an acceptance."""
-    breach = (facts.get("breaches") or {}).get(limit)
     return DeadlineInputs(
         accepted_on=date.fromisoformat(facts["accepted_on"]),
         limit_days=limit_days,
@@ -1992,9 +2044,30 @@ def deadline_inputs(facts: dict[str, Any], limit: str, limit_days: int) -> Deadl
         ),
         extension_days=extension_days_of(facts, limit),
         concluded_on=date.fromisoformat(facts["concluded_on"]) if facts["concluded_on"] else None,
-        breach=(
-            Breach(date.fromisoformat(breach["due_on"]), date.fromisoformat(breach["recorded_on"]))
-            if breach
-            else None
-        ),
+        breach=breach_of(facts.get("breaches"), limit),
     )
+
+
+def delivery_inputs(facts: dict[str, Any]) -> DeadlineInputs | None:
+    """What the delivery limit (行政许可法 第44条) is counted from, given the facts
+    (``Case.delivery_facts``; a follower's clock, :func:`fold_clock`): the working days from the decision
+    (``concluded_on``, the day not counted) until the delivery stops the clock, with the breach recorded.
+    None when no delivery clock applies: not decided, or decided before the clock was kept (the cut-over)."""
+    days = facts.get("delivery_limit_days")
+    if days is None or facts.get("concluded_on") is None:
+        return None
+    delivered_on = facts.get("delivered_on")
+    return DeadlineInputs(
+        accepted_on=date.fromisoformat(facts["concluded_on"]),
+        limit_days=int(days),
+        concluded_on=date.fromisoformat(delivered_on) if delivered_on else None,
+        breach=breach_of(facts.get("breaches"), Limit.DELIVERY),
+    )
+
+
+def breach_of(breaches: dict[str, dict[str, str]] | None, limit: str) -> Breach | None:
+    """The breach of ``limit`` among the recorded ``breaches`` (``Case.breaches``; a clock's), if any."""
+    breach = (breaches or {}).get(limit)
+    if not breach:
+        return None
+    return Breach(date.fromisoformat(breach["due_on"]), date.fromisoformat(breach["recorded_on"]))

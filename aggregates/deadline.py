@@ -189,3 +189,44 @@ def deadline_state(
     else:
         status = DeadlineStatus.ON_TIME
     return DeadlineState(status, due_on, days_left, days_used, suspended_days, provisional, breach)
+
+
+def fixed_deadline_state(
+    calendar: WorkingCalendar,
+    start: date,
+    due_on: date,
+    stopped_on: date | None,
+    today: date,
+    warning_days: int = 3,
+    breach: Breach | None = None,
+) -> DeadlineState:
+    """How a limit whose due date was fixed when it opened (a rectification's, set at rating) stands at the
+    end of ``today``: the working days used since ``start`` and left to ``due_on``, until ``stopped_on``
+    stops it. Nothing suspends it, and a recorded ``breach`` stays, as in :func:`deadline_state`."""
+    if warning_days < 0:
+        raise InvalidField("warning_days", f"must not be negative, got {warning_days}")
+    provisional = calendar.years_of_kind(CalendarKind.PROVISIONAL, start, due_on)
+    if today < start:
+        return DeadlineState(
+            DeadlineStatus.NOT_STARTED,
+            due_on,
+            calendar.working_days_between(start, due_on),
+            0,
+            0,
+            provisional,
+        )
+    breach = breach if breach is not None and breach.recorded_on <= today else None
+    stopped = stopped_on if stopped_on is not None and stopped_on <= today else None
+    days_used = calendar.working_days_between(start, stopped or today)
+    if stopped is not None:
+        late = breach is not None or stopped > due_on
+        status = DeadlineStatus.CONCLUDED_LATE if late else DeadlineStatus.CONCLUDED_ON_TIME
+        return DeadlineState(status, due_on, None, days_used, 0, provisional, breach)
+    days_left = calendar.working_days_between(today, due_on) - calendar.working_days_between(due_on, today)
+    if breach is not None or today > due_on:
+        status = DeadlineStatus.OVERDUE
+    elif days_left <= warning_days:
+        status = DeadlineStatus.WARNING
+    else:
+        status = DeadlineStatus.ON_TIME
+    return DeadlineState(status, due_on, days_left, days_used, 0, provisional, breach)

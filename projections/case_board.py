@@ -23,7 +23,7 @@ from eventsourcing.utils import get_topic
 from aggregates.case import CLOCK_EVENTS, OPEN_STATES, STATE_AFTER, Case, State, fold_clock, writer_of
 from aggregates.deadline import DeadlineState
 from infra.view_store import Transaction
-from projections.deadline_clock import CalendarOf, deadline_states, new_clock
+from projections.deadline_clock import CalendarOf, deadline_states, delivery_state, new_clock
 from projections.row_batch import RowBatch
 
 COLUMNS = (
@@ -173,9 +173,9 @@ def query_board(tx: Transaction, query: BoardQuery) -> list[dict[str, Any]]:
 def with_deadlines(
     tx: Transaction, rows: list[dict[str, Any]], today: date, calendar_of: CalendarOf
 ) -> list[dict[str, Any]]:
-    """The rows with each case's due dates as of ``today`` (``due``, with each limit's recorded breach) and
-    its last recomputation (``due_moved``): null before acceptance, and null when no new schedule ever moved
-    them."""
+    """The rows with each case's due dates as of ``today`` (``due``, with each limit's recorded breach, the
+    delivery limit's once decided, 行政许可法 第44条) and its last recomputation (``due_moved``): null before
+    acceptance, and null when no new schedule ever moved them."""
     if not rows:
         return rows
     marks = ", ".join("?" for _ in rows)
@@ -190,7 +190,9 @@ def with_deadlines(
         row["due"] = None
         if states is not None:
             promised, statutory = states
-            provisional = sorted({*promised.provisional_years, *statutory.provisional_years})
+            delivery = delivery_state(clock, calendar_of, today) if clock else None
+            counted = (promised, statutory) if delivery is None else (promised, statutory, delivery)
+            provisional = sorted({year for state in counted for year in state.provisional_years})
             row["due"] = {
                 "promised": promised.due_on.isoformat() if promised.due_on else None,
                 "statutory": statutory.due_on.isoformat() if statutory.due_on else None,
@@ -199,6 +201,10 @@ def with_deadlines(
                 # a breach the timer recorded stays shown, even when a change since moved the date later
                 "promised_breach": _breach_json(promised),
                 "statutory_breach": _breach_json(statutory),
+                # 行政许可法 第44条: null while no delivery clock runs (before the decision, or decided
+                # before the clock was kept)
+                "delivery": delivery.due_on.isoformat() if delivery and delivery.due_on else None,
+                "delivery_breach": _breach_json(delivery) if delivery else None,
             }
         row["due_moved"] = clock["due_moved"] if clock else None
     return rows

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedule
-from aggregates.case import Case, Limit, deadline_inputs
+from aggregates.case import Case, Limit, deadline_inputs, delivery_inputs
 from aggregates.deadline import DeadlineState, deadline_state
 
 CalendarOf = Callable[[tuple[YearSchedule, ...]], WorkingCalendar]
@@ -35,6 +35,8 @@ def new_clock(submitted: Case.Submitted) -> dict[str, Any]:
         "calendar_years": {},
         "due_moved": None,
         "breaches": {},
+        "delivery_limit_days": None,
+        "delivered_on": None,
     }
 
 
@@ -60,5 +62,18 @@ def deadline_states(
             state(Limit.PROMISED, clock["promised_limit_days"]),
             state(Limit.STATUTORY, clock["statutory_limit_days"]),
         )
+    except DateOutsideCalendar:
+        return None
+
+
+def delivery_state(clock: dict[str, Any], calendar_of: CalendarOf, today: date) -> DeadlineState | None:
+    """The delivery limit (行政许可法 第44条) as of the end of ``today``; None when no delivery clock applies
+    (:func:`aggregates.case.delivery_inputs`; a clock folded before the board kept it, until a rebuild) or
+    outside every calendar."""
+    inputs = delivery_inputs(clock)
+    if inputs is None:
+        return None
+    try:
+        return deadline_state(calendar_of(recorded_calendar(clock)), inputs, today)
     except DateOutsideCalendar:
         return None

@@ -132,6 +132,12 @@ BOARD_ROW: Schema = {
                 "provisional_years": {"type": "array", "items": {"type": "integer"}},
                 "promised_breach": BREACH,
                 "statutory_breach": BREACH,
+                "delivery": {
+                    **NULLABLE_DATE,
+                    "description": "送达 due (行政许可法 第44条: 10 working days from the decision); null "
+                    "while no delivery clock runs: before the decision, or decided before the clock was kept",
+                },
+                "delivery_breach": BREACH,
             },
         },
         "due_moved": {

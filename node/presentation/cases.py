@@ -8,23 +8,29 @@ from typing import Any
 
 from aggregates.bundle import BundleCase, shared_materials
 from aggregates.calendar import CalendarKind, DateOutsideCalendar
-from aggregates.case import Case
+from aggregates.case import Case, Limit
 from aggregates.deadline import DeadlineState
 from node.calendar.statutory_holidays import PROVISIONAL_SOURCE
 from node.usecases.cases import CaseService, TimelineEntry
 
 
 def deadlines_json(case: Case, cases: CaseService, instant: datetime | None = None) -> dict[str, Any] | None:
-    """Both limits as of ``instant`` (now when None), each saying whether it counts through a provisional
-    year; None before acceptance."""
+    """The limits as of ``instant`` (now when None), each saying whether it counts through a provisional
+    year: the promised and statutory ones once accepted (null before acceptance and after a withdrawal), the
+    delivery (行政许可法 第44条) and the rectification (整改) ones when they apply; None when none does."""
     as_of = instant or cases.now()
     deadlines = cases.deadlines(case, as_of)
-    if deadlines is None:
+    later = {
+        "delivery": cases.delivery_deadline(case, as_of),
+        "rectification": cases.rectification_deadline(case, as_of),
+    }
+    if deadlines is None and all(state is None for state in later.values()):
         return None
     return {
         "as_of": as_of.isoformat(),
-        "promised": _deadline_json(deadlines.promised),
-        "statutory": _deadline_json(deadlines.statutory),
+        "promised": _deadline_json(deadlines.promised) if deadlines else None,
+        "statutory": _deadline_json(deadlines.statutory) if deadlines else None,
+        **{limit: _deadline_json(state) for limit, state in later.items() if state is not None},
         # the years whose schedule the case's writer recorded (DeadlinesRecomputed): counted with these
         "calendar_years": [
             {"year": s.year, "kind": s.kind.value, "source": s.source, "version": s.version}
@@ -133,6 +139,31 @@ def bundle_json(bundle: BundleCase, filed: list[Case], cases: CaseService) -> di
         "filing_province": bundle.filing_province,
         "delivered": bundle.delivered,
         "delivery": bundle.delivery,
+        "delivery_due": bundle_delivery_due(filed, cases),
         "bundle_materials": shared_materials(filed),
         "cases": [case_json(case, cases) for case in filed],
+    }
+
+
+def bundle_delivery_due(filed: list[Case], cases: CaseService) -> dict[str, Any] | None:
+    """When the bundle's one delivery is due: each item decided runs its own delivery clock from its own
+    decision (行政许可法 第44条), so the combined delivery is due by the earliest due date of the items not
+    delivered yet, and names them; None while no item's delivery clock runs."""
+    running = [
+        (state, case)
+        for case in filed
+        if case.clock_runs(Limit.DELIVERY)
+        and isinstance(state := cases.delivery_deadline(case), DeadlineState)
+        and state.due_on is not None
+    ]
+    if not running:
+        return None
+    due_on = min(state.due_on for state, _case in running if state.due_on is not None)
+    provisional = sorted({year for state, _case in running for year in state.provisional_years})
+    return {
+        "due_on": due_on.isoformat(),
+        "items_due": [case.case_no for state, case in running if state.due_on == due_on],
+        "breached": [case.case_no for state, case in running if state.breach is not None],
+        "calendar": CalendarKind.PROVISIONAL.name if provisional else "OFFICIAL",
+        "provisional_years": provisional,
     }

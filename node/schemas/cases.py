@@ -305,6 +305,10 @@ DEADLINE_STATE: Schema = {
         "breach": BREACH,
     },
 }
+NULLABLE_DEADLINE_STATE: Schema = {
+    "anyOf": [{"type": "null"}, DEADLINE_STATE],
+    "description": "null before acceptance and after a withdrawal, when only a later clock applies",
+}
 DEADLINES: Schema = {
     "anyOf": [
         {"type": "null"},
@@ -313,8 +317,20 @@ DEADLINES: Schema = {
             "required": ["as_of", "promised", "statutory"],
             "properties": {
                 "as_of": {"type": "string"},
-                "promised": DEADLINE_STATE,
-                "statutory": DEADLINE_STATE,
+                "promised": NULLABLE_DEADLINE_STATE,
+                "statutory": NULLABLE_DEADLINE_STATE,
+                "delivery": {
+                    **DEADLINE_STATE,
+                    "description": "送达 (行政许可法 第44条): 10 working days from the decision (the day "
+                    "not counted), stopped by the delivery: CONCLUDED_ON_TIME or CONCLUDED_LATE once "
+                    "delivered. Absent when no delivery clock applies: no decision, a refusal (不予受理), or "
+                    "a decision recorded before the clock was kept",
+                },
+                "rectification": {
+                    **DEADLINE_STATE,
+                    "description": "整改 of a 差评, due on the date set at rating, stopped by the office's "
+                    "answer or an upheld appeal (CONCLUDED_ON_TIME or CONCLUDED_LATE). Absent without a 差评",
+                },
                 "calendar_years": {
                     "type": "array",
                     "description": "years whose schedule the case's writer recorded when a due date moved "
@@ -538,6 +554,21 @@ BUNDLE_CASE: Schema = {
         "filing_province": {"type": "string"},
         "delivered": {"type": "boolean"},
         "delivery": NULLABLE_STRING,
+        "delivery_due": {
+            "type": ["object", "null"],
+            "description": "when the one combined delivery is due (行政许可法 第44条): each item decided "
+            "runs its own delivery clock from its own decision, so the bundle is due by the earliest due "
+            "date of its items not delivered yet (`items_due` names them, by case number; `breached`: "
+            "those whose delivery limit was breached). Null while no item's delivery clock runs",
+            "required": ["due_on", "items_due", "breached", "calendar", "provisional_years"],
+            "properties": {
+                "due_on": {"type": "string"},
+                "items_due": {"type": "array", "items": {"type": "string"}},
+                "breached": {"type": "array", "items": {"type": "string"}},
+                "calendar": {"type": "string", "enum": ["OFFICIAL", "PROVISIONAL"]},
+                "provisional_years": {"type": "array", "items": {"type": "integer"}},
+            },
+        },
         "bundle_materials": {"type": "array", "items": BUNDLE_MATERIAL},
         "cases": {"type": "array", "items": CASE},
     },

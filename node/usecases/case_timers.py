@@ -29,8 +29,12 @@ class FlagOutcome(StrEnum):
     ELSEWHERE = "ELSEWHERE"  # another province writes the case now: it flags it, or this one later
 
 
-# The states in which some clock of a case runs, so the timer looks at the case
-TIMED_STATES = frozenset({State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE})
+# The states in which some clock of a case runs, so the timer looks at the case: the decision limits, the
+# supplement's due date, the delivery limit of a decision (CONCLUDED until delivered, 行政许可法 第44条). A
+# rectification (整改) runs in whichever state the case was rated: the timer looks at it while it is open.
+TIMED_STATES = frozenset(
+    {State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE, State.CONCLUDED}
+)
 _Step = Callable[[Case, Actor, datetime, list[str]], bool]
 
 
@@ -54,7 +58,7 @@ class CaseTimers:
                     return
 
         case = self._cases.case(case_id)
-        if case.state not in TIMED_STATES:
+        if case.state not in TIMED_STATES and not case.clock_runs(Limit.RECTIFICATION):
             return []
         if not self._cases.writes(case):
             return []  # a replica: the writing province's timer records it, and it comes back replicated
@@ -105,9 +109,24 @@ class CaseTimers:
         ):
             recorded.append(f"DeadlineWarned:{limit}")
 
+    def _delivery_limit(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+        """送达 (行政许可法 第44条): warn and breach until the decision is delivered. The writer then is the
+        province that delivers (the receiving province in PROXY, at its window): its timer records."""
+        state = self._cases.delivery_deadline(case, at) if case.clock_runs(Limit.DELIVERY) else None
+        if state is not None:
+            self._warn_or_breach(case, actor, at, recorded, Limit.DELIVERY, state)
+        return False
+
+    def _rectification_limit(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+        """整改 of a 差评: warn and breach until the office answers, or an appeal against it is upheld."""
+        state = self._cases.rectification_deadline(case, at) if case.clock_runs(Limit.RECTIFICATION) else None
+        if state is not None:
+            self._warn_or_breach(case, actor, at, recorded, Limit.RECTIFICATION, state)
+        return False
+
     @property
     def _steps(self) -> tuple[_Step, ...]:
-        return (self._supplement_due, self._decision_limits)
+        return (self._supplement_due, self._decision_limits, self._delivery_limit, self._rectification_limit)
 
     def _adopt_newer_calendar(self, case: Case, actor: Actor, at: datetime) -> bool:
         """Record the node's schedule of a year the case counts through otherwise, when a due date moves."""

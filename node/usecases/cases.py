@@ -24,10 +24,10 @@ from eventsourcing.utils import register_topic
 from aggregates.applicant import Applicant
 from aggregates.bundle import BundleCase
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
-from aggregates.case import Case, Limit, Part, deadline_inputs
+from aggregates.case import Case, Limit, Part, breach_of, deadline_inputs, delivery_inputs
 from aggregates.certificate import Status, holder_digest
 from aggregates.clock import china_date
-from aggregates.deadline import DeadlineState, deadline_state
+from aggregates.deadline import DeadlineState, deadline_state, fixed_deadline_state
 from aggregates.erasure import ERASED
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -518,6 +518,43 @@ class CaseService:
             promised=state(Limit.PROMISED, case.item.promised_limit_days),
             statutory=state(Limit.STATUTORY, case.item.statutory_limit_days),
         )
+
+    def delivery_deadline(
+        self, case: Case, as_of: datetime | None = None
+    ) -> DeadlineState | DateOutsideCalendar | None:
+        """The delivery limit (送达, 行政许可法 第44条: 10 working days from the decision, stopped by the
+        delivery) as of an instant, counted with the case's calendar; None when no delivery clock applies
+        (no decision, a refusal, or a decision recorded before the clock was kept)."""
+        inputs = delivery_inputs(case.delivery_facts)
+        if inputs is None:
+            return None
+        try:
+            return deadline_state(
+                self.calendar_of(case), inputs, china_date(as_of or self._clock()), self._warning_days
+            )
+        except DateOutsideCalendar as e:
+            return e
+
+    def rectification_deadline(
+        self, case: Case, as_of: datetime | None = None
+    ) -> DeadlineState | DateOutsideCalendar | None:
+        """The rectification of a 差评 (整改), due on the date set at rating, stopped by the office's answer
+        or by an upheld appeal (申诉成立); None when the case has no rectification."""
+        if case.rectification_due_on is None or case.rated_on is None:
+            return None
+        closed = case.rectification_closed_on
+        try:
+            return fixed_deadline_state(
+                self.calendar_of(case),
+                date.fromisoformat(case.rated_on),
+                date.fromisoformat(case.rectification_due_on),
+                date.fromisoformat(closed) if closed else None,
+                china_date(as_of or self._clock()),
+                self._warning_days,
+                breach_of(case.breaches, Limit.RECTIFICATION),
+            )
+        except DateOutsideCalendar as e:
+            return e
 
     # Internals
 

@@ -70,6 +70,8 @@ def test_the_official_year_moves_a_provisional_due_date_once(
         "provisional_years": [NEXT],
         "promised_breach": None,
         "statutory_breach": None,
+        "delivery": None,  # 行政许可法 第44条: no decision yet, no delivery clock
+        "delivery_breach": None,
     }
     assert row["due_moved"] is None
 

@@ -42,7 +42,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from aggregates.bundle import BundleCase
-from aggregates.case import Case, State
+from aggregates.case import Case, Limit, State
 from aggregates.certificate import Certificate
 from aggregates.deadline import DeadlineInputs, DeadlineState, Suspension, due_date
 from aggregates.erasure import ERASED
@@ -55,6 +55,7 @@ from node.audit.replay import replay_log
 from node.audit.verify import recompute, verify
 from node.bootstrap import build_services, close_services
 from node.cli import main as cli
+from node.presentation.cases import case_json
 from node.services import Services
 from node.settings import Settings, load_settings
 from node.store.application import NotFound
@@ -65,10 +66,11 @@ from node.usecases.case_commands import (
     RECORD_REVIEW,
     WITHDRAW,
 )
+from node.workers.deadline_timer import DeadlineTimer
 from projections.case_board import CaseBoard
 from projections.case_view import DETAIL_JSON
 from projections.service_statistics import ServiceStatistics, StatisticsQuery, statistics
-from tests.builders import FakeClock, review_calls
+from tests.builders import FakeClock, day_by_day, review_calls
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "stores" / "round1"
 SH = "310000"
@@ -97,7 +99,7 @@ UPCAST = {
     },
     # 行政许可法 第38条: decisions and review steps recorded before the rule carry no basis, remedies or role
     "Refused": dict.fromkeys(("ground", "legal_basis", "remedies", "competent_agency")),
-    "Concluded": dict.fromkeys(("reason", "legal_basis", "remedies")),
+    "Concluded": dict.fromkeys(("reason", "legal_basis", "remedies", "delivery_limit_days")),
     "ReviewStepRecorded": {"title": None},
 }
 # A day after the last event the old code wrote (expected.json: last_event_at), never the wall clock's.
@@ -389,6 +391,51 @@ def test_todays_commands_work_on_cases_the_old_code_accepted(old_store: OldStore
         bytes.fromhex(new_head["root_hash"]),
         [bytes.fromhex(h) for h in proof["path"]],
     )
+
+
+def test_article_44_decisions_the_old_code_left_undelivered_run_no_delivery_clock(
+    old_store: OldStore,
+) -> None:
+    """行政许可法 第44条, the cut-over: given the decisions round 1 recorded (``Case.Concluded`` version 1)
+    and left undelivered, when today's timer runs weeks later, then none of their delivery limits is warned
+    of or breached: no delivery clock ran for a decision recorded before it was kept. A decision recorded
+    today (version 3) runs its clock: due the 10th working day after it."""
+    clock = FakeClock(NOW)
+    services = build_services(old_store.settings, clock=clock)
+    try:
+        marks = old_store.cases
+        undelivered = [*marks["joint"], marks["denied_after_extension"], marks["supplement_timed_out"]]
+        for case_id in undelivered:
+            case = services.cases.case(case_id)
+            assert (case.state, case.delivery_limit_days) == (State.CONCLUDED, None)
+            assert not case.clock_runs(Limit.DELIVERY)
+            assert services.cases.delivery_deadline(case) is None
+            assert "delivery" not in (case_json(case, services.cases)["deadlines"] or {})
+        decided_id = marks["accepted_open"][0]
+        for step, officer, extra in review_calls(HANDLER):
+            services.cases.run(RECORD_REVIEW, decided_id, officer, step=step, opinion="同意", **extra)
+        decided = services.cases.run(CONCLUDE, decided_id, HANDLER, result="ISSUED")
+        assert decided.delivery_limit_days == 10
+        due = services.cases.delivery_deadline(decided)
+        assert isinstance(due, DeadlineState)
+        assert due.due_on == day_by_day(services.cases.calendar_of(decided), date(2026, 4, 14), 10)
+        timer = DeadlineTimer(services.app, services.timers, services.settings.timer_batch_events)
+        recorded: Counter[str] = Counter()
+        for day in ("2026-04-24", "2026-06-01"):
+            clock.set_china_time(day)
+            recorded.update(timer.tick())
+        assert not [c for c in undelivered if {"DELIVERY"} & {*services.cases.case(c).deadlines_warned}]
+        assert not [c for c in undelivered if "DELIVERY" in services.cases.case(c).breaches]
+        # the supplement round 1 left open lapsed: the timer decided it today (补正超时), under the clock
+        timed_out = marks["supplement_requested"]
+        assert services.cases.case(timed_out).result == "SUPPLEMENT_TIMEOUT"
+        breached = {
+            c for c in (*undelivered, decided_id, timed_out) if "DELIVERY" in services.cases.case(c).breaches
+        }
+        assert breached == {decided_id, timed_out}
+        assert recorded["DeadlineBreached:DELIVERY"] == 2
+    finally:
+        close_services(services)
 
 
 def test_old_ratings_and_appeals_read_as_they_were_meant_and_the_old_appeal_is_reviewed_today(
