@@ -101,10 +101,15 @@ class Federation:
         )
 
     async def wait_for(
-        self, province: str, path: str, ready: Callable[[dict[str, Any]], bool], what: str
+        self,
+        province: str,
+        path: str,
+        ready: Callable[[dict[str, Any]], bool],
+        what: str,
+        bound_s: float = REPLICA_WAIT_S,
     ) -> dict[str, Any]:
         """Poll ``province``'s node until its replica of ``path`` satisfies ``ready`` (bounded)."""
-        deadline = time.monotonic() + REPLICA_WAIT_S
+        deadline = time.monotonic() + bound_s
         url = self.nodes[province].http_url + path
         while True:
             async with self.session.get(url, headers=self.headers(province, Role.AUDITOR)) as response:
@@ -112,7 +117,7 @@ class Federation:
                 if response.status == 200 and ready(body):
                     return body
             if time.monotonic() > deadline:
-                raise DemoError(f"province {province} did not show {what} within {REPLICA_WAIT_S}s")
+                raise DemoError(f"province {province} did not show {what} within {bound_s:g}s")
             await asyncio.sleep(0.05)
 
     async def wait_for_state(self, province: str, case_id: str, state: str) -> dict[str, Any]:

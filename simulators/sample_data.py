@@ -99,6 +99,23 @@ REVIEW_STEPS: tuple[tuple[str, dict[str, str], int], ...] = (
 )
 
 
+# Who hears a 行政复议 of a provincial department's decision (本级人民政府) and a court that may hear
+# the 行政诉讼, for the remedies a negative decision names (行政许可法 第38条). Illustrative: a real
+# office names its own.
+_REMEDIES = {
+    "310000": ("上海市人民政府", "上海市第三中级人民法院"),
+    "320000": ("江苏省人民政府", "南京市中级人民法院"),
+    "330000": ("浙江省人民政府", "杭州市中级人民法院"),
+    "340000": ("安徽省人民政府", "合肥市中级人民法院"),
+}
+
+
+def remedies(province: str) -> dict[str, str]:
+    """The remedies a negative decision of ``province`` names: its 复议 body and a 诉讼 court."""
+    body, court = _REMEDIES[province]
+    return {"reconsideration_body": body, "litigation_court": court}
+
+
 def extension_approval(province: str, reference: str) -> dict[str, str]:
     """The approval and notice an extension (延期) carries (行政许可法 第42条): the head of the organ who
     approved it, synthetic and illustrative, and the notice that told the applicant why, given today."""
