@@ -79,10 +79,12 @@ def _notice_line(result: FlowResult) -> str:
 
 
 def _deemed_ok(result: FlowResult) -> bool:
+    facts = result.facts
+    deemed_once: bool = facts["timeline"].count("AcceptanceDeemed") == 1
     return (
-        result.facts["accepted_on"] == result.facts["received_on"]
-        and result.facts["timeline"].count("AcceptanceDeemed") == 1
-        and result.facts["delivery"] == "CONCLUDED_ON_TIME"
+        deemed_once
+        and facts["accepted_on"] == facts["received_on"]
+        and facts["delivery"] == "CONCLUDED_ON_TIME"
     )
 
 
