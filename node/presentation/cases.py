@@ -60,6 +60,8 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
         "missing_materials": case.missing_materials(),
         "supplement": case.open_supplement,
         "supplement_rounds": case.supplement_rounds,
+        "task": case.open_task,
+        "special_procedure": case.special_procedure,
         "review_steps": case.review_steps,
         "reviews": case.reviews,
         "decision": case.decision,

@@ -1,5 +1,5 @@
 """What time and other provinces' certificates do to the open cases this node writes: the deadline timer's
-step (supplement timeouts, warnings, breaches, a newer calendar adopted) and the reliance watcher's flag on a
+step (lapsed supplements, warnings, breaches, a newer calendar adopted) and the reliance watcher's flag on a
 case whose certificate left VALID. Each record happens at most once per case, because the aggregate refuses a
 repeat."""
 
@@ -11,7 +11,7 @@ from enum import StrEnum
 import structlog
 
 from aggregates.calendar import DateOutsideCalendar
-from aggregates.case import Case, Result, State
+from aggregates.case import Case, State
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState, DeadlineStatus
 from aggregates.responsibility import Actor
@@ -36,7 +36,8 @@ class CaseTimers:
     # The timer's step for one case: exactly once per case, because the aggregate refuses repeats
 
     def check_timers(self, case_id: str) -> list[str]:
-        """Record what time has made due: supplement timeout, deadline warning, deadline breach."""
+        """Record what time has made due: a lapsed supplement (the handling office then decides), a deadline
+        warning, a deadline breach."""
         recorded: list[str] = []
 
         def step(case: Case, at: datetime) -> None:
@@ -44,10 +45,14 @@ class CaseTimers:
             # the timer acts for the province that decides the case
             actor = Actor(case.handling_province, TIMER_OFFICE, TIMER_OPERATOR)
             supplement = case.open_supplement
-            if supplement is not None and china_date(at) > date.fromisoformat(supplement["due_on"]):
-                case.time_out_supplement(actor, at)
-                recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
-                return
+            # a lapsed supplement is a fact for the handling office to decide on, never the timer's decision;
+            # the case's clocks go on (or stay stopped) as they were, so the deadlines are still checked
+            if (
+                supplement is not None
+                and china_date(at) > date.fromisoformat(supplement["due_on"])
+                and case.lapse_supplement(actor, at)
+            ):
+                recorded.append("SupplementLapsed")
             if self._adopt_newer_calendar(case, actor, at):
                 recorded.append("DeadlinesRecomputed")
             deadlines = self._cases.deadlines(case, at)
