@@ -47,7 +47,7 @@ from projections.certificate_uses import CertificateUses
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
 from simulators.sample_data import credit_code
-from tests.builders import EXTENSION_APPROVAL, FakeClock
+from tests.builders import EXTENSION_APPROVAL, SPECIAL_PROCEDURE_NOTICE, FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.test_case_service import APPLICANT, JS_HANDLER, SH_WINDOW, approve, id_card, proxy_case
@@ -329,7 +329,12 @@ def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
         ),
         "supply": lambda: cases.run(PROVIDE_SUPPLEMENT, case_id, SH_WINDOW),
         "special": lambda: cases.run(
-            START_SPECIAL_PROCEDURE, case_id, JS_HANDLER, kind="INSPECTION", reason="现场核查"
+            START_SPECIAL_PROCEDURE,
+            case_id,
+            JS_HANDLER,
+            kind="EXPERT_REVIEW",
+            reason="专家评审",
+            **SPECIAL_PROCEDURE_NOTICE,
         ),
         "end_special": lambda: cases.run(END_SPECIAL_PROCEDURE, case_id, JS_HANDLER, outcome="核查完毕"),
         "extend": lambda: cases.run(EXTEND, case_id, JS_HANDLER, days=3, reason="复杂", **EXTENSION_APPROVAL),

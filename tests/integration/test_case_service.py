@@ -39,8 +39,8 @@ from node.usecases.case_commands import (
 )
 from node.usecases.catalogue import CatalogueService
 from node.workers.deadline_timer import DeadlineTimer
-from simulators.sample_data import sample_catalogue
 from projections.case_board import BoardQuery, CaseBoard, board_counts, query_board
+from simulators.sample_data import sample_catalogue
 from tests.builders import (
     EXTENSION_APPROVAL,
     REFUSAL,
@@ -110,7 +110,8 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
     case = cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿复印件不清晰")
     assert case.open_supplement is not None
     assert case.open_supplement["due_on"] == "2025-10-20"  # 10 working days, the holiday skipped
-    # the sample item names no law that stops the clock for a supplement after acceptance (行政许可法 has none)
+    # the sample item names no law that stops the clock for a supplement after acceptance (行政许可法 has
+    # none)
     assert deadlines(node, case)[0].status != "SUSPENDED"
 
     clock.set_china_time("2025-10-09")
@@ -221,9 +222,9 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
 
 
 def test_an_unanswered_supplement_lapses_and_a_handler_concludes_it(node: Services, clock: FakeClock) -> None:
-    """行政许可法 第38条: given a supplement asked for after acceptance, when its due date passes, then the timer
-    records the lapse once (SupplementLapsed) and decides nothing: the case waits, the board lists it, and a
-    handler concludes SUPPLEMENT_TIMEOUT with a reason, a legal basis and the remedies."""
+    """行政许可法 第38条: given a supplement asked for after acceptance, when its due date passes, then the
+    timer records the lapse once (SupplementLapsed) and decides nothing: the case waits, the board lists it,
+    and a handler concludes SUPPLEMENT_TIMEOUT with a reason, a legal basis and the remedies."""
     case_id = proxy_case(node, clock)
     clock.set_china_time("2025-09-26")
     node.cases.run(ACCEPT, case_id, JS_HANDLER)
@@ -251,7 +252,8 @@ def test_an_unanswered_supplement_lapses_and_a_handler_concludes_it(node: Servic
         assert board_counts(tx, "320000")["awaiting_decision"] == 1
     case = node.cases.run(CONCLUDE, case_id, JS_HANDLER, **SUPPLEMENT_TIMEOUT_DECISION)
     assert (case.state, case.result, case.open_task) == (State.CONCLUDED, "SUPPLEMENT_TIMEOUT", None)
-    assert case.decision is not None and case.decision["reason"] == "申请人逾期未补正材料"
+    assert case.decision is not None
+    assert case.decision["reason"] == "申请人逾期未补正材料"
     concluded = node.cases.timeline(case_id)[-1]
     assert (concluded.event, concluded.operator_id) == ("Concluded", JS_HANDLER.operator_id)
     node.projections[CaseBoard.name].tick()
@@ -378,8 +380,9 @@ def test_deadlines_across_spring_festival_2026(node: Services, clock: FakeClock)
 def test_a_supplement_lapsed_before_acceptance_waits_for_a_handlers_refusal(
     node: Services, clock: FakeClock
 ) -> None:
-    """行政许可法 第32条, 第38条: given a supplement asked for before acceptance, when it lapses, then the timer
-    records the lapse and the handling office refuses, with a reason (不予受理); the timer never does."""
+    """行政许可法 第32条, 第38条: given a supplement asked for before acceptance, when it lapses, then the
+    timer records the lapse and the handling office refuses, with a reason (不予受理); the timer never
+    does."""
     case_id = proxy_case(node, clock)
     case = node.cases.run(
         REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿复印件不清晰"
@@ -392,7 +395,8 @@ def test_a_supplement_lapsed_before_acceptance_waits_for_a_handlers_refusal(
     assert timer.tick() == {"SupplementLapsed": 1}
     case = node.cases.case(case_id)
     assert case.state == State.SUPPLEMENT_REQUESTED
-    assert case.open_task is not None and case.open_task["decision"] == "REFUSE"
+    assert case.open_task is not None
+    assert case.open_task["decision"] == "REFUSE"
     lapsed = node.cases.timeline(case_id)[-1]
     assert (lapsed.event, lapsed.province, lapsed.office_code) == ("SupplementLapsed", "320000", "SYSTEM")
     with pytest.raises(IllegalTransition, match="lapsed"):

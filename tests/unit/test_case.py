@@ -277,8 +277,8 @@ def test_one_supplement_notice_lists_all_missing_materials_and_rounds_are_counte
 
 
 def test_a_supplement_after_acceptance_suspends_the_clock_where_the_items_law_says_so() -> None:
-    """Given an item whose law stops the clock during a supplement after acceptance (行政许可法 itself provides
-    no such stop), when a supplement is asked for and given, then the clock stood still meanwhile."""
+    """Given an item whose law stops the clock during a supplement after acceptance (行政许可法 itself
+    provides no such stop), when a supplement is asked for and given, then the clock stood still meanwhile."""
     case = accepted(item(clock_stops=SUPPLEMENT_STOPS))
     case.request_supplement(["M02"], "户口簿页缺失", date(2026, 3, 20), JS_HANDLER, later(2))
     case.attach_material("M02", SH_WINDOW, later(4), file_digest="sha256:" + "d" * 64)
