@@ -101,11 +101,10 @@ class ClockStops:
             "special_procedures": [
                 {"kind": s.kind, "legal_basis": _listed(s.legal_basis)} for s in self.special_procedures
             ],
-            "supplement": {
+            "supplement_after_acceptance": {
                 "stops_clock": self.supplement_stops_clock,
                 "legal_basis": _listed(self.supplement_basis),
             },
-            "before_rule": self.before_rule,
         }
 
     @classmethod
@@ -116,9 +115,8 @@ class ClockStops:
             special_procedures=tuple(
                 ClockStop(s["kind"], _tupled(s["legal_basis"])) for s in fields["special_procedures"]
             ),
-            supplement_stops_clock=fields["supplement"]["stops_clock"],
-            supplement_basis=_tupled(fields["supplement"]["legal_basis"]),
-            before_rule=fields["before_rule"],
+            supplement_stops_clock=fields["supplement_after_acceptance"]["stops_clock"],
+            supplement_basis=_tupled(fields["supplement_after_acceptance"]["legal_basis"]),
         )
 
     @classmethod
@@ -316,14 +314,18 @@ class ItemDefinition:
         fields["modes"] = list(self.modes)
         fields["materials"] = [{**asdict(m), "substitutes": list(m.substitutes)} for m in self.materials]
         fields["joint_parts"] = [asdict(p) for p in self.joint_parts]
-        fields["clock_stops"] = self.clock_stops.event_fields()
+        if self.clock_stops.before_rule:
+            # as recorded: without the section, so a case filed under this version keeps its effect
+            del fields["clock_stops"]
+        else:
+            fields["clock_stops"] = self.clock_stops.event_fields()
         return fields
 
     @classmethod
     def from_event_fields(cls, fields: dict[str, Any]) -> ItemDefinition:
         """The item as recorded. One recorded before items declared what stops their clock (catalogue events
         and the ``item`` of ``Case.Submitted`` then lacked ``clock_stops``) keeps the effect it had:
-        :data:`BEFORE_RULE`."""
+        :data:`BEFORE_RULE`. Its next version, published with :meth:`create`, gets the law's default."""
         return cls(
             **{
                 **fields,

@@ -391,6 +391,14 @@ CASE: Schema = {
                 "version": {"type": "integer"},
                 "promised_limit_days": {"type": "integer"},
                 "statutory_limit_days": {"type": "integer"},
+                "clock_stops": {
+                    "type": "object",
+                    "description": "what stops the decision clock under the item version filed under: "
+                    "special_procedures (kind, legal_basis) and supplement_after_acceptance (stops_clock, "
+                    "legal_basis); before_rule: the version was recorded before items declared it (the old "
+                    "kinds HEARING, INSPECTION, EXPERT_REVIEW, TESTING stop the clock, so does a supplement "
+                    "after acceptance; legal_basis null)",
+                },
             },
         },
         "receiving_province": {"type": "string"},
@@ -627,7 +635,11 @@ CLOCK_STOPS = {
                             "description": f"one of {', '.join(SpecialProcedure)}, or another kind a law "
                             "provides",
                         },
-                        "legal_basis": {**ARTICLES, "description": "the articles, as text"},
+                        "legal_basis": {
+                            **ARTICLES,
+                            "type": ["array", "null"],
+                            "description": "the articles, as text (null or omitted: 第四十五条)",
+                        },
                     },
                     ["kind"],
                 ),
@@ -641,8 +653,9 @@ CLOCK_STOPS = {
                     },
                     "legal_basis": {
                         **ARTICLES,
-                        "description": "required when stops_clock is true, and only then: the law that "
-                        "provides the stop",
+                        "type": ["array", "null"],
+                        "description": "required when stops_clock is true, and only then (else null or "
+                        "omitted): the law that provides the stop",
                     },
                 },
                 ["stops_clock"],
