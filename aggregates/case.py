@@ -474,8 +474,10 @@ class Case(Aggregate):
 
     class Concluded(Aggregate.Event):
         """办结. Version 2 added, for a DENIED result (不予许可, 行政许可法 第38条第二款), the ``reason``, the
-        ``legal_basis`` and the ``remedies`` (None for other results). A version 1 event (round 1) was
-        recorded before the rule: none of them (None), whatever its result, and it keeps that meaning."""
+        ``legal_basis`` and the ``remedies`` (None for other results); a SUPPLEMENT_TIMEOUT a handler decided
+        on a lapsed supplement carries them too (one the timer recorded before that rule: None). A version 1
+        event (round 1) was recorded before the rule: none of them (None), whatever its result, and it keeps
+        that meaning."""
 
         class_version = 2
 

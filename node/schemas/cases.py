@@ -296,8 +296,8 @@ DECISION: Schema = {
     "type": ["object", "null"],
     "description": "the negative decision (REFUSED: 不予受理; DENIED: 不予许可) with its reason, ground "
     "(refusals), legal basis, remedies and, for a matter outside the office's competence, the competent "
-    "agency. Null fields for a decision recorded before 行政许可法 第38条 was followed (or a supplement "
-    "timeout's). Null: none",
+    "agency; SUPPLEMENT_TIMEOUT: a handler's conclusion on a lapsed supplement. Null fields for a "
+    "decision recorded before 行政许可法 第38条 was followed. Null: none",
     "required": ["kind", "reason", "ground", "legal_basis", "remedies", "competent_agency"],
     "properties": {
         "kind": {"type": "string", "enum": ["REFUSED", "DENIED", "SUPPLEMENT_TIMEOUT"]},
