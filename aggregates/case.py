@@ -22,7 +22,7 @@ from uuid import uuid4
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.calendar import YearSchedule
-from aggregates.catalogue import ItemDefinition, Mode
+from aggregates.catalogue import NOT_SPECIAL, ItemDefinition, Mode
 from aggregates.certificate import Status
 from aggregates.clock import china_date
 from aggregates.deadline import Breach, DeadlineInputs, Suspension
@@ -63,13 +63,6 @@ class ReviewStep(StrEnum):
     UNDERTAKE = "UNDERTAKE"  # 承办
     CHECK = "CHECK"  # 审核
     APPROVE = "APPROVE"  # 批准
-
-
-class SpecialProcedure(StrEnum):
-    HEARING = "HEARING"  # 听证
-    INSPECTION = "INSPECTION"  # 现场核查
-    EXPERT_REVIEW = "EXPERT_REVIEW"  # 专家评审
-    TESTING = "TESTING"  # 检验检测
 
 
 class Channel(StrEnum):
@@ -399,13 +392,50 @@ class Case(Aggregate):
             """A step recorded before the rule: the officer's role was not recorded."""
             state["title"] = None
 
+    class SupplementLapsed(Aggregate.Event):
+        """The supplement's due date passed without it: recorded once, by the deadline timer, as a fact. It
+        decides nothing: it opens the handling office's task to decide, with a reason (before acceptance a
+        refusal, 不予受理; after it a SUPPLEMENT_TIMEOUT conclusion), and the case waits for that."""
+
+        round: int
+        due_on: str
+        lapsed_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
     class SpecialProcedureStarted(Aggregate.Event):
+        """特别程序 (行政许可法 第45条): its time does not count in the decision limit. Version 2 added the
+        written notice that told the applicant how long it takes (所需时间书面告知申请人): ``expected_days``
+        (working days), ``notice_method``, ``notice_reference``, ``notified_on``, and the ``legal_basis`` the
+        case's item gives for the kind. A version 1 event (round 1 stored them) recorded none (None), and its
+        kind may be one of :data:`aggregates.catalogue.KINDS_BEFORE_RULE`: it stops the clock as it did."""
+
+        class_version = 2
+
         kind: str
         reason: str
         started_on: str
         province: str
         office_code: str
         operator_id: str
+        expected_days: int | None
+        notice_method: str | None
+        notice_reference: str | None
+        notified_on: str | None
+        legal_basis: list[str] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Started before 第45条 was followed: no notice of its time, no basis recorded."""
+            for unknown in (
+                "expected_days",
+                "notice_method",
+                "notice_reference",
+                "notified_on",
+                "legal_basis",
+            ):
+                state[unknown] = None
 
     class SpecialProcedureEnded(Aggregate.Event):
         outcome: str
@@ -458,12 +488,13 @@ class Case(Aggregate):
 
     class Concluded(Aggregate.Event):
         """办结. Version 2 added, for a DENIED result (不予许可, 行政许可法 第38条第二款), the ``reason``, the
-        ``legal_basis`` and the ``remedies`` (None for other results). A version 1 event (round 1) was
-        recorded before the rule: none of them (None), whatever its result, and it keeps that meaning.
-        Version 3 added ``delivery_limit_days``: the working days the decision must be delivered in
-        (行政许可法 第44条, :data:`DELIVERY_LIMIT_DAYS`). A decision recorded before version 3 has None: no
-        delivery clock runs for it (the cut-over: decisions left undelivered at the upgrade are not
-        breached retroactively)."""
+        ``legal_basis`` and the ``remedies`` (None for other results); a SUPPLEMENT_TIMEOUT a handler decided
+        on a lapsed supplement carries them too (one the timer recorded before that rule: None). A version 1
+        event (round 1) was recorded before the rule: none of them (None), whatever its result, and it keeps
+        that meaning. Version 3 added ``delivery_limit_days``: the working days the decision must be delivered
+        in (行政许可法 第44条, :data:`DELIVERY_LIMIT_DAYS`). A decision recorded before version 3 has None: no
+        delivery clock runs for it (the cut-over: decisions left undelivered at the upgrade are not breached
+        retroactively)."""
 
         class_version = 3
 
@@ -738,6 +769,8 @@ class Case(Aggregate):
         self.decision: dict[str, Any] | None = None
         # each review step (审查) as recorded: step, who (province, office_code, operator_id) and their title
         self.reviews: list[dict[str, Any]] = []
+        # the special procedure under way (特别程序, 第45条): kind, start, the notice of its time, its basis
+        self.special_procedure: dict[str, Any] | None = None
 
     @property
     def counting_facts(self) -> dict[str, Any]:
@@ -1155,7 +1188,7 @@ class Case(Aggregate):
             requested_on=requested_on.isoformat(),
             due_on=due_on.isoformat(),
             resume_state=self.state.value,
-            suspends_clock=self.accepted_on is not None,
+            suspends_clock=self.accepted_on is not None and self.item.clock_stops.supplement_stops_clock,
             **actor.event_fields(),
             timestamp=at,
         )
@@ -1194,6 +1227,12 @@ class Case(Aggregate):
                 f"case {self.case_no}", f"supplement from {actor.province}", "not a party"
             )
         assert self.open_supplement is not None  # noqa: S101 - set whenever the state is SUPPLEMENT_REQUESTED
+        if self.open_supplement.get("lapsed_on") is not None:
+            raise IllegalTransition(
+                f"case {self.case_no}",
+                "supply late",
+                f"the supplement lapsed on {self.open_supplement['lapsed_on']}: the handling office decides",
+            )
         if china_date(at) > date.fromisoformat(self.open_supplement["due_on"]):
             raise IllegalTransition(
                 f"case {self.case_no}",
@@ -1228,42 +1267,56 @@ class Case(Aggregate):
         self.state = State(resume_state)
         self.suspensions = _closed(self.suspensions, provided_on)
 
-    def time_out_supplement(self, actor: Actor, at: datetime) -> None:
-        """补正超时驳回: the supplement was not supplied by its due date.
-
-        Before acceptance the case is not accepted (不予受理); after it, the decision is a rejection. Either
-        way the handling province decides: ``actor`` must be of that province (the node's timer acts for it).
-        """
-        self._require({State.SUPPLEMENT_REQUESTED}, "time out the supplement of")
-        self._require_province(actor, self.handling_province, "handling province")
+    def lapse_supplement(self, actor: Actor, at: datetime) -> bool:
+        """The supplement's due date has passed: record it once (False when recorded already). The timer
+        records the fact, for the handling province; it decides nothing. The case waits for the handling
+        office's reasoned decision: :meth:`refuse` before acceptance, :meth:`conclude` with
+        SUPPLEMENT_TIMEOUT after it (行政许可法 第38条)."""
+        self._require({State.SUPPLEMENT_REQUESTED}, "record the lapse of the supplement of")
+        self._require_province(actor, self.writer(), "writer")
         assert self.open_supplement is not None  # noqa: S101 - set whenever the state is SUPPLEMENT_REQUESTED
+        if self.open_supplement.get("lapsed_on") is not None:
+            return False
         due_on = self.open_supplement["due_on"]
         if china_date(at) <= date.fromisoformat(due_on):
-            raise IllegalTransition(f"case {self.case_no}", "time out", f"supplement due {due_on}")
-        if self.accepted_on is None:
-            # the supplement-timeout decision is still the timer's (a later rule gives it to a handler)
-            self._refused(
-                reason=f"补正超时: the supplement was due {due_on}",
-                ground=None,
-                legal_basis=None,
-                remedies=None,
-                competent_agency=None,
-                **actor.event_fields(),
-                timestamp=at,
-            )
-            return
-        self._concluded(
-            result=Result.SUPPLEMENT_TIMEOUT.value,
-            concluded_on=china_date(at).isoformat(),
-            province=actor.province,
-            office_code=actor.office_code,
-            operator_id=actor.operator_id,
-            reason=None,
-            legal_basis=None,
-            remedies=None,
-            delivery_limit_days=DELIVERY_LIMIT_DAYS,
+            raise IllegalTransition(f"case {self.case_no}", "record a lapse", f"supplement due {due_on}")
+        self._supplement_lapsed(
+            round=self.open_supplement["round"],
+            due_on=due_on,
+            lapsed_on=china_date(at).isoformat(),
+            **actor.event_fields(),
             timestamp=at,
         )
+        return True
+
+    @event(SupplementLapsed)
+    def _supplement_lapsed(
+        self,
+        round: int,
+        due_on: str,
+        lapsed_on: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.open_supplement = {**(self.open_supplement or {}), "lapsed_on": lapsed_on}
+
+    @property
+    def open_task(self) -> dict[str, Any] | None:
+        """What waits for a person of the handling office: after a supplement lapsed, the decision on it
+        (REFUSE before acceptance, CONCLUDE with SUPPLEMENT_TIMEOUT after). None: nothing."""
+        supplement = self.open_supplement
+        if self.state != State.SUPPLEMENT_REQUESTED or supplement is None or "lapsed_on" not in supplement:
+            return None
+        return {
+            "kind": "DECIDE_SUPPLEMENT_TIMEOUT",
+            "office_province": self.handling_province,
+            "decision": "CONCLUDE" if self.accepted_on is not None else "REFUSE",
+            "round": supplement["round"],
+            "due_on": supplement["due_on"],
+            "lapsed_on": supplement["lapsed_on"],
+        }
 
     # Review, special procedure, extension
 
@@ -1321,15 +1374,45 @@ class Case(Aggregate):
             },
         ]
 
-    def start_special_procedure(self, kind: str, reason: str, actor: Actor, at: datetime) -> None:
+    def start_special_procedure(
+        self,
+        kind: str,
+        reason: str,
+        expected_days: int,
+        notice: ExtensionNotice,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        """特别程序 (行政许可法 第45条): a kind the case's item lets stop its clock (第45条's eight unless the
+        item narrows them or names another law), with the written notice that told the applicant how long it
+        takes (``expected_days`` working days; ``notice``, given on or after acceptance and not after today).
+        现场核查 (INSPECTION) is part of the review (第34条) and stops no clock."""
         self._require_province(actor, self.handling_province, "handling province")
         self._require({State.ACCEPTED}, "start a special procedure for")
-        if kind not in SpecialProcedure.__members__:
-            raise InvalidField("kind", f"must be one of {', '.join(SpecialProcedure)}")
+        stops = self.item.clock_stops
+        if kind in NOT_SPECIAL and not stops.before_rule:
+            raise InvalidField("kind", NOT_SPECIAL[kind])
+        stop = stops.stop(kind)
+        if stop is None:
+            allowed = ", ".join(s.kind for s in stops.special_procedures) or "none"
+            raise InvalidField("kind", f"item {self.item.code} lets only these stop its clock: {allowed}")
+        if (
+            isinstance(expected_days, bool)
+            or not isinstance(expected_days, int)
+            or not 1 <= expected_days <= 3650
+        ):
+            raise InvalidField("expected_days", "must be a whole number of working days from 1 to 3650")
+        if self.accepted_on is not None and notice.notified_on < date.fromisoformat(self.accepted_on):
+            raise InvalidField("notified_on", "must not be before the case was accepted")
+        if notice.notified_on > china_date(at):
+            raise InvalidField("notified_on", "must not be after today: record the notice once it is given")
         self._special_procedure_started(
             kind=kind,
             reason=_text("reason", reason),
             started_on=china_date(at).isoformat(),
+            expected_days=expected_days,
+            legal_basis=None if stop.legal_basis is None else list(stop.legal_basis),
+            **notice.event_fields(),
             **actor.event_fields(),
             timestamp=at,
         )
@@ -1343,10 +1426,24 @@ class Case(Aggregate):
         province: str,
         office_code: str,
         operator_id: str,
+        expected_days: int | None,
+        notice_method: str | None,
+        notice_reference: str | None,
+        notified_on: str | None,
+        legal_basis: list[str] | None,
         timestamp: datetime,
     ) -> None:
         self.state = State.SPECIAL_PROCEDURE
         self.suspensions = [*self.suspensions, (started_on, None)]
+        self.special_procedure = {
+            "kind": kind,
+            "started_on": started_on,
+            "expected_days": expected_days,
+            "notice_method": notice_method,
+            "notice_reference": notice_reference,
+            "notified_on": notified_on,
+            "legal_basis": legal_basis,
+        }
 
     def end_special_procedure(self, outcome: str, actor: Actor, at: datetime) -> None:
         self._require_province(actor, self.handling_province, "handling province")
@@ -1370,6 +1467,7 @@ class Case(Aggregate):
     ) -> None:
         self.state = State.ACCEPTED
         self.suspensions = _closed(self.suspensions, ended_on)
+        self.special_procedure = None
 
     def extend(
         self,
@@ -1473,15 +1571,20 @@ class Case(Aggregate):
         if result not in Result.__members__ or result == Result.SUPPLEMENT_TIMEOUT:
             choices = ", ".join(r for r in Result if r is not Result.SUPPLEMENT_TIMEOUT)
             raise InvalidField(
-                "result", f"must be one of {choices} (a supplement timeout concludes by itself)"
+                "result", f"must be one of {choices} (SUPPLEMENT_TIMEOUT concludes a whole case)"
             )
 
     def conclude(
         self, result: str, actor: Actor, at: datetime, decision: ReasonedDecision | None = None
     ) -> None:
         """办结. A DENIED result (不予许可) is a reasoned decision (行政许可法 第38条第二款): ``decision``
-        gives its reason, legal basis and remedies; any other result carries none."""
+        gives its reason, legal basis and remedies; so is SUPPLEMENT_TIMEOUT (补正超时驳回), which a handler
+        decides once the supplement asked for after acceptance lapsed (:meth:`lapse_supplement`); any other
+        result carries none."""
         self._require_province(actor, self.handling_province, "handling province")
+        if result == Result.SUPPLEMENT_TIMEOUT:
+            self._conclude_supplement_timeout(actor, at, decision)
+            return
         self._require({State.ACCEPTED}, "conclude")
         self._check_result(result)
         if result == Result.DENIED and decision is None:
@@ -1516,6 +1619,31 @@ class Case(Aggregate):
             timestamp=at,
         )
 
+    def _conclude_supplement_timeout(
+        self, actor: Actor, at: datetime, decision: ReasonedDecision | None
+    ) -> None:
+        """补正超时驳回 after acceptance: by a handler, with a reason, once the supplement lapsed."""
+        self._require({State.SUPPLEMENT_REQUESTED}, "conclude a supplement timeout of")
+        if self.open_task is None:
+            raise IllegalTransition(
+                f"case {self.case_no}", "conclude SUPPLEMENT_TIMEOUT", "the supplement has not lapsed"
+            )
+        if self.accepted_on is None:
+            raise IllegalTransition(
+                f"case {self.case_no}", "conclude SUPPLEMENT_TIMEOUT", "not accepted: refuse instead"
+            )
+        if decision is None:
+            raise InvalidField(
+                "reason", "补正超时驳回 states its reason, legal basis and remedies (行政许可法 第38条)"
+            )
+        self._concluded(
+            result=Result.SUPPLEMENT_TIMEOUT.value,
+            concluded_on=china_date(at).isoformat(),
+            delivery_limit_days=DELIVERY_LIMIT_DAYS,
+            **(decision.event_fields() | actor.event_fields()),
+            timestamp=at,
+        )
+
     @event(Concluded)
     def _concluded(
         self,
@@ -1530,9 +1658,9 @@ class Case(Aggregate):
         delivery_limit_days: int | None,
         timestamp: datetime,
     ) -> None:
-        if result == Result.DENIED:
+        if result == Result.DENIED or (result == Result.SUPPLEMENT_TIMEOUT and reason is not None):
             self.decision = {
-                "kind": "DENIED",
+                "kind": result,
                 "reason": reason,
                 "ground": None,
                 "legal_basis": legal_basis,

@@ -39,6 +39,160 @@ class PartRole(StrEnum):
     WORKPLACE = "WORKPLACE"  # 工作地
 
 
+ARTICLE_45 = "《中华人民共和国行政许可法》第四十五条"
+MAX_ARTICLES = 10
+
+
+class SpecialProcedure(StrEnum):
+    """特别程序: 行政许可法 第45条's closed list of the procedures a decision needs whose time does not count
+    in its limit (所需时间不计算在本节规定的期限内)."""
+
+    HEARING = "HEARING"  # 听证
+    BIDDING = "BIDDING"  # 招标
+    AUCTION = "AUCTION"  # 拍卖
+    INSPECTION_TESTING = "INSPECTION_TESTING"  # 检验
+    DETECTION = "DETECTION"  # 检测
+    QUARANTINE = "QUARANTINE"  # 检疫
+    APPRAISAL = "APPRAISAL"  # 鉴定
+    EXPERT_REVIEW = "EXPERT_REVIEW"  # 专家评审
+
+
+# The kinds that stopped the clock before items declared their law, as cases filed then keep them: 现场核查
+# (INSPECTION) and 检验检测 (TESTING) among them.
+KINDS_BEFORE_RULE: tuple[str, ...] = ("HEARING", "INSPECTION", "EXPERT_REVIEW", "TESTING")
+# Kinds an item published now may not name, and why: the error says it.
+NOT_SPECIAL: dict[str, str] = {
+    "INSPECTION": "现场核查 is part of the review (行政许可法 第三十四条) and stops no clock",
+    "TESTING": "检验检测 is two kinds of 行政许可法 第四十五条: INSPECTION_TESTING (检验) or "
+    "DETECTION (检测)",
+}
+_KIND = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ClockStop:
+    """A special procedure that stops the item's decision clock, and the law that provides it (the articles,
+    as text; None for an item stored before items declared it)."""
+
+    kind: str
+    legal_basis: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockStops:
+    """What stops the item's decision clock (行政许可法 第42条's limit): the special procedures (第45条) and
+    whether a supplement asked for after acceptance (补正 after 受理) does, each with its legal basis.
+
+    ``before_rule``: the item was stored before items declared this; it keeps the effect it had then (every
+    kind of :data:`KINDS_BEFORE_RULE`, and a supplement after acceptance stopped the clock), so cases filed
+    under it count as they did. An item published since gets the law's default when it says nothing: the
+    eight kinds of 第45条, and no stop for a supplement after acceptance (行政许可法 provides none)."""
+
+    special_procedures: tuple[ClockStop, ...]
+    supplement_stops_clock: bool
+    supplement_basis: tuple[str, ...] | None
+    before_rule: bool = False
+
+    def stop(self, kind: str) -> ClockStop | None:
+        return next((s for s in self.special_procedures if s.kind == kind), None)
+
+    def event_fields(self) -> dict[str, Any]:
+        return {
+            "special_procedures": [
+                {"kind": s.kind, "legal_basis": _listed(s.legal_basis)} for s in self.special_procedures
+            ],
+            "supplement_after_acceptance": {
+                "stops_clock": self.supplement_stops_clock,
+                "legal_basis": _listed(self.supplement_basis),
+            },
+        }
+
+    @classmethod
+    def from_event_fields(cls, fields: dict[str, Any] | None) -> ClockStops:
+        if fields is None:
+            return BEFORE_RULE
+        return cls(
+            special_procedures=tuple(
+                ClockStop(s["kind"], _tupled(s["legal_basis"])) for s in fields["special_procedures"]
+            ),
+            supplement_stops_clock=fields["supplement_after_acceptance"]["stops_clock"],
+            supplement_basis=_tupled(fields["supplement_after_acceptance"]["legal_basis"]),
+        )
+
+    @classmethod
+    def create(cls, raw: dict[str, Any] | None) -> ClockStops:
+        """An item's declaration, validated; what it leaves out is the law's default."""
+        raw = raw or {}
+        listed = raw.get("special_procedures")
+        if listed is None:
+            stops = tuple(ClockStop(kind.value, (ARTICLE_45,)) for kind in SpecialProcedure)
+        else:
+            stops = tuple(_clock_stop(i, s) for i, s in enumerate(listed))
+            if len({s.kind for s in stops}) != len(stops):
+                raise InvalidField("clock_stops/special_procedures", "must name each kind once")
+        supplement = raw.get("supplement_after_acceptance") or {}
+        stops_clock = supplement.get("stops_clock", False)
+        if not isinstance(stops_clock, bool):
+            raise InvalidField("clock_stops/supplement_after_acceptance/stops_clock", "must be true or false")
+        basis = supplement.get("legal_basis")
+        field = "clock_stops/supplement_after_acceptance/legal_basis"
+        if stops_clock and basis is None:
+            raise InvalidField(
+                field,
+                "must name the law by which a supplement after acceptance stops the clock: 行政许可法 "
+                "provides no such stop",
+            )
+        if not stops_clock and basis is not None:
+            raise InvalidField(field, "is named only when a supplement after acceptance stops the clock")
+        return cls(stops, stops_clock, None if basis is None else _articles(field, basis))
+
+
+# An item stored before items declared what stops their clock: the effect it had when recorded.
+BEFORE_RULE = ClockStops(
+    special_procedures=tuple(ClockStop(kind, None) for kind in KINDS_BEFORE_RULE),
+    supplement_stops_clock=True,
+    supplement_basis=None,
+    before_rule=True,
+)
+
+
+def _listed(articles: tuple[str, ...] | None) -> list[str] | None:
+    return None if articles is None else list(articles)
+
+
+def _tupled(articles: list[str] | None) -> tuple[str, ...] | None:
+    return None if articles is None else tuple(articles)
+
+
+def _articles(field: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ARTICLES:
+        raise InvalidField(field, f"must list 1 to {MAX_ARTICLES} articles, as text")
+    return tuple(_name(field, str(article)) for article in raw)
+
+
+def _clock_stop(index: int, raw: Any) -> ClockStop:
+    field = f"clock_stops/special_procedures/{index}"
+    if not isinstance(raw, dict):
+        raise InvalidField(field, "must be an object with a kind")
+    kind = str(raw.get("kind", ""))
+    if kind in NOT_SPECIAL:
+        raise InvalidField(f"{field}/kind", NOT_SPECIAL[kind])
+    if not _KIND.match(kind):
+        raise InvalidField(f"{field}/kind", "must be 2-40 capital letters, digits or '_'")
+    basis = raw.get("legal_basis")
+    if kind in SpecialProcedure.__members__:
+        return ClockStop(kind, (ARTICLE_45,) if basis is None else _articles(f"{field}/legal_basis", basis))
+    # another kind: only a law that provides it can stop the clock (第45条 names its eight only)
+    if basis is None:
+        raise InvalidField(
+            f"{field}/legal_basis", "a kind outside 行政许可法 第四十五条 names the law that provides it"
+        )
+    articles = _articles(f"{field}/legal_basis", basis)
+    if set(articles) == {ARTICLE_45}:
+        raise InvalidField(f"{field}/legal_basis", "行政许可法 第四十五条 provides its eight kinds only")
+    return ClockStop(kind, articles)
+
+
 def _code(field: str, value: str) -> str:
     if not _CODE.match(value):
         raise InvalidField(field, "must be 1-64 letters, digits, '.', '_' or '-'")
@@ -89,6 +243,7 @@ class ItemDefinition:
     extension_days: int
     fee_fen: int
     joint_parts: tuple[JointPart, ...]
+    clock_stops: ClockStops = BEFORE_RULE
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ItemDefinition:
         # Immutable all the way down, so a copy of a case (the aggregate cache hands out copies) can share it.
@@ -110,6 +265,7 @@ class ItemDefinition:
         extension_days: int,
         fee_fen: int,
         joint_parts: list[dict[str, Any]],
+        clock_stops: dict[str, Any] | None = None,
     ) -> ItemDefinition:
         if not _PROVINCE.match(handling_province):
             raise InvalidField("handling_province", "must be a six-digit province code")
@@ -149,6 +305,7 @@ class ItemDefinition:
             extension_days=_days("extension_days", extension_days, 0),
             fee_fen=fee_fen,
             joint_parts=parts,
+            clock_stops=ClockStops.create(clock_stops),
         )
 
     def as_event_fields(self) -> dict[str, Any]:
@@ -157,10 +314,18 @@ class ItemDefinition:
         fields["modes"] = list(self.modes)
         fields["materials"] = [{**asdict(m), "substitutes": list(m.substitutes)} for m in self.materials]
         fields["joint_parts"] = [asdict(p) for p in self.joint_parts]
+        if self.clock_stops.before_rule:
+            # as recorded: without the section, so a case filed under this version keeps its effect
+            del fields["clock_stops"]
+        else:
+            fields["clock_stops"] = self.clock_stops.event_fields()
         return fields
 
     @classmethod
     def from_event_fields(cls, fields: dict[str, Any]) -> ItemDefinition:
+        """The item as recorded. One recorded before items declared what stops their clock (catalogue events
+        and the ``item`` of ``Case.Submitted`` then lacked ``clock_stops``) keeps the effect it had:
+        :data:`BEFORE_RULE`. Its next version, published with :meth:`create`, gets the law's default."""
         return cls(
             **{
                 **fields,
@@ -172,6 +337,7 @@ class ItemDefinition:
                 "joint_parts": tuple(
                     JointPart(p["code"], p["name"], p["role"]) for p in fields["joint_parts"]
                 ),
+                "clock_stops": ClockStops.from_event_fields(fields.get("clock_stops")),
             }
         )
 

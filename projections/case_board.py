@@ -67,11 +67,20 @@ DDL = """CREATE TABLE IF NOT EXISTS view_case_board (
     updated_at TEXT NOT NULL
 )"""
 CLOCK_DDL = "CREATE TABLE IF NOT EXISTS view_case_board_clock (case_id TEXT PRIMARY KEY, clock TEXT NOT NULL)"
+# The task a case waits on a person of its handling office for (``Case.open_task``): a table of its own, so a
+# board kept before tasks were gains it without a rebuild (no event before it opened one). ``task`` is null
+# once decided.
+TASK_DDL = """CREATE TABLE IF NOT EXISTS view_case_board_task (
+    case_id TEXT PRIMARY KEY,
+    task TEXT,
+    since TEXT NOT NULL
+)"""
+TASKS = ("DECIDE_SUPPLEMENT_TIMEOUT",)
 
 
 class CaseBoard:
     name = "case_board"
-    tables = ("view_case_board", "view_case_board_clock")
+    tables = ("view_case_board", "view_case_board_clock", "view_case_board_task")
 
     def __init__(self) -> None:
         read: set[type[Any]] = {
@@ -80,15 +89,18 @@ class CaseBoard:
             Case.SupplementProvided,
             Case.DeadlineWarned,
             Case.DeadlineBreached,
+            Case.SupplementLapsed,
             *CLOCK_EVENTS,
         }
         self.topics: Sequence[str] = sorted(get_topic(cls) for cls in read)
         self._rows = RowBatch("view_case_board", COLUMNS)
         self._clocks = RowBatch("view_case_board_clock", ("case_id", "clock"), json_columns=("clock",))
+        self._tasks = RowBatch("view_case_board_task", ("case_id", "task", "since"))
 
     def create(self, tx: Transaction) -> None:
         tx.execute(DDL)
         tx.execute(CLOCK_DDL)
+        tx.execute(TASK_DDL)
 
     def apply(self, tx: Transaction, event: Any) -> None:
         """Change the batch's copy of the case's row; :meth:`flush` writes the batch's rows at once."""
@@ -108,6 +120,13 @@ class CaseBoard:
             fold_clock(clock["clock"], event)
         row = self._rows.get(tx, case_id)
         row["updated_at"] = at
+        if isinstance(event, Case.SupplementLapsed):
+            self._tasks.add(tx, (case_id, TASKS[0], event.lapsed_on))
+        elif type(event) in STATE_AFTER and row["state"] == State.SUPPLEMENT_REQUESTED:
+            # the case leaves the supplement: a lapsed one's task is decided (or moot, when withdrawn)
+            task = self._tasks.find(tx, case_id)
+            if task is not None:
+                task["task"] = None
         if type(event) in STATE_AFTER:
             row["state"] = STATE_AFTER[type(event)].value
         if isinstance(event, Case.Forwarded):
@@ -133,6 +152,7 @@ class CaseBoard:
     def flush(self, tx: Transaction) -> None:
         self._rows.flush(tx)
         self._clocks.flush(tx)
+        self._tasks.flush(tx)
 
 
 @dataclass(frozen=True)
@@ -145,6 +165,7 @@ class BoardQuery:
     state: str | None = None
     deadline: str | None = None  # YELLOW or RED
     waiting_on_peer: bool | None = None
+    task: str | None = None  # DECIDE_SUPPLEMENT_TIMEOUT: the cases waiting for that decision
     open_only: bool = True
     sort: str = "filed_at"  # filed_at, updated_at or case_no
     descending: bool = False
@@ -167,7 +188,24 @@ def query_board(tx: Transaction, query: BoardQuery) -> list[dict[str, Any]]:
         f"SELECT {', '.join(COLUMNS)} FROM view_case_board WHERE {' AND '.join(where)} "  # noqa: S608 - our own columns
         f"ORDER BY {query.sort} {direction}, case_id {direction} LIMIT ?"
     )
-    return [board_row(row, query.province) for row in tx.fetchall(sql, (*params, query.limit))]
+    rows = [board_row(row, query.province) for row in tx.fetchall(sql, (*params, query.limit))]
+    return _with_tasks(tx, rows)
+
+
+def _with_tasks(tx: Transaction, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with the task its case waits on a person for (``task``: {kind, since}, or null)."""
+    tasks: dict[str, dict[str, str]] = {}
+    if rows:
+        marks = ", ".join("?" for _ in rows)
+        found = tx.fetchall(
+            f"SELECT case_id, task, since FROM view_case_board_task WHERE task IS NOT NULL "  # noqa: S608
+            f"AND case_id IN ({marks})",
+            [row["case_id"] for row in rows],
+        )
+        tasks = {case_id: {"kind": task, "since": since} for case_id, task, since in found}
+    for row in rows:
+        row["task"] = tasks.get(row["case_id"])
+    return rows
 
 
 def with_deadlines(
@@ -229,6 +267,7 @@ def board_counts(tx: Transaction, province: str) -> dict[str, Any]:
         "yellow": 0,
         "red": 0,
         "waiting_on_peer": 0,
+        "awaiting_decision": 0,
     }
     for mode, state, receiving, handling, parts, warned, breached, writer in rows:
         counts["by_mode"][mode] = counts["by_mode"].get(mode, 0) + 1
@@ -238,6 +277,9 @@ def board_counts(tx: Transaction, province: str) -> dict[str, Any]:
         counts["red"] += bool(breached)
         counts["yellow"] += bool(warned) and not breached
         counts["waiting_on_peer"] += writer != province
+    where, params = _where(BoardQuery(province, role="HANDLING", task=TASKS[0]))
+    [(awaiting,)] = tx.fetchall(f"SELECT COUNT(*) FROM view_case_board WHERE {' AND '.join(where)}", params)  # noqa: S608
+    counts["awaiting_decision"] = awaiting
     return counts
 
 
@@ -265,6 +307,9 @@ def _where(query: BoardQuery) -> tuple[list[str], list[Any]]:
         where.append("breached = 1")
     elif query.deadline == "YELLOW":
         where.append("warned = 1 AND breached = 0")
+    if query.task is not None:
+        where.append("case_id IN (SELECT case_id FROM view_case_board_task WHERE task = ?)")
+        params.append(query.task)
     if query.waiting_on_peer is not None:
         where.append("writer <> ?" if query.waiting_on_peer else "writer = ?")
         params.append(p)

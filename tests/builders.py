@@ -189,6 +189,19 @@ DENIAL: dict[str, Any] = {
     "legal_basis": ["《中华人民共和国行政许可法》第三十八条第二款"],
     **REMEDIES,
 }
+# 特别程序 (行政许可法 第45条): the written notice that told the applicant how long it takes
+SPECIAL_PROCEDURE_NOTICE: dict[str, Any] = {
+    "expected_days": 10,
+    "notice_method": "ELECTRONIC",
+    "notice_reference": "苏公特告〔2025〕1号",
+}
+# 补正超时驳回 after acceptance: a handler's reasoned conclusion once the supplement lapsed
+SUPPLEMENT_TIMEOUT_DECISION: dict[str, Any] = {
+    "result": "SUPPLEMENT_TIMEOUT",
+    "reason": "申请人逾期未补正材料",
+    "legal_basis": ["《中华人民共和国行政许可法》第三十八条第二款"],
+    **REMEDIES,
+}
 APPROVER_TITLE = "科长"  # 批准 names the approver's role
 
 

@@ -27,7 +27,15 @@ from node.http.query import (
 )
 from node.schemas.cases import BREACH
 from node.schemas.common import Schema
-from projections.case_board import SORTS, BoardQuery, CaseBoard, board_counts, query_board, with_deadlines
+from projections.case_board import (
+    SORTS,
+    TASKS,
+    BoardQuery,
+    CaseBoard,
+    board_counts,
+    query_board,
+    with_deadlines,
+)
 
 BOARD_READERS = (Role.WINDOW, Role.HANDLER, Role.AUDITOR, Role.ADMIN)
 MAX_LIMIT = 200
@@ -37,6 +45,7 @@ CHOICES = {
     "state": tuple(s.value for s in State),
     "deadline": ("YELLOW", "RED"),
     "waiting_on_peer": ("true", "false"),
+    "task": TASKS,
     "open": ("true", "false"),
     "sort": SORTS,
     "order": ("asc", "desc"),
@@ -54,6 +63,7 @@ def _query(request: web.Request, province: str) -> BoardQuery:
         state=values["state"],
         deadline=values["deadline"],
         waiting_on_peer=None if waiting is None else waiting == "true",
+        task=values["task"],
         open_only=(values["open"] or "true") == "true",
         sort=sort,
         descending=values["order"] == "desc",
@@ -140,6 +150,12 @@ BOARD_ROW: Schema = {
                 "delivery_breach": BREACH,
             },
         },
+        "task": {
+            "type": ["object", "null"],
+            "description": "what the case waits on a person of its handling office for: "
+            "DECIDE_SUPPLEMENT_TIMEOUT once a supplement lapsed (since: the day it lapsed); null: nothing",
+            "properties": {"kind": {"type": "string", "enum": list(TASKS)}, "since": {"type": "string"}},
+        },
         "due_moved": {
             "type": ["object", "null"],
             "description": "the last time the official schedule of a year moved the due dates "
@@ -154,7 +170,9 @@ BOARD: Schema = {
         "province": {"type": "string"},
         "counts": {
             "type": "object",
-            "description": "open cases by mode, state and role; yellow, red and waiting_on_peer counts",
+            "description": "open cases by mode, state and role; yellow, red and waiting_on_peer counts; "
+            "awaiting_decision: the cases this province handles whose lapsed supplement waits for its "
+            "decision (list them with ?task=DECIDE_SUPPLEMENT_TIMEOUT)",
         },
         "cases": {"type": "array", "items": BOARD_ROW},
         "next_cursor": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page"},
@@ -174,7 +192,8 @@ ENDPOINTS = [
         "GET",
         "/v1/board",
         board,
-        "电子监察: this province's cases by role, mode and state; yellow, red, waiting on a peer",
+        "电子监察: this province's cases by role, mode and state; yellow, red, waiting on a peer, "
+        "awaiting a decision on a lapsed supplement",
         BOARD,
         roles="window, handling officers, auditors and admins of this province",
         errors=(401, 403, 422),

@@ -52,6 +52,12 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
             "version": case.item_version,
             "promised_limit_days": case.item.promised_limit_days,
             "statutory_limit_days": case.item.statutory_limit_days,
+            # what stops its decision clock, as the version filed under says (before_rule: an item version
+            # recorded before items declared it, with the effect it had then)
+            "clock_stops": {
+                **case.item.clock_stops.event_fields(),
+                "before_rule": case.item.clock_stops.before_rule,
+            },
         },
         "receiving_province": case.receiving_province,
         "handling_province": case.handling_province,
@@ -66,6 +72,8 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
         "missing_materials": case.missing_materials(),
         "supplement": case.open_supplement,
         "supplement_rounds": case.supplement_rounds,
+        "task": case.open_task,
+        "special_procedure": case.special_procedure,
         "review_steps": case.review_steps,
         "reviews": case.reviews,
         "decision": case.decision,

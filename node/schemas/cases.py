@@ -13,10 +13,9 @@ from aggregates.case import (
     RefusalGround,
     Result,
     ReviewStep,
-    SpecialProcedure,
     State,
 )
-from aggregates.catalogue import Mode, PartRole
+from aggregates.catalogue import Mode, PartRole, SpecialProcedure
 from aggregates.certificate import HolderIdType
 from node.schemas.common import DATE, IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
 
@@ -167,7 +166,35 @@ REVIEW = _object(
     },
     ["step", "opinion"],
 )
-SPECIAL_START = _object({"kind": _enum(SpecialProcedure), "reason": text()})
+SPECIAL_START = _object(
+    {
+        "kind": {
+            "type": "string",
+            "pattern": "^[A-Z][A-Z0-9_]{1,39}$",
+            "description": f"行政许可法 第45条: {', '.join(SpecialProcedure)}, as the case's item "
+            "allows them (its clock_stops; another kind only where the item names the law that provides "
+            "it). INSPECTION (现场核查, 第34条) is part of the review: 422",
+        },
+        "reason": text(),
+        "expected_days": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 3650,
+            "description": "the working days it takes, as the applicant was told in writing (第45条)",
+        },
+        "notice_method": {
+            **_enum(NoticeMethod),
+            "description": "how the applicant was told: POST, WINDOW or ELECTRONIC",
+        },
+        "notice_reference": {**text(128), "description": "the notice's reference (文书编号)"},
+        "notified_on": {
+            **DATE,
+            "description": "the day (China time) the applicant was told: on or after acceptance, not "
+            "after today. Default: today",
+        },
+    },
+    ["kind", "reason", "expected_days", "notice_method", "notice_reference"],
+)
 SPECIAL_END = _object({"outcome": text()})
 EXTEND = _object(
     {
@@ -206,7 +233,11 @@ CONCLUDE_CASE = _object(
     {
         "result": _enum(Result),
         **{
-            key: {**schema, "description": f"DENIED only, and then required: {schema['description']}"}
+            key: {
+                **schema,
+                "description": "DENIED and SUPPLEMENT_TIMEOUT only, and then required: "
+                f"{schema['description']}",
+            }
             for key, schema in DECISION_PROPERTIES.items()
         },
     },
@@ -265,11 +296,11 @@ DECISION: Schema = {
     "type": ["object", "null"],
     "description": "the negative decision (REFUSED: 不予受理; DENIED: 不予许可) with its reason, ground "
     "(refusals), legal basis, remedies and, for a matter outside the office's competence, the competent "
-    "agency. Null fields for a decision recorded before 行政许可法 第38条 was followed (or a supplement "
-    "timeout's). Null: none",
+    "agency; SUPPLEMENT_TIMEOUT: a handler's conclusion on a lapsed supplement. Null fields for a "
+    "decision recorded before 行政许可法 第38条 was followed. Null: none",
     "required": ["kind", "reason", "ground", "legal_basis", "remedies", "competent_agency"],
     "properties": {
-        "kind": {"type": "string", "enum": ["REFUSED", "DENIED"]},
+        "kind": {"type": "string", "enum": ["REFUSED", "DENIED", "SUPPLEMENT_TIMEOUT"]},
         "reason": NULLABLE_STRING,
         "ground": {"type": ["string", "null"], "enum": [*(g.value for g in RefusalGround), None]},
         "legal_basis": {"type": ["array", "null"], "items": {"type": "string"}},
@@ -376,6 +407,14 @@ CASE: Schema = {
                 "version": {"type": "integer"},
                 "promised_limit_days": {"type": "integer"},
                 "statutory_limit_days": {"type": "integer"},
+                "clock_stops": {
+                    "type": "object",
+                    "description": "what stops the decision clock under the item version filed under: "
+                    "special_procedures (kind, legal_basis) and supplement_after_acceptance (stops_clock, "
+                    "legal_basis); before_rule: the version was recorded before items declared it (the old "
+                    "kinds HEARING, INSPECTION, EXPERT_REVIEW, TESTING stop the clock, so does a supplement "
+                    "after acceptance; legal_basis null)",
+                },
             },
         },
         "receiving_province": {"type": "string"},
@@ -386,7 +425,32 @@ CASE: Schema = {
         "accepted_on": NULLABLE_STRING,
         "materials": {"type": "object"},
         "missing_materials": {"type": "array", "items": {"type": "string"}},
-        "supplement": {"type": ["object", "null"]},
+        "supplement": {
+            "type": ["object", "null"],
+            "description": "the open supplement: round, missing, due_on, resume_state and, once its due date "
+            "passed without it, lapsed_on (SupplementLapsed)",
+        },
+        "task": {
+            "type": ["object", "null"],
+            "description": "what waits for a person of the handling office: DECIDE_SUPPLEMENT_TIMEOUT once "
+            "a supplement lapsed (decision REFUSE before acceptance, CONCLUDE with SUPPLEMENT_TIMEOUT after; "
+            "行政许可法 第38条). Null: none",
+            "required": ["kind", "office_province", "decision", "round", "due_on", "lapsed_on"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["DECIDE_SUPPLEMENT_TIMEOUT"]},
+                "office_province": {"type": "string"},
+                "decision": {"type": "string", "enum": ["REFUSE", "CONCLUDE"]},
+                "round": {"type": "integer"},
+                "due_on": {"type": "string"},
+                "lapsed_on": {"type": "string"},
+            },
+        },
+        "special_procedure": {
+            "type": ["object", "null"],
+            "description": "the special procedure under way (特别程序, 第45条): kind, started_on, the "
+            "written notice of its time (expected_days, notice_method, notice_reference, notified_on) and "
+            "the legal_basis the item gives (null for one started before the rule). Null: none",
+        },
         "supplement_rounds": {"type": "integer"},
         "review_steps": {"type": "array", "items": {"type": "string"}},
         "reviews": {
@@ -582,6 +646,56 @@ MATERIAL: Schema = _object(
         "required": {"type": "boolean"},
     }
 )
+ARTICLES: Schema = {"type": "array", "items": text(200), "minItems": 1, "maxItems": 10}
+CLOCK_STOPS = {
+    **_object(
+        {
+            "special_procedures": {
+                "type": "array",
+                "maxItems": 20,
+                "description": "特别程序 that may stop the decision clock (行政许可法 第四十五条). Default "
+                "(omitted): all eight of 第45条. A kind of 第45条 takes 第四十五条 as its basis unless "
+                "given; another kind is allowed only with the law that provides it. INSPECTION "
+                "(现场核查, 第三十四条: part of the review) and TESTING (now INSPECTION_TESTING or "
+                "DETECTION) are refused",
+                "items": _object(
+                    {
+                        "kind": {
+                            "type": "string",
+                            "pattern": "^[A-Z][A-Z0-9_]{1,39}$",
+                            "description": f"one of {', '.join(SpecialProcedure)}, or another kind a law "
+                            "provides",
+                        },
+                        "legal_basis": {
+                            **ARTICLES,
+                            "type": ["array", "null"],
+                            "description": "the articles, as text (null or omitted: 第四十五条)",
+                        },
+                    },
+                    ["kind"],
+                ),
+            },
+            "supplement_after_acceptance": _object(
+                {
+                    "stops_clock": {
+                        "type": "boolean",
+                        "description": "whether a supplement (补正) asked for after acceptance stops the "
+                        "decision clock. Default false: 行政许可法 provides no such stop",
+                    },
+                    "legal_basis": {
+                        **ARTICLES,
+                        "type": ["array", "null"],
+                        "description": "required when stops_clock is true, and only then (else null or "
+                        "omitted): the law that provides the stop",
+                    },
+                },
+                ["stops_clock"],
+            ),
+        },
+        [],
+    ),
+    "description": "what stops the item's decision clock, with its legal basis (docs/catalogue.md)",
+}
 ITEM_DEFINITION = _object(
     {
         "name": text(200),
@@ -598,7 +712,20 @@ ITEM_DEFINITION = _object(
             "items": _object({"code": CODE, "name": text(200), "role": _enum(PartRole)}),
             "maxItems": 20,
         },
-    }
+        "clock_stops": CLOCK_STOPS,
+    },
+    [
+        "name",
+        "department",
+        "modes",
+        "materials",
+        "statutory_limit_days",
+        "promised_limit_days",
+        "supplement_days",
+        "extension_days",
+        "fee_fen",
+        "joint_parts",
+    ],
 )
 ITEM: Schema = {
     "type": "object",

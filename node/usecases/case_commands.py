@@ -152,13 +152,26 @@ def _rate(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Argumen
 
 def _extend(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
     """延期 (行政许可法 第42条); the notice was given the day it is recorded unless ``notified_on`` says."""
-    try:
-        notified_on = date.fromisoformat(a["notified_on"]) if "notified_on" in a else china_date(at)
-    except (TypeError, ValueError):
-        raise InvalidField("notified_on", "must be a date, YYYY-MM-DD") from None
+    notified_on = _notified_on(a, at)
     approval = ExtensionApproval(a["approver_id"], a["approver_title"], a["approver_office"])
     notice = ExtensionNotice(a["notice_method"], a["notice_reference"], notified_on)
     case.extend(a["days"], a["reason"], flow.statutory_due_on(case, at), approval, notice, actor, at)
+
+
+def _notified_on(a: Arguments, at: datetime) -> date:
+    """The day the applicant was told: ``notified_on`` when given, else the day it is recorded."""
+    try:
+        return date.fromisoformat(a["notified_on"]) if "notified_on" in a else china_date(at)
+    except (TypeError, ValueError):
+        raise InvalidField("notified_on", "must be a date, YYYY-MM-DD") from None
+
+
+def _start_special_procedure(
+    flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments
+) -> None:
+    """特别程序 (行政许可法 第45条), with the written notice of the time it takes."""
+    notice = ExtensionNotice(a["notice_method"], a["notice_reference"], _notified_on(a, at))
+    case.start_special_procedure(a["kind"], a["reason"], a["expected_days"], notice, actor, at)
 
 
 def _decision(a: Arguments) -> ReasonedDecision:
@@ -180,7 +193,8 @@ def _refuse(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Argum
 
 def _conclude(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
     """办结; DENIED (不予许可) with its reason, legal basis and remedies (行政许可法 第38条)."""
-    decided = a["result"] == Result.DENIED or any(key in a for key in cs.DECISION_PROPERTIES)
+    reasoned = a["result"] in (Result.DENIED, Result.SUPPLEMENT_TIMEOUT)
+    decided = reasoned or any(key in a for key in cs.DECISION_PROPERTIES)
     case.conclude(a["result"], actor, at, _decision(a) if decided else None)
 
 
@@ -288,14 +302,13 @@ RECORD_REVIEW = CaseCommand(
 START_SPECIAL_PROCEDURE = CaseCommand(
     "START_SPECIAL_PROCEDURE",
     "/special-procedure/start",
-    "特别程序 starts (the clock stops)",
+    "特别程序 (行政许可法 第45条) starts and the clock stops: a kind the case's item allows, with the "
+    "written notice that told the applicant how many working days it takes",
     cs.SPECIAL_START,
     HANDLER,
     "",
     forwardable=False,
-    perform=recorded(
-        lambda flow, case, actor, at, a: case.start_special_procedure(a["kind"], a["reason"], actor, at)
-    ),
+    perform=recorded(_start_special_procedure),
 )
 END_SPECIAL_PROCEDURE = CaseCommand(
     "END_SPECIAL_PROCEDURE",
@@ -335,7 +348,8 @@ CONCLUDE = CaseCommand(
     "CONCLUDE",
     "/conclude",
     "办结: conclude with a result; DENIED (不予许可) with its reason, legal basis and remedies "
-    "(行政许可法 第38条)",
+    "(行政许可法 第38条); SUPPLEMENT_TIMEOUT (补正超时驳回) likewise, once a supplement asked for after "
+    "acceptance lapsed",
     cs.CONCLUDE_CASE,
     HANDLER,
     "",

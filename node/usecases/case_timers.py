@@ -1,5 +1,5 @@
 """What time and other provinces' certificates do to the open cases this node writes: the deadline timer's
-step (supplement timeouts, warnings, breaches, a newer calendar adopted) and the reliance watcher's flag on a
+step (lapsed supplements, warnings, breaches, a newer calendar adopted) and the reliance watcher's flag on a
 case whose certificate left VALID. Each record happens at most once per case, because the aggregate refuses a
 repeat."""
 
@@ -12,7 +12,7 @@ from enum import StrEnum
 import structlog
 
 from aggregates.calendar import DateOutsideCalendar
-from aggregates.case import Case, Limit, Result, State
+from aggregates.case import Case, Limit, State
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState, DeadlineStatus
 from aggregates.responsibility import Actor
@@ -35,7 +35,7 @@ class FlagOutcome(StrEnum):
 TIMED_STATES = frozenset(
     {State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE, State.CONCLUDED}
 )
-_Step = Callable[[Case, Actor, datetime, list[str]], bool]
+_Step = Callable[[Case, Actor, datetime, list[str]], None]
 
 
 class CaseTimers:
@@ -46,7 +46,7 @@ class CaseTimers:
     # The timer's step for one case: exactly once per case, because the aggregate refuses repeats
 
     def check_timers(self, case_id: str) -> list[str]:
-        """Record what time has made due on the case, each clock by its own step (:data:`_STEPS`)."""
+        """Record what time has made due on the case, each clock by its own step (:attr:`_steps`)."""
         recorded: list[str] = []
 
         def step(case: Case, at: datetime) -> None:
@@ -54,8 +54,7 @@ class CaseTimers:
             # the timer acts for the province that writes the case, which the law makes answer for it now
             actor = Actor(case.writer(), TIMER_OFFICE, TIMER_OPERATOR)
             for clock_step in self._steps:
-                if clock_step(case, actor, at, recorded):
-                    return
+                clock_step(case, actor, at, recorded)
 
         case = self._cases.case(case_id)
         if case.state not in TIMED_STATES and not case.clock_runs(Limit.RECTIFICATION):
@@ -65,27 +64,29 @@ class CaseTimers:
         self._cases.record(case_id, step)
         return list(recorded)
 
-    # Each step records what its clock made due and says whether the pass ends there (a decision was recorded)
+    # Each step records what its clock made due; none decides anything, so every step runs on every pass
 
-    def _supplement_due(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+    def _supplement_due(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> None:
+        """A lapsed supplement is a fact for the handling office to decide on, never the timer's decision
+        (行政许可法 第38条); the case's clocks go on (or stay stopped) as they were, so the pass goes on."""
         supplement = case.open_supplement
-        if supplement is not None and china_date(at) > date.fromisoformat(supplement["due_on"]):
-            case.time_out_supplement(actor, at)
-            recorded.append(Result.SUPPLEMENT_TIMEOUT.value)
-            return True
-        return False
+        if (
+            supplement is not None
+            and china_date(at) > date.fromisoformat(supplement["due_on"])
+            and case.lapse_supplement(actor, at)
+        ):
+            recorded.append("SupplementLapsed")
 
-    def _decision_limits(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+    def _decision_limits(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> None:
         """The promised and statutory limits: adopt a newer calendar, then warn and breach."""
         if case.accepted_on is None or not case.clock_runs(Limit.STATUTORY):
-            return False
+            return
         if self._adopt_newer_calendar(case, actor, at):
             recorded.append("DeadlinesRecomputed")
         deadlines = self._cases.deadlines(case, at)
         if deadlines is not None:
             self._warn_or_breach(case, actor, at, recorded, Limit.PROMISED, deadlines.promised)
             self._warn_or_breach(case, actor, at, recorded, Limit.STATUTORY, deadlines.statutory)
-        return False
 
     def _warn_or_breach(
         self,
@@ -109,20 +110,18 @@ class CaseTimers:
         ):
             recorded.append(f"DeadlineWarned:{limit}")
 
-    def _delivery_limit(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+    def _delivery_limit(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> None:
         """送达 (行政许可法 第44条): warn and breach until the decision is delivered. The writer then is the
         province that delivers (the receiving province in PROXY, at its window): its timer records."""
         state = self._cases.delivery_deadline(case, at) if case.clock_runs(Limit.DELIVERY) else None
         if state is not None:
             self._warn_or_breach(case, actor, at, recorded, Limit.DELIVERY, state)
-        return False
 
-    def _rectification_limit(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+    def _rectification_limit(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> None:
         """整改 of a 差评: warn and breach until the office answers, or an appeal against it is upheld."""
         state = self._cases.rectification_deadline(case, at) if case.clock_runs(Limit.RECTIFICATION) else None
         if state is not None:
             self._warn_or_breach(case, actor, at, recorded, Limit.RECTIFICATION, state)
-        return False
 
     @property
     def _steps(self) -> tuple[_Step, ...]:

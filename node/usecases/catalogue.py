@@ -47,6 +47,7 @@ _DEFINITION_KEYS = {
     "extension_days",
     "fee_fen",
     "joint_parts",
+    "clock_stops",
 }
 
 

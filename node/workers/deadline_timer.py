@@ -1,4 +1,5 @@
-"""The deadline timer: records supplement timeouts, deadline warnings and breaches as time passes.
+"""The deadline timer: records lapsed supplements (for the handling office to decide), deadline warnings and
+breaches as time passes.
 
 It follows the node's notification log for filed and ended cases (so it needs no table scan, and a restart
 simply reads the log again), and asks the case service to check each case some clock of which may run: an

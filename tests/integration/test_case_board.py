@@ -47,7 +47,12 @@ from projections.certificate_uses import CertificateUses
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
 from simulators.sample_data import credit_code
-from tests.builders import EXTENSION_APPROVAL, FakeClock
+from tests.builders import (
+    EXTENSION_APPROVAL,
+    SPECIAL_PROCEDURE_NOTICE,
+    SUPPLEMENT_TIMEOUT_DECISION,
+    FakeClock,
+)
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.test_case_service import APPLICANT, JS_HANDLER, SH_WINDOW, approve, id_card, proxy_case
@@ -329,7 +334,12 @@ def _attempt(node: Services, clock: FakeClock, case_id: str, step: str) -> None:
         ),
         "supply": lambda: cases.run(PROVIDE_SUPPLEMENT, case_id, SH_WINDOW),
         "special": lambda: cases.run(
-            START_SPECIAL_PROCEDURE, case_id, JS_HANDLER, kind="INSPECTION", reason="现场核查"
+            START_SPECIAL_PROCEDURE,
+            case_id,
+            JS_HANDLER,
+            kind="EXPERT_REVIEW",
+            reason="专家评审",
+            **SPECIAL_PROCEDURE_NOTICE,
         ),
         "end_special": lambda: cases.run(END_SPECIAL_PROCEDURE, case_id, JS_HANDLER, outcome="核查完毕"),
         "extend": lambda: cases.run(EXTEND, case_id, JS_HANDLER, days=3, reason="复杂", **EXTENSION_APPROVAL),
@@ -557,3 +567,86 @@ def test_the_case_view_is_the_cases_whole_timeline(node: Services, clock: FakeCl
     node.projections[CaseView.name].rebuild()
     with node.views.transaction() as tx:
         assert tx.fetchall("SELECT * FROM view_case_steps ORDER BY case_id, version") == live
+
+
+def test_articles_45_and_38_over_rest_the_notice_of_a_special_procedure_and_the_lapsed_supplements_task(
+    node: Services, clock: FakeClock, keys: Keys
+) -> None:
+    """行政许可法 第45条: given an accepted case, when a handler starts 专家评审 over REST with the written
+    notice of its time, then the case shows it; 现场核查 (第34条) is refused. 第38条: when a supplement asked
+    for after acceptance lapses, then the timer records it, the case and the board show the task, and only a
+    reasoned SUPPLEMENT_TIMEOUT conclusion by a handler closes it."""
+    clock.set_china_time("2026-03-02")
+    case_id = online_case(node)
+    path = f"/v1/cases/{case_id}"
+    material = node.cases.case(case_id).item.materials[0].code
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        status, problem, _ = await api.call(
+            "POST",
+            path + "/special-procedure/start",
+            role=Role.HANDLER,
+            body={"kind": "INSPECTION", "reason": "现场核查", **SPECIAL_PROCEDURE_NOTICE},
+        )
+        assert (status, problem["type"].rsplit("/", 1)[1]) == (422, "invalid-field")
+        status, problem, _ = await api.call(
+            "POST",
+            path + "/special-procedure/start",
+            role=Role.HANDLER,
+            body={"kind": "EXPERT_REVIEW", "reason": "专家评审"},
+        )
+        assert status == 422, problem  # 第45条: the notice of its time is required
+        status, case, _ = await api.call(
+            "POST",
+            path + "/special-procedure/start",
+            role=Role.HANDLER,
+            body={"kind": "EXPERT_REVIEW", "reason": "专家评审", **SPECIAL_PROCEDURE_NOTICE},
+        )
+        assert status == 200, case
+        assert case["state"] == "SPECIAL_PROCEDURE"
+        assert {k: case["special_procedure"][k] for k in ("kind", "expected_days", "notified_on")} == {
+            "kind": "EXPERT_REVIEW",
+            "expected_days": 10,
+            "notified_on": "2026-03-02",
+        }
+        assert case["special_procedure"]["legal_basis"] == ["《中华人民共和国行政许可法》第四十五条"]
+        status, case, _ = await api.call(
+            "POST", path + "/special-procedure/end", role=Role.HANDLER, body={"outcome": "评审完毕"}
+        )
+        assert (status, case["special_procedure"]) == (200, None)
+        status, case, _ = await api.call(
+            "POST",
+            path + "/supplement-request",
+            role=Role.HANDLER,
+            body={"missing": [material], "reason": "材料不清晰"},
+        )
+        assert status == 200, case
+        clock.set_china_time(case["supplement"]["due_on"])
+        clock.advance(days=1)
+        assert "SupplementLapsed" in node.timers.check_timers(case_id)
+        node.projections[CaseBoard.name].tick()
+        status, case, _ = await api.call("GET", path, role=Role.HANDLER)
+        assert (status, case["state"], case["task"]["kind"], case["task"]["decision"]) == (
+            200,
+            "SUPPLEMENT_REQUESTED",
+            "DECIDE_SUPPLEMENT_TIMEOUT",
+            "CONCLUDE",
+        )
+        _, board, _ = await api.call("GET", "/v1/board?task=DECIDE_SUPPLEMENT_TIMEOUT", role=Role.AUDITOR)
+        assert [row["case_id"] for row in board["cases"]] == [case_id]
+        assert board["cases"][0]["task"]["kind"] == "DECIDE_SUPPLEMENT_TIMEOUT"
+        assert board["counts"]["awaiting_decision"] == 1
+        status, problem, _ = await api.call(
+            "POST", path + "/conclude", role=Role.HANDLER, body={"result": "SUPPLEMENT_TIMEOUT"}
+        )
+        assert status == 422, problem  # 第38条: reason, legal basis and remedies
+        status, case, _ = await api.call(
+            "POST", path + "/conclude", role=Role.HANDLER, body=SUPPLEMENT_TIMEOUT_DECISION
+        )
+        assert (status, case["result"], case["task"]) == (200, "SUPPLEMENT_TIMEOUT", None)
+        assert case["decision"]["kind"] == "SUPPLEMENT_TIMEOUT"
+        node.projections[CaseBoard.name].tick()
+        _, board, _ = await api.call("GET", "/v1/board?task=DECIDE_SUPPLEMENT_TIMEOUT", role=Role.AUDITOR)
+        assert (board["cases"], board["counts"]["awaiting_decision"]) == ([], 0)
+
+    run(node, keys, scenario)

@@ -39,8 +39,16 @@ from node.usecases.case_commands import (
 )
 from node.usecases.catalogue import CatalogueService
 from node.workers.deadline_timer import DeadlineTimer
+from projections.case_board import BoardQuery, CaseBoard, board_counts, query_board
 from simulators.sample_data import sample_catalogue
-from tests.builders import EXTENSION_APPROVAL, REFUSAL, FakeClock, issue_body, review_calls
+from tests.builders import (
+    EXTENSION_APPROVAL,
+    REFUSAL,
+    SUPPLEMENT_TIMEOUT_DECISION,
+    FakeClock,
+    issue_body,
+    review_calls,
+)
 
 SH_WINDOW = Actor("310000", "SH-WIN-01", "w-001")
 SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
@@ -102,14 +110,16 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
     case = cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿复印件不清晰")
     assert case.open_supplement is not None
     assert case.open_supplement["due_on"] == "2025-10-20"  # 10 working days, the holiday skipped
-    assert deadlines(node, case)[0].status == "SUSPENDED"
+    # the sample item names no law that stops the clock for a supplement after acceptance (行政许可法 has
+    # none)
+    assert deadlines(node, case)[0].status != "SUSPENDED"
 
     clock.set_china_time("2025-10-09")
     cases.run(ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "5" * 64)
     promised, statutory = deadlines(node, cases.run(PROVIDE_SUPPLEMENT, case_id, SH_WINDOW))
-    # Suspended 09-30 and 10-09 (two working days; the holiday did not count anyway): both dates move by 2.
-    assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-13", "2025-11-03")
-    assert promised.suspended_days == 2
+    # The clock ran on meanwhile: neither date moves.
+    assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-10", "2025-10-30")
+    assert promised.suspended_days == 0
 
     clock.set_china_time("2025-10-10")
     case = cases.run(
@@ -119,13 +129,13 @@ def test_worked_example_proxy_case_through_supplement_and_extension(node: Servic
         cases.run(EXTEND, case_id, JS_HANDLER, days=1, reason="again", **EXTENSION_APPROVAL)
     promised, statutory = deadlines(node, case)
     # 行政许可法 第42条: the extension moves the statutory limit only; the promised one is the office's own
-    assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-13", "2025-11-17")
+    assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-10", "2025-11-13")
     assert case.extension is not None
     assert (case.extension["approver_title"], case.extension["notified_on"]) == ("局长", "2025-10-10")
 
     clock.set_china_time("2025-10-22")
     promised, _ = deadlines(node, cases.case(case_id))
-    assert (promised.status, promised.days_left) == ("OVERDUE", -7)
+    assert (promised.status, promised.days_left) == ("OVERDUE", -9)
 
     clock.set_china_time("2025-10-28")
     for step, officer, extra in review_calls(JS_HANDLER):
@@ -211,7 +221,10 @@ def test_the_timer_warns_and_breaches_once_across_restarts(
     close_services(node)
 
 
-def test_an_unanswered_supplement_times_out(node: Services, clock: FakeClock) -> None:
+def test_an_unanswered_supplement_lapses_and_a_handler_concludes_it(node: Services, clock: FakeClock) -> None:
+    """行政许可法 第38条: given a supplement asked for after acceptance, when its due date passes, then the
+    timer records the lapse once (SupplementLapsed) and decides nothing: the case waits, the board lists it,
+    and a handler concludes SUPPLEMENT_TIMEOUT with a reason, a legal basis and the remedies."""
     case_id = proxy_case(node, clock)
     clock.set_china_time("2025-09-26")
     node.cases.run(ACCEPT, case_id, JS_HANDLER)
@@ -220,12 +233,33 @@ def test_an_unanswered_supplement_times_out(node: Services, clock: FakeClock) ->
     assert case.open_supplement["due_on"] == "2025-10-16"
     timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
     clock.set_china_time("2025-10-16", hour=23)
-    assert not timer.tick()
+    # the clock ran on during the supplement (行政许可法 provides no stop): the promised limit passed 10-10
+    assert timer.tick() == {"DeadlineBreached:PROMISED": 1}
     clock.set_china_time("2025-10-17", hour=0)
-    assert timer.tick() == {"SUPPLEMENT_TIMEOUT": 1}
-    case = node.cases.case(case_id)
-    assert (case.state, case.result) == (State.CONCLUDED, "SUPPLEMENT_TIMEOUT")
+    assert timer.tick() == {"SupplementLapsed": 1}
     assert not timer.tick()
+    case = node.cases.case(case_id)
+    assert (case.state, case.result) == (State.SUPPLEMENT_REQUESTED, None)
+    assert case.open_task is not None
+    assert (case.open_task["decision"], case.open_task["lapsed_on"]) == ("CONCLUDE", "2025-10-17")
+    node.projections[CaseBoard.name].tick()
+    with node.views.transaction() as tx:
+        [row] = query_board(tx, BoardQuery("320000", task="DECIDE_SUPPLEMENT_TIMEOUT"))
+        assert (row["case_id"], row["task"]) == (
+            case_id,
+            {"kind": "DECIDE_SUPPLEMENT_TIMEOUT", "since": "2025-10-17"},
+        )
+        assert board_counts(tx, "320000")["awaiting_decision"] == 1
+    case = node.cases.run(CONCLUDE, case_id, JS_HANDLER, **SUPPLEMENT_TIMEOUT_DECISION)
+    assert (case.state, case.result, case.open_task) == (State.CONCLUDED, "SUPPLEMENT_TIMEOUT", None)
+    assert case.decision is not None
+    assert case.decision["reason"] == "申请人逾期未补正材料"
+    concluded = node.cases.timeline(case_id)[-1]
+    assert (concluded.event, concluded.operator_id) == ("Concluded", JS_HANDLER.operator_id)
+    node.projections[CaseBoard.name].tick()
+    with node.views.transaction() as tx:
+        assert query_board(tx, BoardQuery("320000", task="DECIDE_SUPPLEMENT_TIMEOUT", open_only=False)) == []
+        assert board_counts(tx, "320000")["awaiting_decision"] == 0
 
 
 def test_full_online_case(node: Services, clock: FakeClock) -> None:
@@ -343,9 +377,12 @@ def test_deadlines_across_spring_festival_2026(node: Services, clock: FakeClock)
     assert (promised.days_used, promised.days_left, promised.status) == (4, 1, "WARNING")
 
 
-def test_the_timer_refuses_a_case_whose_supplement_lapsed_before_acceptance(
+def test_a_supplement_lapsed_before_acceptance_waits_for_a_handlers_refusal(
     node: Services, clock: FakeClock
 ) -> None:
+    """行政许可法 第32条, 第38条: given a supplement asked for before acceptance, when it lapses, then the
+    timer records the lapse and the handling office refuses, with a reason (不予受理); the timer never
+    does."""
     case_id = proxy_case(node, clock)
     case = node.cases.run(
         REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿复印件不清晰"
@@ -355,11 +392,19 @@ def test_the_timer_refuses_a_case_whose_supplement_lapsed_before_acceptance(
     timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
     assert not timer.tick()
     clock.advance(hours=2)
-    assert timer.tick() == {"SUPPLEMENT_TIMEOUT": 1}
+    assert timer.tick() == {"SupplementLapsed": 1}
     case = node.cases.case(case_id)
+    assert case.state == State.SUPPLEMENT_REQUESTED
+    assert case.open_task is not None
+    assert case.open_task["decision"] == "REFUSE"
+    lapsed = node.cases.timeline(case_id)[-1]
+    assert (lapsed.event, lapsed.province, lapsed.office_code) == ("SupplementLapsed", "320000", "SYSTEM")
+    with pytest.raises(IllegalTransition, match="lapsed"):
+        node.cases.run(PROVIDE_SUPPLEMENT, case_id, SH_WINDOW)
+    case = node.cases.run(REFUSE, case_id, JS_HANDLER, **REFUSAL)
     assert (case.state, case.result, case.accepted_on) == (State.REFUSED, None, None)
     refused = node.cases.timeline(case_id)[-1]
-    assert (refused.event, refused.province, refused.office_code) == ("Refused", "320000", "SYSTEM")
+    assert (refused.event, refused.office_code) == ("Refused", JS_HANDLER.office_code)
 
 
 def test_no_extension_after_the_statutory_deadline(node: Services, clock: FakeClock) -> None:

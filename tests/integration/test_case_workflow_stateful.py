@@ -32,7 +32,15 @@ from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 from simulators.sample_data import sample_catalogue
-from tests.builders import APPROVER_TITLE, DENIAL, EXTENSION_APPROVAL, REFUSAL, FakeClock, approver_of
+from tests.builders import (
+    APPROVER_TITLE,
+    DENIAL,
+    EXTENSION_APPROVAL,
+    REFUSAL,
+    SPECIAL_PROCEDURE_NOTICE,
+    FakeClock,
+    approver_of,
+)
 from tests.integration.both_stores import BothStores, require_both_stores
 
 WINDOW = Actor("310000", "SH-WIN", "w")
@@ -212,8 +220,9 @@ class CaseWorkflow(RuleBasedStateMachine):
                 cc.START_SPECIAL_PROCEDURE,
                 m.state == State.ACCEPTED,
                 HANDLER,
-                kind="INSPECTION",
-                reason="现场核查",
+                kind="EXPERT_REVIEW",
+                reason="专家评审",
+                **SPECIAL_PROCEDURE_NOTICE,
             )
             if m.state == State.ACCEPTED:
                 m.state = State.SPECIAL_PROCEDURE

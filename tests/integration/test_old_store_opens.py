@@ -43,6 +43,7 @@ from eventsourcing.utils import get_topic
 
 from aggregates.bundle import BundleCase
 from aggregates.case import Case, Limit, State
+from aggregates.catalogue import BEFORE_RULE
 from aggregates.certificate import Certificate
 from aggregates.deadline import DeadlineInputs, DeadlineState, Suspension, due_date
 from aggregates.erasure import ERASED
@@ -77,7 +78,7 @@ SH = "310000"
 SCHEMA = "old_round1_310000"  # the schema the old code wrote Shanghai's node in (README.md)
 # Round 2 added these tables to read models that existed before: the old store has none of their rows.
 NEW_TABLES = {
-    "case_board": {"view_case_board_clock"},
+    "case_board": {"view_case_board_clock", "view_case_board_task"},
     "service_statistics": {"view_case_calendar_years", "view_case_ratings", "view_case_extensions"},
 }
 # Fields events gained since round 1, with the value their upcasters give an old event: the case view's
@@ -101,6 +102,10 @@ UPCAST = {
     "Refused": dict.fromkeys(("ground", "legal_basis", "remedies", "competent_agency")),
     "Concluded": dict.fromkeys(("reason", "legal_basis", "remedies", "delivery_limit_days")),
     "ReviewStepRecorded": {"title": None},
+    # 行政许可法 第45条: a special procedure started before the rule recorded no notice of its time, no basis
+    "SpecialProcedureStarted": dict.fromkeys(
+        ("expected_days", "notice_method", "notice_reference", "notified_on", "legal_basis")
+    ),
 }
 # A day after the last event the old code wrote (expected.json: last_event_at), never the wall clock's.
 NOW = datetime.fromisoformat("2026-04-14T10:00:00+08:00")
@@ -271,6 +276,16 @@ def test_the_cases_marked_in_the_fixture_are_where_the_old_code_left_them(
     assert old_denial is not None
     assert (old_denial["kind"], old_denial["reason"], old_denial["remedies"]) == ("DENIED", None, None)
     assert cases.case(marks["flagged"]).certificate_flags
+    # cases filed before items declared their law keep the effect it had (第45条 cut-over): the old kinds
+    # stop the clock, so does a supplement after acceptance, and an old special procedure has no notice
+    in_procedure = cases.case(marks["special_procedure"])
+    assert in_procedure.item.clock_stops == BEFORE_RULE
+    assert in_procedure.special_procedure is not None
+    assert in_procedure.special_procedure["notice_method"] is None
+    assert in_procedure.special_procedure["expected_days"] is None
+    assert in_procedure.suspensions[-1][1] is None
+    assert cases.case(marks["supplement_requested"]).item.clock_stops.supplement_stops_clock
+    assert cases.case(marks["supplement_requested"]).open_task is None
     bundle: Aggregate = opened.app.repository.get(uuid.UUID(marks["bundle"]))
     assert isinstance(bundle, BundleCase)
     assert bundle.delivered
@@ -426,14 +441,17 @@ def test_article_44_decisions_the_old_code_left_undelivered_run_no_delivery_cloc
             recorded.update(timer.tick())
         assert not [c for c in undelivered if {"DELIVERY"} & {*services.cases.case(c).deadlines_warned}]
         assert not [c for c in undelivered if "DELIVERY" in services.cases.case(c).breaches]
-        # the supplement round 1 left open lapsed: the timer decided it today (补正超时), under the clock
-        timed_out = marks["supplement_requested"]
-        assert services.cases.case(timed_out).result == "SUPPLEMENT_TIMEOUT"
-        breached = {
-            c for c in (*undelivered, decided_id, timed_out) if "DELIVERY" in services.cases.case(c).breaches
-        }
-        assert breached == {decided_id, timed_out}
-        assert recorded["DeadlineBreached:DELIVERY"] == 2
+        # the supplement round 1 left open lapsed: the timer records the lapse and decides nothing (a
+        # handler does, 第38条), so no delivery clock runs for it
+        lapsed = services.cases.case(marks["supplement_requested"])
+        assert (lapsed.state, lapsed.result, recorded["SupplementLapsed"]) == (
+            State.SUPPLEMENT_REQUESTED,
+            None,
+            1,
+        )
+        breached = {c for c in (*undelivered, decided_id) if "DELIVERY" in services.cases.case(c).breaches}
+        assert breached == {decided_id}
+        assert recorded["DeadlineBreached:DELIVERY"] == 1
     finally:
         close_services(services)
 

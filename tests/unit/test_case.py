@@ -26,6 +26,7 @@ from aggregates.case import (
     deadline_inputs,
     fold_clock,
 )
+from aggregates.catalogue import ItemDefinition
 from aggregates.clock import china_date
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
@@ -49,12 +50,17 @@ def later(days: int = 0, hours: int = 1) -> datetime:
     return T0 + timedelta(days=days, hours=hours)
 
 
-def submitted(mode: str = "PROXY", receiving: Actor = SH_WINDOW, parts: list[Part] | None = None) -> Case:
+def submitted(
+    mode: str = "PROXY",
+    receiving: Actor = SH_WINDOW,
+    parts: list[Part] | None = None,
+    filed_under: ItemDefinition | None = None,
+) -> Case:
     return Case.submit(
         case_no="310000202603020001",
         mode=mode,
         item_province="320000",
-        item=item(),
+        item=filed_under or item(),
         item_version=1,
         receiving_province=receiving.province,
         parts=parts or [],
@@ -78,8 +84,8 @@ def with_materials(case: Case, actor: Actor = SH_WINDOW) -> Case:
     return case
 
 
-def forwarded() -> Case:
-    case = with_materials(submitted())
+def forwarded(filed_under: ItemDefinition | None = None) -> Case:
+    case = with_materials(submitted(filed_under=filed_under))
     case.receive("SJ1", SH_WINDOW, later())
     case.forward(SH_WINDOW, later())
     return case
@@ -92,8 +98,8 @@ def approve(case: Case) -> None:
     case.record_review("APPROVE", "同意", JS_APPROVER, later(), title="科长")
 
 
-def accepted() -> Case:
-    case = forwarded()
+def accepted(filed_under: ItemDefinition | None = None) -> Case:
+    case = forwarded(filed_under)
     case.accept("SL1", JS_HANDLER, later(1))
     case.collect_events()
     return case
@@ -109,6 +115,17 @@ def decision(reason: str = "不符合法定条件", *basis: str) -> ReasonedDeci
 
 def refuse(case: Case, at: datetime | None = None) -> None:
     case.refuse("NOT_ELIGIBLE", decision("不符合受理条件"), None, JS_HANDLER, at or later())
+
+
+def special(case: Case, kind: str, at: datetime, reason: str = "听证") -> None:
+    """特别程序 (第45条) with the written notice of its time (10 working days), given the day it starts."""
+    case.start_special_procedure(kind, reason, 10, notice(at), JS_HANDLER, at)
+
+
+# An item whose law (say a 地方性法规) stops the decision clock during a supplement after acceptance.
+SUPPLEMENT_STOPS = {
+    "supplement_after_acceptance": {"stops_clock": True, "legal_basis": ["《某省某条例》第十条"]}
+}
 
 
 def refused_without_events(case: Case, command: Callable[[], None]) -> None:
@@ -259,26 +276,15 @@ def test_one_supplement_notice_lists_all_missing_materials_and_rounds_are_counte
     assert case.suspensions == []  # before acceptance the legal clock has not started
 
 
-def test_a_supplement_after_acceptance_suspends_the_clock() -> None:
-    case = accepted()
+def test_a_supplement_after_acceptance_suspends_the_clock_where_the_items_law_says_so() -> None:
+    """Given an item whose law stops the clock during a supplement after acceptance (行政许可法 itself
+    provides no such stop), when a supplement is asked for and given, then the clock stood still meanwhile."""
+    case = accepted(item(clock_stops=SUPPLEMENT_STOPS))
     case.request_supplement(["M02"], "户口簿页缺失", date(2026, 3, 20), JS_HANDLER, later(2))
     case.attach_material("M02", SH_WINDOW, later(4), file_digest="sha256:" + "d" * 64)
     case.provide_supplement(SH_WINDOW, later(5))
     assert case.state is State.ACCEPTED
     assert case.suspensions == [("2026-03-04", "2026-03-07")]
-
-
-def test_a_supplement_not_supplied_in_time_ends_in_supplement_timeout() -> None:
-    case = accepted()
-    case.request_supplement(["M02"], "户口簿页缺失", date(2026, 3, 10), JS_HANDLER, later(1))
-    timer = Actor("320000", "SYSTEM", "deadline-timer")
-    with pytest.raises(IllegalTransition, match="due 2026-03-10"):
-        case.time_out_supplement(timer, datetime(2026, 3, 10, 15, tzinfo=T0.tzinfo))
-    case.time_out_supplement(
-        timer, datetime(2026, 3, 10, 16, 30, tzinfo=T0.tzinfo)
-    )  # 00:30 on 03-11 in China
-    assert (case.state, case.result) == (State.CONCLUDED, "SUPPLEMENT_TIMEOUT")
-    assert case.suspensions[-1][1] == "2026-03-11"
 
 
 def test_at_most_one_extension_with_a_reason_within_the_item_limit() -> None:
@@ -425,7 +431,7 @@ def test_review_steps_go_in_order() -> None:
 
 def test_a_special_procedure_suspends_and_resumes() -> None:
     case = accepted()
-    case.start_special_procedure("HEARING", "申请听证", JS_HANDLER, later(2))
+    special(case, "HEARING", later(2), "申请听证")
     refused_without_events(case, lambda: case.conclude("ISSUED", JS_HANDLER, later(3)))
     case.end_special_procedure("听证完毕", JS_HANDLER, later(9))
     assert case.state is State.ACCEPTED
@@ -452,11 +458,6 @@ def test_a_joint_case_concludes_only_when_every_part_has() -> None:
 def test_a_joint_case_assigns_every_part() -> None:
     with pytest.raises(InvalidField, match="every part"):
         submitted(mode="JOINT", parts=[Part("P1", "迁出地", "330000")])
-
-
-def test_conclusion_results_exclude_the_timeout() -> None:
-    with pytest.raises(InvalidField, match="concludes by itself"):
-        accepted().conclude("SUPPLEMENT_TIMEOUT", JS_HANDLER, later())
 
 
 def test_after_archive_only_rating_and_appeal() -> None:
@@ -729,17 +730,6 @@ def test_deadline_warning_and_breaches_are_recorded_once_each_by_the_handling_pr
     }
 
 
-def test_a_late_supplement_is_refused_and_before_acceptance_a_timeout_is_a_refusal() -> None:
-    case = forwarded()
-    case.request_supplement(["M02"], "户口簿缺页", date(2026, 3, 10), JS_HANDLER, later())
-    case.attach_material("M02", SH_WINDOW, later(1), file_digest="sha256:" + "f" * 64)
-    with pytest.raises(IllegalTransition, match="due 2026-03-10"):
-        case.provide_supplement(SH_WINDOW, datetime.fromisoformat("2026-03-11T09:00:00+08:00"))
-    timer = Actor("320000", "SYSTEM", "deadline-timer")
-    case.time_out_supplement(timer, datetime.fromisoformat("2026-03-11T09:00:00+08:00"))
-    assert (case.state, case.result, case.accepted_on) == (State.REFUSED, None, None)
-
-
 def test_materials_are_fixed_once_accepted_except_what_a_supplement_lists() -> None:
     case = accepted()
     refused_without_events(
@@ -886,7 +876,7 @@ def _every_path() -> list[tuple[Case, Callable[[], object]]]:
         (case, lambda: case.attach_material("M02", SH_WINDOW, later(3), file_digest="sha256:" + "d" * 64))
     ]
     steps += [(case, lambda: case.provide_supplement(SH_WINDOW, later(3)))]
-    steps += [(case, lambda: case.start_special_procedure("HEARING", "听证", JS_HANDLER, later(4)))]
+    steps += [(case, lambda: special(case, "HEARING", later(4)))]
     steps += [(case, lambda: case.end_special_procedure("完毕", JS_HANDLER, later(5)))]
     steps += [(case, lambda: approve(case))]
     steps += [(case, lambda: case.conclude("ISSUED", JS_HANDLER, later(6)))]
@@ -929,7 +919,7 @@ def _history(case: Case, *commands: Callable[[], object]) -> list[Any]:
 
 
 def test_the_clock_a_follower_folds_has_the_aggregates_counting_facts() -> None:
-    case = with_materials(submitted())
+    case = with_materials(submitted(filed_under=item(clock_stops=SUPPLEMENT_STOPS)))
     events = _history(
         case,
         lambda: case.receive("SJ1", SH_WINDOW, later()),
@@ -939,7 +929,7 @@ def test_the_clock_a_follower_folds_has_the_aggregates_counting_facts() -> None:
         lambda: case.attach_material("M02", SH_WINDOW, later(4), file_digest="sha256:" + "d" * 64),
         lambda: case.provide_supplement(SH_WINDOW, later(4)),
         lambda: case.extend(5, "复杂", None, APPROVAL, notice(later(5)), JS_HANDLER, later(5)),
-        lambda: case.start_special_procedure("HEARING", "听证", JS_HANDLER, later(6)),
+        lambda: special(case, "HEARING", later(6)),
         lambda: case.end_special_procedure("完毕", JS_HANDLER, later(8)),
         lambda: approve(case),
         lambda: case.conclude("ISSUED", JS_HANDLER, later(9)),

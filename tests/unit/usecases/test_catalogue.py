@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from aggregates.catalogue import BEFORE_RULE, CatalogueIndex, ItemDefinition, ServiceItem
 from aggregates.errors import InvalidField
 from aggregates.responsibility import Actor
 from node.services import Services
@@ -130,3 +131,43 @@ def test_a_catalogue_document_is_refused_with_the_path_of_its_bad_field(node: Se
     with pytest.raises(InvalidField) as refused:
         node.catalogue.load(document, AH, AH_ADMIN)
     assert refused.value.field == "items/1/statutory_limit_days"
+
+
+def test_article_45_an_item_published_before_the_rule_gets_the_laws_default_when_published_again(
+    node: Services, clock: FakeClock
+) -> None:
+    """行政许可法 第45条 cut-over: given an item version stored before items declared what stops their clock
+    (no ``clock_stops`` in its event), then it reads with the effect it had; when the operator publishes it
+    again saying nothing, then a new version records the law's default (第45条's eight, no stop for a
+    supplement after acceptance), and the old version keeps its own."""
+    fields = item_fields()
+    old = {**fields, "code": "GA-0001", "handling_province": AH}
+    del old["clock_stops"]
+    stored = ServiceItem.publish(AH, ItemDefinition.from_event_fields(old), AH_ADMIN, clock())
+    index = CatalogueIndex.open(AH, clock())
+    index.add("item", "GA-0001", clock())
+    node.app.save(stored, index)
+    assert node.catalogue.item(AH, "GA-0001").definition.clock_stops == BEFORE_RULE
+    assert "clock_stops" not in node.catalogue.item(AH, "GA-0001").definition.as_event_fields()
+    clock.advance(days=1)
+    silent = {key: value for key, value in fields.items() if key != "clock_stops"}
+    revised, outcome = node.catalogue.publish_item(AH, silent, AH_ADMIN)
+    assert (outcome, revised.version) == ("revised", 2)
+    stops = revised.definition.clock_stops
+    assert (stops.before_rule, stops.supplement_stops_clock, len(stops.special_procedures)) == (
+        False,
+        False,
+        8,
+    )
+    assert node.catalogue.item(AH, "GA-0001", version=1).definition.clock_stops == BEFORE_RULE
+
+
+def test_article_34_a_catalogue_naming_inspection_as_a_special_procedure_is_refused(node: Services) -> None:
+    """行政许可法 第34条: 现场核查 is part of the review; an item listing it is refused, naming the field."""
+    fields = item_fields(clock_stops={"special_procedures": [{"kind": "HEARING"}]})
+    fields["clock_stops"]["special_procedures"].append({"kind": "INSPECTION"})
+    before = events(node)
+    with pytest.raises(InvalidField) as refused:
+        node.catalogue.publish_item(AH, fields, AH_ADMIN)
+    assert refused.value.field == "clock_stops/special_procedures/1/kind"
+    assert events(node) == before
