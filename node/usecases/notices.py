@@ -29,7 +29,8 @@ from node.settings import PROVINCES
 from node.signing import Signer, b64
 
 MEDIA_TYPE = "text/html; charset=utf-8"
-BASE_TEMPLATE = "_base.html.j2"
+# the layout and the macros every notice renders with: part of each template's version
+SHARED_TEMPLATES = ("_base.html.j2", "_remedies.html.j2")
 
 
 def _conclusion(event: Any) -> NoticeKind | None:
@@ -76,6 +77,8 @@ class NoticeTemplates:
             autoescape=True,
             undefined=StrictUndefined,  # a fact missing from the context fails the decision, never blanks
             keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
         )
 
     def render(self, kind: NoticeKind, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -84,9 +87,9 @@ class NoticeTemplates:
         return name, self.version(name), self._env.get_template(name).render(**context)
 
     def version(self, name: str) -> str:
-        """The digest of the sources the template renders from (itself and the layout it extends)."""
+        """The digest of the sources the template renders from (the shared layout and macros, itself)."""
         digest = hashlib.sha256()
-        for source_name in (BASE_TEMPLATE, name):
+        for source_name in (*SHARED_TEMPLATES, name):
             source, _filename, _uptodate = self._env.loader.get_source(self._env, source_name)  # type: ignore[union-attr]
             digest.update(source.encode("utf-8"))
         return digest.hexdigest()[:16]
