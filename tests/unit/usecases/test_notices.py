@@ -260,3 +260,10 @@ def test_a_second_supplement_notice_gets_the_next_number(node: Services, clock: 
         clock.advance(hours=1)
     numbers = [n["notice_no"] for n in node.cases.notices(case_id) if n["kind"] == "SUPPLEMENT"]
     assert [n.rsplit("-", 1)[1] for n in numbers] == ["1", "2"]
+
+
+def test_every_kind_of_notice_has_its_template_in_the_package() -> None:
+    """The templates ship as package data (``node/usecases/notice_templates``): each kind finds its own."""
+    templates = NoticeTemplates()
+    versions = {kind: templates.version(f"{kind.value.lower()}.html.j2") for kind in NoticeKind}
+    assert len(set(versions.values())) == len(NoticeKind)
