@@ -273,9 +273,11 @@ class CaseService:
 
     def _step_with_notices(self, case: Case, step: Step, now: datetime) -> Case:
         """Apply ``step``; when it records a decision that takes a written notice (``NOTICE_FOR``), the
-        notices are rendered and signed from the decision's facts, then recorded before the step's events,
+        notices are rendered and signed from the decision's facts and recorded before the step's events,
         all in one record. Before, not after: a refusal or a conclusion hands the case to the receiving
-        province (``Case.writer``), and a notice after it would be an event of a case its writer had left."""
+        province (``Case.writer``), and a notice after it would be an event of a case its writer had left.
+        The step's events follow as they were recorded, not by running the step again, so what a notice
+        states (a number the step drew, say) is what the case records."""
         before = copy.deepcopy(case) if self._notices is not None else None
         step(case, now)
         if self._notices is None or before is None:
@@ -285,7 +287,13 @@ class CaseService:
             return case
         for notice in planned:
             before.issue_notice(notice.notice, notice.issuer, now)
-        step(before, now)
+        for recorded in case.pending_events:
+            fields = {
+                key: value
+                for key, value in vars(recorded).items()
+                if key not in ("originator_id", "originator_version")
+            }
+            before.trigger_event(type(recorded), **fields)
         return before
 
     def writes(self, case: Case) -> bool:

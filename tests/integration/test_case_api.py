@@ -272,20 +272,17 @@ def test_article_38_a_refusals_notice_is_served_as_issued_to_the_parties_only(
         document = f"{api.base}{path}/notices/{notice['notice_no']}"
         for role, province in ((Role.WINDOW, SH), (Role.HANDLER, JS), (Role.AUDITOR, JS)):
             async with api.session.get(document, headers=keys.bearer(role, province)) as response:
-                body = await response.read()
-                assert (response.status, response.content_type, response.charset) == (
-                    200,
-                    "text/html",
-                    "utf-8",
-                )
-                headers = response.headers
-            assert hashlib.sha256(body).hexdigest() == notice["sha256"] == headers["Notice-SHA256"]
-            assert headers["Repr-Digest"] == f"sha-256=:{b64(hashlib.sha256(body).digest())}:"
+                stored = await response.read()
+                answered = (response.status, response.content_type, response.charset)
+                served = response.headers
+            assert answered == (200, "text/html", "utf-8")
+            assert hashlib.sha256(stored).hexdigest() == notice["sha256"] == served["Notice-SHA256"]
+            assert served["Repr-Digest"] == f"sha-256=:{b64(hashlib.sha256(stored).digest())}:"
             public_key = keys.node_signer.public_key()
-            assert headers["Notice-Key-Id"] == public_key.key_id
-            assert public_key.verify(body, unb64(headers["Notice-Signature"]))
-            assert "不予受理决定书" in body.decode("utf-8")
-            assert APPLICANT["name"] not in body.decode("utf-8")
+            assert served["Notice-Key-Id"] == public_key.key_id
+            assert public_key.verify(stored, unb64(served["Notice-Signature"]))
+            assert "不予受理决定书" in stored.decode("utf-8")
+            assert APPLICANT["name"] not in stored.decode("utf-8")
 
         for role in (Role.AUDITOR, Role.HANDLER):  # Anhui is no party to the case
             for suffix in ("/notices", f"/notices/{notice['notice_no']}"):

@@ -267,3 +267,12 @@ def test_every_kind_of_notice_has_its_template_in_the_package() -> None:
     templates = NoticeTemplates()
     versions = {kind: templates.version(f"{kind.value.lower()}.html.j2") for kind in NoticeKind}
     assert len(set(versions.values())) == len(NoticeKind)
+
+
+def test_the_notice_states_the_acceptance_number_the_case_records_article_32(node: Services) -> None:
+    """A number the node draws (no ``number`` given) is drawn once: the 受理通知书 names the one recorded."""
+    case_id = forwarded_proxy(node)
+    case = node.cases.run(cc.ACCEPT, case_id, JS_HANDLER)
+    [notice] = issued(node, case_id)
+    assert case.acceptance_no is not None
+    assert f"受理编号：{case.acceptance_no}" in notice.content
