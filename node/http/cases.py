@@ -115,6 +115,15 @@ async def applicant(request: web.Request) -> web.Response:
     )
 
 
+# what a notice's answer carries besides its bytes: enough to verify it against the issuer's public key
+NOTICE_HEADERS = (
+    "Notice-SHA256",
+    "Notice-Signature",
+    "Notice-Signature-Algorithm",
+    "Notice-Key-Id",
+)
+
+
 async def notices(request: web.Request) -> web.Response:
     """The written notices (文书) issued on the case: for its parties only (auditors of a party province
     included), as the documents are addressed to the applicant."""
@@ -141,15 +150,6 @@ async def notice(request: web.Request) -> web.Response:
             NOTICE_HEADERS[3]: issued.key_id,
         },
     )
-
-
-# what a notice's answer carries besides its bytes: enough to verify it against the issuer's public key
-NOTICE_HEADERS = (
-    "Notice-SHA256",
-    "Notice-Signature",
-    "Notice-Signature-Algorithm",
-    "Notice-Key-Id",
-)
 
 
 def _command(command: CaseCommand) -> Handler:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 import structlog
@@ -278,10 +278,11 @@ class CaseService:
         province (``Case.writer``), and a notice after it would be an event of a case its writer had left.
         The step's events follow as they were recorded, not by running the step again, so what a notice
         states (a number the step drew, say) is what the case records."""
-        before = copy.deepcopy(case) if self._notices is not None else None
-        step(case, now)
-        if self._notices is None or before is None:
+        if self._notices is None:
+            step(case, now)
             return case
+        before = copy.deepcopy(case)
+        step(case, now)
         planned = self._notices.for_step(before, case.pending_events)
         if not planned:
             return case
@@ -532,7 +533,7 @@ class CaseService:
             if issued["notice_no"] == notice_no:
                 version = issued["version"]
                 [stored] = self._app.events.get(case.id, gt=version - 1, lte=version)
-                return stored  # type: ignore[return-value]
+                return cast(Case.NoticeIssued, stored)
         raise NotFound(f"no notice of that number on case {case.case_no}")
 
     @staticmethod
