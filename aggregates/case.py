@@ -27,6 +27,7 @@ from aggregates.certificate import Status
 from aggregates.clock import china_date
 from aggregates.deadline import Breach, DeadlineInputs, Suspension
 from aggregates.errors import IllegalTransition, InvalidField
+from aggregates.notice import SignedNotice
 from aggregates.responsibility import Actor
 
 
@@ -2022,6 +2023,78 @@ class Case(Aggregate):
             **self.calendar_years,
             **{fields["year"]: YearSchedule.from_fields(fields) for fields in calendar_years},
         }
+
+    # Written notices (文书): rendered once, stored, signed (aggregates/notice.py)
+
+    class NoticeIssued(Aggregate.Event):
+        """A written notice (文书) the writer of the case issued for the decision it records right after,
+        in the same record: ``documents_version`` and ``documents_event`` name that event. ``content`` is
+        the document as rendered (``media_type``; ``template`` at ``template_version``), ``sha256`` its
+        UTF-8 bytes' digest and ``signature`` (base64) the issuing node's over those bytes, under
+        ``key_id``. It holds no personal data: the applicant is named by the case number."""
+
+        kind: str
+        notice_no: str
+        documents_version: int
+        documents_event: str
+        media_type: str
+        template: str
+        template_version: str
+        content: str
+        sha256: str
+        signature: str
+        signature_algorithm: str
+        key_id: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    # the notices issued, in order: kind, notice_no, sha256, issued_at, version (of the NoticeIssued event)
+    notices: tuple[dict[str, Any], ...] = ()
+
+    def issue_notice(self, notice: SignedNotice, actor: Actor, at: datetime) -> None:
+        """Record a notice for the decision recorded right after it: by the case's writer, once per
+        number, and for an event still to come (a notice documents; it never rewrites what was recorded)."""
+        self._require_province(actor, self.writer(), "writer")
+        if any(n["notice_no"] == notice.notice_no for n in self.notices):
+            raise IllegalTransition(f"case {self.case_no}", f"issue notice {notice.notice_no}", "issued")
+        if notice.documents_version <= self.version + 1:
+            raise InvalidField("documents_version", "a notice documents the event recorded after it")
+        fields: dict[str, Any] = notice.event_fields() | actor.event_fields()
+        self._notice_issued(**fields, timestamp=at)
+
+    @event(NoticeIssued)
+    def _notice_issued(
+        self,
+        kind: str,
+        notice_no: str,
+        documents_version: int,
+        documents_event: str,
+        media_type: str,
+        template: str,
+        template_version: str,
+        content: str,
+        sha256: str,
+        signature: str,
+        signature_algorithm: str,
+        key_id: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.notices = (
+            *self.notices,
+            {
+                "kind": kind,
+                "notice_no": notice_no,
+                "sha256": sha256,
+                "issued_at": timestamp.isoformat(),
+                "version": self.version + 1,  # applied before the aggregate takes the event's version
+                "documents_version": documents_version,
+                "documents_event": documents_event,
+            },
+        )
 
 
 def answering_province(service: str, receiving: str, handling: str) -> str:

@@ -44,6 +44,7 @@ from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 from node.usecases.erasure import ErasureService
 from node.usecases.forwarded_commands import command_handler
+from node.usecases.notices import NoticeIssuer
 from node.usecases.transparency import TransparencyService
 from node.usecases.witnessing import AlertRecorder, WitnessingService
 from node.workers.deadline_timer import DeadlineTimer
@@ -116,6 +117,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         warning_days=settings.deadline_warning_days,
         peers=clients,
         log_signal=log_signal,
+        notices=NoticeIssuer(signer),
     )
     bundles = BundleService(app, cases, catalogue, clock)
     timers = CaseTimers(cases)

@@ -20,8 +20,10 @@ DDL = """CREATE TABLE IF NOT EXISTS view_case_steps (
 STEP_COLUMNS = ("version", "at", "event", "province", "office_code", "operator_id", "detail")
 # Fields every step shows in its own columns, or that are the item's definition rather than the case's facts.
 ACTOR = ("province", "office_code", "operator_id")
+# A written notice's text (``content``) is the document, served from the case (GET .../notices/{notice_no}),
+# not a step's detail: its number and digest are.
 NOT_DETAIL = frozenset(
-    ("originator_id", "originator_version", "timestamp", "originator_topic", "item", *ACTOR)
+    ("originator_id", "originator_version", "timestamp", "originator_topic", "item", "content", *ACTOR)
 )
 
 

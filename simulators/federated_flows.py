@@ -247,6 +247,9 @@ async def proxy_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> F
     result.facts["same_timeline"] = timelines[0] == timelines[1]
     result.facts["timeline_provinces"] = sorted({step[2] for step in timelines[0] if step[2]})
     result.facts["events"] = len(timelines[0])
+    # the written notices B issued (文书: 受理, 补正, 准予许可) read alike at A, as B signed them
+    notices = [(await fed.get(p, path + "/notices"))["notices"] for p in (a, b)]
+    result.facts["notices"] = [n["kind"] for n in notices[0]] if notices[0] == notices[1] else None
     result.elapsed_s = time.perf_counter() - started
     return result
 

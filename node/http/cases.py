@@ -30,6 +30,7 @@ from node.presentation.cases import (
 from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.schemas import cases as cs
 from node.schemas.common import Schema
+from node.signing import b64
 from node.store.idempotency import Idempotency
 from node.usecases.case_commands import DECLARED, CaseCommand
 
@@ -114,6 +115,43 @@ async def applicant(request: web.Request) -> web.Response:
     )
 
 
+# what a notice's answer carries besides its bytes: enough to verify it against the issuer's public key
+NOTICE_HEADERS = (
+    "Notice-SHA256",
+    "Notice-Signature",
+    "Notice-Signature-Algorithm",
+    "Notice-Key-Id",
+)
+
+
+async def notices(request: web.Request) -> web.Response:
+    """The written notices (文书) issued on the case: for its parties only (auditors of a party province
+    included), as the documents are addressed to the applicant."""
+    _, case_id = await _party(request, *READERS, personal=True)
+    issued = await asyncio.to_thread(request.app[SERVICES].cases.notices, case_id)
+    return web.json_response({"case_id": case_id, "notices": list(issued)})
+
+
+async def notice(request: web.Request) -> web.Response:
+    """One notice as issued: its stored bytes, their SHA-256 and the issuing node's signature over them."""
+    _, case_id = await _party(request, *READERS, personal=True)
+    issued = await asyncio.to_thread(
+        request.app[SERVICES].cases.notice, case_id, request.match_info["notice_no"]
+    )
+    body = issued.content.encode("utf-8")
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": issued.media_type,
+            "Repr-Digest": f"sha-256=:{b64(bytes.fromhex(issued.sha256))}:",  # RFC 9530
+            NOTICE_HEADERS[0]: issued.sha256,
+            NOTICE_HEADERS[1]: issued.signature,
+            NOTICE_HEADERS[2]: issued.signature_algorithm,
+            NOTICE_HEADERS[3]: issued.key_id,
+        },
+    )
+
+
 def _command(command: CaseCommand) -> Handler:
     """The REST handler of a declared case command: checks the caller, validates the body and runs it."""
 
@@ -169,6 +207,25 @@ ENDPOINTS = [
         "The applicant's identity (personal data)",
         cs.APPLICANT_RECORD,
         "window or handling officers and auditors of a party province",
+    ),
+    _read(
+        C + "/notices",
+        notices,
+        "The written notices (文书) issued on the case: kind, number, SHA-256, when",
+        cs.NOTICES,
+        "officers and auditors of a party province",
+    ),
+    Endpoint(
+        "GET",
+        C + "/notices/{notice_no}",
+        notice,
+        "One written notice as issued (HTML), with its SHA-256 and the issuing node's signature",
+        None,
+        roles="officers and auditors of a party province",
+        errors=(401, 403, 404, 422),
+        tag="cases",
+        media_type="text/html",
+        response_headers=("Repr-Digest", *NOTICE_HEADERS),
     ),
     *(
         Endpoint(

@@ -26,3 +26,4 @@ class Endpoint:
     tag: str = "certificates"
     media_type: str = "text/plain"  # of a response that is not JSON
     idempotent: bool = False  # accepts an Idempotency-Key header: a retry gets the first try's resource
+    response_headers: tuple[str, ...] = ()  # headers a response that is not JSON carries (documented)

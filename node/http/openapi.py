@@ -43,6 +43,7 @@ PATH_PARAMETERS: dict[str, schemas.Schema] = {
     "province": schemas.PROVINCE,
     "code": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
     "part_code": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
+    "notice_no": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,127}$"},
 }
 
 # Query parameters, by method and path template.
@@ -131,7 +132,15 @@ def _operation_id(ep: Endpoint) -> str:
 
 def _response(ep: Endpoint) -> dict[str, Any]:
     if ep.response is None:
-        return {"description": "OK", "content": {ep.media_type: {"schema": {"type": "string"}}}}
+        return {
+            "description": "OK",
+            "content": {ep.media_type: {"schema": {"type": "string"}}},
+            **(
+                {"headers": {name: {"schema": {"type": "string"}} for name in ep.response_headers}}
+                if ep.response_headers
+                else {}
+            ),
+        }
     return {"description": "OK", "content": {"application/json": {"schema": ep.response}}}
 
 

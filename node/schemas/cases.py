@@ -17,6 +17,7 @@ from aggregates.case import (
 )
 from aggregates.catalogue import Mode, PartRole, SpecialProcedure
 from aggregates.certificate import HolderIdType
+from aggregates.notice import NoticeKind
 from node.schemas.common import DATE, IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
 
 CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"}
@@ -758,4 +759,30 @@ BUNDLE_LIST: Schema = {
     "type": "object",
     "required": ["bundles"],
     "properties": {"bundles": {"type": "array", "items": BUNDLE}},
+}
+
+
+NOTICES: Schema = {
+    "type": "object",
+    "required": ["case_id", "notices"],
+    "properties": {
+        "case_id": {"type": "string"},
+        "notices": {
+            "type": "array",
+            "description": "the written notices (文书) issued on the case, in order",
+            "items": {
+                "type": "object",
+                "required": ["kind", "notice_no", "sha256", "issued_at", "documents_event", "version"],
+                "properties": {
+                    "kind": {"type": "string", "enum": [k.value for k in NoticeKind]},
+                    "notice_no": {"type": "string"},
+                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "issued_at": {"type": "string"},
+                    "documents_event": {"type": "string"},
+                    "documents_version": {"type": "integer"},
+                    "version": {"type": "integer"},
+                },
+            },
+        },
+    },
 }

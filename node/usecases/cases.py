@@ -7,12 +7,13 @@ through the certificate service and the signed answer is kept on the case.
 
 from __future__ import annotations
 
+import copy
 import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 import structlog
@@ -40,6 +41,7 @@ from node.store.idempotency import Idempotency
 from node.usecases.case_commands import CaseCommand, Step
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
+from node.usecases.notices import NoticeIssuer
 
 log = structlog.get_logger("tongban.cases")
 SAVE_ATTEMPTS = 5
@@ -119,8 +121,10 @@ class CaseService:
         peers: CasePeers | None = None,
         log_signal: LogSignal | None = None,
         replica_wait_s: float = 5.0,
+        notices: NoticeIssuer | None = None,
     ) -> None:
         self._app = app
+        self._notices = notices  # None: decisions are recorded without written notices (some tests)
         self._peers = peers
         self._log_signal = log_signal or LogSignal()
         self._replica_wait_s = replica_wait_s
@@ -258,7 +262,7 @@ class CaseService:
             if not self.writes(case):
                 return self._forward(case, actor, forward)
             now = self._clock()
-            command(case, now)
+            case = self._step_with_notices(case, command, now)
             recorded = [request.record(case_id, now)] if request else []
             try:
                 self._app.save(case, *recorded)
@@ -266,6 +270,32 @@ class CaseService:
                 continue
             return case
         raise AlreadyExists(f"case {case_id} changed concurrently; retry")
+
+    def _step_with_notices(self, case: Case, step: Step, now: datetime) -> Case:
+        """Apply ``step``; when it records a decision that takes a written notice (``NOTICE_FOR``), the
+        notices are rendered and signed from the decision's facts and recorded before the step's events,
+        all in one record. Before, not after: a refusal or a conclusion hands the case to the receiving
+        province (``Case.writer``), and a notice after it would be an event of a case its writer had left.
+        The step's events follow as they were recorded, not by running the step again, so what a notice
+        states (a number the step drew, say) is what the case records."""
+        if self._notices is None:
+            step(case, now)
+            return case
+        before = copy.deepcopy(case)
+        step(case, now)
+        planned = self._notices.for_step(before, case.pending_events)
+        if not planned:
+            return case
+        for notice in planned:
+            before.issue_notice(notice.notice, notice.issuer, now)
+        for recorded in case.pending_events:
+            fields = {
+                key: value
+                for key, value in vars(recorded).items()
+                if key not in ("originator_id", "originator_version")
+            }
+            before.trigger_event(type(recorded), **fields)
+        return before
 
     def writes(self, case: Case) -> bool:
         """Whether this node records the case's next events. A node without federation holds every case
@@ -477,6 +507,7 @@ class CaseService:
                 for key, value in stored.__dict__.items()
                 if key not in ("originator_id", "originator_version", "timestamp", "originator_topic", "item")
                 and key not in ("province", "office_code", "operator_id")
+                and key != "content"  # a notice's text: served as the document (``notice``), not here
             }
             entries.append(
                 TimelineEntry(
@@ -490,6 +521,20 @@ class CaseService:
                 )
             )
         return entries
+
+    def notices(self, case_id: str) -> tuple[dict[str, Any], ...]:
+        """The written notices issued on the case, in order: kind, number, digest, when, which event."""
+        return self.case(case_id).notices
+
+    def notice(self, case_id: str, notice_no: str) -> Case.NoticeIssued:
+        """A notice as it was issued: its stored text, digest and signature."""
+        case = self.case(case_id)
+        for issued in case.notices:
+            if issued["notice_no"] == notice_no:
+                version = issued["version"]
+                [stored] = self._app.events.get(case.id, gt=version - 1, lte=version)
+                return cast(Case.NoticeIssued, stored)
+        raise NotFound(f"no notice of that number on case {case.case_no}")
 
     @staticmethod
     def calendar_of(case: Case) -> WorkingCalendar:

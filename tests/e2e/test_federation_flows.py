@@ -78,6 +78,7 @@ def test_proxy_case_is_the_same_case_on_both_nodes(flows: dict[str, FlowResult])
     proxy = flows["proxy"]
     assert proxy.facts["same_timeline"] is True
     assert proxy.facts["timeline_provinces"] == [SH, JS]
+    assert proxy.facts["notices"] == ["ACCEPTANCE", "SUPPLEMENT", "PERMISSION"]  # the same at both
     assert proxy.facts["supplement_seen_at_receiving"] == "ACCEPTED"  # B's answer, replicated back to A
     assert proxy.facts["recognised_through_receiving"] == [(SH, True)]  # Jiangsu's decision on a 上海 card
 

@@ -92,10 +92,12 @@ def test_replay_as_of_each_instant_equals_what_the_api_showed_then(
         assert [step["version"] for step in replayed["chain"]] == list(range(1, shown_case["version"] + 1))
         assert replay_certificate(node, identifier, at)["certificate"] == shown_certificate
     chain = replay_case(node, case_id, snapshots[-1][0])["chain"]
-    assert [(s["event"], s["province"]) for s in chain[-6:]] == [
+    assert [(s["event"], s["province"]) for s in chain[-8:]] == [
         ("Forwarded", "310000"),
+        ("NoticeIssued", JS),  # each decision's written notice, recorded with it (文书)
         ("Accepted", JS),
         *[("ReviewStepRecorded", JS)] * 3,
+        ("NoticeIssued", JS),
         ("Concluded", JS),
     ]
 

@@ -86,6 +86,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", CASE + "/timeline"): CASE_READERS,
     ("GET", CASE + "/as-of"): CASE_READERS,
     ("GET", CASE + "/applicant"): rule({W, H, A}),  # personal data: party provinces only, auditors too
+    # the written notices are addressed to the applicant: party provinces only, auditors too
+    ("GET", CASE + "/notices"): rule({W, H, P, A, D}),
+    ("GET", CASE + "/notices/{notice_no}"): rule({W, H, P, A, D}),
     ("POST", CASE + "/receive"): rule({W}),
     ("POST", CASE + "/forward"): rule({W}),
     ("POST", CASE + "/materials"): rule({W, P, H}),
@@ -186,6 +189,7 @@ def _path(template: str, seeded: Seeded) -> str:
         "province": SH if "/catalogue/" in template else JS,
         "code": "RS-0001",
         "part_code": "P1",
+        "notice_no": "NO-SUCH-1",
     }
     path = re.sub(r"{(\w+)}", lambda m: values[m[1]], template)
     query = {"/as-of": "?at=2025-09-24T10:00:00%2B08:00", "/inclusion": "?leaf_index=0&tree_size=1"}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from aiohttp import web
 
 from node.auth import Role
 from node.services import Services
-from tests.builders import EXTENSION_APPROVAL, REST_REVIEW_CALLS, FakeClock
+from node.signing import b64, unb64
+from tests.builders import EXTENSION_APPROVAL, REFUSAL, REST_REVIEW_CALLS, FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
@@ -75,7 +77,12 @@ def test_roles_and_provinces_on_a_proxy_case(node: Services, keys: Keys, clock: 
             "ON_TIME",
         )
         status, timeline, _ = await api.call("GET", path + "/timeline", role=Role.AUDITOR, province=AH)
-        assert [e["event"] for e in timeline["entries"]][-3:] == ["Received", "Forwarded", "Accepted"]
+        assert [e["event"] for e in timeline["entries"]][-4:] == [
+            "Received",
+            "Forwarded",
+            "NoticeIssued",  # the 受理通知书 (行政许可法 第32条), recorded with the acceptance
+            "Accepted",
+        ]
         assert timeline["entries"][-1]["province"] == JS
         status, _, _ = await api.call("GET", path + "/applicant", role=Role.PLATFORM)
         assert status == 403  # personal data: not for the platform
@@ -235,5 +242,55 @@ def test_a_bad_rating_of_the_window_is_answered_appealed_and_reviewed_over_rest(
             "SH-ZWFW",
         )
         assert decided["detail"] == decision
+
+    run(node, keys, scenario)
+
+
+def test_article_38_a_refusals_notice_is_served_as_issued_to_the_parties_only(
+    node: Services, keys: Keys
+) -> None:
+    """行政许可法 第38条: the 不予受理决定书 is listed and served as stored, with its digest and the node's
+    signature in the headers; a province that is no party to the case, auditors included, gets 403."""
+
+    async def scenario(api: Api, _app: web.Application) -> None:
+        path = await proxy_case(api)
+        for material in ("M01", "M02", "M04"):
+            body = {"material_code": material, "file_digest": "sha256:" + "0" * 64}
+            await api.call("POST", path + "/materials", role=Role.WINDOW, body=body)
+        await api.call("POST", path + "/receive", role=Role.WINDOW, body={})
+        await api.call("POST", path + "/forward", role=Role.WINDOW, body={})
+        status, _, _ = await api.call("POST", path + "/refuse", role=Role.HANDLER, province=JS, body=REFUSAL)
+        assert status == 200
+        status, listed, _ = await api.call("GET", path + "/notices", role=Role.WINDOW)
+        assert status == 200
+        [notice] = listed["notices"]
+        assert notice["kind"] == "REFUSAL"
+        status, timeline, _ = await api.call("GET", path + "/timeline", role=Role.HANDLER, province=JS)
+        [entry] = [e for e in timeline["entries"] if e["event"] == "NoticeIssued"]
+        assert entry["detail"]["notice_no"] == notice["notice_no"]
+
+        document = f"{api.base}{path}/notices/{notice['notice_no']}"
+        for role, province in ((Role.WINDOW, SH), (Role.HANDLER, JS), (Role.AUDITOR, JS)):
+            async with api.session.get(document, headers=keys.bearer(role, province)) as response:
+                stored = await response.read()
+                answered = (response.status, response.content_type, response.charset)
+                served = response.headers
+            assert answered == (200, "text/html", "utf-8")
+            assert hashlib.sha256(stored).hexdigest() == notice["sha256"] == served["Notice-SHA256"]
+            assert served["Repr-Digest"] == f"sha-256=:{b64(hashlib.sha256(stored).digest())}:"
+            public_key = keys.node_signer.public_key()
+            assert served["Notice-Key-Id"] == public_key.key_id
+            assert public_key.verify(stored, unb64(served["Notice-Signature"]))
+            assert "不予受理决定书" in stored.decode("utf-8")
+            assert APPLICANT["name"] not in stored.decode("utf-8")
+
+        for role in (Role.AUDITOR, Role.HANDLER):  # Anhui is no party to the case
+            for suffix in ("/notices", f"/notices/{notice['notice_no']}"):
+                status, problem, headers = await api.call("GET", path + suffix, role=role, province=AH)
+                assert status == 403, (suffix, problem)
+                assert headers["Content-Type"].startswith("application/problem+json")
+        status, problem, headers = await api.call("GET", path + "/notices/NO-SUCH-1", role=Role.WINDOW)
+        assert (status, problem["status"]) == (404, 404)
+        assert "NO-SUCH-1" not in problem["detail"]  # an error never echoes what the client sent
 
     run(node, keys, scenario)

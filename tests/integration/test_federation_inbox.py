@@ -24,10 +24,10 @@ from federation.outbox import Outbox
 from node.bootstrap import build_services, close_services
 from node.services import Services
 from node.settings import Settings
-from node.signing import Ed25519Signer
-from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, EXTEND, FORWARD, RECEIVE
+from node.signing import Ed25519Signer, load_public_key, unb64
+from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, EXTEND, FORWARD, RECEIVE, REFUSE
 from simulators.sample_data import sample_catalogue
-from tests.builders import EXTENSION_APPROVAL, issue_body
+from tests.builders import EXTENSION_APPROVAL, REFUSAL, issue_body
 from tests.conftest import drop_schema
 
 SH, JS, ZJ = "310000", "320000", "330000"
@@ -280,7 +280,7 @@ def test_a_peer_cannot_append_to_a_case_this_node_writes(node: Services, jiangsu
     # Shanghai's standalone node lets any actor act: it appends what only Jiangsu may write now
     node.cases.run(ACCEPT, str(case.id), Actor(JS, "JS-HANDLER", "handler-1"))
     second = outbox.batch(JS, first.next_position, 500)
-    assert [e.topic.rsplit(".", 1)[1] for e in second.events] == ["Accepted"]
+    assert [e.topic.rsplit(".", 1)[1] for e in second.events] == ["NoticeIssued", "Accepted"]
     assert "a case this node writes" in rejected_without_change(jiangsu, SH, second)
 
 
@@ -321,7 +321,8 @@ def test_the_receiving_province_gets_its_own_events_back_with_the_handling_provi
     back = Outbox(jiangsu.app, JS).batch(SH, 0, 500)
     assert back.events[0].originator_version == 1  # held at Shanghai already
     applied = Inbox(node.app, SH, node.cases.now).apply(JS, back)
-    assert (applied.stored, node.cases.case(str(case.id)).state.value) == (1, "ACCEPTED")
+    # the 受理通知书 and the acceptance it documents
+    assert (applied.stored, node.cases.case(str(case.id)).state.value) == (2, "ACCEPTED")
 
 
 def test_article_42_an_extension_of_version_2_replicates_and_one_of_version_1_reads_as_it_was_meant(
@@ -365,7 +366,7 @@ def test_article_42_a_version_2_extension_replicates_with_its_approval(
     jiangsu.cases.run(ACCEPT, case_id, handler)
     written = jiangsu.cases.run(EXTEND, case_id, handler, days=10, reason="需调取档案", **EXTENSION_APPROVAL)
     applied = Inbox(node.app, SH, node.cases.now).apply(JS, Outbox(jiangsu.app, JS).batch(SH, 0, 500))
-    assert applied.stored == 2  # Accepted, Extended
+    assert applied.stored == 4  # Accepted and Extended, each after its notice
     replica = node.cases.case(case_id)
     assert (replica.version, replica.extended_limits, replica.extension) == (
         written.version,
@@ -376,3 +377,33 @@ def test_article_42_a_version_2_extension_replicates_with_its_approval(
         assert deadline_inputs(replica.counting_facts, limit, 20) == deadline_inputs(
             written.counting_facts, limit, 20
         )
+
+
+def test_article_38_a_refusals_notice_replicates_with_it_and_reads_alike_at_the_receiving_province(
+    node: Services, jiangsu: Services, settings: Settings
+) -> None:
+    """行政许可法 第38条: the handling province's 不予受理决定书 is recorded just before the refusal, which
+    hands the case back to the receiving province; a batch cut between the two still applies (the
+    handling province writes the case until the refusal arrives), and the receiving province serves the
+    same bytes, which verify with the handling node's key."""
+    case = forwarded_case(node)
+    case_id = str(case.id)
+    Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
+    jiangsu.cases.run(REFUSE, case_id, Actor(JS, "JS-HANDLER", "handler-1"), **REFUSAL)
+    outbox, inbox = Outbox(jiangsu.app, JS), Inbox(node.app, SH, node.cases.now)
+    position = inbox.position(JS)
+    while position < outbox.head():  # one event a batch: the notice arrives before the refusal
+        position = inbox.apply(JS, outbox.batch(SH, position, 1)).position
+    replica = node.cases.case(case_id)
+    assert (replica.state.value, replica.writer()) == ("REFUSED", SH)
+    [listed] = node.cases.notices(case_id)
+    served = node.cases.notice(case_id, listed["notice_no"])
+    written = jiangsu.cases.notice(case_id, listed["notice_no"])
+    assert (served.content, served.sha256, served.signature) == (
+        written.content,
+        written.sha256,
+        written.signature,
+    )
+    handling_key = load_public_key(settings.data_dir / JS / "signing.pub")
+    assert served.key_id == handling_key.key_id
+    assert handling_key.verify(served.content.encode("utf-8"), unb64(served.signature))

@@ -46,7 +46,7 @@ def _answer_text(node: ServedNode, method: str, path: str, **kwargs: Any) -> tup
     return answer.status, json.dumps(answer.body, ensure_ascii=False)
 
 
-PATH_VALUES = {"province": SH, "code": "RS-0001", "part_code": "P1"}
+PATH_VALUES = {"province": SH, "code": "RS-0001", "part_code": "P1", "notice_no": "NO-SUCH-1"}
 
 
 def _valid_path(template: str, seeded: Seeded) -> dict[str, str]:

@@ -71,13 +71,14 @@ def test_a_proxy_case_from_filing_to_rating(node: Services, clock: FakeClock) ->
     calendar = cases.calendar_of(rated)
     assert rated.rectification_due_on == day_by_day(calendar, china_date(clock.now), 15).isoformat()
     timeline = cases.timeline(case_id)
-    assert [e.event for e in timeline][:1] + [e.event for e in timeline][4:7] == [
+    assert [e.event for e in timeline][:1] + [e.event for e in timeline][4:8] == [
         "Submitted",
         "Received",
         "Forwarded",
+        "NoticeIssued",  # the 受理通知书, recorded with the acceptance it documents (第32条)
         "Accepted",
     ]
-    accepted_entry = timeline[6]
+    accepted_entry = timeline[7]
     assert (accepted_entry.province, accepted_entry.office_code, accepted_entry.operator_id) == (
         "320000",
         "JS-GA-01",
