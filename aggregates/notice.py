@@ -26,6 +26,8 @@ class NoticeKind(StrEnum):
     EXTENSION = "EXTENSION"  # 延期告知书 (第42条: 将延长期限的理由告知申请人)
     PERMISSION = "PERMISSION"  # 准予行政许可决定书 (第38条第一款)
     DENIAL = "DENIAL"  # 不予行政许可决定书 (第38条第二款)
+    # 补正逾期驳回决定书: a handler's reasoned decision on a supplement lapsed after acceptance (第38条)
+    SUPPLEMENT_TIMEOUT = "SUPPLEMENT_TIMEOUT"
 
 
 TITLES: dict[NoticeKind, str] = {
@@ -35,6 +37,7 @@ TITLES: dict[NoticeKind, str] = {
     NoticeKind.EXTENSION: "延期告知书",
     NoticeKind.PERMISSION: "准予行政许可决定书",
     NoticeKind.DENIAL: "不予行政许可决定书",
+    NoticeKind.SUPPLEMENT_TIMEOUT: "补正逾期驳回决定书",
 }
 
 NOTICE_NO = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]{0,127}")

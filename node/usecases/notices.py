@@ -34,7 +34,11 @@ SHARED_TEMPLATES = ("_base.html.j2", "_remedies.html.j2")
 
 
 def _conclusion(event: Any) -> NoticeKind | None:
-    """准予 or 不予许可 (行政许可法 第38条); other results (退回, 作废, 转报...) decide no permission."""
+    """准予 or 不予许可 (行政许可法 第38条), or a handler's reasoned 补正超时驳回; other results (退回, 作废,
+    转报...) decide no permission, and a supplement timeout the timer recorded before handlers decided them
+    carries no reason to state."""
+    if event.result == Result.SUPPLEMENT_TIMEOUT:
+        return NoticeKind.SUPPLEMENT_TIMEOUT if event.reason is not None else None
     return {Result.ISSUED: NoticeKind.PERMISSION, Result.DENIED: NoticeKind.DENIAL}.get(event.result)
 
 

@@ -19,7 +19,14 @@ from node.store.idempotency import Idempotency
 from node.usecases import case_commands as cc
 from node.usecases.cases import CaseService
 from node.usecases.notices import NoticeIssuer, NoticeTemplates
-from tests.builders import DENIAL, EXTENSION_APPROVAL, REFUSAL, FakeClock, review_calls
+from tests.builders import (
+    DENIAL,
+    EXTENSION_APPROVAL,
+    REFUSAL,
+    SUPPLEMENT_TIMEOUT_DECISION,
+    FakeClock,
+    review_calls,
+)
 from tests.conftest import Keys
 from tests.unit.usecases.test_cases import APPLICANT, DIGEST, JS_HANDLER, SH_WINDOW, forwarded_proxy
 
@@ -276,3 +283,22 @@ def test_the_notice_states_the_acceptance_number_the_case_records_article_32(nod
     [notice] = issued(node, case_id)
     assert case.acceptance_no is not None
     assert f"受理编号：{case.acceptance_no}" in notice.content
+
+
+def test_a_handlers_supplement_timeout_is_a_reasoned_written_decision_article_38(
+    node: Services, clock: FakeClock
+) -> None:
+    """第38条: given an accepted case whose supplement lapsed (the timer records the lapse and decides
+    nothing), when a handler concludes SUPPLEMENT_TIMEOUT with reasons, then its decision is documented by a
+    补正逾期驳回决定书 stating the reason, the basis and the remedies with their limits."""
+    case_id = accepted(node)
+    node.cases.run(cc.REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿页缺失")
+    clock.advance(days=30)
+    assert "SupplementLapsed" in node.timers.check_timers(case_id)
+    assert [n["kind"] for n in node.cases.notices(case_id)] == ["ACCEPTANCE", "SUPPLEMENT"]
+    node.cases.run(cc.CONCLUDE, case_id, JS_HANDLER, **SUPPLEMENT_TIMEOUT_DECISION)
+    last = issued(node, case_id)[-1]
+    assert last.kind == "SUPPLEMENT_TIMEOUT"
+    texts = ("补正逾期驳回决定书", SUPPLEMENT_TIMEOUT_DECISION["reason"], "60日内", "6个月内")
+    assert all(text in last.content for text in texts)
+    assert_no_personal_data(last.content)
