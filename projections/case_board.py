@@ -21,6 +21,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.case import CLOCK_EVENTS, OPEN_STATES, STATE_AFTER, Case, State, fold_clock, writer_of
+from aggregates.catalogue import Mode
 from aggregates.deadline import DeadlineState
 from infra.view_store import Transaction
 from projections.deadline_clock import CalendarOf, deadline_states, new_clock
@@ -114,6 +115,9 @@ class CaseBoard:
             row["forwarded"] = 1
         elif isinstance(event, Case.Accepted):
             row["accepted_on"] = event.accepted_on
+        elif isinstance(event, Case.AcceptanceDeemed):  # 行政许可法 第32条: handed to the handling province
+            row["accepted_on"] = event.accepted_on
+            row["forwarded"] = int(row["mode"] != Mode.FULL_ONLINE)
         elif isinstance(event, Case.SupplementProvided):
             row["state"] = event.resume_state
         elif isinstance(event, Case.Concluded):

@@ -15,8 +15,9 @@ from node.usecases.cases import CaseService, TimelineEntry
 
 
 def deadlines_json(case: Case, cases: CaseService, instant: datetime | None = None) -> dict[str, Any] | None:
-    """Both limits as of ``instant`` (now when None), each saying whether it counts through a provisional
-    year; None before acceptance."""
+    """Each limit as of ``instant`` (now when None), saying whether it counts through a provisional year:
+    the promised and statutory limits (null before acceptance) and the notice limit of 行政许可法 第32条
+    (null while its clock has not started); None when no clock has started."""
     as_of = instant or cases.now()
     deadlines = cases.deadlines(case, as_of)
     if deadlines is None:
@@ -25,6 +26,7 @@ def deadlines_json(case: Case, cases: CaseService, instant: datetime | None = No
         "as_of": as_of.isoformat(),
         "promised": _deadline_json(deadlines.promised),
         "statutory": _deadline_json(deadlines.statutory),
+        "notice": _deadline_json(deadlines.notice),
         # the years whose schedule the case's writer recorded (DeadlinesRecomputed): counted with these
         "calendar_years": [
             {"year": s.year, "kind": s.kind.value, "source": s.source, "version": s.version}
@@ -56,6 +58,9 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
         "receipt_no": case.receipt_no,
         "acceptance_no": case.acceptance_no,
         "accepted_on": case.accepted_on,
+        # 视为受理 (行政许可法 第32条): the notice limit passed without a notice; null when accepted otherwise
+        "acceptance_deemed": case.acceptance_deemed,
+        "materials_complete_on": case.materials_complete_on,
         "materials": case.materials,
         "missing_materials": case.missing_materials(),
         "supplement": case.open_supplement,
@@ -85,7 +90,9 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
     }
 
 
-def _deadline_json(state: DeadlineState | DateOutsideCalendar) -> dict[str, Any]:
+def _deadline_json(state: DeadlineState | DateOutsideCalendar | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
     if isinstance(state, DateOutsideCalendar):
         return {"status": "UNKNOWN", "due_on": None, "days_left": None, "problem": str(state)}
     return {

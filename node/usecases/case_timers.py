@@ -12,7 +12,7 @@ from enum import StrEnum
 import structlog
 
 from aggregates.calendar import DateOutsideCalendar
-from aggregates.case import Case, Limit, Result, State
+from aggregates.case import BEFORE_ACCEPTANCE, Case, Limit, Result, State
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState, DeadlineStatus
 from aggregates.responsibility import Actor
@@ -29,8 +29,11 @@ class FlagOutcome(StrEnum):
     ELSEWHERE = "ELSEWHERE"  # another province writes the case now: it flags it, or this one later
 
 
-# The states in which some clock of a case runs, so the timer looks at the case
-TIMED_STATES = frozenset({State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE})
+# The states in which some clock of a case runs, so the timer looks at the case (before acceptance: the
+# notice limit of 行政许可法 第32条)
+TIMED_STATES = frozenset(
+    {*BEFORE_ACCEPTANCE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE}
+)
 _Step = Callable[[Case, Actor, datetime, list[str]], bool]
 
 
@@ -71,6 +74,26 @@ class CaseTimers:
             return True
         return False
 
+    def _notice_limit(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
+        """The notice limit (行政许可法 第32条): start it at the cut-over for a case that arrived before the
+        rule; warn; once it passed with no notice and no decision, record the breach and the deemed
+        acceptance (the pass ends there: the decision limits count from the next one)."""
+        if case.start_notice_clock(actor, at):
+            recorded.append("NoticeClockStarted")
+            return False
+        deadlines = self._cases.deadlines(case, at) if case.clock_runs(Limit.NOTICE) else None
+        if deadlines is None or deadlines.notice is None:
+            return False
+        state = deadlines.notice
+        if isinstance(state, DeadlineState) and state.status == DeadlineStatus.OVERDUE and state.due_on:
+            if case.breach_deadline(Limit.NOTICE, state.due_on, actor, at):
+                recorded.append(f"DeadlineBreached:{Limit.NOTICE}")
+            case.deem_accepted(state.due_on, actor, at)
+            recorded.append("AcceptanceDeemed")
+            return True
+        self._warn_or_breach(case, actor, at, recorded, Limit.NOTICE, state)
+        return False
+
     def _decision_limits(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
         """The promised and statutory limits: adopt a newer calendar, then warn and breach."""
         if case.accepted_on is None or not case.clock_runs(Limit.STATUTORY):
@@ -90,9 +113,11 @@ class CaseTimers:
         at: datetime,
         recorded: list[str],
         limit: Limit,
-        state: DeadlineState | DateOutsideCalendar,
+        state: DeadlineState | DateOutsideCalendar | None,
     ) -> None:
         """Record a limit's breach once it is overdue, or its warning once it enters the warning days."""
+        if state is None:
+            return
         if isinstance(state, DateOutsideCalendar):
             self._report_unknown(case, state)
         elif state.status == DeadlineStatus.OVERDUE and state.due_on is not None:
@@ -107,7 +132,7 @@ class CaseTimers:
 
     @property
     def _steps(self) -> tuple[_Step, ...]:
-        return (self._supplement_due, self._decision_limits)
+        return (self._supplement_due, self._notice_limit, self._decision_limits)
 
     def _adopt_newer_calendar(self, case: Case, actor: Actor, at: datetime) -> bool:
         """Record the node's schedule of a year the case counts through otherwise, when a due date moves."""
@@ -168,7 +193,7 @@ class CaseTimers:
             log.warning("timer.deadline_unknown", case_no=case.case_no, missing_year=problem.year)
 
 
-def _due(state: DeadlineState | DateOutsideCalendar) -> date | None:
+def _due(state: DeadlineState | DateOutsideCalendar | None) -> date | None:
     return state.due_on if isinstance(state, DeadlineState) else None
 
 
