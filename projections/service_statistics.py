@@ -25,9 +25,9 @@ from eventsourcing.utils import get_topic
 
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedule
 from aggregates.case import (
+    DECISION_LIMITS,
     AppealOutcome,
     Case,
-    Limit,
     RatedService,
     State,
     answering_province,
@@ -205,7 +205,7 @@ class ServiceStatistics:
         concluded_on = date.fromisoformat(facts["concluded_on"])
         figures: dict[str, Any] = {}
         try:
-            for limit in Limit:
+            for limit in DECISION_LIMITS:  # the limits from acceptance to the decision
                 name = limit.value.lower()
                 inputs = deadline_inputs(facts, limit, facts[f"{name}_limit_days"])
                 state = deadline_state(calendar, inputs, concluded_on)
