@@ -2180,6 +2180,9 @@ ENDINGS = tuple(cls for cls, state in STATE_AFTER.items() if state in ENDED_STAT
 # The events that move a case's legal clock, besides Submitted, which starts it, and the breaches recorded on
 # it (a breach does not move a due date, but a limit breached never reads on time again).
 CLOCK_EVENTS: tuple[type[Aggregate.Event], ...] = (
+    Case.Received,  # these three start or stop the notice limit (行政许可法 第32条) only
+    Case.NoticeClockStarted,
+    Case.Refused,
     Case.Accepted,
     Case.AcceptanceDeemed,
     Case.SupplementRequested,
@@ -2198,7 +2201,9 @@ def fold_clock(clock: dict[str, Any], event: Any) -> None:
     """Apply one of :data:`CLOCK_EVENTS` to a clock kept as a plain dict (a read model stores it as JSON),
     in place: the counting facts (:func:`fold_counting`), the year schedules recorded, the last due-date
     move, ``stopped_on`` once every clock has stopped without a decision, and ``breaches``: each limit's
-    recorded breach (a clock kept before breaches were folded lacks the key until the board is rebuilt)."""
+    recorded breach (a clock kept before breaches were folded lacks the key until the board is rebuilt),
+    and the notice limit's start and stop (:func:`fold_notice`)."""
+    fold_notice(clock, event)
     if isinstance(event, Case.Withdrawn):
         clock["stopped_on"] = event.withdrawn_on
     elif isinstance(event, Case.DeadlineBreached):
@@ -2213,6 +2218,34 @@ def fold_clock(clock: dict[str, Any], event: Any) -> None:
         }
     else:
         fold_counting(clock, event)
+
+
+def notice_clock_on_submission(submitted: Case.Submitted) -> str | None:
+    """The day a case's notice clock (行政许可法 第32条) starts at submission: filed online under the rule."""
+    if submitted.mode == Mode.FULL_ONLINE and submitted.notice_clock:
+        return china_date(submitted.timestamp).isoformat()
+    return None
+
+
+def fold_notice(clock: dict[str, Any], event: Any) -> None:
+    """The notice limit's facts (``Case.notice_facts``) as a follower keeps them, in place: its start
+    (``notice_clock_from``: the receipt under the rule, or NoticeClockStarted; a case filed online has it
+    from :func:`notice_clock_on_submission`) and its stop (``notice_stopped_on``: the first notice before
+    acceptance, the acceptance, a refusal or a withdrawal). A clock kept before the rule lacks the keys."""
+    if isinstance(event, Case.Received):
+        if (
+            event.notice_clock
+            and clock.get("mode") != Mode.FULL_ONLINE
+            and not clock.get("notice_clock_from")
+        ):
+            clock["notice_clock_from"] = china_date(event.timestamp).isoformat()
+    elif isinstance(event, Case.NoticeClockStarted):
+        clock["notice_clock_from"] = event.started_on
+    elif clock.get("notice_clock_from") and not clock.get("notice_stopped_on"):
+        stops = isinstance(event, Case.Accepted | Case.AcceptanceDeemed | Case.Refused | Case.Withdrawn)
+        noticed = isinstance(event, Case.SupplementRequested) and clock.get("accepted_on") is None
+        if stops or noticed:
+            clock["notice_stopped_on"] = china_date(event.timestamp).isoformat()
 
 
 def fold_counting(facts: dict[str, Any], event: Any) -> None:
@@ -2281,10 +2314,10 @@ def notice_limit_inputs(facts: dict[str, Any]) -> DeadlineInputs | None:
     """What the notice limit (行政许可法 第32条: 5 working days) counts from (``Case.notice_facts``): from
     the day its clock started, the start day not counted, to the day it stopped (the notice, acceptance,
     refusal or withdrawal), with its recorded breach; None while it has not started."""
-    started = facts["notice_clock_from"]
+    started = facts.get("notice_clock_from")
     if started is None:
         return None
-    stopped = facts["notice_stopped_on"]
+    stopped = facts.get("notice_stopped_on")
     breach = (facts.get("breaches") or {}).get(Limit.NOTICE.value)
     return DeadlineInputs(
         accepted_on=date.fromisoformat(started),

@@ -24,7 +24,7 @@ from aggregates.case import CLOCK_EVENTS, OPEN_STATES, STATE_AFTER, Case, State,
 from aggregates.catalogue import Mode
 from aggregates.deadline import DeadlineState
 from infra.view_store import Transaction
-from projections.deadline_clock import CalendarOf, deadline_states, new_clock
+from projections.deadline_clock import CalendarOf, deadline_states, new_clock, notice_state
 from projections.row_batch import RowBatch
 
 COLUMNS = (
@@ -205,6 +205,16 @@ def with_deadlines(
                 "statutory_breach": _breach_json(statutory),
             }
         row["due_moved"] = clock["due_moved"] if clock else None
+        notice = notice_state(clock, calendar_of, today) if clock else None
+        row["notice_due"] = None
+        if notice is not None:  # 行政许可法 第32条: the notice limit, before acceptance
+            row["notice_due"] = {
+                "due_on": notice.due_on.isoformat() if notice.due_on else None,
+                "status": notice.status.value,
+                "calendar": "PROVISIONAL" if notice.provisional_years else "OFFICIAL",
+                "provisional_years": list(notice.provisional_years),
+                "breach": _breach_json(notice),
+            }
     return rows
 
 

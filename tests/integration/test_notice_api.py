@@ -8,6 +8,7 @@ from aiohttp import web
 
 from node.auth import Role
 from node.services import Services
+from projections.case_board import CaseBoard
 from tests.builders import FakeClock
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
@@ -63,6 +64,14 @@ def test_article_32_the_receiving_window_notifies_a_proxy_case_it_holds(
             "SupplementRequested",
             SH,
             "2025-09-30",
+        )
+        node.projections[CaseBoard.name].tick()
+        status, board, _ = await api.call("GET", "/v1/board", role=Role.WINDOW)
+        [row] = [row for row in board["cases"] if path.endswith(row["case_id"])]
+        assert (row["due"], row["notice_due"]["due_on"], row["notice_due"]["status"]) == (
+            None,
+            "2025-09-30",
+            "CONCLUDED_ON_TIME",
         )
 
     run(node, keys, scenario)

@@ -18,6 +18,7 @@ from aggregates.case import (
     State,
     deadline_inputs,
     fold_clock,
+    notice_clock_on_submission,
     notice_limit_inputs,
 )
 from aggregates.errors import IllegalTransition, InvalidField
@@ -328,3 +329,40 @@ def test_article_32_a_follower_folds_the_deemed_acceptance_as_the_aggregate_coun
         if isinstance(event, CLOCK_EVENTS):
             fold_clock(clock, event)
     assert clock["accepted_on"] == case.accepted_on == "2026-03-02"
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_article_32_a_follower_folds_the_notice_clock_as_the_aggregate_keeps_it(online: bool) -> None:
+    """Given a case received (or filed online), noticed, supplied and accepted, then at every step the
+    notice limit's start and stop a read model folds from the events are the aggregate's."""
+    if online:
+        case = with_materials(submitted(mode="FULL_ONLINE", receiving=JS_PLATFORM), JS_PLATFORM)
+        commands: list[Any] = []
+    else:
+        case = with_materials(submitted())
+        commands = [
+            lambda: case.receive("SJ1", SH_WINDOW, later(1)),
+            lambda: case.forward(SH_WINDOW, later(1)),
+        ]
+    by = JS_PLATFORM if online else SH_WINDOW
+    commands += [
+        lambda: case.request_supplement(["M02"], "缺页", SUPPLEMENT_DUE, JS_HANDLER, later(2), NOTICE_DUE),
+        lambda: case.attach_material("M02", by, later(3), file_digest="sha256:" + "d" * 64),
+        lambda: case.provide_supplement(by, later(3)),
+        lambda: case.accept("SL1", JS_HANDLER, later(4)),
+    ]
+    [filed] = [e for e in case.collect_events() if isinstance(e, Case.Submitted)]
+    clock: dict[str, Any] = {"accepted_on": None, "suspensions": [], "extension_days": 0}
+    clock |= {"concluded_on": None, "calendar_years": {}, "mode": filed.mode}
+    clock |= {"notice_clock_from": notice_clock_on_submission(filed), "notice_stopped_on": None}
+    for command in commands:
+        command()
+        for event in case.collect_events():
+            if isinstance(event, CLOCK_EVENTS):
+                fold_clock(clock, event)
+        facts = case.notice_facts
+        assert (clock["notice_clock_from"], clock["notice_stopped_on"]) == (
+            facts["notice_clock_from"],
+            facts["notice_stopped_on"],
+        )
+    assert clock["notice_stopped_on"] == "2026-03-04"
