@@ -68,6 +68,10 @@ class CaseTimers:
 
     def _supplement_due(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> bool:
         supplement = case.open_supplement
+        if actor.province != case.handling_province:
+            # a receiving window's notice (第32条) waits on the window, which cannot refuse (不予受理): the
+            # handling province decides the timeout once it holds the case
+            return False
         if supplement is not None and china_date(at) > date.fromisoformat(supplement["due_on"]):
             case.time_out_supplement(actor, at)
             recorded.append(Result.SUPPLEMENT_TIMEOUT.value)

@@ -4,7 +4,7 @@ Jiangsu. Its 5 working days run 09-25, 09-26, Sunday 09-28 (调休), 09-29 and 0
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -117,3 +117,19 @@ def test_article_32_a_notice_after_the_limit_is_refused_and_records_nothing(
     with pytest.raises(IllegalTransition, match="notice limit"):
         node.cases.run(cc.REQUEST_SUPPLEMENT, case_id, SH_WINDOW, missing=["M04"], reason="缺出生医学证明")
     assert events(node) == before
+
+
+def test_article_32_a_window_notice_past_its_supplement_due_date_does_not_stop_the_timer(
+    node: Services, clock: FakeClock
+) -> None:
+    """Given the window's notice (its supplement due 10 working days on) not supplied in time, when the
+    timer runs, then it records nothing on the case and raises nothing: the window cannot refuse (不予受理),
+    the handling province decides once it holds the case."""
+    case_id = received_proxy(node, ("M01", "M02"))
+    case = node.cases.run(cc.REQUEST_SUPPLEMENT, case_id, SH_WINDOW, missing=["M04"], reason="缺出生医学证明")
+    assert case.open_supplement is not None
+    clock.set_china_time((date.fromisoformat(case.open_supplement["due_on"]) + timedelta(days=1)).isoformat())
+    before = events(node)
+    assert node.timers.check_timers(case_id) == []
+    assert events(node) == before
+    assert node.cases.case(case_id).state is State.SUPPLEMENT_REQUESTED
