@@ -805,9 +805,8 @@ class Case(Aggregate):
         # 行政许可法 第32条. The notice clock runs from the day the materials arrived: the submission of a
         # case filed online, else the receipt at the window (or, at the cut-over, NoticeClockStarted).
         self.notice_clock_from: str | None = None
-        self.notice_stopped_on: str | None = (
-            None  # the notice, acceptance, refusal or withdrawal that stopped it
-        )
+        # the day the notice, the acceptance, a refusal or a withdrawal stopped it
+        self.notice_stopped_on: str | None = None
         # the materials arrived (submitted or received) before the rule: the timer starts the clock at the
         # cut-over, and the acceptance keeps the old date (the day of acceptance)
         self.arrived_before_rule = False
