@@ -95,6 +95,7 @@ class Limit(StrEnum):
     STATUTORY = "STATUTORY"  # 法定时限: the law's (行政许可法 第42条: 20 working days, unless a law says)
     DELIVERY = "DELIVERY"  # 送达: the decision delivered within 10 working days of it (行政许可法 第44条)
     RECTIFICATION = "RECTIFICATION"  # 整改 of a 差评, due on the date set at rating (国办发〔2019〕51号)
+    NOTICE = "NOTICE"  # 补正告知时限 (行政许可法 第32条第一款第四项): the one-time notice, before acceptance
 
 
 class NoticeMethod(StrEnum):
@@ -109,6 +110,12 @@ DECISION_LIMITS = (Limit.PROMISED, Limit.STATUTORY)  # the clocks that run from 
 # 行政许可法 第44条: the decision is delivered within 10 days of it, counted in working days (第82条).
 # Recorded on each Concluded (version 3), so a case counts the limit of the day it was decided.
 DELIVERY_LIMIT_DAYS = 10
+
+# 行政许可法 第32条第一款第四项: materials incomplete or not in the legal form are notified to the applicant
+# at once or within 5 days, all that must be supplied in ONE notice; without that notice the application
+# counts as accepted from the day the materials were received. "5日" is counted in working days with the
+# case's calendar, as every limit of the node is (行政许可法 第82条: 本法规定的期限以工作日计算).
+NOTICE_LIMIT_DAYS = 5
 
 
 def _limit(value: str) -> Limit:
@@ -199,6 +206,8 @@ class ReasonedDecision:
 REVIEW_ORDER = tuple(ReviewStep)
 DECISIONS = frozenset({Result.ISSUED, Result.DENIED})  # a permission granted or denied needs 批准
 BEFORE_ACCEPTANCE = frozenset({State.SUBMITTED, State.RECEIVED, State.FORWARDED})
+# where a window elsewhere may hold a case: before acceptance, and during the notice it gave (补正告知)
+HELD_BY_WINDOW = BEFORE_ACCEPTANCE | {State.SUPPLEMENT_REQUESTED}
 OPEN_STATES = frozenset(
     {*BEFORE_ACCEPTANCE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE}
 )
@@ -286,6 +295,13 @@ class Case(Aggregate):
     """One application (办件) as filed under one service item."""
 
     class Submitted(Aggregate.Created):
+        """申报. Version 2 added ``notice_clock``: True when the case was filed under 行政许可法 第32条's
+        notice limit (a case filed online has its materials from submission, so its notice clock starts here).
+        A version 1 event (filed before the rule) says False: the timer starts its clock when it first meets
+        the case (``NoticeClockStarted``), never from the old date."""
+
+        class_version = 2
+
         case_no: str
         mode: str
         item_province: str
@@ -300,12 +316,29 @@ class Case(Aggregate):
         province: str
         office_code: str
         operator_id: str
+        notice_clock: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Filed before the notice limit of 第32条 was kept: its clock did not start at submission."""
+            state["notice_clock"] = False
 
     class Received(Aggregate.Event):
+        """收件. Version 2 added ``notice_clock``: True when received under 行政许可法 第32条's notice limit,
+        which then runs from the receipt. A version 1 event (received before the rule) says False."""
+
+        class_version = 2
+
         receipt_no: str
         province: str
         office_code: str
         operator_id: str
+        notice_clock: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Received before the notice limit of 第32条 was kept: its clock did not start at the receipt."""
+            state["notice_clock"] = False
 
     class Forwarded(Aggregate.Event):
         to_province: str
@@ -325,8 +358,34 @@ class Case(Aggregate):
         operator_id: str
 
     class Accepted(Aggregate.Event):
+        """受理. ``accepted_on`` is the day the complete materials arrived (行政许可法 第32条) for a case that
+        arrived under the notice rule (``materials_complete_on``), else the day of the acceptance."""
+
         acceptance_no: str
         accepted_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class AcceptanceDeemed(Aggregate.Event):
+        """视为受理 (行政许可法 第32条第一款第四项): the notice limit passed with no notice and no decision,
+        so the application counts as accepted from ``accepted_on``, the day the materials arrived (for a case
+        met at the cut-over, the day its notice clock started). ``notice_due_on`` is the notice limit that
+        passed. Recorded once, by the timer of the province writing the case; from then the handling province
+        writes it, as after a forwarding."""
+
+        accepted_on: str
+        notice_due_on: str
+        province: str
+        office_code: str
+        operator_id: str
+
+    class NoticeClockStarted(Aggregate.Event):
+        """The cut-over of 行政许可法 第32条's notice limit: a case submitted or received before the rule, and
+        still before acceptance and any notice, gets its notice clock from ``started_on``, the day the
+        writing province's timer first met it, so that no case is deemed accepted by a limit it never had."""
+
+        started_on: str
         province: str
         office_code: str
         operator_id: str
@@ -355,6 +414,15 @@ class Case(Aggregate):
                 state[unknown] = None
 
     class SupplementRequested(Aggregate.Event):
+        """补正告知. Version 2 added, for 一次性告知 (行政许可法 第32条第一款第四项): ``defective``, the
+        materials named that were on file (the first notice may name them with every missing one),
+        ``follows_round``, the round whose supplement a later notice answers (it may name only what that round
+        supplied; None for a first notice) and ``notice_due_on``, the notice limit the notice was given within
+        (None when no notice clock ran: after acceptance, a later notice, a case under the old rule). A
+        version 1 event was recorded before the rule: none of them known (None, no defective named)."""
+
+        class_version = 2
+
         round: int
         missing: list[str]
         reason: str
@@ -365,6 +433,16 @@ class Case(Aggregate):
         province: str
         office_code: str
         operator_id: str
+        defective: list[str]
+        follows_round: int | None
+        notice_due_on: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A notice given before 一次性告知 was checked: what it named on file, and why, unrecorded."""
+            state["defective"] = []
+            state["follows_round"] = None
+            state["notice_due_on"] = None
 
     class SupplementProvided(Aggregate.Event):
         round: int
@@ -697,6 +775,7 @@ class Case(Aggregate):
             parts=[{"code": p.code, "name": p.name, "province": p.province} for p in parts],
             applicant_id=applicant_id,
             bundle_id=bundle_id,
+            notice_clock=True,
             **actor.event_fields(),
             timestamp=at,
         )
@@ -718,6 +797,7 @@ class Case(Aggregate):
         province: str,
         office_code: str,
         operator_id: str,
+        notice_clock: bool,
     ) -> None:
         self.case_no = case_no
         self.mode = Mode(mode)
@@ -772,6 +852,33 @@ class Case(Aggregate):
         self.reviews: list[dict[str, Any]] = []
         # the special procedure under way (特别程序, 第45条): kind, start, the notice of its time, its basis
         self.special_procedure: dict[str, Any] | None = None
+        self._init_notice_clock(notice_clock)
+
+    def _init_notice_clock(self, notice_clock: bool) -> None:
+        # 行政许可法 第32条. The notice clock runs from the day the materials arrived: the submission of a
+        # case filed online, else the receipt at the window (or, at the cut-over, NoticeClockStarted).
+        self.notice_clock_from: str | None = None
+        # the day the notice, the acceptance, a refusal or a withdrawal stopped it
+        self.notice_stopped_on: str | None = None
+        # the materials arrived (submitted or received) before the rule: the timer starts the clock at the
+        # cut-over, and the acceptance keeps the old date (the day of acceptance)
+        self.arrived_before_rule = False
+        # the day the complete materials arrived (受理之日): the arrival, or the day the supplement completing
+        # them was provided; None while a notice waits, and for a case that arrived before the rule
+        self.materials_complete_on: str | None = None
+        self.acceptance_deemed: dict[str, str] | None = None  # AcceptanceDeemed: accepted_on, notice_due_on
+        self.last_supplied: list[str] = []  # what the last supplement provided supplied (一次性告知)
+        if self.mode == Mode.FULL_ONLINE:
+            self._arrived(china_date(self.created_on).isoformat(), notice_clock)
+
+    def _arrived(self, on: str, notice_clock: bool) -> None:
+        """The materials reached the office (submission online, receipt at a window): the notice clock of
+        行政许可法 第32条 starts, unless they arrived before the rule (the cut-over starts it)."""
+        if notice_clock:
+            self.notice_clock_from = on
+            self.materials_complete_on = on
+        else:
+            self.arrived_before_rule = True
 
     @property
     def counting_facts(self) -> dict[str, Any]:
@@ -794,6 +901,16 @@ class Case(Aggregate):
             "concluded_on": self.concluded_on,
             "delivery_limit_days": self.delivery_limit_days,
             "delivered_on": self.delivered_on,
+            "breaches": self.breaches,
+        }
+
+    @property
+    def notice_facts(self) -> dict[str, Any]:
+        """The facts the notice limit (行政许可法 第32条) is counted from: the day it started, the day it
+        stopped (None while it runs) and its recorded breach."""
+        return {
+            "notice_clock_from": self.notice_clock_from,
+            "notice_stopped_on": self.notice_stopped_on,
             "breaches": self.breaches,
         }
 
@@ -860,14 +977,27 @@ class Case(Aggregate):
     def receive(self, receipt_no: str, actor: Actor, at: datetime) -> None:
         self._require({State.SUBMITTED}, "receive")
         self._require_province(actor, self.receiving_province, "receiving province")
-        self._received(receipt_no=_text("receipt_no", receipt_no, 64), **actor.event_fields(), timestamp=at)
+        self._received(
+            receipt_no=_text("receipt_no", receipt_no, 64),
+            notice_clock=True,
+            **actor.event_fields(),
+            timestamp=at,
+        )
 
     @event(Received)
     def _received(
-        self, receipt_no: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+        self,
+        receipt_no: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        notice_clock: bool,
+        timestamp: datetime,
     ) -> None:
         self.receipt_no = receipt_no
         self.state = State.RECEIVED
+        if self.mode != Mode.FULL_ONLINE:  # a case filed online had its materials at submission
+            self._arrived(china_date(timestamp).isoformat(), notice_clock)
 
     def forward(self, actor: Actor, at: datetime) -> None:
         self._require({State.RECEIVED}, "forward")
@@ -1059,9 +1189,11 @@ class Case(Aggregate):
                 "accept",
                 f"missing materials {', '.join(missing)}: request a supplement",
             )
+        # 行政许可法 第32条: accepted from the day the complete materials arrived, not the day of the click
+        # (a case that arrived before the rule keeps the day of acceptance)
         self._accepted(
             acceptance_no=_text("acceptance_no", acceptance_no, 64),
-            accepted_on=china_date(at).isoformat(),
+            accepted_on=self.materials_complete_on or china_date(at).isoformat(),
             **actor.event_fields(),
             timestamp=at,
         )
@@ -1079,6 +1211,83 @@ class Case(Aggregate):
         self.acceptance_no = acceptance_no
         self.accepted_on = accepted_on
         self.state = State.ACCEPTED
+        self._stop_notice_clock(china_date(timestamp))
+
+    def _stop_notice_clock(self, on: date) -> None:
+        """The notice, an acceptance, a refusal or a withdrawal stops the notice clock (第32条), once."""
+        if self.notice_clock_from is not None and self.notice_stopped_on is None:
+            self.notice_stopped_on = on.isoformat()
+
+    # The notice limit (行政许可法 第32条第一款第四项)
+
+    def needs_notice_clock(self) -> bool:
+        """Whether the case arrived before the notice rule and waits, before acceptance and any notice, for
+        the cut-over to start its notice clock (:meth:`start_notice_clock`)."""
+        return (
+            self.state in BEFORE_ACCEPTANCE
+            and self.arrived_before_rule
+            and self.notice_clock_from is None
+            and self.supplement_rounds == 0
+        )
+
+    def start_notice_clock(self, actor: Actor, at: datetime) -> bool:
+        """The cut-over: start the notice clock of a case that arrived before the rule, from today, once;
+        False when it needs none. The writing province's timer records it, so every replica agrees."""
+        if not self.needs_notice_clock():
+            return False
+        self._require_province(actor, self.writer(), "writer")
+        self._notice_clock_started(
+            started_on=china_date(at).isoformat(), **actor.event_fields(), timestamp=at
+        )
+        return True
+
+    @event(NoticeClockStarted)
+    def _notice_clock_started(
+        self, started_on: str, province: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.notice_clock_from = started_on
+
+    def deem_accepted(self, notice_due_on: date, actor: Actor, at: datetime) -> None:
+        """视为受理 (行政许可法 第32条第一款第四项): the notice limit ``notice_due_on`` passed with no notice
+        and no decision, so the application counts as accepted from the day its materials arrived (for a case
+        met at the cut-over, the day its clock started). Recorded once, by the writing province's timer.
+        A window that still holds a PROXY case un-forwarded hands it over with this: the handling province
+        writes it from now on, as after a forwarding."""
+        if not self.clock_runs(Limit.NOTICE):
+            raise IllegalTransition(f"case {self.case_no}", "deem accepted", "no notice limit runs")
+        self._require_province(actor, self.writer(), "writer")
+        if china_date(at) <= notice_due_on:
+            raise IllegalTransition(
+                f"case {self.case_no}", "deem accepted", f"notice due {notice_due_on.isoformat()}"
+            )
+        assert self.notice_clock_from is not None  # noqa: S101 - set whenever the notice clock runs
+        self._acceptance_deemed(
+            accepted_on=self.notice_clock_from,
+            notice_due_on=notice_due_on.isoformat(),
+            **actor.event_fields(),
+            timestamp=at,
+        )
+
+    @event(AcceptanceDeemed)
+    def _acceptance_deemed(
+        self,
+        accepted_on: str,
+        notice_due_on: str,
+        province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.accepted_on = accepted_on
+        self.state = State.ACCEPTED
+        self.acceptance_deemed = {"accepted_on": accepted_on, "notice_due_on": notice_due_on}
+        self._stop_notice_clock(china_date(timestamp))
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """A case a window still held goes to the handling province (writer_of), as a forwarding does."""
+        if self.mode != Mode.FULL_ONLINE and self.receiving_province != self.handling_province:
+            self.forwarded = True
 
     def refuse(
         self,
@@ -1125,6 +1334,7 @@ class Case(Aggregate):
     ) -> None:
         self.state = State.REFUSED
         self.open_supplement = None
+        self._stop_notice_clock(china_date(timestamp))
         self.decision = {
             "kind": "REFUSED",
             "reason": reason,
@@ -1158,15 +1368,26 @@ class Case(Aggregate):
         self.state = State.WITHDRAWN
         self.withdrawn_on = withdrawn_on
         self.open_supplement = None
+        self._stop_notice_clock(china_date(timestamp))
 
     # Supplement (补正)
 
     def request_supplement(
-        self, missing: list[str], reason: str, due_on: date, actor: Actor, at: datetime
+        self,
+        missing: list[str],
+        reason: str,
+        due_on: date,
+        actor: Actor,
+        at: datetime,
+        notice_due_on: date | None = None,
     ) -> None:
-        """One notice lists ALL missing materials (一次性告知); after acceptance the clock stops meanwhile."""
-        self._require_province(actor, self.handling_province, "handling province")
-        self._require(self._acceptable_states() | {State.ACCEPTED}, "request a supplement for")
+        """补正告知, 一次性告知 (行政许可法 第32条第一款第四项): the first notice lists ALL missing materials
+        and may name materials on file that are defective; a later one names only what the last supplement
+        supplied (it got them wrong anew). While the notice limit runs the notice is given by
+        ``notice_due_on`` (the use case counts it), never after. The handling province notifies; in PROXY
+        the receiving window too, while it holds the case (形式审查 at the 收件地). After acceptance the clock
+        stops meanwhile."""
+        self._require_notifier(actor)
         if not missing or len(set(missing)) != len(missing):
             raise InvalidField("missing", "list each missing material once")
         unknown = [code for code in missing if self.item.material(code) is None]
@@ -1179,7 +1400,31 @@ class Case(Aggregate):
             raise InvalidField(
                 "missing", f"one notice must list ALL missing materials; also missing: {', '.join(unlisted)}"
             )
+        follows_round = self.supplement_rounds or None
+        if follows_round is not None:
+            not_supplied = [code for code in missing if code not in self.last_supplied]
+            if not_supplied:
+                raise InvalidField(
+                    "missing",
+                    f"一次性告知 (行政许可法 第32条): a later notice names only what round {follows_round} "
+                    f"supplied ({', '.join(self.last_supplied) or 'nothing'}); {len(not_supplied)} named "
+                    "were not supplied then",
+                )
         requested_on = china_date(at)
+        timed = self.clock_runs(Limit.NOTICE)
+        if timed:
+            if notice_due_on is None:
+                raise InvalidField(
+                    "notice_due_on", "the notice limit (行政许可法 第32条) runs: give its due date"
+                )
+            if requested_on > notice_due_on:
+                raise IllegalTransition(
+                    f"case {self.case_no}",
+                    "give the supplement notice",
+                    f"the notice limit (行政许可法 第32条, {NOTICE_LIMIT_DAYS} working days) passed on "
+                    f"{notice_due_on.isoformat()}: the application counts as accepted from the day its "
+                    "materials arrived",
+                )
         if due_on <= requested_on:
             raise InvalidField("due_on", "the supplement must be due after the day of the notice")
         self._supplement_requested(
@@ -1190,9 +1435,24 @@ class Case(Aggregate):
             due_on=due_on.isoformat(),
             resume_state=self.state.value,
             suspends_clock=self.accepted_on is not None and self.item.clock_stops.supplement_stops_clock,
+            defective=[code for code in missing if code in self.materials],
+            follows_round=follows_round,
+            notice_due_on=notice_due_on.isoformat() if timed and notice_due_on is not None else None,
             **actor.event_fields(),
             timestamp=at,
         )
+
+    def _require_notifier(self, actor: Actor) -> None:
+        """Who gives a supplement notice: the handling province where it may accept (or has accepted), or,
+        for a case received at a window elsewhere, that window while it holds the case un-forwarded."""
+        if (
+            actor.province == self.receiving_province != self.handling_province
+            and self.mode != Mode.FULL_ONLINE
+        ):
+            self._require({State.RECEIVED}, "request a supplement at the receiving window for")
+            return
+        self._require_province(actor, self.handling_province, "handling province")
+        self._require(self._acceptable_states() | {State.ACCEPTED}, "request a supplement for")
 
     @event(SupplementRequested)
     def _supplement_requested(
@@ -1207,6 +1467,9 @@ class Case(Aggregate):
         province: str,
         office_code: str,
         operator_id: str,
+        defective: list[str],
+        follows_round: int | None,
+        notice_due_on: str | None,
         timestamp: datetime,
     ) -> None:
         self.supplement_rounds = round
@@ -1220,6 +1483,9 @@ class Case(Aggregate):
         self.materials = {code: m for code, m in self.materials.items() if code not in missing}
         self.state = State.SUPPLEMENT_REQUESTED
         self.suspensions = [*self.suspensions, (requested_on, None)] if suspends_clock else self.suspensions
+        if self.accepted_on is None:  # the materials are not complete: the notice stops the notice clock
+            self.materials_complete_on = None
+            self._stop_notice_clock(date.fromisoformat(requested_on))
 
     def provide_supplement(self, actor: Actor, at: datetime) -> None:
         self._require({State.SUPPLEMENT_REQUESTED}, "provide a supplement for")
@@ -1264,13 +1530,18 @@ class Case(Aggregate):
         operator_id: str,
         timestamp: datetime,
     ) -> None:
+        assert self.open_supplement is not None  # noqa: S101 - provided only while a supplement is open
+        self.last_supplied = list(self.open_supplement["missing"])
         self.open_supplement = None
         self.state = State(resume_state)
         self.suspensions = _closed(self.suspensions, provided_on)
+        if self.accepted_on is None and not self.arrived_before_rule:
+            self.materials_complete_on = provided_on  # 第32条: complete from the day the supplement came
 
     def lapse_supplement(self, actor: Actor, at: datetime) -> bool:
         """The supplement's due date has passed: record it once (False when recorded already). The timer
-        records the fact, for the handling province; it decides nothing. The case waits for the handling
+        records the fact, in the writing province's name; it decides nothing. A lapsed notice the receiving
+        window gave goes with it to the handling province. The case waits for the handling
         office's reasoned decision: :meth:`refuse` before acceptance, :meth:`conclude` with
         SUPPLEMENT_TIMEOUT after it (行政许可法 第38条)."""
         self._require({State.SUPPLEMENT_REQUESTED}, "record the lapse of the supplement of")
@@ -1302,6 +1573,8 @@ class Case(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.open_supplement = {**(self.open_supplement or {}), "lapsed_on": lapsed_on}
+        # a receiving window's notice that lapsed goes to the handling province, which decides on it (第32条)
+        self._hand_over()
 
     @property
     def open_task(self) -> dict[str, Any] | None:
@@ -1916,6 +2189,12 @@ class Case(Aggregate):
             return self.state == State.CONCLUDED and self.delivery_limit_days is not None
         if limit == Limit.RECTIFICATION:
             return self.rectification_open
+        if limit is Limit.NOTICE:
+            return (
+                self.state in BEFORE_ACCEPTANCE
+                and self.notice_clock_from is not None
+                and self.notice_stopped_on is None
+            )
         return False
 
     def warn_deadline(self, limit: str, due_on: date, days_left: int, actor: Actor, at: datetime) -> bool:
@@ -2119,7 +2398,9 @@ def writer_of(state: str, forwarded: bool, mode: str, receiving: str, handling: 
     """``Case.writer`` as a function of the facts it rests on (read models compute it from their rows)."""
     if state in (State.CONCLUDED, State.REFUSED, State.WITHDRAWN):
         return receiving
-    if state in BEFORE_ACCEPTANCE and not forwarded and mode != Mode.FULL_ONLINE:
+    # a window's notice (补正告知 at the 收件地) keeps an un-forwarded case with the window; an accepted case
+    # with a window elsewhere was forwarded, or handed over by its deemed acceptance (Case.AcceptanceDeemed)
+    if state in HELD_BY_WINDOW and not forwarded and mode != Mode.FULL_ONLINE:
         return receiving
     return handling
 
@@ -2137,6 +2418,7 @@ STATE_AFTER: dict[type[Aggregate.Event], State] = {
     Case.Received: State.RECEIVED,
     Case.Forwarded: State.FORWARDED,
     Case.Accepted: State.ACCEPTED,
+    Case.AcceptanceDeemed: State.ACCEPTED,
     Case.Refused: State.REFUSED,
     Case.SupplementRequested: State.SUPPLEMENT_REQUESTED,
     Case.SpecialProcedureStarted: State.SPECIAL_PROCEDURE,
@@ -2151,7 +2433,11 @@ ENDINGS = tuple(cls for cls, state in STATE_AFTER.items() if state in ENDED_STAT
 # The events that move a case's legal clock, besides Submitted, which starts it, and the breaches recorded on
 # it (a breach does not move a due date, but a limit breached never reads on time again).
 CLOCK_EVENTS: tuple[type[Aggregate.Event], ...] = (
+    Case.Received,  # these three start or stop the notice limit (行政许可法 第32条) only
+    Case.NoticeClockStarted,
+    Case.Refused,
     Case.Accepted,
+    Case.AcceptanceDeemed,
     Case.SupplementRequested,
     Case.SupplementProvided,
     Case.SpecialProcedureStarted,
@@ -2169,9 +2455,10 @@ def fold_clock(clock: dict[str, Any], event: Any) -> None:
     """Apply one of :data:`CLOCK_EVENTS` to a clock kept as a plain dict (a read model stores it as JSON),
     in place: the counting facts (:func:`fold_counting`), the year schedules recorded, the last due-date
     move, ``stopped_on`` once every clock has stopped without a decision, ``breaches``: each limit's
-    recorded breach (a clock kept before breaches were folded lacks the key until the board is rebuilt), and
-    the delivery clock's facts (:func:`delivery_inputs`): ``delivery_limit_days`` from the decision,
-    ``delivered_on`` from the delivery."""
+    recorded breach (a clock kept before breaches were folded lacks the key until the board is rebuilt), the
+    delivery clock's facts (:func:`delivery_inputs`): ``delivery_limit_days`` from the decision,
+    ``delivered_on`` from the delivery, and the notice limit's start and stop (:func:`fold_notice`)."""
+    fold_notice(clock, event)
     if isinstance(event, Case.Withdrawn):
         clock["stopped_on"] = event.withdrawn_on
     elif isinstance(event, Case.DeadlineBreached):
@@ -2192,6 +2479,34 @@ def fold_clock(clock: dict[str, Any], event: Any) -> None:
         fold_counting(clock, event)
 
 
+def notice_clock_on_submission(submitted: Case.Submitted) -> str | None:
+    """The day a case's notice clock (行政许可法 第32条) starts at submission: filed online under the rule."""
+    if submitted.mode == Mode.FULL_ONLINE and submitted.notice_clock:
+        return china_date(submitted.timestamp).isoformat()
+    return None
+
+
+def fold_notice(clock: dict[str, Any], event: Any) -> None:
+    """The notice limit's facts (``Case.notice_facts``) as a follower keeps them, in place: its start
+    (``notice_clock_from``: the receipt under the rule, or NoticeClockStarted; a case filed online has it
+    from :func:`notice_clock_on_submission`) and its stop (``notice_stopped_on``: the first notice before
+    acceptance, the acceptance, a refusal or a withdrawal). A clock kept before the rule lacks the keys."""
+    if isinstance(event, Case.Received):
+        if (
+            event.notice_clock
+            and clock.get("mode") != Mode.FULL_ONLINE
+            and not clock.get("notice_clock_from")
+        ):
+            clock["notice_clock_from"] = china_date(event.timestamp).isoformat()
+    elif isinstance(event, Case.NoticeClockStarted):
+        clock["notice_clock_from"] = event.started_on
+    elif clock.get("notice_clock_from") and not clock.get("notice_stopped_on"):
+        stops = isinstance(event, Case.Accepted | Case.AcceptanceDeemed | Case.Refused | Case.Withdrawn)
+        noticed = isinstance(event, Case.SupplementRequested) and clock.get("accepted_on") is None
+        if stops or noticed:
+            clock["notice_stopped_on"] = china_date(event.timestamp).isoformat()
+
+
 def fold_counting(facts: dict[str, Any], event: Any) -> None:
     """The facts the count of working days rests on, kept in any dict with their keys: ``accepted_on``,
     ``suspensions``, ``extension_days``, ``extended_limits`` and ``concluded_on`` (the service statistics keep
@@ -2199,7 +2514,7 @@ def fold_counting(facts: dict[str, Any], event: Any) -> None:
     moved, ``Case.Extended.limits``) is set by an extension only: facts without it were folded before
     extensions said which limits they move, so from version 1 events, which moved both
     (:func:`extension_days_of`)."""
-    if isinstance(event, Case.Accepted):
+    if isinstance(event, Case.Accepted | Case.AcceptanceDeemed):
         facts["accepted_on"] = event.accepted_on
     elif isinstance(event, Case.SupplementRequested):
         if event.suspends_clock:
@@ -2272,3 +2587,19 @@ def breach_of(breaches: dict[str, dict[str, str]] | None, limit: str) -> Breach 
     if not breach:
         return None
     return Breach(date.fromisoformat(breach["due_on"]), date.fromisoformat(breach["recorded_on"]))
+
+
+def notice_limit_inputs(facts: dict[str, Any]) -> DeadlineInputs | None:
+    """What the notice limit (行政许可法 第32条: 5 working days) counts from (``Case.notice_facts``): from
+    the day its clock started, the start day not counted, to the day it stopped (the notice, acceptance,
+    refusal or withdrawal), with its recorded breach; None while it has not started."""
+    started = facts.get("notice_clock_from")
+    if started is None:
+        return None
+    stopped = facts.get("notice_stopped_on")
+    return DeadlineInputs(
+        accepted_on=date.fromisoformat(started),
+        limit_days=NOTICE_LIMIT_DAYS,
+        concluded_on=date.fromisoformat(stopped) if stopped else None,
+        breach=breach_of(facts.get("breaches"), Limit.NOTICE),
+    )

@@ -40,6 +40,10 @@ APPLICANT_TOPIC = get_topic(Applicant.Registered)
 STATUS_TOPICS = frozenset({get_topic(Certificate.StatusChanged), get_topic(Certificate.Superseded)})
 ERASURE_TOPIC = get_topic(Erasure.Recorded)
 FORWARDED_TOPIC = get_topic(Case.Forwarded)
+# 行政许可法 第32条: a deemed acceptance hands a case a window still held to the handling province
+DEEMED_TOPIC = get_topic(Case.AcceptanceDeemed)
+# ... and so does the lapse of a notice the window gave: the handling province decides on it
+LAPSED_TOPIC = get_topic(Case.SupplementLapsed)
 SUBMITTED_TOPIC = get_topic(Case.Submitted)
 # Fields a province that handles only a part of a joint case does not need.
 PART_REDACTIONS: dict[str, dict[str, Any]] = {
@@ -158,7 +162,9 @@ class Outbox:
         """Whether this event passes the case to its handling province, which then needs the applicant."""
         if parties.receiving == parties.handling:
             return False
-        return topic == FORWARDED_TOPIC or (topic == SUBMITTED_TOPIC and parties.filed_online)
+        return topic in (FORWARDED_TOPIC, DEEMED_TOPIC, LAPSED_TOPIC) or (
+            topic == SUBMITTED_TOPIC and parties.filed_online
+        )
 
     def parties(self, case_id: UUID) -> CaseParties:
         """Who is a party to a case: fixed when it is filed, so cached for good."""

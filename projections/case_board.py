@@ -21,9 +21,10 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from aggregates.case import CLOCK_EVENTS, OPEN_STATES, STATE_AFTER, Case, State, fold_clock, writer_of
+from aggregates.catalogue import Mode
 from aggregates.deadline import DeadlineState
 from infra.view_store import Transaction
-from projections.deadline_clock import CalendarOf, deadline_states, delivery_state, new_clock
+from projections.deadline_clock import CalendarOf, deadline_states, delivery_state, new_clock, notice_state
 from projections.row_batch import RowBatch
 
 COLUMNS = (
@@ -133,6 +134,11 @@ class CaseBoard:
             row["forwarded"] = 1
         elif isinstance(event, Case.Accepted):
             row["accepted_on"] = event.accepted_on
+        elif isinstance(event, Case.AcceptanceDeemed):  # 行政许可法 第32条: handed to the handling province
+            row["accepted_on"] = event.accepted_on
+            row["forwarded"] = int(row["mode"] != Mode.FULL_ONLINE)
+        elif isinstance(event, Case.SupplementLapsed):  # the handling province decides on it
+            row["forwarded"] = int(row["mode"] != Mode.FULL_ONLINE)
         elif isinstance(event, Case.SupplementProvided):
             row["state"] = event.resume_state
         elif isinstance(event, Case.Concluded):
@@ -245,6 +251,16 @@ def with_deadlines(
                 "delivery_breach": _breach_json(delivery) if delivery else None,
             }
         row["due_moved"] = clock["due_moved"] if clock else None
+        notice = notice_state(clock, calendar_of, today) if clock else None
+        row["notice_due"] = None
+        if notice is not None:  # 行政许可法 第32条: the notice limit, before acceptance
+            row["notice_due"] = {
+                "due_on": notice.due_on.isoformat() if notice.due_on else None,
+                "status": notice.status.value,
+                "calendar": "PROVISIONAL" if notice.provisional_years else "OFFICIAL",
+                "provisional_years": list(notice.provisional_years),
+                "breach": _breach_json(notice),
+            }
     return rows
 
 

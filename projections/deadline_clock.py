@@ -17,7 +17,14 @@ from datetime import date
 from typing import Any
 
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar, YearSchedule
-from aggregates.case import Case, Limit, deadline_inputs, delivery_inputs
+from aggregates.case import (
+    Case,
+    Limit,
+    deadline_inputs,
+    delivery_inputs,
+    notice_clock_on_submission,
+    notice_limit_inputs,
+)
 from aggregates.deadline import DeadlineState, deadline_state
 
 CalendarOf = Callable[[tuple[YearSchedule, ...]], WorkingCalendar]
@@ -37,12 +44,27 @@ def new_clock(submitted: Case.Submitted) -> dict[str, Any]:
         "breaches": {},
         "delivery_limit_days": None,
         "delivered_on": None,
+        "mode": submitted.mode,
+        "notice_clock_from": notice_clock_on_submission(submitted),
+        "notice_stopped_on": None,
     }
 
 
 def recorded_calendar(clock: dict[str, Any]) -> tuple[YearSchedule, ...]:
     years = clock["calendar_years"]
     return tuple(YearSchedule.from_fields(years[year]) for year in sorted(years, key=int))
+
+
+def notice_state(clock: dict[str, Any], calendar_of: CalendarOf, today: date) -> DeadlineState | None:
+    """The notice limit (行政许可法 第32条) as of the end of ``today``; None while its clock has not started,
+    or outside every calendar."""
+    inputs = notice_limit_inputs(clock)
+    if inputs is None:
+        return None
+    try:
+        return deadline_state(calendar_of(recorded_calendar(clock)), inputs, today)
+    except DateOutsideCalendar:
+        return None
 
 
 def deadline_states(

@@ -107,6 +107,7 @@ class ServiceStatistics:
             Case.Submitted,
             Case.MaterialAttached,
             Case.Accepted,
+            Case.AcceptanceDeemed,
             Case.Refused,
             Case.SupplementRequested,
             Case.SupplementProvided,

@@ -156,6 +156,21 @@ BOARD_ROW: Schema = {
             "DECIDE_SUPPLEMENT_TIMEOUT once a supplement lapsed (since: the day it lapsed); null: nothing",
             "properties": {"kind": {"type": "string", "enum": list(TASKS)}, "since": {"type": "string"}},
         },
+        "notice_due": {
+            "type": ["object", "null"],
+            "description": "the notice limit (补正告知, 行政许可法 第32条: 5 working days from the receipt, "
+            "or "
+            "the submission online) as of today: its due date, status (CONCLUDED_* once the notice, the "
+            "acceptance, a refusal or a withdrawal stopped it) and recorded breach; null while it has not "
+            "started (or on a board kept before the rule, until rebuilt)",
+            "properties": {
+                "due_on": NULLABLE_DATE,
+                "status": {"type": "string"},
+                "calendar": {"type": "string", "enum": ["OFFICIAL", "PROVISIONAL"]},
+                "provisional_years": {"type": "array", "items": {"type": "integer"}},
+                "breach": BREACH,
+            },
+        },
         "due_moved": {
             "type": ["object", "null"],
             "description": "the last time the official schedule of a year moved the due dates "

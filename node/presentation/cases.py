@@ -17,7 +17,8 @@ from node.usecases.cases import CaseService, TimelineEntry
 def deadlines_json(case: Case, cases: CaseService, instant: datetime | None = None) -> dict[str, Any] | None:
     """The limits as of ``instant`` (now when None), each saying whether it counts through a provisional
     year: the promised and statutory ones once accepted (null before acceptance and after a withdrawal), the
-    delivery (行政许可法 第44条) and the rectification (整改) ones when they apply; None when none does."""
+    notice limit of 行政许可法 第32条 (null while its clock has not started or once accepted), the delivery
+    (第44条) and the rectification (整改) ones when they apply; None when none does."""
     as_of = instant or cases.now()
     deadlines = cases.deadlines(case, as_of)
     later = {
@@ -30,6 +31,7 @@ def deadlines_json(case: Case, cases: CaseService, instant: datetime | None = No
         "as_of": as_of.isoformat(),
         "promised": _deadline_json(deadlines.promised) if deadlines else None,
         "statutory": _deadline_json(deadlines.statutory) if deadlines else None,
+        "notice": _deadline_json(deadlines.notice) if deadlines else None,
         **{limit: _deadline_json(state) for limit, state in later.items() if state is not None},
         # the years whose schedule the case's writer recorded (DeadlinesRecomputed): counted with these
         "calendar_years": [
@@ -68,6 +70,9 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
         "receipt_no": case.receipt_no,
         "acceptance_no": case.acceptance_no,
         "accepted_on": case.accepted_on,
+        # 视为受理 (行政许可法 第32条): the notice limit passed without a notice; null when accepted otherwise
+        "acceptance_deemed": case.acceptance_deemed,
+        "materials_complete_on": case.materials_complete_on,
         "materials": case.materials,
         "missing_materials": case.missing_materials(),
         "supplement": case.open_supplement,
@@ -99,7 +104,9 @@ def case_json(case: Case, cases: CaseService) -> dict[str, Any]:
     }
 
 
-def _deadline_json(state: DeadlineState | DateOutsideCalendar) -> dict[str, Any]:
+def _deadline_json(state: DeadlineState | DateOutsideCalendar | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
     if isinstance(state, DateOutsideCalendar):
         return {"status": "UNKNOWN", "due_on": None, "days_left": None, "problem": str(state)}
     return {

@@ -341,12 +341,21 @@ NULLABLE_DEADLINE_STATE: Schema = {
     "anyOf": [{"type": "null"}, DEADLINE_STATE],
     "description": "null before acceptance and after a withdrawal, when only a later clock applies",
 }
+NOTICE_STATE: Schema = {
+    **DEADLINE_STATE,
+    "type": ["object", "null"],
+    "description": "the notice limit (补正告知, 行政许可法 第32条): 5 working days from the receipt at the "
+    "window, or from the submission of a case filed online (for a case that arrived before the rule, from "
+    "the day the timer first met it); it stops at the first notice, the acceptance, a refusal or a "
+    "withdrawal (CONCLUDED_ON_TIME or CONCLUDED_LATE). Once it passes with no notice and no decision the "
+    "case is deemed accepted (`acceptance_deemed`). Null: its clock has not started",
+}
 DEADLINES: Schema = {
     "anyOf": [
         {"type": "null"},
         {
             "type": "object",
-            "required": ["as_of", "promised", "statutory"],
+            "required": ["as_of", "promised", "statutory", "notice"],
             "properties": {
                 "as_of": {"type": "string"},
                 "promised": NULLABLE_DEADLINE_STATE,
@@ -363,6 +372,7 @@ DEADLINES: Schema = {
                     "description": "整改 of a 差评, due on the date set at rating, stopped by the office's "
                     "answer or an upheld appeal (CONCLUDED_ON_TIME or CONCLUDED_LATE). Absent without a 差评",
                 },
+                "notice": NOTICE_STATE,
                 "calendar_years": {
                     "type": "array",
                     "description": "years whose schedule the case's writer recorded when a due date moved "
@@ -423,7 +433,26 @@ CASE: Schema = {
         "parts": {"type": "array", "items": {"type": "object"}},
         "receipt_no": NULLABLE_STRING,
         "acceptance_no": NULLABLE_STRING,
-        "accepted_on": NULLABLE_STRING,
+        "accepted_on": {
+            "type": ["string", "null"],
+            "description": "受理之日 (行政许可法 第32条): the day the complete materials arrived (receipt, "
+            "submission online, or the supplement completing them), not the day of the click; for a case "
+            "that arrived before the rule, the day it was accepted",
+        },
+        "acceptance_deemed": {
+            "type": ["object", "null"],
+            "description": "视为受理 (第32条): the notice limit passed with no notice and no decision; "
+            "the day "
+            "the case counts as accepted from and the notice due date that passed. Null: not deemed",
+            "required": ["accepted_on", "notice_due_on"],
+            "properties": {"accepted_on": {"type": "string"}, "notice_due_on": {"type": "string"}},
+        },
+        "materials_complete_on": {
+            "type": ["string", "null"],
+            "description": "the day the complete materials arrived; null while a notice waits, and for a "
+            "case "
+            "that arrived before 第32条's notice rule",
+        },
         "materials": {"type": "object"},
         "missing_materials": {"type": "array", "items": {"type": "string"}},
         "supplement": {

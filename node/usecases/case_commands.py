@@ -58,6 +58,9 @@ class CaseWorkflow(Protocol):
 
     def statutory_due_on(self, case: Case, at: datetime) -> date | None: ...
 
+    def notice_due_on(self, case: Case) -> date | None:
+        """The notice limit's due date (行政许可法 第32条) while its clock runs."""
+
     def attach_material(
         self,
         command: CaseCommand,
@@ -138,7 +141,7 @@ def _number(arguments: Arguments, prefix: str) -> str:
 
 def _request_supplement(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
     due = case_calendar(case.recorded_calendar).add_working_days(china_date(at), case.item.supplement_days)
-    case.request_supplement(a["missing"], a["reason"], due, actor, at)
+    case.request_supplement(a["missing"], a["reason"], due, actor, at, flow.notice_due_on(case))
 
 
 def _rate(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
@@ -267,10 +270,13 @@ REFUSE = CaseCommand(
 REQUEST_SUPPLEMENT = CaseCommand(
     "REQUEST_SUPPLEMENT",
     "/supplement-request",
-    "补正告知: one notice listing ALL missing materials; due in the item's supplement_days working days",
+    "补正告知 (行政许可法 第32条, 一次性告知): the first notice lists ALL missing materials (and may name "
+    "defective ones on file), within 5 working days of receipt; a later one names only what the last "
+    "supplement supplied; due in the item's supplement_days working days. In PROXY the receiving window "
+    "gives it while it holds the case",
     cs.SUPPLEMENT_REQUEST,
-    HANDLER,
-    "",
+    (Role.WINDOW, Role.HANDLER),
+    "of the handling province, or of the receiving province while it holds the case",
     forwardable=False,
     perform=recorded(_request_supplement),
 )

@@ -12,7 +12,7 @@ from enum import StrEnum
 import structlog
 
 from aggregates.calendar import DateOutsideCalendar
-from aggregates.case import Case, Limit, State
+from aggregates.case import BEFORE_ACCEPTANCE, Case, Limit, State
 from aggregates.clock import china_date
 from aggregates.deadline import DeadlineState, DeadlineStatus
 from aggregates.responsibility import Actor
@@ -29,11 +29,12 @@ class FlagOutcome(StrEnum):
     ELSEWHERE = "ELSEWHERE"  # another province writes the case now: it flags it, or this one later
 
 
-# The states in which some clock of a case runs, so the timer looks at the case: the decision limits, the
-# supplement's due date, the delivery limit of a decision (CONCLUDED until delivered, 行政许可法 第44条). A
-# rectification (整改) runs in whichever state the case was rated: the timer looks at it while it is open.
+# The states in which some clock of a case runs, so the timer looks at the case: before acceptance the
+# notice limit (行政许可法 第32条), then the decision limits and the supplement's due date, and the delivery
+# limit of a decision (CONCLUDED until delivered, 第44条). A rectification (整改) runs in whichever state the
+# case was rated: the timer looks at it while it is open.
 TIMED_STATES = frozenset(
-    {State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE, State.CONCLUDED}
+    {*BEFORE_ACCEPTANCE, State.ACCEPTED, State.SUPPLEMENT_REQUESTED, State.SPECIAL_PROCEDURE, State.CONCLUDED}
 )
 _Step = Callable[[Case, Actor, datetime, list[str]], None]
 
@@ -55,6 +56,8 @@ class CaseTimers:
             actor = Actor(case.writer(), TIMER_OFFICE, TIMER_OPERATOR)
             for clock_step in self._steps:
                 clock_step(case, actor, at, recorded)
+                if case.writer() != actor.province:
+                    return  # handed over (a deemed acceptance, a lapsed window notice): its writer goes on
 
         case = self._cases.case(case_id)
         if case.state not in TIMED_STATES and not case.clock_runs(Limit.RECTIFICATION):
@@ -64,7 +67,8 @@ class CaseTimers:
         self._cases.record(case_id, step)
         return list(recorded)
 
-    # Each step records what its clock made due; none decides anything, so every step runs on every pass
+    # Each step records what its clock made due. None decides the case: every step runs on every pass, unless
+    # one hands the case to another writer
 
     def _supplement_due(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> None:
         """A lapsed supplement is a fact for the handling office to decide on, never the timer's decision
@@ -76,6 +80,25 @@ class CaseTimers:
             and case.lapse_supplement(actor, at)
         ):
             recorded.append("SupplementLapsed")
+
+    def _notice_limit(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> None:
+        """The notice limit (行政许可法 第32条): start it at the cut-over for a case that arrived before the
+        rule; warn; once it passed with no notice and no decision, record the breach and the deemed
+        acceptance, from which the decision limits count."""
+        if case.start_notice_clock(actor, at):
+            recorded.append("NoticeClockStarted")
+            return
+        deadlines = self._cases.deadlines(case, at) if case.clock_runs(Limit.NOTICE) else None
+        if deadlines is None or deadlines.notice is None:
+            return
+        state = deadlines.notice
+        if isinstance(state, DeadlineState) and state.status == DeadlineStatus.OVERDUE and state.due_on:
+            if case.breach_deadline(Limit.NOTICE, state.due_on, actor, at):
+                recorded.append(f"DeadlineBreached:{Limit.NOTICE}")
+            case.deem_accepted(state.due_on, actor, at)
+            recorded.append("AcceptanceDeemed")
+            return
+        self._warn_or_breach(case, actor, at, recorded, Limit.NOTICE, state)
 
     def _decision_limits(self, case: Case, actor: Actor, at: datetime, recorded: list[str]) -> None:
         """The promised and statutory limits: adopt a newer calendar, then warn and breach."""
@@ -95,9 +118,11 @@ class CaseTimers:
         at: datetime,
         recorded: list[str],
         limit: Limit,
-        state: DeadlineState | DateOutsideCalendar,
+        state: DeadlineState | DateOutsideCalendar | None,
     ) -> None:
         """Record a limit's breach once it is overdue, or its warning once it enters the warning days."""
+        if state is None:
+            return
         if isinstance(state, DateOutsideCalendar):
             self._report_unknown(case, state)
         elif state.status == DeadlineStatus.OVERDUE and state.due_on is not None:
@@ -125,7 +150,13 @@ class CaseTimers:
 
     @property
     def _steps(self) -> tuple[_Step, ...]:
-        return (self._supplement_due, self._decision_limits, self._delivery_limit, self._rectification_limit)
+        return (
+            self._supplement_due,
+            self._notice_limit,
+            self._decision_limits,
+            self._delivery_limit,
+            self._rectification_limit,
+        )
 
     def _adopt_newer_calendar(self, case: Case, actor: Actor, at: datetime) -> bool:
         """Record the node's schedule of a year the case counts through otherwise, when a due date moves."""
@@ -186,7 +217,7 @@ class CaseTimers:
             log.warning("timer.deadline_unknown", case_no=case.case_no, missing_year=problem.year)
 
 
-def _due(state: DeadlineState | DateOutsideCalendar) -> date | None:
+def _due(state: DeadlineState | DateOutsideCalendar | None) -> date | None:
     return state.due_on if isinstance(state, DeadlineState) else None
 
 

@@ -25,10 +25,24 @@ from eventsourcing.utils import register_topic
 from aggregates.applicant import Applicant
 from aggregates.bundle import BundleCase
 from aggregates.calendar import DateOutsideCalendar, WorkingCalendar
-from aggregates.case import Case, Limit, Part, breach_of, deadline_inputs, delivery_inputs
+from aggregates.case import (
+    Case,
+    Limit,
+    Part,
+    breach_of,
+    deadline_inputs,
+    delivery_inputs,
+    notice_limit_inputs,
+)
 from aggregates.certificate import Status, holder_digest
 from aggregates.clock import china_date
-from aggregates.deadline import DeadlineState, deadline_state, fixed_deadline_state
+from aggregates.deadline import (
+    DeadlineInputs,
+    DeadlineState,
+    deadline_state,
+    due_date,
+    fixed_deadline_state,
+)
 from aggregates.erasure import ERASED
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -83,12 +97,18 @@ class CasePeers(Protocol):
     ) -> RemoteAnswer: ...
 
 
+LimitState = DeadlineState | DateOutsideCalendar
+
+
 @dataclass(frozen=True, slots=True)
 class CaseDeadlines:
-    """Each limit's state, or the reason it cannot be computed (a year missing from the calendar)."""
+    """Each limit's state, or the reason it cannot be computed (a year missing from the calendar); None for
+    a limit whose clock has not started (the decision limits before acceptance; the notice limit of 第32条
+    for a case whose materials have not arrived, or arrived before the rule and not yet met by the timer)."""
 
-    promised: DeadlineState | DateOutsideCalendar
-    statutory: DeadlineState | DateOutsideCalendar
+    promised: LimitState | None
+    statutory: LimitState | None
+    notice: LimitState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,24 +564,29 @@ class CaseService:
     def deadlines(
         self, case: Case, as_of: datetime | None = None, calendar: WorkingCalendar | None = None
     ) -> CaseDeadlines | None:
-        """Promised (承诺) and statutory (法定) deadline states as of an instant; None before acceptance and
-        once every clock has stopped without a decision (a withdrawal)."""
-        if case.accepted_on is None or case.stopped_on is not None:
+        """Promised (承诺), statutory (法定) and notice (补正告知, 行政许可法 第32条) deadline states as of an
+        instant; None when no clock has started, and once every clock has stopped without a decision (a
+        withdrawal)."""
+        notice_inputs = notice_limit_inputs(case.notice_facts)
+        if (case.accepted_on is None and notice_inputs is None) or case.stopped_on is not None:
             return None
         counted = calendar or self.calendar_of(case)
         today = china_date(as_of or self._clock())
         facts = case.counting_facts
 
-        def state(limit: Limit, limit_days: int) -> DeadlineState | DateOutsideCalendar:
-            inputs = deadline_inputs(facts, limit, limit_days)
+        def state(inputs: DeadlineInputs) -> LimitState:
             try:
                 return deadline_state(counted, inputs, today, self._warning_days)
             except DateOutsideCalendar as e:  # never guess: say which year the operator must add
                 return e
 
+        def decision(limit: Limit, limit_days: int) -> LimitState | None:
+            return None if case.accepted_on is None else state(deadline_inputs(facts, limit, limit_days))
+
         return CaseDeadlines(
-            promised=state(Limit.PROMISED, case.item.promised_limit_days),
-            statutory=state(Limit.STATUTORY, case.item.statutory_limit_days),
+            promised=decision(Limit.PROMISED, case.item.promised_limit_days),
+            statutory=decision(Limit.STATUTORY, case.item.statutory_limit_days),
+            notice=None if notice_inputs is None else state(notice_inputs),
         )
 
     def delivery_deadline(
@@ -600,6 +625,11 @@ class CaseService:
             )
         except DateOutsideCalendar as e:
             return e
+
+    def notice_due_on(self, case: Case) -> date | None:
+        """The day the notice limit (行政许可法 第32条) falls due while its clock runs, else None."""
+        inputs = notice_limit_inputs(case.notice_facts) if case.clock_runs(Limit.NOTICE) else None
+        return None if inputs is None else due_date(self.calendar_of(case), inputs)
 
     # Internals
 

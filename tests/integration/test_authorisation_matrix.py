@@ -97,7 +97,6 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         for suffix in (
             "/accept",
             "/refuse",
-            "/supplement-request",
             "/review",
             "/special-procedure/start",
             "/special-procedure/end",
@@ -112,6 +111,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", CASE + "/rating/rectification"): rule({W, H}),
     ("POST", CASE + "/rating/appeal"): rule({W, H}),
     ("POST", CASE + "/rating/appeal/decision"): rule({D}),
+    # 补正告知 (行政许可法 第32条): the handling province, or the receiving window while it holds a PROXY case
+    ("POST", CASE + "/supplement-request"): rule({W, H}),
     ("POST", CASE + "/supplement"): rule({W, P}),
     ("POST", CASE + "/withdraw"): rule({W, P}),
     ("POST", CASE + "/deliver"): rule({W, H}),

@@ -53,8 +53,8 @@ def statutory(node: Services, case: Case) -> DeadlineState:
 def test_the_official_year_moves_a_provisional_due_date_once(
     node: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
+    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")  # received the day it is accepted (第32条)
     case_id = proxy_case(node, clock)
-    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
     case = node.cases.run(ACCEPT, case_id, JS_HANDLER)
     before = statutory(node, case)
     assert before.provisional_years == (NEXT,)  # 20 working days reach into the provisional year
@@ -140,8 +140,8 @@ def _events(node: Services, case: Case) -> list[object]:
 def test_a_breach_recorded_on_a_provisional_date_stays_when_the_notice_moves_the_date_later(
     node: Services, clock: FakeClock, tmp_path: Path
 ) -> None:
+    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")  # received the day it is accepted (第32条)
     case_id = proxy_case(node, clock)
-    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
     case = node.cases.run(ACCEPT, case_id, JS_HANDLER)
     due = statutory(node, case).due_on
     assert due is not None
@@ -199,8 +199,8 @@ def test_a_newer_package_with_the_official_year_moves_the_date_too(
 ) -> None:
     """The official year may come in a newer chinesecalendar release instead of a file: the writer records it
     the same way, as kind official; the baseline every node counts with is unchanged by the upgrade."""
+    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")  # received the day it is accepted (第32条)
     case_id = proxy_case(node, clock)
-    clock.set_china_time(f"{LAST_OFFICIAL}-12-24")
     before = statutory(node, node.cases.run(ACCEPT, case_id, JS_HANDLER))
     notice = load_schedule_file(official_file(tmp_path, f"{NEXT}-01-04"))[0]
     newer = YearSchedule(NEXT, notice.holidays, notice.workdays, "chinese_calendar 1.12.0")

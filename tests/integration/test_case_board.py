@@ -129,8 +129,8 @@ def test_article_42_the_board_keeps_a_promised_breach_after_an_extension(
     """行政许可法第42条: given a case whose promised limit the timer found breached, when the head approves an
     extension, then the board's due dates move the statutory limit only, and show the promised breach (the
     due date passed, the day recorded) beside a statutory limit never breached."""
+    clock.set_china_time("2025-09-26")  # received the day it is accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
-    clock.set_china_time("2025-09-26")
     node.cases.run(ACCEPT, case_id, JS_HANDLER)  # promised due 2025-10-10, statutory 2025-10-30
     clock.set_china_time("2025-10-11")
     assert node.timers.check_timers(case_id) == ["DeadlineBreached:PROMISED"]

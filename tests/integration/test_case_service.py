@@ -99,9 +99,8 @@ def proxy_case(node: Services, clock: FakeClock) -> str:
 
 def test_worked_example_proxy_case_through_supplement_and_extension(node: Services, clock: FakeClock) -> None:
     cases = node.cases
+    clock.set_china_time("2025-09-26")  # Friday: received, forwarded and accepted (第32条: from the receipt)
     case_id = proxy_case(node, clock)
-
-    clock.set_china_time("2025-09-26")  # Friday
     promised, statutory = deadlines(node, cases.run(ACCEPT, case_id, JS_HANDLER))
     # 5 promised working days: Sun 09-28 (调休), 09-29, 09-30, National Day 10-01..10-08 off, 10-09, 10-10.
     assert (str(promised.due_on), str(statutory.due_on)) == ("2025-10-10", "2025-10-30")
@@ -191,8 +190,8 @@ def test_the_certificate_verification_is_kept_with_the_material(node: Services, 
 def test_the_timer_warns_and_breaches_once_across_restarts(
     settings: Settings, node: Services, clock: FakeClock
 ) -> None:
+    clock.set_china_time("2025-09-26")  # received the day it is accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
-    clock.set_china_time("2025-09-26")
     node.cases.run(
         ACCEPT, case_id, JS_HANDLER
     )  # promised due 2025-10-10, warning from 10-03's working days on
@@ -225,8 +224,8 @@ def test_an_unanswered_supplement_lapses_and_a_handler_concludes_it(node: Servic
     """行政许可法 第38条: given a supplement asked for after acceptance, when its due date passes, then the
     timer records the lapse once (SupplementLapsed) and decides nothing: the case waits, the board lists it,
     and a handler concludes SUPPLEMENT_TIMEOUT with a reason, a legal basis and the remedies."""
+    clock.set_china_time("2025-09-26")  # received the day it is accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
-    clock.set_china_time("2025-09-26")
     node.cases.run(ACCEPT, case_id, JS_HANDLER)
     case = node.cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M04"], reason="户口簿缺页")
     assert case.open_supplement is not None
@@ -367,9 +366,8 @@ def test_a_case_keeps_the_catalogue_version_it_was_filed_under(node: Services, c
 
 def test_deadlines_across_spring_festival_2026(node: Services, clock: FakeClock) -> None:
     """Accepted Tuesday 2026-02-10: Saturday 02-14 is worked (调休), 02-15..02-23 are off, 02-28 worked."""
-    clock.set_china_time("2026-02-09")
+    clock.set_china_time("2026-02-10")  # received the day it is accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
-    clock.set_china_time("2026-02-10")
     promised, statutory = deadlines(node, node.cases.run(ACCEPT, case_id, JS_HANDLER))
     assert (str(promised.due_on), str(statutory.due_on)) == ("2026-02-24", "2026-03-16")
     clock.set_china_time("2026-02-20")  # in the holiday: four working days used (02-11 to 02-14)
@@ -408,8 +406,8 @@ def test_a_supplement_lapsed_before_acceptance_waits_for_a_handlers_refusal(
 
 
 def test_no_extension_after_the_statutory_deadline(node: Services, clock: FakeClock) -> None:
+    clock.set_china_time("2025-09-26")  # received the day it is accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
-    clock.set_china_time("2025-09-26")
     node.cases.run(ACCEPT, case_id, JS_HANDLER)  # statutory due 2025-10-30
     clock.set_china_time("2025-10-31")
     with pytest.raises(IllegalTransition, match="overdue since 2025-10-30"):
@@ -425,8 +423,8 @@ def test_article_42_an_extension_leaves_the_promised_breach_and_an_old_one_still
     extension, then only the statutory due date moves and the promised limit stays OVERDUE with its breach;
     and when an extension recorded before the rule (version 1: both limits) moved the promised due date past
     today, the recorded breach still shows: OVERDUE, then CONCLUDED_LATE."""
+    clock.set_china_time("2025-09-26")  # received the day it is accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
-    clock.set_china_time("2025-09-26")
     node.cases.run(ACCEPT, case_id, JS_HANDLER)  # promised due 2025-10-10, statutory 2025-10-30
     timer = DeadlineTimer(node.app, node.timers, node.settings.timer_batch_events)
     clock.set_china_time("2025-10-11")
@@ -440,8 +438,8 @@ def test_article_42_an_extension_leaves_the_promised_breach_and_an_old_one_still
     assert (str(statutory.due_on), statutory.status, statutory.breach) == ("2025-11-13", "ON_TIME", None)
 
     # the same case as round 1 extended it: an Extended of version 1 moved the promised limit too
+    clock.set_china_time("2025-09-26")  # received the day it is accepted: 第32条 counts from the receipt
     old = proxy_case(node, clock)
-    clock.set_china_time("2025-09-26")
     node.cases.run(ACCEPT, old, JS_HANDLER)
     clock.set_china_time("2025-10-11")
     timer.tick()
@@ -462,12 +460,12 @@ def test_article_42_an_extension_leaves_the_promised_breach_and_an_old_one_still
 def test_a_certificate_of_someone_else_is_not_accepted_as_the_applicants(
     node: Services, clock: FakeClock
 ) -> None:
+    clock.set_china_time("2025-09-26")  # received the day it is accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
     other = {"service_item_code": None, **issue_body(4)}  # another 居民身份证, of another person
     assert other["type_name"] == "居民身份证"
     assert other["holder_id"] != APPLICANT["id_number"]
     identifier = node.certificates.issue(SH_WINDOW, **other).identifier
-    clock.set_china_time("2025-09-26")
     node.cases.run(ACCEPT, case_id, JS_HANDLER)
     node.cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M02", "M04"], reason="重新提交")
     with pytest.raises(InvalidField, match="holder is not the applicant"):

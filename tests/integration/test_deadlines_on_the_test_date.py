@@ -21,8 +21,8 @@ pytestmark = pytest.mark.dated
 def test_a_case_accepted_on_the_test_date_is_due_and_breached_on_the_counted_day(
     node: Services, clock: FakeClock
 ) -> None:
+    clock.set_china_time(TEST_DATE.isoformat())  # received and accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
-    clock.set_china_time(TEST_DATE.isoformat())
     case = node.cases.run(ACCEPT, case_id, JS_HANDLER)
     computed = node.cases.deadlines(case)
     assert computed is not None

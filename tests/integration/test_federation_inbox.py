@@ -27,7 +27,7 @@ from node.settings import Settings
 from node.signing import Ed25519Signer, load_public_key, unb64
 from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, EXTEND, FORWARD, RECEIVE, REFUSE
 from simulators.sample_data import sample_catalogue
-from tests.builders import EXTENSION_APPROVAL, REFUSAL, issue_body
+from tests.builders import EXTENSION_APPROVAL, REFUSAL, FakeClock, issue_body
 from tests.conftest import drop_schema
 
 SH, JS, ZJ = "310000", "320000", "330000"
@@ -36,8 +36,9 @@ APPLICANT = {"name": "张伟", "id_type": "111", "id_number": "31010119900101123
 
 
 @pytest.fixture
-def jiangsu(settings: Settings) -> Iterator[Services]:
-    """A second node, Jiangsu, on the same kind of store as ``node`` (Shanghai)."""
+def jiangsu(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    """A second node, Jiangsu, on the same kind of store as ``node`` (Shanghai), and on its clock: a case
+    Shanghai received is accepted from the day of its receipt (行政许可法 第32条), on one calendar."""
     Ed25519Signer.generate().write_key_pair(
         settings.data_dir / JS / "signing.key", settings.data_dir / JS / "signing.pub"
     )
@@ -45,7 +46,8 @@ def jiangsu(settings: Settings) -> Iterator[Services]:
     built = build_services(
         dataclasses.replace(
             settings, province=JS, postgres_schema=schema, signing_key=settings.data_dir / JS / "signing.key"
-        )
+        ),
+        clock=clock,
     )
     built.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "loader"))
     yield built

@@ -106,6 +106,10 @@ UPCAST = {
     "SpecialProcedureStarted": dict.fromkeys(
         ("expected_days", "notice_method", "notice_reference", "notified_on", "legal_basis")
     ),
+    # 行政许可法 第32条: filed and received before the notice limit was kept, notices before 一次性告知
+    "Submitted": {"notice_clock": False},
+    "Received": {"notice_clock": False},
+    "SupplementRequested": {"defective": [], "follows_round": None, "notice_due_on": None},
 }
 # A day after the last event the old code wrote (expected.json: last_event_at), never the wall clock's.
 NOW = datetime.fromisoformat("2026-04-14T10:00:00+08:00")

@@ -33,6 +33,8 @@ from aggregates.responsibility import Actor
 from tests.builders import T0, item
 
 SH_WINDOW = Actor("310000", "SH-WIN", "w-1")
+SH_TIMER = Actor("310000", "SYSTEM", "deadline-timer")
+JS_TIMER = Actor("320000", "SYSTEM", "deadline-timer")
 JS_HANDLER = Actor("320000", "JS-GA", "h-1")
 ZJ_HANDLER = Actor("330000", "ZJ-GA", "h-2")
 VERIFIED = {"authentic": True, "status": "VALID"}
@@ -106,6 +108,8 @@ def accepted(filed_under: ItemDefinition | None = None) -> Case:
 
 
 JS_APPROVER = Actor("320000", "JS-GA", "h-2")  # another officer of the handling office
+# 行政许可法 第32条: the notice limit of a case received on Monday 2026-03-02, 5 working days on
+NOTICE_DUE = date(2026, 3, 9)
 REMEDIES = Remedies("江苏省人民政府", "南京市中级人民法院")
 
 
@@ -184,7 +188,8 @@ def test_only_the_handling_province_accepts_and_only_after_forwarding() -> None:
     case.forward(SH_WINDOW, later())
     refused_without_events(case, lambda: case.accept("SL1", Actor("310000", "SH", "h"), later()))
     case.accept("SL1", JS_HANDLER, later(3))
-    assert (case.state, case.accepted_on, case.acceptance_no) == (State.ACCEPTED, "2026-03-05", "SL1")
+    # 行政许可法 第32条: accepted from the day the complete materials were received, not the day of the click
+    assert (case.state, case.accepted_on, case.acceptance_no) == (State.ACCEPTED, "2026-03-02", "SL1")
 
 
 def test_acceptance_needs_every_required_material() -> None:
@@ -253,9 +258,11 @@ def test_one_supplement_notice_lists_all_missing_materials_and_rounds_are_counte
     case.forward(SH_WINDOW, later())
     case.collect_events()
     with pytest.raises(InvalidField, match="ALL missing"):
-        case.request_supplement(["M03"], "缺少材料", date(2026, 3, 20), JS_HANDLER, later())
+        case.request_supplement(["M03"], "缺少材料", date(2026, 3, 20), JS_HANDLER, later(), NOTICE_DUE)
     assert case.collect_events() == []
-    case.request_supplement(["M01", "M03"], "缺少身份证和结婚证", date(2026, 3, 20), JS_HANDLER, later())
+    case.request_supplement(
+        ["M01", "M03"], "缺少身份证和结婚证", date(2026, 3, 20), JS_HANDLER, later(), NOTICE_DUE
+    )
     assert (case.state, case.supplement_rounds) == (State.SUPPLEMENT_REQUESTED, 1)
     with pytest.raises(IllegalTransition, match="still missing M01, M03"):
         case.provide_supplement(SH_WINDOW, later())
@@ -332,7 +339,8 @@ def test_article_42_an_extension_moves_the_statutory_limit_only_and_records_appr
         (lambda: ExtensionApproval("JS-GA-HEAD-1", "局长", "JS GA;"), None, "approver_office"),
         (None, ("PHONE", "X1", date(2026, 3, 4)), "notice_method"),
         (None, ("POST", "", date(2026, 3, 4)), "notice_reference"),
-        (None, ("POST", "X1", date(2026, 3, 2)), "notified_on"),  # before acceptance (03-03)
+        # before acceptance (03-02: 行政许可法 第32条, the day the complete materials were received)
+        (None, ("POST", "X1", date(2026, 3, 1)), "notified_on"),
         (None, ("POST", "X1", date(2026, 3, 5)), "notified_on"),  # after the day it is recorded
     ],
 )
@@ -884,6 +892,8 @@ def _every_path() -> list[tuple[Case, Callable[[], object]]]:
     steps += [(case, lambda: case.archive(JS_HANDLER, later(8)))]
     refused = forwarded()
     steps += [(refused, lambda: refuse(refused, at=later(1)))]
+    deemed = forwarded()  # 行政许可法 第32条: no notice within the limit
+    steps += [(deemed, lambda: deemed.deem_accepted(NOTICE_DUE, JS_TIMER, later(8)))]
     withdrawn = accepted()
     steps += [(withdrawn, lambda: withdrawn.withdraw("申请人撤回", SH_WINDOW, later(2)))]
     return steps

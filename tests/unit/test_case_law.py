@@ -16,6 +16,7 @@ from aggregates.responsibility import Actor
 from tests.builders import T0, item
 from tests.unit.test_case import (
     JS_HANDLER,
+    NOTICE_DUE,
     SH_WINDOW,
     SUPPLEMENT_STOPS,
     accepted,
@@ -283,7 +284,7 @@ def test_supplement_timeout_only_once_the_supplement_lapsed_and_only_for_a_whole
         case, lambda: case.conclude("SUPPLEMENT_TIMEOUT", JS_HANDLER, later(2), decision("逾期"))
     )
     before = forwarded()
-    before.request_supplement(["M02"], "户口簿页缺失", DUE, JS_HANDLER, later(1))
+    before.request_supplement(["M02"], "户口簿页缺失", DUE, JS_HANDLER, later(1), NOTICE_DUE)
     before.lapse_supplement(TIMER, AFTER_MIDNIGHT)
     refused_without_events(
         before, lambda: before.conclude("SUPPLEMENT_TIMEOUT", JS_HANDLER, AFTER_MIDNIGHT, decision("逾期"))
@@ -302,7 +303,7 @@ def test_articles_32_38_before_acceptance_a_lapsed_supplement_waits_for_a_reason
     """第32条, 第38条: given a supplement asked for before acceptance, when it lapses, then the task is a
     refusal (不予受理) and a handler refuses with reasons; the timer refuses nothing."""
     case = forwarded()
-    case.request_supplement(["M02"], "户口簿缺页", DUE, JS_HANDLER, later())
+    case.request_supplement(["M02"], "户口簿缺页", DUE, JS_HANDLER, later(), NOTICE_DUE)
     case.lapse_supplement(TIMER, AFTER_MIDNIGHT)
     waiting = (case.state, (case.open_task or {}).get("decision"))
     assert waiting == (State.SUPPLEMENT_REQUESTED, "REFUSE")

@@ -106,12 +106,19 @@ def test_article_44_delivery_stops_the_clock_and_the_case_shows_it(node: Service
 def test_a_refusal_runs_no_delivery_clock_and_a_bad_rating_of_it_shows_its_rectification(
     node: Services, clock: FakeClock
 ) -> None:
-    """Given a refusal (不予受理, no decision on the permission), then no delivery clock runs; when it is
-    rated 差评, then the case's deadlines show the rectification alone (the decision limits never ran)."""
+    """Given a refusal (不予受理, no decision on the permission), then no delivery clock runs: the deadlines
+    show only the notice limit the refusal stopped (行政许可法 第32条); when it is rated 差评, then they show
+    the rectification too (the decision limits never ran)."""
     case_id = forwarded_proxy(node)
     clock.set_china_time("2025-11-03")
     node.cases.run(cc.REFUSE, case_id, JS_HANDLER, **REFUSAL)
-    assert case_json(node.cases.case(case_id), node.cases)["deadlines"] is None
+    refused = case_json(node.cases.case(case_id), node.cases)["deadlines"]
+    assert (refused["promised"], refused["statutory"], refused["notice"]["status"]) == (
+        None,
+        None,
+        "CONCLUDED_LATE",
+    )
+    assert "delivery" not in refused
     node.cases.run(cc.RATE, case_id, SH_PLATFORM, score=1, channel="ONLINE", comment="")
     shown = case_json(node.cases.case(case_id), node.cases)
     Draft202012Validator(CASE).validate(shown)
