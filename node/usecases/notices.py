@@ -46,6 +46,7 @@ def _conclusion(event: Any) -> NoticeKind | None:
 # table: the case service consults it for every step it records, whatever command recorded the step.
 NOTICE_FOR: dict[type[Any], Callable[[Any], NoticeKind | None]] = {
     Case.Accepted: lambda event: NoticeKind.ACCEPTANCE,
+    Case.AcceptanceDeemed: lambda event: NoticeKind.ACCEPTANCE,  # 视为受理 (第32条), recorded by the timer
     Case.Refused: lambda event: NoticeKind.REFUSAL,
     Case.SupplementRequested: lambda event: NoticeKind.SUPPLEMENT,
     Case.Extended: lambda event: NoticeKind.EXTENSION,
@@ -173,6 +174,10 @@ def notice_context(case: Case, event: Any, kind: NoticeKind, notice_no: str) -> 
         "statutory_limit_days": case.item.statutory_limit_days,
         "promised_limit_days": case.item.promised_limit_days,
         "acceptance_no": fields.get("acceptance_no"),
+        # 受理之日: the day the complete materials arrived (第32条), not the day the notice is issued
+        "accepted_on": chinese_date(fields["accepted_on"]) if "accepted_on" in fields else None,
+        "deemed": isinstance(event, Case.AcceptanceDeemed),
+        "notice_due_on": chinese_date(fields["notice_due_on"]) if fields.get("notice_due_on") else None,
         "reason": fields.get("reason"),
         "ground": GROUNDS.get(fields["ground"]) if fields.get("ground") else None,
         "legal_basis": fields.get("legal_basis") or [],

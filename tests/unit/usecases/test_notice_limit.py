@@ -81,6 +81,23 @@ def test_article_32_the_timer_warns_then_deems_a_window_held_case_accepted_once(
     assert breaches.count(Limit.NOTICE.value) == 1
 
 
+def test_article_32_a_deemed_acceptance_is_documented_by_an_acceptance_notice_from_the_day_of_receipt(
+    node: Services, clock: FakeClock
+) -> None:
+    """Given a received case with no notice in 5 working days, when the timer deems it accepted, then the
+    受理通知书 it records with it says the application counts as accepted from the day the materials were
+    received (第32条第一款第四项), and states that day as the acceptance date."""
+    case_id = received_proxy(node)
+    clock.set_china_time("2025-10-01", hour=0)
+    node.timers.check_timers(case_id)
+    [listed] = node.cases.notices(case_id)
+    notice = node.cases.notice(case_id, listed["notice_no"])
+    assert (notice.kind, notice.documents_event) == ("ACCEPTANCE", "AcceptanceDeemed")
+    assert all(
+        text in notice.content for text in ("即为受理", "第三十二条第一款第四项", "受理日期：2025年9月24日")
+    )
+
+
 def test_article_32_the_receiving_window_gives_the_notice_in_proxy(node: Services, clock: FakeClock) -> None:
     """形式审查 at the 收件地: given a received PROXY case lacking M04, when the Shanghai window gives the
     notice, then it is recorded in Shanghai's name with the notice limit it kept, the window still writes the
