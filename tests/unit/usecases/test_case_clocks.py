@@ -11,6 +11,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from aggregates.responsibility import Actor
+from node.calendar.source import package_schedules
 from node.presentation.cases import bundle_json, case_json
 from node.schemas.cases import BUNDLE_CASE, CASE
 from node.services import Services
@@ -238,3 +239,24 @@ def test_the_timer_leaves_a_decision_without_a_delivery_clock_alone(node: Servic
     clock.set_china_time("2025-11-03")
     node.cases.run(cc.REFUSE, refused, JS_HANDLER, **REFUSAL)
     assert first_days(node, clock, NOVEMBER) == {}
+
+
+def test_every_clock_says_when_it_counts_through_a_provisional_year(node: Services, clock: FakeClock) -> None:
+    """Given a case received on 29 December of the last year whose schedule is official, then each clock that
+    counts into the next year says it is provisional, with that year: the notice limit (行政许可法 第32条),
+    then the decision limits (第42条), the delivery (第44条) and the rectification of a 差评 (整改)."""
+    first_provisional = package_schedules()[-1].year + 1
+    clock.set_china_time(f"{first_provisional - 1}-12-29")
+    case_id = forwarded_proxy(node)
+
+    def shown(limit: str) -> tuple[str, list[int]]:
+        state = case_json(node.cases.case(case_id), node.cases)["deadlines"][limit]
+        return state["calendar"], state["provisional_years"]
+
+    assert shown("notice") == ("PROVISIONAL", [first_provisional])
+    decide(node, case_id, JS_HANDLER)
+    for limit in ("statutory", "delivery"):
+        assert shown(limit) == ("PROVISIONAL", [first_provisional])
+    node.cases.run(cc.DELIVER, case_id, SH_WINDOW, method="WINDOW", reference="徐汇窗口")
+    node.cases.run(cc.RATE, case_id, SH_PLATFORM, score=1, channel="ONLINE", comment="")
+    assert shown("rectification") == ("PROVISIONAL", [first_provisional])
