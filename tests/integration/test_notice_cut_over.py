@@ -1,13 +1,12 @@
 """The cut-over of 行政许可法 第32条's notice limit on a store written before it (tests/fixtures/stores/
 round2, by commit ce3c988): the open cases that arrived before acceptance there are not swept into deemed
 acceptances. The timer's first visit records when their notice clock starts (the upgrade day), and only 5
-working days after that visit may it deem them accepted; cases accepted under the old rule keep their date."""
+working days after that visit may it deem them accepted; cases accepted under the old rule keep their date.
+Each test runs on both stores the old code wrote: SQLite, and PostgreSQL (its dump loaded into a database of
+its own, schema old_round2_310000)."""
 
 from __future__ import annotations
 
-import gzip
-import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -25,30 +24,46 @@ from node.services import Services
 from node.settings import load_settings
 from node.usecases import case_commands as cc
 from tests.builders import FakeClock, day_by_day
+from tests.integration.old_stores import copy_fixture, restored_database
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "stores" / "round2" / "sqlite"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "stores" / "round2"
 SH = "310000"
+SCHEMA = "old_round2_310000"  # the schema the old code wrote the node in (README.md)
 UPGRADE = datetime.fromisoformat("2026-04-14T10:00:00+08:00")  # a Tuesday, six weeks after the receipts
 JS_HANDLER = Actor("320000", "32-HANDLER-01", "handler-1")
 CUT_OVER = ("received", "forwarded", "online")  # arrived before the rule, before acceptance, no notice
 
 
-@pytest.fixture
-def old_node(tmp_path: Path) -> Iterator[tuple[Services, FakeClock, dict[str, Any]]]:
-    """The round-2 store in a copy of its own, opened by today's composition root on the upgrade day."""
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def old_node(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Services, FakeClock, dict[str, Any]]]:
+    """The round-2 store in a copy of its own (a file under tmp_path, or a new database loaded from the
+    dump), opened by today's composition root on the upgrade day."""
+    kind = request.param
     directory = tmp_path / "round2"
-    shutil.copytree(FIXTURE, directory, ignore=shutil.ignore_patterns("*.gz"))
-    for packed in (FIXTURE / SH).glob("*.sqlite3.gz"):
-        (directory / SH / packed.stem).write_bytes(gzip.decompress(packed.read_bytes()))
-    for key in directory.rglob("*.key"):
-        key.chmod(0o600)
-    expected: dict[str, Any] = json.loads((directory / "expected.json").read_text())
+    expected = copy_fixture(FIXTURES / kind, directory)
     assert datetime.fromisoformat(expected["last_event_at"]) < UPGRADE
+    environ = {"TONGBAN_DATA_DIR": str(directory)}
+    if kind == "sqlite":
+        yield from _opened(environ, expected)
+        return
+    server: str = request.getfixturevalue("postgres_url")
+    with restored_database(server, FIXTURES / kind / f"{SCHEMA}.sql.gz") as url:
+        yield from _opened(
+            environ | {"TONGBAN_POSTGRES_URL": url, "TONGBAN_POSTGRES_SCHEMA": SCHEMA}, expected
+        )
+
+
+def _opened(
+    environ: dict[str, str], expected: dict[str, Any]
+) -> Iterator[tuple[Services, FakeClock, dict[str, Any]]]:
     clock = FakeClock(UPGRADE)
-    settings = load_settings(province=SH, environ={"TONGBAN_DATA_DIR": str(directory)})
-    services = build_services(settings, clock=clock)
-    yield services, clock, expected
-    close_services(services)
+    services = build_services(load_settings(province=SH, environ=environ), clock=clock)
+    try:
+        yield services, clock, expected
+    finally:
+        close_services(services)
 
 
 def test_article_32_cases_open_before_the_upgrade_get_five_working_days_from_the_timers_first_visit(

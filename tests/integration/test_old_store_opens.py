@@ -22,21 +22,15 @@ and its read models caught up. Today's composition root opens each with its own 
 
 from __future__ import annotations
 
-import gzip
 import json
-import shutil
-import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from glob import glob
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
@@ -72,6 +66,7 @@ from projections.case_board import CaseBoard
 from projections.case_view import DETAIL_JSON
 from projections.service_statistics import ServiceStatistics, StatisticsQuery, statistics
 from tests.builders import FakeClock, day_by_day, review_calls
+from tests.integration.old_stores import copy_fixture, restored_database
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "stores" / "round1"
 SH = "310000"
@@ -133,31 +128,12 @@ class OldStore:
         return marks
 
 
-def _psql() -> str:
-    installed = sorted(glob("/usr/lib/postgresql/*/bin/psql"), reverse=True)
-    found = shutil.which("psql") or next(iter(installed), "")
-    if not found:
-        pytest.fail("psql is needed to load the PostgreSQL fixture (tests/fixtures/stores/round1/README.md)")
-    return found
-
-
-def _copy_fixture(kind: str, target: Path) -> dict[str, Any]:
-    """The node's files, uncompressed, with the key files private again (git keeps no 0600)."""
-    shutil.copytree(FIXTURES / kind, target, ignore=shutil.ignore_patterns("*.gz"))
-    for packed in (FIXTURES / kind / SH).glob("*.sqlite3.gz"):
-        (target / SH / packed.stem).write_bytes(gzip.decompress(packed.read_bytes()))
-    for key in target.rglob("*.key"):
-        key.chmod(0o600)
-    expected: dict[str, Any] = json.loads((target / "expected.json").read_text())
-    return expected
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OldStore]:
     """The old store, in a copy of its own: a file under tmp_path, or a new database loaded from the dump."""
     kind = request.param
     directory = tmp_path / "round1"
-    expected = _copy_fixture(kind, directory)
+    expected = copy_fixture(FIXTURES / kind, directory)
     environ = {
         "TONGBAN_DATA_DIR": str(directory),
         "TONGBAN_FEDERATION_DIR": str(directory),
@@ -168,24 +144,9 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OldSto
         yield OldStore(load_settings(province=SH, environ=environ), expected)
         return
     server: str = request.getfixturevalue("postgres_url")
-    database = f"old_store_{uuid.uuid4().hex[:12]}"
-    url = urlsplit(server)._replace(path=f"/{database}").geturl()
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
-    try:
-        dump = gzip.decompress((FIXTURES / kind / f"{SCHEMA}.sql.gz").read_bytes())
-        subprocess.run(
-            [_psql(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url],
-            input=dump,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+    with restored_database(server, FIXTURES / kind / f"{SCHEMA}.sql.gz") as url:
         environ |= {"TONGBAN_POSTGRES_URL": url, "TONGBAN_POSTGRES_SCHEMA": SCHEMA}
         yield OldStore(load_settings(province=SH, environ=environ), expected)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture
