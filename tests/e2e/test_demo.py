@@ -19,7 +19,7 @@ def test_demo_once_runs_four_nodes_and_passes_every_check(tmp_path: Path) -> Non
         [sys.executable, "-m", "node", "demo", "--once", *start_option(), "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=420,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -33,3 +33,7 @@ def test_demo_once_runs_four_nodes_and_passes_every_check(tmp_path: Path) -> Non
         assert sum(line.startswith(flow) and line.endswith("ok") for line in out.splitlines()) == 4, flow
     for province in ("310000", "320000", "330000", "340000"):
         assert (tmp_path / province / "events.sqlite3").stat().st_size > 0
+    # 行政许可法 on the fast clock: a deemed acceptance (第32条) and a reasoned refusal (第38条)
+    assert "the law of a case: ALL CHECKS PASSED" in out
+    for flow in ("WINDOW_NOTICE", "DEEMED_ACCEPTANCE", "REASONED_REFUSAL"):
+        assert sum(line.strip().startswith(flow + " ") and " ok " in line for line in out.splitlines()) == 1
