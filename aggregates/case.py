@@ -99,7 +99,7 @@ class Limit(StrEnum):
 
 
 class NoticeMethod(StrEnum):
-    """How the applicant was told the reason for an extension (延期告知, 行政许可法 第42条)."""
+    """How the applicant was told in writing: an extension's reason (第42条), a special procedure's time."""
 
     POST = "POST"  # 邮寄
     WINDOW = "WINDOW"  # 窗口送达
@@ -259,9 +259,10 @@ class ExtensionApproval:
 
 
 @dataclass(frozen=True)
-class ExtensionNotice:
-    """延期告知 (行政许可法 第42条): how and when the applicant was told the reason for the extension, and the
-    notice's reference (文书编号), by which the notice itself is found."""
+class WrittenNotice:
+    """How and when the applicant was told in writing, and the notice's reference (文书编号), by which the
+    notice itself is found: the reason for an extension (延期告知, 行政许可法 第42条), the time a special
+    procedure takes (第45条)."""
 
     method: str
     reference: str
@@ -1653,7 +1654,7 @@ class Case(Aggregate):
         kind: str,
         reason: str,
         expected_days: int,
-        notice: ExtensionNotice,
+        notice: WrittenNotice,
         actor: Actor,
         at: datetime,
     ) -> None:
@@ -1749,7 +1750,7 @@ class Case(Aggregate):
         reason: str,
         due_on: date | None,
         approval: ExtensionApproval,
-        notice: ExtensionNotice,
+        notice: WrittenNotice,
         actor: Actor,
         at: datetime,
     ) -> None:

@@ -25,7 +25,7 @@ from aggregates.case import (
     notice_clock_on_submission,
     notice_limit_inputs,
 )
-from aggregates.deadline import DeadlineState, deadline_state
+from aggregates.deadline import DeadlineInputs, DeadlineState, deadline_state
 
 CalendarOf = Callable[[tuple[YearSchedule, ...]], WorkingCalendar]
 
@@ -58,7 +58,14 @@ def recorded_calendar(clock: dict[str, Any]) -> tuple[YearSchedule, ...]:
 def notice_state(clock: dict[str, Any], calendar_of: CalendarOf, today: date) -> DeadlineState | None:
     """The notice limit (行政许可法 第32条) as of the end of ``today``; None while its clock has not started,
     or outside every calendar."""
-    inputs = notice_limit_inputs(clock)
+    return _state(clock, notice_limit_inputs(clock), calendar_of, today)
+
+
+def _state(
+    clock: dict[str, Any], inputs: DeadlineInputs | None, calendar_of: CalendarOf, today: date
+) -> DeadlineState | None:
+    """A limit's state counted from ``inputs`` with the clock's calendar; None without inputs, or outside
+    every calendar."""
     if inputs is None:
         return None
     try:
@@ -92,10 +99,4 @@ def delivery_state(clock: dict[str, Any], calendar_of: CalendarOf, today: date) 
     """The delivery limit (行政许可法 第44条) as of the end of ``today``; None when no delivery clock applies
     (:func:`aggregates.case.delivery_inputs`; a clock folded before the board kept it, until a rebuild) or
     outside every calendar."""
-    inputs = delivery_inputs(clock)
-    if inputs is None:
-        return None
-    try:
-        return deadline_state(calendar_of(recorded_calendar(clock)), inputs, today)
-    except DateOutsideCalendar:
-        return None
+    return _state(clock, delivery_inputs(clock), calendar_of, today)

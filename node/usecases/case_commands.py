@@ -19,11 +19,11 @@ from typing import Any, Protocol
 from aggregates.case import (
     Case,
     ExtensionApproval,
-    ExtensionNotice,
     RatedService,
     ReasonedDecision,
     Remedies,
     Result,
+    WrittenNotice,
 )
 from aggregates.clock import china_date
 from aggregates.errors import InvalidField
@@ -157,7 +157,7 @@ def _extend(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Argum
     """延期 (行政许可法 第42条); the notice was given the day it is recorded unless ``notified_on`` says."""
     notified_on = _notified_on(a, at)
     approval = ExtensionApproval(a["approver_id"], a["approver_title"], a["approver_office"])
-    notice = ExtensionNotice(a["notice_method"], a["notice_reference"], notified_on)
+    notice = WrittenNotice(a["notice_method"], a["notice_reference"], notified_on)
     case.extend(a["days"], a["reason"], flow.statutory_due_on(case, at), approval, notice, actor, at)
 
 
@@ -173,7 +173,7 @@ def _start_special_procedure(
     flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments
 ) -> None:
     """特别程序 (行政许可法 第45条), with the written notice of the time it takes."""
-    notice = ExtensionNotice(a["notice_method"], a["notice_reference"], _notified_on(a, at))
+    notice = WrittenNotice(a["notice_method"], a["notice_reference"], _notified_on(a, at))
     case.start_special_procedure(a["kind"], a["reason"], a["expected_days"], notice, actor, at)
 
 

@@ -17,12 +17,12 @@ from aggregates.case import (
     STATE_AFTER,
     Case,
     ExtensionApproval,
-    ExtensionNotice,
     Limit,
     Part,
     ReasonedDecision,
     Remedies,
     State,
+    WrittenNotice,
     deadline_inputs,
     fold_clock,
 )
@@ -43,9 +43,9 @@ ID_CARD = "1.2.156.3005.2.11100000000013338W001.11220000013544541J.1.001.X"
 APPROVAL = ExtensionApproval("JS-GA-HEAD-1", "局长", "JS-GA")
 
 
-def notice(at: datetime) -> ExtensionNotice:
+def notice(at: datetime) -> WrittenNotice:
     """延期告知, given the day the extension is recorded."""
-    return ExtensionNotice("ELECTRONIC", "苏公延告〔2026〕1号", china_date(at))
+    return WrittenNotice("ELECTRONIC", "苏公延告〔2026〕1号", china_date(at))
 
 
 def later(days: int = 0, hours: int = 1) -> datetime:
@@ -359,7 +359,7 @@ def test_article_42_an_extension_needs_the_heads_approval_and_the_notice_given_s
             "需要实地核查",
             None,
             approval() if approval else APPROVAL,
-            ExtensionNotice(*notice_fields) if notice_fields else notice(later(2)),
+            WrittenNotice(*notice_fields) if notice_fields else notice(later(2)),
             JS_HANDLER,
             later(2),
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aggregates.case import Case, ExtensionNotice, Part, State
+from aggregates.case import Case, Part, State, WrittenNotice
 from aggregates.catalogue import ARTICLE_45, BEFORE_RULE, ItemDefinition, SpecialProcedure
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
@@ -173,8 +173,8 @@ def test_article_45_the_notice_is_given_after_acceptance_and_not_in_the_future()
     """第45条: the notice is dated on or after acceptance and not after today; the days are whole working
     days; otherwise nothing is recorded."""
     case = accepted()
-    early = ExtensionNotice("POST", "苏公特告1号", date(2026, 3, 1))
-    future = ExtensionNotice("POST", "苏公特告1号", date(2026, 3, 30))
+    early = WrittenNotice("POST", "苏公特告1号", date(2026, 3, 1))
+    future = WrittenNotice("POST", "苏公特告1号", date(2026, 3, 30))
     with pytest.raises(InvalidField, match="before the case was accepted"):
         case.start_special_procedure("HEARING", "听证", 5, early, JS_HANDLER, later(2))
     with pytest.raises(InvalidField, match="after today"):
