@@ -19,9 +19,10 @@ from tongban.federation.v1 import federation_pb2 as pb
 from aggregates.case import Case, Limit, deadline_inputs
 from aggregates.responsibility import Actor
 from federation.errors import BatchRejected
-from federation.inbox import Inbox
+from federation.inbox import Applied, Inbox
 from federation.outbox import Outbox
 from node.bootstrap import build_services, close_services
+from node.http.operations import quarantine_check
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, load_public_key, unb64
@@ -409,3 +410,98 @@ def test_article_38_a_refusals_notice_replicates_with_it_and_reads_alike_at_the_
     handling_key = load_public_key(settings.data_dir / JS / "signing.pub")
     assert served.key_id == handling_key.key_id
     assert handling_key.verify(served.content.encode("utf-8"), unb64(served.signature))
+
+
+def pull_all(inbox: Inbox, node: Services, batch_events: int) -> list[Applied]:
+    """Jiangsu pulls Shanghai's feed to its head in batches of ``batch_events``, as the puller does."""
+    applied = []
+    while True:
+        batch = Outbox(node.app, SH).batch(JS, inbox.position(SH), batch_events)
+        applied.append(inbox.apply(SH, batch))
+        if batch.next_position >= batch.head_position:
+            return applied
+
+
+def stream_of(services: Services, stream_id: uuid.UUID) -> list[tuple[int, str]]:
+    return [(e.originator_version, type(e).__qualname__) for e in services.app.events.get(stream_id)]
+
+
+def test_a_poisoned_event_holds_back_its_own_stream_and_the_busy_feed_flows_then_a_retry_applies_it_once(
+    node: Services, jiangsu: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One event Jiangsu cannot apply (here a fault of its own, like a certificate code it could not read)
+    holds back its case and the applicant the case hands over, from that event on; the other cases of a busy
+    feed, pulled in several batches, apply each event once and in order, and the position reaches the head.
+    After the fix, the operator's retry applies the held events once (行政许可法 第42条: a case's time runs
+    at the province handling it, so no other case may wait on one bad event)."""
+    cases = [forwarded_case(node) for _ in range(6)]
+    poisoned = cases[2]
+    authorise = Inbox._authorise
+
+    def faulty(self: Inbox, peer: str, event: object, current: object) -> None:
+        if getattr(event, "originator_id", None) == poisoned.id and event.originator_version == 3:  # type: ignore[attr-defined]
+            raise RuntimeError("a fault of this node")
+        authorise(self, peer, event, current)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Inbox, "_authorise", faulty)
+    inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
+    applied = pull_all(inbox, node, batch_events=7)
+    assert len(applied) > 3  # several batches, the poisoned event in the middle of them
+    head = Outbox(node.app, SH).batch(JS, 0, 1).head_position
+    assert inbox.position(SH) == head  # the feed kept flowing past the poisoned event
+    for case in cases:
+        if case is not poisoned:
+            assert stream_of(jiangsu, case.id) == stream_of(node, case.id)
+    assert stream_of(jiangsu, poisoned.id) == stream_of(node, poisoned.id)[:2]  # held from version 3 on
+    held = {s.stream_id: s for s in inbox.quarantine.streams()}
+    assert set(held) == {str(poisoned.id), poisoned.applicant_id}
+    assert held[str(poisoned.id)].from_version == 3
+    assert held[str(poisoned.id)].events == poisoned.version - 2
+    assert held[str(poisoned.id)].reason == "an event does not apply (RuntimeError)"
+    assert "a fault" not in str(held)  # the error's text is never kept
+    jiangsu.metrics.quarantine_status([SH, ZJ], inbox.quarantine.streams())
+    for batch_applied in applied:
+        jiangsu.metrics.replication_applied(SH, batch_applied)
+    exposed = jiangsu.metrics.exposition().decode()
+    assert 'tongban_federation_quarantined_streams{peer="310000"} 2.0' in exposed
+    assert 'tongban_federation_quarantined_streams{peer="330000"} 0.0' in exposed
+    assert f'tongban_federation_quarantined_events_total{{peer="310000"}} {poisoned.version - 2 + 1}.0' in exposed
+    ready = quarantine_check(inbox.quarantine.streams())
+    assert ready["status"] == "degraded"
+    assert {s["stream_id"] for s in ready["streams"][SH]} == set(held)  # type: ignore[index]
+
+    again = pull_all(Inbox(jiangsu.app, JS, jiangsu.cases.now), node, batch_events=500)  # after a restart
+    assert sum(a.stored for a in again) == 0
+    assert len(inbox.quarantine.held(SH)) == poisoned.version - 2 + 1  # held once, not twice
+
+    monkeypatch.setattr(Inbox, "_authorise", authorise)  # the fix
+    retried = inbox.retry(SH)
+    assert (retried.released, retried.still_held) == (poisoned.version - 2 + 1, 0)
+    assert stream_of(jiangsu, poisoned.id) == stream_of(node, poisoned.id)
+    assert jiangsu.cases.applicant(str(poisoned.id)).id_number == APPLICANT["id_number"]
+    assert inbox.quarantine.streams() == []
+    assert quarantine_check([])["status"] == "ok"
+    assert inbox.retry(SH).released == 0  # nothing left: a second retry applies nothing twice
+    assert stream_of(jiangsu, poisoned.id) == stream_of(node, poisoned.id)
+
+
+def test_a_retry_that_fails_again_keeps_the_stream_with_the_new_reason(node: Services, jiangsu: Services) -> None:
+    """An event whose fields do not decode stays held however often it is retried; the other case applies
+    (行政许可法 第42条: its time keeps running at the handling province, its events must arrive)."""
+    first, second = forwarded_case(node), forwarded_case(node)
+    batch = Outbox(node.app, SH).batch(JS, 0, 500)
+    index = next(
+        i for i, e in enumerate(batch.events) if e.originator_id == str(first.id) and e.originator_version == 2
+    )
+    batch = tampered(batch, index, state=b"{not json")
+    inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
+    applied = inbox.apply(SH, batch)
+    assert applied.position == batch.next_position
+    assert stream_of(jiangsu, second.id) == stream_of(node, second.id)
+    assert stream_of(jiangsu, first.id) == stream_of(node, first.id)[:1]
+    [held, _applicant] = sorted(inbox.quarantine.streams(), key=lambda s: s.stream_id != str(first.id))
+    assert (held.from_version, held.reason) == (2, "an event whose fields do not decode")
+    retried = inbox.retry(SH, [str(first.id)])
+    assert (retried.released, retried.still_held) == (0, first.version - 1)
+    assert retried.reasons == {str(first.id): "an event whose fields do not decode"}
+    assert stream_of(jiangsu, first.id) == stream_of(node, first.id)[:1]
