@@ -17,6 +17,7 @@ own data about the same person; an erasure notice from the peer destroys only th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
@@ -40,8 +41,8 @@ from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from federation.errors import BatchRejected
 from federation.outbox import APPLICANT_TOPIC, CASE_TOPICS
-from federation.quarantine import NOTICE_TOPIC, HeldEvent, QuarantineStore
 from federation.proto_enums import STATUS_OF_PROTO
+from federation.quarantine import NOTICE_TOPIC, HeldEvent, QuarantineStore
 
 log = structlog.get_logger("tongban.federation")
 
@@ -94,26 +95,26 @@ class _Holding:
 
     def __init__(self, peer: str, blocked: set[str]) -> None:
         self.peer = peer
-        self.blocked: dict[str, int] = {stream: 0 for stream in blocked}  # stream -> version refused (0: before)
+        self.blocked: dict[str, int] = dict.fromkeys(blocked, 0)  # stream -> version refused (0: before)
         self.events: list[HeldEvent] = []
         self.first_reasons: dict[str, str] = {}
 
     def holds(self, stream_id: str) -> bool:
         return stream_id in self.blocked
 
-    def hold(self, stream_id: str, version: int, position: int, topic: str, state: bytes, reason: str) -> None:
+    def hold(
+        self, stream_id: str, version: int, position: int, topic: str, state: bytes, reason: str
+    ) -> None:
         if stream_id in self.blocked:
             refused = self.blocked[stream_id]
-            reason = f"held behind version {refused}" if refused else "held behind an earlier quarantined event"
+            reason = (
+                f"held behind version {refused}" if refused else "held behind an earlier quarantined event"
+            )
         else:
             self.blocked[stream_id] = version
             self.first_reasons[stream_id] = reason
         topic = topic if topic in ALLOWED_TOPICS or topic == NOTICE_TOPIC else "unknown"  # never echo input
         self.events.append(HeldEvent(self.peer, stream_id, version, position, topic, reason, state))
-
-
-class _Recheck(Exception):
-    """The first pass assumed new streams new and held something: check again against what is held."""
 
 
 def _reason(error: Exception) -> str:
@@ -189,14 +190,15 @@ class Inbox:
             raise BatchRejected(peer, "next_position lies beyond the head position")
         tracking = Tracking(tracking_name(peer), batch.next_position)
         blocked = self.quarantine.stream_ids(peer)
-        try:  # first assume that a stream starting in the batch is new here: no read per stream
-            holding = _Holding(peer, blocked)
-            events = self._events(peer, batch, outcome, holding, assume_new=True)
-            if len(holding.events) > 0:
-                raise _Recheck
-            recordings = self._put(peer, events, tracking)
-        except (IntegrityError, _Recheck):  # a stream was held (from this or another source), or another
-            # puller won, or an event was refused: check every stream against what is held before judging
+        # first assume that a stream starting in the batch is new here: no read per stream
+        holding = _Holding(peer, blocked)
+        events = self._events(peer, batch, outcome, holding, assume_new=True)
+        recordings = None
+        if not holding.events:
+            with contextlib.suppress(IntegrityError):
+                recordings = self._put(peer, events, tracking)
+        if recordings is None:  # a stream was held (from this or another source), or another puller won, or
+            # an event was refused: check every stream against what is held before judging any
             outcome = Applied(position=self._stored_position(peer))
             if batch.next_position <= outcome.position:
                 return outcome
@@ -281,7 +283,13 @@ class Inbox:
         return recordings
 
     def _events(
-        self, peer: str, batch: pb.PullEventsResponse, outcome: Applied, holding: _Holding, *, assume_new: bool
+        self,
+        peer: str,
+        batch: pb.PullEventsResponse,
+        outcome: Applied,
+        holding: _Holding,
+        *,
+        assume_new: bool,
     ) -> list[Any]:
         events = self._checked_events(peer, batch, outcome, holding, assume_new=assume_new)
         for aggregate in self._certificate_notices(peer, batch, holding):
@@ -314,7 +322,13 @@ class Inbox:
     # Events
 
     def _checked_events(
-        self, peer: str, batch: pb.PullEventsResponse, outcome: Applied, holding: _Holding, *, assume_new: bool
+        self,
+        peer: str,
+        batch: pb.PullEventsResponse,
+        outcome: Applied,
+        holding: _Holding,
+        *,
+        assume_new: bool,
     ) -> list[Any]:
         streams: dict[UUID, Aggregate | None] = {}
         accepted: list[tuple[Any, pb.ReplicatedEvent]] = []
@@ -357,7 +371,12 @@ class Inbox:
     @staticmethod
     def _hold_event(holding: _Holding, key: str, replicated: pb.ReplicatedEvent, reason: str) -> None:
         holding.hold(
-            key, replicated.originator_version, replicated.position, replicated.topic, replicated.state, reason
+            key,
+            replicated.originator_version,
+            replicated.position,
+            replicated.topic,
+            replicated.state,
+            reason,
         )
 
     def _checked_event(

@@ -22,7 +22,8 @@ from eventsourcing.sqlite import SQLiteDatastore
 NOTICE_TOPIC = "certificate_notice"  # a held certificate status notice (not an event: no class topic)
 
 _DDL = (
-    "CREATE TABLE IF NOT EXISTS {table} (peer TEXT NOT NULL, stream_id TEXT NOT NULL, version BIGINT NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS {table} (peer TEXT NOT NULL, stream_id TEXT NOT NULL, "
+    "version BIGINT NOT NULL, "
     "position BIGINT NOT NULL, topic TEXT NOT NULL, reason TEXT NOT NULL, state {blob} NOT NULL, "
     "first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, PRIMARY KEY (peer, stream_id, version))"
 )
@@ -100,7 +101,8 @@ class QuarantineStore:
                 if cursor.fetchall():
                     cursor.execute(
                         self._sql(
-                            "UPDATE {table} SET last_seen = ? WHERE peer = ? AND stream_id = ? AND version = ?"
+                            "UPDATE {table} SET last_seen = ? "
+                            "WHERE peer = ? AND stream_id = ? AND version = ?"
                         ),
                         (at, e.peer, e.stream_id, e.version),
                     )
@@ -116,7 +118,9 @@ class QuarantineStore:
         return new
 
     def stream_ids(self, peer: str) -> set[str]:
-        return {row[0] for row in self._query("SELECT DISTINCT stream_id FROM {table} WHERE peer = ?", (peer,))}
+        return {
+            row[0] for row in self._query("SELECT DISTINCT stream_id FROM {table} WHERE peer = ?", (peer,))
+        }
 
     def held(self, peer: str, stream_ids: Sequence[str] | None = None) -> list[HeldEvent]:
         """The peer's held events (of these streams, or all), in the order of the peer's log."""
@@ -142,7 +146,8 @@ class QuarantineStore:
         with self._cursor() as cursor:
             cursor.execute(
                 self._sql(
-                    "UPDATE {table} SET reason = ?, last_seen = ? WHERE peer = ? AND stream_id = ? AND version = ?"
+                    "UPDATE {table} SET reason = ?, last_seen = ? "
+                    "WHERE peer = ? AND stream_id = ? AND version = ?"
                 ),
                 (reason, at, event.peer, event.stream_id, event.version),
             )
@@ -151,7 +156,9 @@ class QuarantineStore:
         """The peer forgot these people: their held identities go too (erasure notices)."""
         with self._cursor() as cursor:
             for stream_id in stream_ids:
-                cursor.execute(self._sql("DELETE FROM {table} WHERE peer = ? AND stream_id = ?"), (peer, stream_id))
+                cursor.execute(
+                    self._sql("DELETE FROM {table} WHERE peer = ? AND stream_id = ?"), (peer, stream_id)
+                )
 
     def streams(self) -> list[QuarantinedStream]:
         """Every held stream, by peer: its first held version, why that one was refused, how many are held."""

@@ -82,7 +82,7 @@ class NodeMetrics:
         )
         self.quarantined_events = Counter(
             "tongban_federation_quarantined_events",
-            "Events of a peer newly held in the quarantine (refused, or behind a refused one of their stream)",
+            "Events of a peer newly held in the quarantine (refused, or behind a refused one of its stream)",
             ["peer"],
             registry=self.registry,
         )

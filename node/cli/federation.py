@@ -21,7 +21,9 @@ from node.services import Services
 def add_federation_parser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], open_node: NodeOpener
 ) -> None:
-    federation = commands.add_parser("federation", help="replication from peers: the quarantine and its retry")
+    federation = commands.add_parser(
+        "federation", help="replication from peers: the quarantine and its retry"
+    )
     federation_commands = federation.add_subparsers(dest="federation_command", required=True)
     listing = federation_commands.add_parser("quarantine", help="list the streams held back, by peer (JSON)")
     retry = federation_commands.add_parser(
@@ -73,7 +75,9 @@ def _retry(services: Services, args: argparse.Namespace) -> int:
         print(f"no quarantined stream {args.stream} from {args.peer}")
         return 1
     retried = inbox.retry(args.peer, None if args.stream is None else [args.stream])
-    print(json.dumps({"released": retried.released, "still_held": retried.still_held, "reasons": retried.reasons}))
+    print(
+        json.dumps(
+            {"released": retried.released, "still_held": retried.still_held, "reasons": retried.reasons}
+        )
+    )
     return 0 if retried.still_held == 0 else 1
-
-

@@ -1,5 +1,6 @@
 """The ``tongban`` command: node, keys, token, check-id, pki, calendar, catalogue, projections, audit,
-master-key and federation; other packages add theirs (simulate, demo) through the ``tongban.commands`` entry points."""
+master-key and federation; other packages add theirs (simulate, demo) through the ``tongban.commands`` entry
+points."""
 
 from __future__ import annotations
 

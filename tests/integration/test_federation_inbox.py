@@ -238,13 +238,15 @@ def test_redelivered_and_overlapping_batches_apply_each_event_once(node: Service
 
 def quarantined(jiangsu: Services, sender: str, batch: pb.PullEventsResponse) -> str:
     """The batch applies and the position moves, but the refused event's stream is held: no event of a held
-    stream is stored from its first held version on. Returns why the first held event of the batch was refused."""
+    stream is stored from its first held version on. Returns why the batch's first held event was refused."""
     before = jiangsu.app.recorder.max_notification_id() or 0
     inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
     inbox.apply(sender, batch)
     assert inbox.position(sender) == batch.next_position
     sent = {(stream_key(e.originator_id), e.originator_version) for e in batch.events}
-    sent |= {(h.stream_id, n.position) for n in batch.certificate_notices for h in inbox.quarantine.held(sender)}
+    sent |= {
+        (h.stream_id, n.position) for n in batch.certificate_notices for h in inbox.quarantine.held(sender)
+    }
     held = [h for h in inbox.quarantine.held(sender) if (h.stream_id, h.version) in sent]
     assert held
     stored = jiangsu.app.recorder.select_notifications(start=before + 1, limit=10_000)
@@ -479,7 +481,10 @@ def test_a_poisoned_event_holds_back_its_own_stream_and_the_busy_feed_flows_then
     exposed = jiangsu.metrics.exposition().decode()
     assert 'tongban_federation_quarantined_streams{peer="310000"} 2.0' in exposed
     assert 'tongban_federation_quarantined_streams{peer="330000"} 0.0' in exposed
-    assert f'tongban_federation_quarantined_events_total{{peer="310000"}} {poisoned.version - 2 + 1}.0' in exposed
+    assert (
+        f'tongban_federation_quarantined_events_total{{peer="310000"}} {poisoned.version - 2 + 1}.0'
+        in exposed
+    )
     ready = quarantine_check(inbox.quarantine.streams())
     assert ready["status"] == "degraded"
     assert {s["stream_id"] for s in ready["streams"][SH]} == set(held)  # type: ignore[index]
@@ -499,13 +504,17 @@ def test_a_poisoned_event_holds_back_its_own_stream_and_the_busy_feed_flows_then
     assert stream_of(jiangsu, poisoned.id) == stream_of(node, poisoned.id)
 
 
-def test_a_retry_that_fails_again_keeps_the_stream_with_the_new_reason(node: Services, jiangsu: Services) -> None:
+def test_a_retry_that_fails_again_keeps_the_stream_with_the_new_reason(
+    node: Services, jiangsu: Services
+) -> None:
     """An event whose fields do not decode stays held however often it is retried; the other case applies
     (行政许可法 第42条: its time keeps running at the handling province, its events must arrive)."""
     first, second = forwarded_case(node), forwarded_case(node)
     batch = Outbox(node.app, SH).batch(JS, 0, 500)
     index = next(
-        i for i, e in enumerate(batch.events) if e.originator_id == str(first.id) and e.originator_version == 2
+        i
+        for i, e in enumerate(batch.events)
+        if e.originator_id == str(first.id) and e.originator_version == 2
     )
     batch = tampered(batch, index, state=b"{not json")
     inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
