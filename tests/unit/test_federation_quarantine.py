@@ -7,8 +7,8 @@ the other cases of the feed."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
