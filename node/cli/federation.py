@@ -15,6 +15,7 @@ from pathlib import Path
 from federation.inbox import Inbox
 from node.bootstrap import close_services
 from node.cli.audit import NodeOpener
+from node.log_config import configure_logging, current_stderr
 from node.services import Services
 
 
@@ -41,6 +42,7 @@ def _opened(
     open_node: NodeOpener, run: Callable[[Services, argparse.Namespace], int]
 ) -> Callable[[argparse.Namespace], int]:
     def opened(args: argparse.Namespace) -> int:
+        configure_logging(stream=current_stderr())  # stdout carries the answer (JSON)
         services = open_node(args, "federation")
         if services is None:
             return 2

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck
@@ -23,6 +24,7 @@ from federation.errors import BatchRejected
 from federation.inbox import Applied, Inbox, stream_key
 from federation.outbox import Outbox
 from node.bootstrap import build_services, close_services
+from node.cli import main as cli
 from node.http.operations import quarantine_check
 from node.services import Services
 from node.settings import Settings
@@ -505,7 +507,7 @@ def test_a_poisoned_event_holds_back_its_own_stream_and_the_busy_feed_flows_then
 
 
 def test_a_retry_that_fails_again_keeps_the_stream_with_the_new_reason(
-    node: Services, jiangsu: Services
+    node: Services, jiangsu: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An event whose fields do not decode stays held however often it is retried; the other case applies
     (行政许可法 第42条: its time keeps running at the handling province, its events must arrive)."""
@@ -528,3 +530,34 @@ def test_a_retry_that_fails_again_keeps_the_stream_with_the_new_reason(
     assert (retried.released, retried.still_held) == (0, first.version - 1)
     assert retried.reasons == {str(first.id): "an event whose fields do not decode"}
     assert stream_of(jiangsu, first.id) == stream_of(node, first.id)[:1]
+    capsys.readouterr()
+    config = cli_config(jiangsu.settings)
+    assert cli.main(["federation", "quarantine", "--province", JS, *config]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {(s["peer"], s["stream_id"]) for s in listed} == {(SH, str(first.id)), (SH, first.applicant_id)}
+    assert (
+        cli.main(["federation", "retry", "--province", JS, *config, "--peer", SH, "--stream", str(first.id)])
+        == 1
+    )
+    assert json.loads(capsys.readouterr().out)["still_held"] == first.version - 1
+    assert (
+        cli.main(["federation", "retry", "--province", JS, *config, "--peer", SH, "--stream", "nothing"]) == 1
+    )
+    assert stream_of(jiangsu, first.id) == stream_of(node, first.id)[:1]
+
+
+def cli_config(settings: Settings) -> list[str]:
+    """The CLI reads the node's settings from a TOML file, as an operator's would."""
+    path = Path(settings.data_dir) / f"{settings.province}.toml"
+    lines = [
+        f'data_dir = "{settings.data_dir}"',
+        f'signing_key = "{settings.signing_key}"',
+        f'master_key = "{settings.master_key}"',
+    ]
+    if settings.postgres_url:
+        lines += [
+            f'postgres_url = "{settings.postgres_url}"',
+            f'postgres_schema = "{settings.postgres_schema}"',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return ["--config", str(path)]
