@@ -30,7 +30,14 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper, Recording, StoredEvent, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    PersistenceError,
+    Recording,
+    StoredEvent,
+    Tracking,
+)
 from eventsourcing.utils import get_topic
 from tongban.federation.v1 import federation_pb2 as pb
 
@@ -345,6 +352,8 @@ class Inbox:
                 continue
             try:
                 event = self._checked_event(peer, replicated, streams, outcome, handed_over, assume_new)
+            except PersistenceError:  # the store, not the event: the whole batch comes again later
+                raise
             except Exception as e:  # refused, or an error checking it: hold its stream, keep the others
                 self._hold_event(holding, key, replicated, _reason(e))
                 continue
@@ -497,6 +506,8 @@ class Inbox:
                 continue
             try:
                 certificate = self._noticed(peer, notice, changed)
+            except PersistenceError:  # the store, not the notice: the whole batch comes again later
+                raise
             except Exception as e:  # refused, or an error reading it: hold this certificate's notices only
                 self._hold_notice(holding, key, notice, _reason(e))
                 continue

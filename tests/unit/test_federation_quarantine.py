@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, OperationalError
 from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.case import Case
@@ -129,3 +129,23 @@ def test_article_42_a_retry_after_the_fix_applies_the_held_events_once_in_order(
     assert (retried.released, retried.still_held, again.released) == (case.version - 2, 0, 0)
     assert versions(jiangsu, case) == list(range(1, case.version + 1))
     assert inbox.quarantine.streams() == []
+
+
+def test_article_42_a_store_failure_is_not_the_events_fault_and_holds_nothing(
+    jiangsu: NodeApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a feed whose streams Jiangsu must read, and a store that fails on that read
+    cases = [forwarded() for _ in range(2)]
+    batch = feed(jiangsu, cases)
+    inbox = inbox_of(jiangsu)
+
+    def unreachable(stream_id: object) -> None:
+        raise OperationalError("the store went away")
+
+    monkeypatch.setattr(inbox, "_load", unreachable)
+    batch.events[0].originator_version = 2  # not new here: its stream must be read
+    # when the inbox applies it
+    with pytest.raises(OperationalError):
+        inbox.apply(SH, batch)
+    # then no stream is quarantined and the position stays: the batch comes again later
+    assert (inbox.quarantine.streams(), inbox.position(SH)) == ([], 0)
