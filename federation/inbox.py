@@ -164,7 +164,10 @@ class Inbox:
         self._mapper: Mapper[UUID] = Mapper(transcoder=app.mapper.transcoder)  # the wire has no cipher
         self._on_recorded = on_recorded or (lambda recordings: None)
         self._clock = clock
-        self.quarantine = QuarantineStore(app.factory.datastore)  # type: ignore[attr-defined]
+        self.quarantine = QuarantineStore(
+            app.factory.datastore,  # type: ignore[attr-defined]
+            app.data_keys.keyring,  # type: ignore[attr-defined]  # held events are sealed with the master key
+        )
 
     def position(self, peer: str) -> int:
         """The peer's log position this node has dealt with up to. Kept in memory once read: one puller per

@@ -23,12 +23,15 @@ from aggregates.responsibility import Actor
 from federation.errors import BatchRejected
 from federation.inbox import Applied, Inbox, stream_key
 from federation.outbox import Outbox
+from federation.quarantine import QuarantineStore
 from node.bootstrap import build_services, close_services
 from node.cli import main as cli
+from node.cli.master_key import rotate_master_key
 from node.http.operations import quarantine_check
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, load_public_key, unb64
+from node.store.master_key import MasterKeyring
 from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, EXTEND, FORWARD, RECEIVE, REFUSE
 from simulators.sample_data import sample_catalogue
 from tests.builders import EXTENSION_APPROVAL, REFUSAL, FakeClock, issue_body
@@ -504,6 +507,62 @@ def test_a_poisoned_event_holds_back_its_own_stream_and_the_busy_feed_flows_then
     assert quarantine_check([])["status"] == "ok"
     assert inbox.retry(SH).released == 0  # nothing left: a second retry applies nothing twice
     assert stream_of(jiangsu, poisoned.id) == stream_of(node, poisoned.id)
+
+
+def quarantine_rows(services: Services) -> list[tuple[object, ...]]:
+    """The quarantine table as its database holds it, every column, read directly."""
+    schema = services.settings.postgres_schema
+    table = f'"{schema}".federation_quarantine' if services.settings.postgres_url else "federation_quarantine"
+    with services.app.factory.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"SELECT * FROM {table}")  # noqa: S608
+        rows = cursor.fetchall()
+    return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]
+
+
+def test_a_held_applicants_identity_is_sealed_at_rest_and_a_rotation_seals_it_again(
+    node: Services, jiangsu: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Personal data is never stored unsealed: the quarantine keeps a held applicant event's wire bytes sealed
+    with the master key, so its table holds neither the name nor the ID number; a master key rotation seals
+    them again with the new key (the retired one is not needed to open them), and a retry still applies."""
+    case = forwarded_case(node)
+    authorise = Inbox._authorise
+
+    def faulty(self: Inbox, peer: str, event: object, current: object) -> None:
+        if getattr(event, "originator_id", None) == case.id and event.originator_version == 2:  # type: ignore[attr-defined]
+            raise RuntimeError("a fault of this node")
+        authorise(self, peer, event, current)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Inbox, "_authorise", faulty)
+    inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
+    inbox.apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
+    held = inbox.quarantine.held(SH, [case.applicant_id])
+    assert any(APPLICANT["id_number"].encode() in h.state for h in held)  # the wire bytes carry it
+    rows = quarantine_rows(jiangsu)
+    assert {row[1] for row in rows} == {str(case.id), case.applicant_id}
+    personal = [
+        APPLICANT["name"].encode(),
+        APPLICANT["id_number"].encode(),
+        APPLICANT["name"].encode("unicode_escape"),
+    ]
+    for row in rows:
+        stored = b"".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row)
+        assert not any(p in stored for p in personal), row
+    old_key_ids = inbox.quarantine.master_key_ids()
+    assert old_key_ids == {jiangsu.app.data_keys.keyring.newest.key_id}
+
+    _retired, successor, _rewrapped, resealed = rotate_master_key(jiangsu.app.data_keys)
+    assert resealed == len(rows)
+    fresh = QuarantineStore(jiangsu.app.data_keys.datastore, MasterKeyring(jiangsu.settings.master_key))
+    assert fresh.master_key_ids() == {successor.key_id}  # only the new key, read afresh, opens every row
+    assert [h.state for h in fresh.held(SH)] == [h.state for h in inbox.quarantine.held(SH)]
+
+    monkeypatch.setattr(Inbox, "_authorise", authorise)  # the fix
+    retried = inbox.retry(SH)
+    assert (retried.released, retried.still_held) == (len(rows), 0)
+    assert stream_of(jiangsu, case.id) == stream_of(node, case.id)
+    assert jiangsu.cases.applicant(str(case.id)).id_number == APPLICANT["id_number"]
+    assert quarantine_rows(jiangsu) == []
 
 
 def test_a_retry_that_fails_again_keeps_the_stream_with_the_new_reason(

@@ -118,9 +118,14 @@ def test_article_42_a_retry_after_the_fix_applies_the_held_events_once_in_order(
     clean = feed(jiangsu, [case])
     inbox = inbox_of(jiangsu)
     inbox.apply(SH, poisoned(clean, case, 3))
+    master = (
+        jiangsu.data_keys.keyring.newest
+    )  # held bytes are sealed, bound to their peer, stream and version
+    sealed = master.wrap(clean.events[2].state, f"{SH}|{case.id}|3".encode())
     with jiangsu.factory.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
         cursor.execute(
-            "UPDATE federation_quarantine SET state = ? WHERE version = 3", (clean.events[2].state,)
+            "UPDATE federation_quarantine SET master_key_id = ?, sealed = ? WHERE version = 3",
+            (master.key_id, sealed),
         )
     # when the operator retries the stream, twice
     retried = inbox.retry(SH, [str(case.id)])
