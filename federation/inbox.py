@@ -5,9 +5,11 @@ Nothing from a peer is trusted as given. Every event of a batch is checked befor
 must be a case or applicant event (never resolved before that check), its fields must decode and match the
 event class, its version must follow the stream this node holds (an event already held, e.g. received from
 the case's other full holder, is skipped), the sender must hold the case in full (its receiving or handling
-province), and the event must apply to the aggregate. One bad event rejects the whole batch: nothing is
-applied and the position stays, so the batch is asked for again later (and keeps failing, visibly, until the
-peer is fixed).
+province), and the event must apply to the aggregate. An event refused for any reason (one of these checks,
+or an unexpected error) holds back its own stream only: it and every later event of that stream from that
+peer go to the quarantine (``federation/quarantine.py``), and the other streams apply with the position, so
+the rest of the feed keeps flowing. An operator retries a held stream after a fix (``retry``). A fault of the
+batch itself (positions out of order, an erasure notice beyond the batch) still refuses the whole batch.
 
 A peer's copy of a person's identity is sealed with keys of that copy (``data_from``), apart from this node's
 own data about the same person; an erasure notice from the peer destroys only those keys.
@@ -15,7 +17,9 @@ own data about the same person; an erasure notice from the peer destroys only th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -26,7 +30,14 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper, Recording, StoredEvent, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    PersistenceError,
+    Recording,
+    StoredEvent,
+    Tracking,
+)
 from eventsourcing.utils import get_topic
 from tongban.federation.v1 import federation_pb2 as pb
 
@@ -38,6 +49,7 @@ from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from federation.errors import BatchRejected
 from federation.outbox import APPLICANT_TOPIC, CASE_TOPICS
 from federation.proto_enums import STATUS_OF_PROTO
+from federation.quarantine import NOTICE_TOPIC, HeldEvent, QuarantineStore
 
 log = structlog.get_logger("tongban.federation")
 
@@ -65,13 +77,75 @@ def tracking_name(peer: str) -> str:
 
 @dataclass
 class Applied:
-    """What one batch did: events stored, events skipped as already held, certificate statuses recorded."""
+    """What one batch did: events stored, events skipped as already held, certificate statuses recorded, and
+    events newly quarantined."""
 
     stored: int = 0
     skipped: int = 0
     notices: int = 0
     position: int = 0
+    quarantined: int = 0
     latencies_s: list[float] = field(default_factory=list)  # commit at the source → applied here
+
+
+@dataclass
+class Retried:
+    """What an operator's retry did: held events applied (or found held here already), and still held."""
+
+    released: int = 0
+    still_held: int = 0
+    reasons: dict[str, str] = field(default_factory=dict)  # stream still held -> why
+
+
+class _Holding:
+    """The events one pass over a batch holds back: a refused event and every later event of its stream."""
+
+    def __init__(self, peer: str, blocked: set[str]) -> None:
+        self.peer = peer
+        self.blocked: dict[str, int] = dict.fromkeys(blocked, 0)  # stream -> version refused (0: before)
+        self.events: list[HeldEvent] = []
+        self.first_reasons: dict[str, str] = {}
+
+    def holds(self, stream_id: str) -> bool:
+        return stream_id in self.blocked
+
+    def hold(
+        self, stream_id: str, version: int, position: int, topic: str, state: bytes, reason: str
+    ) -> None:
+        if stream_id in self.blocked:
+            refused = self.blocked[stream_id]
+            reason = (
+                f"held behind version {refused}" if refused else "held behind an earlier quarantined event"
+            )
+        else:
+            self.blocked[stream_id] = version
+            self.first_reasons[stream_id] = reason
+        topic = topic if topic in ALLOWED_TOPICS or topic == NOTICE_TOPIC else "unknown"  # never echo input
+        self.events.append(HeldEvent(self.peer, stream_id, version, position, topic, reason, state))
+
+
+def _reason(error: Exception) -> str:
+    """The inbox's own words, or the error's class only: a store's or decoder's message could quote data."""
+    if isinstance(error, BatchRejected):
+        return error.reason
+    return f"an unexpected error ({type(error).__name__})"
+
+
+def _reason_code(reason: str) -> str:
+    if reason.startswith("held behind"):
+        return "held_behind"
+    if reason.startswith("an unexpected error"):
+        return "unexpected_error"
+    return "refused"
+
+
+def stream_key(originator_id: str) -> str:
+    """A stream's id as the quarantine names it: the UUID, or a digest of an id that is not one (never the
+    peer's text itself)."""
+    try:
+        return str(UUID(originator_id))
+    except ValueError:
+        return "invalid-" + hashlib.sha256(originator_id.encode()).hexdigest()[:16]
 
 
 class Inbox:
@@ -90,6 +164,10 @@ class Inbox:
         self._mapper: Mapper[UUID] = Mapper(transcoder=app.mapper.transcoder)  # the wire has no cipher
         self._on_recorded = on_recorded or (lambda recordings: None)
         self._clock = clock
+        self.quarantine = QuarantineStore(
+            app.factory.datastore,  # type: ignore[attr-defined]
+            app.data_keys.keyring,  # type: ignore[attr-defined]  # held events are sealed with the master key
+        )
 
     def position(self, peer: str) -> int:
         """The peer's log position this node has dealt with up to. Kept in memory once read: one puller per
@@ -121,15 +199,24 @@ class Inbox:
         if batch.head_position < batch.next_position:
             raise BatchRejected(peer, "next_position lies beyond the head position")
         tracking = Tracking(tracking_name(peer), batch.next_position)
-        try:  # first assume that a stream starting in the batch is new here: no read per stream
-            events = self._events(peer, batch, outcome, assume_new=True)
-            recordings = self._put(peer, events, tracking)
-        except (IntegrityError, BatchRejected):  # a stream was held (from this or another source), or
-            # another puller won: check every stream against what is held before judging the batch
+        blocked = self.quarantine.stream_ids(peer)
+        # first assume that a stream starting in the batch is new here: no read per stream
+        holding = _Holding(peer, blocked)
+        events = self._events(peer, batch, outcome, holding, assume_new=True)
+        recordings = None
+        if not holding.events:
+            with contextlib.suppress(IntegrityError):
+                recordings = self._put(peer, events, tracking)
+        if recordings is None:  # a stream was held (from this or another source), or another puller won, or
+            # an event was refused: check every stream against what is held before judging any
             outcome = Applied(position=self._stored_position(peer))
             if batch.next_position <= outcome.position:
                 return outcome
-            events = self._events(peer, batch, outcome, assume_new=False)
+            holding = _Holding(peer, blocked)
+            events = self._events(peer, batch, outcome, holding, assume_new=False)
+            # held first, then applied with the position: a crash between holds them again on redelivery,
+            # and an event is never past the position without being stored or held
+            outcome.quarantined = self._hold(holding)
             recordings = self._put(peer, events, tracking)
         self._positions[peer] = batch.next_position
         self._on_recorded(recordings)
@@ -141,7 +228,64 @@ class Inbox:
         outcome.position = batch.next_position
         return outcome
 
-    def _put(self, peer: str, events: list[Any], tracking: Tracking) -> list[Recording[UUID]]:
+    def retry(self, peer: str, stream_ids: Sequence[str] | None = None) -> Retried:
+        """Apply the peer's held events again (of these streams, or all), in the order of the peer's log,
+        through the same checks; those that apply (or are held here already) leave the quarantine, the others
+        stay with the new reason. The position does not move: these events lie behind it."""
+        held = self.quarantine.held(peer, stream_ids)
+        outcome = Retried()
+        if not held:
+            return outcome
+        batch = pb.PullEventsResponse()
+        for h in held:
+            if h.topic == NOTICE_TOPIC:
+                notice = batch.certificate_notices.add()
+                notice.ParseFromString(h.state)
+            else:
+                batch.events.add(
+                    position=h.position,
+                    originator_id=h.stream_id,
+                    originator_version=h.version,
+                    topic=h.topic,
+                    state=h.state,
+                )
+        batch.next_position = batch.head_position = max(h.position for h in held)
+        others = self.quarantine.stream_ids(peer) - {h.stream_id for h in held}
+        holding = _Holding(peer, others)
+        events = self._events(peer, batch, Applied(), holding, assume_new=False)
+        recordings = self._put(peer, events, None)
+        self._on_recorded(recordings)
+        at = self._clock().isoformat()
+        again = {(e.stream_id, e.version): e for e in holding.events}
+        for h in held:
+            if (h.stream_id, h.version) in again:
+                self.quarantine.refused_again(h, again[(h.stream_id, h.version)].reason, at)
+        released = [h for h in held if (h.stream_id, h.version) not in again]
+        self.quarantine.release(released)  # after the events are stored: a crash between skips them next time
+        outcome.released, outcome.still_held = len(released), len(held) - len(released)
+        outcome.reasons = dict(holding.first_reasons)
+        for stream_id in {h.stream_id for h in released} - {e.stream_id for e in holding.events}:
+            log.info("federation.stream_released", peer=peer, stream=stream_id)
+        return outcome
+
+    def _hold(self, holding: _Holding) -> int:
+        if not holding.events:
+            return 0
+        was_held = self.quarantine.stream_ids(holding.peer)
+        new = self.quarantine.hold(holding.events, self._clock().isoformat())
+        for event in new:
+            if event.stream_id not in was_held:
+                was_held.add(event.stream_id)
+                log.warning(
+                    "federation.stream_quarantined",
+                    peer=holding.peer,
+                    stream=event.stream_id,
+                    version=event.version,
+                    reason=_reason_code(event.reason),
+                )
+        return len(new)
+
+    def _put(self, peer: str, events: list[Any], tracking: Tracking | None) -> list[Recording[UUID]]:
         if not events:  # nothing new: no transaction (see ``position``)
             return []
         with self._data_from(peer):
@@ -149,10 +293,16 @@ class Inbox:
         return recordings
 
     def _events(
-        self, peer: str, batch: pb.PullEventsResponse, outcome: Applied, *, assume_new: bool
+        self,
+        peer: str,
+        batch: pb.PullEventsResponse,
+        outcome: Applied,
+        holding: _Holding,
+        *,
+        assume_new: bool,
     ) -> list[Any]:
-        events = self._checked_events(peer, batch, outcome, assume_new=assume_new)
-        for aggregate in self._certificate_notices(peer, batch):
+        events = self._checked_events(peer, batch, outcome, holding, assume_new=assume_new)
+        for aggregate in self._certificate_notices(peer, batch, holding):
             events.extend(aggregate.collect_events())
         for erasure in self._erasures(peer, batch):
             events.extend(erasure.collect_events())
@@ -172,6 +322,7 @@ class Inbox:
                 applicant_ids = [str(UUID(a)) for a in notice.applicant_ids]
             except ValueError:
                 raise BatchRejected(peer, "an erasure notice naming an id that is not a UUID") from None
+            self.quarantine.forget(peer, applicant_ids)
             erasure = self._personal_data and self._personal_data.erase_copies(peer, applicant_ids)
             if erasure:
                 erasures.append(erasure)
@@ -181,10 +332,16 @@ class Inbox:
     # Events
 
     def _checked_events(
-        self, peer: str, batch: pb.PullEventsResponse, outcome: Applied, *, assume_new: bool
+        self,
+        peer: str,
+        batch: pb.PullEventsResponse,
+        outcome: Applied,
+        holding: _Holding,
+        *,
+        assume_new: bool,
     ) -> list[Any]:
         streams: dict[UUID, Aggregate | None] = {}
-        accepted: list[Any] = []
+        accepted: list[tuple[Any, pb.ReplicatedEvent]] = []
         applicants: dict[UUID, int] = {}  # applicant stream -> position it came with
         handed_over: dict[int, set[str]] = {}  # position -> applicant ids of cases handed to this node there
         previous = 0
@@ -192,38 +349,82 @@ class Inbox:
             if not previous <= replicated.position <= batch.next_position:
                 raise BatchRejected(peer, "event positions out of order or beyond next_position")
             previous = replicated.position
-            event = self._decode(peer, replicated)
-            stream_id = event.originator_id
-            if stream_id not in streams:
-                # a stream's first event: new here unless held (then the insert fails and all is checked)
-                new = assume_new and event.originator_version == 1
-                streams[stream_id] = None if new else self._load(stream_id)
-            current = streams[stream_id]
-            held = current.version if current is not None else 0
-            if event.originator_version <= held:  # held already (from this peer before, or another)
-                self._check_same(peer, stream_id, replicated)
-                outcome.skipped += 1
-                self._note_hand_over(peer, current, replicated.position, handed_over)
+            key = stream_key(replicated.originator_id)
+            if holding.holds(key):  # never applied before the refused event of its stream
+                self._hold_event(holding, key, replicated, "")
                 continue
-            if event.originator_version != held + 1:
-                raise BatchRejected(
-                    peer, f"a gap in a stream: version {event.originator_version} after {held}"
-                )
             try:
-                self._authorise(peer, event, current)
-                streams[stream_id] = event.mutate(current)
-            except BatchRejected:
+                event = self._checked_event(peer, replicated, streams, outcome, handed_over, assume_new)
+            except PersistenceError:  # the store, not the event: the whole batch comes again later
                 raise
-            except Exception as e:  # a payload that does not fit the aggregate: reject, never store
-                raise BatchRejected(peer, f"an event does not apply ({type(e).__name__})") from None
+            except Exception as e:  # refused, or an error checking it: hold its stream, keep the others
+                self._hold_event(holding, key, replicated, _reason(e))
+                continue
+            if event is None:
+                continue
             if isinstance(event, Applicant.Registered):
-                applicants[stream_id] = replicated.position
-            self._note_hand_over(peer, streams[stream_id], replicated.position, handed_over)
-            accepted.append(event)
-        for applicant_id, position in applicants.items():
-            if str(applicant_id) not in handed_over.get(position, set()):
-                raise BatchRejected(peer, "an applicant's identity came without a case handed to this node")
-        return accepted
+                applicants[event.originator_id] = replicated.position
+            accepted.append((event, replicated))
+        refused_applicants = {
+            str(applicant_id)
+            for applicant_id, position in applicants.items()
+            if str(applicant_id) not in handed_over.get(position, set())
+        }
+        kept = []
+        for event, replicated in accepted:
+            key = str(event.originator_id)
+            if key in refused_applicants:
+                reason = "an applicant's identity came without a case handed to this node"
+                self._hold_event(holding, key, replicated, reason)
+            else:
+                kept.append(event)
+        return kept
+
+    @staticmethod
+    def _hold_event(holding: _Holding, key: str, replicated: pb.ReplicatedEvent, reason: str) -> None:
+        holding.hold(
+            key,
+            replicated.originator_version,
+            replicated.position,
+            replicated.topic,
+            replicated.state,
+            reason,
+        )
+
+    def _checked_event(
+        self,
+        peer: str,
+        replicated: pb.ReplicatedEvent,
+        streams: dict[UUID, Aggregate | None],
+        outcome: Applied,
+        handed_over: dict[int, set[str]],
+        assume_new: bool,
+    ) -> Any:
+        """The event, checked against its stream (which it then moves on); None when held here already."""
+        event = self._decode(peer, replicated)
+        stream_id = event.originator_id
+        if stream_id not in streams:
+            # a stream's first event: new here unless held (then the insert fails and all is checked)
+            new = assume_new and event.originator_version == 1
+            streams[stream_id] = None if new else self._load(stream_id)
+        current = streams[stream_id]
+        held = current.version if current is not None else 0
+        if event.originator_version <= held:  # held already (from this peer before, or another)
+            self._check_same(peer, stream_id, replicated)
+            outcome.skipped += 1
+            self._note_hand_over(peer, current, replicated.position, handed_over)
+            return None
+        if event.originator_version != held + 1:
+            raise BatchRejected(peer, f"a gap in a stream: version {event.originator_version} after {held}")
+        try:
+            self._authorise(peer, event, current)
+            streams[stream_id] = event.mutate(current)
+        except BatchRejected:
+            raise
+        except Exception as e:  # a payload that does not fit the aggregate: refuse, never store
+            raise BatchRejected(peer, f"an event does not apply ({type(e).__name__})") from None
+        self._note_hand_over(peer, streams[stream_id], replicated.position, handed_over)
+        return event
 
     def _check_same(self, peer: str, stream_id: UUID, replicated: pb.ReplicatedEvent) -> None:
         """An event held already must be the same kind at the same version: else the replicas diverged."""
@@ -297,23 +498,52 @@ class Inbox:
 
     # Certificate status notices (like CRL entries)
 
-    def _certificate_notices(self, peer: str, batch: pb.PullEventsResponse) -> list[ForeignCertificate]:
+    def _certificate_notices(
+        self, peer: str, batch: pb.PullEventsResponse, holding: _Holding
+    ) -> list[ForeignCertificate]:
         changed: dict[str, ForeignCertificate] = {}
         for notice in batch.certificate_notices:
+            key = self._notice_stream(notice.identifier)
+            if holding.holds(key):
+                self._hold_notice(holding, key, notice, "")
+                continue
             try:
-                identifier = CertificateIdentifier.parse(notice.identifier)
-            except InvalidIdentifier:
-                raise BatchRejected(peer, "a certificate notice with an invalid identifier") from None
-            if identifier.issuing_province != peer:
-                raise BatchRejected(peer, "a certificate notice for a certificate another province issued")
-            status = STATUS_OF_PROTO.get(notice.status)
-            if status is None:  # protobuf keeps a number its enum does not know; UNSPECIFIED names nothing
-                raise BatchRejected(peer, "a certificate notice with an unknown status")
-            key = str(identifier)
-            certificate = changed.get(key) or self._foreign(key, peer)
-            certificate.announce(status.value, datetime.fromtimestamp(notice.changed_at_unix_ms / 1000, UTC))
-            changed[key] = certificate
+                certificate = self._noticed(peer, notice, changed)
+            except PersistenceError:  # the store, not the notice: the whole batch comes again later
+                raise
+            except Exception as e:  # refused, or an error reading it: hold this certificate's notices only
+                self._hold_notice(holding, key, notice, _reason(e))
+                continue
+            changed[str(certificate.identifier)] = certificate
         return [c for c in changed.values() if c.pending_events]
+
+    @staticmethod
+    def _notice_stream(identifier: str) -> str:
+        try:
+            return str(ForeignCertificate.id_for(str(CertificateIdentifier.parse(identifier))))
+        except Exception:  # an identifier that does not parse: named by its digest
+            return stream_key(identifier)
+
+    @staticmethod
+    def _hold_notice(holding: _Holding, key: str, notice: pb.CertificateStatusNotice, reason: str) -> None:
+        holding.hold(key, notice.position, notice.position, NOTICE_TOPIC, notice.SerializeToString(), reason)
+
+    def _noticed(
+        self, peer: str, notice: pb.CertificateStatusNotice, changed: dict[str, ForeignCertificate]
+    ) -> ForeignCertificate:
+        try:
+            identifier = CertificateIdentifier.parse(notice.identifier)
+        except InvalidIdentifier:
+            raise BatchRejected(peer, "a certificate notice with an invalid identifier") from None
+        if identifier.issuing_province != peer:
+            raise BatchRejected(peer, "a certificate notice for a certificate another province issued")
+        status = STATUS_OF_PROTO.get(notice.status)
+        if status is None:  # protobuf keeps a number its enum does not know; UNSPECIFIED names nothing
+            raise BatchRejected(peer, "a certificate notice with an unknown status")
+        key = str(identifier)
+        certificate = changed.get(key) or self._foreign(key, peer)
+        certificate.announce(status.value, datetime.fromtimestamp(notice.changed_at_unix_ms / 1000, UTC))
+        return certificate
 
     def _foreign(self, identifier: str, issuing_province: str) -> ForeignCertificate:
         try:

@@ -17,6 +17,7 @@ from federation.inbox import Applied, Inbox
 from federation.log_signal import LogSignal
 from federation.outbox import Outbox
 from federation.puller import PeerStatus, Puller
+from federation.quarantine import QuarantineStore
 from federation.servicer import FederationServicer
 from federation.witness import Witness
 from infra.view_store import PostgresViewStore, SQLiteViewStore, ViewStore
@@ -240,8 +241,10 @@ def _open_store(settings: Settings, recorded: Callable[[int], None]) -> NodeAppl
         app = NodeApplication(
             env=settings.eventsourcing_env(), on_recorded=recorded, group_commit=settings.group_commit
         )
-        for master_key_id in app.data_keys.master_key_ids():
-            app.data_keys.keyring.find(master_key_id)
+        keys = app.data_keys
+        held = QuarantineStore(keys.datastore, keys.keyring)  # its held events are sealed by the master key
+        for master_key_id in keys.master_key_ids() | held.master_key_ids():
+            keys.keyring.find(master_key_id)
     except MasterKeyError as e:
         raise BootstrapError(f"master_key: {e}") from None
     if app.data_keys.keyring.rotation_unfinished():

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from federation.inbox import Applied
 from federation.manifest_source import ManifestSource
 from federation.puller import PeerStatus
+from federation.quarantine import QuarantinedStream
 from federation.tree_heads import ALERT_KINDS
 from projections.follower import Lag
 
@@ -72,6 +73,19 @@ class NodeMetrics:
             ["peer"],
             registry=self.registry,
         )
+        self.quarantined_streams = Gauge(
+            "tongban_federation_quarantined_streams",
+            "Streams of a peer held in the quarantine: an event the inbox refused and the later ones of its "
+            "stream wait there for an operator's retry (the rest of the feed flows)",
+            ["peer"],
+            registry=self.registry,
+        )
+        self.quarantined_events = Counter(
+            "tongban_federation_quarantined_events",
+            "Events of a peer newly held in the quarantine (refused, or behind a refused one of its stream)",
+            ["peer"],
+            registry=self.registry,
+        )
         self.calendar_provisional_years = Gauge(
             "tongban_calendar_provisional_years",
             "This year and next: how many have only a provisional working-day schedule (load the notice)",
@@ -130,6 +144,7 @@ class NodeMetrics:
 
     def replication_applied(self, peer: str, applied: Applied) -> None:
         self.replicated.labels(peer=peer).inc(applied.stored)
+        self.quarantined_events.labels(peer=peer).inc(applied.quarantined)
         for latency in applied.latencies_s:
             self.replication_latency.labels(peer=peer).observe(latency)
 
@@ -138,6 +153,13 @@ class NodeMetrics:
             lag = status.lag_seconds()
             self.replication_lag_events.labels(peer=status.peer).set(status.lag_events)
             self.replication_lag_seconds.labels(peer=status.peer).set(-1 if lag is None else lag)
+
+    def quarantine_status(self, peers: Iterable[str], streams: Iterable[QuarantinedStream]) -> None:
+        counts = dict.fromkeys(peers, 0)
+        for stream in streams:
+            counts[stream.peer] = counts.get(stream.peer, 0) + 1
+        for peer, count in counts.items():
+            self.quarantined_streams.labels(peer=peer).set(count)
 
     def manifest_status(self, source: ManifestSource) -> None:
         manifest = source.current()

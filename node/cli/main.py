@@ -1,5 +1,6 @@
-"""The ``tongban`` command: node, keys, token, check-id, pki, calendar, catalogue, projections, audit and
-master-key; other packages add theirs (simulate, demo) through the ``tongban.commands`` entry points."""
+"""The ``tongban`` command: node, keys, token, check-id, pki, calendar, catalogue, projections, audit,
+master-key and federation; other packages add theirs (simulate, demo) through the ``tongban.commands`` entry
+points."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from node.auth import Role, load_private_key, mint_token
 from node.bootstrap import BootstrapError, build_services, close_services
 from node.cli.audit import add_audit_parser
 from node.cli.calendar import add_calendar_parser
+from node.cli.federation import add_federation_parser
 from node.cli.master_key import add_master_key_parser
 from node.log_config import configure_logging
 from node.runner import PortUnavailable, serve
@@ -95,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_audit_parser(commands, _open_node)
     add_master_key_parser(commands, _open_node)
+    add_federation_parser(commands, _open_node)
     for command in entry_points(group="tongban.commands"):  # the simulator's, when it is installed
         command.load()(commands)
 

@@ -1,4 +1,5 @@
-"""`tongban master-key rotate`: a new master key wraps every data key again; the old one is retired.
+"""`tongban master-key rotate`: a new master key wraps every data key again, and seals again every event the
+federation quarantine holds (``federation/quarantine.py``); the old one is retired.
 
 Run it with the node stopped (every process of it): a running node would wrap a person's new data key with the
 master key it loaded. Each step can be cut short and the command run again (``node/store/master_key.py``).
@@ -10,6 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
+from federation.quarantine import QuarantineStore
 from node.bootstrap import close_services
 from node.cli.audit import NodeOpener
 from node.services import Services
@@ -41,18 +43,22 @@ def add_master_key_parser(
 
 
 def _rotate(services: Services) -> int:
-    retired, successor, rewrapped = rotate_master_key(services.app.data_keys)
-    print(f"master key {successor.key_id} in use; {rewrapped} data keys wrapped with it")
+    retired, successor, rewrapped, resealed = rotate_master_key(services.app.data_keys)
+    print(
+        f"master key {successor.key_id} in use; {rewrapped} data keys wrapped with it, "
+        f"{resealed} quarantined events sealed with it"
+    )
     if retired is not None:
         print(f"the retired key is at {retired}: nothing needs it any more; destroy it and any copy of it")
     return 0
 
 
-def rotate_master_key(keys: DataKeyStore) -> tuple[Path | None, MasterKey, int]:
-    """Make (or resume with) the successor key, re-wrap every data key with it, then swap the key files.
+def rotate_master_key(keys: DataKeyStore) -> tuple[Path | None, MasterKey, int, int]:
+    """Make (or resume with) the successor key, re-wrap every data key and re-seal every quarantined event
+    with it, then swap the key files (each re-wrap skips rows the successor wraps already: a rerun resumes).
 
     Returns where the retired key now is (None when a cut-short rotation had moved it already), the new key,
-    and how many keys were wrapped again.
+    how many keys were wrapped again and how many quarantined events were sealed again.
     """
     path = keys.keyring.path
     successor_path = next_path(path)
@@ -63,6 +69,7 @@ def rotate_master_key(keys: DataKeyStore) -> tuple[Path | None, MasterKey, int]:
         write_new(successor_path, successor)  # durable before any data key depends on it
     keys.keyring.find(successor.key_id)
     rewrapped = keys.rewrap(successor)
+    resealed = QuarantineStore(keys.datastore, keys.keyring).rewrap(successor)
     retired = None
     if path.exists():
         current = load(path)
@@ -70,7 +77,7 @@ def rotate_master_key(keys: DataKeyStore) -> tuple[Path | None, MasterKey, int]:
         os.replace(path, retired)
     os.replace(successor_path, path)
     _sync_directory(path.parent)
-    return retired, successor, rewrapped
+    return retired, successor, rewrapped, resealed
 
 
 def _sync_directory(directory: Path) -> None:

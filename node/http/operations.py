@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from aggregates.clock import china_date
+from federation.quarantine import QuarantinedStream
 from node.auth import Role
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint
@@ -84,10 +85,22 @@ async def readyz(request: web.Request) -> web.Response:
         checks["replication"] = {
             peer: status.describe() for peer, status in sorted(services.federation.statuses.items())
         }
+        # A refused event holds back its own stream only: the node stays ready (its users and the other
+        # streams are served) but says it is degraded, naming each held stream, until an operator retries it.
+        checks["federation_quarantine"] = quarantine_check(
+            await asyncio.to_thread(services.federation.inbox.quarantine.streams)
+        )
         # A peer's rewritten history is an alert for auditors and operators; this node still serves.
         checks["witness"] = await asyncio.to_thread(services.federation.witnessing.status)
     checks["calendar"] = _calendar_check(services)
     return web.json_response({"status": "ready", "checks": checks})
+
+
+def quarantine_check(streams: list[QuarantinedStream]) -> dict[str, object]:
+    by_peer: dict[str, list[dict[str, object]]] = {}
+    for stream in streams:
+        by_peer.setdefault(stream.peer, []).append(stream.describe())
+    return {"status": "degraded" if by_peer else "ok", "streams": by_peer}
 
 
 def _calendar_check(services: Services) -> dict[str, object]:
@@ -123,6 +136,8 @@ async def metrics(request: web.Request) -> web.Response:
     if services.federation is not None:
         services.metrics.replication_status(services.federation.statuses.values())
         services.metrics.manifest_status(services.federation.manifest)
+        streams = await asyncio.to_thread(services.federation.inbox.quarantine.streams)
+        services.metrics.quarantine_status(services.federation.statuses, streams)
         witnessing = services.federation.witnessing
         status, alerts = await asyncio.to_thread(lambda: (witnessing.status(), witnessing.alerts()))
         services.metrics.witness_status(status, alerts)

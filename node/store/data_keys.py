@@ -48,6 +48,7 @@ class Destroyed:
 class DataKeyStore:
     def __init__(self, datastore: SQLiteDatastore | PostgresDatastore, keyring: MasterKeyring) -> None:
         self._db = _Database(datastore)
+        self.datastore = datastore  # the event store's own: the quarantine's sealed rows live beside the keys
         self.keyring = keyring
         self._lock = threading.Lock()
         self._sealing: dict[str, tuple[str, bytes]] = {}  # person -> its live key (id, key), once stored

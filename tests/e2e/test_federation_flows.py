@@ -222,6 +222,9 @@ def test_replication_lag_per_peer_in_readyz_metrics_and_grpc_health(
     assert f'tongban_replication_lag_events{{peer="{SH}"}} 0.0' in metrics
     assert f'tongban_replication_lag_seconds{{peer="{SH}"}} 0.0' in metrics
     assert f'tongban_replication_latency_seconds_count{{peer="{SH}"}}' in metrics
+    # every event of the flows applied: nothing held back in the quarantine, said in readyz and metrics
+    assert ready["checks"]["federation_quarantine"] == {"status": "ok", "streams": {}}
+    assert f'tongban_federation_quarantined_streams{{peer="{SH}"}} 0.0' in metrics
     with grpc.insecure_channel(node.grpc_target) as channel:
         health: Any = health_pb2_grpc.HealthStub(channel)  # the stubs package types this stub loosely
         answer = health.Check(

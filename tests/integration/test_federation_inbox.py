@@ -1,5 +1,6 @@
 """The replication path without the network: Shanghai's outbox for Jiangsu, applied by Jiangsu's inbox, on
-SQLite and PostgreSQL. A batch applies whole, with the position, exactly once; a bad one applies nothing."""
+SQLite and PostgreSQL. A batch applies with the position, exactly once; an event the inbox refuses holds back
+its own stream in the quarantine, and the other streams apply; a fault of the batch itself applies nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck
@@ -19,12 +21,17 @@ from tongban.federation.v1 import federation_pb2 as pb
 from aggregates.case import Case, Limit, deadline_inputs
 from aggregates.responsibility import Actor
 from federation.errors import BatchRejected
-from federation.inbox import Inbox
+from federation.inbox import Applied, Inbox, stream_key
 from federation.outbox import Outbox
+from federation.quarantine import QuarantineStore
 from node.bootstrap import build_services, close_services
+from node.cli import main as cli
+from node.cli.master_key import rotate_master_key
+from node.http.operations import quarantine_check
 from node.services import Services
 from node.settings import Settings
 from node.signing import Ed25519Signer, load_public_key, unb64
+from node.store.master_key import MasterKeyring
 from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, EXTEND, FORWARD, RECEIVE, REFUSE
 from simulators.sample_data import sample_catalogue
 from tests.builders import EXTENSION_APPROVAL, REFUSAL, FakeClock, issue_body
@@ -115,7 +122,7 @@ def tampered(batch: pb.PullEventsResponse, index: int, **changes: object) -> pb.
         "certificate of another province",
     ],
 )
-def test_a_bad_batch_applies_nothing_and_keeps_the_position(
+def test_a_refused_event_holds_back_its_stream_and_a_bad_batch_applies_nothing(
     node: Services, jiangsu: Services, breakage: str
 ) -> None:
     forwarded_case(node)
@@ -148,10 +155,13 @@ def test_a_bad_batch_applies_nothing_and_keeps_the_position(
         )
         sender = JS if sender == ZJ else ZJ
         batch.ClearField("events")
-    before = applied_state(jiangsu)
-    with pytest.raises(BatchRejected):
-        Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(sender, batch)
-    assert applied_state(jiangsu) == before
+    if breakage == "next beyond head":  # a fault of the batch itself, not of one stream: nothing applies
+        before = applied_state(jiangsu)
+        with pytest.raises(BatchRejected):
+            Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(sender, batch)
+        assert applied_state(jiangsu) == before
+    else:
+        quarantined(jiangsu, sender, batch)
 
 
 def issued_identifier(node: Services) -> str:
@@ -231,12 +241,23 @@ def test_redelivered_and_overlapping_batches_apply_each_event_once(node: Service
         ]
 
 
-def rejected_without_change(jiangsu: Services, sender: str, batch: pb.PullEventsResponse) -> str:
-    before = applied_state(jiangsu)
-    with pytest.raises(BatchRejected) as rejected:
-        Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(sender, batch)
-    assert applied_state(jiangsu) == before
-    return rejected.value.reason
+def quarantined(jiangsu: Services, sender: str, batch: pb.PullEventsResponse) -> str:
+    """The batch applies and the position moves, but the refused event's stream is held: no event of a held
+    stream is stored from its first held version on. Returns why the batch's first held event was refused."""
+    before = jiangsu.app.recorder.max_notification_id() or 0
+    inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
+    inbox.apply(sender, batch)
+    assert inbox.position(sender) == batch.next_position
+    sent = {(stream_key(e.originator_id), e.originator_version) for e in batch.events}
+    sent |= {
+        (h.stream_id, n.position) for n in batch.certificate_notices for h in inbox.quarantine.held(sender)
+    }
+    held = [h for h in inbox.quarantine.held(sender) if (h.stream_id, h.version) in sent]
+    assert held
+    stored = jiangsu.app.recorder.select_notifications(start=before + 1, limit=10_000)
+    first_held = {h.stream_id: min(g.version for g in held if g.stream_id == h.stream_id) for h in held}
+    assert not [n for n in stored if n.originator_version >= first_held.get(str(n.originator_id), 1 << 62)]
+    return held[0].reason
 
 
 def test_a_peer_cannot_write_into_a_stream_that_is_not_its_case(node: Services, jiangsu: Services) -> None:
@@ -255,7 +276,7 @@ def test_a_peer_cannot_write_into_a_stream_that_is_not_its_case(node: Services, 
         topic=received.topic,
         state=received.state,
     )
-    assert "not a case held here" in rejected_without_change(jiangsu, SH, onto_catalogue)
+    assert "not a case held here" in quarantined(jiangsu, SH, onto_catalogue)
     filed = batch.events[0]
     for topic, state in (
         ("aggregates.case:Case.Created", filed.state),  # the library's generic class: never replicated
@@ -270,7 +291,8 @@ def test_a_peer_cannot_write_into_a_stream_that_is_not_its_case(node: Services, 
         bad = pb.PullEventsResponse()
         bad.CopyFrom(batch)
         bad.events[0].topic, bad.events[0].state = topic, state
-        rejected_without_change(jiangsu, SH, bad)
+        bad.next_position = bad.head_position = bad.next_position + 1  # a batch not dealt with yet
+        quarantined(jiangsu, SH, bad)
 
 
 def test_a_peer_cannot_append_to_a_case_this_node_writes(node: Services, jiangsu: Services) -> None:
@@ -283,7 +305,7 @@ def test_a_peer_cannot_append_to_a_case_this_node_writes(node: Services, jiangsu
     node.cases.run(ACCEPT, str(case.id), Actor(JS, "JS-HANDLER", "handler-1"))
     second = outbox.batch(JS, first.next_position, 500)
     assert [e.topic.rsplit(".", 1)[1] for e in second.events] == ["NoticeIssued", "Accepted"]
-    assert "a case this node writes" in rejected_without_change(jiangsu, SH, second)
+    assert "a case this node writes" in quarantined(jiangsu, SH, second)
 
 
 def test_a_held_version_that_differs_is_a_divergence_not_a_skip(node: Services, jiangsu: Services) -> None:
@@ -301,7 +323,7 @@ def test_a_held_version_that_differs_is_a_divergence_not_a_skip(node: Services, 
         topic=received.topic,
         state=received.state,
     )
-    assert "differs" in rejected_without_change(jiangsu, SH, forged)
+    assert "differs" in quarantined(jiangsu, SH, forged)
 
 
 def test_notices_count_towards_the_batch_limit(node: Services) -> None:
@@ -409,3 +431,192 @@ def test_article_38_a_refusals_notice_replicates_with_it_and_reads_alike_at_the_
     handling_key = load_public_key(settings.data_dir / JS / "signing.pub")
     assert served.key_id == handling_key.key_id
     assert handling_key.verify(served.content.encode("utf-8"), unb64(served.signature))
+
+
+def pull_all(inbox: Inbox, node: Services, batch_events: int) -> list[Applied]:
+    """Jiangsu pulls Shanghai's feed to its head in batches of ``batch_events``, as the puller does."""
+    applied = []
+    while True:
+        batch = Outbox(node.app, SH).batch(JS, inbox.position(SH), batch_events)
+        applied.append(inbox.apply(SH, batch))
+        if batch.next_position >= batch.head_position:
+            return applied
+
+
+def stream_of(services: Services, stream_id: uuid.UUID) -> list[tuple[int, str]]:
+    return [(e.originator_version, type(e).__qualname__) for e in services.app.events.get(stream_id)]
+
+
+def test_a_poisoned_event_holds_back_its_own_stream_and_the_busy_feed_flows_then_a_retry_applies_it_once(
+    node: Services, jiangsu: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One event Jiangsu cannot apply (here a fault of its own, like a certificate code it could not read)
+    holds back its case and the applicant the case hands over, from that event on; the other cases of a busy
+    feed, pulled in several batches, apply each event once and in order, and the position reaches the head.
+    After the fix, the operator's retry applies the held events once (行政许可法 第42条: a case's time runs
+    at the province handling it, so no other case may wait on one bad event)."""
+    cases = [forwarded_case(node) for _ in range(6)]
+    poisoned = cases[2]
+    authorise = Inbox._authorise
+
+    def faulty(self: Inbox, peer: str, event: object, current: object) -> None:
+        if getattr(event, "originator_id", None) == poisoned.id and event.originator_version == 3:  # type: ignore[attr-defined]
+            raise RuntimeError("a fault of this node")
+        authorise(self, peer, event, current)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Inbox, "_authorise", faulty)
+    inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
+    applied = pull_all(inbox, node, batch_events=7)
+    assert len(applied) > 3  # several batches, the poisoned event in the middle of them
+    head = Outbox(node.app, SH).batch(JS, 0, 1).head_position
+    assert inbox.position(SH) == head  # the feed kept flowing past the poisoned event
+    for case in cases:
+        if case is not poisoned:
+            assert stream_of(jiangsu, case.id) == stream_of(node, case.id)
+    assert stream_of(jiangsu, poisoned.id) == stream_of(node, poisoned.id)[:2]  # held from version 3 on
+    held = {s.stream_id: s for s in inbox.quarantine.streams()}
+    assert set(held) == {str(poisoned.id), poisoned.applicant_id}
+    assert held[str(poisoned.id)].from_version == 3
+    assert held[str(poisoned.id)].events == poisoned.version - 2
+    assert held[str(poisoned.id)].reason == "an event does not apply (RuntimeError)"
+    assert "a fault" not in str(held)  # the error's text is never kept
+    jiangsu.metrics.quarantine_status([SH, ZJ], inbox.quarantine.streams())
+    for batch_applied in applied:
+        jiangsu.metrics.replication_applied(SH, batch_applied)
+    exposed = jiangsu.metrics.exposition().decode()
+    assert 'tongban_federation_quarantined_streams{peer="310000"} 2.0' in exposed
+    assert 'tongban_federation_quarantined_streams{peer="330000"} 0.0' in exposed
+    assert (
+        f'tongban_federation_quarantined_events_total{{peer="310000"}} {poisoned.version - 2 + 1}.0'
+        in exposed
+    )
+    ready = quarantine_check(inbox.quarantine.streams())
+    assert ready["status"] == "degraded"
+    assert {s["stream_id"] for s in ready["streams"][SH]} == set(held)  # type: ignore[index]
+
+    again = pull_all(Inbox(jiangsu.app, JS, jiangsu.cases.now), node, batch_events=500)  # after a restart
+    assert sum(a.stored for a in again) == 0
+    assert len(inbox.quarantine.held(SH)) == poisoned.version - 2 + 1  # held once, not twice
+
+    monkeypatch.setattr(Inbox, "_authorise", authorise)  # the fix
+    retried = inbox.retry(SH)
+    assert (retried.released, retried.still_held) == (poisoned.version - 2 + 1, 0)
+    assert stream_of(jiangsu, poisoned.id) == stream_of(node, poisoned.id)
+    assert jiangsu.cases.applicant(str(poisoned.id)).id_number == APPLICANT["id_number"]
+    assert inbox.quarantine.streams() == []
+    assert quarantine_check([])["status"] == "ok"
+    assert inbox.retry(SH).released == 0  # nothing left: a second retry applies nothing twice
+    assert stream_of(jiangsu, poisoned.id) == stream_of(node, poisoned.id)
+
+
+def quarantine_rows(services: Services) -> list[tuple[object, ...]]:
+    """The quarantine table as its database holds it, every column, read directly."""
+    schema = services.settings.postgres_schema
+    table = f'"{schema}".federation_quarantine' if services.settings.postgres_url else "federation_quarantine"
+    with services.app.factory.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"SELECT * FROM {table}")  # noqa: S608
+        rows = cursor.fetchall()
+    return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]
+
+
+def test_a_held_applicants_identity_is_sealed_at_rest_and_a_rotation_seals_it_again(
+    node: Services, jiangsu: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Personal data is never stored unsealed: the quarantine keeps a held applicant event's wire bytes sealed
+    with the master key, so its table holds neither the name nor the ID number; a master key rotation seals
+    them again with the new key (the retired one is not needed to open them), and a retry still applies."""
+    case = forwarded_case(node)
+    authorise = Inbox._authorise
+
+    def faulty(self: Inbox, peer: str, event: object, current: object) -> None:
+        if getattr(event, "originator_id", None) == case.id and event.originator_version == 2:  # type: ignore[attr-defined]
+            raise RuntimeError("a fault of this node")
+        authorise(self, peer, event, current)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Inbox, "_authorise", faulty)
+    inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
+    inbox.apply(SH, Outbox(node.app, SH).batch(JS, 0, 500))
+    held = inbox.quarantine.held(SH, [case.applicant_id])
+    assert any(APPLICANT["id_number"].encode() in h.state for h in held)  # the wire bytes carry it
+    rows = quarantine_rows(jiangsu)
+    assert {row[1] for row in rows} == {str(case.id), case.applicant_id}
+    personal = [
+        APPLICANT["name"].encode(),
+        APPLICANT["id_number"].encode(),
+        APPLICANT["name"].encode("unicode_escape"),
+    ]
+    for row in rows:
+        stored = b"".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row)
+        assert not any(p in stored for p in personal), row
+    old_key_ids = inbox.quarantine.master_key_ids()
+    assert old_key_ids == {jiangsu.app.data_keys.keyring.newest.key_id}
+
+    _retired, successor, _rewrapped, resealed = rotate_master_key(jiangsu.app.data_keys)
+    assert resealed == len(rows)
+    fresh = QuarantineStore(jiangsu.app.data_keys.datastore, MasterKeyring(jiangsu.settings.master_key))
+    assert fresh.master_key_ids() == {successor.key_id}  # only the new key, read afresh, opens every row
+    assert [h.state for h in fresh.held(SH)] == [h.state for h in inbox.quarantine.held(SH)]
+
+    monkeypatch.setattr(Inbox, "_authorise", authorise)  # the fix
+    retried = inbox.retry(SH)
+    assert (retried.released, retried.still_held) == (len(rows), 0)
+    assert stream_of(jiangsu, case.id) == stream_of(node, case.id)
+    assert jiangsu.cases.applicant(str(case.id)).id_number == APPLICANT["id_number"]
+    assert quarantine_rows(jiangsu) == []
+
+
+def test_a_retry_that_fails_again_keeps_the_stream_with_the_new_reason(
+    node: Services, jiangsu: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An event whose fields do not decode stays held however often it is retried; the other case applies
+    (行政许可法 第42条: its time keeps running at the handling province, its events must arrive)."""
+    first, second = forwarded_case(node), forwarded_case(node)
+    batch = Outbox(node.app, SH).batch(JS, 0, 500)
+    index = next(
+        i
+        for i, e in enumerate(batch.events)
+        if e.originator_id == str(first.id) and e.originator_version == 2
+    )
+    batch = tampered(batch, index, state=b"{not json")
+    inbox = Inbox(jiangsu.app, JS, jiangsu.cases.now)
+    applied = inbox.apply(SH, batch)
+    assert applied.position == batch.next_position
+    assert stream_of(jiangsu, second.id) == stream_of(node, second.id)
+    assert stream_of(jiangsu, first.id) == stream_of(node, first.id)[:1]
+    [held, _applicant] = sorted(inbox.quarantine.streams(), key=lambda s: s.stream_id != str(first.id))
+    assert (held.from_version, held.reason) == (2, "an event whose fields do not decode")
+    retried = inbox.retry(SH, [str(first.id)])
+    assert (retried.released, retried.still_held) == (0, first.version - 1)
+    assert retried.reasons == {str(first.id): "an event whose fields do not decode"}
+    assert stream_of(jiangsu, first.id) == stream_of(node, first.id)[:1]
+    capsys.readouterr()
+    config = cli_config(jiangsu.settings)
+    assert cli.main(["federation", "quarantine", "--province", JS, *config]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {(s["peer"], s["stream_id"]) for s in listed} == {(SH, str(first.id)), (SH, first.applicant_id)}
+    assert (
+        cli.main(["federation", "retry", "--province", JS, *config, "--peer", SH, "--stream", str(first.id)])
+        == 1
+    )
+    assert json.loads(capsys.readouterr().out)["still_held"] == first.version - 1
+    assert (
+        cli.main(["federation", "retry", "--province", JS, *config, "--peer", SH, "--stream", "nothing"]) == 1
+    )
+    assert stream_of(jiangsu, first.id) == stream_of(node, first.id)[:1]
+
+
+def cli_config(settings: Settings) -> list[str]:
+    """The CLI reads the node's settings from a TOML file, as an operator's would."""
+    path = Path(settings.data_dir) / f"{settings.province}.toml"
+    lines = [
+        f'data_dir = "{settings.data_dir}"',
+        f'signing_key = "{settings.signing_key}"',
+        f'master_key = "{settings.master_key}"',
+    ]
+    if settings.postgres_url:
+        lines += [
+            f'postgres_url = "{settings.postgres_url}"',
+            f'postgres_schema = "{settings.postgres_schema}"',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return ["--config", str(path)]

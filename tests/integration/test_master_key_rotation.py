@@ -78,7 +78,7 @@ def test_a_rotation_cut_short_is_finished_by_running_it_again(settings: Settings
     assert_all_read(settings, held)  # meanwhile the node still reads (it loads both keys)
     services = build_services(settings)
     try:
-        retired, now, rewrapped = rotate_master_key(services.app.data_keys)
+        retired, now, rewrapped, _resealed = rotate_master_key(services.app.data_keys)
     finally:
         close_services(services)
     assert (now, rewrapped) == (successor, 6)  # 5 people and the pseudonym secret
