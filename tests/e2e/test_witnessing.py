@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,13 +77,14 @@ def cosigned_head(cluster: FederatedCluster, province: str = SH) -> dict[str, An
     lines: it logs each cosignature it keeps, with the head's size."""
     node, witnesses = cluster.nodes[province], set(PROVINCES) - {province}
     assert node.wait_for_line('"transparency.head_signed"', timeout_s=WAIT_S)
-    for _newer_head in range(5):  # a newer head may be signed while the witnesses cosign this one
-        _status, head = get(cluster, province, "/v1/transparency/head")
-        assert cluster.wait_for_cosignatures(province, head["tree_size"], WAIT_S)
+    deadline = time.monotonic() + 3 * WAIT_S
+    while time.monotonic() < deadline:
         _status, head = get(cluster, province, "/v1/transparency/head")
         if {c["witness"] for c in head["cosignatures"]} == witnesses:
             return head  # type: ignore[no-any-return]
-    raise AssertionError(f"no head of {province} cosigned by {sorted(witnesses)}")
+        # until this head is cosigned; a newer head signed meanwhile is cosigned instead, and read next
+        cluster.wait_for_cosignatures(province, head["tree_size"], WAIT_S / 3)
+    raise AssertionError(f"no head of {province} cosigned by {sorted(witnesses)} within {3 * WAIT_S:g}s")
 
 
 def test_each_province_cosigns_the_others_heads(cluster: FederatedCluster) -> None:
