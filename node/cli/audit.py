@@ -17,14 +17,11 @@ from federation.tree_heads import SignatureCheck
 from node.audit.evidence import check_bundle, export_case
 from node.audit.replay import replay_case, replay_certificate, replay_log
 from node.audit.verify import verify as verify_history
-from node.bootstrap import close_services
-from node.log_config import configure_logging, current_stderr
+from node.cli.node_commands import NodeOpener, add_node_arguments, on_node
 from node.progress import ProgressBar
 from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.services import Services
 from node.store.application import NotFound
-
-NodeOpener = Callable[[argparse.Namespace, str], Services | None]
 
 
 def add_audit_parser(
@@ -35,20 +32,8 @@ def add_audit_parser(
 
     def node_command(name: str, help_text: str, run: Callable[[Services, argparse.Namespace], int]) -> Any:
         parser = audit_commands.add_parser(name, help=help_text)
-        parser.add_argument("--province", required=True, help="the province of the node")
-        parser.add_argument("--config", type=Path, help="the node's TOML settings file")
-
-        def opened(args: argparse.Namespace) -> int:
-            configure_logging(stream=current_stderr())  # stdout carries the answer (JSON for replay)
-            services = open_node(args, "audit")
-            if services is None:
-                return 2
-            try:
-                return run(services, args)
-            finally:
-                close_services(services)
-
-        parser.set_defaults(run=opened)
+        add_node_arguments(parser)
+        parser.set_defaults(run=on_node(open_node, "audit", run))
         return parser
 
     node_command(

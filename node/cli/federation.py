@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 from federation.inbox import Inbox
-from node.bootstrap import close_services
-from node.cli.audit import NodeOpener
-from node.log_config import configure_logging, current_stderr
+from node.cli.node_commands import NodeOpener, add_node_arguments, on_node
 from node.services import Services
 
 
@@ -33,25 +29,8 @@ def add_federation_parser(
     retry.add_argument("--peer", required=True, help="the province code of the peer that sent the stream")
     retry.add_argument("--stream", help="the stream id (as `federation quarantine` lists it); default: all")
     for parser, run in ((listing, _list), (retry, _retry)):
-        parser.add_argument("--province", required=True, help="the province of the node")
-        parser.add_argument("--config", type=Path, help="the node's TOML settings file")
-        parser.set_defaults(run=_opened(open_node, run))
-
-
-def _opened(
-    open_node: NodeOpener, run: Callable[[Services, argparse.Namespace], int]
-) -> Callable[[argparse.Namespace], int]:
-    def opened(args: argparse.Namespace) -> int:
-        configure_logging(stream=current_stderr())  # stdout carries the answer (JSON)
-        services = open_node(args, "federation")
-        if services is None:
-            return 2
-        try:
-            return run(services, args)
-        finally:
-            close_services(services)
-
-    return opened
+        add_node_arguments(parser)
+        parser.set_defaults(run=on_node(open_node, "federation", run))
 
 
 def _inbox(services: Services) -> Inbox:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from federation.quarantine import QuarantineStore
 from node.bootstrap import close_services
-from node.cli.audit import NodeOpener
+from node.cli.node_commands import NodeOpener
 from node.services import Services
 from node.store.data_keys import DataKeyStore
 from node.store.master_key import MasterKey, load, next_path, retired_path, write_new

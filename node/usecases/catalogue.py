@@ -11,6 +11,7 @@ conflict (409), never a server error.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -35,20 +36,9 @@ register_topic("node.catalogue:CatalogueIndex", CatalogueIndex)
 CATALOGUE_FORMAT = "tongban.catalogue.v1"
 MAX_VERSION = 2**63 - 1  # the stores' largest aggregate version
 _SAVE_ATTEMPTS = 5
-_DEFINITION_KEYS = {
-    "code",
-    "name",
-    "department",
-    "modes",
-    "materials",
-    "statutory_limit_days",
-    "promised_limit_days",
-    "supplement_days",
-    "extension_days",
-    "fee_fen",
-    "joint_parts",
-    "clock_stops",
-}
+# The keys a catalogue document gives an item: the definition's fields, but the handling province, which is
+# the province the document is loaded for
+_DEFINITION_KEYS = {field.name for field in dataclasses.fields(ItemDefinition)} - {"handling_province"}
 
 
 @dataclass(frozen=True, slots=True)
