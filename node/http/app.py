@@ -16,6 +16,7 @@ from node.http import (
     erasures,
     holder_uses,
     operations,
+    quarantine,
     recognition,
     statistics,
     transparency,
@@ -37,6 +38,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 ENDPOINTS: list[Endpoint] = [
     *operations.ENDPOINTS,
+    *quarantine.ENDPOINTS,
     Endpoint(
         "GET", "/openapi.json", openapi, "This OpenAPI 3.1 document", {"type": "object"}, tag="operations"
     ),

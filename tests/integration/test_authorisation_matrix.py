@@ -138,6 +138,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/erasures"): rule({D}),
     # reading the calendar files again: an operator's act
     ("POST", "/v1/admin/calendar/reload"): rule({D}),
+    # the federation quarantine: what peers' feeds hold back, and an operator's retry
+    ("GET", "/v1/admin/federation/quarantine"): rule({D}),
+    ("POST", "/v1/admin/federation/quarantine/retry"): rule({D}),
 }
 
 
