@@ -109,6 +109,17 @@ def unverified_header(token: str) -> dict[str, Any]:
     return dict(header)
 
 
+def unverified_payload(token: str) -> dict[str, Any]:
+    """A token's payload before its signature is checked: only to find which key checks it."""
+    try:
+        payload = json.loads(unb64url(token.split(".")[1]))
+    except (Invalid, ValueError, IndexError):
+        raise Invalid("MALFORMED_TOKEN") from None
+    if not isinstance(payload, dict):
+        raise Invalid("MALFORMED_TOKEN")
+    return payload
+
+
 def verify_compact(token: str, key: Ed25519PublicKey, typ: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The header and payload of a token signed by ``key``, of type ``typ``; raises :class:`Invalid`."""
     try:
