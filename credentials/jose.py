@@ -157,6 +157,12 @@ def public_key_of(jwk: Any) -> Ed25519PublicKey:
     return key
 
 
+def key_id_for(key: Ed25519PublicKey) -> str:
+    """A node key's id (``kid``): the first 16 hex digits of SHA-256 over the raw public key. Verifiers find
+    a province's key by it among those the federation's manifest lists."""
+    return hashlib.sha256(key.public_bytes_raw()).hexdigest()[:16]
+
+
 def thumbprint(jwk: dict[str, str]) -> str:
     """RFC 7638: SHA-256 over the required members in lexicographic order, base64url."""
     required = {"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}
