@@ -120,9 +120,7 @@ class VerifierKit:
             kid = str(unverified_header(str(token)).get("kid", ""))
             key = keys.get((node_name(province), kid))
             if key is None:
-                raise SyncRefused(
-                    f"the status list of {province} is signed by a key the manifest does not list"
-                )
+                raise SyncRefused(f"the status list of {province} is signed by a key not in the manifest")
             return StatusListToken.verify(str(token), key)
         except Invalid:
             raise SyncRefused(f"the status list of {province} does not check") from None

@@ -45,6 +45,7 @@ OURS = (
     "aggregates",
     "infra",
     "credentials",
+    "verifier",
     "projections",
     "federation",
     "node",
@@ -58,9 +59,19 @@ MAY_IMPORT: dict[str, set[str]] = {
     "credentials": set(),  # SD-JWT, status lists, offline checks: for the node, wallets and verifiers alike
     "projections": {"aggregates", "infra"},
     "federation": {"aggregates", "infra"},
+    "verifier": {"credentials", "federation"},  # the offline kit: formats and the manifest, never the node
     "node": {"aggregates", "infra", "credentials", "projections", "federation"},
-    "simulators": {"aggregates", "infra", "credentials", "projections", "federation", "node"},
-    "benchmarks": {"aggregates", "infra", "credentials", "projections", "federation", "node", "simulators"},
+    "simulators": {"aggregates", "infra", "credentials", "verifier", "projections", "federation", "node"},
+    "benchmarks": {
+        "aggregates",
+        "infra",
+        "credentials",
+        "verifier",
+        "projections",
+        "federation",
+        "node",
+        "simulators",
+    },
     "tests": set(OURS) - {"tests"},
 }
 
