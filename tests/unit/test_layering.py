@@ -45,6 +45,7 @@ OURS = (
     "aggregates",
     "infra",
     "credentials",
+    "wallet",
     "verifier",
     "projections",
     "federation",
@@ -59,13 +60,24 @@ MAY_IMPORT: dict[str, set[str]] = {
     "credentials": set(),  # SD-JWT, status lists, offline checks: for the node, wallets and verifiers alike
     "projections": {"aggregates", "infra"},
     "federation": {"aggregates", "infra"},
+    "wallet": {"credentials"},  # the holder's device: formats only
     "verifier": {"credentials", "federation"},  # the offline kit: formats and the manifest, never the node
     "node": {"aggregates", "infra", "credentials", "projections", "federation"},
-    "simulators": {"aggregates", "infra", "credentials", "verifier", "projections", "federation", "node"},
+    "simulators": {
+        "aggregates",
+        "infra",
+        "credentials",
+        "wallet",
+        "verifier",
+        "projections",
+        "federation",
+        "node",
+    },
     "benchmarks": {
         "aggregates",
         "infra",
         "credentials",
+        "wallet",
         "verifier",
         "projections",
         "federation",
