@@ -104,6 +104,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         public_keys=[signer.public_key(), *retired],
         province=settings.province,
         clock=clock,
+        extra_issuers=settings.listed_issuers,
     )
     catalogue = CatalogueService(app, clock)
     erasure = ErasureService(app, settings.province, clock)

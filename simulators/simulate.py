@@ -102,7 +102,7 @@ class Simulation:
         if self.scenario.running is not None and self.scenario.issuer_key is not None:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
                 report = await self._drive(
-                    Federation(session, self.scenario.running, self.scenario.issuer_key, nodes_today(None))
+                    Federation(session, self.scenario.running, self.scenario.issuer_key, nodes_today(self.scenario.start_date))
                 )
             write(report, self.scenario.report_dir)
             return report
