@@ -64,6 +64,16 @@ def issue_fields(
     return {"service_item_code": None, **body, **overrides}
 
 
+# A day before the ``node`` fixture's clock (2025-09-24 in China): issued then, a certificate is in force.
+NODE_ISSUED_ON = date(2025, 9, 1)
+
+
+def node_issue_body(n: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid POST /v1/certificates body (and ``CertificateService.issue`` keywords) issued before the
+    ``node`` fixture's clock: on it, the certificate is in force."""
+    return issue_fields(n, NODE_ISSUED_ON, **overrides)
+
+
 def content(serial: str = "2430599", **overrides: Any) -> CertificateContent:
     """The sample certificate 0, issued on T0's day (so ``issued()`` at T0 issues it that day)."""
     fields = issue_fields(0, issued_on=T0.date(), fresh_number=False, **overrides)
