@@ -4,6 +4,7 @@ issue date on the clock, validity rules, and transitions read at an instant."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ MINISTRY = credit_code("100000", 5)  # a central body: division 100000
 JIANGSU_ISSUER = credit_code("320000", 5)
 
 
-def issue_at(at: datetime, listed: frozenset[str] = frozenset(), **overrides: object) -> Certificate:
+def issue_at(at: datetime, listed: frozenset[str] = frozenset(), **overrides: Any) -> Certificate:
     return Certificate.issue(
         content(**overrides),
         signature="c2lnbmF0dXJl",
@@ -50,7 +51,7 @@ def test_the_catalogue_declares_each_type_once_with_a_valid_code() -> None:
         ({"valid_from": "2000-01-01"}, "valid_from"),  # an ID card's validity starts when it is issued
     ],
 )
-def test_content_refuses_what_the_catalogue_does_not_allow(overrides: dict[str, object], field: str) -> None:
+def test_content_refuses_what_the_catalogue_does_not_allow(overrides: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidField) as refused:
         content(**overrides)
     assert refused.value.field == field
