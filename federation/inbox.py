@@ -44,6 +44,7 @@ from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.applicant import Applicant
 from aggregates.case import Case
+from aggregates.certificate import Status
 from aggregates.erasure import Erasure
 from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -550,10 +551,14 @@ class Inbox:
             identifier = CertificateIdentifier.parse(notice.identifier)
         except InvalidIdentifier:
             raise BatchRejected(peer, "a certificate notice with an invalid identifier") from None
-        if identifier.issuing_province != peer:
+        # a central body's certificate (issuer division 100000) names no province: the peer issued it
+        # through its own (its extra_issuers), and only the peer announces it
+        if identifier.issuing_province not in (peer, None):
             raise BatchRejected(peer, "a certificate notice for a certificate another province issued")
         status = STATUS_OF_PROTO.get(notice.status)
-        if status is None:  # protobuf keeps a number its enum does not know; UNSPECIFIED names nothing
+        # protobuf keeps a number its enum does not know; UNSPECIFIED names nothing; NOT_YET_VALID is read
+        # at an instant, never recorded, so never announced
+        if status is None or status is Status.NOT_YET_VALID:
             raise BatchRejected(peer, "a certificate notice with an unknown status")
         key = str(identifier)
         certificate = changed.get(key) or self._foreign(key, peer)

@@ -104,6 +104,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         public_keys=[signer.public_key(), *retired],
         province=settings.province,
         clock=clock,
+        extra_issuers=settings.listed_issuers,
     )
     catalogue = CatalogueService(app, clock)
     erasure = ErasureService(app, settings.province, clock)
@@ -183,7 +184,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         projections=projections,
         log_signal=log_signal,
         transparency=transparency,
-        workers=_workers(settings, app, timers, log_signal, federation, metrics),
+        workers=_workers(settings, app, timers, log_signal, federation, metrics, clock),
     )
 
 
@@ -194,11 +195,12 @@ def _workers(
     log_signal: LogSignal,
     federation: FederationSetup | None,
     metrics: NodeMetrics,
+    clock: Clock,
 ) -> Workers:
     postgres = bool(settings.postgres_url)
     return Workers(
         timer=DeadlineTimer(app, timers, settings.timer_batch_events),
-        reliance=RelianceWatcher(app, timers, settings.reliance_batch_events),
+        reliance=RelianceWatcher(app, timers, settings.reliance_batch_events, clock),
         pullers=_pullers(settings, federation, metrics),
         lease=(
             WorkerLease(settings.postgres_url, settings.eventsourcing_env()["POSTGRES_SCHEMA"])
