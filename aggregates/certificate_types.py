@@ -40,14 +40,29 @@ class CertificateType:
     open_ended: bool = True
 
 
+# The metadata a holder credential discloses one claim at a time (SD-JWT, docs/credentials.md): what a
+# verifier may ask to see. The validity window and the type travel in the clear: every check needs them.
+CREDENTIAL_CLAIMS = (
+    "name",
+    "number",
+    "issuer_name",
+    "issue_date",
+    "holder_name",
+    "holder_id_type",
+    "holder_id",
+)
+ID_CARD = "11100000000013338W001"
+DRIVING_LICENCE = "11100000000013338W032"
+VEHICLE_LICENCE = "11100000000013338W033"
+
 _PERSON = frozenset({HolderKind.PERSON})
 _ORGANISATION = frozenset({HolderKind.ORGANISATION})
 
 CERTIFICATE_TYPES: tuple[CertificateType, ...] = (
-    CertificateType("11100000000013338W001", "居民身份证", "公安部", _PERSON),
+    CertificateType(ID_CARD, "居民身份证", "公安部", _PERSON),
     CertificateType("11100000000013338W002", "居民户口簿", "公安部", _PERSON),
-    CertificateType("11100000000013338W032", "机动车驾驶证", "公安部", _PERSON),
-    CertificateType("11100000000013338W033", "机动车行驶证", "公安部", _PERSON | _ORGANISATION),
+    CertificateType(DRIVING_LICENCE, "机动车驾驶证", "公安部", _PERSON),
+    CertificateType(VEHICLE_LICENCE, "机动车行驶证", "公安部", _PERSON | _ORGANISATION),
     CertificateType("11100000000013338W041", "居住证", "公安部", _PERSON, open_ended=False),
     CertificateType("111000000000130123001", "结婚证", "民政部", _PERSON),
     CertificateType(

@@ -14,11 +14,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from aggregates.credential_scenarios import SCENARIO_CODES
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.responsibility import Actor
 
 VERIFIER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:verifier")
-_VERIFIER_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{2,63}$")
+# The registering province's code, a dot, then the province's own name for it: unique across the federation.
+VERIFIER_ID_PATTERN = r"^[1-8][0-9]0000\.[a-z0-9][a-z0-9.-]{1,56}$"
+_VERIFIER_ID = re.compile(VERIFIER_ID_PATTERN)
 _ED25519_X = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url without padding
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -66,13 +69,12 @@ class VerifierRegistration(Aggregate):
         organisation: str,
         scenarios: list[str],
         jwk: object,
-        known_scenarios: frozenset[str],
         actor: Actor,
         at: datetime,
     ) -> VerifierRegistration:
         """``verifier_id`` is federation-wide: it begins with the registering province's code."""
         if not _VERIFIER_ID.match(verifier_id) or not verifier_id.startswith(f"{actor.province}."):
-            raise InvalidField("verifier_id", "must be the province code, a dot, then 2-57 of [a-z0-9.-]")
+            raise InvalidField("verifier_id", "must be this province's code, a dot, then 2-57 of [a-z0-9.-]")
         organisation = organisation.strip()
         if not organisation or len(organisation) > 200 or _CONTROL.search(organisation):
             raise InvalidField("organisation", "must be 1 to 200 characters, no control characters")
@@ -82,7 +84,7 @@ class VerifierRegistration(Aggregate):
             verifier_id=verifier_id,
             organisation=organisation,
             province=actor.province,
-            scenarios=_scenarios(scenarios, known_scenarios),
+            scenarios=_scenarios(scenarios),
             public_key_x=validate_jwk(jwk)["x"],
             office_code=actor.office_code,
             operator_id=actor.operator_id,
@@ -111,14 +113,12 @@ class VerifierRegistration(Aggregate):
     def jwk(self) -> dict[str, str]:
         return {"crv": "Ed25519", "kty": "OKP", "x": self.public_key_x}
 
-    def change(
-        self, scenarios: list[str], jwk: object, known_scenarios: frozenset[str], actor: Actor, at: datetime
-    ) -> None:
+    def change(self, scenarios: list[str], jwk: object, actor: Actor, at: datetime) -> None:
         """A new key (a lost handheld) or other scenarios; requests signed with the old key stop checking."""
         if self.withdrawn:
             raise IllegalTransition(self.verifier_id, "change", "WITHDRAWN")
         self._changed(
-            scenarios=_scenarios(scenarios, known_scenarios),
+            scenarios=_scenarios(scenarios),
             public_key_x=validate_jwk(jwk)["x"],
             office_code=actor.office_code,
             operator_id=actor.operator_id,
@@ -142,9 +142,9 @@ class VerifierRegistration(Aggregate):
         self.withdrawn = True
 
 
-def _scenarios(scenarios: list[str], known: frozenset[str]) -> list[str]:
+def _scenarios(scenarios: list[str]) -> list[str]:
     if not scenarios or len(set(scenarios)) != len(scenarios):
         raise InvalidField("scenarios", "must name at least one scenario, each once")
-    if any(s not in known for s in scenarios):
-        raise InvalidField("scenarios", f"must each be one of {', '.join(sorted(known))}")
+    if any(s not in SCENARIO_CODES for s in scenarios):
+        raise InvalidField("scenarios", f"must each be one of {', '.join(sorted(SCENARIO_CODES))}")
     return sorted(scenarios)
