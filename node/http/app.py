@@ -20,6 +20,7 @@ from node.http import (
     recognition,
     statistics,
     transparency,
+    verifiers,
 )
 from node.http.endpoint import Endpoint
 from node.http.keys import PROTECTED, RATE_LIMITS, SERVICES
@@ -53,6 +54,7 @@ ENDPOINTS: list[Endpoint] = [
     *statistics.ENDPOINTS,
     *transparency.ENDPOINTS,
     *erasures.ENDPOINTS,
+    *verifiers.ENDPOINTS,
 ]
 
 
