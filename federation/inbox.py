@@ -49,13 +49,16 @@ from aggregates.erasure import Erasure
 from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
 from federation.errors import BatchRejected
-from federation.outbox import APPLICANT_TOPIC, CASE_TOPICS
+from federation.outbox import APPLICANT_TOPIC, BROADCAST_EVENTS, BROADCAST_TOPICS, CASE_TOPICS
 from federation.proto_enums import STATUS_OF_PROTO
 from federation.quarantine import NOTICE_TOPIC, HeldEvent, QuarantineStore
 
 log = structlog.get_logger("tongban.federation")
 
-ALLOWED_TOPICS = CASE_TOPICS | {APPLICANT_TOPIC}
+ALLOWED_TOPICS = CASE_TOPICS | BROADCAST_TOPICS | {APPLICANT_TOPIC}
+# A broadcast stream's first event -> the topic of the aggregate it starts; every broadcast event -> its kind
+_BROADCAST_STARTS = {events[0]: get_topic(owned) for owned, events in BROADCAST_EVENTS.items()}
+_BROADCAST_KIND = {cls: owned for owned, events in BROADCAST_EVENTS.items() for cls in events}
 CASE_TOPIC = get_topic(Case)
 APPLICANT_AGGREGATE_TOPIC = get_topic(Applicant)
 MAX_STATE_BYTES = 256 * 1024
@@ -484,7 +487,11 @@ class Inbox:
 
     def _authorise(self, peer: str, event: Any, current: Aggregate | None) -> None:
         """The event's kind must fit the stream, and the sender must hold the case in full; no peer may
-        append to a case this node writes (one writer per case)."""
+        append to a case this node writes (one writer per case). What a province owns and broadcasts comes
+        from that province only."""
+        if type(event) in _BROADCAST_KIND or (current is not None and type(current) in BROADCAST_EVENTS):
+            self._authorise_broadcast(peer, event, current)
+            return
         if event.originator_version == 1:
             kinds = {Case.Submitted: CASE_TOPIC, Applicant.Registered: APPLICANT_AGGREGATE_TOPIC}
             if kinds.get(type(event)) != getattr(event, "originator_topic", None):
@@ -504,6 +511,18 @@ class Inbox:
             parties = holders | {p.province for p in current.parts.values()}
         if peer not in holders or self._province not in parties:
             raise BatchRejected(peer, "a case event from a province that does not hold the case")
+
+    def _authorise_broadcast(self, peer: str, event: Any, current: Aggregate | None) -> None:
+        if event.originator_version == 1:
+            if _BROADCAST_STARTS.get(type(event)) != getattr(event, "originator_topic", None):
+                raise BatchRejected(peer, "a stream that does not start as its kind does")
+            owner = event.province
+        elif current is None or _BROADCAST_KIND.get(type(event)) is not type(current):
+            raise BatchRejected(peer, "an event of another kind than its stream")
+        else:
+            owner = getattr(current, "province", None)
+        if owner != peer:
+            raise BatchRejected(peer, "a province's own record sent by another province")
 
     def _load(self, stream_id: UUID) -> Aggregate | None:
         try:

@@ -13,7 +13,9 @@ write, and survives any crash with the log. What a peer gets:
 - every status change of this node's certificates, as a notice naming the certificate and never its holder;
 - every erasure of a person whose identity this node holds in its own right, as a notice naming the erased
   applicants by id, to every peer: a peer that received one of them destroys its copy's key, the others
-  hold none and ignore it (an applicant id is a random number that says nothing to them).
+  hold none and ignore it (an applicant id is a random number that says nothing to them);
+- the events of what this province owns and every province keeps a copy of (``BROADCAST_EVENTS``: the
+  verifiers it registered), to every peer; a copy of another province's never goes further.
 """
 
 from __future__ import annotations
@@ -33,9 +35,20 @@ from aggregates.case import CASE_EVENTS, Case
 from aggregates.catalogue import Mode
 from aggregates.certificate import Certificate, Status
 from aggregates.erasure import Erasure
+from aggregates.verifier import VerifierRegistration
 from federation.proto_enums import CERTIFICATE_STATUS
 
 CASE_TOPICS = frozenset(get_topic(cls) for cls in CASE_EVENTS)
+# What a province owns and every province keeps a copy of: the aggregate's class, and its events. The owner is
+# the ``province`` its first event records; no other province may append to it.
+BROADCAST_EVENTS: dict[type, tuple[type, ...]] = {
+    VerifierRegistration: (
+        VerifierRegistration.Registered,
+        VerifierRegistration.Changed,
+        VerifierRegistration.Withdrawn,
+    ),
+}
+BROADCAST_TOPICS = frozenset(get_topic(cls) for events in BROADCAST_EVENTS.values() for cls in events)
 APPLICANT_TOPIC = get_topic(Applicant.Registered)
 STATUS_TOPICS = frozenset({get_topic(Certificate.StatusChanged), get_topic(Certificate.Superseded)})
 ERASURE_TOPIC = get_topic(Erasure.Recorded)
@@ -74,12 +87,13 @@ class Outbox:
         self._app = app
         self._province = province
         self._scan_limit = scan_limit
-        self._topics = sorted(CASE_TOPICS | STATUS_TOPICS | {ERASURE_TOPIC})
+        self._topics = sorted(CASE_TOPICS | STATUS_TOPICS | BROADCAST_TOPICS | {ERASURE_TOPIC})
         # Stored records that are the transcoded state as it is (no cipher, no compression): case events
         # can then be sent without decoding them (``_route``).
         self._plain_records = app.mapper.cipher is None and app.mapper.compressor is None
         self._parties: dict[UUID, CaseParties] = {}
         self._identifiers: dict[UUID, str] = {}
+        self._owners: dict[UUID, str] = {}  # a broadcast stream -> the province that owns it
 
     def head(self) -> int:
         return self._app.recorder.max_notification_id() or 0
@@ -124,8 +138,13 @@ class Outbox:
                     pb.ErasureNotice(position=notification.id, applicant_ids=erasure.applicant_ids)
                 )
             return
+        if notification.topic in BROADCAST_TOPICS:
+            if peer != self._province and self._owner(notification) == self._province:
+                event: Any = self._app.mapper.to_domain_event(notification)
+                batch.events.append(self._replicated(notification.id, event, {}))
+            return
         case_id = UUID(str(notification.originator_id))
-        event: Any = None
+        event = None
         if notification.topic == SUBMITTED_TOPIC and case_id not in self._parties:
             event = self._app.mapper.to_domain_event(notification)  # its parties, without another read
             self._remember(case_id, event)
@@ -203,6 +222,18 @@ class Outbox:
             topic=get_topic(type(event)),
             state=self._app.mapper.transcoder.encode(state),
         )
+
+    def _owner(self, notification: Notification) -> str:
+        """The province that owns a broadcast stream: fixed by its first event, so cached for good."""
+        stream_id = UUID(str(notification.originator_id))
+        known = self._owners.get(stream_id)
+        if known is None:
+            first = next(iter(self._app.events.get(stream_id, lte=1)))
+            known = str(first.province)  # type: ignore[attr-defined]
+            if len(self._owners) > 100_000:
+                self._owners.clear()
+            self._owners[stream_id] = known
+        return known
 
     def _notice(self, notification: Notification) -> pb.CertificateStatusNotice:
         event: Any = self._app.mapper.to_domain_event(notification)
