@@ -33,7 +33,7 @@ def validate_jwk(jwk: object) -> dict[str, str]:
     if "d" in jwk:
         raise InvalidField("jwk", "must hold no private key")
     x = jwk.get("x")
-    if not isinstance(x, str) or not _ED25519_X.match(x):
+    if not isinstance(x, str) or not _ED25519_X.fullmatch(x):
         raise InvalidField("jwk", "x must be 32 bytes in base64url")
     return {"crv": "Ed25519", "kty": "OKP", "x": x}
 
@@ -73,7 +73,7 @@ class VerifierRegistration(Aggregate):
         at: datetime,
     ) -> VerifierRegistration:
         """``verifier_id`` is federation-wide: it begins with the registering province's code."""
-        if not _VERIFIER_ID.match(verifier_id) or not verifier_id.startswith(f"{actor.province}."):
+        if not _VERIFIER_ID.fullmatch(verifier_id) or not verifier_id.startswith(f"{actor.province}."):
             raise InvalidField("verifier_id", "must be this province's code, a dot, then 2-57 of [a-z0-9.-]")
         organisation = organisation.strip()
         if not organisation or len(organisation) > 200 or _CONTROL.search(organisation):

@@ -75,7 +75,7 @@ def b64url(data: bytes) -> str:
 
 def unb64url(text: str) -> bytes:
     """Strict: base64url characters only, no padding; raises :class:`Invalid`."""
-    if not _BASE64URL.match(text) or len(text) % 4 == 1:
+    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
         raise Invalid("BAD_ENCODING")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -45,6 +45,6 @@ def check_proof(token: str, audience: str, now: int) -> tuple[dict[str, str], st
         raise Invalid("PROOF_WRONG_AUDIENCE")
     if not isinstance(at, int) or isinstance(at, bool) or not now - MAX_AGE_S <= at <= now + 60:
         raise Invalid("PROOF_NOT_FRESH")
-    if not isinstance(nonce, str) or not _NONCE.match(nonce):
+    if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
         raise Invalid("PROOF_MALFORMED")
     return {"crv": claimed["crv"], "kty": claimed["kty"], "x": claimed["x"]}, nonce

@@ -99,7 +99,7 @@ def _unverified_issuer(token: str) -> str:
         issuer = unverified_payload(token).get("iss")
     except Invalid:
         raise Invalid("MALFORMED_REQUEST") from None
-    if not isinstance(issuer, str) or not _IDENTIFIER.match(issuer):
+    if not isinstance(issuer, str) or not _IDENTIFIER.fullmatch(issuer):
         raise Invalid("MALFORMED_REQUEST")
     return issuer
 
@@ -118,9 +118,9 @@ def _parsed(payload: dict[str, Any]) -> VerifierRequest:
     except (KeyError, TypeError):
         raise Invalid("MALFORMED_REQUEST") from None
     texts = (request.verifier, request.scenario, request.type_code, request.nonce)
-    if not all(isinstance(t, str) and _IDENTIFIER.match(t) for t in texts):
+    if not all(isinstance(t, str) and _IDENTIFIER.fullmatch(t) for t in texts):
         raise Invalid("MALFORMED_REQUEST")
-    if not request.claims or not all(isinstance(c, str) and _CLAIM.match(c) for c in request.claims):
+    if not request.claims or not all(isinstance(c, str) and _CLAIM.fullmatch(c) for c in request.claims):
         raise Invalid("MALFORMED_REQUEST")
     if len(set(request.claims)) != len(request.claims):
         raise Invalid("MALFORMED_REQUEST")

@@ -15,7 +15,8 @@ write, and survives any crash with the log. What a peer gets:
   applicants by id, to every peer: a peer that received one of them destroys its copy's key, the others
   hold none and ignore it (an applicant id is a random number that says nothing to them);
 - the events of what this province owns and every province keeps a copy of (``BROADCAST_EVENTS``: the
-  verifiers it registered), to every peer; a copy of another province's never goes further.
+  verifiers it registered, the status lists it published), to every peer; a copy of another province's never
+  goes further.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from aggregates.case import CASE_EVENTS, Case
 from aggregates.catalogue import Mode
 from aggregates.certificate import Certificate, Status
 from aggregates.erasure import Erasure
+from aggregates.status_list import StatusListPublication
 from aggregates.verifier import VerifierRegistration
 from federation.proto_enums import CERTIFICATE_STATUS
 
@@ -42,6 +44,7 @@ CASE_TOPICS = frozenset(get_topic(cls) for cls in CASE_EVENTS)
 # What a province owns and every province keeps a copy of: the aggregate's class, and its events. The owner is
 # the ``province`` its first event records; no other province may append to it.
 BROADCAST_EVENTS: dict[type, tuple[type, ...]] = {
+    StatusListPublication: (StatusListPublication.Started, StatusListPublication.Published),
     VerifierRegistration: (
         VerifierRegistration.Registered,
         VerifierRegistration.Changed,

@@ -66,7 +66,7 @@ class Wallet:
         if not isinstance(cnf, dict) or cnf.get("jwk") != self.device.jwk:
             raise Invalid("NOT_BOUND_TO_THIS_DEVICE")
         name = str(payload.get("jti", ""))
-        if not _CREDENTIAL_ID.match(name):
+        if not _CREDENTIAL_ID.fullmatch(name):
             raise Invalid("MALFORMED_CREDENTIAL")
         (self.directory / CREDENTIALS_DIR / f"{name}.sd-jwt").write_text(text, encoding="ascii")
         return name

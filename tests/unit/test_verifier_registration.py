@@ -43,6 +43,7 @@ def test_a_registration_keeps_the_key_and_scenarios_under_an_id_from_the_verifie
     [
         ({"verifier_id": "310000.hotel-desk-1"}, "verifier_id"),  # another province's prefix
         ({"verifier_id": "330000.Hotel"}, "verifier_id"),
+        ({"verifier_id": "330000.hotel-desk-1\n"}, "verifier_id"),  # "$" alone would let it through
         ({"organisation": " "}, "organisation"),
         ({"organisation": "a\x00b"}, "organisation"),
         ({"scenarios": []}, "scenarios"),
@@ -51,6 +52,7 @@ def test_a_registration_keeps_the_key_and_scenarios_under_an_id_from_the_verifie
         ({"jwk": {**JWK, "crv": "P-256"}}, "jwk"),
         ({"jwk": {**JWK, "d": JWK["x"]}}, "jwk"),  # a private key is never registered
         ({"jwk": {**JWK, "x": "short"}}, "jwk"),
+        ({"jwk": {**JWK, "x": JWK["x"] + "\n"}}, "jwk"),
         ({"jwk": "not an object"}, "jwk"),
     ],
 )
