@@ -12,7 +12,7 @@ import base64
 import ipaddress
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,8 @@ class Manifest:
     valid_from: datetime
     valid_until: datetime
     members: tuple[Member, ...]
+    # The document as signed, so that it can be passed on (to verifier kits) and checked again by anyone.
+    signed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def member(self, province: str) -> Member | None:
         return next((m for m in self.members if m.province == province), None)
@@ -211,6 +213,7 @@ def parse_manifest(signed: dict[str, Any], public_key: Ed25519PublicKey) -> Mani
             valid_from=datetime.fromisoformat(document["valid_from"]),
             valid_until=datetime.fromisoformat(document["valid_until"]),
             members=tuple(_member(member) for member in document["members"]),
+            signed=dict(signed),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ManifestError(f"the manifest is malformed: {e}") from None

@@ -58,6 +58,7 @@ from projections.follower import ProjectionFollower
 from projections.log_alerts import LogAlerts
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
+from projections.status_lists import StatusLists
 from projections.transparency_log import TransparencyLog
 from projections.verifier_registry import VerifierRegistry
 
@@ -138,6 +139,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         ServiceStatistics(case_calendar),
         LogAlerts(),
         VerifierRegistry(),
+        StatusLists(),
     )
     crash = partial(crash_points.reached, "projection")
     projections = {

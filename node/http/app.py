@@ -20,6 +20,7 @@ from node.http import (
     recognition,
     statistics,
     transparency,
+    verifier_kit,
     verifiers,
 )
 from node.http.endpoint import Endpoint
@@ -55,6 +56,7 @@ ENDPOINTS: list[Endpoint] = [
     *transparency.ENDPOINTS,
     *erasures.ENDPOINTS,
     *verifiers.ENDPOINTS,
+    *verifier_kit.ENDPOINTS,
 ]
 
 

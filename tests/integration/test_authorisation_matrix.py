@@ -146,6 +146,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/verifiers/{verifier_id}/change"): rule({D}),
     ("POST", "/v1/verifiers/{verifier_id}/withdraw"): rule({D}),
     ("GET", "/v1/verifiers"): rule({Role.VERIFIER, P, D, A}, {Role.VERIFIER, P, D, A}),
+    ("GET", "/v1/verifier-kit/bundle"): rule({Role.VERIFIER, P}),
 }
 
 
