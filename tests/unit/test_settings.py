@@ -12,6 +12,7 @@ import pytest
 from node.clock import node_clock
 from node.settings import Settings, SettingsError, load_settings
 from node.store.application import utc_now
+from simulators.sample_data import credit_code
 
 
 def test_defaults_place_everything_under_the_data_dir() -> None:
@@ -266,6 +267,16 @@ def test_peer_endpoints_override_the_manifest_per_province() -> None:
         "340000": "gw:7002",
     }
     assert load_settings(environ={"TONGBAN_PROVINCE": "310000"}).peer_endpoint_overrides == {}
+
+
+def test_extra_issuers_are_credit_codes_from_a_list_or_the_environment() -> None:
+    ministry, other = credit_code("100000", 5), credit_code("110000", 6)
+    environ = {"TONGBAN_PROVINCE": "310000", "TONGBAN_EXTRA_ISSUERS": f"{ministry}, {other},"}
+    assert load_settings(environ=environ).listed_issuers == {ministry, other}
+    assert load_settings(environ={"TONGBAN_PROVINCE": "310000"}).listed_issuers == frozenset()
+    broken = ministry[:-1] + ("0" if ministry[-1] != "0" else "1")  # a wrong check character
+    with pytest.raises(SettingsError, match="extra_issuers"):
+        load_settings(environ={**environ, "TONGBAN_EXTRA_ISSUERS": broken})
 
 
 def test_simulated_time_runs_from_its_origin_at_its_scale() -> None:
