@@ -104,6 +104,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         public_keys=[signer.public_key(), *retired],
         province=settings.province,
         clock=clock,
+        origins=clients,
     )
     catalogue = CatalogueService(app, clock)
     erasure = ErasureService(app, settings.province, clock)
@@ -321,6 +322,7 @@ def _federation(
         log_signal=log_signal,
         commands=command_handler(cases),
         tree_heads=transparency,
+        transfers=certificates.accept_transfer,
     )
     peers = [m.province for m in manifest.members if m.province != settings.province]
     return FederationSetup(
