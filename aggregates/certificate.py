@@ -467,6 +467,11 @@ class Certificate(Aggregate):
         same holder (``holder``: the :func:`holder_digest` of the destination's holder). False when that
         very transfer-in was recorded already (a retry).
         """
+        try:
+            destination = CertificateIdentifier.parse(destination_identifier)
+        except InvalidIdentifier as e:
+            raise InvalidField("destination_identifier", f"{e.part}: {e.message}") from None
+        destination_identifier = str(destination)
         if self.destination_identifier is not None:
             if (destination_province, destination_identifier) == (
                 self.destination_province,
@@ -478,10 +483,6 @@ class Certificate(Aggregate):
             raise IllegalTransition(self.identifier, "transfer in", self.status.value)
         if destination_province != self.destination_province:
             raise IllegalTransition(self.identifier, "transfer in", "TRANSFERRED_OUT to another province")
-        try:
-            destination = CertificateIdentifier.parse(destination_identifier)
-        except InvalidIdentifier as e:
-            raise InvalidField("destination_identifier", f"{e.part}: {e.message}") from None
         if destination.issuing_province != destination_province:
             raise InvalidField("destination_identifier", "must be issued by the destination province")
         if destination.type_code != self.content.type_code:
@@ -490,7 +491,7 @@ class Certificate(Aggregate):
             raise InvalidField("holder_id", "must be the holder of the certificate transferred out")
         self._transfer_accepted(
             destination_province=destination_province,
-            destination_identifier=str(destination),
+            destination_identifier=destination_identifier,
             timestamp=at,
         )
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregates.certificate import TRANSITIONS, HolderIdType, Status
+from aggregates.certificate import ANSWER_DETAILS, TRANSITIONS, HolderIdType, Status
 
 Schema = dict[str, Any]
 
@@ -203,6 +203,7 @@ VERIFICATION: Schema = {
                 "digest_checked": {"type": "boolean"},
                 "verified_at": {"type": "string"},
                 "verifier_province": {"type": "string"},
+                **dict.fromkeys(ANSWER_DETAILS, NULLABLE_TEXT),
             },
         },
         "signature": {
