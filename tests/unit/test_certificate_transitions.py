@@ -80,7 +80,7 @@ def test_the_origin_records_a_transfer_in_of_the_same_type_and_holder_once() -> 
     assert (certificate.status, certificate.destination_identifier) == (Status.TRANSFERRED_OUT, destination)
     assert certificate.accept_transfer(JIANGSU, destination.lower(), holder(certificate), T0) is False
     assert certificate.collect_events() == []
-    with pytest.raises(IllegalTransition, match="transferred in already$"):
+    with pytest.raises(IllegalTransition, match=r"transferred in already$"):
         certificate.accept_transfer(
             JIANGSU, destination_of(certificate, serial="1111111"), holder(certificate), T0
         )
@@ -108,9 +108,10 @@ def test_a_transfer_in_is_refused_unless_transferred_out_to_that_province() -> N
         valid.accept_transfer(JIANGSU, destination_of(valid), holder(valid), T0)
     certificate = transferred_out()
     zhejiang = destination_of(certificate, ZHEJIANG_ISSUER)
-    with pytest.raises(IllegalTransition, match="TRANSFERRED_OUT to another province$"):
+    with pytest.raises(IllegalTransition, match=r"TRANSFERRED_OUT to another province$"):
         certificate.accept_transfer("330000", zhejiang, holder(certificate), T0)
-    assert valid.collect_events() == [] and certificate.collect_events() == []
+    assert valid.collect_events() == []
+    assert certificate.collect_events() == []
 
 
 def test_a_transfer_in_must_keep_the_type_and_the_holder() -> None:
