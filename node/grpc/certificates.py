@@ -108,6 +108,7 @@ def certificate_message(certificate: Certificate) -> pb.Certificate:
         province=certificate.province,
         version=certificate.version,
         destination_province=certificate.destination_province or "",
+        destination_identifier=certificate.destination_identifier or "",
         signature=unb64(certificate.signature),
         signature_algorithm=certificate.signature_algorithm,
         signing_key_id=certificate.signing_key_id,

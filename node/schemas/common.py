@@ -142,6 +142,7 @@ CERTIFICATE: Schema = {
         "link": NULLABLE_TEXT,
         "successor_identifier": NULLABLE_TEXT,
         "destination_province": NULLABLE_TEXT,
+        "destination_identifier": NULLABLE_TEXT,
         "province": {"type": "string"},
         "signature": {
             "type": "object",

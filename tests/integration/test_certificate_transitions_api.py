@@ -214,6 +214,9 @@ def test_the_origin_learns_of_the_transfer_in_points_to_it_and_cannot_undo(
             )
             e = earlier["assertion"]
             assert (e["destination_province"], e["destination_identifier"]) == (SH, None)
+            status, read, _ = await api.call("GET", path, province=JS)
+            assert (read["status"], read["destination_province"]) == ("TRANSFERRED_OUT", SH)
+            assert read["destination_identifier"] == destination
             status, history, _ = await api.call("GET", f"{path}/history", province=JS)
             accepted = history["entries"][-1]
             assert accepted["event"] == "TransferAccepted"

@@ -242,6 +242,7 @@ class Certificate(_message.Message):
     SIGNATURE_FIELD_NUMBER: _builtins.int
     SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
     SIGNING_KEY_ID_FIELD_NUMBER: _builtins.int
+    DESTINATION_IDENTIFIER_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     status: _certificate_status_pb2.CertificateStatus.ValueType
     type_code: _builtins.str
@@ -274,6 +275,8 @@ class Certificate(_message.Message):
     """The signature's algorithm, e.g. "Ed25519"."""
     signing_key_id: _builtins.str
     """Which of the issuing node's keys signed (see the node's published keys)."""
+    destination_identifier: _builtins.str
+    """Once the destination province transferred a TRANSFERRED_OUT certificate in: its certificate there."""
     def __init__(
         self,
         *,
@@ -304,10 +307,11 @@ class Certificate(_message.Message):
         signature: _builtins.bytes = ...,
         signature_algorithm: _builtins.str = ...,
         signing_key_id: _builtins.str = ...,
+        destination_identifier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_identifier", b"destination_identifier", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
