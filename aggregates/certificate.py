@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from aggregates.certificate_types import certificate_type, holder_kind
 from aggregates.clock import china_date
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import (
@@ -41,6 +42,12 @@ class Status(StrEnum):
     EXPIRED = "EXPIRED"  # 失效
     REVOKED = "REVOKED"  # 吊销
     TRANSFERRED_OUT = "TRANSFERRED_OUT"  # 办理转出
+    # Never recorded: the effective status of a VALID certificate before its valid_from (尚未生效).
+    NOT_YET_VALID = "NOT_YET_VALID"
+
+
+# What events record; NOT_YET_VALID is only ever read (effective_status).
+RECORDED_STATUSES = tuple(status for status in Status if status is not Status.NOT_YET_VALID)
 
 
 class HolderIdType(StrEnum):
@@ -57,9 +64,10 @@ class Link(StrEnum):
     TRANSFERRED_IN = "TRANSFERRED_IN"
 
 
-# The national status codes (证照状态代码) of certificate platforms, one per status; "99" (其他) for a status
-# the list has no code for. The seeds do not list the codes: they follow the order in which GB/T 36903's
-# statuses are listed (有效, 暂扣, 撤销, 注销, 失效, 吊销, 办理转出), to be checked against the national list.
+# The national status codes (证照状态代码) of certificate platforms, one per recorded status;
+# "99" (其他) for a status the list has no code for (NOT_YET_VALID). The seeds do not list the codes:
+# these follow the order in which GB/T 36903's statuses are listed
+# (有效, 暂扣, 撤销, 注销, 失效, 吊销, 办理转出), to be checked against the national list (docs/domain.md).
 NATIONAL_STATUS_CODES: dict[Status, str] = {
     Status.VALID: "01",
     Status.SUSPENDED: "02",
@@ -90,7 +98,7 @@ ANSWER_DETAILS = (
 )
 
 # Which statuses each status operation may start from; anything else is an illegal transition. The status
-# checked is the effective one on the day of the operation (a certificate past valid_to is EXPIRED).
+# checked is the one the certificate acts from on the day of the operation (``_acting_status``).
 TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "suspend": (frozenset({Status.VALID}), Status.SUSPENDED),
     "release": (frozenset({Status.SUSPENDED}), Status.VALID),
@@ -142,6 +150,15 @@ def _province(field: str, value: str) -> str:
         return validate_province(value)
     except InvalidIdentifier as e:
         raise InvalidField(field, f"must be a province-level code such as 310000 ({e.message})") from None
+
+
+def _registered_province(credit_code: str) -> str | None:
+    """The province of the division a credit code carries (characters 3-8, GB 32100); None for a central
+    body (100000) or a division of no province."""
+    try:
+        return province_of(credit_code[2:8])
+    except InvalidIdentifier:
+        return None
 
 
 def _iso_date(field: str, value: str) -> date:
@@ -243,6 +260,9 @@ class CertificateContent(CertificateFields):
         type_code, jurisdiction_code = given["type_code"], given["jurisdiction_code"]
         if not _TYPE_CODE.match(type_code):
             raise InvalidField("type_code", "must be the definer's 18-character credit code + 3 digits")
+        declared = certificate_type(type_code)
+        if declared is None:
+            raise InvalidField("type_code", "names no certificate type of the catalogue")
         try:
             validate_division_code(jurisdiction_code)
         except InvalidIdentifier as e:
@@ -256,8 +276,10 @@ class CertificateContent(CertificateFields):
         start = _iso_date("valid_from", given["valid_from"])
         if given["valid_to"] is not None and _iso_date("valid_to", given["valid_to"]) < start:
             raise InvalidField("valid_to", "must not be before valid_from")
-        if start < issued:
-            raise InvalidField("valid_from", "must not be before issue_date")
+        if start < issued and not declared.starts_before_issue:
+            raise InvalidField("valid_from", "must not be before issue_date for this certificate type")
+        if given["valid_to"] is None and not declared.open_ended:
+            raise InvalidField("valid_to", "this certificate type's validity ends: give valid_to")
         validate_digest("file_digest", given["file_digest"])
         if previous_identifier is not None:
             try:
@@ -265,12 +287,19 @@ class CertificateContent(CertificateFields):
             except InvalidIdentifier as e:
                 raise InvalidField("previous_identifier", f"{e.part}: {e.message}") from None
         texts = {name: _text(name, given[name], limit) for name, limit in _TEXT_LIMITS.items()}
+        # the catalogue's name and definer of the type, never another's (GB/T 36902)
+        for name, declared_value in (("type_name", declared.name), ("definer", declared.definer)):
+            if texts[name] != declared_value:
+                raise InvalidField(name, f"must be the catalogue's {declared_value} for this type code")
+        holder_id = validate_holder_id(given["holder_id_type"], given["holder_id"])
+        if holder_kind(given["holder_id_type"]) not in declared.holder_kinds:
+            raise InvalidField("holder_id_type", "this certificate type is not issued to that kind of holder")
         return cls(
             **{
                 **given,
                 **texts,
                 "identifier": str(identifier),
-                "holder_id": validate_holder_id(given["holder_id_type"], given["holder_id"]),
+                "holder_id": holder_id,
                 "previous_identifier": previous_identifier,
                 "link": link.value if link else None,
             }
@@ -358,12 +387,27 @@ class Certificate(Aggregate):
         signing_key_id: str,
         actor: Actor,
         at: datetime,
+        listed_issuers: frozenset[str] = frozenset(),
     ) -> Certificate:
+        """``listed_issuers``: the credit codes of bodies registered elsewhere (a central body, division
+        100000) that the node's configuration lets issue through this province (``extra_issuers``)."""
         province = _province("province", actor.province)
         if province_of(content.jurisdiction_code) != province:
             raise InvalidField(
                 "jurisdiction_code", f"must lie in the issuing province {province}: a node issues its own"
             )
+        if (
+            content.issuer_code not in listed_issuers
+            and _registered_province(content.issuer_code) != province
+        ):
+            # the identifier names the issuer, so verifiers would ask another province's node (GB/T 36904)
+            raise InvalidField(
+                "issuer_code",
+                f"must be registered in the issuing province {province} (its credit code's division) or be "
+                "listed in this node's extra_issuers",
+            )
+        if date.fromisoformat(content.issue_date) > china_date(at):
+            raise InvalidField("issue_date", "must not be in the future")
         if not signature:
             raise InvalidField("signature", "an issued certificate must be signed")
         return cls._create(
@@ -417,9 +461,10 @@ class Certificate(Aggregate):
             allowed_from, to = TRANSITIONS[operation]
         except KeyError:
             raise InvalidField("operation", f"must be one of {', '.join(TRANSITIONS)}") from None
-        current = self.effective_status(china_date(at))
-        if current not in allowed_from:
-            raise IllegalTransition(self.identifier, operation, current.value)
+        status = self._acting_status(at)
+        # recording that a certificate lapsed by date is what "expire" is for
+        if status not in allowed_from and not (operation == "expire" and self.status in allowed_from):
+            raise IllegalTransition(self.identifier, operation, status.value)
         if operation == "undo_transfer_out" and self.destination_identifier is not None:
             state = f"TRANSFERRED_OUT and transferred in as {self.destination_identifier}"
             raise IllegalTransition(self.identifier, operation, state)
@@ -447,8 +492,9 @@ class Certificate(Aggregate):
         operation = _SUPERSEDING_OPERATION[link]
         if self.successor_identifier is not None:
             raise IllegalTransition(self.identifier, operation, f"superseded by {self.successor_identifier}")
-        if self.status not in SUPERSEDABLE[link]:
-            raise IllegalTransition(self.identifier, operation, self.status.value)
+        status = self._acting_status(at)
+        if status not in SUPERSEDABLE[link]:
+            raise IllegalTransition(self.identifier, operation, status.value)
         self._superseded(
             successor_identifier=successor_identifier,
             link=link.value,
@@ -530,17 +576,26 @@ class Certificate(Aggregate):
         self.use_count += 1
 
     def effective_status(self, on: date) -> Status:
-        """The status a verifier should see on a day: a valid certificate past ``valid_to`` has lapsed.
+        """The status every reader sees on a day: a VALID certificate is NOT_YET_VALID before ``valid_from``
+        and EXPIRED after ``valid_to`` (行政许可法 第70条: a licence lapses when its term ends, recorded or
+        not); any other recorded status is itself.
 
         ``on`` is a date in China (``aggregates.clock.china_date``): validity ends at midnight CST, not UTC.
         """
-        if (
-            self.status is Status.VALID
-            and self.content.valid_to
-            and date.fromisoformat(self.content.valid_to) < on
-        ):
+        if self.status is not Status.VALID:
+            return self.status
+        if date.fromisoformat(self.content.valid_from) > on:
+            return Status.NOT_YET_VALID
+        if self.content.valid_to and date.fromisoformat(self.content.valid_to) < on:
             return Status.EXPIRED
-        return self.status
+        return Status.VALID
+
+    def _acting_status(self, at: datetime) -> Status:
+        """The status a transition starts from at ``at``: a lapse by date counts (a lapsed certificate
+        cannot be suspended or transferred out); one not yet in force is acted on as recorded (it can be
+        annulled)."""
+        status = self.effective_status(china_date(at))
+        return self.status if status is Status.NOT_YET_VALID else status
 
     @event(StatusChanged)
     def _status_changed(

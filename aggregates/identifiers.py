@@ -224,9 +224,14 @@ class CertificateIdentifier:
         return f"{self.type_code}{self.issuer_code}{self.serial}{self.version:03d}"
 
     @property
-    def issuing_province(self) -> str:
-        """The province of the issuing authority: its credit code carries its division (GB 32100 §4.3)."""
-        return province_of(self.issuer_code[2:8])
+    def issuing_province(self) -> str | None:
+        """The province of the issuing authority: its credit code carries its division (GB 32100 §4.3).
+        None for a central body (division 100000), which issues through a province the identifier does not
+        name."""
+        division = self.issuer_code[2:8]
+        if division == NATIONAL_DIVISION or division[:2] not in PROVINCE_CODES:
+            return None
+        return province_of(division)
 
     @classmethod
     def parse(cls, value: str) -> Self:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.applicant import Applicant
 from aggregates.case import Case
+from aggregates.certificate import Status
 from aggregates.erasure import Erasure
 from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -164,6 +166,9 @@ class Inbox:
         self._mapper: Mapper[UUID] = Mapper(transcoder=app.mapper.transcoder)  # the wire has no cipher
         self._on_recorded = on_recorded or (lambda recordings: None)
         self._clock = clock
+        # One peer's batches and an operator's retry of its held streams, one at a time: a retry releasing a
+        # stream while a batch judges the same stream against what is held would hold its next event again.
+        self._peer_locks: dict[str, threading.Lock] = {}
         self.quarantine = QuarantineStore(
             app.factory.datastore,  # type: ignore[attr-defined]
             app.data_keys.keyring,  # type: ignore[attr-defined]  # held events are sealed with the master key
@@ -191,7 +196,14 @@ class Inbox:
         self._positions[peer] = max(in_memory, self._stored_position(peer))
         return self._positions[peer]
 
+    def _lock(self, peer: str) -> threading.Lock:
+        return self._peer_locks.setdefault(peer, threading.Lock())  # setdefault: one lock, whoever asks first
+
     def apply(self, peer: str, batch: pb.PullEventsResponse) -> Applied:
+        with self._lock(peer):
+            return self._apply(peer, batch)
+
+    def _apply(self, peer: str, batch: pb.PullEventsResponse) -> Applied:
         position = self.position(peer)
         outcome = Applied(position=position)
         if batch.next_position <= position:
@@ -232,6 +244,10 @@ class Inbox:
         """Apply the peer's held events again (of these streams, or all), in the order of the peer's log,
         through the same checks; those that apply (or are held here already) leave the quarantine, the others
         stay with the new reason. The position does not move: these events lie behind it."""
+        with self._lock(peer):
+            return self._retry(peer, stream_ids)
+
+    def _retry(self, peer: str, stream_ids: Sequence[str] | None) -> Retried:
         held = self.quarantine.held(peer, stream_ids)
         outcome = Retried()
         if not held:
@@ -535,10 +551,14 @@ class Inbox:
             identifier = CertificateIdentifier.parse(notice.identifier)
         except InvalidIdentifier:
             raise BatchRejected(peer, "a certificate notice with an invalid identifier") from None
-        if identifier.issuing_province != peer:
+        # a central body's certificate (issuer division 100000) names no province: the peer issued it
+        # through its own (its extra_issuers), and only the peer announces it
+        if identifier.issuing_province not in (peer, None):
             raise BatchRejected(peer, "a certificate notice for a certificate another province issued")
         status = STATUS_OF_PROTO.get(notice.status)
-        if status is None:  # protobuf keeps a number its enum does not know; UNSPECIFIED names nothing
+        # protobuf keeps a number its enum does not know; UNSPECIFIED names nothing; NOT_YET_VALID is read
+        # at an instant, never recorded, so never announced
+        if status is None or status is Status.NOT_YET_VALID:
             raise BatchRejected(peer, "a certificate notice with an unknown status")
         key = str(identifier)
         certificate = changed.get(key) or self._foreign(key, peer)

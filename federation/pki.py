@@ -42,6 +42,9 @@ class Member:
     tls_ca_pem: str
     certificate_sha256: str
     signing_public_key_pem: str
+    # Keys the province signed with before (certificates, credentials, status lists): what they signed still
+    # verifies while the manifest lists them here. Optional in the document: older manifests list none.
+    retired_signing_public_keys_pem: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,10 +210,17 @@ def parse_manifest(signed: dict[str, Any], public_key: Ed25519PublicKey) -> Mani
             issued_at=datetime.fromisoformat(document["issued_at"]),
             valid_from=datetime.fromisoformat(document["valid_from"]),
             valid_until=datetime.fromisoformat(document["valid_until"]),
-            members=tuple(Member(**member) for member in document["members"]),
+            members=tuple(_member(member) for member in document["members"]),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ManifestError(f"the manifest is malformed: {e}") from None
+
+
+def _member(document: dict[str, Any]) -> Member:
+    retired = document.get("retired_signing_public_keys_pem", [])
+    if not isinstance(retired, list) or not all(isinstance(pem, str) for pem in retired):
+        raise TypeError("retired_signing_public_keys_pem must be a list of PEM texts")
+    return Member(**{**document, "retired_signing_public_keys_pem": tuple(retired)})
 
 
 def load_manifest(path: Path, public_key_path: Path) -> Manifest:

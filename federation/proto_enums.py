@@ -24,6 +24,7 @@ CERTIFICATE_STATUS: dict[Status, common_pb.CertificateStatus.ValueType] = {
     Status.EXPIRED: common_pb.CERTIFICATE_STATUS_EXPIRED,
     Status.REVOKED: common_pb.CERTIFICATE_STATUS_REVOKED,
     Status.TRANSFERRED_OUT: common_pb.CERTIFICATE_STATUS_TRANSFERRED_OUT,
+    Status.NOT_YET_VALID: common_pb.CERTIFICATE_STATUS_NOT_YET_VALID,
 }
 STATUS_OF_PROTO = {number: status for status, number in CERTIFICATE_STATUS.items()}
 

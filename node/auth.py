@@ -30,6 +30,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # reads everything, changes nothing
     ADMIN = "admin"  # operates the node
     PLATFORM = "platform"  # an applicant-facing platform (一网通办 app): files online, supplies, rates
+    VERIFIER = "verifier"  # a registered verifier's kit (police handheld, hotel desk): syncs, uploads checks
 
 
 # Who may read a certificate's full record (it holds the holder's personal data).

@@ -47,6 +47,7 @@ from node.usecases.erasure import ErasureService
 from node.usecases.forwarded_commands import command_handler
 from node.usecases.notices import NoticeIssuer
 from node.usecases.transparency import TransparencyService
+from node.usecases.verifiers import VerifierService
 from node.usecases.witnessing import AlertRecorder, WitnessingService
 from node.workers.deadline_timer import DeadlineTimer
 from node.workers.reliance_watcher import RelianceWatcher
@@ -58,6 +59,7 @@ from projections.log_alerts import LogAlerts
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
 from projections.transparency_log import TransparencyLog
+from projections.verifier_registry import VerifierRegistry
 
 log = structlog.get_logger("tongban.bootstrap")
 
@@ -104,10 +106,12 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         public_keys=[signer.public_key(), *retired],
         province=settings.province,
         clock=clock,
+        extra_issuers=settings.listed_issuers,
         origins=clients,
     )
     catalogue = CatalogueService(app, clock)
     erasure = ErasureService(app, settings.province, clock)
+    verifiers = VerifierService(app, clock)
     cases = CaseService(
         app,
         catalogue=catalogue,
@@ -134,6 +138,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         RecognitionRegistry(),
         ServiceStatistics(case_calendar),
         LogAlerts(),
+        VerifierRegistry(),
     )
     crash = partial(crash_points.reached, "projection")
     projections = {
@@ -178,13 +183,14 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         bundles=bundles,
         timers=timers,
         erasure=erasure,
+        verifiers=verifiers,
         tokens=tokens,
         metrics=metrics,
         views=views,
         projections=projections,
         log_signal=log_signal,
         transparency=transparency,
-        workers=_workers(settings, app, timers, log_signal, federation, metrics),
+        workers=_workers(settings, app, timers, log_signal, federation, metrics, clock),
     )
 
 
@@ -195,11 +201,12 @@ def _workers(
     log_signal: LogSignal,
     federation: FederationSetup | None,
     metrics: NodeMetrics,
+    clock: Clock,
 ) -> Workers:
     postgres = bool(settings.postgres_url)
     return Workers(
         timer=DeadlineTimer(app, timers, settings.timer_batch_events),
-        reliance=RelianceWatcher(app, timers, settings.reliance_batch_events),
+        reliance=RelianceWatcher(app, timers, settings.reliance_batch_events, clock),
         pullers=_pullers(settings, federation, metrics),
         lease=(
             WorkerLease(settings.postgres_url, settings.eventsourcing_env()["POSTGRES_SCHEMA"])

@@ -23,6 +23,7 @@ from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 from node.usecases.erasure import ErasureService
 from node.usecases.transparency import TransparencyService
+from node.usecases.verifiers import VerifierService
 from node.workers.deadline_timer import DeadlineTimer
 from node.workers.reliance_watcher import RelianceWatcher
 from projections.follower import ProjectionFollower
@@ -51,6 +52,7 @@ class Services:
     bundles: BundleService
     timers: CaseTimers  # what time and revoked certificates record on the open cases written here
     erasure: ErasureService  # forgetting a person: crypto-shredding of their data keys
+    verifiers: VerifierService  # the verifiers this province registers (亮证)
     tokens: TokenVerifier
     metrics: NodeMetrics
     views: ViewStore

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from aggregates.identifiers import InvalidIdentifier, validate_province
+from aggregates.identifiers import InvalidIdentifier, validate_credit_code, validate_province
 from node import crash_points
 
 PROVINCES = {"310000": "上海", "320000": "江苏", "330000": "浙江", "340000": "安徽"}
@@ -113,10 +113,19 @@ class Settings:
     # Calls one peer province may have in flight on the federation port (streams included); excess calls are
     # refused with RESOURCE_EXHAUSTED.
     federation_peer_concurrency: int = 32
+    # Credit codes (统一社会信用代码) of issuers registered outside this province that issue certificates
+    # through this node, e.g. a central body (division 100000): "11100000000013338W,...". Any other issuer
+    # must be registered in this province (docs/domain.md, "Issuing rules and effective status").
+    extra_issuers: str = ""
 
     @property
     def store(self) -> str:
         return "postgres" if self.postgres_url else "sqlite"
+
+    @property
+    def listed_issuers(self) -> frozenset[str]:
+        """``extra_issuers`` as a set of credit codes."""
+        return frozenset(code.strip() for code in self.extra_issuers.split(",") if code.strip())
 
     @property
     def peer_endpoint_overrides(self) -> dict[str, str]:
@@ -294,6 +303,7 @@ def _check(settings: Settings) -> None:
             raise SettingsError(
                 f"peer_endpoints: {item!r} is not province=host:port (e.g. 320000=127.0.0.1:50052)"
             )
+    _check_extra_issuers(settings)
     if settings.time_origin:
         try:
             origin = datetime.fromisoformat(settings.time_origin)
@@ -327,6 +337,16 @@ def _check(settings: Settings) -> None:
         _check_postgres_url(settings.postgres_url)
     if settings.postgres_schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", settings.postgres_schema):
         raise SettingsError("postgres_schema must be a lower-case SQL identifier")
+
+
+def _check_extra_issuers(settings: Settings) -> None:
+    for code in settings.listed_issuers:
+        try:
+            validate_credit_code(code)
+        except InvalidIdentifier as e:
+            raise SettingsError(
+                f"extra_issuers: {code!r} is not a unified social credit code ({e.message})"
+            ) from None
 
 
 def _check_batches(settings: Settings) -> None:

@@ -9,7 +9,6 @@ changes.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from credentials.jose import key_id_for
 from federation.pki import ed25519_verifies
 
 ED25519 = "Ed25519"
@@ -91,11 +91,6 @@ def _verify_ed25519(pem: str, payload: bytes, signature: bytes) -> bool:
 
 def _load_ed25519(key: PublicKeyTypes) -> tuple[str, str] | None:
     return (ED25519, key_id_for(key)) if isinstance(key, Ed25519PublicKey) else None
-
-
-def key_id_for(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 class Ed25519Signer:

@@ -156,13 +156,17 @@ class Federation:
         return str(case["case_id"])
 
     async def issue_id_card(self, province: str, seed: str) -> Applicant:
-        """An ID card certificate issued by ``province``; its holder becomes an applicant."""
+        """An ID card certificate issued by ``province``; its holder becomes an applicant.
+
+        The same seed gives the same card, under one Idempotency-Key: a retry (the node was down) gets the
+        card the first try issued, never a second issue of its number (which the node refuses)."""
         body = next(
             b
             for b in sample_certificates(province, 14, today=self.today, seed=seed)
             if b["type_code"] == ID_CARD_TYPE
         )
-        created = await self.post(province, "/v1/certificates", Role.ISSUER, body, 201)
+        key = "issue-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+        created = await self.post(province, "/v1/certificates", Role.ISSUER, body, 201, idempotency_key=key)
         return Applicant(body["holder_name"], body["holder_id"], created["identifier"])
 
 

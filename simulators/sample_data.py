@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from aggregates.certificate_types import CERTIFICATE_TYPES
 from aggregates.identifiers import citizen_id_check_char, credit_code_check_char
 
 
@@ -27,18 +28,17 @@ def citizen_id(division: str, birth: str, sequence: int) -> str:
 
 
 SAMPLE_CATALOGUE = Path(__file__).resolve().parent / "data" / "sample_catalogue.json"
-# Certificate types the sample certificates are drawn from (type codes as in the sample catalogue),
+# Certificate types the sample certificates are drawn from (declared in aggregates/certificate_types.py),
 # with their validity in years (None: no expiry).
 _VALIDITY_YEARS = {"机动车驾驶证": 6, "居住证": 1, "结婚证": None, "居民身份证": 20}
 
 
 def certificate_types() -> list[tuple[str, str, str, int | None]]:
-    """(type name, definer, type code, validity years) of the sample catalogue's types used here."""
-    document = json.loads(SAMPLE_CATALOGUE.read_text(encoding="utf-8"))
+    """(type name, definer, type code, validity years) of the declared types used here."""
     return [
-        (t["name"], t["definer"], t["code"], _VALIDITY_YEARS[t["name"]])
-        for t in document["certificate_types"]
-        if t["name"] in _VALIDITY_YEARS
+        (t.name, t.definer, t.code, _VALIDITY_YEARS[t.name])
+        for t in CERTIFICATE_TYPES
+        if t.name in _VALIDITY_YEARS
     ]
 
 

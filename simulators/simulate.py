@@ -101,8 +101,9 @@ class Simulation:
     async def run(self) -> dict[str, Any]:
         if self.scenario.running is not None and self.scenario.issuer_key is not None:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+                today = nodes_today(self.scenario.start_date)
                 report = await self._drive(
-                    Federation(session, self.scenario.running, self.scenario.issuer_key, nodes_today(None))
+                    Federation(session, self.scenario.running, self.scenario.issuer_key, today)
                 )
             write(report, self.scenario.report_dir)
             return report

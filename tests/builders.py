@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,18 +22,34 @@ ACTOR = Actor("310000", "OFFICE01", "op-001")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+# One 证照编号 per type and issuer: each body built gets a number of its own, so tests may issue a sample
+# again (a fixed ``number`` override tests the refusal).
+_NUMBERS = itertools.count(1)
+
+
+def _numbered(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "number": f"{body['number']}-{next(_NUMBERS)}"}
+
+
 def issue_body(n: int = 0, **overrides: Any) -> dict[str, Any]:
     """A valid POST /v1/certificates body (holder data is synthetic)."""
-    return {**sample_certificates("310000", n + 1, seed=7, today=TEST_DATE)[n], **overrides}
+    return {**_numbered(sample_certificates("310000", n + 1, seed=7, today=TEST_DATE)[n]), **overrides}
 
 
 def issue_fields(
-    n: int = 0, issued_on: date | None = None, province: str = "310000", **overrides: Any
+    n: int = 0,
+    issued_on: date | None = None,
+    province: str = "310000",
+    *,
+    fresh_number: bool = True,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """The keyword arguments of ``CertificateService.issue`` for the sample certificate ``n`` of ``province``.
     With ``issued_on`` its dates are fixed (issued that day, valid as long as the sample's), not relative to
     today: tests on an injected clock use it."""
     body = sample_certificates(province, n + 1, seed=7, today=TEST_DATE)[n]
+    if fresh_number:
+        body = _numbered(body)
     if issued_on is not None:
         lasts = (
             date.fromisoformat(body["valid_to"]) - date.fromisoformat(body["valid_from"])
@@ -47,8 +64,19 @@ def issue_fields(
     return {"service_item_code": None, **body, **overrides}
 
 
+# A day before the ``node`` fixture's clock (2025-09-24 in China): issued then, a certificate is in force.
+NODE_ISSUED_ON = date(2025, 9, 1)
+
+
+def node_issue_body(n: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid POST /v1/certificates body (and ``CertificateService.issue`` keywords) issued before the
+    ``node`` fixture's clock: on it, the certificate is in force."""
+    return issue_fields(n, NODE_ISSUED_ON, **overrides)
+
+
 def content(serial: str = "2430599", **overrides: Any) -> CertificateContent:
-    fields = {"service_item_code": None, **issue_body(), **overrides}
+    """The sample certificate 0, issued on T0's day (so ``issued()`` at T0 issues it that day)."""
+    fields = issue_fields(0, issued_on=T0.date(), fresh_number=False, **overrides)
     return CertificateContent.create(serial=serial, **fields)
 
 

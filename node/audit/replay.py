@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
 
+from aggregates.clock import china_date
 from aggregates.errors import InvalidField
 from node.presentation.cases import case_json_as_of, timeline_entry_json
 from node.presentation.certificates import certificate_json, history_entry_json
@@ -46,7 +47,7 @@ def replay_certificate(services: Services, identifier: str, as_of: datetime) -> 
     history = services.certificates.history(identifier)
     return {
         "as_of": as_of.isoformat(),
-        "certificate": certificate_json(certificate),
+        "certificate": certificate_json(certificate, china_date(as_of)),
         "chain": [history_entry_json(e) for e in history if e.at <= as_of],
     }
 

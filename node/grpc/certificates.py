@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import grpc
@@ -93,17 +93,19 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
         self, request: pb.GetCertificateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetCertificateResponse:
         _principal(self._services, context).require(*CERTIFICATE_READERS, province=self._services.province)
-        certificate = await asyncio.to_thread(self._services.certificates.certificate, request.identifier)
-        return pb.GetCertificateResponse(certificate=certificate_message(certificate))
+        registry = self._services.certificates
+        certificate = await asyncio.to_thread(registry.certificate, request.identifier)
+        return pb.GetCertificateResponse(certificate=certificate_message(certificate, registry.today()))
 
 
-def certificate_message(certificate: Certificate) -> pb.Certificate:
+def certificate_message(certificate: Certificate, on: date) -> pb.Certificate:
     """Every declared field under the proto field of its name (tests/unit/test_certificate_declaration.py
-    holds the message to the declaration); proto3 has no null, so an absent value is the empty string."""
+    holds the message to the declaration); proto3 has no null, so an absent value is the empty string.
+    ``status`` is the effective status on ``on``, a date in China."""
     declared = {name: "" if value is None else value for name, value in asdict(certificate.content).items()}
     return pb.Certificate(
         **declared,
-        status=CERTIFICATE_STATUS[certificate.status],
+        status=CERTIFICATE_STATUS[certificate.effective_status(on)],
         successor_identifier=certificate.successor_identifier or "",
         province=certificate.province,
         version=certificate.version,

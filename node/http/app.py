@@ -16,9 +16,11 @@ from node.http import (
     erasures,
     holder_uses,
     operations,
+    quarantine,
     recognition,
     statistics,
     transparency,
+    verifiers,
 )
 from node.http.endpoint import Endpoint
 from node.http.keys import PROTECTED, RATE_LIMITS, SERVICES
@@ -37,6 +39,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 ENDPOINTS: list[Endpoint] = [
     *operations.ENDPOINTS,
+    *quarantine.ENDPOINTS,
     Endpoint(
         "GET", "/openapi.json", openapi, "This OpenAPI 3.1 document", {"type": "object"}, tag="operations"
     ),
@@ -51,6 +54,7 @@ ENDPOINTS: list[Endpoint] = [
     *statistics.ENDPOINTS,
     *transparency.ENDPOINTS,
     *erasures.ENDPOINTS,
+    *verifiers.ENDPOINTS,
 ]
 
 

@@ -55,7 +55,9 @@ async def issue(request: web.Request) -> web.Response:
         registry.issue, principal.actor, idempotency=idempotency, **_content_fields(body)
     )
     return web.json_response(
-        certificate_json(certificate), status=201, headers={"Location": f"{PREFIX}/{certificate.identifier}"}
+        certificate_json(certificate, registry.today()),
+        status=201,
+        headers={"Location": f"{PREFIX}/{certificate.identifier}"},
     )
 
 
@@ -65,7 +67,9 @@ async def transfer_in(request: web.Request) -> web.Response:
     registry = request.app[SERVICES].certificates
     certificate = await asyncio.to_thread(registry.transfer_in, principal.actor, **_content_fields(body))
     return web.json_response(
-        certificate_json(certificate), status=201, headers={"Location": f"{PREFIX}/{certificate.identifier}"}
+        certificate_json(certificate, registry.today()),
+        status=201,
+        headers={"Location": f"{PREFIX}/{certificate.identifier}"},
     )
 
 
@@ -73,7 +77,7 @@ async def read(request: web.Request) -> web.Response:
     authenticate(request).require(*CERTIFICATE_READERS, province=request.app[SERVICES].province)
     registry = request.app[SERVICES].certificates
     certificate = await asyncio.to_thread(registry.certificate, request.match_info["identifier"])
-    return web.json_response(certificate_json(certificate))
+    return web.json_response(certificate_json(certificate, registry.today()))
 
 
 async def history(request: web.Request) -> web.Response:
@@ -94,7 +98,9 @@ def _reissue(link: Link, schema: schemas.Schema) -> Handler:
             registry.reissue, request.match_info["identifier"], link, principal.actor, **body
         )
         return web.json_response(
-            certificate_json(successor), status=201, headers={"Location": f"{PREFIX}/{successor.identifier}"}
+            certificate_json(successor, registry.today()),
+            status=201,
+            headers={"Location": f"{PREFIX}/{successor.identifier}"},
         )
 
     return handler
@@ -110,7 +116,7 @@ def _status_operation(operation: str) -> Handler:
         certificate = await asyncio.to_thread(
             registry.change_status, request.match_info["identifier"], operation, principal.actor, **body
         )
-        return web.json_response(certificate_json(certificate))
+        return web.json_response(certificate_json(certificate, registry.today()))
 
     return handler
 
@@ -139,7 +145,8 @@ async def holder_certificates(request: web.Request) -> web.Response:
     certificates = await asyncio.to_thread(
         registry.holder_certificates, body["holder_id_type"], body["holder_id"]
     )
-    return web.json_response({"items": [certificate_json(c) for c in certificates]})
+    today = registry.today()
+    return web.json_response({"items": [certificate_json(c, today) for c in certificates]})
 
 
 async def keys(request: web.Request) -> web.Response:

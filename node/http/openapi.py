@@ -9,6 +9,7 @@ from typing import Any
 from node.http import board, case_view, recognition, statistics, transparency
 from node.http.endpoint import Endpoint
 from node.schemas import common as schemas
+from node.schemas import verifiers as verifier_schemas
 
 _STATUS_TEXT = {
     400: "Malformed JSON: not UTF-8, not JSON, a key repeated in one object, or a lone surrogate escape",
@@ -44,6 +45,7 @@ PATH_PARAMETERS: dict[str, schemas.Schema] = {
     "code": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
     "part_code": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"},
     "notice_no": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,127}$"},
+    "verifier_id": verifier_schemas.VERIFIER_ID,
 }
 
 # Query parameters, by method and path template.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from aggregates.certificate import DECLARED_FIELDS, Certificate
@@ -13,11 +14,19 @@ from node.usecases.certificates import HistoryEntry, SignedAssertion
 HOLDER_PREFIX = "holder_"
 
 
-def certificate_json(certificate: Certificate) -> dict[str, Any]:
+def certificate_json(certificate: Certificate, on: date) -> dict[str, Any]:
     """Every declared field (``aggregates.certificate.CertificateFields``) under its own name and in its
-    order, the holder's grouped; the status right after the identifier; then what the node recorded."""
+    order, the holder's grouped; the status right after the identifier; then what the node recorded.
+
+    ``status`` is the effective status on ``on`` (a date in China): a reader never sees VALID for a
+    certificate that has lapsed by date or is not yet in force. ``recorded_status`` is what its events
+    recorded."""
     content = certificate.content
-    document: dict[str, Any] = {"identifier": content.identifier, "status": certificate.status.value}
+    document: dict[str, Any] = {
+        "identifier": content.identifier,
+        "status": certificate.effective_status(on).value,
+        "recorded_status": certificate.status.value,
+    }
     holder: dict[str, Any] = {}
     for name in DECLARED_FIELDS:
         value = getattr(content, name)

@@ -127,6 +127,7 @@ CERTIFICATE: Schema = {
         **{k: {"type": "string"} for k in _REQUIRED_CONTENT if not k.startswith("holder")},
         "identifier": {"type": "string"},
         "status": STATUS,
+        "recorded_status": STATUS,
         "valid_to": NULLABLE_TEXT,
         "service_item_code": NULLABLE_TEXT,
         "holder": {

@@ -388,6 +388,12 @@ class CaseService:
             raise InvalidField("certificate_identifier", f"{e.part}: {e.message}") from None
         if self._peers is None:
             raise InvalidField("certificate_identifier", "not issued here, and this node has no federation")
+        issuing_province = parsed.issuing_province
+        if issuing_province is None:
+            raise InvalidField(
+                "certificate_identifier",
+                "not issued here, and a central body's identifier names no province to verify it at",
+            )
         if not consent_reference:
             raise InvalidField(
                 "consent_reference", "another province's certificate is verified only with consent"
@@ -396,7 +402,7 @@ class CaseService:
         answer = None
         try:
             answer = self._peers.verify(
-                parsed.issuing_province,
+                issuing_province,
                 str(parsed),
                 case.case_no,
                 purpose or f"办理 {case.item.name}",
@@ -422,7 +428,7 @@ class CaseService:
 
         def decide(target: Case, at: datetime) -> None:
             target.decide_recognition(
-                material_code, str(parsed), parsed.issuing_province, verification, refusal, recogniser, at
+                material_code, str(parsed), issuing_province, verification, refusal, recogniser, at
             )
             if refusal is None:
                 target.attach_material(

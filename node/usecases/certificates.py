@@ -7,7 +7,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from aggregates.certificate import (
 from aggregates.certificate import (
     holder_digest as certificate_holder_digest,
 )
+from aggregates.certificate_number import CertificateNumber
 from aggregates.clock import china_date
 from aggregates.erasure import ERASED
 from aggregates.errors import InvalidField
@@ -97,14 +98,18 @@ class CertificateService:
         public_keys: list[PublicKey],
         province: str,
         clock: Clock = utc_now,
+        extra_issuers: frozenset[str] = frozenset(),
         origins: TransferOrigins | None = None,
     ) -> None:
+        """``extra_issuers``: credit codes of bodies registered outside the province (central bodies) that
+        issue through this node (the ``extra_issuers`` setting)."""
         self._app = app
         self._origins = origins
         self._signer = signer
         self._public_keys = {key.key_id: key for key in public_keys}
         self.province = province
         self._clock = clock
+        self._extra_issuers = extra_issuers
         self._holder_locks = tuple(threading.Lock() for _ in range(64))
 
     # Commands
@@ -129,8 +134,9 @@ class CertificateService:
                     raise AlreadyExists(f"certificate {content.identifier} was already issued")
                 continue
             certificate = self._signed(content, actor)
+            number = self._number(content, certificate.created_on)
             recorded = [idempotency.record(content.identifier, certificate.created_on)] if idempotency else []
-            if self._save_with_holder(certificate, *recorded):
+            if self._save_with_holder(certificate, number, *recorded):
                 return certificate
         raise AlreadyExists("could not record the certificate: concurrent writes; retry")
 
@@ -151,7 +157,7 @@ class CertificateService:
             now = self._clock()
             old.supersede(content.identifier, link, actor=actor, at=now)
             successor = self._signed(content, actor, now)
-            if self._save_with_holder(successor, old):
+            if self._save_with_holder(successor, old, self._number(content, now, predecessor=identifier)):
                 return successor
         raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
@@ -179,6 +185,11 @@ class CertificateService:
                 "previous_identifier",
                 "a transfer-in is checked at the origin province: this node has no federation",
             )
+        if origin is None:
+            # a central body issues through a province that its identifier does not name
+            raise InvalidField(
+                "previous_identifier", "issued by a central body: the identifier names no origin province"
+            )
         content = CertificateContent.create(
             serial=serial or _transfer_serial(previous_identifier),
             previous_identifier=previous_identifier,
@@ -187,14 +198,16 @@ class CertificateService:
         )
         if self._exists(content.identifier):
             raise AlreadyExists(f"certificate {content.identifier} was already issued")
-        certificate = self._signed(content, actor)  # every local check before the origin records anything
+        # every local check (the issuing rules, the 证照编号) before the origin records anything
+        certificate = self._signed(content, actor)
+        number = self._number(content, certificate.created_on)
         self._origins.accept_transfer(
             origin,
             previous_identifier,
             content.identifier,
             certificate_holder_digest(content.holder_id_type, content.holder_id),
         )
-        if not self._save_with_holder(certificate):
+        if not self._save_with_holder(certificate, number):
             raise AlreadyExists(f"certificate {content.identifier} was issued concurrently")
         return certificate
 
@@ -245,6 +258,10 @@ class CertificateService:
         raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
     # Queries
+
+    def today(self) -> date:
+        """The date in China now, on the node's clock: the day every reader's effective status is read on."""
+        return china_date(self._clock())
 
     def certificate(self, identifier: str) -> Certificate:
         identifier = canonical_identifier(identifier)
@@ -447,7 +464,26 @@ class CertificateService:
             signing_key_id=self._signer.key_id,
             actor=actor,
             at=at or self._clock(),
+            listed_issuers=self._extra_issuers,
         )
+
+    def _number(
+        self, content: CertificateContent, at: datetime, predecessor: str | None = None
+    ) -> CertificateNumber:
+        """The claim on the certificate's 证照编号, to save with it: a new one, or the predecessor's passed on
+        to its renewal or change. A number another certificate of the type and issuer holds is a conflict.
+        (Certificates issued before numbers were claimed hold none: their numbers are not guarded.)"""
+        number_id = CertificateNumber.id_for(content.type_code, content.issuer_code, content.number)
+        try:
+            claim: CertificateNumber = self._app.repository.get(number_id)
+        except AggregateNotFoundError:
+            return CertificateNumber.claim(
+                content.type_code, content.issuer_code, content.number, content.identifier, at
+            )
+        if claim.identifier != predecessor:
+            raise AlreadyExists("a certificate of this type and issuer already has that number (证照编号)")
+        claim.pass_on(claim.identifier, content.identifier, at)
+        return claim
 
     def _signature_valid(self, certificate: Certificate) -> bool:
         key = self._public_keys.get(certificate.signing_key_id)

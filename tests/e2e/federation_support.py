@@ -21,8 +21,10 @@ def running_cluster(
     tmp_path_factory: pytest.TempPathFactory,
     provinces: tuple[str, ...],
     extra_env: dict[str, str] | None = None,
+    before_start: Callable[[FederatedCluster], None] | None = None,
 ) -> Iterator[FederatedCluster]:
-    """``request.param`` names the store; the nodes stop, and their schemas go, afterwards."""
+    """``request.param`` names the store; the nodes stop, and their schemas go, afterwards. ``before_start``
+    writes into the prepared nodes' stores before they start (e.g. data an older version wrote)."""
     store_env: dict[str, dict[str, str]] = {}
     url = ""
     if request.param == "postgres":
@@ -39,8 +41,10 @@ def running_cluster(
         {**clock, **(extra_env or {})},
     )
     cluster.prepare()
-    cluster.start()
     try:
+        if before_start is not None:
+            before_start(cluster)
+        cluster.start()
         yield cluster
     finally:
         cluster.stop()

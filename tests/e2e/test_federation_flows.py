@@ -474,9 +474,8 @@ def test_a_transfer_in_is_checked_and_recorded_at_the_origin_which_then_cannot_u
         origin = await fed.post(JS, "/v1/certificates", Role.ISSUER, body, expect=201)
         identifier = origin["identifier"]
         shanghai = sample_certificates(SH, 1, seed="e2e-transfer", today=TEST_DATE)[0]
-        same = {
-            key: body[key] for key in ("type_code", "type_name", "holder_name", "holder_id_type", "holder_id")
-        }
+        kept = ("type_code", "type_name", "definer", "holder_name", "holder_id_type", "holder_id")
+        same = {key: body[key] for key in (*kept, "issue_date", "valid_from", "valid_to")}
         transfer = {**shanghai, **same, "previous_identifier": identifier}
         with pytest.raises(DemoError, match="it is VALID") as refused:
             await fed.post(SH, "/v1/certificates/transfer-in", Role.ISSUER, transfer, expect=201)

@@ -16,7 +16,7 @@ from node.audit.replay import replay_case, replay_certificate, replay_log
 from node.auth import Role
 from node.cli import main as cli
 from node.services import Services
-from tests.builders import REST_REVIEW_CALLS, FakeClock, issue_body
+from tests.builders import REST_REVIEW_CALLS, FakeClock, node_issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
@@ -33,7 +33,7 @@ def scenario(
     subjects: list[str] = []
 
     async def steps(api: Api, _app: web.Application) -> None:
-        status, certificate, _ = await api.call("POST", "/v1/certificates", body=issue_body(0))
+        status, certificate, _ = await api.call("POST", "/v1/certificates", body=node_issue_body(0))
         assert status == 201, certificate
         identifier = certificate["identifier"]
         status, case, _ = await api.call(

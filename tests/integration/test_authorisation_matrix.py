@@ -138,6 +138,14 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/erasures"): rule({D}),
     # reading the calendar files again: an operator's act
     ("POST", "/v1/admin/calendar/reload"): rule({D}),
+    # the federation quarantine: what peers' feeds hold back, and an operator's retry
+    ("GET", "/v1/admin/federation/quarantine"): rule({D}),
+    ("POST", "/v1/admin/federation/quarantine/retry"): rule({D}),
+    # verifiers (亮证): an admin here registers its own; wallets' platforms and kits of any province read them
+    ("POST", "/v1/verifiers"): rule({D}),
+    ("POST", "/v1/verifiers/{verifier_id}/change"): rule({D}),
+    ("POST", "/v1/verifiers/{verifier_id}/withdraw"): rule({D}),
+    ("GET", "/v1/verifiers"): rule({Role.VERIFIER, P, D, A}, {Role.VERIFIER, P, D, A}),
 }
 
 
@@ -191,6 +199,7 @@ def _path(template: str, seeded: Seeded) -> str:
         "code": "RS-0001",
         "part_code": "P1",
         "notice_no": "NO-SUCH-1",
+        "verifier_id": f"{SH}.no-such-desk",
     }
     path = re.sub(r"{(\w+)}", lambda m: values[m[1]], template)
     query = {"/as-of": "?at=2025-09-24T10:00:00%2B08:00", "/inclusion": "?leaf_index=0&tree_size=1"}

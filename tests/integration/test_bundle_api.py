@@ -19,14 +19,18 @@ from aggregates.errors import IllegalTransition
 from aggregates.responsibility import Actor
 from node.auth import Role
 from node.services import Services
-from tests.builders import REFUSAL, REST_REVIEW_CALLS, FakeClock, issue_body
+from tests.builders import REFUSAL, REST_REVIEW_CALLS, FakeClock, node_issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
 SH, JS, ZJ, AH = "310000", "320000", "330000", "340000"
 ID_CARD = "types:11100000000013338W001"
 # The applicant holds the ID card certificate the tests issue (a certificate must be the applicant's own)
-APPLICANT = {"name": issue_body(0)["holder_name"], "id_type": "111", "id_number": issue_body(0)["holder_id"]}
+APPLICANT = {
+    "name": node_issue_body(0)["holder_name"],
+    "id_type": "111",
+    "id_number": node_issue_body(0)["holder_id"],
+}
 
 
 def events(services: Services) -> int:
@@ -35,7 +39,7 @@ def events(services: Services) -> int:
 
 def id_card(node: Services) -> str:
     """A 居民身份证 electronic certificate of the applicant, issued by this node."""
-    body = {"service_item_code": None, **issue_body(0)}
+    body = {"service_item_code": None, **node_issue_body(0)}
     return node.certificates.issue(Actor(SH, "SH-ZZ", "issuer-1"), **body).identifier
 
 

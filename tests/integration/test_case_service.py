@@ -46,7 +46,7 @@ from tests.builders import (
     REFUSAL,
     SUPPLEMENT_TIMEOUT_DECISION,
     FakeClock,
-    issue_body,
+    node_issue_body,
     review_calls,
 )
 
@@ -55,7 +55,11 @@ SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
 JS_HANDLER = Actor("320000", "JS-GA-01", "h-001")
 ZJ_HANDLER = Actor("330000", "ZJ-GA-01", "h-002")
 # The applicant is the holder of the ID card certificate the tests issue (a certificate must be their own).
-APPLICANT = {"name": issue_body(0)["holder_name"], "id_type": "111", "id_number": issue_body(0)["holder_id"]}
+APPLICANT = {
+    "name": node_issue_body(0)["holder_name"],
+    "id_type": "111",
+    "id_number": node_issue_body(0)["holder_id"],
+}
 
 
 def deadlines(node: Services, case: Case) -> tuple[DeadlineState, DeadlineState]:
@@ -75,7 +79,7 @@ def approve(node: Services, case_id: str, handler: Actor) -> None:
 
 def id_card(node: Services) -> str:
     """A 居民身份证 electronic certificate issued by this node: it replaces the ID card material."""
-    body = {"service_item_code": None, **issue_body(0)}
+    body = {"service_item_code": None, **node_issue_body(0)}
     assert body["type_name"] == "居民身份证"
     return node.certificates.issue(SH_WINDOW, **body).identifier
 
@@ -177,7 +181,7 @@ def test_the_certificate_verification_is_kept_with_the_material(node: Services, 
     )
     assert verification["signature"]
     assert verification["key_id"]
-    marriage = {"service_item_code": None, **issue_body(3)}
+    marriage = {"service_item_code": None, **node_issue_body(3)}
     assert marriage["type_name"] == "结婚证"
     revoked = node.certificates.issue(SH_WINDOW, **marriage).identifier
     node.certificates.change_status(revoked, "revoke", SH_WINDOW, reason="撤销婚姻登记")
@@ -462,7 +466,7 @@ def test_a_certificate_of_someone_else_is_not_accepted_as_the_applicants(
 ) -> None:
     clock.set_china_time("2025-09-26")  # received the day it is accepted: 第32条 counts from the receipt
     case_id = proxy_case(node, clock)
-    other = {"service_item_code": None, **issue_body(4)}  # another 居民身份证, of another person
+    other = {"service_item_code": None, **node_issue_body(4)}  # another 居民身份证, of another person
     assert other["type_name"] == "居民身份证"
     assert other["holder_id"] != APPLICANT["id_number"]
     identifier = node.certificates.issue(SH_WINDOW, **other).identifier
@@ -493,9 +497,8 @@ def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock
         )
     # the certificate was issued (one event pair) but no item case got the material
     assert all(node.cases.case(str(c.id)).materials == {} for c in filed)
-    assert (
-        node.app.recorder.max_notification_id() == (before or 0) + 3
-    )  # Issued + holder index Opened + Added
+    # Issued + its number Claimed + holder index Opened + Added
+    assert node.app.recorder.max_notification_id() == (before or 0) + 4
 
 
 def test_filing_sees_a_new_item_version_at_once_here_and_within_its_window_from_elsewhere(

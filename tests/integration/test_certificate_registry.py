@@ -192,7 +192,9 @@ def test_holder_list_is_consistent_under_concurrent_issues(services: Services) -
     registry = services.certificates
     body = {"service_item_code": None, **issue_body()}
     with ThreadPoolExecutor(max_workers=5) as pool:
-        identifiers = list(pool.map(lambda _: registry.issue(ACTOR, **body).identifier, range(10)))
+        identifiers = list(
+            pool.map(lambda n: registry.issue(ACTOR, **{**body, "number": f"N-{n}"}).identifier, range(10))
+        )
     listed = [c.identifier for c in registry.holder_certificates("111", body["holder_id"])]
     assert sorted(listed) == sorted(identifiers)
     assert len(set(listed)) == 10

@@ -25,7 +25,7 @@ from node.audit.verify import verify
 from node.auth import Role
 from node.services import Services
 from projections.certificate_uses import UsesQuery, uses_of
-from tests.builders import FakeClock, issue_body
+from tests.builders import FakeClock, node_issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.people import Person, people
@@ -83,7 +83,7 @@ def record(node: Services, persons: list[Person], clock: FakeClock) -> dict[str,
     """Each person: a certificate issued here, and a case filed here with them as its applicant."""
     held = {}
     for n, person in enumerate(persons):
-        body = {**issue_body(n % 4), **person.holder(), "service_item_code": None}
+        body = {**node_issue_body(n % 4), **person.holder(), "service_item_code": None}
         certificate = node.certificates.issue(ISSUER, **body)
         case = node.cases.submit(
             WINDOW, item_province=JS, item_code="GA-0003", mode="PROXY", applicant=person.applicant()

@@ -15,7 +15,7 @@ from federation.inbox import Inbox
 from federation.outbox import Outbox
 from node.services import Services
 from node.usecases.case_commands import ATTACH_MATERIAL, FORWARD, RECEIVE
-from tests.builders import issue_body
+from tests.builders import node_issue_body
 from tests.integration.test_federation_inbox import JS, SH, ZJ, jiangsu  # noqa: F401 - the fixture
 from tests.people import Person, people
 
@@ -45,7 +45,7 @@ def test_a_peer_destroys_its_copy_on_the_notice_and_keeps_its_own_data(
     forgotten, kept = people(2)
     cases = {p.id_number: forwarded(node, p) for p in (forgotten, kept)}
     # Jiangsu's own certificate for the same person: Jiangsu's data, not Shanghai's copy
-    body = {**issue_body(0), **forgotten.holder(), "service_item_code": None, "jurisdiction_code": JS}
+    body = {**node_issue_body(0, province=JS), **forgotten.holder()}
     own = jiangsu.certificates.issue(JS_ISSUER, **body).identifier
     outbox, inbox = (
         Outbox(node.app, SH),
@@ -82,7 +82,7 @@ def test_forgetting_at_the_peer_erases_its_own_data_and_every_copy(
 ) -> None:
     [person] = people(1)
     case_id = forwarded(node, person)
-    body = {**issue_body(0), **person.holder(), "service_item_code": None, "jurisdiction_code": JS}
+    body = {**node_issue_body(0, province=JS), **person.holder()}
     own = jiangsu.certificates.issue(JS_ISSUER, **body).identifier
     Inbox(jiangsu.app, JS, jiangsu.cases.now, personal_data=jiangsu.erasure).apply(
         SH, Outbox(node.app, SH).batch(JS, 0, 500)

@@ -19,6 +19,8 @@ from tongban.common.v1 import certificate_status_pb2 as common_pb
 from tongban.federation.v1 import federation_pb2 as pb
 
 from aggregates.case import Case, Limit, deadline_inputs
+from aggregates.foreign_certificate import ForeignCertificate
+from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
 from federation.errors import BatchRejected
 from federation.inbox import Applied, Inbox, stream_key
@@ -33,8 +35,8 @@ from node.settings import Settings
 from node.signing import Ed25519Signer, load_public_key, unb64
 from node.store.master_key import MasterKeyring
 from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, EXTEND, FORWARD, RECEIVE, REFUSE
-from simulators.sample_data import sample_catalogue
-from tests.builders import EXTENSION_APPROVAL, REFUSAL, FakeClock, issue_body
+from simulators.sample_data import credit_code, sample_catalogue
+from tests.builders import EXTENSION_APPROVAL, REFUSAL, FakeClock, node_issue_body
 from tests.conftest import drop_schema
 
 SH, JS, ZJ = "310000", "320000", "330000"
@@ -119,6 +121,7 @@ def tampered(batch: pb.PullEventsResponse, index: int, **changes: object) -> pb.
         "next beyond head",
         "unknown certificate status",
         "unspecified certificate status",
+        "never-recorded certificate status",
         "certificate of another province",
     ],
 )
@@ -149,6 +152,10 @@ def test_a_refused_event_holds_back_its_stream_and_a_bad_batch_applies_nothing(
         batch.certificate_notices.add(
             position=1, identifier=issued_identifier(node), status=common_pb.CERTIFICATE_STATUS_UNSPECIFIED
         )
+    elif breakage == "never-recorded certificate status":  # read at an instant, never announced
+        batch.certificate_notices.add(
+            position=1, identifier=issued_identifier(node), status=common_pb.CERTIFICATE_STATUS_NOT_YET_VALID
+        )
     elif breakage == "certificate of another province":
         batch.certificate_notices.add(
             position=1, identifier=issued_identifier(node), status=common_pb.CERTIFICATE_STATUS_REVOKED
@@ -165,7 +172,23 @@ def test_a_refused_event_holds_back_its_stream_and_a_bad_batch_applies_nothing(
 
 
 def issued_identifier(node: Services) -> str:
-    return str(node.certificates.issue(WINDOW, **issue_body(), service_item_code=None).identifier)
+    return str(node.certificates.issue(WINDOW, **node_issue_body()).identifier)
+
+
+def test_a_notice_of_a_central_bodys_certificate_is_applied_from_the_node_that_issued_it(
+    node: Services, jiangsu: Services
+) -> None:
+    """A central body (division 100000) issues through a province (its extra_issuers): the identifier names
+    no province, and the peer's inbox records the announcing node's notice instead of raising."""
+    ministry = credit_code("100000", 5)
+    identifier = str(CertificateIdentifier.build("11100000000013338W032", ministry, "88", 1))
+    batch = Outbox(node.app, SH).batch(JS, 0, 500)
+    batch.certificate_notices.add(
+        position=1, identifier=identifier, status=common_pb.CERTIFICATE_STATUS_SUSPENDED
+    )
+    Inbox(jiangsu.app, JS, jiangsu.cases.now).apply(SH, batch)
+    foreign: ForeignCertificate = jiangsu.app.repository.get(ForeignCertificate.id_for(identifier))
+    assert (foreign.issuing_province, foreign.status) == (SH, "SUSPENDED")
 
 
 class Redelivery(RuleBasedStateMachine):
@@ -328,7 +351,7 @@ def test_a_held_version_that_differs_is_a_divergence_not_a_skip(node: Services, 
 
 def test_notices_count_towards_the_batch_limit(node: Services) -> None:
     for n in range(3):
-        identifier = str(node.certificates.issue(WINDOW, **issue_body(n), service_item_code=None).identifier)
+        identifier = str(node.certificates.issue(WINDOW, **node_issue_body(n)).identifier)
         node.certificates.change_status(identifier, "suspend", WINDOW, reason="test")
     batch = Outbox(node.app, SH).batch(JS, 0, 2)
     assert len(batch.certificate_notices) == 2

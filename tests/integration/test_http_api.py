@@ -238,7 +238,8 @@ def test_operations_endpoints_and_metrics(services: Services, keys: Keys) -> Non
         async with api.session.get(api.base + "/metrics") as response:
             text = await response.text()
         assert 'tongban_http_requests_total{method="POST",route="/v1/certificates",status="201"} 1.0' in text
-        assert "tongban_events_appended_total 3.0" in text  # Issued, and the holder index Opened + Added
+        # Issued, its number Claimed, and the holder index Opened + Added
+        assert "tongban_events_appended_total 4.0" in text
         assert issue_body()["holder_id"] not in text
 
     run(services, keys, scenario)

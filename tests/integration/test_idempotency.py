@@ -8,11 +8,15 @@ from aiohttp import web
 
 from node.auth import Role
 from node.services import Services
-from tests.builders import FakeClock, issue_body
+from tests.builders import FakeClock, node_issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
-APPLICANT = {"name": issue_body(0)["holder_name"], "id_type": "111", "id_number": issue_body(0)["holder_id"]}
+APPLICANT = {
+    "name": node_issue_body(0)["holder_name"],
+    "id_type": "111",
+    "id_number": node_issue_body(0)["holder_id"],
+}
 CASE = {"item_province": "320000", "item_code": "GA-0003", "mode": "PROXY", "applicant": APPLICANT}
 
 
@@ -23,19 +27,20 @@ def events(services: Services) -> int:
 def test_a_retried_issue_returns_the_first_certificate(node: Services, keys: Keys) -> None:
     async def scenario(api: Api, _app: web.Application) -> None:
         key = {"Idempotency-Key": "issue-2026-0001"}
-        status, first, _ = await api.call("POST", "/v1/certificates", body=issue_body(), headers=key)
+        body = node_issue_body()
+        status, first, _ = await api.call("POST", "/v1/certificates", body=body, headers=key)
         assert status == 201
         after_first = events(node)
-        status, again, _ = await api.call("POST", "/v1/certificates", body=issue_body(), headers=key)
+        status, again, _ = await api.call("POST", "/v1/certificates", body=body, headers=key)
         assert (status, again["identifier"]) == (201, first["identifier"])
         assert events(node) == after_first  # nothing more was written
-        status, problem, _ = await api.call("POST", "/v1/certificates", body=issue_body(1), headers=key)
+        status, problem, _ = await api.call("POST", "/v1/certificates", body=node_issue_body(1), headers=key)
         assert (status, problem["type"].rsplit("/", 1)[1]) == (422, "idempotency-key-reused")
         status, problem, _ = await api.call(
-            "POST", "/v1/certificates", body=issue_body(), headers={"Idempotency-Key": "short"}
+            "POST", "/v1/certificates", body=node_issue_body(), headers={"Idempotency-Key": "short"}
         )
         assert (status, problem["type"].rsplit("/", 1)[1]) == (400, "invalid-idempotency-key")
-        status, other, _ = await api.call("POST", "/v1/certificates", body=issue_body())
+        status, other, _ = await api.call("POST", "/v1/certificates", body=node_issue_body())
         assert other["identifier"] != first["identifier"]  # without a key, each request creates
         assert events(node) > after_first
 

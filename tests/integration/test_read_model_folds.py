@@ -21,7 +21,7 @@ from node.usecases.case_commands import ATTACH_MATERIAL, REFUSE
 from projections.certificate_uses import CertificateUses, UsesQuery, uses_of
 from projections.recognition_registry import RecognitionRegistry, registry
 from simulators.sample_data import credit_code
-from tests.builders import REFUSAL, FakeClock, issue_body
+from tests.builders import REFUSAL, FakeClock, node_issue_body
 from tests.integration.test_case_board import ID_CARD, SH_HANDLER, SH_PLATFORM
 from tests.integration.test_case_service import APPLICANT, SH_WINDOW, id_card
 
@@ -38,7 +38,7 @@ def test_the_use_log_equals_a_plain_fold_of_the_certificates_events(
     """Certificates of two holders, verified by peers for cases, some suspended meanwhile: each holder's use
     log must be exactly the ``Used`` events of that holder's certificates."""
     identifiers = [
-        node.certificates.issue(SH_WINDOW, **{"service_item_code": None, **issue_body(n)}).identifier
+        node.certificates.issue(SH_WINDOW, **{"service_item_code": None, **node_issue_body(n)}).identifier
         for n in data.draw(st.lists(st.integers(0, 1), min_size=1, max_size=3))
     ]
     for _ in range(data.draw(st.integers(0, 10))):

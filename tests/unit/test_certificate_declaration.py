@@ -22,7 +22,7 @@ from aggregates.certificate import (
 from node.grpc.certificates import certificate_message
 from node.presentation.certificates import HOLDER_PREFIX, certificate_json
 from node.schemas.common import CERTIFICATE, ISSUE_REQUEST, NULLABLE_TEXT
-from tests.builders import issued
+from tests.builders import T0, issued
 
 # Stored Issued events carry exactly these fields, in this order, in every store written so far: a schema for
 # ever. A new field needs an upcaster for the events stored without it; a rename or a move breaks old stores.
@@ -100,7 +100,7 @@ def _at(document: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 def test_the_json_carries_every_declared_field_and_its_schema_types_it() -> None:
     certificate = issued(service_item_code=None)
-    document = certificate_json(certificate)
+    document = certificate_json(certificate, T0.date())
     schema = CERTIFICATE["properties"]
     for name in DECLARED_FIELDS:
         place = _json_place(name)
@@ -123,7 +123,7 @@ def test_the_proto_message_carries_every_declared_field_as_text() -> None:
         assert fields[name].type == FieldDescriptor.TYPE_STRING, name
         assert not fields[name].is_repeated, name
     certificate = issued(service_item_code=None, valid_to=None)
-    message = certificate_message(certificate)
+    message = certificate_message(certificate, T0.date())
     for name in DECLARED_FIELDS:
         assert getattr(message, name) == (getattr(certificate.content, name) or ""), name
 

@@ -41,15 +41,49 @@ def test_aggregates_import_only_the_standard_library_eventsourcing_domain_and_th
 
 # Each top-level package and the packages of ours it may import: data flows one way, from the domain up to the
 # node, and the tools (simulators, benchmarks, tests) sit above it. No two packages import each other.
-OURS = ("aggregates", "infra", "projections", "federation", "node", "simulators", "benchmarks", "tests")
+OURS = (
+    "aggregates",
+    "infra",
+    "credentials",
+    "wallet",
+    "verifier",
+    "projections",
+    "federation",
+    "node",
+    "simulators",
+    "benchmarks",
+    "tests",
+)
 MAY_IMPORT: dict[str, set[str]] = {
     "aggregates": set(),  # the pure domain (checked more strictly above)
     "infra": set(),  # the Merkle tree and the view store, below both federation and projections
+    "credentials": set(),  # SD-JWT, status lists, offline checks: for the node, wallets and verifiers alike
     "projections": {"aggregates", "infra"},
     "federation": {"aggregates", "infra"},
-    "node": {"aggregates", "infra", "projections", "federation"},
-    "simulators": {"aggregates", "infra", "projections", "federation", "node"},
-    "benchmarks": {"aggregates", "infra", "projections", "federation", "node", "simulators"},
+    "wallet": {"credentials"},  # the holder's device: formats only
+    "verifier": {"credentials", "federation"},  # the offline kit: formats and the manifest, never the node
+    "node": {"aggregates", "infra", "credentials", "projections", "federation"},
+    "simulators": {
+        "aggregates",
+        "infra",
+        "credentials",
+        "wallet",
+        "verifier",
+        "projections",
+        "federation",
+        "node",
+    },
+    "benchmarks": {
+        "aggregates",
+        "infra",
+        "credentials",
+        "wallet",
+        "verifier",
+        "projections",
+        "federation",
+        "node",
+        "simulators",
+    },
     "tests": set(OURS) - {"tests"},
 }
 
@@ -79,6 +113,7 @@ def test_no_two_packages_import_each_other() -> None:
         ("infra", {"aiohttp", "grpc", "tongban"}),
         ("projections", {"aiohttp", "grpc"}),
         ("federation", {"aiohttp"}),
+        ("credentials", {"aiohttp", "grpc", "psycopg", "eventsourcing", "tongban"}),
     ],
 )
 def test_lower_layers_use_no_transport_they_do_not_serve(package: str, forbidden: set[str]) -> None:

@@ -43,7 +43,7 @@ def file_proxy(cases: CaseService) -> str:
 def forwarded_proxy(node: Services) -> str:
     """The PROXY case with its required materials, received and forwarded to Jiangsu."""
     case_id = file_proxy(node.cases)
-    card = node.certificates.issue(SH_WINDOW, **ID_CARD).identifier
+    card = node.certificates.issue(SH_WINDOW, **issue_fields(0, ISSUED_ON)).identifier
     node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M01", file_digest=DIGEST)
     node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card)
     node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M04", file_digest=DIGEST)
@@ -145,14 +145,14 @@ def test_unknown_and_malformed_case_ids(node: Services) -> None:
     with pytest.raises(InvalidField) as refused:
         node.cases.run(cc.RECEIVE, "not-a-uuid", SH_WINDOW)
     assert refused.value.field == "case_id"
-    certificate = node.certificates.issue(SH_WINDOW, **ID_CARD)
+    certificate = node.certificates.issue(SH_WINDOW, **issue_fields(0, ISSUED_ON))
     with pytest.raises(NotFound):  # an id of another kind of aggregate is no case
         node.cases.case(str(certificate.id))
 
 
 def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node: Services) -> None:
     case_id = file_proxy(node.cases)
-    card = node.certificates.issue(SH_WINDOW, **ID_CARD).identifier
+    card = node.certificates.issue(SH_WINDOW, **issue_fields(0, ISSUED_ON)).identifier
     node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card)
     attached = next(e for e in node.cases.timeline(case_id) if e.event == "MaterialAttached")
     verification = attached.detail["verification"]
@@ -174,7 +174,7 @@ def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node:
         node.cases.run(
             cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card
         )
-    assert events(node) == before + 3 + 1  # the other certificate's three events and the revocation only
+    assert events(node) == before + 4 + 1  # the other certificate's four events and the revocation only
 
 
 def test_another_provinces_certificate_needs_a_federation(node: Services, jiangsu: Services) -> None:

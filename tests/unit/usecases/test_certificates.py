@@ -49,7 +49,7 @@ def test_issue_records_the_certificate_and_its_holder_index_signed_by_the_node(
         fields["holder_id"],
     )
     assert stored.created_on == clock.now
-    assert events(node) == before + 3  # Issued, the holder index opened and added to
+    assert events(node) == before + 4  # Issued, its number claimed, the holder index opened and added to
     index: HolderCertificates = node.app.repository.get(HolderCertificates.id_for("111", fields["holder_id"]))
     assert index.identifiers == [certificate.identifier]
     [key] = node.certificates.public_keys()

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*tongban/common/v1/certificate_status.proto\x12\x11tongban.common.v1*\xa2\x02\n\x11\x43\x65rtificateStatus\x12\"\n\x1e\x43\x45RTIFICATE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43\x45RTIFICATE_STATUS_VALID\x10\x01\x12 \n\x1c\x43\x45RTIFICATE_STATUS_SUSPENDED\x10\x02\x12\x1f\n\x1b\x43\x45RTIFICATE_STATUS_ANNULLED\x10\x03\x12 \n\x1c\x43\x45RTIFICATE_STATUS_CANCELLED\x10\x04\x12\x1e\n\x1a\x43\x45RTIFICATE_STATUS_EXPIRED\x10\x05\x12\x1e\n\x1a\x43\x45RTIFICATE_STATUS_REVOKED\x10\x06\x12&\n\"CERTIFICATE_STATUS_TRANSFERRED_OUT\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*tongban/common/v1/certificate_status.proto\x12\x11tongban.common.v1*\xc8\x02\n\x11\x43\x65rtificateStatus\x12\"\n\x1e\x43\x45RTIFICATE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43\x45RTIFICATE_STATUS_VALID\x10\x01\x12 \n\x1c\x43\x45RTIFICATE_STATUS_SUSPENDED\x10\x02\x12\x1f\n\x1b\x43\x45RTIFICATE_STATUS_ANNULLED\x10\x03\x12 \n\x1c\x43\x45RTIFICATE_STATUS_CANCELLED\x10\x04\x12\x1e\n\x1a\x43\x45RTIFICATE_STATUS_EXPIRED\x10\x05\x12\x1e\n\x1a\x43\x45RTIFICATE_STATUS_REVOKED\x10\x06\x12&\n\"CERTIFICATE_STATUS_TRANSFERRED_OUT\x10\x07\x12$\n CERTIFICATE_STATUS_NOT_YET_VALID\x10\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,5 +32,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tongban.common.v1.certifica
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CERTIFICATESTATUS']._serialized_start=66
-  _globals['_CERTIFICATESTATUS']._serialized_end=356
+  _globals['_CERTIFICATESTATUS']._serialized_end=394
 # @@protoc_insertion_point(module_scope)

@@ -39,6 +39,8 @@ class _CertificateStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Cer
     """吊销"""
     CERTIFICATE_STATUS_TRANSFERRED_OUT: _CertificateStatus.ValueType  # 7
     """办理转出"""
+    CERTIFICATE_STATUS_NOT_YET_VALID: _CertificateStatus.ValueType  # 8
+    """Never recorded: a valid certificate whose validity has not begun (尚未生效), as read at an instant."""
 
 class CertificateStatus(_CertificateStatus, metaclass=_CertificateStatusEnumTypeWrapper):
     """CertificateStatus is the status of an electronic certificate, as GB/T 36903 names it. The same numbers as
@@ -61,4 +63,6 @@ CERTIFICATE_STATUS_REVOKED: CertificateStatus.ValueType  # 6
 """吊销"""
 CERTIFICATE_STATUS_TRANSFERRED_OUT: CertificateStatus.ValueType  # 7
 """办理转出"""
+CERTIFICATE_STATUS_NOT_YET_VALID: CertificateStatus.ValueType  # 8
+"""Never recorded: a valid certificate whose validity has not begun (尚未生效), as read at an instant."""
 Global___CertificateStatus: _TypeAlias = CertificateStatus  # noqa: Y015

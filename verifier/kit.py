@@ -1,0 +1,202 @@
+"""What the kit does: take a sync from its node, make a signed request, check a presentation offline and
+record the check.
+
+A sync is checked before it replaces anything: the manifest must be signed by the federation's manifest key
+(the kit's trust anchor, given when it was set up) and not older than the one held; each province's status
+list must be signed by a key that manifest lists for that province. A sync that fails keeps the last good one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from credentials import qr
+from credentials.check import Result, Verdict, check
+from credentials.jose import Invalid, key_id_for, public_key_of, unverified_header
+from credentials.policy import ScenarioPolicy
+from credentials.requests import VerifierRequest
+from credentials.status_list import StatusListToken
+from federation.pki import Manifest, ManifestError, node_name, parse_manifest
+from verifier.store import KitStore
+
+
+class SyncRefused(Exception):
+    """A sync that does not check; the kit keeps what it had. The message says why, in our words."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registered verifier (a police unit's handheld, a hotel desk), as its node replicates it."""
+
+    verifier_id: str
+    organisation: str
+    province: str
+    scenarios: frozenset[str]
+    jwk: dict[str, str]
+
+    @classmethod
+    def from_json(cls, document: Any) -> Registration:
+        try:
+            registration = cls(
+                str(document["verifier_id"]),
+                str(document["organisation"]),
+                str(document["province"]),
+                frozenset(str(s) for s in document["scenarios"]),
+                {k: str(v) for k, v in document["jwk"].items()},
+            )
+            public_key_of(registration.jwk)
+        except (KeyError, TypeError, AttributeError, Invalid):
+            raise SyncRefused("a verifier registration is malformed") from None
+        return registration
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verifier_id": self.verifier_id,
+            "organisation": self.organisation,
+            "province": self.province,
+            "scenarios": sorted(self.scenarios),
+            "jwk": self.jwk,
+        }
+
+
+def trusted_keys(manifest: Manifest) -> dict[tuple[str, str], Ed25519PublicKey]:
+    """(the node's name as ``iss``, key id) -> key, for every member's current and retired signing keys."""
+    keys: dict[tuple[str, str], Ed25519PublicKey] = {}
+    for member in manifest.members:
+        for pem in (member.signing_public_key_pem, *member.retired_signing_public_keys_pem):
+            key = serialization.load_pem_public_key(pem.encode())
+            if isinstance(key, Ed25519PublicKey):
+                keys[(node_name(member.province), key_id_for(key))] = key
+    return keys
+
+
+class VerifierKit:
+    def __init__(self, store: KitStore, verifier_id: str, manifest_key: Ed25519PublicKey) -> None:
+        self._store = store
+        self.verifier_id = verifier_id
+        self._manifest_key = manifest_key
+
+    # What a sync brings
+
+    def apply_sync(self, bundle: dict[str, Any], now: int) -> dict[str, int]:
+        """Check a bundle from the node and keep it; raises :class:`SyncRefused` and keeps the last one."""
+        try:
+            manifest = parse_manifest(bundle["manifest"], self._manifest_key)
+        except (KeyError, TypeError, ManifestError):
+            raise SyncRefused("the manifest is missing or not signed by the federation") from None
+        held = self._manifest()
+        if held is not None and manifest.serial < held.serial:
+            raise SyncRefused("the manifest is older than the one the kit holds")
+        keys = trusted_keys(manifest)
+        lists = {}
+        for province, token in dict(bundle.get("status_lists", {})).items():
+            lists[str(province)] = self._checked_list(str(province), token, keys)
+        try:
+            policies = [ScenarioPolicy.from_json(p).to_json() for p in bundle["policies"]]
+        except (KeyError, TypeError, Invalid):
+            raise SyncRefused("the scenario policies are malformed") from None
+        verifiers = [Registration.from_json(v).to_json() for v in bundle.get("verifiers", [])]
+        self._store.put(
+            {
+                "manifest": bundle["manifest"],
+                "status_lists": {p: t.token for p, t in lists.items()},
+                "policies": policies,
+                "verifiers": verifiers,
+                "synced_at": now,
+            }
+        )
+        return {"status_lists": len(lists), "policies": len(policies), "verifiers": len(verifiers)}
+
+    def _checked_list(
+        self, province: str, token: Any, keys: dict[tuple[str, str], Ed25519PublicKey]
+    ) -> StatusListToken:
+        try:
+            kid = str(unverified_header(str(token)).get("kid", ""))
+            key = keys.get((node_name(province), kid))
+            if key is None:
+                raise SyncRefused(f"the status list of {province} is signed by a key not in the manifest")
+            return StatusListToken.verify(str(token), key)
+        except Invalid:
+            raise SyncRefused(f"the status list of {province} does not check") from None
+
+    def _manifest(self) -> Manifest | None:
+        held = self._store.get("manifest")
+        return None if held is None else parse_manifest(held, self._manifest_key)
+
+    def policies(self) -> dict[str, ScenarioPolicy]:
+        return {p["code"]: ScenarioPolicy.from_json(p) for p in self._store.get("policies") or []}
+
+    def registration(self) -> Registration | None:
+        return next(
+            (
+                Registration.from_json(v)
+                for v in self._store.get("verifiers") or []
+                if v["verifier_id"] == self.verifier_id
+            ),
+            None,
+        )
+
+    # A check at the desk
+
+    def request(self, scenario: str, type_code: str, claims: tuple[str, ...], now: int) -> VerifierRequest:
+        """A fresh request, within this verifier's registered scenarios and the scenario's policy."""
+        registration = self.registration()
+        if registration is None or scenario not in registration.scenarios:
+            raise Invalid("SCENARIO_NOT_REGISTERED")
+        policy = self.policies().get(scenario)
+        if policy is None or not policy.allows(type_code, claims):
+            raise Invalid("CLAIMS_NOT_ALLOWED")
+        return VerifierRequest.new(self.verifier_id, scenario, type_code, claims, now)
+
+    def check(self, shown: str | bytes, request: VerifierRequest, now: int) -> Result:
+        """The verdict on what the holder showed (text, or the compact form), recorded for the issuer."""
+        policy = self.policies().get(request.scenario)
+        if policy is None:
+            raise Invalid("UNKNOWN_SCENARIO")
+        try:
+            text = qr.expand(shown) if isinstance(shown, bytes) else shown
+        except Invalid as unreadable:
+            result = Result(Verdict.REFUSE, unreadable.code)
+        else:
+            manifest = self._manifest()
+            keys = trusted_keys(manifest) if manifest is not None else {}
+            result = check(
+                text,
+                request,
+                issuer_key=lambda iss, kid: keys.get((iss, kid)),
+                status_lists={t.uri: t for t in self._status_lists(keys)},
+                policy=policy,
+                seen_nonce=lambda nonce: self._store.seen(nonce, now),
+                now=now,
+            )
+        record_id = str(uuid.uuid4())
+        self._store.record(
+            record_id,
+            {
+                "record_id": record_id,
+                "verifier_id": self.verifier_id,
+                "scenario": request.scenario,
+                "at": datetime.fromtimestamp(now, UTC).isoformat(),
+                "verdict": result.verdict.value,
+                "reason": result.reason,
+                "issuer": result.issuer,
+                "credential_id": result.credential_id,
+            },
+        )
+        return result
+
+    def _status_lists(self, keys: dict[tuple[str, str], Ed25519PublicKey]) -> list[StatusListToken]:
+        stored = self._store.get("status_lists") or {}
+        return [self._checked_list(province, token, keys) for province, token in stored.items()]
+
+    def pending_records(self) -> list[dict[str, Any]]:
+        return self._store.pending()
+
+    def uploaded(self, record_ids: list[str]) -> None:
+        self._store.uploaded(record_ids)

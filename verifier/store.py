@@ -1,0 +1,97 @@
+"""The kit's directory: one SQLite file for what it synced, the nonces it saw and its check records, and the
+verifier's private key beside it (mode 600)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from credentials.jose import DeviceKey
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS synced (name TEXT PRIMARY KEY, document TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS records "
+    "(id TEXT PRIMARY KEY, record TEXT NOT NULL, uploaded INTEGER NOT NULL)",
+)
+KEY_FILE, DATABASE = "verifier.key", "kit.sqlite"
+
+
+class KitStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._path = directory / DATABASE
+        with self._connection() as db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self._path)) as db, db:  # one transaction per use
+            yield db
+
+    def key(self) -> DeviceKey:
+        key = serialization.load_pem_private_key((self.directory / KEY_FILE).read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the kit's key is not an Ed25519 private key")
+        return DeviceKey(key)
+
+    @staticmethod
+    def create_key(directory: Path) -> DeviceKey:
+        path = directory / KEY_FILE
+        if path.exists():
+            raise FileExistsError("this directory already holds a verifier key")
+        key = DeviceKey.generate()
+        pem = key.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(pem)
+        return key
+
+    def put(self, documents: dict[str, Any]) -> None:
+        """Replace synced documents together: a sync is all or nothing."""
+        with self._connection() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO synced (name, document) VALUES (?, ?)",
+                [(name, json.dumps(doc, ensure_ascii=False)) for name, doc in documents.items()],
+            )
+
+    def get(self, name: str) -> Any:
+        with self._connection() as db:
+            row = db.execute("SELECT document FROM synced WHERE name = ?", (name,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def seen(self, nonce: str, at: int) -> bool:
+        """Whether ``nonce`` was seen before; remembers it either way."""
+        with self._connection() as db:
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)", (nonce, at)
+            ).rowcount
+        return inserted == 0
+
+    def record(self, record_id: str, record: dict[str, Any]) -> None:
+        with self._connection() as db:
+            db.execute(
+                "INSERT INTO records (id, record, uploaded) VALUES (?, ?, 0)",
+                (record_id, json.dumps(record, ensure_ascii=False)),
+            )
+
+    def pending(self, limit: int = 500) -> list[dict[str, Any]]:
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT record FROM records WHERE uploaded = 0 ORDER BY rowid LIMIT ?", (limit,)
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def uploaded(self, record_ids: list[str]) -> None:
+        with self._connection() as db:
+            db.executemany("UPDATE records SET uploaded = 1 WHERE id = ?", [(i,) for i in record_ids])
