@@ -64,11 +64,49 @@ class Link(StrEnum):
     TRANSFERRED_IN = "TRANSFERRED_IN"
 
 
-# Which statuses each status operation may start from; anything else is an illegal transition.
+# The national status codes (证照状态代码) of certificate platforms, one per recorded status;
+# "99" (其他) for a status the list has no code for (NOT_YET_VALID). The seeds do not list the codes:
+# these follow the order in which GB/T 36903's statuses are listed
+# (有效, 暂扣, 撤销, 注销, 失效, 吊销, 办理转出), to be checked against the national list (docs/domain.md).
+NATIONAL_STATUS_CODES: dict[Status, str] = {
+    Status.VALID: "01",
+    Status.SUSPENDED: "02",
+    Status.ANNULLED: "03",
+    Status.CANCELLED: "04",
+    Status.EXPIRED: "05",
+    Status.REVOKED: "06",
+    Status.TRANSFERRED_OUT: "07",
+}
+OTHER_NATIONAL_STATUS = "99"
+
+
+def national_status_code(status: Status) -> str:
+    return NATIONAL_STATUS_CODES.get(status, OTHER_NATIONAL_STATUS)
+
+
+# What a signed verification answer (核验结果) says of a certificate besides its status, declared once: the
+# REST answer carries these keys, and both gRPC answers a string field of each name ("" for null;
+# tests/unit/test_verification_answer.py holds the protos to it).
+ANSWER_DETAILS = (
+    "valid_from",
+    "valid_to",
+    "national_status_code",
+    "successor_identifier",
+    "successor_link",
+    "destination_province",
+    "destination_identifier",
+)
+
+# Which statuses each status operation may start from; anything else is an illegal transition. The status
+# checked is the one the certificate acts from on the day of the operation (``_acting_status``).
 TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "suspend": (frozenset({Status.VALID}), Status.SUSPENDED),
     "release": (frozenset({Status.SUSPENDED}), Status.VALID),
-    "cancel": (frozenset({Status.VALID, Status.SUSPENDED}), Status.CANCELLED),
+    # 行政许可法 第70条: a licence annulled (撤销), revoked (吊销) or lapsed is then cancelled (注销).
+    "cancel": (
+        frozenset({Status.VALID, Status.SUSPENDED, Status.ANNULLED, Status.REVOKED, Status.EXPIRED}),
+        Status.CANCELLED,
+    ),
     "annul": (frozenset({Status.VALID, Status.SUSPENDED}), Status.ANNULLED),
     "revoke": (frozenset({Status.VALID, Status.SUSPENDED}), Status.REVOKED),
     "expire": (frozenset({Status.VALID, Status.SUSPENDED}), Status.EXPIRED),
@@ -310,6 +348,15 @@ class Certificate(Aggregate):
         office_code: str
         operator_id: str
 
+    class TransferAccepted(Aggregate.Event):
+        """迁入: the destination province transferred this certificate in as ``destination_identifier``.
+
+        The destination's node asked for it (the federation acted); from then on the transfer-out is final.
+        """
+
+        destination_province: str
+        destination_identifier: str
+
     class Used(Aggregate.Event):
         """用证记录: another province verified this certificate for its case, with the holder's consent."""
 
@@ -392,7 +439,9 @@ class Certificate(Aggregate):
         # state stays small; the uses themselves are the Used events (and the certificate-uses read model).
         self.use_count = 0
         self.successor_identifier: str | None = None
+        self.successor_link: str | None = None
         self.destination_province: str | None = None
+        self.destination_identifier: str | None = None
 
     @property
     def identifier(self) -> str:
@@ -416,6 +465,9 @@ class Certificate(Aggregate):
         # recording that a certificate lapsed by date is what "expire" is for
         if status not in allowed_from and not (operation == "expire" and self.status in allowed_from):
             raise IllegalTransition(self.identifier, operation, status.value)
+        if operation == "undo_transfer_out" and self.destination_identifier is not None:
+            state = f"TRANSFERRED_OUT and transferred in as {self.destination_identifier}"
+            raise IllegalTransition(self.identifier, operation, state)
         reason = _text("reason", reason, 500)
         if operation == "transfer_out":
             if destination_province is None:
@@ -451,6 +503,50 @@ class Certificate(Aggregate):
             operator_id=actor.operator_id,
             timestamp=at,
         )
+
+    def accept_transfer(
+        self, destination_province: str, destination_identifier: str, holder: str, at: datetime
+    ) -> bool:
+        """The destination province transfers this certificate in (迁入) as ``destination_identifier``.
+
+        Only a certificate TRANSFERRED_OUT to that province, into a certificate of the same type and to the
+        same holder (``holder``: the :func:`holder_digest` of the destination's holder). False when that
+        very transfer-in was recorded already (a retry).
+        """
+        try:
+            destination = CertificateIdentifier.parse(destination_identifier)
+        except InvalidIdentifier as e:
+            raise InvalidField("destination_identifier", f"{e.part}: {e.message}") from None
+        destination_identifier = str(destination)
+        if self.destination_identifier is not None:
+            if (destination_province, destination_identifier) == (
+                self.destination_province,
+                self.destination_identifier,
+            ):
+                return False
+            raise IllegalTransition(self.identifier, "transfer in", "transferred in already")
+        if self.status is not Status.TRANSFERRED_OUT:
+            raise IllegalTransition(self.identifier, "transfer in", self.status.value)
+        if destination_province != self.destination_province:
+            raise IllegalTransition(self.identifier, "transfer in", "TRANSFERRED_OUT to another province")
+        if destination.issuing_province != destination_province:
+            raise InvalidField("destination_identifier", "must be issued by the destination province")
+        if destination.type_code != self.content.type_code:
+            raise InvalidField("type_code", "must be the type of the certificate transferred out")
+        if holder != holder_digest(self.content.holder_id_type, self.content.holder_id):
+            raise InvalidField("holder_id", "must be the holder of the certificate transferred out")
+        self._transfer_accepted(
+            destination_province=destination_province,
+            destination_identifier=destination_identifier,
+            timestamp=at,
+        )
+        return True
+
+    @event(TransferAccepted)
+    def _transfer_accepted(
+        self, destination_province: str, destination_identifier: str, timestamp: datetime
+    ) -> None:
+        self.destination_identifier = destination_identifier
 
     def record_use(
         self, requester_province: str, case_reference: str, purpose: str, consent_reference: str, at: datetime
@@ -526,6 +622,7 @@ class Certificate(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.successor_identifier = successor_identifier
+        self.successor_link = link
         self.status = Status(status)
 
 

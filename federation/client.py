@@ -59,6 +59,8 @@ RETRY_SAFE_CALLS = {
             "name": [
                 {"service": SERVICE, "method": "Handshake"},
                 {"service": SERVICE, "method": "VerifyCertificate"},
+                # a repeat of the same transfer-in records nothing more at the origin
+                {"service": SERVICE, "method": "AcceptTransfer"},
                 {"service": SERVICE, "method": "GetTreeHead"},
                 {"service": SERVICE, "method": "GetConsistencyProof"},
                 {"service": SERVICE, "method": "SubmitCosignature"},
@@ -213,6 +215,34 @@ class PeerClients:
             key_id=response.key_id,
             holder_matches=assertion.get("holder_matches") is True,
         )
+
+    def accept_transfer(
+        self, origin: str, previous_identifier: str, destination_identifier: str, holder_digest: str
+    ) -> None:
+        """迁入: the origin records that this province transfers its certificate in; raises its refusal
+        (RemoteConflict, RemoteInvalid, RemoteNotFound) or PeerUnavailable. The origin's signed answer must
+        name this province's certificate as the destination."""
+        request = pb.AcceptTransferRequest(
+            previous_identifier=previous_identifier,
+            destination_identifier=destination_identifier,
+            holder_digest=holder_digest,
+        )
+        try:
+            response = self._stub(origin).AcceptTransfer(request, timeout=UNARY_TIMEOUT_S)
+        except grpc.RpcError as e:
+            raise translate(origin, e) from None
+        signed = signed_by_member(self.member(origin))(response.signed_payload, response.signature)
+        try:
+            assertion = json.loads(response.signed_payload) if signed else None
+        except ValueError:
+            assertion = None
+        if not isinstance(assertion, dict):
+            raise RemoteConflict(
+                f"SIGNATURE_INVALID: province {origin}'s answer is not signed by its manifest key"
+            ) from None
+        _check_answer(assertion, previous_identifier, origin, self._clock(), self._answer_max_age_s)
+        if assertion.get("destination_identifier") != destination_identifier:
+            raise RemoteConflict(f"ANSWER_MISMATCH: province {origin} did not record this transfer-in")
 
     # Transparency log and witnessing: answers are parsed and checked here; their meaning, by the witness.
 

@@ -20,7 +20,8 @@ import structlog
 from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
-from aggregates.errors import InvalidField
+from aggregates.certificate import ANSWER_DETAILS
+from aggregates.errors import IllegalTransition, InvalidField
 from federation.errors import CommandRefused
 from federation.handshake import PeerRefused, authenticate_peer, negotiate
 from federation.log_signal import LogSignal
@@ -96,6 +97,9 @@ def _check_verify_lengths(request: pb.VerifyCertificateRequest) -> None:
 # identifier, requester province, case reference, purpose, consent reference, holder digest -> answer;
 # None: not issued here
 PeerVerifier = Callable[[str, str, str, str, str, str], SignedAnswer | None]
+# previous identifier, destination (requesting) province, destination identifier, holder digest -> answer;
+# None: not issued here
+TransferAcceptor = Callable[[str, str, str, str], SignedAnswer | None]
 # requesting province, case id, command name, arguments, office code, operator id, request id
 # -> (version, state)
 CommandHandler = Callable[[str, str, str, dict[str, Any], str, str, str], tuple[int, str]]
@@ -114,6 +118,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         commands: CommandHandler | None = None,
         heartbeat_s: float = HEARTBEAT_S,
         tree_heads: TreeHeadSource | None = None,
+        transfers: TransferAcceptor | None = None,
     ) -> None:
         self._province = province
         self._manifest = manifest
@@ -125,6 +130,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self._commands = commands
         self._heartbeat_s = heartbeat_s
         self._tree_heads = tree_heads
+        self._transfers = transfers
         self._closing = False
         self._stream_threads = ThreadPoolExecutor(STREAM_THREADS, thread_name_prefix="pull-events")
 
@@ -189,7 +195,58 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             valid_until=answer.assertion["valid_until"] or "",
             holder_matches=bool(answer.assertion.get("holder_matches")),
             type_code=answer.assertion.get("type_code") or "",
+            **{name: answer.assertion.get(name) or "" for name in ANSWER_DETAILS},
         )
+
+    # 迁入
+
+    async def AcceptTransfer(
+        self, request: pb.AcceptTransferRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.AcceptTransferResponse:
+        peer = await self._peer(context, "AcceptTransfer")
+        try:
+            answer = await self._accept_transfer(request, peer)
+        except PeerRefused as refused:
+            await self._refuse(context, "AcceptTransfer", refused)
+        log.info("federation.transfer_accepted", peer=peer.province)
+        return pb.AcceptTransferResponse(
+            signed_payload=answer.payload,
+            signature=answer.signature,
+            signature_algorithm=answer.algorithm,
+            key_id=answer.key_id,
+        )
+
+    async def _accept_transfer(self, request: pb.AcceptTransferRequest, peer: Member) -> SignedAnswer:
+        if self._transfers is None:
+            raise PeerRefused(grpc.StatusCode.PERMISSION_DENIED, "this node accepts no transfer-in")
+        if (
+            len(request.previous_identifier) > VERIFY_FIELD_LIMITS["identifier"]
+            or len(request.destination_identifier) > VERIFY_FIELD_LIMITS["identifier"]
+            or not re.fullmatch(r"[0-9a-f]{64}", request.holder_digest)
+        ):
+            raise PeerRefused(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "identifiers of at most 128 characters and a holder_digest of 64 lower-case hex digits",
+            )
+        arguments = (
+            request.previous_identifier,
+            peer.province,
+            request.destination_identifier,
+            request.holder_digest,
+        )
+        try:
+            answer = await asyncio.wait_for(asyncio.to_thread(self._transfers, *arguments), VERIFY_TIMEOUT_S)
+        except TimeoutError:
+            raise PeerRefused(
+                grpc.StatusCode.DEADLINE_EXCEEDED, "the origin node did not answer in time"
+            ) from None
+        except InvalidField as e:
+            raise PeerRefused(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+        except IllegalTransition as e:
+            raise PeerRefused(grpc.StatusCode.FAILED_PRECONDITION, str(e)) from None
+        if answer is None:
+            raise PeerRefused(grpc.StatusCode.NOT_FOUND, "no such certificate was issued here")
+        return answer
 
     async def _verify(self, request: pb.VerifyCertificateRequest, peer: Member) -> SignedAnswer:
         """The Once-Only error set: NOT_AUTHORISED, CONSENT_MISSING, INVALID_REQUEST, NOT_FOUND, TIMEOUT."""

@@ -108,6 +108,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         province=settings.province,
         clock=clock,
         extra_issuers=settings.listed_issuers,
+        origins=clients,
     )
     catalogue = CatalogueService(app, clock)
     erasure = ErasureService(app, settings.province, clock)
@@ -330,6 +331,7 @@ def _federation(
         log_signal=log_signal,
         commands=command_handler(cases),
         tree_heads=transparency,
+        transfers=certificates.accept_transfer,
     )
     peers = [m.province for m in manifest.members if m.province != settings.province]
     return FederationSetup(

@@ -13,7 +13,7 @@ from tongban.certificates.v1 import certificates_pb2 as pb
 from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
 from tongban.common.v1 import certificate_status_pb2 as common_pb
 
-from aggregates.certificate import Certificate, Status
+from aggregates.certificate import ANSWER_DETAILS, Certificate, Status
 from aggregates.errors import InvalidField
 from federation.proto_enums import CERTIFICATE_STATUS
 from node.auth import CERTIFICATE_READERS, Principal
@@ -84,6 +84,8 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
             signature_algorithm=signed.algorithm,
             key_id=signed.key_id,
         )
+        for name in ANSWER_DETAILS:
+            setattr(response, name, a[name] or "")
         response.as_of.FromJsonString(a["as_of"])
         return response
 
@@ -108,6 +110,7 @@ def certificate_message(certificate: Certificate, on: date) -> pb.Certificate:
         province=certificate.province,
         version=certificate.version,
         destination_province=certificate.destination_province or "",
+        destination_identifier=certificate.destination_identifier or "",
         signature=unb64(certificate.signature),
         signature_algorithm=certificate.signature_algorithm,
         signing_key_id=certificate.signing_key_id,

@@ -39,6 +39,7 @@ def certificate_json(certificate: Certificate, on: date) -> dict[str, Any]:
         **document,
         "successor_identifier": certificate.successor_identifier,
         "destination_province": certificate.destination_province,
+        "destination_identifier": certificate.destination_identifier,
         "province": certificate.province,
         "signature": {
             "algorithm": certificate.signature_algorithm,

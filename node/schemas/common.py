@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregates.certificate import TRANSITIONS, HolderIdType, Status
+from aggregates.certificate import ANSWER_DETAILS, TRANSITIONS, HolderIdType, Status
 
 Schema = dict[str, Any]
 
@@ -143,6 +143,7 @@ CERTIFICATE: Schema = {
         "link": NULLABLE_TEXT,
         "successor_identifier": NULLABLE_TEXT,
         "destination_province": NULLABLE_TEXT,
+        "destination_identifier": NULLABLE_TEXT,
         "province": {"type": "string"},
         "signature": {
             "type": "object",
@@ -204,6 +205,7 @@ VERIFICATION: Schema = {
                 "digest_checked": {"type": "boolean"},
                 "verified_at": {"type": "string"},
                 "verifier_province": {"type": "string"},
+                **dict.fromkeys(ANSWER_DETAILS, NULLABLE_TEXT),
             },
         },
         "signature": {

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from aggregates.certificate import (
+    ANSWER_DETAILS,
     INPUT_FIELDS,
     Certificate,
     CertificateContent,
@@ -23,6 +25,7 @@ from aggregates.certificate import (
     Status,
     canonical_json,
     certificate_id,
+    national_status_code,
     validate_digest,
     validate_holder_id,
 )
@@ -40,6 +43,15 @@ from node.store.application import AlreadyExists, Clock, NodeApplication, NotFou
 from node.store.idempotency import Idempotency
 
 _SAVE_ATTEMPTS = 5
+
+
+class TransferOrigins(Protocol):
+    """The federation as a transfer-in (迁入) needs it: the origin province checks and records it."""
+
+    def accept_transfer(
+        self, origin: str, previous_identifier: str, destination_identifier: str, holder_digest: str
+    ) -> None:
+        """Raises the peer's refusal (RemoteConflict, RemoteInvalid, RemoteNotFound) or PeerUnavailable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +99,12 @@ class CertificateService:
         province: str,
         clock: Clock = utc_now,
         extra_issuers: frozenset[str] = frozenset(),
+        origins: TransferOrigins | None = None,
     ) -> None:
         """``extra_issuers``: credit codes of bodies registered outside the province (central bodies) that
         issue through this node (the ``extra_issuers`` setting)."""
         self._app = app
+        self._origins = origins
         self._signer = signer
         self._public_keys = {key.key_id: key for key in public_keys}
         self.province = province
@@ -150,21 +164,72 @@ class CertificateService:
     def transfer_in(
         self, actor: Actor, *, previous_identifier: str, serial: str | None = None, **fields: Any
     ) -> Certificate:
-        """Issue the receiving province's certificate for one transferred out elsewhere (迁入).
+        """Issue the receiving province's certificate for one transferred out to it (迁入).
 
-        The previous certificate lives on another province's node. One recorded HERE cannot be transferred
-        in: within a province, a transfer-out is taken back with undo-transfer-out.
+        The previous certificate lives on the origin province's node, which checks that it was transferred
+        out to this province, to the same holder, and that the new certificate is of its type, and records
+        the transfer-in (``TransferAccepted``) before this node records the new certificate: from then on
+        the origin cannot undo its transfer-out. Without a serial the new certificate's serial derives from
+        the previous identifier, so a retry after a lost answer names the same certificate.
         """
         previous_identifier = canonical_identifier(previous_identifier, field="previous_identifier")
-        if self._exists(previous_identifier):
+        origin = CertificateIdentifier.parse(previous_identifier).issuing_province
+        if self._exists(previous_identifier) or origin == self.province:
             raise InvalidField(
                 "previous_identifier",
-                f"certificate {previous_identifier} is recorded on this node: a transfer-in links another "
+                f"certificate {previous_identifier} is this province's: a transfer-in links another "
                 "province's certificate; to take back this node's transfer-out, use undo-transfer-out",
             )
-        return self.issue(
-            actor, serial=serial, previous_identifier=previous_identifier, link=Link.TRANSFERRED_IN, **fields
+        if self._origins is None:
+            raise InvalidField(
+                "previous_identifier",
+                "a transfer-in is checked at the origin province: this node has no federation",
+            )
+        if origin is None:
+            # a central body issues through a province that its identifier does not name
+            raise InvalidField(
+                "previous_identifier", "issued by a central body: the identifier names no origin province"
+            )
+        content = CertificateContent.create(
+            serial=serial or _transfer_serial(previous_identifier),
+            previous_identifier=previous_identifier,
+            link=Link.TRANSFERRED_IN,
+            **fields,
         )
+        if self._exists(content.identifier):
+            raise AlreadyExists(f"certificate {content.identifier} was already issued")
+        # every local check (the issuing rules, the 证照编号) before the origin records anything
+        certificate = self._signed(content, actor)
+        number = self._number(content, certificate.created_on)
+        self._origins.accept_transfer(
+            origin,
+            previous_identifier,
+            content.identifier,
+            certificate_holder_digest(content.holder_id_type, content.holder_id),
+        )
+        if not self._save_with_holder(certificate, number):
+            raise AlreadyExists(f"certificate {content.identifier} was issued concurrently")
+        return certificate
+
+    def accept_transfer(
+        self, previous_identifier: str, destination_province: str, destination_identifier: str, holder: str
+    ) -> SignedAssertion | None:
+        """The origin's side of a transfer-in: record it (once), answer signed. None: not issued here."""
+        identifier = canonical_identifier(previous_identifier, field="previous_identifier")
+        for _ in range(_SAVE_ATTEMPTS):
+            try:
+                certificate = self.certificate(identifier)
+            except NotFound:
+                return None
+            if certificate.accept_transfer(
+                destination_province, destination_identifier, holder, self._clock()
+            ):
+                try:
+                    self._app.save(certificate)
+                except IntegrityError:
+                    continue
+            return self.verify(identifier)
+        raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
     def change_status(
         self,
@@ -246,6 +311,11 @@ class CertificateService:
             elif isinstance(stored, Certificate.Superseded):
                 status = Status(stored.status)  # recorded by the event, not re-derived here
                 detail = {"link": stored.link, "successor_identifier": stored.successor_identifier}
+            elif isinstance(stored, Certificate.TransferAccepted):
+                detail = {
+                    "destination_province": stored.destination_province,
+                    "destination_identifier": stored.destination_identifier,
+                }
             elif isinstance(stored, Certificate.Used):
                 detail = {
                     "requester_province": stored.requester_province,
@@ -255,16 +325,23 @@ class CertificateService:
                 }
             else:
                 continue
-            # a use is recorded on a peer node's request: the federation, for that province, acted
-            by_peer = isinstance(stored, Certificate.Used)
+            # a use or a transfer-in is recorded on a peer node's request: the federation, for that province,
+            # acted
+            peer = (
+                stored.requester_province
+                if isinstance(stored, Certificate.Used)
+                else stored.destination_province
+                if isinstance(stored, Certificate.TransferAccepted)
+                else None
+            )
             entries.append(
                 HistoryEntry(
                     version=stored.originator_version,
                     at=stored.timestamp,
                     event=type(stored).__name__,
                     status=status,
-                    office_code="FEDERATION" if by_peer else stored.office_code,
-                    operator_id=stored.requester_province if by_peer else stored.operator_id,
+                    office_code="FEDERATION" if peer else stored.office_code,
+                    operator_id=peer or stored.operator_id,
                     detail=detail,
                 )
             )
@@ -343,11 +420,12 @@ class CertificateService:
             and file_digest != certificate.content.file_digest
         ):
             problem = VerificationProblem.DIGEST_MISMATCH
+        status = certificate.effective_status(china_date(at)) if certificate else None
         assertion: dict[str, Any] = {
             "identifier": identifier,
             "authentic": problem is None,
             "problem": problem.value if problem else None,
-            "status": certificate.effective_status(china_date(at)).value if certificate else None,
+            "status": status.value if status else None,
             "as_of": at.isoformat(),
             "valid_until": certificate.content.valid_to if certificate else None,
             "issuer_code": certificate.content.issuer_code if certificate else None,
@@ -355,6 +433,7 @@ class CertificateService:
             "digest_checked": file_digest is not None,
             "verified_at": now.isoformat(),
             "verifier_province": self.province,
+            **_answer_details(certificate, status),
         }
         if holder_digest is not None:
             content = certificate.content if certificate else None
@@ -470,6 +549,29 @@ def _checked_as_of(as_of: datetime, now: datetime) -> datetime:
     if as_of > now:
         raise InvalidField("as_of", "must not be in the future: a node attests only what has happened")
     return as_of
+
+
+def _answer_details(certificate: Certificate | None, status: Status | None) -> dict[str, str | None]:
+    """The :data:`ANSWER_DETAILS` of a certificate as it stood: its validity, its national status code, and
+    where it went: the successor of a renewal or change, the destination of a transfer-out."""
+    if certificate is None or status is None:
+        return dict.fromkeys(ANSWER_DETAILS)
+    transferred = status is Status.TRANSFERRED_OUT
+    return {
+        "valid_from": certificate.content.valid_from,
+        "valid_to": certificate.content.valid_to,
+        "national_status_code": national_status_code(status),
+        "successor_identifier": certificate.successor_identifier,
+        "successor_link": certificate.successor_link,
+        "destination_province": certificate.destination_province if transferred else None,
+        "destination_identifier": certificate.destination_identifier if transferred else None,
+    }
+
+
+def _transfer_serial(previous_identifier: str) -> str:
+    """The serial of a transfer-in without one: the same for the same previous certificate."""
+    digest = hashlib.sha256(f"transfer-in:{previous_identifier}".encode()).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**10:010d}"
 
 
 def _random_serial() -> str:

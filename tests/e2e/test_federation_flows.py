@@ -33,6 +33,8 @@ from simulators.federated_flows import (
     revocation_flow,
 )
 from simulators.federation_cluster import FederatedCluster
+from simulators.rest import DemoError
+from simulators.sample_data import sample_certificates
 from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import poll_http, running_cluster
@@ -458,3 +460,50 @@ def test_the_applicant_withdraws_through_the_receiving_window_and_both_nodes_end
     for case in asyncio.run(_with_federation(cluster, scenario)):
         assert case["deadlines"] is None  # every clock stopped
         assert case["writer"] == SH
+
+
+def test_a_transfer_in_is_checked_and_recorded_at_the_origin_which_then_cannot_undo(
+    cluster: FederatedCluster,
+) -> None:
+    """迁入 across two real nodes: Shanghai transfers in a Jiangsu certificate only once Jiangsu transferred
+    it out to Shanghai; Jiangsu records it (AcceptTransfer over the federation), points to Shanghai's
+    certificate, and refuses to undo its transfer-out."""
+
+    async def scenario(fed: Federation) -> None:
+        body = sample_certificates(JS, 1, seed="e2e-transfer", today=TEST_DATE)[0]
+        origin = await fed.post(JS, "/v1/certificates", Role.ISSUER, body, expect=201)
+        identifier = origin["identifier"]
+        shanghai = sample_certificates(SH, 1, seed="e2e-transfer", today=TEST_DATE)[0]
+        kept = ("type_code", "type_name", "definer", "holder_name", "holder_id_type", "holder_id")
+        same = {key: body[key] for key in (*kept, "issue_date", "valid_from", "valid_to")}
+        transfer = {**shanghai, **same, "previous_identifier": identifier}
+        with pytest.raises(DemoError, match="it is VALID") as refused:
+            await fed.post(SH, "/v1/certificates/transfer-in", Role.ISSUER, transfer, expect=201)
+        assert refused.value.status == 409
+        await fed.post(
+            JS,
+            f"/v1/certificates/{identifier}/transfer-out",
+            Role.ISSUER,
+            {"reason": "迁往上海", "destination_province": SH},
+        )
+        arrived = await fed.post(SH, "/v1/certificates/transfer-in", Role.ISSUER, transfer, expect=201)
+        assert (arrived["previous_identifier"], arrived["link"]) == (identifier, "TRANSFERRED_IN")
+        with pytest.raises(DemoError, match="transferred in as") as refused:
+            await fed.post(
+                JS, f"/v1/certificates/{identifier}/undo-transfer-out", Role.ISSUER, {"reason": "撤回"}
+            )
+        assert refused.value.status == 409
+        answer = (
+            await fed.post(SH, "/v1/verifications", Role.HANDLER, {"identifier": arrived["identifier"]})
+        )["assertion"]
+        assert (answer["status"], answer["national_status_code"]) == ("VALID", "01")
+        at_origin = (await fed.post(JS, "/v1/verifications", Role.HANDLER, {"identifier": identifier}))[
+            "assertion"
+        ]
+        assert (at_origin["status"], at_origin["national_status_code"]) == ("TRANSFERRED_OUT", "07")
+        assert (at_origin["destination_province"], at_origin["destination_identifier"]) == (
+            SH,
+            arrived["identifier"],
+        )
+
+    asyncio.run(_with_federation(cluster, scenario))

@@ -189,6 +189,9 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
             PROVINCE,
         )
         assert json.loads(valid.signed_payload)["identifier"] == identifiers[1]
+        # the answer's details, as in the signed payload (national codes: docs/domain.md)
+        assert (revoked.national_status_code, valid.national_status_code) == ("06", "01")
+        assert (valid.valid_from, valid.valid_to) == (bodies[1]["valid_from"], bodies[1]["valid_to"] or "")
 
         status, keys = http.get_json(f"{node.http_url}/v1/keys")
         assert keys["keys"][0]["key_id"] == valid.key_id

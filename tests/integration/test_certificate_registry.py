@@ -157,19 +157,15 @@ def test_renew_and_change_chain_versions_and_supersede(services: Services) -> No
     assert [c.identifier for c in holder] == [first, renewed.identifier, changed.identifier]
 
 
-def test_transfer_out_and_in_link_across_provinces(services: Services) -> None:
+def test_a_transfer_out_is_undone_until_the_destination_transfers_in(services: Services) -> None:
+    """The transfer-in and the undo it forbids: tests/integration/test_certificate_transitions_api.py."""
     registry = services.certificates
-    elsewhere = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
-    arrived = registry.transfer_in(
-        ACTOR, previous_identifier=elsewhere, **{"service_item_code": None, **issue_body()}
-    )
-    assert (arrived.content.previous_identifier, arrived.content.link) == (elsewhere, "TRANSFERRED_IN")
-    registry.change_status(
-        arrived.identifier, "transfer_out", ACTOR, reason="迁出", destination_province="320000"
-    )
-    assert registry.certificate(arrived.identifier).status is Status.TRANSFERRED_OUT
-    registry.change_status(arrived.identifier, "undo_transfer_out", ACTOR, reason="撤销迁出")
-    assert registry.certificate(arrived.identifier).status is Status.VALID
+    identifier = issue(registry)
+    registry.change_status(identifier, "transfer_out", ACTOR, reason="迁出", destination_province="320000")
+    moved = registry.certificate(identifier)
+    assert (moved.status, moved.destination_province) == (Status.TRANSFERRED_OUT, "320000")
+    registry.change_status(identifier, "undo_transfer_out", ACTOR, reason="撤销迁出")
+    assert registry.certificate(identifier).status is Status.VALID
 
 
 def test_refused_commands_write_nothing(services: Services) -> None:

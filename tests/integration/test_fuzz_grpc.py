@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 from tongban.certificates.v1 import certificates_pb2 as public_pb
 from tongban.federation.v1 import federation_pb2 as pb
 
+from aggregates.certificate import holder_digest
+from aggregates.identifiers import CertificateIdentifier
 from federation.handshake import PROTOCOL_VERSION
 from federation.tree_heads import TreeHead, cosignature_payload
 from node.auth import Role
@@ -33,6 +35,8 @@ from node.signing import Ed25519Signer
 from tests.builders import issue_body
 from tests.integration.fuzz_inputs import EXAMPLES, FUZZ, TEXT, batches
 from tests.integration.served_node import JS, SH, ServedNode, served_node
+
+JIANGSU_ISSUER = "113200000135445419"  # a credit code whose division is Jiangsu's
 
 TIMEOUT_S = 10.0
 FEDERATION = "/tongban.federation.v1.FederationService/"
@@ -66,6 +70,18 @@ def valid(node: ServedNode) -> Valid:
     )
     assert issued.status == 201, issued.body
     identifier = issued.body["identifier"]
+    # a certificate transferred out to Jiangsu, whose transfer-in Jiangsu asks Shanghai to record
+    moving = node.call(
+        "POST", "/v1/certificates", body=issue_body(1, issue_date="2025-01-02", valid_from="2025-01-02")
+    )
+    assert moving.status == 201, moving.body
+    moved = node.call(
+        "POST",
+        f"/v1/certificates/{moving.body['identifier']}/transfer-out",
+        body={"reason": "迁出", "destination_province": JS},
+    )
+    assert moved.status == 200, moved.body
+    destination = CertificateIdentifier.build(moving.body["type_code"], JIANGSU_ISSUER, "7654321", 1)
     proxy = {"item_province": JS, "item_code": "GA-0003", "mode": "PROXY", "applicant": APPLICANT}
     case = node.call("POST", "/v1/cases", role=Role.WINDOW, body=proxy)
     assert case.status == 201, case.body
@@ -94,6 +110,11 @@ def valid(node: ServedNode) -> Valid:
                 holder_digest="ab" * 32,
             ),
             "PullEvents": pb.PullEventsRequest(after_position=0, max_batch_events=10, follow=False),
+            "AcceptTransfer": pb.AcceptTransferRequest(
+                previous_identifier=moving.body["identifier"],
+                destination_identifier=str(destination),
+                holder_digest=holder_digest(moving.body["holder"]["id_type"], moving.body["holder"]["id"]),
+            ),
             "ForwardCaseCommand": pb.ForwardCaseCommandRequest(
                 case_id=case.body["case_id"],
                 command=pb.CASE_COMMAND_ATTACH_MATERIAL,
@@ -284,6 +305,7 @@ MESSAGES = [
     "GetInclusionProof",
     "GetConsistencyProof",
     "SubmitCosignature",
+    "AcceptTransfer",
 ]
 
 

@@ -83,9 +83,14 @@ def test_every_operation_from_every_status_is_allowed_or_refused_by_the_table(
         assert certificate.status is status
 
 
-def test_terminal_statuses_allow_nothing() -> None:
-    for status in (Status.ANNULLED, Status.CANCELLED, Status.REVOKED, Status.EXPIRED):
-        assert not [op for op, (allowed, _) in TRANSITIONS.items() if status in allowed]
+def test_a_cancelled_certificate_allows_nothing() -> None:
+    assert not [op for op, (allowed, _) in TRANSITIONS.items() if Status.CANCELLED in allowed]
+
+
+@pytest.mark.parametrize("status", [Status.ANNULLED, Status.REVOKED, Status.EXPIRED])
+def test_an_annulled_revoked_or_expired_certificate_may_only_be_cancelled(status: Status) -> None:
+    """行政许可法 第70条: a licence annulled (撤销), revoked (吊销) or lapsed is cancelled (注销)."""
+    assert [op for op, (allowed, _) in TRANSITIONS.items() if status in allowed] == ["cancel"]
 
 
 @pytest.mark.parametrize(

@@ -145,17 +145,21 @@ def test_a_renewal_is_the_next_version_and_expires_its_predecessor(node: Service
         node.certificates.reissue(old.identifier, Link.RENEWED, ACTOR)
 
 
-def test_transfer_in_links_only_another_provinces_certificate(node: Services) -> None:
+def test_transfer_in_links_only_another_provinces_certificate_checked_at_its_origin(node: Services) -> None:
+    """The transfer-in itself, checked and recorded at the origin: tests/integration/
+    test_certificate_transitions_api.py (two nodes in one process) and tests/e2e (over the federation)."""
     here = issue(node).identifier
+    before = events(node)
     with pytest.raises(InvalidField, match="undo-transfer-out") as refused:
         node.certificates.transfer_in(ACTOR, previous_identifier=here, **issue_fields(1, ISSUED_ON))
     assert refused.value.field == "previous_identifier"
     jiangsu = {"service_item_code": None, **sample_certificates("320000", 1, seed=7, today=TEST_DATE)[0]}
     foreign = CertificateContent.create(serial="7654321", **jiangsu).identifier  # issued in Jiangsu
-    moved = node.certificates.transfer_in(ACTOR, previous_identifier=foreign, **issue_fields(1, ISSUED_ON))
-    assert (moved.content.link, moved.content.previous_identifier) == (Link.TRANSFERRED_IN, foreign)
     assert CertificateIdentifier.parse(foreign).issuing_province == "320000"
-    assert node.certificates.certificate(moved.identifier).province == "310000"
+    with pytest.raises(InvalidField, match="checked at the origin province") as refused:
+        node.certificates.transfer_in(ACTOR, previous_identifier=foreign, **issue_fields(1, ISSUED_ON))
+    assert refused.value.field == "previous_identifier"
+    assert events(node) == before
 
 
 def test_lookups_refuse_unknown_and_malformed_identifiers_and_accept_any_case(node: Services) -> None:

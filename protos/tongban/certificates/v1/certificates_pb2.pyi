@@ -100,6 +100,13 @@ class VerifyCertificateResponse(_message.Message):
     SIGNATURE_FIELD_NUMBER: _builtins.int
     SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
     KEY_ID_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_TO_FIELD_NUMBER: _builtins.int
+    NATIONAL_STATUS_CODE_FIELD_NUMBER: _builtins.int
+    SUCCESSOR_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    SUCCESSOR_LINK_FIELD_NUMBER: _builtins.int
+    DESTINATION_PROVINCE_FIELD_NUMBER: _builtins.int
+    DESTINATION_IDENTIFIER_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     authentic: _builtins.bool
     problem: Global___VerificationProblem.ValueType
@@ -113,6 +120,20 @@ class VerifyCertificateResponse(_message.Message):
     signature: _builtins.bytes
     signature_algorithm: _builtins.str
     key_id: _builtins.str
+    valid_from: _builtins.str
+    """First day of validity (YYYY-MM-DD)."""
+    valid_to: _builtins.str
+    """Last day of validity (YYYY-MM-DD); empty when the certificate does not expire (as valid_until)."""
+    national_status_code: _builtins.str
+    """The national status code (01 to 07, 99 for a status without one) of status."""
+    successor_identifier: _builtins.str
+    """The certificate that renewed or changed this one, and which ("RENEWED", "CHANGED"); empty otherwise."""
+    successor_link: _builtins.str
+    destination_province: _builtins.str
+    """For a TRANSFERRED_OUT certificate: the province it went to and, once that province transferred it in,
+    its certificate there; empty otherwise.
+    """
+    destination_identifier: _builtins.str
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -129,10 +150,17 @@ class VerifyCertificateResponse(_message.Message):
         signature: _builtins.bytes = ...,
         signature_algorithm: _builtins.str = ...,
         key_id: _builtins.str = ...,
+        valid_from: _builtins.str = ...,
+        valid_to: _builtins.str = ...,
+        national_status_code: _builtins.str = ...,
+        successor_identifier: _builtins.str = ...,
+        successor_link: _builtins.str = ...,
+        destination_province: _builtins.str = ...,
+        destination_identifier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "authentic", b"authentic", "identifier", b"identifier", "key_id", b"key_id", "problem", b"problem", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signed_payload", b"signed_payload", "status", b"status", "valid_until", b"valid_until", "verifier_province", b"verifier_province"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "authentic", b"authentic", "destination_identifier", b"destination_identifier", "destination_province", b"destination_province", "identifier", b"identifier", "key_id", b"key_id", "national_status_code", b"national_status_code", "problem", b"problem", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signed_payload", b"signed_payload", "status", b"status", "successor_identifier", b"successor_identifier", "successor_link", b"successor_link", "valid_from", b"valid_from", "valid_to", b"valid_to", "valid_until", b"valid_until", "verifier_province", b"verifier_province"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -214,6 +242,7 @@ class Certificate(_message.Message):
     SIGNATURE_FIELD_NUMBER: _builtins.int
     SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
     SIGNING_KEY_ID_FIELD_NUMBER: _builtins.int
+    DESTINATION_IDENTIFIER_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     status: _certificate_status_pb2.CertificateStatus.ValueType
     type_code: _builtins.str
@@ -246,6 +275,8 @@ class Certificate(_message.Message):
     """The signature's algorithm, e.g. "Ed25519"."""
     signing_key_id: _builtins.str
     """Which of the issuing node's keys signed (see the node's published keys)."""
+    destination_identifier: _builtins.str
+    """Once the destination province transferred a TRANSFERRED_OUT certificate in: its certificate there."""
     def __init__(
         self,
         *,
@@ -276,10 +307,11 @@ class Certificate(_message.Message):
         signature: _builtins.bytes = ...,
         signature_algorithm: _builtins.str = ...,
         signing_key_id: _builtins.str = ...,
+        destination_identifier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_identifier", b"destination_identifier", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

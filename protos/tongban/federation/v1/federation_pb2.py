@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from tongban.common.v1 import certificate_status_pb2 as tongban_dot_common_dot_v1_dot_certificate__status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&tongban/federation/v1/federation.proto\x12\x15tongban.federation.v1\x1a*tongban/common/v1/certificate_status.proto\"\x91\x01\n\x10HandshakeRequest\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x19\n\x11protocol_versions\x18\x02 \x03(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32!.tongban.federation.v1.Capability\x12\x17\n\x0fmanifest_serial\x18\x04 \x01(\x03\"\xac\x01\n\x11HandshakeResponse\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32!.tongban.federation.v1.Capability\x12\x17\n\x0fmanifest_serial\x18\x04 \x01(\x03\x12\x19\n\x11manifest_warnings\x18\x05 \x03(\t\"\x89\x01\n\x18VerifyCertificateRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x04 \x01(\t\x12\x15\n\rholder_digest\x18\x05 \x01(\t\"\xd6\x01\n\x19VerifyCertificateResponse\x12\x16\n\x0esigned_payload\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x1b\n\x13signature_algorithm\x18\x03 \x01(\t\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x11\n\tauthentic\x18\x05 \x01(\x08\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12\x16\n\x0eholder_matches\x18\x08 \x01(\x08\x12\x11\n\ttype_code\x18\t \x01(\t\"U\n\x11PullEventsRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x04\x12\x18\n\x10max_batch_events\x18\x02 \x01(\r\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\"t\n\x0fReplicatedEvent\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x15\n\roriginator_id\x18\x02 \x01(\t\x12\x1a\n\x12originator_version\x18\x03 \x01(\x04\x12\r\n\x05topic\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\x0c\"\x91\x01\n\x17\x43\x65rtificateStatusNotice\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x12\n\nidentifier\x18\x02 \x01(\t\x12\x34\n\x06status\x18\x03 \x01(\x0e\x32$.tongban.common.v1.CertificateStatus\x12\x1a\n\x12\x63hanged_at_unix_ms\x18\x04 \x01(\x03\"8\n\rErasureNotice\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x15\n\rapplicant_ids\x18\x02 \x03(\t\"\x9f\x02\n\x12PullEventsResponse\x12\x36\n\x06\x65vents\x18\x01 \x03(\x0b\x32&.tongban.federation.v1.ReplicatedEvent\x12K\n\x13\x63\x65rtificate_notices\x18\x02 \x03(\x0b\x32..tongban.federation.v1.CertificateStatusNotice\x12\x15\n\rnext_position\x18\x03 \x01(\x04\x12\x15\n\rhead_position\x18\x04 \x01(\x04\x12\x17\n\x0fsent_at_unix_ms\x18\x05 \x01(\x03\x12=\n\x0f\x65rasure_notices\x18\x06 \x03(\x0b\x32$.tongban.federation.v1.ErasureNotice\"\xb2\x01\n\x19\x46orwardCaseCommandRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x33\n\x07\x63ommand\x18\x02 \x01(\x0e\x32\".tongban.federation.v1.CaseCommand\x12\x11\n\targuments\x18\x03 \x01(\x0c\x12\x13\n\x0boffice_code\x18\x04 \x01(\t\x12\x13\n\x0boperator_id\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"<\n\x1a\x46orwardCaseCommandResponse\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\r\n\x05state\x18\x02 \x01(\t\"~\n\x0eSignedTreeHead\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x11\n\troot_hash\x18\x03 \x01(\x0c\x12\x11\n\tsigned_at\x18\x04 \x01(\t\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"_\n\x0b\x43osignature\x12\x18\n\x10witness_province\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63osigned_at\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"\x14\n\x12GetTreeHeadRequest\"\x84\x01\n\x13GetTreeHeadResponse\x12\x33\n\x04head\x18\x01 \x01(\x0b\x32%.tongban.federation.v1.SignedTreeHead\x12\x38\n\x0c\x63osignatures\x18\x02 \x03(\x0b\x32\".tongban.federation.v1.Cosignature\"A\n\x18GetInclusionProofRequest\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"c\n\x19GetInclusionProofResponse\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x11\n\tleaf_hash\x18\x03 \x01(\x0c\x12\x0c\n\x04path\x18\x04 \x03(\x0c\";\n\x1aGetConsistencyProofRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x04\x12\x0e\n\x06second\x18\x02 \x01(\x04\"J\n\x1bGetConsistencyProofResponse\x12\r\n\x05\x66irst\x18\x01 \x01(\x04\x12\x0e\n\x06second\x18\x02 \x01(\x04\x12\x0c\n\x04path\x18\x03 \x03(\x0c\"\x88\x01\n\x18SubmitCosignatureRequest\x12\x33\n\x04head\x18\x01 \x01(\x0b\x32%.tongban.federation.v1.SignedTreeHead\x12\x37\n\x0b\x63osignature\x18\x02 \x01(\x0b\x32\".tongban.federation.v1.Cosignature\"\x1b\n\x19SubmitCosignatureResponse*\xad\x01\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43\x41PABILITY_CASE_REPLICATION\x10\x01\x12\'\n#CAPABILITY_CERTIFICATE_VERIFICATION\x10\x02\x12\x1c\n\x18\x43\x41PABILITY_CASE_COMMANDS\x10\x03\x12\x1b\n\x17\x43\x41PABILITY_TRANSPARENCY\x10\x04*\xea\x02\n\x0b\x43\x61seCommand\x12\x1c\n\x18\x43\x41SE_COMMAND_UNSPECIFIED\x10\x00\x12 \n\x1c\x43\x41SE_COMMAND_ATTACH_MATERIAL\x10\x01\x12#\n\x1f\x43\x41SE_COMMAND_PROVIDE_SUPPLEMENT\x10\x02\x12\x1e\n\x1a\x43\x41SE_COMMAND_CONCLUDE_PART\x10\x03\x12\x18\n\x14\x43\x41SE_COMMAND_DELIVER\x10\x04\x12\x15\n\x11\x43\x41SE_COMMAND_RATE\x10\x05\x12\x18\n\x14\x43\x41SE_COMMAND_ARCHIVE\x10\x06\x12\x19\n\x15\x43\x41SE_COMMAND_WITHDRAW\x10\x07\x12)\n%CASE_COMMAND_RESPOND_TO_RECTIFICATION\x10\x08\x12\x1e\n\x1a\x43\x41SE_COMMAND_APPEAL_RATING\x10\t\x12%\n!CASE_COMMAND_DECIDE_RATING_APPEAL\x10\n2\x9f\x07\n\x11\x46\x65\x64\x65rationService\x12^\n\tHandshake\x12\'.tongban.federation.v1.HandshakeRequest\x1a(.tongban.federation.v1.HandshakeResponse\x12v\n\x11VerifyCertificate\x12/.tongban.federation.v1.VerifyCertificateRequest\x1a\x30.tongban.federation.v1.VerifyCertificateResponse\x12\x63\n\nPullEvents\x12(.tongban.federation.v1.PullEventsRequest\x1a).tongban.federation.v1.PullEventsResponse0\x01\x12y\n\x12\x46orwardCaseCommand\x12\x30.tongban.federation.v1.ForwardCaseCommandRequest\x1a\x31.tongban.federation.v1.ForwardCaseCommandResponse\x12\x64\n\x0bGetTreeHead\x12).tongban.federation.v1.GetTreeHeadRequest\x1a*.tongban.federation.v1.GetTreeHeadResponse\x12v\n\x11GetInclusionProof\x12/.tongban.federation.v1.GetInclusionProofRequest\x1a\x30.tongban.federation.v1.GetInclusionProofResponse\x12|\n\x13GetConsistencyProof\x12\x31.tongban.federation.v1.GetConsistencyProofRequest\x1a\x32.tongban.federation.v1.GetConsistencyProofResponse\x12v\n\x11SubmitCosignature\x12/.tongban.federation.v1.SubmitCosignatureRequest\x1a\x30.tongban.federation.v1.SubmitCosignatureResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&tongban/federation/v1/federation.proto\x12\x15tongban.federation.v1\x1a*tongban/common/v1/certificate_status.proto\"\x91\x01\n\x10HandshakeRequest\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x19\n\x11protocol_versions\x18\x02 \x03(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32!.tongban.federation.v1.Capability\x12\x17\n\x0fmanifest_serial\x18\x04 \x01(\x03\"\xac\x01\n\x11HandshakeResponse\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32!.tongban.federation.v1.Capability\x12\x17\n\x0fmanifest_serial\x18\x04 \x01(\x03\x12\x19\n\x11manifest_warnings\x18\x05 \x03(\t\"\x89\x01\n\x18VerifyCertificateRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x04 \x01(\t\x12\x15\n\rholder_digest\x18\x05 \x01(\t\"\x8e\x03\n\x19VerifyCertificateResponse\x12\x16\n\x0esigned_payload\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x1b\n\x13signature_algorithm\x18\x03 \x01(\t\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x11\n\tauthentic\x18\x05 \x01(\x08\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x13\n\x0bvalid_until\x18\x07 \x01(\t\x12\x16\n\x0eholder_matches\x18\x08 \x01(\x08\x12\x11\n\ttype_code\x18\t \x01(\t\x12\x12\n\nvalid_from\x18\n \x01(\t\x12\x10\n\x08valid_to\x18\x0b \x01(\t\x12\x1c\n\x14national_status_code\x18\x0c \x01(\t\x12\x1c\n\x14successor_identifier\x18\r \x01(\t\x12\x16\n\x0esuccessor_link\x18\x0e \x01(\t\x12\x1c\n\x14\x64\x65stination_province\x18\x0f \x01(\t\x12\x1e\n\x16\x64\x65stination_identifier\x18\x10 \x01(\t\"U\n\x11PullEventsRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x04\x12\x18\n\x10max_batch_events\x18\x02 \x01(\r\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\"t\n\x0fReplicatedEvent\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x15\n\roriginator_id\x18\x02 \x01(\t\x12\x1a\n\x12originator_version\x18\x03 \x01(\x04\x12\r\n\x05topic\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\x0c\"\x91\x01\n\x17\x43\x65rtificateStatusNotice\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x12\n\nidentifier\x18\x02 \x01(\t\x12\x34\n\x06status\x18\x03 \x01(\x0e\x32$.tongban.common.v1.CertificateStatus\x12\x1a\n\x12\x63hanged_at_unix_ms\x18\x04 \x01(\x03\"8\n\rErasureNotice\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x15\n\rapplicant_ids\x18\x02 \x03(\t\"\x9f\x02\n\x12PullEventsResponse\x12\x36\n\x06\x65vents\x18\x01 \x03(\x0b\x32&.tongban.federation.v1.ReplicatedEvent\x12K\n\x13\x63\x65rtificate_notices\x18\x02 \x03(\x0b\x32..tongban.federation.v1.CertificateStatusNotice\x12\x15\n\rnext_position\x18\x03 \x01(\x04\x12\x15\n\rhead_position\x18\x04 \x01(\x04\x12\x17\n\x0fsent_at_unix_ms\x18\x05 \x01(\x03\x12=\n\x0f\x65rasure_notices\x18\x06 \x03(\x0b\x32$.tongban.federation.v1.ErasureNotice\"\xb2\x01\n\x19\x46orwardCaseCommandRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x33\n\x07\x63ommand\x18\x02 \x01(\x0e\x32\".tongban.federation.v1.CaseCommand\x12\x11\n\targuments\x18\x03 \x01(\x0c\x12\x13\n\x0boffice_code\x18\x04 \x01(\t\x12\x13\n\x0boperator_id\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"<\n\x1a\x46orwardCaseCommandResponse\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\r\n\x05state\x18\x02 \x01(\t\"k\n\x15\x41\x63\x63\x65ptTransferRequest\x12\x1b\n\x13previous_identifier\x18\x01 \x01(\t\x12\x1e\n\x16\x64\x65stination_identifier\x18\x02 \x01(\t\x12\x15\n\rholder_digest\x18\x03 \x01(\t\"p\n\x16\x41\x63\x63\x65ptTransferResponse\x12\x16\n\x0esigned_payload\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x1b\n\x13signature_algorithm\x18\x03 \x01(\t\x12\x0e\n\x06key_id\x18\x04 \x01(\t\"~\n\x0eSignedTreeHead\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x11\n\troot_hash\x18\x03 \x01(\x0c\x12\x11\n\tsigned_at\x18\x04 \x01(\t\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"_\n\x0b\x43osignature\x12\x18\n\x10witness_province\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63osigned_at\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"\x14\n\x12GetTreeHeadRequest\"\x84\x01\n\x13GetTreeHeadResponse\x12\x33\n\x04head\x18\x01 \x01(\x0b\x32%.tongban.federation.v1.SignedTreeHead\x12\x38\n\x0c\x63osignatures\x18\x02 \x03(\x0b\x32\".tongban.federation.v1.Cosignature\"A\n\x18GetInclusionProofRequest\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"c\n\x19GetInclusionProofResponse\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x11\n\tleaf_hash\x18\x03 \x01(\x0c\x12\x0c\n\x04path\x18\x04 \x03(\x0c\";\n\x1aGetConsistencyProofRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x04\x12\x0e\n\x06second\x18\x02 \x01(\x04\"J\n\x1bGetConsistencyProofResponse\x12\r\n\x05\x66irst\x18\x01 \x01(\x04\x12\x0e\n\x06second\x18\x02 \x01(\x04\x12\x0c\n\x04path\x18\x03 \x03(\x0c\"\x88\x01\n\x18SubmitCosignatureRequest\x12\x33\n\x04head\x18\x01 \x01(\x0b\x32%.tongban.federation.v1.SignedTreeHead\x12\x37\n\x0b\x63osignature\x18\x02 \x01(\x0b\x32\".tongban.federation.v1.Cosignature\"\x1b\n\x19SubmitCosignatureResponse*\xad\x01\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43\x41PABILITY_CASE_REPLICATION\x10\x01\x12\'\n#CAPABILITY_CERTIFICATE_VERIFICATION\x10\x02\x12\x1c\n\x18\x43\x41PABILITY_CASE_COMMANDS\x10\x03\x12\x1b\n\x17\x43\x41PABILITY_TRANSPARENCY\x10\x04*\xea\x02\n\x0b\x43\x61seCommand\x12\x1c\n\x18\x43\x41SE_COMMAND_UNSPECIFIED\x10\x00\x12 \n\x1c\x43\x41SE_COMMAND_ATTACH_MATERIAL\x10\x01\x12#\n\x1f\x43\x41SE_COMMAND_PROVIDE_SUPPLEMENT\x10\x02\x12\x1e\n\x1a\x43\x41SE_COMMAND_CONCLUDE_PART\x10\x03\x12\x18\n\x14\x43\x41SE_COMMAND_DELIVER\x10\x04\x12\x15\n\x11\x43\x41SE_COMMAND_RATE\x10\x05\x12\x18\n\x14\x43\x41SE_COMMAND_ARCHIVE\x10\x06\x12\x19\n\x15\x43\x41SE_COMMAND_WITHDRAW\x10\x07\x12)\n%CASE_COMMAND_RESPOND_TO_RECTIFICATION\x10\x08\x12\x1e\n\x1a\x43\x41SE_COMMAND_APPEAL_RATING\x10\t\x12%\n!CASE_COMMAND_DECIDE_RATING_APPEAL\x10\n2\x8e\x08\n\x11\x46\x65\x64\x65rationService\x12^\n\tHandshake\x12\'.tongban.federation.v1.HandshakeRequest\x1a(.tongban.federation.v1.HandshakeResponse\x12v\n\x11VerifyCertificate\x12/.tongban.federation.v1.VerifyCertificateRequest\x1a\x30.tongban.federation.v1.VerifyCertificateResponse\x12\x63\n\nPullEvents\x12(.tongban.federation.v1.PullEventsRequest\x1a).tongban.federation.v1.PullEventsResponse0\x01\x12y\n\x12\x46orwardCaseCommand\x12\x30.tongban.federation.v1.ForwardCaseCommandRequest\x1a\x31.tongban.federation.v1.ForwardCaseCommandResponse\x12\x64\n\x0bGetTreeHead\x12).tongban.federation.v1.GetTreeHeadRequest\x1a*.tongban.federation.v1.GetTreeHeadResponse\x12v\n\x11GetInclusionProof\x12/.tongban.federation.v1.GetInclusionProofRequest\x1a\x30.tongban.federation.v1.GetInclusionProofResponse\x12|\n\x13GetConsistencyProof\x12\x31.tongban.federation.v1.GetConsistencyProofRequest\x1a\x32.tongban.federation.v1.GetConsistencyProofResponse\x12m\n\x0e\x41\x63\x63\x65ptTransfer\x12,.tongban.federation.v1.AcceptTransferRequest\x1a-.tongban.federation.v1.AcceptTransferResponse\x12v\n\x11SubmitCosignature\x12/.tongban.federation.v1.SubmitCosignatureRequest\x1a\x30.tongban.federation.v1.SubmitCosignatureResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tongban.federation.v1.federation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CAPABILITY']._serialized_start=2589
-  _globals['_CAPABILITY']._serialized_end=2762
-  _globals['_CASECOMMAND']._serialized_start=2765
-  _globals['_CASECOMMAND']._serialized_end=3127
+  _globals['_CAPABILITY']._serialized_start=2996
+  _globals['_CAPABILITY']._serialized_end=3169
+  _globals['_CASECOMMAND']._serialized_start=3172
+  _globals['_CASECOMMAND']._serialized_end=3534
   _globals['_HANDSHAKEREQUEST']._serialized_start=110
   _globals['_HANDSHAKEREQUEST']._serialized_end=255
   _globals['_HANDSHAKERESPONSE']._serialized_start=258
@@ -43,41 +43,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYCERTIFICATEREQUEST']._serialized_start=433
   _globals['_VERIFYCERTIFICATEREQUEST']._serialized_end=570
   _globals['_VERIFYCERTIFICATERESPONSE']._serialized_start=573
-  _globals['_VERIFYCERTIFICATERESPONSE']._serialized_end=787
-  _globals['_PULLEVENTSREQUEST']._serialized_start=789
-  _globals['_PULLEVENTSREQUEST']._serialized_end=874
-  _globals['_REPLICATEDEVENT']._serialized_start=876
-  _globals['_REPLICATEDEVENT']._serialized_end=992
-  _globals['_CERTIFICATESTATUSNOTICE']._serialized_start=995
-  _globals['_CERTIFICATESTATUSNOTICE']._serialized_end=1140
-  _globals['_ERASURENOTICE']._serialized_start=1142
-  _globals['_ERASURENOTICE']._serialized_end=1198
-  _globals['_PULLEVENTSRESPONSE']._serialized_start=1201
-  _globals['_PULLEVENTSRESPONSE']._serialized_end=1488
-  _globals['_FORWARDCASECOMMANDREQUEST']._serialized_start=1491
-  _globals['_FORWARDCASECOMMANDREQUEST']._serialized_end=1669
-  _globals['_FORWARDCASECOMMANDRESPONSE']._serialized_start=1671
-  _globals['_FORWARDCASECOMMANDRESPONSE']._serialized_end=1731
-  _globals['_SIGNEDTREEHEAD']._serialized_start=1733
-  _globals['_SIGNEDTREEHEAD']._serialized_end=1859
-  _globals['_COSIGNATURE']._serialized_start=1861
-  _globals['_COSIGNATURE']._serialized_end=1956
-  _globals['_GETTREEHEADREQUEST']._serialized_start=1958
-  _globals['_GETTREEHEADREQUEST']._serialized_end=1978
-  _globals['_GETTREEHEADRESPONSE']._serialized_start=1981
-  _globals['_GETTREEHEADRESPONSE']._serialized_end=2113
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=2115
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=2180
-  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_start=2182
-  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_end=2281
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=2283
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=2342
-  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_start=2344
-  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_end=2418
-  _globals['_SUBMITCOSIGNATUREREQUEST']._serialized_start=2421
-  _globals['_SUBMITCOSIGNATUREREQUEST']._serialized_end=2557
-  _globals['_SUBMITCOSIGNATURERESPONSE']._serialized_start=2559
-  _globals['_SUBMITCOSIGNATURERESPONSE']._serialized_end=2586
-  _globals['_FEDERATIONSERVICE']._serialized_start=3130
-  _globals['_FEDERATIONSERVICE']._serialized_end=4057
+  _globals['_VERIFYCERTIFICATERESPONSE']._serialized_end=971
+  _globals['_PULLEVENTSREQUEST']._serialized_start=973
+  _globals['_PULLEVENTSREQUEST']._serialized_end=1058
+  _globals['_REPLICATEDEVENT']._serialized_start=1060
+  _globals['_REPLICATEDEVENT']._serialized_end=1176
+  _globals['_CERTIFICATESTATUSNOTICE']._serialized_start=1179
+  _globals['_CERTIFICATESTATUSNOTICE']._serialized_end=1324
+  _globals['_ERASURENOTICE']._serialized_start=1326
+  _globals['_ERASURENOTICE']._serialized_end=1382
+  _globals['_PULLEVENTSRESPONSE']._serialized_start=1385
+  _globals['_PULLEVENTSRESPONSE']._serialized_end=1672
+  _globals['_FORWARDCASECOMMANDREQUEST']._serialized_start=1675
+  _globals['_FORWARDCASECOMMANDREQUEST']._serialized_end=1853
+  _globals['_FORWARDCASECOMMANDRESPONSE']._serialized_start=1855
+  _globals['_FORWARDCASECOMMANDRESPONSE']._serialized_end=1915
+  _globals['_ACCEPTTRANSFERREQUEST']._serialized_start=1917
+  _globals['_ACCEPTTRANSFERREQUEST']._serialized_end=2024
+  _globals['_ACCEPTTRANSFERRESPONSE']._serialized_start=2026
+  _globals['_ACCEPTTRANSFERRESPONSE']._serialized_end=2138
+  _globals['_SIGNEDTREEHEAD']._serialized_start=2140
+  _globals['_SIGNEDTREEHEAD']._serialized_end=2266
+  _globals['_COSIGNATURE']._serialized_start=2268
+  _globals['_COSIGNATURE']._serialized_end=2363
+  _globals['_GETTREEHEADREQUEST']._serialized_start=2365
+  _globals['_GETTREEHEADREQUEST']._serialized_end=2385
+  _globals['_GETTREEHEADRESPONSE']._serialized_start=2388
+  _globals['_GETTREEHEADRESPONSE']._serialized_end=2520
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=2522
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=2587
+  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_start=2589
+  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_end=2688
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=2690
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=2749
+  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_start=2751
+  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_end=2825
+  _globals['_SUBMITCOSIGNATUREREQUEST']._serialized_start=2828
+  _globals['_SUBMITCOSIGNATUREREQUEST']._serialized_end=2964
+  _globals['_SUBMITCOSIGNATURERESPONSE']._serialized_start=2966
+  _globals['_SUBMITCOSIGNATURERESPONSE']._serialized_end=2993
+  _globals['_FEDERATIONSERVICE']._serialized_start=3537
+  _globals['_FEDERATIONSERVICE']._serialized_end=4575
 # @@protoc_insertion_point(module_scope)

@@ -223,6 +223,13 @@ class VerifyCertificateResponse(_message.Message):
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     HOLDER_MATCHES_FIELD_NUMBER: _builtins.int
     TYPE_CODE_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_TO_FIELD_NUMBER: _builtins.int
+    NATIONAL_STATUS_CODE_FIELD_NUMBER: _builtins.int
+    SUCCESSOR_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    SUCCESSOR_LINK_FIELD_NUMBER: _builtins.int
+    DESTINATION_PROVINCE_FIELD_NUMBER: _builtins.int
+    DESTINATION_IDENTIFIER_FIELD_NUMBER: _builtins.int
     signed_payload: _builtins.bytes
     """The exact canonical JSON bytes the issuing node signed (identifier, authentic, status, valid_until, ...)."""
     signature: _builtins.bytes
@@ -238,6 +245,20 @@ class VerifyCertificateResponse(_message.Message):
     """Whether holder_digest of the request matches the certificate's holder (false when none was sent)."""
     type_code: _builtins.str
     """GB/T 36904 certificate type code, e.g. 11100000000000001 (from the identifier's issuing record)."""
+    valid_from: _builtins.str
+    """First day of validity (YYYY-MM-DD)."""
+    valid_to: _builtins.str
+    """Last day of validity (YYYY-MM-DD); empty when the certificate does not expire (as valid_until)."""
+    national_status_code: _builtins.str
+    """The national status code (01 to 07, 99 for a status without one) of status."""
+    successor_identifier: _builtins.str
+    """The certificate that renewed or changed this one, and which ("RENEWED", "CHANGED"); empty otherwise."""
+    successor_link: _builtins.str
+    destination_province: _builtins.str
+    """For a TRANSFERRED_OUT certificate: the province it went to and, once that province transferred it in,
+    its certificate there; empty otherwise.
+    """
+    destination_identifier: _builtins.str
     def __init__(
         self,
         *,
@@ -250,10 +271,17 @@ class VerifyCertificateResponse(_message.Message):
         valid_until: _builtins.str = ...,
         holder_matches: _builtins.bool = ...,
         type_code: _builtins.str = ...,
+        valid_from: _builtins.str = ...,
+        valid_to: _builtins.str = ...,
+        national_status_code: _builtins.str = ...,
+        successor_identifier: _builtins.str = ...,
+        successor_link: _builtins.str = ...,
+        destination_province: _builtins.str = ...,
+        destination_identifier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentic", b"authentic", "holder_matches", b"holder_matches", "key_id", b"key_id", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signed_payload", b"signed_payload", "status", b"status", "type_code", b"type_code", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentic", b"authentic", "destination_identifier", b"destination_identifier", "destination_province", b"destination_province", "holder_matches", b"holder_matches", "key_id", b"key_id", "national_status_code", b"national_status_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signed_payload", b"signed_payload", "status", b"status", "successor_identifier", b"successor_identifier", "successor_link", b"successor_link", "type_code", b"type_code", "valid_from", b"valid_from", "valid_to", b"valid_to", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -509,6 +537,70 @@ class ForwardCaseCommandResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ForwardCaseCommandResponse: _TypeAlias = ForwardCaseCommandResponse  # noqa: Y015
+
+@_typing.final
+class AcceptTransferRequest(_message.Message):
+    """AcceptTransferRequest names the origin's certificate and the caller's certificate that succeeds it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PREVIOUS_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    DESTINATION_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    HOLDER_DIGEST_FIELD_NUMBER: _builtins.int
+    previous_identifier: _builtins.str
+    """GB/T 36904 identifier of the answering node's certificate, transferred out to the caller's province."""
+    destination_identifier: _builtins.str
+    """GB/T 36904 identifier of the caller's new certificate (迁入), linking previous_identifier."""
+    holder_digest: _builtins.str
+    """SHA-256 (hex) of "<holder id type>:<holder id number>" of the new certificate's holder."""
+    def __init__(
+        self,
+        *,
+        previous_identifier: _builtins.str = ...,
+        destination_identifier: _builtins.str = ...,
+        holder_digest: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination_identifier", b"destination_identifier", "holder_digest", b"holder_digest", "previous_identifier", b"previous_identifier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptTransferRequest: _TypeAlias = AcceptTransferRequest  # noqa: Y015
+
+@_typing.final
+class AcceptTransferResponse(_message.Message):
+    """AcceptTransferResponse is the origin's signed verification answer for its certificate after the record
+    (status TRANSFERRED_OUT, destination_province and destination_identifier set).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGNED_PAYLOAD_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    signed_payload: _builtins.bytes
+    """The exact canonical JSON bytes the origin signed."""
+    signature: _builtins.bytes
+    signature_algorithm: _builtins.str
+    key_id: _builtins.str
+    """Which of the origin's keys signed; its public key is in the federation manifest."""
+    def __init__(
+        self,
+        *,
+        signed_payload: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+        signature_algorithm: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signed_payload", b"signed_payload"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptTransferResponse: _TypeAlias = AcceptTransferResponse  # noqa: Y015
 
 @_typing.final
 class SignedTreeHead(_message.Message):

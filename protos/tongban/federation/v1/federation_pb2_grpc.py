@@ -70,6 +70,11 @@ class FederationServiceStub:
                 request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofRequest.SerializeToString,
                 response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofResponse.FromString,
                 _registered_method=True)
+        self.AcceptTransfer = channel.unary_unary(
+                '/tongban.federation.v1.FederationService/AcceptTransfer',
+                request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.AcceptTransferRequest.SerializeToString,
+                response_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.AcceptTransferResponse.FromString,
+                _registered_method=True)
         self.SubmitCosignature = channel.unary_unary(
                 '/tongban.federation.v1.FederationService/SubmitCosignature',
                 request_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.SubmitCosignatureRequest.SerializeToString,
@@ -145,6 +150,20 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcceptTransfer(self, request, context):
+        """AcceptTransfer (迁入) asks the ORIGIN node of a certificate that it transferred out to the caller's
+        province to record that the caller transfers it in as destination_identifier; from then on the origin
+        cannot undo its transfer-out, and its certificate names its destination. The origin checks that the
+        certificate is TRANSFERRED_OUT to the caller, that destination_identifier is of the same type and issued
+        in the caller's province, and that holder_digest is its holder's. A repeat of the same request records
+        nothing more and gets the same answer. Refusals: NOT_FOUND (no such certificate), FAILED_PRECONDITION
+        (not transferred out to the caller, or transferred in already), INVALID_ARGUMENT (another type, another
+        holder, a malformed request).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SubmitCosignature(self, request, context):
         """SubmitCosignature returns a witness's cosignature over one of the answering node's tree heads: the caller
         checked that head against every head of the answering node it accepted before. The answering node keeps
@@ -192,6 +211,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.GetConsistencyProof,
                     request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofRequest.FromString,
                     response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofResponse.SerializeToString,
+            ),
+            'AcceptTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptTransfer,
+                    request_deserializer=tongban_dot_federation_dot_v1_dot_federation__pb2.AcceptTransferRequest.FromString,
+                    response_serializer=tongban_dot_federation_dot_v1_dot_federation__pb2.AcceptTransferResponse.SerializeToString,
             ),
             'SubmitCosignature': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitCosignature,
@@ -389,6 +413,33 @@ class FederationService:
             '/tongban.federation.v1.FederationService/GetConsistencyProof',
             tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofRequest.SerializeToString,
             tongban_dot_federation_dot_v1_dot_federation__pb2.GetConsistencyProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongban.federation.v1.FederationService/AcceptTransfer',
+            tongban_dot_federation_dot_v1_dot_federation__pb2.AcceptTransferRequest.SerializeToString,
+            tongban_dot_federation_dot_v1_dot_federation__pb2.AcceptTransferResponse.FromString,
             options,
             channel_credentials,
             insecure,

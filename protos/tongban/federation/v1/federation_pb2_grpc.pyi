@@ -72,6 +72,16 @@ class FederationServiceStub:
     """GetConsistencyProof proves that the tree of size first is a prefix of the tree of size second (a signed
     size). INVALID_ARGUMENT: first is 0 or above second, or second was never signed.
     """
+    AcceptTransfer: _grpc.UnaryUnaryMultiCallable[_federation_pb2.AcceptTransferRequest, _federation_pb2.AcceptTransferResponse]
+    """AcceptTransfer (迁入) asks the ORIGIN node of a certificate that it transferred out to the caller's
+    province to record that the caller transfers it in as destination_identifier; from then on the origin
+    cannot undo its transfer-out, and its certificate names its destination. The origin checks that the
+    certificate is TRANSFERRED_OUT to the caller, that destination_identifier is of the same type and issued
+    in the caller's province, and that holder_digest is its holder's. A repeat of the same request records
+    nothing more and gets the same answer. Refusals: NOT_FOUND (no such certificate), FAILED_PRECONDITION
+    (not transferred out to the caller, or transferred in already), INVALID_ARGUMENT (another type, another
+    holder, a malformed request).
+    """
     SubmitCosignature: _grpc.UnaryUnaryMultiCallable[_federation_pb2.SubmitCosignatureRequest, _federation_pb2.SubmitCosignatureResponse]
     """SubmitCosignature returns a witness's cosignature over one of the answering node's tree heads: the caller
     checked that head against every head of the answering node it accepted before. The answering node keeps
@@ -118,6 +128,16 @@ class FederationServiceAsyncStub(FederationServiceStub):
     GetConsistencyProof: _aio.UnaryUnaryMultiCallable[_federation_pb2.GetConsistencyProofRequest, _federation_pb2.GetConsistencyProofResponse]  # type: ignore[assignment]
     """GetConsistencyProof proves that the tree of size first is a prefix of the tree of size second (a signed
     size). INVALID_ARGUMENT: first is 0 or above second, or second was never signed.
+    """
+    AcceptTransfer: _aio.UnaryUnaryMultiCallable[_federation_pb2.AcceptTransferRequest, _federation_pb2.AcceptTransferResponse]  # type: ignore[assignment]
+    """AcceptTransfer (迁入) asks the ORIGIN node of a certificate that it transferred out to the caller's
+    province to record that the caller transfers it in as destination_identifier; from then on the origin
+    cannot undo its transfer-out, and its certificate names its destination. The origin checks that the
+    certificate is TRANSFERRED_OUT to the caller, that destination_identifier is of the same type and issued
+    in the caller's province, and that holder_digest is its holder's. A repeat of the same request records
+    nothing more and gets the same answer. Refusals: NOT_FOUND (no such certificate), FAILED_PRECONDITION
+    (not transferred out to the caller, or transferred in already), INVALID_ARGUMENT (another type, another
+    holder, a malformed request).
     """
     SubmitCosignature: _aio.UnaryUnaryMultiCallable[_federation_pb2.SubmitCosignatureRequest, _federation_pb2.SubmitCosignatureResponse]  # type: ignore[assignment]
     """SubmitCosignature returns a witness's cosignature over one of the answering node's tree heads: the caller
@@ -204,6 +224,22 @@ class FederationServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_federation_pb2.GetConsistencyProofResponse, _abc.Awaitable[_federation_pb2.GetConsistencyProofResponse]]:
         """GetConsistencyProof proves that the tree of size first is a prefix of the tree of size second (a signed
         size). INVALID_ARGUMENT: first is 0 or above second, or second was never signed.
+        """
+
+    @_abc_1.abstractmethod
+    def AcceptTransfer(
+        self,
+        request: _federation_pb2.AcceptTransferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.AcceptTransferResponse, _abc.Awaitable[_federation_pb2.AcceptTransferResponse]]:
+        """AcceptTransfer (迁入) asks the ORIGIN node of a certificate that it transferred out to the caller's
+        province to record that the caller transfers it in as destination_identifier; from then on the origin
+        cannot undo its transfer-out, and its certificate names its destination. The origin checks that the
+        certificate is TRANSFERRED_OUT to the caller, that destination_identifier is of the same type and issued
+        in the caller's province, and that holder_digest is its holder's. A repeat of the same request records
+        nothing more and gets the same answer. Refusals: NOT_FOUND (no such certificate), FAILED_PRECONDITION
+        (not transferred out to the caller, or transferred in already), INVALID_ARGUMENT (another type, another
+        holder, a malformed request).
         """
 
     @_abc_1.abstractmethod
