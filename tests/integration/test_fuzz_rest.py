@@ -78,6 +78,9 @@ def _item_definition() -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("code", "illustrative")}
 
 
+FUZZ_DESK = f"{SH}.fuzz-desk"
+DESK_KEY = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+
 # One body schema: the endpoints that take it (method, path template, caller's role) and one valid body.
 # {certificate}, {case} and friends are filled from what the module seeded.
 SCHEMAS: dict[str, tuple[list[tuple[str, str, Role]], dict[str, Any]]] = {
@@ -197,6 +200,21 @@ SCHEMAS: dict[str, tuple[list[tuple[str, str, Role]], dict[str, Any]]] = {
         [("POST", "{bundle}/materials", Role.PLATFORM)],
         {"material_key": "居民身份证", "file_digest": DIGEST},
     ),
+    "verifier": (
+        [("POST", "/v1/verifiers", Role.ADMIN)],
+        {
+            "verifier_id": FUZZ_DESK,
+            "organisation": "某宾馆",
+            "scenarios": ["HOTEL_CHECK_IN"],
+            "jwk": DESK_KEY,
+        },
+    ),
+    "verifier-change": (
+        [("POST", f"/v1/verifiers/{FUZZ_DESK}/change", Role.ADMIN)],
+        {"scenarios": ["HOTEL_CHECK_IN", "COUNTER_IDENTITY"], "jwk": DESK_KEY},
+    ),
+    "verifier-withdraw": ([("POST", f"/v1/verifiers/{FUZZ_DESK}/withdraw", Role.ADMIN)], {}),
+    "quarantine-retry": ([("POST", "/v1/admin/federation/quarantine/retry", Role.ADMIN)], {"peer": JS}),
 }
 
 
@@ -229,6 +247,7 @@ def test_every_body_endpoint_is_fuzzed() -> None:
         for m, p in fuzzed
     }
     fuzzed = {(m, p.replace("310000/items/FZ-0001", "{province}/items/{code}")) for m, p in fuzzed}
+    fuzzed = {(m, p.replace(FUZZ_DESK, "{verifier_id}")) for m, p in fuzzed}
     with_body = {(ep.method, ep.path) for ep in ENDPOINTS if ep.request is not None}
     assert with_body - fuzzed == set()
 
