@@ -16,6 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.errors import InvalidField
+from aggregates.identifiers import InvalidIdentifier, validate_credit_code
 from aggregates.responsibility import Actor
 
 CATALOGUE_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:catalogue")
@@ -220,6 +221,56 @@ class Material:
     required: bool
 
 
+MAX_VALIDITY_YEARS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCertificateType:
+    """The electronic certificate a case of the item issues when it concludes ISSUED (上海市"一网通办"决定
+    第七条: an office that issues a certificate in 一网通办 provides it electronically).
+    ``paper_counterpart``: the type also has a paper certificate (实体证照), issued together with the same
+    information (同步发放, 信息一致). ``validity_years``: how long it is valid from its issue date; None:
+    without end."""
+
+    type_code: str
+    type_name: str
+    definer: str
+    issuer_name: str
+    issuer_code: str
+    validity_years: int | None
+    paper_counterpart: bool
+
+    @classmethod
+    def create(cls, raw: dict[str, Any]) -> IssuedCertificateType:
+        field = "certificate"
+        type_code = str(raw.get("type_code", ""))
+        if not _TYPE_CODE.match(type_code):
+            raise InvalidField(
+                f"{field}/type_code", "must be the definer's 18-character credit code + 3 digits"
+            )
+        try:
+            issuer_code = validate_credit_code(str(raw.get("issuer_code", "")))
+        except InvalidIdentifier as e:
+            raise InvalidField(f"{field}/issuer_code", f"{e.part}: {e.message}") from None
+        years = raw.get("validity_years")
+        if years is not None and (
+            isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= MAX_VALIDITY_YEARS
+        ):
+            raise InvalidField(f"{field}/validity_years", f"must be 1 to {MAX_VALIDITY_YEARS} years, or null")
+        paper = raw.get("paper_counterpart", False)
+        if not isinstance(paper, bool):
+            raise InvalidField(f"{field}/paper_counterpart", "must be true or false")
+        return cls(
+            type_code=type_code,
+            type_name=_name(f"{field}/type_name", str(raw.get("type_name", ""))),
+            definer=_name(f"{field}/definer", str(raw.get("definer", ""))),
+            issuer_name=_name(f"{field}/issuer_name", str(raw.get("issuer_name", ""))),
+            issuer_code=issuer_code,
+            validity_years=years,
+            paper_counterpart=paper,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class JointPart:
     code: str
@@ -244,6 +295,8 @@ class ItemDefinition:
     fee_fen: int
     joint_parts: tuple[JointPart, ...]
     clock_stops: ClockStops = BEFORE_RULE
+    # what a case concluded ISSUED issues; None: no certificate (and every item stored before items said)
+    certificate: IssuedCertificateType | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ItemDefinition:
         # Immutable all the way down, so a copy of a case (the aggregate cache hands out copies) can share it.
@@ -266,6 +319,7 @@ class ItemDefinition:
         fee_fen: int,
         joint_parts: list[dict[str, Any]],
         clock_stops: dict[str, Any] | None = None,
+        certificate: dict[str, Any] | None = None,
     ) -> ItemDefinition:
         if not _PROVINCE.match(handling_province):
             raise InvalidField("handling_province", "must be a six-digit province code")
@@ -306,6 +360,7 @@ class ItemDefinition:
             fee_fen=fee_fen,
             joint_parts=parts,
             clock_stops=ClockStops.create(clock_stops),
+            certificate=None if certificate is None else IssuedCertificateType.create(certificate),
         )
 
     def as_event_fields(self) -> dict[str, Any]:
@@ -319,13 +374,18 @@ class ItemDefinition:
             del fields["clock_stops"]
         else:
             fields["clock_stops"] = self.clock_stops.event_fields()
+        if self.certificate is None:
+            # as items without one were always recorded: an unchanged item publishes no new version
+            del fields["certificate"]
         return fields
 
     @classmethod
     def from_event_fields(cls, fields: dict[str, Any]) -> ItemDefinition:
         """The item as recorded. One recorded before items declared what stops their clock (catalogue events
         and the ``item`` of ``Case.Submitted`` then lacked ``clock_stops``) keeps the effect it had:
-        :data:`BEFORE_RULE`. Its next version, published with :meth:`create`, gets the law's default."""
+        :data:`BEFORE_RULE`. Its next version, published with :meth:`create`, gets the law's default. One
+        recorded before items named the certificate they issue (no ``certificate``) issues none."""
+        certificate = fields.get("certificate")
         return cls(
             **{
                 **fields,
@@ -338,6 +398,7 @@ class ItemDefinition:
                     JointPart(p["code"], p["name"], p["role"]) for p in fields["joint_parts"]
                 ),
                 "clock_stops": ClockStops.from_event_fields(fields.get("clock_stops")),
+                "certificate": None if certificate is None else IssuedCertificateType(**certificate),
             }
         )
 
