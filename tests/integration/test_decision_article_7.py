@@ -32,38 +32,40 @@ ID_CARD = issue_fields(0, issued_on=date(2025, 1, 2))
 APPLICANT = {"name": ID_CARD["holder_name"], "id_type": "111", "id_number": ID_CARD["holder_id"]}
 
 
+def item_fields(*, paper_counterpart: bool = True, validity_years: int | None = None) -> dict[str, Any]:
+    """A Shanghai item whose cases concluded ISSUED issue a 结婚证; an ID card certificate replaces M01."""
+    return {
+        "code": "MZ-T01",
+        "name": "结婚登记（测试）",
+        "department": "上海市民政局",
+        "modes": ["FULL_ONLINE"],
+        "materials": [
+            {"code": "M01", "name": "居民身份证", "substitutes": [ID_CARD_TYPE], "required": True},
+            {"code": "M02", "name": "申请结婚登记声明书", "substitutes": [], "required": True},
+        ],
+        "statutory_limit_days": 20,
+        "promised_limit_days": 5,
+        "supplement_days": 10,
+        "extension_days": 10,
+        "fee_fen": 0,
+        "joint_parts": [],
+        "certificate": {
+            "type_code": MARRIAGE_TYPE,
+            "type_name": "结婚证",
+            "definer": "民政部",
+            "issuer_name": "上海市示例婚姻登记处",
+            "issuer_code": ISSUER_CODE,
+            "validity_years": validity_years,
+            "paper_counterpart": paper_counterpart,
+        },
+    }
+
+
 def publish_item(
     node: Services, *, paper_counterpart: bool = True, validity_years: int | None = None
 ) -> None:
-    node.catalogue.publish_item(
-        "310000",
-        {
-            "code": "MZ-T01",
-            "name": "结婚登记（测试）",
-            "department": "上海市民政局",
-            "modes": ["FULL_ONLINE"],
-            "materials": [
-                {"code": "M01", "name": "居民身份证", "substitutes": [ID_CARD_TYPE]},
-                {"code": "M02", "name": "申请结婚登记声明书", "substitutes": []},
-            ],
-            "statutory_limit_days": 20,
-            "promised_limit_days": 5,
-            "supplement_days": 10,
-            "extension_days": 10,
-            "fee_fen": 0,
-            "joint_parts": [],
-            "certificate": {
-                "type_code": MARRIAGE_TYPE,
-                "type_name": "结婚证",
-                "definer": "民政部",
-                "issuer_name": "上海市示例婚姻登记处",
-                "issuer_code": ISSUER_CODE,
-                "validity_years": validity_years,
-                "paper_counterpart": paper_counterpart,
-            },
-        },
-        SH_ADMIN,
-    )
+    fields = item_fields(paper_counterpart=paper_counterpart, validity_years=validity_years)
+    node.catalogue.publish_item("310000", fields, SH_ADMIN)
 
 
 def filed_case(node: Services) -> str:
