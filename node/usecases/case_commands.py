@@ -61,9 +61,9 @@ class CaseWorkflow(Protocol):
     def notice_due_on(self, case: Case) -> date | None:
         """The notice limit's due date (行政许可法 第32条) while its clock runs."""
 
-    def paper_exemptions(self, case: Case, at: datetime) -> dict[str, str]:
-        """The case's materials a valid local electronic certificate of its applicant satisfies at ``at``,
-        each with that certificate's identifier (一网通办决定 第七条)."""
+    def paper_exemptions(self, case: Case, province: str, at: datetime) -> dict[str, str]:
+        """The case's materials a valid electronic certificate of ``province`` (the notifying office's) held
+        by its applicant satisfies at ``at``, each with that certificate's identifier (一网通办决定 第七条)."""
 
     def attach_material(
         self,
@@ -145,7 +145,7 @@ def _number(arguments: Arguments, prefix: str) -> str:
 
 def _request_supplement(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
     due = case_calendar(case.recorded_calendar).add_working_days(china_date(at), case.item.supplement_days)
-    exempt = flow.paper_exemptions(case, at)
+    exempt = flow.paper_exemptions(case, actor.province, at)
     case.request_supplement(a["missing"], a["reason"], due, actor, at, flow.notice_due_on(case), exempt)
 
 

@@ -327,9 +327,12 @@ class CaseService:
             return []
         return certificate_on_conclusion(case, self.applicant(str(case.id)), self._certificates, actor, now)
 
-    def paper_exemptions(self, case: Case, at: datetime) -> dict[str, str]:
-        """The case's materials a valid electronic certificate of this province held by its applicant
-        satisfies (一网通办决定 第七条), each with the certificate's identifier."""
+    def paper_exemptions(self, case: Case, province: str, at: datetime) -> dict[str, str]:
+        """The case's materials a valid electronic certificate of ``province`` held by its applicant
+        satisfies (一网通办决定 第七条), each with the certificate's identifier. The certificates of this
+        node's province only: this node holds no other province's (their holder lists are theirs)."""
+        if province != self.province:
+            return {}
         try:
             applicant = self.applicant(str(case.id))
         except NotFound:  # a province handling only a part of a joint case: it holds no applicant

@@ -115,7 +115,7 @@ def test_the_exemption_from_paper_names_only_valid_certificates_the_old_applican
     for aggregate in aggregates(node):
         if not isinstance(aggregate, Case):
             continue
-        exempt = node.cases.paper_exemptions(aggregate, NOW)
+        exempt = node.cases.paper_exemptions(aggregate, SH, NOW)
         try:
             person = node.cases.applicant(str(aggregate.id))
         except NotFound:
