@@ -219,6 +219,9 @@ class Material:
     name: str
     substitutes: tuple[str, ...]  # certificate type codes whose valid certificate proves it (材料免提交)
     required: bool
+    # the law or administrative regulation that requires the paper original all the same (上海市"一网通办"
+    # 决定 第七条: 法律、行政法规另有规定的除外); None: a valid certificate of a substitute type exempts it
+    paper_required_by: tuple[str, ...] | None = None
 
 
 MAX_VALIDITY_YEARS = 100
@@ -367,7 +370,7 @@ class ItemDefinition:
         """Primitive fields for a stored event: lists and dicts of str/int/bool only."""
         fields = asdict(self)
         fields["modes"] = list(self.modes)
-        fields["materials"] = [{**asdict(m), "substitutes": list(m.substitutes)} for m in self.materials]
+        fields["materials"] = [_material_fields(m) for m in self.materials]
         fields["joint_parts"] = [asdict(p) for p in self.joint_parts]
         if self.clock_stops.before_rule:
             # as recorded: without the section, so a case filed under this version keeps its effect
@@ -391,7 +394,13 @@ class ItemDefinition:
                 **fields,
                 "modes": tuple(fields["modes"]),
                 "materials": tuple(
-                    Material(m["code"], m["name"], tuple(m["substitutes"]), m["required"])
+                    Material(
+                        m["code"],
+                        m["name"],
+                        tuple(m["substitutes"]),
+                        m["required"],
+                        _tupled(m.get("paper_required_by")),
+                    )
                     for m in fields["materials"]
                 ),
                 "joint_parts": tuple(
@@ -406,6 +415,15 @@ class ItemDefinition:
         return next((m for m in self.materials if m.code == code), None)
 
 
+def _material_fields(material: Material) -> dict[str, Any]:
+    fields = {**asdict(material), "substitutes": list(material.substitutes)}
+    if material.paper_required_by is None:
+        del fields["paper_required_by"]  # as materials were always recorded: no new version for nothing
+    else:
+        fields["paper_required_by"] = list(material.paper_required_by)
+    return fields
+
+
 def _material(index: int, raw: dict[str, Any]) -> Material:
     field = f"materials/{index}"
     substitutes = raw.get("substitutes", [])
@@ -416,11 +434,13 @@ def _material(index: int, raw: dict[str, Any]) -> Material:
     required = raw.get("required", True)
     if not isinstance(required, bool):
         raise InvalidField(f"{field}/required", "must be true or false")
+    paper = raw.get("paper_required_by")
     return Material(
         _code(f"{field}/code", str(raw.get("code", ""))),
         _name(f"{field}/name", str(raw.get("name", ""))),
         tuple(substitutes),
         required,
+        None if paper is None else _articles(f"{field}/paper_required_by", paper),
     )
 
 

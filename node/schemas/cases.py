@@ -674,7 +674,17 @@ MATERIAL: Schema = _object(
         "name": text(200),
         "substitutes": {"type": "array", "items": TYPE_CODE, "maxItems": 50, "uniqueItems": True},
         "required": {"type": "boolean"},
-    }
+        "paper_required_by": {
+            "type": ["array", "null"],
+            "items": text(200),
+            "minItems": 1,
+            "maxItems": 10,
+            "description": "the law or administrative regulation that requires the paper original even "
+            "where a valid electronic certificate of a substitute type is held (一网通办决定 第七条: "
+            "另有规定的除外)",
+        },
+    },
+    ["code", "name", "substitutes", "required"],
 )
 ARTICLES: Schema = {"type": "array", "items": text(200), "minItems": 1, "maxItems": 10}
 CLOCK_STOPS = {

@@ -34,7 +34,8 @@ def paper_exemptions(
 ) -> dict[str, str]:
     """Each material of the case's item that a certificate of this node satisfies, with its identifier: one
     the applicant holds, effectively VALID on the day in China at ``at``, of a type the item says replaces
-    the material. None of them for an applicant this node does not hold, or one forgotten."""
+    the material, unless a law the item names requires the paper original (``paper_required_by``). None of
+    them for an applicant this node does not hold, or one forgotten."""
     if applicant is None or applicant.id_number == ERASED:
         return {}
     on = china_date(at)
@@ -45,6 +46,8 @@ def paper_exemptions(
     ]
     exempt: dict[str, str] = {}
     for material in case.item.materials:
+        if material.paper_required_by is not None:  # a law requires the paper original all the same
+            continue
         found = next((c for c in valid if c.content.type_code in material.substitutes), None)
         if found is not None:
             exempt[material.code] = found.identifier

@@ -63,7 +63,7 @@ class CaseWorkflow(Protocol):
 
     def paper_exemptions(self, case: Case, province: str, at: datetime) -> dict[str, str]:
         """The case's materials a valid electronic certificate of ``province`` (the notifying office's) held
-        by its applicant satisfies at ``at``, each with that certificate's identifier (一网通办决定 第七条)."""
+        by its applicant satisfies at ``at``, each with that certificate's identifier (决定 第七条)."""
 
     def attach_material(
         self,

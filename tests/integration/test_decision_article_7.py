@@ -32,7 +32,12 @@ ID_CARD = issue_fields(0, issued_on=date(2025, 1, 2))
 APPLICANT = {"name": ID_CARD["holder_name"], "id_type": "111", "id_number": ID_CARD["holder_id"]}
 
 
-def item_fields(*, paper_counterpart: bool = True, validity_years: int | None = None) -> dict[str, Any]:
+def item_fields(
+    *,
+    paper_counterpart: bool = True,
+    validity_years: int | None = None,
+    paper_required_by: list[str] | None = None,
+) -> dict[str, Any]:
     """A Shanghai item whose cases concluded ISSUED issue a 结婚证; an ID card certificate replaces M01."""
     return {
         "code": "MZ-T01",
@@ -40,7 +45,13 @@ def item_fields(*, paper_counterpart: bool = True, validity_years: int | None = 
         "department": "上海市民政局",
         "modes": ["FULL_ONLINE"],
         "materials": [
-            {"code": "M01", "name": "居民身份证", "substitutes": [ID_CARD_TYPE], "required": True},
+            {
+                "code": "M01",
+                "name": "居民身份证",
+                "substitutes": [ID_CARD_TYPE],
+                "required": True,
+                "paper_required_by": paper_required_by,
+            },
             {"code": "M02", "name": "申请结婚登记声明书", "substitutes": [], "required": True},
         ],
         "statutory_limit_days": 20,
@@ -62,9 +73,17 @@ def item_fields(*, paper_counterpart: bool = True, validity_years: int | None = 
 
 
 def publish_item(
-    node: Services, *, paper_counterpart: bool = True, validity_years: int | None = None
+    node: Services,
+    *,
+    paper_counterpart: bool = True,
+    validity_years: int | None = None,
+    paper_required_by: list[str] | None = None,
 ) -> None:
-    fields = item_fields(paper_counterpart=paper_counterpart, validity_years=validity_years)
+    fields = item_fields(
+        paper_counterpart=paper_counterpart,
+        validity_years=validity_years,
+        paper_required_by=paper_required_by,
+    )
     node.catalogue.publish_item("310000", fields, SH_ADMIN)
 
 
@@ -115,6 +134,17 @@ def test_a_certificate_no_longer_valid_exempts_nothing(node: Services, clock: Fa
     case = node.cases.run(REQUEST_SUPPLEMENT, case_id, SH_HANDLER, missing=["M01"], reason="缺身份证")
     assert case.open_supplement is not None
     assert case.open_supplement["missing"] == ["M01"]
+
+
+def test_a_law_requiring_the_paper_original_keeps_it_demandable(node: Services, clock: FakeClock) -> None:
+    """决定 第七条: 法律、行政法规另有规定的除外."""
+    publish_item(node, paper_required_by=["《某某法》第十条"])
+    node.certificates.issue(SH_ISSUER, **ID_CARD)
+    case_id = filed_case(node)
+    case = node.cases.run(
+        REQUEST_SUPPLEMENT, case_id, SH_HANDLER, missing=["M01"], reason="须提交实体证照原件"
+    )
+    assert case.state is State.SUPPLEMENT_REQUESTED
 
 
 def concluded(node: Services, case_id: str, request: Idempotency | None = None) -> Any:

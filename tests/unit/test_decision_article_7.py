@@ -18,7 +18,7 @@ from simulators.sample_data import credit_code
 from tests.builders import ACTOR, issued, item
 from tests.unit.test_case import ID_CARD, NOTICE_DUE, SH_WINDOW, later, submitted
 
-ISSUES = {
+ISSUES: dict[str, Any] = {
     "type_code": "111000000000130123001",
     "type_name": "结婚证",
     "definer": "民政部",
@@ -113,3 +113,29 @@ def test_only_a_certificate_as_issued_is_linked_and_without_paper_no_digest() ->
         "310000202603020001", paper_counterpart=False, actor=Actor("310000", "O", "p"), at=later()
     )
     assert plain.paper_counterpart_digest is None
+
+
+LAW = ["《某某法》第十条"]
+
+
+def test_a_material_may_name_the_law_that_requires_its_paper_original() -> None:
+    materials = [
+        {
+            "code": "M01",
+            "name": "居民身份证",
+            "substitutes": ["11100000000013338W001"],
+            "paper_required_by": LAW,
+        },
+        {"code": "M02", "name": "户口簿", "substitutes": []},
+    ]
+    defined = item(materials=materials)
+    recorded = defined.as_event_fields()
+    assert recorded["materials"][0]["paper_required_by"] == LAW
+    assert "paper_required_by" not in recorded["materials"][1]  # as materials were always recorded
+    assert ItemDefinition.from_event_fields(recorded) == defined
+    first = defined.material("M01")
+    assert first is not None
+    assert first.paper_required_by == tuple(LAW)
+    with pytest.raises(InvalidField) as refused:
+        item(materials=[{**materials[0], "paper_required_by": []}])
+    assert refused.value.field == "materials/0/paper_required_by"
