@@ -133,7 +133,7 @@ async def verify(request: web.Request) -> web.Response:
 async def holder_certificates(request: web.Request) -> web.Response:
     # The holder's id travels in the body, never in a URL that proxies and access logs keep. A window
     # officer lists the applicant's certificates so that none of them is asked for on paper (一网通办决定
-    # 第七条); a platform serves its user their own (node/http/holder_uses.py), not anyone's by number.
+    # 第七条); a platform may not: it would read anyone's by their number.
     authenticate(request).require(*HOLDER_LIST_READERS, province=request.app[SERVICES].province)
     body = await read_json(request, schemas.HOLDER_QUERY)
     registry = request.app[SERVICES].certificates
