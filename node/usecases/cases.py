@@ -323,7 +323,7 @@ class CaseService:
         (``node/usecases/case_certificates.py`` says why). Only the handling province concludes, on its own
         node: the certificate is that province's."""
         actor = concluded_issued(case)
-        if actor is None or case.handling_province != self.province:
+        if actor is None or case.item.certificate is None or case.handling_province != self.province:
             return []
         return certificate_on_conclusion(case, self.applicant(str(case.id)), self._certificates, actor, now)
 
