@@ -243,3 +243,30 @@ def test_other_results_and_items_without_a_certificate_issue_none(node: Services
     node.cases.run(ACCEPT, case_id, SH_HANDLER)
     node.cases.run(CONCLUDE, case_id, SH_HANDLER, result="RETURNED")
     assert node.certificates.holder_certificates("111", APPLICANT["id_number"]) == []
+
+
+def test_only_the_handling_provinces_node_issues_the_certificate(node: Services, clock: FakeClock) -> None:
+    """A node that records a case of another province's item (here: no federation, so it writes every case)
+    issues no certificate for it: the certificate is the handling province's, issued on its node."""
+    js_admin, js_handler = Actor("320000", "JS-ZWFW", "admin-2"), Actor("320000", "JS-MZ-01", "h-002")
+    fields = item_fields()
+    fields["certificate"] = {**fields["certificate"], "issuer_code": credit_code("320000", 4242)}
+    node.catalogue.publish_item("320000", fields, js_admin)
+    js_platform = Actor("320000", "JS-YWTB", "app")
+    case = node.cases.submit(
+        js_platform,
+        item_province="320000",
+        item_code="MZ-T01",
+        mode="FULL_ONLINE",
+        applicant=APPLICANT,
+    )
+    case_id = str(case.id)
+    for code in ("M01", "M02"):
+        node.cases.run(
+            ATTACH_MATERIAL, case_id, js_platform, material_code=code, file_digest="sha256:" + "1" * 64
+        )
+    node.cases.run(ACCEPT, case_id, js_handler)
+    for step, officer, extra in review_calls(js_handler):
+        node.cases.run(RECORD_REVIEW, case_id, officer, step=step, opinion="同意", **extra)
+    assert node.cases.run(CONCLUDE, case_id, js_handler, result="ISSUED").state is State.CONCLUDED
+    assert node.certificates.holder_certificates("111", APPLICANT["id_number"]) == []
