@@ -1381,14 +1381,21 @@ class Case(Aggregate):
         actor: Actor,
         at: datetime,
         notice_due_on: date | None = None,
+        exempt: dict[str, str] | None = None,
     ) -> None:
         """补正告知, 一次性告知 (行政许可法 第32条第一款第四项): the first notice lists ALL missing materials
         and may name materials on file that are defective; a later one names only what the last supplement
         supplied (it got them wrong anew). While the notice limit runs the notice is given by
         ``notice_due_on`` (the use case counts it), never after. The handling province notifies; in PROXY
         the receiving window too, while it holds the case (形式审查 at the 收件地). After acceptance the clock
-        stops meanwhile."""
+        stops meanwhile.
+
+        ``exempt``: the materials a valid electronic certificate of this province held by the applicant
+        satisfies, each with that certificate's identifier (the use case finds them). Such a material is not
+        demanded on paper (上海市"一网通办"决定 第七条: 免于提交实体证照): naming one is refused, and the
+        notice need not list it (the office takes the certificate instead)."""
         self._require_notifier(actor)
+        exempt = exempt or {}
         if not missing or len(set(missing)) != len(missing):
             raise InvalidField("missing", "list each missing material once")
         unknown = [code for code in missing if self.item.material(code) is None]
@@ -1396,7 +1403,15 @@ class Case(Aggregate):
             raise InvalidField(
                 "missing", f"item {self.item.code} asks for no such material ({len(unknown)} named)"
             )
-        unlisted = [code for code in self.missing_materials() if code not in missing]
+        certificates = sorted({exempt[code] for code in missing if code in exempt})
+        if certificates:
+            raise InvalidField(
+                "missing",
+                "免于提交实体证照 (上海市“一网通办”决定 第七条): the applicant's valid electronic "
+                f"certificate {', '.join(certificates)} of this province satisfies a material named; it "
+                "cannot be demanded on paper: attach the certificate instead",
+            )
+        unlisted = [code for code in self.missing_materials() if code not in missing and code not in exempt]
         if unlisted:
             raise InvalidField(
                 "missing", f"one notice must list ALL missing materials; also missing: {', '.join(unlisted)}"

@@ -16,6 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.errors import InvalidField
+from aggregates.identifiers import InvalidIdentifier, validate_credit_code
 from aggregates.responsibility import Actor
 
 CATALOGUE_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:catalogue")
@@ -218,6 +219,59 @@ class Material:
     name: str
     substitutes: tuple[str, ...]  # certificate type codes whose valid certificate proves it (材料免提交)
     required: bool
+    # the law or administrative regulation that requires the paper original all the same (上海市"一网通办"
+    # 决定 第七条: 法律、行政法规另有规定的除外); None: a valid certificate of a substitute type exempts it
+    paper_required_by: tuple[str, ...] | None = None
+
+
+MAX_VALIDITY_YEARS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCertificateType:
+    """The electronic certificate a case of the item issues when it concludes ISSUED (上海市"一网通办"决定
+    第七条: an office that issues a certificate in 一网通办 provides it electronically).
+    ``paper_counterpart``: the type also has a paper certificate (实体证照), issued together with the same
+    information (同步发放, 信息一致). ``validity_years``: how long it is valid from its issue date; None:
+    without end."""
+
+    type_code: str
+    type_name: str
+    definer: str
+    issuer_name: str
+    issuer_code: str
+    validity_years: int | None
+    paper_counterpart: bool
+
+    @classmethod
+    def create(cls, raw: dict[str, Any]) -> IssuedCertificateType:
+        field = "certificate"
+        type_code = str(raw.get("type_code", ""))
+        if not _TYPE_CODE.match(type_code):
+            raise InvalidField(
+                f"{field}/type_code", "must be the definer's 18-character credit code + 3 digits"
+            )
+        try:
+            issuer_code = validate_credit_code(str(raw.get("issuer_code", "")))
+        except InvalidIdentifier as e:
+            raise InvalidField(f"{field}/issuer_code", f"{e.part}: {e.message}") from None
+        years = raw.get("validity_years")
+        if years is not None and (
+            isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= MAX_VALIDITY_YEARS
+        ):
+            raise InvalidField(f"{field}/validity_years", f"must be 1 to {MAX_VALIDITY_YEARS} years, or null")
+        paper = raw.get("paper_counterpart", False)
+        if not isinstance(paper, bool):
+            raise InvalidField(f"{field}/paper_counterpart", "must be true or false")
+        return cls(
+            type_code=type_code,
+            type_name=_name(f"{field}/type_name", str(raw.get("type_name", ""))),
+            definer=_name(f"{field}/definer", str(raw.get("definer", ""))),
+            issuer_name=_name(f"{field}/issuer_name", str(raw.get("issuer_name", ""))),
+            issuer_code=issuer_code,
+            validity_years=years,
+            paper_counterpart=paper,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +298,8 @@ class ItemDefinition:
     fee_fen: int
     joint_parts: tuple[JointPart, ...]
     clock_stops: ClockStops = BEFORE_RULE
+    # what a case concluded ISSUED issues; None: no certificate (and every item stored before items said)
+    certificate: IssuedCertificateType | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ItemDefinition:
         # Immutable all the way down, so a copy of a case (the aggregate cache hands out copies) can share it.
@@ -266,6 +322,7 @@ class ItemDefinition:
         fee_fen: int,
         joint_parts: list[dict[str, Any]],
         clock_stops: dict[str, Any] | None = None,
+        certificate: dict[str, Any] | None = None,
     ) -> ItemDefinition:
         if not _PROVINCE.match(handling_province):
             raise InvalidField("handling_province", "must be a six-digit province code")
@@ -306,43 +363,65 @@ class ItemDefinition:
             fee_fen=fee_fen,
             joint_parts=parts,
             clock_stops=ClockStops.create(clock_stops),
+            certificate=None if certificate is None else IssuedCertificateType.create(certificate),
         )
 
     def as_event_fields(self) -> dict[str, Any]:
         """Primitive fields for a stored event: lists and dicts of str/int/bool only."""
         fields = asdict(self)
         fields["modes"] = list(self.modes)
-        fields["materials"] = [{**asdict(m), "substitutes": list(m.substitutes)} for m in self.materials]
+        fields["materials"] = [_material_fields(m) for m in self.materials]
         fields["joint_parts"] = [asdict(p) for p in self.joint_parts]
         if self.clock_stops.before_rule:
             # as recorded: without the section, so a case filed under this version keeps its effect
             del fields["clock_stops"]
         else:
             fields["clock_stops"] = self.clock_stops.event_fields()
+        if self.certificate is None:
+            # as items without one were always recorded: an unchanged item publishes no new version
+            del fields["certificate"]
         return fields
 
     @classmethod
     def from_event_fields(cls, fields: dict[str, Any]) -> ItemDefinition:
         """The item as recorded. One recorded before items declared what stops their clock (catalogue events
         and the ``item`` of ``Case.Submitted`` then lacked ``clock_stops``) keeps the effect it had:
-        :data:`BEFORE_RULE`. Its next version, published with :meth:`create`, gets the law's default."""
+        :data:`BEFORE_RULE`. Its next version, published with :meth:`create`, gets the law's default. One
+        recorded before items named the certificate they issue (no ``certificate``) issues none."""
+        certificate = fields.get("certificate")
         return cls(
             **{
                 **fields,
                 "modes": tuple(fields["modes"]),
                 "materials": tuple(
-                    Material(m["code"], m["name"], tuple(m["substitutes"]), m["required"])
+                    Material(
+                        m["code"],
+                        m["name"],
+                        tuple(m["substitutes"]),
+                        m["required"],
+                        _tupled(m.get("paper_required_by")),
+                    )
                     for m in fields["materials"]
                 ),
                 "joint_parts": tuple(
                     JointPart(p["code"], p["name"], p["role"]) for p in fields["joint_parts"]
                 ),
                 "clock_stops": ClockStops.from_event_fields(fields.get("clock_stops")),
+                "certificate": None if certificate is None else IssuedCertificateType(**certificate),
             }
         )
 
     def material(self, code: str) -> Material | None:
         return next((m for m in self.materials if m.code == code), None)
+
+
+def _material_fields(material: Material) -> dict[str, Any]:
+    fields = {**asdict(material), "substitutes": list(material.substitutes)}
+    if material.paper_required_by is None:
+        del fields["paper_required_by"]  # as materials were always recorded: no new version for nothing
+    else:
+        fields["paper_required_by"] = list(material.paper_required_by)
+    return fields
 
 
 def _material(index: int, raw: dict[str, Any]) -> Material:
@@ -355,11 +434,13 @@ def _material(index: int, raw: dict[str, Any]) -> Material:
     required = raw.get("required", True)
     if not isinstance(required, bool):
         raise InvalidField(f"{field}/required", "must be true or false")
+    paper = raw.get("paper_required_by")
     return Material(
         _code(f"{field}/code", str(raw.get("code", ""))),
         _name(f"{field}/name", str(raw.get("name", ""))),
         tuple(substitutes),
         required,
+        None if paper is None else _articles(f"{field}/paper_required_by", paper),
     )
 
 

@@ -377,6 +377,17 @@ class Certificate(Aggregate):
         office_code: str
         operator_id: str
 
+    class IssuedForCase(Aggregate.Event):
+        """关联事项: issued because a case of this node concluded ISSUED (上海市"一网通办"决定 第七条).
+        ``case_reference`` is the case's number (its item is the content's ``service_item_code``).
+        ``paper_counterpart_digest``: a paper certificate (实体证照) was issued together with it, bearing the
+        content whose SHA-256 this is, the signed content's (同步发放, 信息一致); None: no paper one."""
+
+        case_reference: str
+        paper_counterpart_digest: str | None
+        office_code: str
+        operator_id: str
+
     @classmethod
     def issue(
         cls,
@@ -442,6 +453,8 @@ class Certificate(Aggregate):
         self.successor_link: str | None = None
         self.destination_province: str | None = None
         self.destination_identifier: str | None = None
+        self.case_reference: str | None = None  # IssuedForCase
+        self.paper_counterpart_digest: str | None = None
 
     @property
     def identifier(self) -> str:
@@ -574,6 +587,31 @@ class Certificate(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.use_count += 1
+
+    def link_case(self, case_reference: str, *, paper_counterpart: bool, actor: Actor, at: datetime) -> None:
+        """Record, with its issue, the case it was issued for and the paper counterpart issued with it."""
+        if self.version != 1 or self.case_reference is not None:
+            raise IllegalTransition(self.identifier, "link a case to", "no longer as issued")
+        digest = "sha256:" + hashlib.sha256(self.content.signing_payload()).hexdigest()
+        self._issued_for_case(
+            case_reference=_text("case_reference", case_reference, 64),
+            paper_counterpart_digest=digest if paper_counterpart else None,
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    @event(IssuedForCase)
+    def _issued_for_case(
+        self,
+        case_reference: str,
+        paper_counterpart_digest: str | None,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.case_reference = case_reference
+        self.paper_counterpart_digest = paper_counterpart_digest
 
     def effective_status(self, on: date) -> Status:
         """The status every reader sees on a day: a VALID certificate is NOT_YET_VALID before ``valid_from``

@@ -41,6 +41,13 @@ def certificate_json(certificate: Certificate, on: date) -> dict[str, Any]:
         "destination_province": certificate.destination_province,
         "destination_identifier": certificate.destination_identifier,
         "province": certificate.province,
+        # 关联事项 and 同步发放 (一网通办决定 第七条): the case it was issued for; the paper counterpart
+        "case_reference": certificate.case_reference,
+        "paper_counterpart": (
+            None
+            if certificate.paper_counterpart_digest is None
+            else {"issued": True, "content_digest": certificate.paper_counterpart_digest}
+        ),
         "signature": {
             "algorithm": certificate.signature_algorithm,
             "key_id": certificate.signing_key_id,

@@ -674,7 +674,17 @@ MATERIAL: Schema = _object(
         "name": text(200),
         "substitutes": {"type": "array", "items": TYPE_CODE, "maxItems": 50, "uniqueItems": True},
         "required": {"type": "boolean"},
-    }
+        "paper_required_by": {
+            "type": ["array", "null"],
+            "items": text(200),
+            "minItems": 1,
+            "maxItems": 10,
+            "description": "the law or administrative regulation that requires the paper original even "
+            "where a valid electronic certificate of a substitute type is held (一网通办决定 第七条: "
+            "另有规定的除外)",
+        },
+    },
+    ["code", "name", "substitutes", "required"],
 )
 ARTICLES: Schema = {"type": "array", "items": text(200), "minItems": 1, "maxItems": 10}
 CLOCK_STOPS = {
@@ -726,6 +736,26 @@ CLOCK_STOPS = {
     ),
     "description": "what stops the item's decision clock, with its legal basis (docs/catalogue.md)",
 }
+ISSUED_CERTIFICATE: Schema = {
+    **_object(
+        {
+            "type_code": TYPE_CODE,
+            "type_name": text(200),
+            "definer": text(200),
+            "issuer_name": text(200),
+            "issuer_code": {
+                "type": "string",
+                "pattern": "^[0-9A-Z]{18}$",
+                "description": "发证机构统一社会信用代码",
+            },
+            "validity_years": {"type": ["integer", "null"], "minimum": 1, "maximum": 100},
+            "paper_counterpart": {"type": "boolean"},
+        },
+        ["type_code", "type_name", "definer", "issuer_name", "issuer_code"],
+    ),
+    "description": "the electronic certificate a case concluded ISSUED issues (一网通办决定 第七条); "
+    "paper_counterpart: a paper one is issued together with the same information (docs/catalogue.md)",
+}
 ITEM_DEFINITION = _object(
     {
         "name": text(200),
@@ -743,6 +773,7 @@ ITEM_DEFINITION = _object(
             "maxItems": 20,
         },
         "clock_stops": CLOCK_STOPS,
+        "certificate": ISSUED_CERTIFICATE,
     },
     [
         "name",

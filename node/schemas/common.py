@@ -145,6 +145,17 @@ CERTIFICATE: Schema = {
         "destination_province": NULLABLE_TEXT,
         "destination_identifier": NULLABLE_TEXT,
         "province": {"type": "string"},
+        "case_reference": {
+            **NULLABLE_TEXT,
+            "description": "关联事项: the number of the case it was issued for",
+        },
+        "paper_counterpart": {
+            "type": ["object", "null"],
+            "description": "同步发放: a paper certificate issued together with it, bearing the same content "
+            "(content_digest: SHA-256 of the signed content); null: none",
+            "required": ["issued", "content_digest"],
+            "properties": {"issued": {"type": "boolean"}, "content_digest": {"type": "string"}},
+        },
         "signature": {
             "type": "object",
             "required": ["algorithm", "key_id", "value"],

@@ -61,6 +61,10 @@ class CaseWorkflow(Protocol):
     def notice_due_on(self, case: Case) -> date | None:
         """The notice limit's due date (行政许可法 第32条) while its clock runs."""
 
+    def paper_exemptions(self, case: Case, province: str, at: datetime) -> dict[str, str]:
+        """The case's materials a valid electronic certificate of ``province`` (the notifying office's) held
+        by its applicant satisfies at ``at``, each with that certificate's identifier (决定 第七条)."""
+
     def attach_material(
         self,
         command: CaseCommand,
@@ -141,7 +145,8 @@ def _number(arguments: Arguments, prefix: str) -> str:
 
 def _request_supplement(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:
     due = case_calendar(case.recorded_calendar).add_working_days(china_date(at), case.item.supplement_days)
-    case.request_supplement(a["missing"], a["reason"], due, actor, at, flow.notice_due_on(case))
+    exempt = flow.paper_exemptions(case, actor.province, at)
+    case.request_supplement(a["missing"], a["reason"], due, actor, at, flow.notice_due_on(case), exempt)
 
 
 def _rate(flow: CaseWorkflow, case: Case, actor: Actor, at: datetime, a: Arguments) -> None:

@@ -52,6 +52,7 @@ from federation.log_signal import LogSignal
 from node.calendar.source import CalendarBook, case_calendar
 from node.store.application import AlreadyExists, Clock, NodeApplication, NotFound, utc_now
 from node.store.idempotency import Idempotency
+from node.usecases.case_certificates import certificate_on_conclusion, concluded_issued, paper_exemptions
 from node.usecases.case_commands import CaseCommand, Step
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
@@ -285,7 +286,7 @@ class CaseService:
             case = self._step_with_notices(case, command, now)
             recorded = [request.record(case_id, now)] if request else []
             try:
-                self._app.save(case, *recorded)
+                self._app.save(case, *self._issued_with(case, now), *recorded)
             except IntegrityError:
                 continue
             return case
@@ -316,6 +317,27 @@ class CaseService:
             }
             before.trigger_event(type(recorded), **fields)
         return before
+
+    def _issued_with(self, case: Case, now: datetime) -> list[Aggregate]:
+        """The certificate a conclusion ISSUED the step recorded issues, saved in the same record
+        (``node/usecases/case_certificates.py`` says why). Only the handling province concludes, on its own
+        node: the certificate is that province's."""
+        actor = concluded_issued(case)
+        if actor is None or case.item.certificate is None or case.handling_province != self.province:
+            return []
+        return certificate_on_conclusion(case, self.applicant(str(case.id)), self._certificates, actor, now)
+
+    def paper_exemptions(self, case: Case, province: str, at: datetime) -> dict[str, str]:
+        """The case's materials a valid electronic certificate of ``province`` held by its applicant
+        satisfies (一网通办决定 第七条), each with the certificate's identifier. The certificates of this
+        node's province only: this node holds no other province's (their holder lists are theirs)."""
+        if province != self.province:
+            return {}
+        try:
+            applicant = self.applicant(str(case.id))
+        except NotFound:  # a province handling only a part of a joint case: it holds no applicant
+            applicant = None
+        return paper_exemptions(case, applicant, self._certificates, at)
 
     def writes(self, case: Case) -> bool:
         """Whether this node records the case's next events. A node without federation holds every case

@@ -161,6 +161,22 @@ class CertificateService:
                 return successor
         raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
+    def issued_for_case(
+        self,
+        content: CertificateContent,
+        *,
+        case_reference: str,
+        paper_counterpart: bool,
+        actor: Actor,
+        at: datetime,
+    ) -> list[Aggregate]:
+        """The certificate a case's conclusion issues (一网通办决定 第七条): signed, linked to the case, with
+        its holder's index. Not saved here: the case service saves them with the conclusion, in one record."""
+        certificate = self._signed(content, actor, at)
+        certificate.link_case(case_reference, paper_counterpart=paper_counterpart, actor=actor, at=at)
+        # the issuing rules hold as for any issue: the signature checks type and issuer, the claim the number
+        return [certificate, self._holder_index(certificate), self._number(content, at)]
+
     def transfer_in(
         self, actor: Actor, *, previous_identifier: str, serial: str | None = None, **fields: Any
     ) -> Certificate:
@@ -315,6 +331,11 @@ class CertificateService:
                 detail = {
                     "destination_province": stored.destination_province,
                     "destination_identifier": stored.destination_identifier,
+                }
+            elif isinstance(stored, Certificate.IssuedForCase):
+                detail = {
+                    "case_reference": stored.case_reference,
+                    "paper_counterpart_digest": stored.paper_counterpart_digest,
                 }
             elif isinstance(stored, Certificate.Used):
                 detail = {
@@ -497,18 +518,24 @@ class CertificateService:
         index_id = HolderCertificates.id_for(content.holder_id_type, content.holder_id)
         # Writers in this process take turns per holder; other processes still meet optimistic concurrency.
         with self._holder_locks[index_id.int % len(self._holder_locks)]:
-            try:
-                index: HolderCertificates = self._app.repository.get(index_id)
-            except AggregateNotFoundError:
-                index = HolderCertificates.open(
-                    content.holder_id_type, content.holder_id, certificate.created_on
-                )
-            index.add(content.identifier, certificate.created_on)
+            index = self._holder_index(certificate)
             try:
                 self._app.save(certificate, index, *others)
             except IntegrityError:
                 return False
             return True
+
+    def _holder_index(self, certificate: Certificate) -> HolderCertificates:
+        """The holder's index with the certificate added (saved with it by the caller)."""
+        content = certificate.content
+        try:
+            index: HolderCertificates = self._app.repository.get(
+                HolderCertificates.id_for(content.holder_id_type, content.holder_id)
+            )
+        except AggregateNotFoundError:
+            index = HolderCertificates.open(content.holder_id_type, content.holder_id, certificate.created_on)
+        index.add(content.identifier, certificate.created_on)
+        return index
 
     def issued_here(self, identifier: str) -> bool:
         return self._exists(canonical_identifier(identifier))

@@ -74,7 +74,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         )
     },
     ("POST", "/v1/verifications"): ANY_CALLER,
-    ("POST", "/v1/holder-certificates"): rule({ISS, A, D}),
+    # a window officer lists the applicant's certificates (一网通办决定 第七条); a platform does not
+    ("POST", "/v1/holder-certificates"): rule({ISS, W, A, D}),
     # catalogue: anyone authenticated reads; this province's admins publish
     ("GET", "/v1/catalogue/{province}/items"): ANY_CALLER,
     ("GET", "/v1/catalogue/{province}/items/{code}"): ANY_CALLER,

@@ -93,8 +93,14 @@ def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
         holder = {"holder_id_type": "111", "holder_id": issue_body()["holder_id"]}
         status, listed, _ = await api.call("POST", "/v1/holder-certificates", role=Role.AUDITOR, body=holder)
         assert [c["identifier"] for c in listed["items"]] == [identifier, renewed["identifier"]]
-        status, _, _ = await api.call("POST", "/v1/holder-certificates", role=Role.WINDOW, body=holder)
-        assert status == 403
+        # a window officer lists the applicant's certificates (一网通办决定 第七条); a handler, a platform not
+        status, at_window, _ = await api.call(
+            "POST", "/v1/holder-certificates", role=Role.WINDOW, body=holder
+        )
+        assert (status, at_window) == (200, listed)
+        for role in (Role.HANDLER, Role.PLATFORM):
+            status, _, _ = await api.call("POST", "/v1/holder-certificates", role=role, body=holder)
+            assert status == 403
 
     run(services, keys, scenario)
 
