@@ -13,15 +13,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from aiohttp import web
 
-from aggregates.certificate import ANSWER_DETAILS, Certificate
+from aggregates.certificate import ANSWER_DETAILS, Certificate, Link
 from aggregates.certificate_types import CERTIFICATE_TYPES, holder_kind
 from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
 from node.auth import Role
 from node.services import Services
-from tests.builders import FakeClock, issue_fields
+from node.store.application import AlreadyExists
+from tests.builders import ACTOR, FakeClock, issue_fields
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.two_provinces import InProcessOrigins, another_province, with_origins
@@ -277,3 +279,28 @@ def test_answers_carry_validity_national_code_and_successor(node: Services, keys
         assert [unknown[name] for name in ANSWER_DETAILS] == [None] * len(ANSWER_DETAILS)
 
     run(node, keys, scenario)
+
+
+def test_a_transfer_in_is_a_new_issue_here_and_takes_an_unused_number(
+    node: Services, clock: FakeClock
+) -> None:
+    """The destination's issuer issues its own certificate: the number is this issuer's, and must be free; a
+    taken one is refused before the origin is asked."""
+    with another_province(node, JS, clock) as jiangsu:
+        origins = InProcessOrigins(SH, {JS: jiangsu})
+        shanghai = with_origins(node, origins)
+        moving = jiangsu_certificate(jiangsu, 0)
+        jiangsu.certificates.change_status(
+            moving.identifier, "transfer_out", JIANGSU_ACTOR, reason="迁出", destination_province=SH
+        )
+        taken = {"service_item_code": None, **transfer_body(moving, number="SH-DL-9")}
+        # a certificate of Shanghai's issuer and the same type already holds that number
+        holding = issue_fields(0, ISSUED_ON, number="SH-DL-9")
+        assert (holding["type_code"], holding["issuer_code"]) == (taken["type_code"], taken["issuer_code"])
+        shanghai.certificates.issue(ACTOR, **holding)
+        before = events(shanghai)
+        with pytest.raises(AlreadyExists):
+            shanghai.certificates.transfer_in(ACTOR, **taken)
+        assert (events(shanghai), origins.calls) == (before, 0)
+        moved = shanghai.certificates.transfer_in(ACTOR, **{**taken, "number": "SH-DL-10"})
+        assert (moved.content.link, moved.content.number) == (Link.TRANSFERRED_IN, "SH-DL-10")

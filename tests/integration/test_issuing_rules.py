@@ -14,7 +14,6 @@ from aiohttp import web
 
 from aggregates.certificate import Link, Status
 from aggregates.errors import IllegalTransition, InvalidField
-from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
 from node.auth import Role
 from node.bootstrap import build_services, close_services
@@ -84,18 +83,6 @@ def test_a_renewal_keeps_the_number_and_a_change_may_take_a_new_one(node: Servic
         node.certificates.issue(ACTOR, **fields(5, number="SH-DL-1"))
     with pytest.raises(AlreadyExists):  # a change may not take a number another certificate holds
         node.certificates.reissue(changed.identifier, Link.CHANGED, ACTOR, number="SH-DL-1")
-
-
-def test_a_transfer_in_is_a_new_issue_here_and_takes_an_unused_number(node: Services) -> None:
-    """The destination's issuer issues its own certificate: the number is this issuer's, and must be free."""
-    node.certificates.issue(ACTOR, **fields(1, number="SH-DL-9"))
-    foreign = str(CertificateIdentifier.build("11100000000013338W032", credit_code("320000", 5), "77", 1))
-    before = events(node)
-    with pytest.raises(AlreadyExists):
-        node.certificates.transfer_in(ACTOR, previous_identifier=foreign, **fields(5, number="SH-DL-9"))
-    assert events(node) == before
-    moved = node.certificates.transfer_in(ACTOR, previous_identifier=foreign, **fields(5, number="SH-DL-10"))
-    assert (moved.content.link, moved.content.number) == (Link.TRANSFERRED_IN, "SH-DL-10")
 
 
 def test_an_issuer_of_another_province_or_a_central_one_needs_the_configuration(node: Services) -> None:
