@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -18,7 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from aggregates.certificate_types import certificate_type, holder_kind
-from aggregates.clock import china_date
+from aggregates.clock import CHINA, china_date
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import (
     CertificateIdentifier,
@@ -124,6 +124,10 @@ _DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sm3:[0-9a-f]{64})$")
 _TYPE_CODE = re.compile(r"^[0-9A-Z]{18}[0-9]{3}$")
 # C0 controls and DEL: never part of a name, a number or a reason (they break logs, files and displays).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_-]{22}")  # 16 random bytes, base64url
+_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")  # SHA-256, base64url
+# A credential of a certificate without end lasts no longer than this after its issue: it is refreshed.
+_OPEN_ENDED_CREDENTIAL = timedelta(days=365)
 
 
 def certificate_id(identifier: str) -> UUID:
@@ -388,6 +392,29 @@ class Certificate(Aggregate):
         office_code: str
         operator_id: str
 
+    class CredentialIssued(Aggregate.Event):
+        """亮证: a credential of this certificate was issued to a holder's device (docs/credentials.md).
+
+        Who asked (the holder's platform), when, the device key's thumbprint (RFC 7638) and the credential's
+        entry in the status list; never the credential itself nor anything personal.
+        """
+
+        credential_id: str
+        status_index: int
+        device_key_thumbprint: str
+        expires_at: datetime
+        requester_province: str
+        office_code: str
+        operator_id: str
+
+    class CredentialRevoked(Aggregate.Event):
+        """One credential revoked on its own (a lost or stolen device); the certificate is untouched."""
+
+        credential_id: str
+        reason: str
+        office_code: str
+        operator_id: str
+
     @classmethod
     def issue(
         cls,
@@ -455,6 +482,9 @@ class Certificate(Aggregate):
         self.destination_identifier: str | None = None
         self.case_reference: str | None = None  # IssuedForCase
         self.paper_counterpart_digest: str | None = None
+        # credential id -> its status list entry, of each credential issued; and those revoked on their own
+        self.credentials: dict[str, int] = {}
+        self.revoked_credentials: set[str] = set()
 
     @property
     def identifier(self) -> str:
@@ -662,6 +692,81 @@ class Certificate(Aggregate):
         self.successor_identifier = successor_identifier
         self.successor_link = link
         self.status = Status(status)
+
+    def issue_credential(
+        self,
+        credential_id: str,
+        status_index: int,
+        device_key_thumbprint: str,
+        expires_at: datetime,
+        *,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        """Record a credential issued to a holder's device: only of a certificate in force at ``at``, and
+        never valid past the certificate's own last day (its end in China)."""
+        status = self.effective_status(china_date(at))
+        if status is not Status.VALID:
+            raise IllegalTransition(self.identifier, "issue a credential of", status.value)
+        if not _CREDENTIAL_ID.fullmatch(credential_id) or credential_id in self.credentials:
+            raise InvalidField("credential_id", "must be a new id of 22 base64url characters")
+        if status_index < 0:
+            raise InvalidField("status_index", "must not be negative")
+        if not _THUMBPRINT.fullmatch(device_key_thumbprint):
+            raise InvalidField("device_key_thumbprint", "must be an RFC 7638 SHA-256 thumbprint")
+        if expires_at <= at or expires_at > self.credential_limit(at):
+            raise InvalidField("expires_at", "must lie after now and within the certificate's validity")
+        self._credential_issued(
+            credential_id=credential_id,
+            status_index=status_index,
+            device_key_thumbprint=device_key_thumbprint,
+            expires_at=expires_at,
+            requester_province=_province("requester_province", actor.province),
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    def credential_limit(self, at: datetime) -> datetime:
+        """The latest instant a credential of this certificate may be valid to: the end of its ``valid_to``
+        day in China, or far ahead for a certificate without end."""
+        if self.content.valid_to is None:
+            return at + _OPEN_ENDED_CREDENTIAL
+        last_day = date.fromisoformat(self.content.valid_to)
+        return datetime.combine(last_day + timedelta(days=1), time(), CHINA)
+
+    @event(CredentialIssued)
+    def _credential_issued(
+        self,
+        credential_id: str,
+        status_index: int,
+        device_key_thumbprint: str,
+        expires_at: datetime,
+        requester_province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        self.credentials[credential_id] = status_index
+
+    def revoke_credential(self, credential_id: str, reason: str, *, actor: Actor, at: datetime) -> None:
+        if credential_id not in self.credentials:
+            raise InvalidField("credential_id", "names no credential of this certificate")
+        if credential_id in self.revoked_credentials:
+            raise IllegalTransition(self.identifier, "revoke the credential of", "revoked already")
+        self._credential_revoked(
+            credential_id=credential_id,
+            reason=_text("reason", reason, 500),
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    @event(CredentialRevoked)
+    def _credential_revoked(
+        self, credential_id: str, reason: str, office_code: str, operator_id: str, timestamp: datetime
+    ) -> None:
+        self.revoked_credentials.add(credential_id)
 
 
 HOLDER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:holder")

@@ -63,3 +63,34 @@ class StatusListPublication(Aggregate):
     def _published(self, token: str, issued_at: int, entries_changed: int, timestamp: datetime) -> None:
         self.token = token
         self.issued_at = issued_at
+
+
+class StatusIndexClaim(Aggregate):
+    """One entry of a province's status list, taken by one credential: saved with the certificate's
+    ``CredentialIssued``, so that no two credentials ever share an entry, whatever the concurrency."""
+
+    class Claimed(Aggregate.Created):
+        province: str
+        status_index: int
+        certificate_id: str
+
+    @staticmethod
+    def id_for(province: str, status_index: int) -> UUID:
+        return uuid5(STATUS_LIST_NAMESPACE, f"{province}:{status_index}")
+
+    @classmethod
+    def claim(cls, province: str, status_index: int, certificate_id: str, at: datetime) -> StatusIndexClaim:
+        return cls._create(
+            cls.Claimed,
+            id=cls.id_for(province, status_index),
+            province=province,
+            status_index=status_index,
+            certificate_id=certificate_id,
+            timestamp=at,
+        )
+
+    @event(Claimed)
+    def __init__(self, province: str, status_index: int, certificate_id: str) -> None:
+        self.province = province
+        self.status_index = status_index
+        self.certificate_id = certificate_id
