@@ -19,11 +19,11 @@ from eventsourcing.domain import Aggregate, event
 
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import (
+    HOLDER_ID_KINDS,
     CertificateIdentifier,
+    HolderIdKind,
     InvalidIdentifier,
     province_of,
-    validate_citizen_id,
-    validate_credit_code,
     validate_division_code,
     validate_province,
 )
@@ -42,10 +42,8 @@ class Status(StrEnum):
     TRANSFERRED_OUT = "TRANSFERRED_OUT"  # 办理转出
 
 
-class HolderIdType(StrEnum):
-    # Codes as used by certificate platforms (verify): 111 is the citizen ID number per GA/T 517.
-    CITIZEN_ID = "111"
-    CREDIT_CODE = "001"
+# The holder ID types by code (declared once in aggregates.identifiers.HOLDER_ID_KINDS).
+HOLDER_ID_TYPES: dict[str, HolderIdKind] = {kind.code: kind for kind in HOLDER_ID_KINDS}
 
 
 class Link(StrEnum):
@@ -120,15 +118,12 @@ def validate_digest(field: str, value: str) -> str:
 
 
 def validate_holder_id(id_type: str, holder_id: str) -> str:
+    """The holder's ID number, normalised, by the rule of its type. Errors never repeat the number."""
+    kind = HOLDER_ID_TYPES.get(id_type)
+    if kind is None:
+        raise InvalidField("holder_id_type", f"must be one of {', '.join(HOLDER_ID_TYPES)}")
     try:
-        kind = HolderIdType(id_type)
-    except ValueError:
-        codes = ", ".join(t.value for t in HolderIdType)
-        raise InvalidField("holder_id_type", f"must be one of {codes}") from None
-    try:
-        if kind is HolderIdType.CITIZEN_ID:
-            return validate_citizen_id(holder_id)
-        return validate_credit_code(holder_id)
+        return kind.validate(holder_id)
     except InvalidIdentifier as e:
         raise InvalidField("holder_id", f"{e.part}: {e.message}") from None
 

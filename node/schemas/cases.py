@@ -16,9 +16,17 @@ from aggregates.case import (
     State,
 )
 from aggregates.catalogue import Mode, PartRole, SpecialProcedure
-from aggregates.certificate import HolderIdType
 from aggregates.notice import NoticeKind
-from node.schemas.common import DATE, IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
+from node.schemas.common import (
+    DATE,
+    HOLDER_ID,
+    HOLDER_ID_TYPE,
+    IDENTIFIER,
+    NO_CONTROL_CHARACTERS,
+    PROVINCE,
+    TYPE_CODE,
+    Schema,
+)
 
 CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"}
 DIGEST: Schema = {"type": "string", "pattern": "^(sha256|sm3):[0-9a-f]{64}$"}
@@ -46,8 +54,8 @@ def _enum(values: type) -> Schema:
 APPLICANT = _object(
     {
         "name": text(100),
-        "id_type": {"type": "string", "enum": [t.value for t in HolderIdType]},
-        "id_number": {"type": "string", "minLength": 18, "maxLength": 18},
+        "id_type": HOLDER_ID_TYPE,
+        "id_number": HOLDER_ID,
     }
 )
 # A person named by their ID alone: forgetting them, their certificate uses

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregates.certificate import TRANSITIONS, HolderIdType, Status
+from aggregates.certificate import HOLDER_ID_TYPES, TRANSITIONS, Status
 
 Schema = dict[str, Any]
 
@@ -15,6 +15,14 @@ IDENTIFIER: Schema = {
     "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F",
 }
 DATE: Schema = {"type": "string", "format": "date", "maxLength": 10}
+HOLDER_ID_TYPE: Schema = {
+    "type": "string",
+    "enum": list(HOLDER_ID_TYPES),
+    "description": "持证主体代码类型: "
+    + "; ".join(f"{kind.code} {kind.name}" for kind in HOLDER_ID_TYPES.values()),
+}
+# Each type's own rule is checked by the node (aggregates.identifiers.HOLDER_ID_KINDS); the schema bounds it.
+HOLDER_ID: Schema = {"type": "string", "minLength": 5, "maxLength": 32, "description": "持证主体代码"}
 PROVINCE: Schema = {"type": "string", "pattern": "^[1-8][0-9]0000$"}
 TYPE_CODE: Schema = {"type": "string", "pattern": "^[0-9A-Z]{18}[0-9]{3}$", "description": "证照类型代码"}
 DIGEST: Schema = {
@@ -46,8 +54,8 @@ CONTENT_PROPERTIES: dict[str, Schema] = {
     "valid_to": {"anyOf": [DATE, {"type": "null"}], "description": "null for no expiry"},
     "jurisdiction_code": {"type": "string", "pattern": "^[0-9]{6}$"},
     "holder_name": _text(100),
-    "holder_id_type": {"type": "string", "enum": [t.value for t in HolderIdType]},
-    "holder_id": {"type": "string", "minLength": 18, "maxLength": 18},
+    "holder_id_type": HOLDER_ID_TYPE,
+    "holder_id": HOLDER_ID,
     "service_item_code": {"anyOf": [_text(64), {"type": "null"}]},
     "file_digest": DIGEST,
     "serial": {
