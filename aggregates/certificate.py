@@ -17,6 +17,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from aggregates.clock import china_date
+from aggregates.consent import UseChannel, validate_consent_reference
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import (
     HOLDER_ID_KINDS,
@@ -277,12 +279,29 @@ class Certificate(Aggregate):
         operator_id: str
 
     class Used(Aggregate.Event):
-        """用证记录: another province verified this certificate for its case, with the holder's consent."""
+        """用证记录: the certificate was verified for a use, with the holder's consent.
+
+        Version 2 records uses over every channel (``channel``: a peer's federation call, this node's REST or
+        gRPC API, a case of this province), who asked (``office_code``, ``operator_id``), and a use outside
+        any case (``case_reference`` None). A version 1 event was a peer's federation call for its case.
+        """
+
+        class_version = 2
 
         requester_province: str
-        case_reference: str
+        case_reference: str | None
         purpose: str
         consent_reference: str
+        channel: str
+        office_code: str
+        operator_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Recorded when only peers' federation calls were uses: the federation, for that province."""
+            state["channel"] = UseChannel.FEDERATION.value
+            state["office_code"] = "FEDERATION"
+            state["operator_id"] = state["requester_province"]
 
     class Superseded(Aggregate.Event):
         """A renewal or change replaced this certificate with ``successor_identifier``.
@@ -401,18 +420,25 @@ class Certificate(Aggregate):
         )
 
     def record_use(
-        self, requester_province: str, case_reference: str, purpose: str, consent_reference: str, at: datetime
+        self,
+        requester: Actor,
+        channel: UseChannel,
+        *,
+        case_reference: str | None,
+        purpose: str,
+        consent_reference: str,
+        at: datetime,
     ) -> None:
-        """Record that a province verified this certificate for a case, a purpose, with consent (用证记录)."""
-        try:
-            validate_province(requester_province)
-        except InvalidIdentifier as e:
-            raise InvalidField("requester_province", e.message) from None
+        """Record that the certificate was verified for a purpose, with the holder's consent (用证记录)."""
         self._used(
-            requester_province=requester_province,
-            case_reference=_text("case_reference", case_reference, 64),
-            purpose=_text("purpose", purpose, 200),
-            consent_reference=_text("consent_reference", consent_reference, 128),
+            **checked_use(
+                requester,
+                channel,
+                case_reference=case_reference,
+                purpose=purpose,
+                consent_reference=consent_reference,
+                at=at,
+            ),
             timestamp=at,
         )
 
@@ -420,9 +446,12 @@ class Certificate(Aggregate):
     def _used(
         self,
         requester_province: str,
-        case_reference: str,
+        case_reference: str | None,
         purpose: str,
         consent_reference: str,
+        channel: str,
+        office_code: str,
+        operator_id: str,
         timestamp: datetime,
     ) -> None:
         self.use_count += 1
@@ -466,6 +495,28 @@ class Certificate(Aggregate):
     ) -> None:
         self.successor_identifier = successor_identifier
         self.status = Status(status)
+
+
+def checked_use(
+    requester: Actor,
+    channel: UseChannel,
+    *,
+    case_reference: str | None,
+    purpose: str,
+    consent_reference: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """A use's fields as ``Certificate.Used`` records them, or :class:`InvalidField`: also for a certificate
+    that is not there, so that a use is refused the same way whether or not anything could be written."""
+    return {
+        "requester_province": _province("requester_province", requester.province),
+        "case_reference": None if case_reference is None else _text("case_reference", case_reference, 64),
+        "purpose": _text("purpose", purpose, 200),
+        "consent_reference": validate_consent_reference(consent_reference, china_date(at)),
+        "channel": UseChannel(channel).value,
+        "office_code": _text("office_code", requester.office_code, 64),
+        "operator_id": _text("operator_id", requester.operator_id, 64),
+    }
 
 
 HOLDER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:holder")

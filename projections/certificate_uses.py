@@ -1,5 +1,5 @@
-"""用证记录: every use of a holder's certificates that another province verified here (核验), by whom, when,
-for which case and purpose, with which consent.
+"""用证记录: every use of a holder's certificates verified here (核验), by another province or this one, over
+any channel: by whom, when, for which case (if any) and purpose, with which consent.
 
 The holder is kept as a digest of ID type and number (``holder_digest``), never the number: the read model is
 asked for one holder's uses by that digest, computed from what the holder's platform sends. Once the holder
@@ -64,6 +64,10 @@ USE_COLUMNS = (
 )
 
 
+# A use for no case (e.g. a REST verification at a road check): the column predates such uses, NOT NULL.
+NO_CASE = ""
+
+
 class CertificateUses:
     name = "certificate_uses"
     tables = ("view_certificate_holders", "view_certificate_uses")
@@ -94,8 +98,9 @@ class CertificateUses:
             return
         identifier, type_name, digest = self._holder(tx, certificate_id)
         self._uses.append((
-            certificate_id, event.originator_version, identifier, type_name, digest, event.requester_province,
-            event.case_reference, event.purpose, event.consent_reference, event.timestamp.isoformat(),
+            certificate_id, event.originator_version, identifier, type_name, digest,
+            event.requester_province, event.case_reference or NO_CASE, event.purpose, event.consent_reference,
+            event.timestamp.isoformat(),
         ))  # fmt: skip
 
     def flush(self, tx: Transaction) -> None:
@@ -159,5 +164,7 @@ def uses_of(tx: Transaction, query: UsesQuery) -> tuple[list[dict[str, Any]], tu
         (*params, query.limit),
     )
     uses = [dict(zip(USE_COLUMNS, row, strict=False)) for row in rows]
+    for use in uses:
+        use["case_reference"] = use["case_reference"] or None
     last = rows[-1] if len(rows) == query.limit else None
     return uses, (str(last[6]), str(last[7]), int(last[8])) if last else None

@@ -19,6 +19,9 @@ from tests.dates import TEST_DATE
 
 ACTOR = Actor("310000", "OFFICE01", "op-001")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# A holder's consent to a use (用证), in the documented format (aggregates/consent.py), given before any clock
+# of the tests
+CONSENT = "310000:20200101:AUTH-0001"
 
 
 def issue_body(n: int = 0, **overrides: Any) -> dict[str, Any]:

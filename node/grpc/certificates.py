@@ -14,12 +14,13 @@ from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
 from tongban.common.v1 import certificate_status_pb2 as common_pb
 
 from aggregates.certificate import Certificate, Status
+from aggregates.consent import UseChannel
 from aggregates.errors import InvalidField
 from federation.proto_enums import CERTIFICATE_STATUS
 from node.auth import CERTIFICATE_READERS, Principal
 from node.services import Services
 from node.signing import unb64
-from node.usecases.certificates import VerificationProblem
+from node.usecases.certificates import Use, VerificationProblem
 
 # Each domain value and its proto value, named (tests/unit/test_proto_enums.py holds both ways).
 VERIFICATION_PROBLEM: dict[VerificationProblem, pb.VerificationProblem.ValueType] = {
@@ -61,11 +62,20 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
     async def VerifyCertificate(
         self, request: pb.VerifyCertificateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.VerifyCertificateResponse:
-        _principal(self._services, context)
+        principal = _principal(self._services, context)
         as_of = _as_of(request)
+        # proto3 has no absent string: an empty purpose or consent is refused as one (INVALID_ARGUMENT)
+        use = Use(
+            principal.actor,
+            UseChannel.GRPC,
+            request.purpose,
+            request.consent_reference,
+            request.case_reference or None,
+        )
         signed = await asyncio.to_thread(
-            self._services.certificates.verify,
+            self._services.certificates.verify_for_use,
             request.identifier,
+            use,
             file_digest=request.file_digest or None,
             as_of=as_of,
         )

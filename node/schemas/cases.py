@@ -18,12 +18,14 @@ from aggregates.case import (
 from aggregates.catalogue import Mode, PartRole, SpecialProcedure
 from aggregates.notice import NoticeKind
 from node.schemas.common import (
+    CONSENT_REFERENCE,
     DATE,
     HOLDER_ID,
     HOLDER_ID_TYPE,
     IDENTIFIER,
     NO_CONTROL_CHARACTERS,
     PROVINCE,
+    PURPOSE,
     TYPE_CODE,
     Schema,
 )
@@ -96,10 +98,11 @@ ATTACH = _object(
         "material_code": CODE,
         "certificate_identifier": IDENTIFIER,
         "file_digest": DIGEST,
-        "purpose": {**text(200), "description": "用证事由, for another province's certificate"},
+        "purpose": {**PURPOSE, "description": "用证事由 (default: 办理 <the item's name>)"},
         "consent_reference": {
-            **text(128),
-            "description": "the holder's consent (授权) reference: needed for another province's certificate",
+            **CONSENT_REFERENCE,
+            "description": "the holder's consent (授权), needed with a certificate: "
+            + CONSENT_REFERENCE["description"],
         },
     },
     ["material_code"],
@@ -112,6 +115,8 @@ BUNDLE_ATTACH = _object(
         },
         "certificate_identifier": IDENTIFIER,
         "file_digest": DIGEST,
+        "purpose": ATTACH["properties"]["purpose"],
+        "consent_reference": ATTACH["properties"]["consent_reference"],
     },
     ["material_key"],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aggregates.certificate import HOLDER_ID_TYPES, TRANSITIONS, Status
+from aggregates.consent import CONSENT_REFERENCE_EXAMPLE, CONSENT_REFERENCE_PATTERN
 
 Schema = dict[str, Any]
 
@@ -113,13 +114,24 @@ STATUS_REQUEST = _object({"reason": _text(500)}, ["reason"])
 TRANSFER_OUT_REQUEST = _object(
     {"reason": _text(500), "destination_province": PROVINCE}, ["reason", "destination_province"]
 )
+PURPOSE: Schema = {**_text(200), "description": "用证事由: what the certificate is used for"}
+CONSENT_REFERENCE: Schema = {
+    "type": "string",
+    "maxLength": 128,
+    "pattern": CONSENT_REFERENCE_PATTERN,
+    "description": "The holder's consent (授权): <division or credit code of who took it>:<YYYYMMDD, "
+    f"not after the use>:<id, 1-64 of A-Z a-z 0-9 ->, e.g. {CONSENT_REFERENCE_EXAMPLE}",
+}
 VERIFY_REQUEST = _object(
     {
         "identifier": IDENTIFIER,
         "file_digest": DIGEST,
         "as_of": {"type": "string", "format": "date-time", "maxLength": 40, "description": "Default: now"},
+        "purpose": PURPOSE,
+        "consent_reference": CONSENT_REFERENCE,
+        "case_reference": {**_text(64), "description": "the case the use is for, if any"},
     },
-    ["identifier"],
+    ["identifier", "purpose", "consent_reference"],
 )
 HOLDER_QUERY = _object(
     {"holder_id_type": CONTENT_PROPERTIES["holder_id_type"], "holder_id": CONTENT_PROPERTIES["holder_id"]},

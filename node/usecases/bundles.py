@@ -83,6 +83,8 @@ class BundleService:
         material_key: str,
         certificate_identifier: str | None = None,
         file_digest: str | None = None,
+        purpose: str | None = None,
+        consent_reference: str | None = None,
     ) -> list[str]:
         """Attach one material once, to every item case of the bundle that asks for it and lacks it; returns
         the case id of each attachment. The caller must be a party to each of those cases (checked for all
@@ -122,7 +124,12 @@ class BundleService:
             (
                 use["case_id"],
                 self._cases.attachment(
-                    actor, use["material_code"], by_id[use["case_id"]], certificate_identifier, file_digest
+                    actor,
+                    use["material_code"],
+                    by_id[use["case_id"]],
+                    certificate_identifier,
+                    file_digest,
+                    consent=(purpose, consent_reference),
                 ),
             )
             for use in uses

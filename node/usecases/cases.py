@@ -36,6 +36,7 @@ from aggregates.case import (
 )
 from aggregates.certificate import Status, holder_digest
 from aggregates.clock import china_date
+from aggregates.consent import UseChannel, validate_consent_reference
 from aggregates.deadline import (
     DeadlineInputs,
     DeadlineState,
@@ -54,7 +55,7 @@ from node.store.application import AlreadyExists, Clock, NodeApplication, NotFou
 from node.store.idempotency import Idempotency
 from node.usecases.case_commands import CaseCommand, Step
 from node.usecases.catalogue import CatalogueService
-from node.usecases.certificates import CertificateService
+from node.usecases.certificates import CertificateService, Use
 from node.usecases.notices import NoticeIssuer
 
 log = structlog.get_logger("tongban.cases")
@@ -367,7 +368,12 @@ class CaseService:
             foreign = (material_code, certificate_identifier, arguments.get("purpose"))
             return self._attach_foreign(case, actor, *foreign, arguments.get("consent_reference"), request)
         attach = self.attachment(
-            actor, material_code, case, certificate_identifier, arguments.get("file_digest")
+            actor,
+            material_code,
+            case,
+            certificate_identifier,
+            arguments.get("file_digest"),
+            consent=(arguments.get("purpose"), arguments.get("consent_reference")),
         )
         return self._change(case_id, attach, actor, forward, request)
 
@@ -392,6 +398,7 @@ class CaseService:
             raise InvalidField(
                 "consent_reference", "another province's certificate is verified only with consent"
             )
+        validate_consent_reference(consent_reference, china_date(self._clock()))
         person = self.applicant(str(case.id))
         answer = None
         try:
@@ -447,8 +454,13 @@ class CaseService:
         case: Case,
         certificate_identifier: str | None,
         file_digest: str | None,
+        consent: tuple[str | None, str | None] = (None, None),
     ) -> Callable[[Case, datetime], None]:
-        """The attach step for ``case``, with the certificate (if any) verified once, up front."""
+        """The attach step for ``case``, with the certificate (if any) verified once, up front.
+
+        Verifying it is a use of the certificate (用证) in the issuing province: it needs the holder's consent
+        (``consent``: the purpose, default "办理 <item>", and the consent reference) and is recorded.
+        """
         verification = None
         type_code = None
         holder_is_applicant = False
@@ -458,7 +470,15 @@ class CaseService:
             except InvalidIdentifier as e:
                 raise InvalidField("certificate_identifier", f"{e.part}: {e.message}") from None
             certificate_identifier, type_code = str(parsed), parsed.type_code
-            signed = self._certificates.verify(certificate_identifier)
+            purpose, consent_reference = consent
+            if not consent_reference:
+                raise InvalidField(
+                    "consent_reference", "a certificate is verified only with the holder's consent"
+                )
+            use = Use(
+                actor, UseChannel.CASE, purpose or f"办理 {case.item.name}", consent_reference, case.case_no
+            )
+            signed = self._certificates.verify_for_use(certificate_identifier, use)
             verification = {
                 **signed.assertion,
                 "signature": signed.signature.hex(),

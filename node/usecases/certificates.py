@@ -23,6 +23,7 @@ from aggregates.certificate import (
     Status,
     canonical_json,
     certificate_id,
+    checked_use,
     validate_digest,
     validate_holder_id,
 )
@@ -30,6 +31,7 @@ from aggregates.certificate import (
     holder_digest as certificate_holder_digest,
 )
 from aggregates.clock import china_date
+from aggregates.consent import UseChannel
 from aggregates.erasure import ERASED
 from aggregates.errors import InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -61,6 +63,38 @@ class VerificationProblem(StrEnum):
     DIGEST_MISMATCH = "DIGEST_MISMATCH"
     # The holder was forgotten: the content the signature covers is gone, so it cannot be checked.
     HOLDER_ERASED = "HOLDER_ERASED"
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """A verification as a use of the certificate (用证): who asks, how, why, with which consent."""
+
+    requester: Actor
+    channel: UseChannel
+    purpose: str
+    consent_reference: str
+    case_reference: str | None = None
+
+    def checked(self, at: datetime) -> None:
+        """Refuse a use that could not be recorded (:class:`InvalidField`), although nothing is."""
+        checked_use(
+            self.requester,
+            self.channel,
+            case_reference=self.case_reference,
+            purpose=self.purpose,
+            consent_reference=self.consent_reference,
+            at=at,
+        )
+
+    def record_on(self, certificate: Certificate, at: datetime) -> None:
+        certificate.record_use(
+            self.requester,
+            self.channel,
+            case_reference=self.case_reference,
+            purpose=self.purpose,
+            consent_reference=self.consent_reference,
+            at=at,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,22 +273,21 @@ class CertificateService:
             elif isinstance(stored, Certificate.Used):
                 detail = {
                     "requester_province": stored.requester_province,
+                    "channel": stored.channel,
                     "case_reference": stored.case_reference,
                     "purpose": stored.purpose,
                     "consent_reference": stored.consent_reference,
                 }
             else:
                 continue
-            # a use is recorded on a peer node's request: the federation, for that province, acted
-            by_peer = isinstance(stored, Certificate.Used)
             entries.append(
                 HistoryEntry(
                     version=stored.originator_version,
                     at=stored.timestamp,
                     event=type(stored).__name__,
                     status=status,
-                    office_code="FEDERATION" if by_peer else stored.office_code,
-                    operator_id=stored.requester_province if by_peer else stored.operator_id,
+                    office_code=stored.office_code,
+                    operator_id=stored.operator_id,
                     detail=detail,
                 )
             )
@@ -279,26 +312,55 @@ class CertificateService:
         consent_reference: str,
         holder_digest: str = "",
     ) -> SignedAssertion | None:
-        """核验 for another province: record the use (用证记录), then answer signed. None: not issued here.
+        """核验 for another province's case: record the use (用证记录), then answer signed. None: not issued
+        here (and nothing recorded).
 
         ``holder_digest`` (see ``aggregates.certificate.holder_digest``) lets the answer say whether the
         requesting case's applicant holds the certificate, without the ID number crossing in clear.
         """
+        use = Use(
+            Actor(requester_province, "FEDERATION", requester_province),
+            UseChannel.FEDERATION,
+            purpose,
+            consent_reference,
+            case_reference,
+        )
+        if not self.issued_here(identifier):
+            use.checked(self._clock())
+            return None
+        return self.verify_for_use(identifier, use, holder_digest=holder_digest or None)
+
+    def verify_for_use(
+        self,
+        identifier: str,
+        use: Use,
+        *,
+        file_digest: str | None = None,
+        as_of: datetime | None = None,
+        holder_digest: str | None = None,
+    ) -> SignedAssertion:
+        """核验 as a use (用证): the use is checked and recorded on the certificate, then :meth:`verify`
+        answers. Anything refused (the use, the digest, ``as_of``) is refused before anything is written; a
+        certificate not issued here has nothing to record it on, and verifies as not found."""
         identifier = canonical_identifier(identifier)
+        if file_digest is not None:
+            validate_digest("file_digest", file_digest)
+        if as_of is not None:
+            _checked_as_of(as_of, self._clock())
         for _ in range(_SAVE_ATTEMPTS):
-            try:
-                certificate = self.certificate(identifier)
-            except NotFound:
-                return None
-            certificate.record_use(
-                requester_province, case_reference, purpose, consent_reference, self._clock()
-            )
+            if not self._exists(identifier):
+                use.checked(self._clock())
+                break
+            certificate = self.certificate(identifier)
+            use.record_on(certificate, self._clock())
             try:
                 self._app.save(certificate)
             except IntegrityError:
                 continue
-            return self.verify(identifier, holder_digest=holder_digest or None)
-        raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
+            break
+        else:
+            raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
+        return self.verify(identifier, file_digest=file_digest, as_of=as_of, holder_digest=holder_digest)
 
     def verify(
         self,

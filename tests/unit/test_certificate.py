@@ -17,10 +17,12 @@ from aggregates.certificate import (
     Status,
     certificate_id,
 )
+from aggregates.clock import CHINA
+from aggregates.consent import UseChannel
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
-from tests.builders import ACTOR, T0, content, issue_body, issued
+from tests.builders import ACTOR, CONSENT, T0, content, issue_body, issued
 
 
 def given_status(status: Status) -> Certificate:
@@ -285,21 +287,77 @@ def test_a_holder_index_lists_each_certificate_once_and_carries_no_personal_data
         assert "11010519491231002X" not in repr(event.__dict__)
 
 
-def test_a_use_by_another_province_is_recorded_with_case_purpose_and_consent() -> None:
+def test_a_use_is_recorded_with_who_how_case_purpose_and_consent() -> None:
     certificate = issued()
     certificate.collect_events()
-    certificate.record_use("320000", "3200002026112300000001", "落户审核", "AUTH-1", T0)
+    window = Actor("320000", "32-WINDOW-01", "w-1")
+    certificate.record_use(
+        window,
+        UseChannel.REST,
+        case_reference="3200002026112300000001",
+        purpose="落户审核",
+        consent_reference=CONSENT,
+        at=T0,
+    )
     [used] = certificate.collect_events()
     assert isinstance(used, Certificate.Used)
-    assert (used.requester_province, used.purpose, used.consent_reference) == ("320000", "落户审核", "AUTH-1")
-    assert certificate.use_count == 1
+    assert (used.requester_province, used.purpose, used.consent_reference) == ("320000", "落户审核", CONSENT)
+    assert (used.channel, used.office_code, used.operator_id) == ("REST", "32-WINDOW-01", "w-1")
+    certificate.record_use(
+        window, UseChannel.GRPC, case_reference=None, purpose="核验", consent_reference=CONSENT, at=T0
+    )
+    assert certificate.use_count == 2
+    certificate.collect_events()
+    day_after = (T0 + timedelta(days=1)).astimezone(CHINA).strftime("%Y%m%d")
     for province, case, purpose, consent, field in [
-        ("190000", "C1", "p", "A", "requester_province"),
-        ("320000", "", "p", "A", "case_reference"),
-        ("320000", "C1", " ", "A", "purpose"),
+        ("190000", "C1", "p", CONSENT, "requester_province"),
+        ("320000", "", "p", CONSENT, "case_reference"),
+        ("320000", "C1", " ", CONSENT, "purpose"),
         ("320000", "C1", "p", "", "consent_reference"),
+        ("320000", "C1", "p", "AUTH-1", "consent_reference"),  # any non-empty string no longer passes
+        ("320000", "C1", "p", "310000:20250230:A1", "consent_reference"),  # no such day
+        ("320000", "C1", "p", f"310000:{day_after}:A1", "consent_reference"),  # given after the use
+        ("320000", "C1", "p", "310000:２０２５0924:A1", "consent_reference"),  # full-width digits
+        ("320000", "C1", "p", "310000:20250924:A1\n", "consent_reference"),
+        ("320000", "C1", "p", "3100:20250924:A1", "consent_reference"),
     ]:
+        requester = Actor(province, "32-WINDOW-01", "w-1")
         with pytest.raises(InvalidField) as refused:
-            certificate.record_use(province, case, purpose, consent, T0)
+            certificate.record_use(
+                requester,
+                UseChannel.CASE,
+                case_reference=case,
+                purpose=purpose,
+                consent_reference=consent,
+                at=T0,
+            )
         assert refused.value.field == field
+        assert not consent or consent not in str(refused.value)
     assert certificate.collect_events() == []
+
+
+def test_a_consent_reference_may_name_the_agency_by_its_credit_code() -> None:
+    certificate = issued()
+    certificate.record_use(
+        Actor("310000", "31-W", "w"),
+        UseChannel.CASE,
+        case_reference="C1",
+        purpose="p",
+        consent_reference="11220000013544541J:20250924:x-1",
+        at=T0,
+    )
+    assert certificate.use_count == 1
+
+
+def test_a_version_1_use_reads_as_a_peers_federation_call() -> None:
+    state = {"requester_province": "320000", "case_reference": "C1", "purpose": "p", "consent_reference": "A"}
+    Certificate.Used.upcast_v1_v2(state)
+    assert state == {
+        "requester_province": "320000",
+        "case_reference": "C1",
+        "purpose": "p",
+        "consent_reference": "A",
+        "channel": "FEDERATION",
+        "office_code": "FEDERATION",
+        "operator_id": "320000",
+    }

@@ -53,17 +53,29 @@ Global___VerificationProblem: _TypeAlias = VerificationProblem  # noqa: Y015
 
 @_typing.final
 class VerifyCertificateRequest(_message.Message):
-    """VerifyCertificateRequest names the certificate; file_digest and as_of are optional."""
+    """VerifyCertificateRequest names the certificate and the use it is verified for (用证): purpose and
+    consent_reference are required, and the node records the use (用证记录); file_digest, as_of and
+    case_reference are optional.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     IDENTIFIER_FIELD_NUMBER: _builtins.int
     FILE_DIGEST_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    CONSENT_REFERENCE_FIELD_NUMBER: _builtins.int
+    CASE_REFERENCE_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     """GB/T 36904 identifier."""
     file_digest: _builtins.str
     """"sha256:<hex>" or "sm3:<hex>" of the certificate file, to check it too."""
+    purpose: _builtins.str
+    """用证事由: what the certificate is used for (1 to 200 characters)."""
+    consent_reference: _builtins.str
+    """The holder's consent (授权): "<division or credit code>:<YYYYMMDD>:<id>", e.g. 310000:20250924:AUTH-0001."""
+    case_reference: _builtins.str
+    """The case the use is for; empty when it is for none."""
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp:
         """Status as of this instant; unset means now."""
@@ -74,10 +86,13 @@ class VerifyCertificateRequest(_message.Message):
         identifier: _builtins.str = ...,
         file_digest: _builtins.str = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
+        purpose: _builtins.str = ...,
+        consent_reference: _builtins.str = ...,
+        case_reference: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "file_digest", b"file_digest", "identifier", b"identifier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "case_reference", b"case_reference", "consent_reference", b"consent_reference", "file_digest", b"file_digest", "identifier", b"identifier", "purpose", b"purpose"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
