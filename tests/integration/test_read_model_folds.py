@@ -58,8 +58,9 @@ def test_the_use_log_equals_a_plain_fold_of_the_certificates_events(
                 consent,
             )
         elif kind == "here":  # a use inside the issuing province, for no case
-            use = Use(SH_WINDOW, UseChannel.REST, "酒店入住登记", consent)
-            node.certificates.verify_for_use(identifier, use)
+            node.certificates.verify_for_use(
+                identifier, Use(SH_WINDOW, UseChannel.REST, "酒店入住登记", consent)
+            )
         else:
             with contextlib.suppress(DomainError):  # an illegal transition records nothing
                 node.certificates.change_status(identifier, "suspend", SH_WINDOW, reason="暂扣")

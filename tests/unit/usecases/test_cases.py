@@ -17,7 +17,7 @@ from node.store.application import NotFound
 from node.store.idempotency import Idempotency, IdempotencyKeyReused
 from node.usecases import case_commands as cc
 from node.usecases.cases import CaseService
-from tests.builders import REFUSAL, FakeClock, day_by_day, issue_fields, review_calls
+from tests.builders import CONSENT, REFUSAL, FakeClock, day_by_day, issue_fields, review_calls
 
 SH_WINDOW = Actor("310000", "SH-WIN-01", "w-001")
 SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
@@ -45,7 +45,14 @@ def forwarded_proxy(node: Services) -> str:
     case_id = file_proxy(node.cases)
     card = node.certificates.issue(SH_WINDOW, **ID_CARD).identifier
     node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M01", file_digest=DIGEST)
-    node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card)
+    node.cases.run(
+        cc.ATTACH_MATERIAL,
+        case_id,
+        SH_WINDOW,
+        material_code="M02",
+        certificate_identifier=card,
+        consent_reference=CONSENT,
+    )
     node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M04", file_digest=DIGEST)
     node.cases.run(cc.RECEIVE, case_id, SH_WINDOW, number="SJ000000000001")
     node.cases.run(cc.FORWARD, case_id, SH_WINDOW)
@@ -153,7 +160,14 @@ def test_unknown_and_malformed_case_ids(node: Services) -> None:
 def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node: Services) -> None:
     case_id = file_proxy(node.cases)
     card = node.certificates.issue(SH_WINDOW, **ID_CARD).identifier
-    node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card)
+    node.cases.run(
+        cc.ATTACH_MATERIAL,
+        case_id,
+        SH_WINDOW,
+        material_code="M02",
+        certificate_identifier=card,
+        consent_reference=CONSENT,
+    )
     attached = next(e for e in node.cases.timeline(case_id) if e.event == "MaterialAttached")
     verification = attached.detail["verification"]
     assert (verification["identifier"], verification["status"], verification["authentic"]) == (
@@ -167,14 +181,26 @@ def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node:
     someone_else = node.certificates.issue(SH_WINDOW, **issue_fields(4, ISSUED_ON)).identifier
     with pytest.raises(InvalidField, match="holder is not the applicant"):
         node.cases.run(
-            cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=someone_else
+            cc.ATTACH_MATERIAL,
+            case_id,
+            SH_WINDOW,
+            material_code="M02",
+            certificate_identifier=someone_else,
+            consent_reference=CONSENT,
         )
     node.certificates.change_status(card, "revoke", SH_WINDOW, reason="吊销")
     with pytest.raises(InvalidField, match="did not verify"):
         node.cases.run(
-            cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card
+            cc.ATTACH_MATERIAL,
+            case_id,
+            SH_WINDOW,
+            material_code="M02",
+            certificate_identifier=card,
+            consent_reference=CONSENT,
         )
-    assert events(node) == before + 3 + 1  # the other certificate's three events and the revocation only
+    # the other certificate's three events, the revocation, and the two verifications: each was a use of the
+    # certificate (用证记录), whatever the case then made of it, as at an issuing peer
+    assert events(node) == before + 3 + 1 + 2
 
 
 def test_another_provinces_certificate_needs_a_federation(node: Services, jiangsu: Services) -> None:
