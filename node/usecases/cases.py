@@ -367,15 +367,33 @@ class CaseService:
         if certificate_identifier is not None and not self._certificates.issued_here(certificate_identifier):
             foreign = (material_code, certificate_identifier, arguments.get("purpose"))
             return self._attach_foreign(case, actor, *foreign, arguments.get("consent_reference"), request)
+        use = None
+        if certificate_identifier is not None:
+            use = self.material_use(actor, case, arguments.get("purpose"), arguments.get("consent_reference"))
         attach = self.attachment(
-            actor,
-            material_code,
-            case,
-            certificate_identifier,
-            arguments.get("file_digest"),
-            consent=(arguments.get("purpose"), arguments.get("consent_reference")),
+            actor, material_code, case, certificate_identifier, arguments.get("file_digest")
         )
-        return self._change(case_id, attach, actor, forward, request)
+        attached = self._change(case_id, attach, actor, forward, request)
+        if use is not None and certificate_identifier is not None:
+            self.record_material_use(certificate_identifier, use)
+        return attached
+
+    def material_use(
+        self, actor: Actor, case: Case, purpose: str | None, consent_reference: str | None
+    ) -> Use:
+        """A certificate of this province taken as a material is a use of it (用证) in the issuing province:
+        it needs the holder's consent, and is checked before anything is written and recorded once the
+        material is attached (a certificate the case refuses was not used for it)."""
+        if not consent_reference:
+            raise InvalidField("consent_reference", "a certificate is used only with the holder's consent")
+        use = Use(
+            actor, UseChannel.CASE, purpose or f"办理 {case.item.name}", consent_reference, case.case_no
+        )
+        use.checked(self._clock())
+        return use
+
+    def record_material_use(self, certificate_identifier: str, use: Use) -> None:
+        self._certificates.record_use(certificate_identifier, use)
 
     def _attach_foreign(
         self,
@@ -454,13 +472,8 @@ class CaseService:
         case: Case,
         certificate_identifier: str | None,
         file_digest: str | None,
-        consent: tuple[str | None, str | None] = (None, None),
     ) -> Callable[[Case, datetime], None]:
-        """The attach step for ``case``, with the certificate (if any) verified once, up front.
-
-        Verifying it is a use of the certificate (用证) in the issuing province: it needs the holder's consent
-        (``consent``: the purpose, default "办理 <item>", and the consent reference) and is recorded.
-        """
+        """The attach step for ``case``, with the certificate (if any) verified once, up front."""
         verification = None
         type_code = None
         holder_is_applicant = False
@@ -470,15 +483,7 @@ class CaseService:
             except InvalidIdentifier as e:
                 raise InvalidField("certificate_identifier", f"{e.part}: {e.message}") from None
             certificate_identifier, type_code = str(parsed), parsed.type_code
-            purpose, consent_reference = consent
-            if not consent_reference:
-                raise InvalidField(
-                    "consent_reference", "a certificate is verified only with the holder's consent"
-                )
-            use = Use(
-                actor, UseChannel.CASE, purpose or f"办理 {case.item.name}", consent_reference, case.case_no
-            )
-            signed = self._certificates.verify_for_use(certificate_identifier, use)
+            signed = self._certificates.verify(certificate_identifier)
             verification = {
                 **signed.assertion,
                 "signature": signed.signature.hex(),

@@ -347,20 +347,24 @@ class CertificateService:
             validate_digest("file_digest", file_digest)
         if as_of is not None:
             _checked_as_of(as_of, self._clock())
+        if self._exists(identifier):
+            self.record_use(identifier, use)
+        else:
+            use.checked(self._clock())
+        return self.verify(identifier, file_digest=file_digest, as_of=as_of, holder_digest=holder_digest)
+
+    def record_use(self, identifier: str, use: Use) -> Certificate:
+        """Record a use of a certificate issued here (用证记录); :class:`InvalidField` writes nothing."""
+        identifier = canonical_identifier(identifier)
         for _ in range(_SAVE_ATTEMPTS):
-            if not self._exists(identifier):
-                use.checked(self._clock())
-                break
             certificate = self.certificate(identifier)
             use.record_on(certificate, self._clock())
             try:
                 self._app.save(certificate)
             except IntegrityError:
                 continue
-            break
-        else:
-            raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
-        return self.verify(identifier, file_digest=file_digest, as_of=as_of, holder_digest=holder_digest)
+            return certificate
+        raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
     def verify(
         self,

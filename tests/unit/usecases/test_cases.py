@@ -169,6 +169,14 @@ def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node:
         consent_reference=CONSENT,
     )
     attached = next(e for e in node.cases.timeline(case_id) if e.event == "MaterialAttached")
+    # taken as a material in the issuing province, the certificate was used for the case, with consent
+    [use] = [e for e in node.certificates.history(card) if e.event == "Used"]
+    assert (use.detail["channel"], use.detail["consent_reference"], use.office_code) == (
+        "CASE",
+        CONSENT,
+        SH_WINDOW.office_code,
+    )
+    assert use.detail["case_reference"] == node.cases.case(case_id).case_no
     verification = attached.detail["verification"]
     assert (verification["identifier"], verification["status"], verification["authentic"]) == (
         card,
@@ -198,9 +206,20 @@ def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node:
             certificate_identifier=card,
             consent_reference=CONSENT,
         )
-    # the other certificate's three events, the revocation, and the two verifications: each was a use of the
-    # certificate (用证记录), whatever the case then made of it, as at an issuing peer
-    assert events(node) == before + 3 + 1 + 2
+    # the other certificate's three events and the revocation only: a refused material is no use (用证)
+    assert events(node) == before + 3 + 1
+    for consent in ({}, {"consent_reference": "CONSENT-1"}):  # none, or not in the documented format
+        with pytest.raises(InvalidField) as refused:
+            node.cases.run(
+                cc.ATTACH_MATERIAL,
+                case_id,
+                SH_WINDOW,
+                material_code="M03",
+                certificate_identifier=card,
+                **consent,
+            )
+        assert refused.value.field == "consent_reference"
+    assert events(node) == before + 3 + 1
 
 
 def test_another_provinces_certificate_needs_a_federation(node: Services, jiangsu: Services) -> None:
