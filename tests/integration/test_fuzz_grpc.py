@@ -77,7 +77,10 @@ def valid(node: ServedNode) -> Valid:
     return Valid(
         {
             "public/VerifyCertificate": public_pb.VerifyCertificateRequest(
-                identifier=identifier, file_digest=issued.body["file_digest"]
+                identifier=identifier,
+                file_digest=issued.body["file_digest"],
+                purpose="住宿登记",
+                consent_reference=CONSENT,
             ),
             "public/GetCertificate": public_pb.GetCertificateRequest(identifier=identifier),
             "Handshake": pb.HandshakeRequest(
