@@ -208,7 +208,8 @@ def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node:
         )
     # the other certificate's three events and the revocation only: a refused material is no use (用证)
     assert events(node) == before + 3 + 1
-    for consent in ({}, {"consent_reference": "CONSENT-1"}):  # none, or not in the documented format
+    consents: list[dict[str, Any]] = [{}, {"consent_reference": "CONSENT-1"}]  # none, or not as documented
+    for consent in consents:
         with pytest.raises(InvalidField) as refused:
             node.cases.run(
                 cc.ATTACH_MATERIAL,
