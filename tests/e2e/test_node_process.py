@@ -180,12 +180,16 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
         stub = pb_grpc.CertificateServiceStub(channel)
         handler = (("authorization", bearer(node, Role.HANDLER, "310000")),)
         revoked = stub.VerifyCertificate(
-            pb.VerifyCertificateRequest(identifier=identifiers[0], **USE), metadata=handler
+            pb.VerifyCertificateRequest(identifier=identifiers[0], purpose="核验", consent_reference=CONSENT),
+            metadata=handler,
         )
         assert (revoked.authentic, revoked.status) == (True, common_pb.CERTIFICATE_STATUS_REVOKED)
         valid = stub.VerifyCertificate(
             pb.VerifyCertificateRequest(
-                identifier=identifiers[1], file_digest=bodies[1]["file_digest"], **USE
+                identifier=identifiers[1],
+                file_digest=bodies[1]["file_digest"],
+                purpose="核验",
+                consent_reference=CONSENT,
             ),
             metadata=handler,
         )
@@ -221,7 +225,10 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
             (
                 grpc.StatusCode.INVALID_ARGUMENT,
                 lambda: stub.VerifyCertificate(
-                    pb.VerifyCertificateRequest(identifier="1.2.3", **USE), metadata=own
+                    pb.VerifyCertificateRequest(
+                        identifier="1.2.3", purpose="核验", consent_reference=CONSENT
+                    ),
+                    metadata=own,
                 ),
             ),
             (  # every verification is a use: without the holder's consent it is refused
@@ -261,7 +268,9 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
         ):
             with pytest.raises(grpc.RpcError) as refused:
                 stub.VerifyCertificate(
-                    pb.VerifyCertificateRequest(identifier=identifiers[1], as_of=as_of, **USE),
+                    pb.VerifyCertificateRequest(
+                        identifier=identifiers[1], as_of=as_of, purpose="核验", consent_reference=CONSENT
+                    ),
                     metadata=handler,
                 )
             assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
