@@ -119,6 +119,27 @@ def validate_digest(field: str, value: str) -> str:
     return value
 
 
+def _other_holders(given: Any, holder: tuple[str, str]) -> list[dict[str, str]]:
+    """The other holders, each validated like the holder; no person twice, the holder included."""
+    if not isinstance(given, list) or len(given) > MAX_OTHER_HOLDERS:
+        raise InvalidField("other_holders", f"must be a list of at most {MAX_OTHER_HOLDERS} holders")
+    seen, holders = {holder}, []
+    for n, other in enumerate(given):
+        if not isinstance(other, dict) or set(other) != set(HOLDER_KEYS):
+            raise InvalidField(f"other_holders/{n}", f"must have exactly {', '.join(HOLDER_KEYS)}")
+        try:
+            number = validate_holder_id(other["id_type"], other["id"])
+            name = _text("holder_name", other["name"], _TEXT_LIMITS["holder_name"])
+        except InvalidField as e:
+            field = {"holder_id_type": "id_type", "holder_id": "id", "holder_name": "name"}[e.field]
+            raise InvalidField(f"other_holders/{n}/{field}", e.message) from None
+        if (other["id_type"], number) in seen:
+            raise InvalidField(f"other_holders/{n}/id", "names a holder the certificate names already")
+        seen.add((other["id_type"], number))
+        holders.append({"name": name, "id_type": other["id_type"], "id": number})
+    return holders
+
+
 def validate_holder_id(id_type: str, holder_id: str) -> str:
     """The holder's ID number, normalised, by the rule of its type. Errors never repeat the number."""
     kind = HOLDER_ID_TYPES.get(id_type)
@@ -161,8 +182,15 @@ class CertificateFields:
     file_digest: str
     previous_identifier: str | None
     link: str | None
+    # The certificate's other holders (结婚证, jointly held property), each {"name", "id_type", "id"} like the
+    # holder_* fields; empty for one holder. Left out of the signed content when empty, so certificates signed
+    # before it existed verify as they were signed.
+    other_holders: list[dict[str, str]]
 
 
+# The keys of each other holder, in their order: the holder_* fields without their prefix.
+HOLDER_KEYS = ("name", "id_type", "id")
+MAX_OTHER_HOLDERS = 20
 DECLARED_FIELDS = tuple(f.name for f in fields(CertificateFields))
 # What an issuer gives: the node derives the identifier, and a renewal, change or transfer-in sets the link.
 INPUT_FIELDS = tuple(
@@ -193,8 +221,10 @@ class CertificateContent(CertificateFields):
         link: Link | None = None,
         **given: Any,
     ) -> CertificateContent:
-        """Validates every field of :data:`INPUT_FIELDS` (all required; valid_to and service_item_code may be
-        None) and derives the identifier. Raises :class:`InvalidField`."""
+        """Validates every field of :data:`INPUT_FIELDS` (all required but ``other_holders``, none by
+        default; valid_to and service_item_code may be None) and derives the identifier. Raises
+        :class:`InvalidField`."""
+        given = {"other_holders": [], **given}
         if missing := [name for name in INPUT_FIELDS if name not in given]:
             raise TypeError(f"CertificateContent.create() missing fields: {', '.join(missing)}")
         if unknown := sorted(given.keys() - set(INPUT_FIELDS)):
@@ -224,12 +254,14 @@ class CertificateContent(CertificateFields):
             except InvalidIdentifier as e:
                 raise InvalidField("previous_identifier", f"{e.part}: {e.message}") from None
         texts = {name: _text(name, given[name], limit) for name, limit in _TEXT_LIMITS.items()}
+        holder_id = validate_holder_id(given["holder_id_type"], given["holder_id"])
         return cls(
             **{
                 **given,
                 **texts,
                 "identifier": str(identifier),
-                "holder_id": validate_holder_id(given["holder_id_type"], given["holder_id"]),
+                "holder_id": holder_id,
+                "other_holders": _other_holders(given["other_holders"], (given["holder_id_type"], holder_id)),
                 "previous_identifier": previous_identifier,
                 "link": link.value if link else None,
             }
@@ -241,7 +273,14 @@ class CertificateContent(CertificateFields):
         return cls(**{name: getattr(recorded, name) for name in DECLARED_FIELDS})
 
     def signing_payload(self) -> bytes:
-        return canonical_json(asdict(self))
+        document = asdict(self)
+        if not document["other_holders"]:
+            del document["other_holders"]  # the bytes of a one-holder certificate are those signed before
+        return canonical_json(document)
+
+    def holders(self) -> list[tuple[str, str]]:
+        """Every holder's (ID type, ID number), the holder first."""
+        return [(self.holder_id_type, self.holder_id)] + [(h["id_type"], h["id"]) for h in self.other_holders]
 
 
 class Certificate(Aggregate):
@@ -251,8 +290,10 @@ class Certificate(Aggregate):
         """Issued, renewed, changed or transferred in: ``link`` and ``previous_identifier`` say which.
 
         The declared fields (:class:`CertificateFields`, first, in their order), then who signed and who
-        issued.
+        issued. Version 2 added ``other_holders``: a version 1 certificate had its one holder.
         """
+
+        class_version = 2
 
         signature: str
         signature_algorithm: str
@@ -260,6 +301,11 @@ class Certificate(Aggregate):
         province: str
         office_code: str
         operator_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Issued before several holders: the holder alone."""
+            state["other_holders"] = []
 
         def apply(self, aggregate: Certificate) -> None:
             aggregate.content = CertificateContent.of(self)

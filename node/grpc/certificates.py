@@ -108,9 +108,13 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
 def certificate_message(certificate: Certificate) -> pb.Certificate:
     """Every declared field under the proto field of its name (tests/unit/test_certificate_declaration.py
     holds the message to the declaration); proto3 has no null, so an absent value is the empty string."""
-    declared = {name: "" if value is None else value for name, value in asdict(certificate.content).items()}
+    content = certificate.content
+    declared = {name: "" if value is None else value for name, value in asdict(content).items()}
+    del declared["other_holders"]  # a repeated message, not text
+    others = [pb.Holder(**holder) for holder in content.other_holders]
     return pb.Certificate(
         **declared,
+        other_holders=others,
         status=CERTIFICATE_STATUS[certificate.status],
         successor_identifier=certificate.successor_identifier or "",
         province=certificate.province,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregates.certificate import HOLDER_ID_TYPES, TRANSITIONS, Status
+from aggregates.certificate import HOLDER_ID_TYPES, HOLDER_KEYS, MAX_OTHER_HOLDERS, TRANSITIONS, Status
 from aggregates.consent import CONSENT_REFERENCE_EXAMPLE, CONSENT_REFERENCE_PATTERN
 
 Schema = dict[str, Any]
@@ -59,6 +59,17 @@ CONTENT_PROPERTIES: dict[str, Schema] = {
     "holder_id": HOLDER_ID,
     "service_item_code": {"anyOf": [_text(64), {"type": "null"}]},
     "file_digest": DIGEST,
+    "other_holders": {
+        "type": "array",
+        "maxItems": MAX_OTHER_HOLDERS,
+        "description": "the certificate's other holders (结婚证, jointly held property); none by default",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(HOLDER_KEYS),
+            "properties": {"name": _text(100), "id_type": HOLDER_ID_TYPE, "id": HOLDER_ID},
+        },
+    },
     "serial": {
         "type": "string",
         "pattern": "^[0-9A-Z]{1,32}$",
@@ -106,6 +117,7 @@ CHANGE_REQUEST = _object(
             "holder_name",
             "jurisdiction_code",
             "file_digest",
+            "other_holders",
         )
     },
     ["file_digest"],
@@ -140,6 +152,11 @@ HOLDER_QUERY = _object(
 
 STATUS = {"type": "string", "enum": [s.value for s in Status]}
 NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
+HOLDER_JSON: Schema = {
+    "type": "object",
+    "required": list(HOLDER_KEYS),
+    "properties": {key: {"type": "string"} for key in HOLDER_KEYS},
+}
 CERTIFICATE: Schema = {
     "type": "object",
     "required": ["identifier", "status", "holder", "signature", "version", "issued_at"],
@@ -149,15 +166,8 @@ CERTIFICATE: Schema = {
         "status": STATUS,
         "valid_to": NULLABLE_TEXT,
         "service_item_code": NULLABLE_TEXT,
-        "holder": {
-            "type": "object",
-            "required": ["name", "id_type", "id"],
-            "properties": {
-                "name": {"type": "string"},
-                "id_type": {"type": "string"},
-                "id": {"type": "string"},
-            },
-        },
+        "holder": HOLDER_JSON,
+        "other_holders": {"type": "array", "items": HOLDER_JSON},
         "previous_identifier": NULLABLE_TEXT,
         "link": NULLABLE_TEXT,
         "successor_identifier": NULLABLE_TEXT,

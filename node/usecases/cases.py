@@ -512,9 +512,9 @@ class CaseService:
         """Whether the case's applicant holds the certificate (compared here, never copied onto the case)."""
         content = self._certificates.certificate(certificate_identifier).content
         person = self.applicant(case_id)
-        if ERASED in (content.holder_id, person.id_number):  # a forgotten person matches no one
+        if person.id_number == ERASED:  # a forgotten person matches no one
             return False
-        return (content.holder_id_type, content.holder_id) == (person.id_type, person.id_number)
+        return (person.id_type, person.id_number) in content.holders()  # one of several holders, too
 
     # Reads
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections.abc import Iterator
@@ -389,7 +390,7 @@ class CertificateService:
         if self._exists(identifier):
             certificate = self._current_or_as_of(identifier, at)
             problem = VerificationProblem.NOT_YET_ISSUED if certificate is None else None
-        if certificate is not None and certificate.content.holder_id == ERASED:
+        if certificate is not None and any(n == ERASED for _, n in certificate.content.holders()):
             problem = VerificationProblem.HOLDER_ERASED
         elif certificate is not None and not self._signature_valid(certificate):
             problem = VerificationProblem.SIGNATURE_INVALID
@@ -414,10 +415,9 @@ class CertificateService:
         }
         if holder_digest is not None:
             content = certificate.content if certificate else None
-            assertion["holder_matches"] = (
-                content is not None
-                and content.holder_id != ERASED
-                and holder_digest == certificate_holder_digest(content.holder_id_type, content.holder_id)
+            assertion["holder_matches"] = content is not None and any(
+                id_number != ERASED and holder_digest == certificate_holder_digest(id_type, id_number)
+                for id_type, id_number in content.holders()
             )
         payload = canonical_json(assertion)
         return SignedAssertion(
@@ -450,20 +450,26 @@ class CertificateService:
         return key.verify(certificate.content.signing_payload(), unb64(certificate.signature))
 
     def _save_with_holder(self, certificate: Certificate, *others: Aggregate) -> bool:
-        """Save the certificate with its holder index in one transaction; False on a concurrent write."""
+        """Save the certificate with the index of each of its holders in one transaction; False on a
+        concurrent write."""
         content = certificate.content
-        index_id = HolderCertificates.id_for(content.holder_id_type, content.holder_id)
+        holders = {HolderCertificates.id_for(*holder): holder for holder in content.holders()}
         # Writers in this process take turns per holder; other processes still meet optimistic concurrency.
-        with self._holder_locks[index_id.int % len(self._holder_locks)]:
+        # The locks are taken in one order, so two certificates of the same holders cannot wait on each other.
+        locks = sorted({index_id.int % len(self._holder_locks) for index_id in holders})
+        with contextlib.ExitStack() as held:
+            for lock in locks:
+                held.enter_context(self._holder_locks[lock])
+            indexes = []
+            for index_id, (id_type, id_number) in holders.items():
+                try:
+                    index: HolderCertificates = self._app.repository.get(index_id)
+                except AggregateNotFoundError:
+                    index = HolderCertificates.open(id_type, id_number, certificate.created_on)
+                index.add(content.identifier, certificate.created_on)
+                indexes.append(index)
             try:
-                index: HolderCertificates = self._app.repository.get(index_id)
-            except AggregateNotFoundError:
-                index = HolderCertificates.open(
-                    content.holder_id_type, content.holder_id, certificate.created_on
-                )
-            index.add(content.identifier, certificate.created_on)
-            try:
-                self._app.save(certificate, index, *others)
+                self._app.save(certificate, *indexes, *others)
             except IntegrityError:
                 return False
             return True

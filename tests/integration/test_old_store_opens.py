@@ -74,6 +74,8 @@ SCHEMA = "old_round1_310000"  # the schema the old code wrote Shanghai's node in
 # Round 2 added these tables to read models that existed before: the old store has none of their rows.
 NEW_TABLES = {
     "case_board": {"view_case_board_clock", "view_case_board_task"},
+    # the other holders of certificates of several: the old store's certificates each had one holder
+    "certificate_uses": {"view_certificate_other_holders"},
     "service_statistics": {"view_case_calendar_years", "view_case_ratings", "view_case_extensions"},
 }
 # Fields events gained since round 1, with the value their upcasters give an old event: the case view's

@@ -15,6 +15,7 @@ from aggregates.certificate import (
     HolderCertificates,
     Link,
     Status,
+    canonical_json,
     certificate_id,
 )
 from aggregates.clock import CHINA
@@ -22,7 +23,7 @@ from aggregates.consent import UseChannel
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
-from tests.builders import ACTOR, CONSENT, T0, content, issue_body, issued
+from tests.builders import ACTOR, CONSENT, OTHER_HOLDER, T0, content, issue_body, issued
 
 
 def given_status(status: Status) -> Certificate:
@@ -269,8 +270,46 @@ def test_the_signing_payload_is_canonical_and_covers_every_field() -> None:
     first = content()
     assert first.signing_payload() == content().signing_payload()
     assert first.signing_payload() != content(holder_name="李四").signing_payload()
+    joint = content(other_holders=[OTHER_HOLDER])
     for name in CertificateContent.__dataclass_fields__:
-        assert f'"{name}":'.encode() in first.signing_payload()
+        assert f'"{name}":'.encode() in joint.signing_payload()
+        assert (f'"{name}":'.encode() in first.signing_payload()) == (name != "other_holders")
+    assert joint.signing_payload() != first.signing_payload()
+
+
+def test_a_one_holder_certificate_signs_the_bytes_signed_before_several_holders() -> None:
+    # the payload of a round-1 certificate (tests/fixtures/stores/round1), re-made from its recorded fields:
+    # exactly the fields declared then, so its stored signature still verifies
+    first = content()
+    before = {name: getattr(first, name) for name in CertificateContent.__dataclass_fields__}
+    del before["other_holders"]
+    assert first.signing_payload() == canonical_json(before)
+
+
+def test_several_holders_are_validated_each_by_the_rule_of_its_id_type() -> None:
+    joint = content(other_holders=[{**OTHER_HOLDER, "id": OTHER_HOLDER["id"].lower()}])
+    assert joint.other_holders == [OTHER_HOLDER]
+    assert joint.holders() == [(joint.holder_id_type, joint.holder_id), ("111", OTHER_HOLDER["id"])]
+    first = content()
+    for others, field in [
+        ([{**OTHER_HOLDER, "id": OTHER_HOLDER["id"][:-1] + "1"}], "other_holders/0/id"),
+        ([{**OTHER_HOLDER, "id_type": "999"}], "other_holders/0/id_type"),
+        ([{**OTHER_HOLDER, "name": " "}], "other_holders/0/name"),
+        ([{"name": "x", "id": OTHER_HOLDER["id"]}], "other_holders/0"),
+        ([OTHER_HOLDER, OTHER_HOLDER], "other_holders/1/id"),
+        ([{**OTHER_HOLDER, "id": first.holder_id}], "other_holders/0/id"),  # the holder again
+        ([OTHER_HOLDER] * 21, "other_holders"),
+    ]:
+        with pytest.raises(InvalidField) as refused:
+            content(other_holders=others)
+        assert refused.value.field == field
+        assert OTHER_HOLDER["id"][:-1] not in str(refused.value)
+
+
+def test_an_issued_event_of_version_1_reads_with_its_one_holder() -> None:
+    state: dict[str, Any] = {"holder_name": "张三"}
+    Certificate.Issued.upcast_v1_v2(state)
+    assert state == {"holder_name": "张三", "other_holders": []}
 
 
 def test_a_holder_index_lists_each_certificate_once_and_carries_no_personal_data() -> None:

@@ -5,9 +5,11 @@ Electronic certificates (电子证照): read and verify over gRPC.
 This package is a contract between provinces: change it only compatibly (checked by `buf breaking`).
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from tongban.common.v1 import certificate_status_pb2 as _certificate_status_pb2
 import builtins as _builtins
@@ -197,6 +199,33 @@ class GetCertificateResponse(_message.Message):
 Global___GetCertificateResponse: _TypeAlias = GetCertificateResponse  # noqa: Y015
 
 @_typing.final
+class Holder(_message.Message):
+    """Holder is one of a certificate's other holders, named as its holder_* fields name the holder."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ID_TYPE_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    id_type: _builtins.str
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        id_type: _builtins.str = ...,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "id_type", b"id_type", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Holder: _TypeAlias = Holder  # noqa: Y015
+
+@_typing.final
 class Certificate(_message.Message):
     """Certificate holds the GB/T 36903 metadata and the current status."""
 
@@ -229,6 +258,7 @@ class Certificate(_message.Message):
     SIGNATURE_FIELD_NUMBER: _builtins.int
     SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
     SIGNING_KEY_ID_FIELD_NUMBER: _builtins.int
+    OTHER_HOLDERS_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     status: _certificate_status_pb2.CertificateStatus.ValueType
     type_code: _builtins.str
@@ -261,6 +291,12 @@ class Certificate(_message.Message):
     """The signature's algorithm, e.g. "Ed25519"."""
     signing_key_id: _builtins.str
     """Which of the issuing node's keys signed (see the node's published keys)."""
+    @_builtins.property
+    def other_holders(self) -> _containers.RepeatedCompositeFieldContainer[Global___Holder]:
+        """The certificate's other holders (结婚证, jointly held property); none for a certificate of one holder.
+        Numbered apart from the fields above, which other additions take in order.
+        """
+
     def __init__(
         self,
         *,
@@ -291,10 +327,11 @@ class Certificate(_message.Message):
         signature: _builtins.bytes = ...,
         signature_algorithm: _builtins.str = ...,
         signing_key_id: _builtins.str = ...,
+        other_holders: _abc.Iterable[Global___Holder] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "other_holders", b"other_holders", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
