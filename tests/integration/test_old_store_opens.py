@@ -525,9 +525,11 @@ def test_old_certificates_still_verify_and_old_uses_read_as_peers_federation_cal
 ) -> None:
     """``Certificate.Issued`` version 1 (one holder) is upcast to no other holders, and the signing payload
     leaves an empty list out: every certificate the old code signed verifies with today's code, but for the
-    forgotten holder's (its content is gone). ``Certificate.Used`` version 1 reads as a peer's federation call."""
+    forgotten holder's (its content is gone). ``Certificate.Used`` version 1 reads as a peer's federation
+    call."""
     recorder, mapper = opened.app.recorder, opened.app.mapper
-    issued, used = [], []
+    issued: list[Any] = []
+    used: list[Any] = []
     position = 0
     while batch := recorder.select_notifications(start=position + 1, limit=200):
         for notification in batch:
