@@ -33,6 +33,7 @@ from simulators.federated_flows import (
     revocation_flow,
 )
 from simulators.federation_cluster import FederatedCluster
+from simulators.sample_data import consent_reference
 from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import poll_http, running_cluster
@@ -445,7 +446,9 @@ def test_the_applicant_withdraws_through_the_receiving_window_and_both_nodes_end
 
     async def scenario(fed: Federation) -> list[dict[str, Any]]:
         applicant = await fed.issue_id_card(SH, seed="e2e-withdrawal")
-        case_id = await fed.received_proxy_case(SH, JS, applicant, consent="CONSENT-WITHDRAWAL")
+        case_id = await fed.received_proxy_case(
+            SH, JS, applicant, consent=consent_reference(SH, "WITHDRAWAL")
+        )
         path = f"/v1/cases/{case_id}"
         await fed.post(SH, path + "/forward", Role.WINDOW)
         await fed.wait_for_state(JS, case_id, "FORWARDED")
