@@ -78,24 +78,17 @@ class Use:
 
     def checked(self, at: datetime) -> None:
         """Refuse a use that could not be recorded (:class:`InvalidField`), although nothing is."""
-        checked_use(
-            self.requester,
-            self.channel,
-            case_reference=self.case_reference,
-            purpose=self.purpose,
-            consent_reference=self.consent_reference,
-            at=at,
-        )
+        checked_use(self.requester, self.channel, **self._given(), at=at)
 
     def record_on(self, certificate: Certificate, at: datetime) -> None:
-        certificate.record_use(
-            self.requester,
-            self.channel,
-            case_reference=self.case_reference,
-            purpose=self.purpose,
-            consent_reference=self.consent_reference,
-            at=at,
-        )
+        certificate.record_use(self.requester, self.channel, **self._given(), at=at)
+
+    def _given(self) -> dict[str, Any]:
+        return {
+            "case_reference": self.case_reference,
+            "purpose": self.purpose,
+            "consent_reference": self.consent_reference,
+        }
 
 
 @dataclass(frozen=True, slots=True)

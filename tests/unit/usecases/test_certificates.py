@@ -25,7 +25,7 @@ from node.store.application import AlreadyExists, NotFound
 from node.store.idempotency import Idempotency, IdempotencyKeyReused
 from node.usecases.certificates import Use
 from simulators.sample_data import sample_certificates
-from tests.builders import ACTOR, CONSENT, FakeClock, issue_fields
+from tests.builders import ACTOR, CONSENT, OTHER_HOLDER, FakeClock, issue_fields
 from tests.dates import TEST_DATE
 
 ISSUED_ON = date(2025, 9, 1)  # before the clock's day (2025-09-24)
@@ -305,3 +305,20 @@ def test_a_refused_use_writes_nothing_whether_or_not_the_certificate_is_here(
             identifier, Use(ACTOR, UseChannel.REST, "p", CONSENT), as_of=datetime(2099, 1, 1, tzinfo=UTC)
         )
     assert events(node) == before
+
+
+def test_a_change_may_add_a_holder_who_then_finds_the_new_version_in_their_list(node: Services) -> None:
+    first = issue(node)
+    changed = node.certificates.reissue(
+        first.identifier,
+        Link.CHANGED,
+        ACTOR,
+        other_holders=[OTHER_HOLDER],
+        file_digest="sha256:" + "e" * 64,
+    )
+    assert changed.content.other_holders == [OTHER_HOLDER]
+    listed = node.certificates.holder_certificates(OTHER_HOLDER["id_type"], OTHER_HOLDER["id"])
+    assert [c.identifier for c in listed] == [changed.identifier]
+    holder = node.certificates.holder_certificates("111", first.content.holder_id)
+    assert [c.identifier for c in holder] == [first.identifier, changed.identifier]
+    assert node.certificates.verify(changed.identifier).assertion["authentic"] is True
