@@ -11,7 +11,7 @@ from uuid import uuid4
 
 from eventsourcing.domain import Aggregate, event
 
-from aggregates.certificate import HolderIdType, validate_holder_id
+from aggregates.certificate import validate_holder_id
 from aggregates.errors import InvalidField
 
 
@@ -36,7 +36,7 @@ class Applicant(Aggregate):
             cls.Registered,
             id=uuid4(),
             name=name,
-            id_type=HolderIdType(id_type).value,
+            id_type=id_type,
             id_number=number,
             timestamp=at,
         )

@@ -19,13 +19,14 @@ from eventsourcing.domain import Aggregate, event
 
 from aggregates.certificate_types import certificate_type, holder_kind
 from aggregates.clock import CHINA, china_date
+from aggregates.consent import UseChannel, validate_consent_reference
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import (
+    HOLDER_ID_KINDS,
     CertificateIdentifier,
+    HolderIdKind,
     InvalidIdentifier,
     province_of,
-    validate_citizen_id,
-    validate_credit_code,
     validate_division_code,
     validate_province,
 )
@@ -50,10 +51,8 @@ class Status(StrEnum):
 RECORDED_STATUSES = tuple(status for status in Status if status is not Status.NOT_YET_VALID)
 
 
-class HolderIdType(StrEnum):
-    # Codes as used by certificate platforms (verify): 111 is the citizen ID number per GA/T 517.
-    CITIZEN_ID = "111"
-    CREDIT_CODE = "001"
+# The holder ID types by code (declared once in aggregates.identifiers.HOLDER_ID_KINDS).
+HOLDER_ID_TYPES: dict[str, HolderIdKind] = {kind.code: kind for kind in HOLDER_ID_KINDS}
 
 
 class Link(StrEnum):
@@ -178,16 +177,34 @@ def validate_digest(field: str, value: str) -> str:
     return value
 
 
+def _other_holders(given: Any, holder: tuple[str, str]) -> list[dict[str, str]]:
+    """The other holders, each validated like the holder; no person twice, the holder included."""
+    if not isinstance(given, list) or len(given) > MAX_OTHER_HOLDERS:
+        raise InvalidField("other_holders", f"must be a list of at most {MAX_OTHER_HOLDERS} holders")
+    seen, holders = {holder}, []
+    for n, other in enumerate(given):
+        if not isinstance(other, dict) or set(other) != set(HOLDER_KEYS):
+            raise InvalidField(f"other_holders/{n}", f"must have exactly {', '.join(HOLDER_KEYS)}")
+        try:
+            number = validate_holder_id(other["id_type"], other["id"])
+            name = _text("holder_name", other["name"], _TEXT_LIMITS["holder_name"])
+        except InvalidField as e:
+            field = {"holder_id_type": "id_type", "holder_id": "id", "holder_name": "name"}[e.field]
+            raise InvalidField(f"other_holders/{n}/{field}", e.message) from None
+        if (other["id_type"], number) in seen:
+            raise InvalidField(f"other_holders/{n}/id", "names a holder the certificate names already")
+        seen.add((other["id_type"], number))
+        holders.append({"name": name, "id_type": other["id_type"], "id": number})
+    return holders
+
+
 def validate_holder_id(id_type: str, holder_id: str) -> str:
+    """The holder's ID number, normalised, by the rule of its type. Errors never repeat the number."""
+    kind = HOLDER_ID_TYPES.get(id_type)
+    if kind is None:
+        raise InvalidField("holder_id_type", f"must be one of {', '.join(HOLDER_ID_TYPES)}")
     try:
-        kind = HolderIdType(id_type)
-    except ValueError:
-        codes = ", ".join(t.value for t in HolderIdType)
-        raise InvalidField("holder_id_type", f"must be one of {codes}") from None
-    try:
-        if kind is HolderIdType.CITIZEN_ID:
-            return validate_citizen_id(holder_id)
-        return validate_credit_code(holder_id)
+        return kind.validate(holder_id)
     except InvalidIdentifier as e:
         raise InvalidField("holder_id", f"{e.part}: {e.message}") from None
 
@@ -223,8 +240,15 @@ class CertificateFields:
     file_digest: str
     previous_identifier: str | None
     link: str | None
+    # The certificate's other holders (结婚证, jointly held property), each {"name", "id_type", "id"} like the
+    # holder_* fields; empty for one holder. Left out of the signed content when empty, so certificates signed
+    # before it existed verify as they were signed.
+    other_holders: list[dict[str, str]]
 
 
+# The keys of each other holder, in their order: the holder_* fields without their prefix.
+HOLDER_KEYS = ("name", "id_type", "id")
+MAX_OTHER_HOLDERS = 20
 DECLARED_FIELDS = tuple(f.name for f in fields(CertificateFields))
 # What an issuer gives: the node derives the identifier, and a renewal, change or transfer-in sets the link.
 INPUT_FIELDS = tuple(
@@ -255,8 +279,10 @@ class CertificateContent(CertificateFields):
         link: Link | None = None,
         **given: Any,
     ) -> CertificateContent:
-        """Validates every field of :data:`INPUT_FIELDS` (all required; valid_to and service_item_code may be
-        None) and derives the identifier. Raises :class:`InvalidField`."""
+        """Validates every field of :data:`INPUT_FIELDS` (all required but ``other_holders``, none by
+        default; valid_to and service_item_code may be None) and derives the identifier. Raises
+        :class:`InvalidField`."""
+        given = {"other_holders": [], **given}
         if missing := [name for name in INPUT_FIELDS if name not in given]:
             raise TypeError(f"CertificateContent.create() missing fields: {', '.join(missing)}")
         if unknown := sorted(given.keys() - set(INPUT_FIELDS)):
@@ -304,6 +330,7 @@ class CertificateContent(CertificateFields):
                 **texts,
                 "identifier": str(identifier),
                 "holder_id": holder_id,
+                "other_holders": _other_holders(given["other_holders"], (given["holder_id_type"], holder_id)),
                 "previous_identifier": previous_identifier,
                 "link": link.value if link else None,
             }
@@ -315,7 +342,14 @@ class CertificateContent(CertificateFields):
         return cls(**{name: getattr(recorded, name) for name in DECLARED_FIELDS})
 
     def signing_payload(self) -> bytes:
-        return canonical_json(asdict(self))
+        document = asdict(self)
+        if not document["other_holders"]:
+            del document["other_holders"]  # the bytes of a one-holder certificate are those signed before
+        return canonical_json(document)
+
+    def holders(self) -> list[tuple[str, str]]:
+        """Every holder's (ID type, ID number), the holder first."""
+        return [(self.holder_id_type, self.holder_id)] + [(h["id_type"], h["id"]) for h in self.other_holders]
 
 
 class Certificate(Aggregate):
@@ -325,8 +359,10 @@ class Certificate(Aggregate):
         """Issued, renewed, changed or transferred in: ``link`` and ``previous_identifier`` say which.
 
         The declared fields (:class:`CertificateFields`, first, in their order), then who signed and who
-        issued.
+        issued. Version 2 added ``other_holders``: a version 1 certificate had its one holder.
         """
+
+        class_version = 2
 
         signature: str
         signature_algorithm: str
@@ -334,6 +370,11 @@ class Certificate(Aggregate):
         province: str
         office_code: str
         operator_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Issued before several holders: the holder alone."""
+            state["other_holders"] = []
 
         def apply(self, aggregate: Certificate) -> None:
             aggregate.content = CertificateContent.of(self)
@@ -362,12 +403,29 @@ class Certificate(Aggregate):
         destination_identifier: str
 
     class Used(Aggregate.Event):
-        """用证记录: another province verified this certificate for its case, with the holder's consent."""
+        """用证记录: the certificate was verified for a use, with the holder's consent.
+
+        Version 2 records uses over every channel (``channel``: a peer's federation call, this node's REST or
+        gRPC API, a case of this province), who asked (``office_code``, ``operator_id``), and a use outside
+        any case (``case_reference`` None). A version 1 event was a peer's federation call for its case.
+        """
+
+        class_version = 2
 
         requester_province: str
-        case_reference: str
+        case_reference: str | None
         purpose: str
         consent_reference: str
+        channel: str
+        office_code: str
+        operator_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Recorded when only peers' federation calls were uses: the federation, for that province."""
+            state["channel"] = UseChannel.FEDERATION.value
+            state["office_code"] = "FEDERATION"
+            state["operator_id"] = state["requester_province"]
 
     class Superseded(Aggregate.Event):
         """A renewal or change replaced this certificate with ``successor_identifier``.
@@ -592,18 +650,25 @@ class Certificate(Aggregate):
         self.destination_identifier = destination_identifier
 
     def record_use(
-        self, requester_province: str, case_reference: str, purpose: str, consent_reference: str, at: datetime
+        self,
+        requester: Actor,
+        channel: UseChannel,
+        *,
+        case_reference: str | None,
+        purpose: str,
+        consent_reference: str,
+        at: datetime,
     ) -> None:
-        """Record that a province verified this certificate for a case, a purpose, with consent (用证记录)."""
-        try:
-            validate_province(requester_province)
-        except InvalidIdentifier as e:
-            raise InvalidField("requester_province", e.message) from None
+        """Record that the certificate was verified for a purpose, with the holder's consent (用证记录)."""
         self._used(
-            requester_province=requester_province,
-            case_reference=_text("case_reference", case_reference, 64),
-            purpose=_text("purpose", purpose, 200),
-            consent_reference=_text("consent_reference", consent_reference, 128),
+            **checked_use(
+                requester,
+                channel,
+                case_reference=case_reference,
+                purpose=purpose,
+                consent_reference=consent_reference,
+                at=at,
+            ),
             timestamp=at,
         )
 
@@ -611,9 +676,12 @@ class Certificate(Aggregate):
     def _used(
         self,
         requester_province: str,
-        case_reference: str,
+        case_reference: str | None,
         purpose: str,
         consent_reference: str,
+        channel: str,
+        office_code: str,
+        operator_id: str,
         timestamp: datetime,
     ) -> None:
         self.use_count += 1
@@ -767,6 +835,28 @@ class Certificate(Aggregate):
         self, credential_id: str, reason: str, office_code: str, operator_id: str, timestamp: datetime
     ) -> None:
         self.revoked_credentials.add(credential_id)
+
+
+def checked_use(
+    requester: Actor,
+    channel: UseChannel,
+    *,
+    case_reference: str | None,
+    purpose: str,
+    consent_reference: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """A use's fields as ``Certificate.Used`` records them, or :class:`InvalidField`: also for a certificate
+    that is not there, so that a use is refused the same way whether or not anything could be written."""
+    return {
+        "requester_province": _province("requester_province", requester.province),
+        "case_reference": None if case_reference is None else _text("case_reference", case_reference, 64),
+        "purpose": _text("purpose", purpose, 200),
+        "consent_reference": validate_consent_reference(consent_reference, china_date(at)),
+        "channel": UseChannel(channel).value,
+        "office_code": _text("office_code", requester.office_code, 64),
+        "operator_id": _text("operator_id", requester.operator_id, 64),
+    }
 
 
 HOLDER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:tongban:holder")

@@ -5,6 +5,7 @@ the citizen ID number (GB 11643), the unified social credit code (GB 32100) and 
 codes (GB/T 2260). Pure stdlib and no I/O, so every layer shares one definition of "valid".
 """
 
+import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ PROVINCE_CODES = frozenset(
 )
 
 _CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+# Where a 港澳台居民居住证's GB 11643 number starts: Hong Kong, Macao, Taiwan (the 2018 rules).
+RESIDENCE_PERMIT_PREFIXES = ("810000", "820000", "830000")
 _CITIZEN_ID_WEIGHTS = tuple(2 ** (17 - i) % 11 for i in range(17))
 _CITIZEN_ID_CHECK_CHARS = "10X98765432"
 _EARLIEST_BIRTH_DATE = date(1900, 1, 1)
@@ -135,25 +138,75 @@ def _birth_date(yyyymmdd: str) -> date | None:
 
 
 def validate_citizen_id(value: str, today: date | None = None) -> str:
-    """An 18-character GB 11643 citizen ID, normalised (upper-case X)."""
-    code = _normalise(value)
-    if len(code) != 18:
-        raise InvalidIdentifier("citizen_id", "length", f"expected 18 characters, got {len(code)}")
-    if not (_only(code[:17], string.digits) and code[17] in string.digits + "X"):
-        raise InvalidIdentifier("citizen_id", "characters", "expected 17 digits then a digit or X")
-    try:
-        validate_division_code(code[:6])
-    except InvalidIdentifier as e:
-        raise InvalidIdentifier("citizen_id", "division", e.message) from e
-    born = _birth_date(code[6:14])
+    """An 18-character GB 11643 citizen ID, normalised (upper-case X).
+
+    A 港澳台居民居住证 number (810000, 820000 or 830000) is accepted too: it is a GB 11643 number, and
+    platforms record it as one; 830000 (Taiwan) is no province code, but it is that permit's prefix.
+    """
+    code = _eighteen("citizen_id", value)
+    if code[:6] not in RESIDENCE_PERMIT_PREFIXES:
+        try:
+            validate_division_code(code[:6])
+        except InvalidIdentifier as e:
+            raise InvalidIdentifier("citizen_id", "division", e.message) from e
+    _check_digit_and_birth("citizen_id", code, code[6:14], today)
+    return code
+
+
+def _check_digit_and_birth(kind: str, code: str, birth: str, today: date | None) -> None:
+    """The 18-digit GB 11643 shape shared by citizen IDs, residence permits and the new 永居证."""
+    born = _birth_date(birth)
     latest = date.today() if today is None else today
     if born is None or not _EARLIEST_BIRTH_DATE <= born <= latest:
         raise InvalidIdentifier(
-            "citizen_id", "birth_date", f"digits 7-14 must be a birth date from 19000101 to {latest:%Y%m%d}"
+            kind, "birth_date", f"digits 7-14 must be a birth date from 19000101 to {latest:%Y%m%d}"
         )
-    expected = citizen_id_check_char(code[:17])
-    if code[17] != expected:
-        raise InvalidIdentifier("citizen_id", "check_char", _CHECK_MISMATCH)
+    if code[17] != citizen_id_check_char(code[:17]):
+        raise InvalidIdentifier(kind, "check_char", _CHECK_MISMATCH)
+
+
+def _eighteen(kind: str, value: str) -> str:
+    code = _normalise(value)
+    if len(code) != 18:
+        raise InvalidIdentifier(kind, "length", f"expected 18 characters, got {len(code)}")
+    if not (_only(code[:17], string.digits) and code[17] in string.digits + "X"):
+        raise InvalidIdentifier(kind, "characters", "expected 17 digits then a digit or X")
+    return code
+
+
+def validate_residence_permit(value: str, today: date | None = None) -> str:
+    """港澳台居民居住证: a GB 11643 number starting 810000 (HK), 820000 (Macao) or 830000 (Taiwan)."""
+    code = _eighteen("residence_permit", value)
+    if code[:6] not in RESIDENCE_PERMIT_PREFIXES:
+        raise InvalidIdentifier(
+            "residence_permit", "division", f"must start with one of {', '.join(RESIDENCE_PERMIT_PREFIXES)}"
+        )
+    _check_digit_and_birth("residence_permit", code, code[6:14], today)
+    return code
+
+
+def validate_foreign_permanent_residence(value: str, today: date | None = None) -> str:
+    """外国人永久居留身份证: the 2023 form (18 digits: 9, the accepting province's two digits, a 3-digit
+    nationality code, the birth date, a serial, the GB 11643 check digit) or the 2017 form (15 characters:
+    a 3-letter ISO 3166 nationality code, 12 digits; its check digit's rule is not public, so only the shape
+    is checked)."""
+    code = _normalise(value)
+    if len(code) == 15:
+        if not (_only(code[:3], string.ascii_uppercase) and _only(code[3:], string.digits)):
+            raise InvalidIdentifier(
+                "permanent_residence", "characters", "the 15-character form is 3 letters then 12 digits"
+            )
+        if _birth_date(("19" if code[5:7] > "30" else "20") + code[5:11]) is None:
+            raise InvalidIdentifier(
+                "permanent_residence", "birth_date", "characters 6-11 must be a YYMMDD date"
+            )
+        return code
+    code = _eighteen("permanent_residence", value)
+    if code[0] != "9" or code[1:3] not in PROVINCE_CODES:
+        raise InvalidIdentifier(
+            "permanent_residence", "prefix", "the 18-digit form starts with 9 and a province's two digits"
+        )
+    _check_digit_and_birth("permanent_residence", code, code[6:14], today)
     return code
 
 
@@ -179,6 +232,77 @@ def validate_credit_code(value: str) -> str:
     if code[17] != expected:
         raise InvalidIdentifier("credit_code", "check_char", _CHECK_MISMATCH)
     return code
+
+
+def _pattern(kind: str, pattern: str, shape: str) -> Callable[[str], str]:
+    """A number with no check digit: only its shape (ASCII letters and digits) can be checked."""
+    compiled = re.compile(pattern)
+
+    def validate(value: str) -> str:
+        code = _normalise(value)
+        if not compiled.fullmatch(code):
+            raise InvalidIdentifier(kind, "format", f"expected {shape}")
+        return code
+
+    return validate
+
+
+@dataclass(frozen=True, slots=True)
+class HolderIdKind:
+    """One type of holder ID (持证主体代码类型): its code, its name and the rule its numbers follow."""
+
+    code: str
+    name: str
+    rule: str
+    validate: Callable[[str], str]
+
+
+# The holder ID types, declared once: the certificate's holder_id_type enum, the REST schemas and the table in
+# docs/certificates.md derive from (or are held to) this. Codes follow GA/T 517 (常用证件代码) as used by
+# certificate platforms for GB/T 36903's 持证主体代码类型, and 001 for the credit code (verify: the sources in
+# seeds/ give no code list).
+HOLDER_ID_KINDS: tuple[HolderIdKind, ...] = (
+    HolderIdKind(
+        "111", "居民身份证", "GB 11643: 18 digits (last may be X), mod 11-2 check", validate_citizen_id
+    ),
+    HolderIdKind(
+        "114",
+        "中国人民解放军军官证",
+        "letters or 1-6 Chinese characters, then 6-12 digits (no check digit)",
+        _pattern("officer_card", r"(?:[A-Z]{1,4}|[\u4e00-\u9fff]{1,6})?[0-9]{6,12}号?", "6-12 digits"),
+    ),
+    HolderIdKind(
+        "154",
+        "港澳台居民居住证",
+        "GB 11643: 18 digits starting 810000, 820000 or 830000, mod 11-2 check",
+        validate_residence_permit,
+    ),
+    HolderIdKind(
+        "414",
+        "普通护照",
+        "5-17 letters and digits, at least one digit (no check digit in the number)",
+        _pattern("passport", r"(?=[A-Z]*[0-9])[A-Z0-9]{5,17}", "5 to 17 letters and digits"),
+    ),
+    HolderIdKind(
+        "511",
+        "台湾居民来往大陆通行证",
+        "8 digits (card) or 10 digits (booklet)",
+        _pattern("taiwan_permit", r"[0-9]{8}|[0-9]{10}", "8 or 10 digits"),
+    ),
+    HolderIdKind(
+        "516",
+        "港澳居民来往内地通行证",
+        "H (Hong Kong) or M (Macao), then 8 or 10 digits",
+        _pattern("hk_macao_permit", r"[HM](?:[0-9]{8}|[0-9]{10})", "H or M then 8 or 10 digits"),
+    ),
+    HolderIdKind(
+        "553",
+        "外国人永久居留身份证",
+        "18 digits starting 9 with the mod 11-2 check (2023 form), or 3 letters + 12 digits (2017 form)",
+        validate_foreign_permanent_residence,
+    ),
+    HolderIdKind("001", "统一社会信用代码", "GB 32100: 18 characters, mod 31 check", validate_credit_code),
+)
 
 
 def _validate_certificate_parts(type_code: str, issuer_code: str, serial: str, version: int) -> None:

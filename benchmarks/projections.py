@@ -51,7 +51,9 @@ def fill(node: Services, cases: int, certificate_seed: str | None = None) -> Non
             node.cases.run(CONCLUDE, case_id, HANDLER, result="RETURNED")
             node.cases.run(RATE, case_id, WINDOW, score=5 if n % 10 else 2, channel="WINDOW")
         if n % 5 == 0:  # a use for the holder's use log
-            node.certificates.verify_for_peer(identifier, JS, f"C{n:019d}", "新生儿入户", f"CONSENT-{n}")
+            node.certificates.verify_for_peer(
+                identifier, JS, f"C{n:019d}", "新生儿入户", f"310000:20200101:CONSENT-{n}"
+            )
         if n % 200 == 199:
             print(f"  {n + 1} cases recorded", flush=True)
 

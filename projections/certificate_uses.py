@@ -1,5 +1,5 @@
-"""用证记录: every use of a holder's certificates that another province verified here (核验), by whom, when,
-for which case and purpose, with which consent.
+"""用证记录: every use of a holder's certificates verified here (核验), by another province or this one, over
+any channel: by whom, when, for which case (if any) and purpose, with which consent.
 
 The holder is kept as a digest of ID type and number (``holder_digest``), never the number: the read model is
 asked for one holder's uses by that digest, computed from what the holder's platform sends. Once the holder
@@ -40,6 +40,12 @@ DDL = (
     )""",
     "CREATE INDEX IF NOT EXISTS view_certificate_uses_holder "
     "ON view_certificate_uses (holder_digest, used_at)",
+    # the other holders of a certificate of several (结婚证): their uses are the certificate's uses
+    """CREATE TABLE IF NOT EXISTS view_certificate_other_holders (
+        certificate_id TEXT NOT NULL,
+        holder_digest TEXT NOT NULL,
+        PRIMARY KEY (holder_digest, certificate_id)
+    )""",
 )
 ALL_USE_COLUMNS = (
     "certificate_id",
@@ -64,9 +70,13 @@ USE_COLUMNS = (
 )
 
 
+# A use for no case (e.g. a REST verification at a road check): the column predates such uses, NOT NULL.
+NO_CASE = ""
+
+
 class CertificateUses:
     name = "certificate_uses"
-    tables = ("view_certificate_holders", "view_certificate_uses")
+    tables = ("view_certificate_holders", "view_certificate_uses", "view_certificate_other_holders")
 
     def __init__(self) -> None:
         self.topics: Sequence[str] = sorted(
@@ -74,6 +84,7 @@ class CertificateUses:
         )
         self._holders: dict[str, tuple[str, str, str]] = {}  # this batch's new certificates
         self._uses: list[tuple[Any, ...]] = []
+        self._others: list[tuple[str, str]] = []  # this batch's (certificate_id, digest) of other holders
         self._batch_of: Transaction | None = None
 
     def create(self, tx: Transaction) -> None:
@@ -82,20 +93,26 @@ class CertificateUses:
 
     def apply(self, tx: Transaction, event: Any) -> None:
         if tx is not self._batch_of:
-            self._holders, self._uses, self._batch_of = {}, [], tx
+            self._holders, self._uses, self._others, self._batch_of = {}, [], [], tx
         certificate_id = str(event.originator_id)
         if isinstance(event, Certificate.Issued):
             erased = event.holder_id == ERASED
             digest = "" if erased else holder_digest(event.holder_id_type, event.holder_id)
             self._holders[certificate_id] = (event.identifier, event.type_name, digest)
+            self._others += [
+                (certificate_id, holder_digest(other["id_type"], other["id"]))
+                for other in event.other_holders
+                if other["id"] != ERASED
+            ]
             return
         if isinstance(event, Erasure.Recorded):
             self._forget(tx, set(event.certificate_ids))
             return
         identifier, type_name, digest = self._holder(tx, certificate_id)
         self._uses.append((
-            certificate_id, event.originator_version, identifier, type_name, digest, event.requester_province,
-            event.case_reference, event.purpose, event.consent_reference, event.timestamp.isoformat(),
+            certificate_id, event.originator_version, identifier, type_name, digest,
+            event.requester_province, event.case_reference or NO_CASE, event.purpose, event.consent_reference,
+            event.timestamp.isoformat(),
         ))  # fmt: skip
 
     def flush(self, tx: Transaction) -> None:
@@ -105,18 +122,28 @@ class CertificateUses:
             [(certificate_id, *holder) for certificate_id, holder in self._holders.items()],
         )
         tx.insert_many("view_certificate_uses", ALL_USE_COLUMNS, self._uses)
-        self._holders, self._uses, self._batch_of = {}, [], None
+        tx.insert_many("view_certificate_other_holders", ("certificate_id", "holder_digest"), self._others)
+        self._holders, self._uses, self._others, self._batch_of = {}, [], [], None
 
     def _forget(self, tx: Transaction, certificate_ids: set[str]) -> None:
-        """The holder was forgotten: no digest on their certificates' rows, written or still in this batch."""
+        """A holder was forgotten: no digest on their certificates' rows, written or still in this batch.
+
+        The erasure names the certificates, not which of their holders was forgotten: for a certificate of
+        several holders, none of them can read its uses any more (the safe side).
+        """
         if not certificate_ids:
             return
+        self._others = [other for other in self._others if other[0] not in certificate_ids]
         for certificate_id in certificate_ids & self._holders.keys():
             identifier, type_name, _ = self._holders[certificate_id]
             self._holders[certificate_id] = (identifier, type_name, "")
         self._uses = [(*use[:4], "", *use[5:]) if use[0] in certificate_ids else use for use in self._uses]
         marks = ", ".join("?" for _ in certificate_ids)
-        for table in self.tables:
+        tx.execute(
+            f"DELETE FROM view_certificate_other_holders WHERE certificate_id IN ({marks})",  # noqa: S608
+            sorted(certificate_ids),
+        )
+        for table in ("view_certificate_holders", "view_certificate_uses"):
             tx.execute(
                 f"UPDATE {table} SET holder_digest = '' WHERE certificate_id IN ({marks})",  # noqa: S608
                 sorted(certificate_ids),
@@ -146,7 +173,11 @@ class UsesQuery:
 
 def uses_of(tx: Transaction, query: UsesQuery) -> tuple[list[dict[str, Any]], tuple[str, str, int] | None]:
     """One page of a holder's uses, newest first, and the position after it (None: no more)."""
-    where, params = ["holder_digest = ?"], list[Any]([query.digest])
+    where = [
+        "(holder_digest = ? OR certificate_id IN "
+        "(SELECT certificate_id FROM view_certificate_other_holders WHERE holder_digest = ?))"
+    ]
+    params = list[Any]([query.digest, query.digest])
     if query.requester_province is not None:
         where.append("requester_province = ?")
         params.append(query.requester_province)
@@ -159,5 +190,7 @@ def uses_of(tx: Transaction, query: UsesQuery) -> tuple[list[dict[str, Any]], tu
         (*params, query.limit),
     )
     uses = [dict(zip(USE_COLUMNS, row, strict=False)) for row in rows]
+    for use in uses:
+        use["case_reference"] = use["case_reference"] or None
     last = rows[-1] if len(rows) == query.limit else None
     return uses, (str(last[6]), str(last[7]), int(last[8])) if last else None

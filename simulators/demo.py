@@ -45,12 +45,14 @@ from simulators.federated_flows import (
 )
 from simulators.federation_cluster import FederatedCluster
 from simulators.rest import DemoError, call
-from simulators.sample_data import sample_certificates
+from simulators.sample_data import consent_reference, sample_certificates
 from simulators.simulate import nodes_today, simulated_time
 
 CERTIFICATES_PER_PROVINCE = 3
 DEMO_MARKER = ".tongban-demo"
 WITNESS_WAIT_S = 30.0
+# Every verification is a use of the certificate (用证): it names a purpose and the holder's consent
+DEMO_USE = {"purpose": "演示：核验", "consent_reference": consent_reference("310000", "DEMO")}
 
 
 @dataclass
@@ -253,7 +255,7 @@ async def _exercise(
                     "POST",
                     f"{node.http_url}/v1/verifications",
                     headers,
-                    {"identifier": identifier},
+                    {"identifier": identifier, **DEMO_USE},
                     200,
                 )
                 result.verified += (
@@ -269,7 +271,12 @@ async def _exercise(
             200,
         )
         answer = await call(
-            session, "POST", f"{node.http_url}/v1/verifications", issuer, {"identifier": identifiers[-1]}, 200
+            session,
+            "POST",
+            f"{node.http_url}/v1/verifications",
+            issuer,
+            {"identifier": identifiers[-1], **DEMO_USE},
+            200,
         )
         result.suspended_seen += answer["assertion"]["status"] == "SUSPENDED" and _signature_ok(answer, key)
     except DemoError as e:

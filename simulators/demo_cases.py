@@ -17,7 +17,7 @@ import aiohttp
 from node.auth import Role
 from simulators.cluster import NodeProcess, token_for
 from simulators.rest import DemoError, call
-from simulators.sample_data import REVIEW_STEPS, extension_approval
+from simulators.sample_data import REVIEW_STEPS, consent_reference, extension_approval
 
 ID_CARD_TYPE = "11100000000013338W001"
 
@@ -224,7 +224,11 @@ async def _attach_required(officers: Officers, path: str, province: str, role: R
             continue
         body: dict[str, str] = {"material_code": material["code"]}
         if ID_CARD_TYPE in material["substitutes"]:
-            body["certificate_identifier"] = id_card.identifier  # 材料免提交: the certificate proves it
+            # 材料免提交: the certificate proves it, used (用证) with the holder's consent
+            body |= {
+                "certificate_identifier": id_card.identifier,
+                "consent_reference": consent_reference(province, "DEMO"),
+            }
         else:
             body["file_digest"] = _digest(material["code"])
         await officers.post(path + "/materials", province, role, body)

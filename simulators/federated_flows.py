@@ -20,7 +20,7 @@ import aiohttp
 from node.auth import Role
 from simulators.cluster import token_for
 from simulators.rest import DemoError, call
-from simulators.sample_data import REVIEW_STEPS, sample_certificates
+from simulators.sample_data import REVIEW_STEPS, consent_reference, sample_certificates
 
 ID_CARD_TYPE = "11100000000013338W001"
 REPLICA_WAIT_S = 30.0
@@ -205,7 +205,9 @@ async def proxy_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> F
     supplied through A; B concludes; A delivers; B archives. Both nodes end with the same timeline."""
     started = time.perf_counter()
     result = FlowResult("PROXY", (a, b))
-    case_id = await fed.received_proxy_case(a, b, applicant, consent=f"CONSENT-PROXY-{applicant.id_card}")
+    case_id = await fed.received_proxy_case(
+        a, b, applicant, consent=consent_reference(a, f"PROXY-{applicant.id_card}")
+    )
     result.case_ids.append(case_id)
     path = f"/v1/cases/{case_id}"
     await fed.post(a, path + "/forward", Role.WINDOW)
@@ -231,7 +233,7 @@ async def proxy_flow(fed: Federation, a: str, b: str, applicant: Applicant) -> F
     again = {
         "material_code": "M02",
         "certificate_identifier": applicant.id_card,
-        "consent_reference": "CONSENT-2",
+        "consent_reference": consent_reference(a, "CONSENT-2"),
     }
     recognised = await fed.post(a, path + "/materials", Role.WINDOW, again)
     result.facts["recognised_through_receiving"] = [
@@ -273,11 +275,13 @@ async def full_online_flow(fed: Federation, a: str, b: str, applicant: Applicant
     refused_body = {
         "material_code": "M01",
         "certificate_identifier": stranger.id_card,
-        "consent_reference": f"CONSENT-{case['case_no']}-0",
+        "consent_reference": consent_reference(b, f"{case['case_no']}-0"),
     }
     refused = await fed.post(b, path + "/materials", Role.PLATFORM, refused_body, 422)
     result.facts["refusal_detail"] = refused.get("detail", "")
-    case = await attach_required(fed, b, Role.PLATFORM, case, applicant, consent=f"CONSENT-{case['case_no']}")
+    case = await attach_required(
+        fed, b, Role.PLATFORM, case, applicant, consent=consent_reference(b, case["case_no"])
+    )
     result.facts["recognitions"] = [(r["recognised"], r.get("reason", "")) for r in case["recognitions"]]
     await fed.post(b, path + "/accept", Role.HANDLER)
     await approve(fed, b, case_id)
@@ -305,7 +309,7 @@ async def joint_flow(fed: Federation, a: str, c: str, d: str, applicant: Applica
     case_id = case["case_id"]
     result.case_ids.append(case_id)
     path = f"/v1/cases/{case_id}"
-    await attach_required(fed, a, Role.WINDOW, case, applicant, consent=f"CONSENT-{case['case_no']}")
+    await attach_required(fed, a, Role.WINDOW, case, applicant, consent=consent_reference(a, case["case_no"]))
     await fed.post(a, path + "/receive", Role.WINDOW)
     await fed.post(a, path + "/accept", Role.HANDLER)
     for province, part in ((c, "P2"), (d, "P3")):
@@ -332,7 +336,7 @@ async def revocation_flow(
     for province in relying:
         case = await fed.file_case(province, Role.PLATFORM, province, "YM-0001", "FULL_ONLINE", holder)
         await attach_required(
-            fed, province, Role.PLATFORM, case, holder, consent=f"CONSENT-{case['case_no']}"
+            fed, province, Role.PLATFORM, case, holder, consent=consent_reference(province, case["case_no"])
         )
         result.case_ids.append(case["case_id"])
     await fed.post(a, f"/v1/certificates/{holder.id_card}/revoke", Role.ISSUER, {"reason": "演示：吊销"})
@@ -370,7 +374,8 @@ async def bundle_flow(fed: Federation, a: str, applicant: Applicant) -> FlowResu
     for case in bundle["cases"]:
         result.case_ids.append(case["case_id"])
         full = await fed.get(a, f"/v1/cases/{case['case_id']}")
-        await attach_required(fed, a, Role.PLATFORM, full, applicant, consent=f"CONSENT-{case['case_no']}")
+        consent = consent_reference(a, case["case_no"])
+        await attach_required(fed, a, Role.PLATFORM, full, applicant, consent=consent)
         await fed.post(a, f"/v1/cases/{case['case_id']}/accept", Role.HANDLER)
         await approve(fed, a, case["case_id"])
         await fed.post(a, f"/v1/cases/{case['case_id']}/conclude", Role.HANDLER, {"result": "ISSUED"})

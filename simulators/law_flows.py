@@ -28,7 +28,7 @@ from simulators.federated_flows import (
     attach_required,
     digest,
 )
-from simulators.sample_data import remedies
+from simulators.sample_data import consent_reference, remedies
 
 # Simulated seconds per real second: a day passes in about 4 s, so the 5 working days of the notice limit pass
 # in about half a minute, while a flow's few REST calls take a fraction of a day.
@@ -50,7 +50,9 @@ async def window_notice_flow(fed: Federation, a: str, b: str, applicant: Applica
     result.case_ids.append(case_id)
     path = f"/v1/cases/{case_id}"
     case["missing_materials"] = [m for m in case["missing_materials"] if m != LEFT_OUT]
-    await attach_required(fed, a, Role.WINDOW, case, applicant, f"CONSENT-NOTICE-{applicant.id_card}")
+    await attach_required(
+        fed, a, Role.WINDOW, case, applicant, consent_reference(a, f"NOTICE-{applicant.id_card}")
+    )
     await fed.post(a, path + "/receive", Role.WINDOW)
     notice = {"missing": [LEFT_OUT], "reason": "缺少随迁方居民户口簿"}
     noticed = await fed.post(a, path + "/supplement-request", Role.WINDOW, notice)
@@ -74,7 +76,9 @@ async def deemed_acceptance_flow(fed: Federation, a: str, b: str, applicant: App
     deems the application accepted from the day of receipt; B decides; A's window delivers in time."""
     started = time.perf_counter()
     result = FlowResult("DEEMED_ACCEPTANCE", (a, b))
-    case_id = await fed.received_proxy_case(a, b, applicant, consent=f"CONSENT-DEEMED-{applicant.id_card}")
+    case_id = await fed.received_proxy_case(
+        a, b, applicant, consent=consent_reference(a, f"DEEMED-{applicant.id_card}")
+    )
     result.case_ids.append(case_id)
     path = f"/v1/cases/{case_id}"
     received = await fed.get(a, path)
@@ -109,7 +113,9 @@ async def refusal_flow(fed: Federation, a: str, b: str, applicant: Applicant) ->
     decision is listed at A as at B."""
     started = time.perf_counter()
     result = FlowResult("REASONED_REFUSAL", (a, b))
-    case_id = await fed.received_proxy_case(a, b, applicant, consent=f"CONSENT-REFUSAL-{applicant.id_card}")
+    case_id = await fed.received_proxy_case(
+        a, b, applicant, consent=consent_reference(a, f"REFUSAL-{applicant.id_card}")
+    )
     result.case_ids.append(case_id)
     path = f"/v1/cases/{case_id}"
     await fed.post(a, path + "/forward", Role.WINDOW)

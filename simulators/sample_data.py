@@ -27,6 +27,17 @@ def citizen_id(division: str, birth: str, sequence: int) -> str:
     return body + citizen_id_check_char(body)
 
 
+# The day the sample holders gave their consents (用证授权): before any clock the simulators or tests run on.
+CONSENT_GIVEN_ON = "20200101"
+
+
+def consent_reference(platform: str, key: str) -> str:
+    """A consent reference in the documented format (aggregates/consent.py) that the platform of division
+    ``platform`` took, its id made from ``key`` (any text: ASCII letters, digits and hyphens are kept)."""
+    consent_id = "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in key)[-64:]
+    return f"{platform}:{CONSENT_GIVEN_ON}:{consent_id or 'CONSENT'}"
+
+
 SAMPLE_CATALOGUE = Path(__file__).resolve().parent / "data" / "sample_catalogue.json"
 # Certificate types the sample certificates are drawn from (declared in aggregates/certificate_types.py),
 # with their validity in years (None: no expiry).

@@ -32,7 +32,7 @@ import aiohttp
 from node.auth import Role
 from simulators.federated_flows import Applicant, Federation, approve, attach_required
 from simulators.rest import DemoError
-from simulators.sample_data import extension_approval, sample_catalogue
+from simulators.sample_data import consent_reference, extension_approval, sample_catalogue
 
 PROFILES = ("steady", "ramp", "burst")
 REPLICA_WAIT_S = 60.0
@@ -231,7 +231,7 @@ class Workload:
 
         case = await self._op(run, "file", a, file, idempotent=True)
         run.case_id = str(case["case_id"])
-        consent = f"CONSENT-SIM-{run.index}"
+        consent = consent_reference(a, f"SIM-{run.index}")
         await self._op(run, "attach", a, lambda: attach_required(fed, a, role, case, applicant, consent))
         return f"/v1/cases/{run.case_id}"
 

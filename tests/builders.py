@@ -20,6 +20,11 @@ from tests.dates import TEST_DATE
 
 ACTOR = Actor("310000", "OFFICE01", "op-001")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# A holder's consent to a use (用证), in the documented format (aggregates/consent.py), given before any clock
+# of the tests
+CONSENT = "310000:20200101:AUTH-0001"
+# A second holder (结婚证, jointly held property): synthetic, with a GB 11643 check digit of its own
+OTHER_HOLDER = {"name": "李娜", "id_type": "111", "id": "31010419920506322X"}
 
 
 # One 证照编号 per type and issuer: each body built gets a number of its own, so tests may issue a sample

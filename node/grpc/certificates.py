@@ -14,12 +14,13 @@ from tongban.certificates.v1 import certificates_pb2_grpc as pb_grpc
 from tongban.common.v1 import certificate_status_pb2 as common_pb
 
 from aggregates.certificate import ANSWER_DETAILS, Certificate, Status
+from aggregates.consent import UseChannel
 from aggregates.errors import InvalidField
 from federation.proto_enums import CERTIFICATE_STATUS
 from node.auth import CERTIFICATE_READERS, Principal
 from node.services import Services
 from node.signing import unb64
-from node.usecases.certificates import VerificationProblem
+from node.usecases.certificates import Use, VerificationProblem
 
 # Each domain value and its proto value, named (tests/unit/test_proto_enums.py holds both ways).
 VERIFICATION_PROBLEM: dict[VerificationProblem, pb.VerificationProblem.ValueType] = {
@@ -61,11 +62,20 @@ class CertificateServicer(pb_grpc.CertificateServiceServicer):
     async def VerifyCertificate(
         self, request: pb.VerifyCertificateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.VerifyCertificateResponse:
-        _principal(self._services, context)
+        principal = _principal(self._services, context)
         as_of = _as_of(request)
+        # proto3 has no absent string: an empty purpose or consent is refused as one (INVALID_ARGUMENT)
+        use = Use(
+            principal.actor,
+            UseChannel.GRPC,
+            request.purpose,
+            request.consent_reference,
+            request.case_reference or None,
+        )
         signed = await asyncio.to_thread(
-            self._services.certificates.verify,
+            self._services.certificates.verify_for_use,
             request.identifier,
+            use,
             file_digest=request.file_digest or None,
             as_of=as_of,
         )
@@ -102,9 +112,13 @@ def certificate_message(certificate: Certificate, on: date) -> pb.Certificate:
     """Every declared field under the proto field of its name (tests/unit/test_certificate_declaration.py
     holds the message to the declaration); proto3 has no null, so an absent value is the empty string.
     ``status`` is the effective status on ``on``, a date in China."""
-    declared = {name: "" if value is None else value for name, value in asdict(certificate.content).items()}
+    content = certificate.content
+    declared = {name: "" if value is None else value for name, value in asdict(content).items()}
+    del declared["other_holders"]  # a repeated message, not text
+    others = [pb.Holder(**holder) for holder in content.other_holders]
     return pb.Certificate(
         **declared,
+        other_holders=others,
         status=CERTIFICATE_STATUS[certificate.effective_status(on)],
         successor_identifier=certificate.successor_identifier or "",
         province=certificate.province,

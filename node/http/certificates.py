@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from aggregates.certificate import Link
+from aggregates.consent import UseChannel
 from node.auth import CERTIFICATE_READERS, Principal, Role
 from node.http.auth import authenticate
 from node.http.endpoint import Endpoint, Handler
@@ -21,7 +22,7 @@ from node.presentation.certificates import assertion_json, certificate_json, his
 from node.rfc3339 import NotAnInstant, parse_rfc3339
 from node.schemas import common as schemas
 from node.store.idempotency import Idempotency
-from node.usecases.certificates import canonical_identifier
+from node.usecases.certificates import Use, canonical_identifier
 
 PREFIX = "/v1/certificates"
 HOLDER_LIST_READERS = (Role.ISSUER, Role.WINDOW, Role.AUDITOR, Role.ADMIN)
@@ -123,13 +124,22 @@ def _status_operation(operation: str) -> Handler:
 
 
 async def verify(request: web.Request) -> web.Response:
-    # Any authenticated platform of any province may verify: that is what mutual recognition needs.
-    authenticate(request)
+    # Any authenticated platform of any province may verify: that is what mutual recognition needs. Each
+    # verification is a use of the certificate (用证), recorded with its purpose and the holder's consent.
+    principal = authenticate(request)
     body = await read_json(request, schemas.VERIFY_REQUEST)
     as_of = parse_as_of(body["as_of"]) if "as_of" in body else None
+    use = Use(
+        principal.actor,
+        UseChannel.REST,
+        body["purpose"],
+        body["consent_reference"],
+        body.get("case_reference"),
+    )
     signed = await asyncio.to_thread(
-        request.app[SERVICES].certificates.verify,
+        request.app[SERVICES].certificates.verify_for_use,
         body["identifier"],
+        use,
         file_digest=body.get("file_digest"),
         as_of=as_of,
     )
@@ -246,7 +256,8 @@ ENDPOINTS = [
         "POST",
         "/v1/verifications",
         verify,
-        "Verify a certificate (核验): a signed answer, now or as of a time",
+        "Verify a certificate (核验) for a use, with the holder's consent (recorded: 用证记录): a signed "
+        "answer, now or as of a time",
         schemas.VERIFICATION,
         200,
         schemas.VERIFY_REQUEST,

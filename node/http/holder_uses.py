@@ -49,7 +49,7 @@ USES: Schema = {
                     "identifier": {"type": "string"},
                     "type_name": {"type": "string"},
                     "requester_province": {"type": "string"},
-                    "case_reference": {"type": "string"},
+                    "case_reference": {"type": ["string", "null"], "description": "null: a use for no case"},
                     "purpose": {"type": "string"},
                     "consent_reference": {"type": "string"},
                     "used_at": {"type": "string"},
@@ -98,7 +98,8 @@ ENDPOINTS = [
         "POST",
         "/v1/holder-uses",
         holder_uses,
-        "用证记录: every use of one holder's certificates by another province (the holder in the body)",
+        "用证记录: every use of one holder's certificates, by any province over any channel (the holder in "
+        "the body)",
         USES,
         request=HOLDER,
         roles="the applicant-facing platform or auditors of this province",

@@ -16,9 +16,19 @@ from aggregates.case import (
     State,
 )
 from aggregates.catalogue import Mode, PartRole, SpecialProcedure
-from aggregates.certificate import HolderIdType
 from aggregates.notice import NoticeKind
-from node.schemas.common import DATE, IDENTIFIER, NO_CONTROL_CHARACTERS, PROVINCE, TYPE_CODE, Schema
+from node.schemas.common import (
+    CONSENT_REFERENCE,
+    DATE,
+    HOLDER_ID,
+    HOLDER_ID_TYPE,
+    IDENTIFIER,
+    NO_CONTROL_CHARACTERS,
+    PROVINCE,
+    PURPOSE,
+    TYPE_CODE,
+    Schema,
+)
 
 CODE: Schema = {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"}
 DIGEST: Schema = {"type": "string", "pattern": "^(sha256|sm3):[0-9a-f]{64}$"}
@@ -46,8 +56,8 @@ def _enum(values: type) -> Schema:
 APPLICANT = _object(
     {
         "name": text(100),
-        "id_type": {"type": "string", "enum": [t.value for t in HolderIdType]},
-        "id_number": {"type": "string", "minLength": 18, "maxLength": 18},
+        "id_type": HOLDER_ID_TYPE,
+        "id_number": HOLDER_ID,
     }
 )
 # A person named by their ID alone: forgetting them, their certificate uses
@@ -88,10 +98,11 @@ ATTACH = _object(
         "material_code": CODE,
         "certificate_identifier": IDENTIFIER,
         "file_digest": DIGEST,
-        "purpose": {**text(200), "description": "用证事由, for another province's certificate"},
+        "purpose": {**PURPOSE, "description": "用证事由 (default: 办理 <the item's name>)"},
         "consent_reference": {
-            **text(128),
-            "description": "the holder's consent (授权) reference: needed for another province's certificate",
+            **CONSENT_REFERENCE,
+            "description": "the holder's consent (授权), needed with a certificate: "
+            + CONSENT_REFERENCE["description"],
         },
     },
     ["material_code"],
@@ -104,6 +115,8 @@ BUNDLE_ATTACH = _object(
         },
         "certificate_identifier": IDENTIFIER,
         "file_digest": DIGEST,
+        "purpose": ATTACH["properties"]["purpose"],
+        "consent_reference": ATTACH["properties"]["consent_reference"],
     },
     ["material_key"],
 )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregates.certificate import ANSWER_DETAILS, TRANSITIONS, HolderIdType, Status
+from aggregates.certificate import (
+    ANSWER_DETAILS,
+    HOLDER_ID_TYPES,
+    HOLDER_KEYS,
+    MAX_OTHER_HOLDERS,
+    TRANSITIONS,
+    Status,
+)
+from aggregates.consent import CONSENT_REFERENCE_EXAMPLE, CONSENT_REFERENCE_PATTERN
 
 Schema = dict[str, Any]
 
@@ -15,6 +23,14 @@ IDENTIFIER: Schema = {
     "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F",
 }
 DATE: Schema = {"type": "string", "format": "date", "maxLength": 10}
+HOLDER_ID_TYPE: Schema = {
+    "type": "string",
+    "enum": list(HOLDER_ID_TYPES),
+    "description": "持证主体代码类型: "
+    + "; ".join(f"{kind.code} {kind.name}" for kind in HOLDER_ID_TYPES.values()),
+}
+# Each type's own rule is checked by the node (aggregates.identifiers.HOLDER_ID_KINDS); the schema bounds it.
+HOLDER_ID: Schema = {"type": "string", "minLength": 5, "maxLength": 32, "description": "持证主体代码"}
 PROVINCE: Schema = {"type": "string", "pattern": "^[1-8][0-9]0000$"}
 TYPE_CODE: Schema = {"type": "string", "pattern": "^[0-9A-Z]{18}[0-9]{3}$", "description": "证照类型代码"}
 DIGEST: Schema = {
@@ -46,10 +62,21 @@ CONTENT_PROPERTIES: dict[str, Schema] = {
     "valid_to": {"anyOf": [DATE, {"type": "null"}], "description": "null for no expiry"},
     "jurisdiction_code": {"type": "string", "pattern": "^[0-9]{6}$"},
     "holder_name": _text(100),
-    "holder_id_type": {"type": "string", "enum": [t.value for t in HolderIdType]},
-    "holder_id": {"type": "string", "minLength": 18, "maxLength": 18},
+    "holder_id_type": HOLDER_ID_TYPE,
+    "holder_id": HOLDER_ID,
     "service_item_code": {"anyOf": [_text(64), {"type": "null"}]},
     "file_digest": DIGEST,
+    "other_holders": {
+        "type": "array",
+        "maxItems": MAX_OTHER_HOLDERS,
+        "description": "the certificate's other holders (结婚证, jointly held property); none by default",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(HOLDER_KEYS),
+            "properties": {"name": _text(100), "id_type": HOLDER_ID_TYPE, "id": HOLDER_ID},
+        },
+    },
     "serial": {
         "type": "string",
         "pattern": "^[0-9A-Z]{1,32}$",
@@ -97,6 +124,7 @@ CHANGE_REQUEST = _object(
             "holder_name",
             "jurisdiction_code",
             "file_digest",
+            "other_holders",
         )
     },
     ["file_digest"],
@@ -105,13 +133,24 @@ STATUS_REQUEST = _object({"reason": _text(500)}, ["reason"])
 TRANSFER_OUT_REQUEST = _object(
     {"reason": _text(500), "destination_province": PROVINCE}, ["reason", "destination_province"]
 )
+PURPOSE: Schema = {**_text(200), "description": "用证事由: what the certificate is used for"}
+CONSENT_REFERENCE: Schema = {
+    "type": "string",
+    "maxLength": 128,
+    "pattern": CONSENT_REFERENCE_PATTERN,
+    "description": "The holder's consent (授权): <division or credit code of who took it>:<YYYYMMDD, "
+    f"not after the use>:<id, 1-64 of A-Z a-z 0-9 ->, e.g. {CONSENT_REFERENCE_EXAMPLE}",
+}
 VERIFY_REQUEST = _object(
     {
         "identifier": IDENTIFIER,
         "file_digest": DIGEST,
         "as_of": {"type": "string", "format": "date-time", "maxLength": 40, "description": "Default: now"},
+        "purpose": PURPOSE,
+        "consent_reference": CONSENT_REFERENCE,
+        "case_reference": {**_text(64), "description": "the case the use is for, if any"},
     },
-    ["identifier"],
+    ["identifier", "purpose", "consent_reference"],
 )
 HOLDER_QUERY = _object(
     {"holder_id_type": CONTENT_PROPERTIES["holder_id_type"], "holder_id": CONTENT_PROPERTIES["holder_id"]},
@@ -120,6 +159,11 @@ HOLDER_QUERY = _object(
 
 STATUS = {"type": "string", "enum": [s.value for s in Status]}
 NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
+HOLDER_JSON: Schema = {
+    "type": "object",
+    "required": list(HOLDER_KEYS),
+    "properties": {key: {"type": "string"} for key in HOLDER_KEYS},
+}
 CERTIFICATE: Schema = {
     "type": "object",
     "required": ["identifier", "status", "holder", "signature", "version", "issued_at"],
@@ -130,15 +174,8 @@ CERTIFICATE: Schema = {
         "recorded_status": STATUS,
         "valid_to": NULLABLE_TEXT,
         "service_item_code": NULLABLE_TEXT,
-        "holder": {
-            "type": "object",
-            "required": ["name", "id_type", "id"],
-            "properties": {
-                "name": {"type": "string"},
-                "id_type": {"type": "string"},
-                "id": {"type": "string"},
-            },
-        },
+        "holder": HOLDER_JSON,
+        "other_holders": {"type": "array", "items": HOLDER_JSON},
         "previous_identifier": NULLABLE_TEXT,
         "link": NULLABLE_TEXT,
         "successor_identifier": NULLABLE_TEXT,

@@ -37,12 +37,22 @@ NONCE_BYTES = 12
 
 @dataclass(frozen=True, slots=True)
 class PersonalFields:
-    """An event class's personal fields; ``id_type`` and ``id_number`` name the person (and stay the key)."""
+    """An event class's personal fields; ``id_type`` and ``id_number`` name the person (and stay the key).
+
+    ``others`` names a list field of further persons (a certificate's other holders), each a dict with
+    ``id_type``, ``id`` and ``name``: each entry's ``id`` and ``name`` are sealed in an envelope of their own,
+    with that person's key, so that each person is forgotten alone, as the first one is.
+    """
 
     kind: str
     sealed: tuple[str, ...]
     id_type: str
     id_number: str
+    others: str | None = None
+
+
+# An other person's sealed keys, in an entry of ``PersonalFields.others``.
+OTHER_SEALED = ("name", "id")
 
 
 PERSONAL_FIELDS: dict[str, PersonalFields] = {
@@ -50,7 +60,7 @@ PERSONAL_FIELDS: dict[str, PersonalFields] = {
         "applicant", ("name", "id_number"), "id_type", "id_number"
     ),
     get_topic(Certificate.Issued): PersonalFields(
-        "certificate", ("holder_name", "holder_id"), "holder_id_type", "holder_id"
+        "certificate", ("holder_name", "holder_id"), "holder_id_type", "holder_id", others="other_holders"
     ),
 }
 
@@ -78,7 +88,7 @@ class PersonalDataMapper(Mapper[UUID]):
         topic = get_topic(type(domain_event))
         fields = PERSONAL_FIELDS.get(topic)
         state = dict(vars(domain_event))
-        if fields is None or state[fields.id_number] == ERASED:  # nothing personal (left) to seal
+        if fields is None or not _personal(state, fields):  # nothing personal (left) to seal
             return super().to_stored_event(domain_event)
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")
@@ -86,14 +96,33 @@ class PersonalDataMapper(Mapper[UUID]):
         if class_version > 1:
             state["class_version"] = class_version
         origin = _origin.get() or self._province
-        person = self.keys.person(origin, state[fields.id_type], state[fields.id_number])
-        key_id, key = self.keys.sealing_key(person, origin, str(originator_id), fields.kind)
-        personal = {name: state.pop(name) for name in fields.sealed}
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        ciphertext = AESGCM(key).encrypt(
-            nonce, self.transcoder.encode(personal), _bound_to(topic, originator_id, originator_version)
-        )
-        state[SEALED] = {"key": key_id, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}
+        bound_to = _bound_to(topic, originator_id, originator_version)
+
+        def seal(id_type: str, id_number: str, personal: dict[str, Any], where: bytes) -> dict[str, str]:
+            person = self.keys.person(origin, id_type, id_number)
+            key_id, key = self.keys.sealing_key(person, origin, str(originator_id), fields.kind)
+            nonce = secrets.token_bytes(NONCE_BYTES)
+            ciphertext = AESGCM(key).encrypt(nonce, self.transcoder.encode(personal), where)
+            return {"key": key_id, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}
+
+        if state[fields.id_number] != ERASED:
+            personal = {name: state.pop(name) for name in fields.sealed}
+            state[SEALED] = seal(state[fields.id_type], personal[fields.id_number], personal, bound_to)
+        if fields.others is not None:
+            state[fields.others] = [
+                other
+                if other["id"] == ERASED
+                else {
+                    "id_type": other["id_type"],
+                    SEALED: seal(
+                        other["id_type"],
+                        other["id"],
+                        {key: other[key] for key in OTHER_SEALED},
+                        _bound_to_other(bound_to, fields.others, n),
+                    ),
+                }
+                for n, other in enumerate(state[fields.others])
+            ]
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
@@ -111,7 +140,12 @@ class PersonalDataMapper(Mapper[UUID]):
             raise MapperDeserialisationError(f"cannot decode a stored {stored_event.topic}: {e}") from e
         sealed = state.pop(SEALED, None)
         if sealed is not None:
-            state.update(self._opened(sealed, fields, stored_event))
+            state.update(self._opened(sealed, fields.sealed, _bound_to_stored(stored_event)))
+        if fields.others is not None and fields.others in state:
+            state[fields.others] = [
+                self._opened_other(other, _bound_to_other(_bound_to_stored(stored_event), fields.others, n))
+                for n, other in enumerate(state[fields.others])
+            ]
         cls = resolve_topic(stored_event.topic)
         state["originator_id"] = stored_event.originator_id
         if not isinstance(state["originator_id"], UUID):
@@ -125,21 +159,43 @@ class PersonalDataMapper(Mapper[UUID]):
         object.__setattr__(domain_event, "__dict__", state)
         return cast(DomainEventProtocol[UUID], domain_event)
 
-    def _opened(self, sealed: dict[str, str], fields: PersonalFields, stored: StoredEvent) -> dict[str, Any]:
+    def _opened(self, sealed: dict[str, str], names: tuple[str, ...], bound_to: bytes) -> dict[str, Any]:
         key = self.keys.opening_key(sealed["key"])
         if key is not None:
             try:
-                bound_to = _bound_to(stored.topic, stored.originator_id, stored.originator_version)
                 plaintext = AESGCM(key).decrypt(
                     _unb64(sealed["nonce"]), _unb64(sealed["ciphertext"]), bound_to
                 )
             except (
                 InvalidTag
             ):  # sealed for another record, or altered: it reads as erased, never as something else
-                return dict.fromkeys(fields.sealed, ERASED)
+                return dict.fromkeys(names, ERASED)
             opened: dict[str, Any] = self.transcoder.decode(plaintext)
             return opened
-        return dict.fromkeys(fields.sealed, ERASED)
+        return dict.fromkeys(names, ERASED)
+
+    def _opened_other(self, other: dict[str, Any], bound_to: bytes) -> dict[str, Any]:
+        """One other person of a list, as the event carries them: name, ID type, ID number."""
+        sealed = other.get(SEALED)
+        if sealed is None:  # stored in clear (already erased when stored)
+            return other
+        opened = self._opened(sealed, OTHER_SEALED, bound_to)
+        return {"name": opened["name"], "id_type": other["id_type"], "id": opened["id"]}
+
+
+def _personal(state: dict[str, Any], fields: PersonalFields) -> bool:
+    """Whether the event still holds personal data of anyone."""
+    others = state.get(fields.others, []) if fields.others else []
+    return state[fields.id_number] != ERASED or any(other["id"] != ERASED for other in others)
+
+
+def _bound_to_stored(stored: StoredEvent) -> bytes:
+    return _bound_to(stored.topic, stored.originator_id, stored.originator_version)
+
+
+def _bound_to_other(bound_to: bytes, field: str, n: int) -> bytes:
+    """An other person's envelope opens only in its own place of the list of its own record."""
+    return bound_to + f"|{field}/{n}".encode()
 
 
 def _bound_to(topic: str, originator_id: object, version: int) -> bytes:

@@ -83,6 +83,8 @@ class BundleService:
         material_key: str,
         certificate_identifier: str | None = None,
         file_digest: str | None = None,
+        purpose: str | None = None,
+        consent_reference: str | None = None,
     ) -> list[str]:
         """Attach one material once, to every item case of the bundle that asks for it and lacks it; returns
         the case id of each attachment. The caller must be a party to each of those cases (checked for all
@@ -117,6 +119,10 @@ class BundleService:
                 f"attach from province {actor.province} to",
                 f"asking for it in items {', '.join(strangers)}, to which that province is no party",
             )
+        # one use of the certificate (用证) for the bundle, recorded with the first item case that takes it
+        use = None
+        if certificate_identifier is not None:
+            use = self._cases.material_use(actor, by_id[uses[0]["case_id"]], purpose, consent_reference)
         # an item may ask for it twice (e.g. both parents' ID cards): one step per material, not per case
         steps = [
             (
@@ -143,6 +149,8 @@ class BundleService:
                 self._app.save(*targets.values())
             except IntegrityError:
                 continue
+            if use is not None and certificate_identifier is not None:
+                self._cases.record_material_use(certificate_identifier, use)
             return [case_id for case_id, _step in steps]
         raise AlreadyExists(f"一件事 {bundle.bundle_code} changed concurrently; retry")
 

@@ -36,6 +36,7 @@ from aggregates.case import (
 )
 from aggregates.certificate import Status, holder_digest
 from aggregates.clock import china_date
+from aggregates.consent import UseChannel, validate_consent_reference
 from aggregates.deadline import (
     DeadlineInputs,
     DeadlineState,
@@ -55,7 +56,7 @@ from node.store.idempotency import Idempotency
 from node.usecases.case_certificates import certificate_on_conclusion, concluded_issued, paper_exemptions
 from node.usecases.case_commands import CaseCommand, Step
 from node.usecases.catalogue import CatalogueService
-from node.usecases.certificates import CertificateService
+from node.usecases.certificates import CertificateService, Use
 from node.usecases.notices import NoticeIssuer
 
 log = structlog.get_logger("tongban.cases")
@@ -388,10 +389,33 @@ class CaseService:
         if certificate_identifier is not None and not self._certificates.issued_here(certificate_identifier):
             foreign = (material_code, certificate_identifier, arguments.get("purpose"))
             return self._attach_foreign(case, actor, *foreign, arguments.get("consent_reference"), request)
+        use = None
+        if certificate_identifier is not None:
+            use = self.material_use(actor, case, arguments.get("purpose"), arguments.get("consent_reference"))
         attach = self.attachment(
             actor, material_code, case, certificate_identifier, arguments.get("file_digest")
         )
-        return self._change(case_id, attach, actor, forward, request)
+        attached = self._change(case_id, attach, actor, forward, request)
+        if use is not None and certificate_identifier is not None:
+            self.record_material_use(certificate_identifier, use)
+        return attached
+
+    def material_use(
+        self, actor: Actor, case: Case, purpose: str | None, consent_reference: str | None
+    ) -> Use:
+        """A certificate of this province taken as a material is a use of it (用证) in the issuing province:
+        it needs the holder's consent, and is checked before anything is written and recorded once the
+        material is attached (a certificate the case refuses was not used for it)."""
+        if not consent_reference:
+            raise InvalidField("consent_reference", "a certificate is used only with the holder's consent")
+        use = Use(
+            actor, UseChannel.CASE, purpose or f"办理 {case.item.name}", consent_reference, case.case_no
+        )
+        use.checked(self._clock())
+        return use
+
+    def record_material_use(self, certificate_identifier: str, use: Use) -> None:
+        self._certificates.record_use(certificate_identifier, use)
 
     def _attach_foreign(
         self,
@@ -420,6 +444,7 @@ class CaseService:
             raise InvalidField(
                 "consent_reference", "another province's certificate is verified only with consent"
             )
+        validate_consent_reference(consent_reference, china_date(self._clock()))
         person = self.applicant(str(case.id))
         answer = None
         try:
@@ -515,9 +540,9 @@ class CaseService:
         """Whether the case's applicant holds the certificate (compared here, never copied onto the case)."""
         content = self._certificates.certificate(certificate_identifier).content
         person = self.applicant(case_id)
-        if ERASED in (content.holder_id, person.id_number):  # a forgotten person matches no one
+        if person.id_number == ERASED:  # a forgotten person matches no one
             return False
-        return (content.holder_id_type, content.holder_id) == (person.id_type, person.id_number)
+        return (person.id_type, person.id_number) in content.holders()  # one of several holders, too
 
     # Reads
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import threading
@@ -25,6 +26,7 @@ from aggregates.certificate import (
     Status,
     canonical_json,
     certificate_id,
+    checked_use,
     national_status_code,
     validate_digest,
     validate_holder_id,
@@ -34,6 +36,7 @@ from aggregates.certificate import (
 )
 from aggregates.certificate_number import CertificateNumber
 from aggregates.clock import china_date
+from aggregates.consent import UseChannel
 from aggregates.erasure import ERASED
 from aggregates.errors import InvalidField
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
@@ -74,6 +77,31 @@ class VerificationProblem(StrEnum):
     DIGEST_MISMATCH = "DIGEST_MISMATCH"
     # The holder was forgotten: the content the signature covers is gone, so it cannot be checked.
     HOLDER_ERASED = "HOLDER_ERASED"
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """A verification as a use of the certificate (用证): who asks, how, why, with which consent."""
+
+    requester: Actor
+    channel: UseChannel
+    purpose: str
+    consent_reference: str
+    case_reference: str | None = None
+
+    def checked(self, at: datetime) -> None:
+        """Refuse a use that could not be recorded (:class:`InvalidField`), although nothing is."""
+        checked_use(self.requester, self.channel, **self._given(), at=at)
+
+    def record_on(self, certificate: Certificate, at: datetime) -> None:
+        certificate.record_use(self.requester, self.channel, **self._given(), at=at)
+
+    def _given(self) -> dict[str, Any]:
+        return {
+            "case_reference": self.case_reference,
+            "purpose": self.purpose,
+            "consent_reference": self.consent_reference,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +203,7 @@ class CertificateService:
         certificate = self._signed(content, actor, at)
         certificate.link_case(case_reference, paper_counterpart=paper_counterpart, actor=actor, at=at)
         # the issuing rules hold as for any issue: the signature checks type and issuer, the claim the number
-        return [certificate, self._holder_index(certificate), self._number(content, at)]
+        return [certificate, *self._holder_indexes(certificate), self._number(content, at)]
 
     def transfer_in(
         self, actor: Actor, *, previous_identifier: str, serial: str | None = None, **fields: Any
@@ -340,21 +368,15 @@ class CertificateService:
             elif isinstance(stored, Certificate.Used):
                 detail = {
                     "requester_province": stored.requester_province,
+                    "channel": stored.channel,
                     "case_reference": stored.case_reference,
                     "purpose": stored.purpose,
                     "consent_reference": stored.consent_reference,
                 }
             else:
                 continue
-            # a use or a transfer-in is recorded on a peer node's request: the federation, for that province,
-            # acted
-            peer = (
-                stored.requester_province
-                if isinstance(stored, Certificate.Used)
-                else stored.destination_province
-                if isinstance(stored, Certificate.TransferAccepted)
-                else None
-            )
+            # a transfer-in is recorded on the destination node's request: the federation, for it, acted
+            peer = stored.destination_province if isinstance(stored, Certificate.TransferAccepted) else None
             entries.append(
                 HistoryEntry(
                     version=stored.originator_version,
@@ -387,25 +409,58 @@ class CertificateService:
         consent_reference: str,
         holder_digest: str = "",
     ) -> SignedAssertion | None:
-        """核验 for another province: record the use (用证记录), then answer signed. None: not issued here.
+        """核验 for another province's case: record the use (用证记录), then answer signed. None: not issued
+        here (and nothing recorded).
 
         ``holder_digest`` (see ``aggregates.certificate.holder_digest``) lets the answer say whether the
         requesting case's applicant holds the certificate, without the ID number crossing in clear.
         """
+        use = Use(
+            Actor(requester_province, "FEDERATION", requester_province),
+            UseChannel.FEDERATION,
+            purpose,
+            consent_reference,
+            case_reference,
+        )
+        if not self.issued_here(identifier):
+            use.checked(self._clock())
+            return None
+        return self.verify_for_use(identifier, use, holder_digest=holder_digest or None)
+
+    def verify_for_use(
+        self,
+        identifier: str,
+        use: Use,
+        *,
+        file_digest: str | None = None,
+        as_of: datetime | None = None,
+        holder_digest: str | None = None,
+    ) -> SignedAssertion:
+        """核验 as a use (用证): the use is checked and recorded on the certificate, then :meth:`verify`
+        answers. Anything refused (the use, the digest, ``as_of``) is refused before anything is written; a
+        certificate not issued here has nothing to record it on, and verifies as not found."""
+        identifier = canonical_identifier(identifier)
+        if file_digest is not None:
+            validate_digest("file_digest", file_digest)
+        if as_of is not None:
+            _checked_as_of(as_of, self._clock())
+        if self._exists(identifier):
+            self.record_use(identifier, use)
+        else:
+            use.checked(self._clock())
+        return self.verify(identifier, file_digest=file_digest, as_of=as_of, holder_digest=holder_digest)
+
+    def record_use(self, identifier: str, use: Use) -> Certificate:
+        """Record a use of a certificate issued here (用证记录); :class:`InvalidField` writes nothing."""
         identifier = canonical_identifier(identifier)
         for _ in range(_SAVE_ATTEMPTS):
-            try:
-                certificate = self.certificate(identifier)
-            except NotFound:
-                return None
-            certificate.record_use(
-                requester_province, case_reference, purpose, consent_reference, self._clock()
-            )
+            certificate = self.certificate(identifier)
+            use.record_on(certificate, self._clock())
             try:
                 self._app.save(certificate)
             except IntegrityError:
                 continue
-            return self.verify(identifier, holder_digest=holder_digest or None)
+            return certificate
         raise AlreadyExists(f"certificate {identifier} changed concurrently; retry")
 
     def verify(
@@ -431,7 +486,7 @@ class CertificateService:
         if self._exists(identifier):
             certificate = self._current_or_as_of(identifier, at)
             problem = VerificationProblem.NOT_YET_ISSUED if certificate is None else None
-        if certificate is not None and certificate.content.holder_id == ERASED:
+        if certificate is not None and any(n == ERASED for _, n in certificate.content.holders()):
             problem = VerificationProblem.HOLDER_ERASED
         elif certificate is not None and not self._signature_valid(certificate):
             problem = VerificationProblem.SIGNATURE_INVALID
@@ -458,10 +513,9 @@ class CertificateService:
         }
         if holder_digest is not None:
             content = certificate.content if certificate else None
-            assertion["holder_matches"] = (
-                content is not None
-                and content.holder_id != ERASED
-                and holder_digest == certificate_holder_digest(content.holder_id_type, content.holder_id)
+            assertion["holder_matches"] = content is not None and any(
+                id_number != ERASED and holder_digest == certificate_holder_digest(id_type, id_number)
+                for id_type, id_number in content.holders()
             )
         payload = canonical_json(assertion)
         return SignedAssertion(
@@ -513,29 +567,34 @@ class CertificateService:
         return key.verify(certificate.content.signing_payload(), unb64(certificate.signature))
 
     def _save_with_holder(self, certificate: Certificate, *others: Aggregate) -> bool:
-        """Save the certificate with its holder index in one transaction; False on a concurrent write."""
-        content = certificate.content
-        index_id = HolderCertificates.id_for(content.holder_id_type, content.holder_id)
+        """Save the certificate with the index of each of its holders in one transaction; False on a
+        concurrent write."""
+        holders = [HolderCertificates.id_for(*holder) for holder in certificate.content.holders()]
         # Writers in this process take turns per holder; other processes still meet optimistic concurrency.
-        with self._holder_locks[index_id.int % len(self._holder_locks)]:
-            index = self._holder_index(certificate)
+        # The locks are taken in one order, so two certificates of the same holders cannot wait on each other.
+        locks = sorted({index_id.int % len(self._holder_locks) for index_id in holders})
+        with contextlib.ExitStack() as held:
+            for lock in locks:
+                held.enter_context(self._holder_locks[lock])
             try:
-                self._app.save(certificate, index, *others)
+                self._app.save(certificate, *self._holder_indexes(certificate), *others)
             except IntegrityError:
                 return False
             return True
 
-    def _holder_index(self, certificate: Certificate) -> HolderCertificates:
-        """The holder's index with the certificate added (saved with it by the caller)."""
-        content = certificate.content
-        try:
-            index: HolderCertificates = self._app.repository.get(
-                HolderCertificates.id_for(content.holder_id_type, content.holder_id)
-            )
-        except AggregateNotFoundError:
-            index = HolderCertificates.open(content.holder_id_type, content.holder_id, certificate.created_on)
-        index.add(content.identifier, certificate.created_on)
-        return index
+    def _holder_indexes(self, certificate: Certificate) -> list[HolderCertificates]:
+        """Each holder's index with the certificate added (saved with it by the caller)."""
+        indexes = []
+        for id_type, id_number in certificate.content.holders():
+            try:
+                index: HolderCertificates = self._app.repository.get(
+                    HolderCertificates.id_for(id_type, id_number)
+                )
+            except AggregateNotFoundError:
+                index = HolderCertificates.open(id_type, id_number, certificate.created_on)
+            index.add(certificate.identifier, certificate.created_on)
+            indexes.append(index)
+        return indexes
 
     def issued_here(self, identifier: str) -> bool:
         return self._exists(canonical_identifier(identifier))

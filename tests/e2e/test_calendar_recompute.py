@@ -20,6 +20,7 @@ from node.calendar.source import package_schedules
 from node.calendar.statutory_holidays import statutory_days
 from simulators.federated_flows import Federation
 from simulators.federation_cluster import FederatedCluster
+from simulators.sample_data import consent_reference
 from simulators.simulate import simulated_time
 from tests.dates import TEST_DATE
 
@@ -56,7 +57,7 @@ async def _scenario(cluster: FederatedCluster, calendar_file: Path) -> None:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         fed = Federation(session, cluster.nodes, cluster.issuer_key, TEST_DATE)
         applicant = await fed.issue_id_card(SH, seed="calendar")
-        case_id = await fed.received_proxy_case(SH, JS, applicant, consent="CONSENT-CALENDAR")
+        case_id = await fed.received_proxy_case(SH, JS, applicant, consent=consent_reference(SH, "CALENDAR"))
         path = f"/v1/cases/{case_id}"
         await fed.post(SH, path + "/forward", Role.WINDOW)
         await fed.wait_for_state(JS, case_id, "FORWARDED")

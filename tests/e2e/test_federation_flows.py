@@ -34,7 +34,7 @@ from simulators.federated_flows import (
 )
 from simulators.federation_cluster import FederatedCluster
 from simulators.rest import DemoError
-from simulators.sample_data import sample_certificates
+from simulators.sample_data import consent_reference, sample_certificates
 from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import poll_http, running_cluster
@@ -447,7 +447,9 @@ def test_the_applicant_withdraws_through_the_receiving_window_and_both_nodes_end
 
     async def scenario(fed: Federation) -> list[dict[str, Any]]:
         applicant = await fed.issue_id_card(SH, seed="e2e-withdrawal")
-        case_id = await fed.received_proxy_case(SH, JS, applicant, consent="CONSENT-WITHDRAWAL")
+        case_id = await fed.received_proxy_case(
+            SH, JS, applicant, consent=consent_reference(SH, "WITHDRAWAL")
+        )
         path = f"/v1/cases/{case_id}"
         await fed.post(SH, path + "/forward", Role.WINDOW)
         await fed.wait_for_state(JS, case_id, "FORWARDED")

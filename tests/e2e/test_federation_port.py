@@ -18,6 +18,7 @@ from node.auth import Role
 from node.signing import PublicKey
 from simulators.cluster import NodeProcess, prepare_keys, token_for
 from simulators.sample_data import sample_certificates
+from tests.builders import CONSENT
 from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 
@@ -97,7 +98,7 @@ def verify_across_provinces(node: NodeProcess, directory: Path, credentials: grp
         identifier=identifier,
         case_reference="3200002026112300000001",
         purpose="落户审核",
-        consent_reference="AUTH-1",
+        consent_reference="320000:20250101:AUTH-1",
     )
     with grpc.secure_channel(f"127.0.0.1:{node.federation_port}", credentials) as channel:
         stub = pb_grpc.FederationServiceStub(channel)
@@ -109,7 +110,13 @@ def verify_across_provinces(node: NodeProcess, directory: Path, credentials: grp
             ),
             (
                 pb.VerifyCertificateRequest(
-                    identifier="nonsense", case_reference="C1", purpose="p", consent_reference="A"
+                    identifier="nonsense", case_reference="C1", purpose="p", consent_reference=CONSENT
+                ),
+                "INVALID_REQUEST",
+            ),
+            (  # consent is no longer any non-empty string: refused, and no use recorded
+                pb.VerifyCertificateRequest(
+                    identifier=identifier, case_reference="C1", purpose="p", consent_reference="A"
                 ),
                 "INVALID_REQUEST",
             ),
@@ -118,7 +125,7 @@ def verify_across_provinces(node: NodeProcess, directory: Path, credentials: grp
                     identifier=str(CertificateIdentifier.parse(identifier).next_version()),
                     case_reference="C1",
                     purpose="p",
-                    consent_reference="A",
+                    consent_reference=CONSENT,
                 ),
                 "NOT_FOUND",
             ),
@@ -136,7 +143,7 @@ def verify_across_provinces(node: NodeProcess, directory: Path, credentials: grp
     status, history = http.get_json(f"{node.http_url}/v1/certificates/{identifier}/history", issuer)
     used = [e for e in history["entries"] if e["event"] == "Used"]
     assert [(e["operator_id"], e["detail"]["purpose"], e["detail"]["consent_reference"]) for e in used] == [
-        (JS, "落户审核", "AUTH-1")
+        (JS, "落户审核", "320000:20250101:AUTH-1")
     ]
 
 

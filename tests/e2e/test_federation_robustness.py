@@ -22,6 +22,7 @@ from federation.handshake import channel_credentials
 from node.auth import Role
 from simulators.federated_flows import Applicant, Federation, approve
 from simulators.federation_cluster import FederatedCluster
+from simulators.sample_data import consent_reference
 from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
 from tests.e2e.federation_support import running_cluster
@@ -52,7 +53,9 @@ async def _forward_cases(fed: Federation, applicant: Applicant, count: int) -> l
     """Shanghai's window receives ``count`` cases for Jiangsu and forwards them."""
     case_ids = []
     for n in range(count):
-        case_id = await fed.received_proxy_case(SH, JS, applicant, consent=f"CONSENT-{n}")
+        case_id = await fed.received_proxy_case(
+            SH, JS, applicant, consent=consent_reference(SH, f"CONSENT-{n}")
+        )
         await fed.post(SH, f"/v1/cases/{case_id}/forward", Role.WINDOW)
         case_ids.append(case_id)
     return case_ids

@@ -29,9 +29,13 @@ from node.auth import Role
 from node.signing import PublicKey
 from simulators.cluster import NodeProcess, prepare_keys, token_for
 from simulators.sample_data import citizen_id, sample_certificates
+from tests.builders import CONSENT
 from tests.conftest import drop_schema
 from tests.dates import TEST_DATE
 from tests.e2e import http_client as http
+
+# A verification is a use of the certificate (用证): it names a purpose and the holder's consent
+USE = {"purpose": "核验", "consent_reference": CONSENT}
 
 pytestmark = pytest.mark.e2e
 PROVINCE = "320000"
@@ -110,7 +114,7 @@ def send_refused_requests(node: NodeProcess, identifier: str) -> list[str]:
             200,
             http.post_json(
                 f"{node.http_url}/v1/verifications",
-                {"identifier": identifier, "as_of": "2026-01-01t00:00:00z"},
+                {"identifier": identifier, "as_of": "2026-01-01t00:00:00z", **USE},
                 issuer,
             ),
         ),
@@ -118,7 +122,7 @@ def send_refused_requests(node: NodeProcess, identifier: str) -> list[str]:
             422,
             http.post_json(
                 f"{node.http_url}/v1/verifications",
-                {"identifier": identifier, "as_of": "2026-12-31T23:59:60Z"},
+                {"identifier": identifier, "as_of": "2026-12-31T23:59:60Z", **USE},
                 issuer,
             ),
         ),
@@ -176,11 +180,17 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
         stub = pb_grpc.CertificateServiceStub(channel)
         handler = (("authorization", bearer(node, Role.HANDLER, "310000")),)
         revoked = stub.VerifyCertificate(
-            pb.VerifyCertificateRequest(identifier=identifiers[0]), metadata=handler
+            pb.VerifyCertificateRequest(identifier=identifiers[0], purpose="核验", consent_reference=CONSENT),
+            metadata=handler,
         )
         assert (revoked.authentic, revoked.status) == (True, common_pb.CERTIFICATE_STATUS_REVOKED)
         valid = stub.VerifyCertificate(
-            pb.VerifyCertificateRequest(identifier=identifiers[1], file_digest=bodies[1]["file_digest"]),
+            pb.VerifyCertificateRequest(
+                identifier=identifiers[1],
+                file_digest=bodies[1]["file_digest"],
+                purpose="核验",
+                consent_reference=CONSENT,
+            ),
             metadata=handler,
         )
         assert (valid.authentic, valid.status, valid.verifier_province) == (
@@ -196,7 +206,7 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
         status, keys = http.get_json(f"{node.http_url}/v1/keys")
         assert keys["keys"][0]["key_id"] == valid.key_id
         status, rest = http.post_json(
-            f"{node.http_url}/v1/verifications", {"identifier": identifiers[1]}, issuer
+            f"{node.http_url}/v1/verifications", {"identifier": identifiers[1], **USE}, issuer
         )
         assert rest["assertion"]["status"] == "VALID"
 
@@ -217,7 +227,18 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
             ),
             (
                 grpc.StatusCode.INVALID_ARGUMENT,
-                lambda: stub.VerifyCertificate(pb.VerifyCertificateRequest(identifier="1.2.3"), metadata=own),
+                lambda: stub.VerifyCertificate(
+                    pb.VerifyCertificateRequest(
+                        identifier="1.2.3", purpose="核验", consent_reference=CONSENT
+                    ),
+                    metadata=own,
+                ),
+            ),
+            (  # every verification is a use: without the holder's consent it is refused
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: stub.VerifyCertificate(
+                    pb.VerifyCertificateRequest(identifier=identifiers[1], purpose="核验"), metadata=own
+                ),
             ),
         ]
         for code, call in refusals:
@@ -250,7 +271,10 @@ def test_rest_and_grpc_serve_the_same_certificates(node: NodeProcess) -> None:  
         ):
             with pytest.raises(grpc.RpcError) as refused:
                 stub.VerifyCertificate(
-                    pb.VerifyCertificateRequest(identifier=identifiers[1], as_of=as_of), metadata=handler
+                    pb.VerifyCertificateRequest(
+                        identifier=identifiers[1], as_of=as_of, purpose="核验", consent_reference=CONSENT
+                    ),
+                    metadata=handler,
                 )
             assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert "as_of" in (refused.value.details() or "")

@@ -20,7 +20,7 @@ from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 from federation.handshake import PROTOCOL_VERSION
 from node.auth import Role
 from node.grpc.server import MAX_MESSAGE_BYTES
-from tests.builders import REFUSAL, issue_body
+from tests.builders import CONSENT, REFUSAL, issue_body
 from tests.integration.served_node import JS, SH, ZJ, ServedNode, served_node
 
 APPLICANT = {"name": "赵敏", "id_type": "111", "id_number": "11010519491231002X"}
@@ -157,7 +157,7 @@ def _jiangsu_verify(**overrides: Any) -> pb.VerifyCertificateRequest:
         "identifier": "1.2.156.3005.2.11100000000013338W001.11310000000001331J.1.001.F",
         "case_reference": "JS-1",
         "purpose": "核验",
-        "consent_reference": "C-1",
+        "consent_reference": CONSENT,
         **overrides,
     }
     return pb.VerifyCertificateRequest(**fields)

@@ -19,7 +19,7 @@ from aggregates.errors import IllegalTransition
 from aggregates.responsibility import Actor
 from node.auth import Role
 from node.services import Services
-from tests.builders import REFUSAL, REST_REVIEW_CALLS, FakeClock, node_issue_body
+from tests.builders import CONSENT, REFUSAL, REST_REVIEW_CALLS, FakeClock, node_issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
@@ -74,7 +74,7 @@ async def attach_everything(api: Api, bundle: dict[str, Any], certificate: str) 
         if not material["required"] or all(use["attached"] for use in material["items"]):
             continue
         proof = (
-            {"certificate_identifier": certificate}
+            {"certificate_identifier": certificate, "consent_reference": CONSENT}
             if material["key"] == ID_CARD
             else {"file_digest": "sha256:" + "9" * 64}
         )
@@ -123,7 +123,11 @@ def test_a_bundle_lists_each_material_once_and_attaches_it_once(node: Services, 
             "POST",
             path + "/materials",
             role=Role.PLATFORM,
-            body={"material_key": ID_CARD, "certificate_identifier": certificate},
+            body={
+                "material_key": ID_CARD,
+                "certificate_identifier": certificate,
+                "consent_reference": CONSENT,
+            },
         )
         assert status == 200, bundle
         assert all(use["attached"] for use in entry(bundle, ID_CARD)["items"])
@@ -136,7 +140,15 @@ def test_a_bundle_lists_each_material_once_and_attaches_it_once(node: Services, 
 
         before = events(node)
         refusals: list[tuple[dict[str, Any], int, str | None]] = [
-            ({"material_key": ID_CARD, "certificate_identifier": certificate}, 409, None),  # attached
+            (
+                {
+                    "material_key": ID_CARD,
+                    "certificate_identifier": certificate,
+                    "consent_reference": CONSENT,
+                },
+                409,
+                None,
+            ),  # attached
             (
                 {"material_key": "name:no such material", "file_digest": "sha256:" + "1" * 64},
                 422,

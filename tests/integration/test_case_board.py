@@ -48,6 +48,7 @@ from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
 from simulators.sample_data import credit_code
 from tests.builders import (
+    CONSENT,
     EXTENSION_APPROVAL,
     SPECIAL_PROCEDURE_NOTICE,
     SUPPLEMENT_TIMEOUT_DECISION,
@@ -386,25 +387,52 @@ def test_the_rebuild_command_rebuilds_a_running_nodes_board(
 
 
 def test_a_holders_use_log_shows_each_verification_for_them_only(node: Services, keys: Keys) -> None:
-    """用证记录: Jiangsu verified the holder's ID card for two cases; another person sees none of it."""
+    """用证记录: Jiangsu verified the holder's ID card for two cases over the federation, a Zhejiang platform
+    and a Shanghai platform over REST (the latter inside the issuing province, for no case); another person
+    sees none of it, and a verification without consent is refused and recorded nowhere."""
+    holder = {"id_type": "111", "id_number": APPLICANT["id_number"]}
+    stranger = {"id_type": "111", "id_number": "310101199001011234"}
     identifier = id_card(node)
     for n in (1, 2):
         node.certificates.verify_for_peer(
-            identifier, "320000", f"3200002025092400000{n}", "新生儿入户", f"C-{n}"
+            identifier, "320000", f"3200002025092400000{n}", "新生儿入户", f"320000:20250924:C-{n}"
         )
-    node.projections[CertificateUses.name].tick()
-    holder = {"id_type": "111", "id_number": APPLICANT["id_number"]}
-    stranger = {"id_type": "111", "id_number": "310101199001011234"}
 
     async def scenario(api: Api, _app: web.Application) -> None:
+        for province, consent in (("330000", "330000:20250924:ZLB-7"), ("310000", "310000:20250924:SSB-9")):
+            verification = {"identifier": identifier, "purpose": "住宿登记", "consent_reference": consent}
+            status, answer, _headers = await api.call(
+                "POST", "/v1/verifications", role=Role.PLATFORM, province=province, body=verification
+            )
+            assert (status, answer["assertion"]["authentic"]) == (200, True), answer
+        for missing in ("purpose", "consent_reference"):
+            refused = {"identifier": identifier, "purpose": "住宿登记", "consent_reference": CONSENT}
+            del refused[missing]
+            status, problem, _headers = await api.call(
+                "POST", "/v1/verifications", role=Role.PLATFORM, province="330000", body=refused
+            )
+            assert status == 422, problem
+        status, problem, _headers = await api.call(
+            "POST",
+            "/v1/verifications",
+            role=Role.PLATFORM,
+            province="330000",
+            body={"identifier": identifier, "purpose": "住宿登记", "consent_reference": "any string at all"},
+        )
+        assert (status, problem["pointer"]) == (422, "/consent_reference")
+        assert "any string at all" not in problem["detail"]
+        node.projections[CertificateUses.name].tick()
         status, mine, _headers = await api.call("POST", "/v1/holder-uses", role=Role.PLATFORM, body=holder)
         assert status == 200, mine
         assert [
             (u["requester_province"], u["case_reference"], u["consent_reference"]) for u in mine["uses"]
         ] == [
-            ("320000", "32000020250924000002", "C-2"),
-            ("320000", "32000020250924000001", "C-1"),
+            ("310000", None, "310000:20250924:SSB-9"),
+            ("330000", None, "330000:20250924:ZLB-7"),
+            ("320000", "32000020250924000002", "320000:20250924:C-2"),
+            ("320000", "32000020250924000001", "320000:20250924:C-1"),
         ]
+        assert [e.event for e in node.certificates.history(identifier)].count("Used") == 4
         _status, first, _headers = await api.call(
             "POST", "/v1/holder-uses", role=Role.PLATFORM, body={**holder, "limit": 1}
         )
@@ -415,7 +443,7 @@ def test_a_holders_use_log_shows_each_verification_for_them_only(node: Services,
         _status, by_zj, _headers = await api.call(
             "POST", "/v1/holder-uses", role=Role.AUDITOR, body={**holder, "requester_province": "330000"}
         )
-        assert by_zj["uses"] == []
+        assert [u["consent_reference"] for u in by_zj["uses"]] == ["330000:20250924:ZLB-7"]
         for wrong in ({"limit": 0}, {"cursor": "bm8"}, {"requester_province": "32"}):
             status, problem, _headers = await api.call(
                 "POST", "/v1/holder-uses", role=Role.PLATFORM, body={**holder, **wrong}
@@ -452,7 +480,12 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
     node.app.save(case)  # as the node does after verifying at the issuer (a federation this test has not)
     own = id_card(node)
     node.cases.run(
-        ATTACH_MATERIAL, str(filed.id), SH_PLATFORM, material_code="M01", certificate_identifier=own
+        ATTACH_MATERIAL,
+        str(filed.id),
+        SH_PLATFORM,
+        material_code="M01",
+        certificate_identifier=own,
+        consent_reference=CONSENT,
     )
     node.certificates.change_status(own, "suspend", SH_WINDOW, reason="暂扣")
     other = id_card(node)
@@ -460,7 +493,12 @@ def test_the_recognition_registry_counts_decisions_and_shows_relied_on_statuses(
         SH_PLATFORM, item_province=SH, item_code="YM-0001", mode="FULL_ONLINE", applicant=APPLICANT
     )
     node.cases.run(
-        ATTACH_MATERIAL, str(second.id), SH_PLATFORM, material_code="M01", certificate_identifier=other
+        ATTACH_MATERIAL,
+        str(second.id),
+        SH_PLATFORM,
+        material_code="M01",
+        certificate_identifier=other,
+        consent_reference=CONSENT,
     )
     node.projections[RecognitionRegistry.name].tick()
 

@@ -42,6 +42,7 @@ from node.workers.deadline_timer import DeadlineTimer
 from projections.case_board import BoardQuery, CaseBoard, board_counts, query_board
 from simulators.sample_data import sample_catalogue
 from tests.builders import (
+    CONSENT,
     EXTENSION_APPROVAL,
     REFUSAL,
     SUPPLEMENT_TIMEOUT_DECISION,
@@ -93,7 +94,12 @@ def proxy_case(node: Services, clock: FakeClock) -> str:
     case_id = str(case.id)
     node.cases.run(ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M01", file_digest="sha256:" + "1" * 64)
     node.cases.run(
-        ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=id_card(node)
+        ATTACH_MATERIAL,
+        case_id,
+        SH_WINDOW,
+        material_code="M02",
+        certificate_identifier=id_card(node),
+        consent_reference=CONSENT,
     )
     node.cases.run(ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M04", file_digest="sha256:" + "4" * 64)
     node.cases.run(RECEIVE, case_id, SH_WINDOW)
@@ -187,7 +193,12 @@ def test_the_certificate_verification_is_kept_with_the_material(node: Services, 
     node.certificates.change_status(revoked, "revoke", SH_WINDOW, reason="撤销婚姻登记")
     with pytest.raises(InvalidField, match="did not verify"):
         node.cases.run(
-            ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M03", certificate_identifier=revoked
+            ATTACH_MATERIAL,
+            case_id,
+            SH_WINDOW,
+            material_code="M03",
+            certificate_identifier=revoked,
+            consent_reference=CONSENT,
         )
 
 
@@ -333,7 +344,11 @@ def test_birth_bundle_one_application_shared_materials_one_delivery(node: Servic
     assert len(id_cards) == 1
     assert len(id_cards[0]["items"]) >= 8  # asked once for every item that needs it
     attached = node.bundles.attach_to_bundle(
-        bundle_id, SH_PLATFORM, material_key=id_cards[0]["key"], certificate_identifier=id_card(node)
+        bundle_id,
+        SH_PLATFORM,
+        material_key=id_cards[0]["key"],
+        certificate_identifier=id_card(node),
+        consent_reference=CONSENT,
     )
     assert len(attached) == len(id_cards[0]["items"])
     for material in node.bundles.bundle_materials(bundle_id):
@@ -474,7 +489,12 @@ def test_a_certificate_of_someone_else_is_not_accepted_as_the_applicants(
     node.cases.run(REQUEST_SUPPLEMENT, case_id, JS_HANDLER, missing=["M02", "M04"], reason="重新提交")
     with pytest.raises(InvalidField, match="holder is not the applicant"):
         node.cases.run(
-            ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=identifier
+            ATTACH_MATERIAL,
+            case_id,
+            SH_WINDOW,
+            material_code="M02",
+            certificate_identifier=identifier,
+            consent_reference=CONSENT,
         )
 
 
@@ -494,6 +514,7 @@ def test_a_bundle_material_reaches_every_item_case_or_none(node: Services, clock
             SH_PLATFORM,
             material_key="types:11100000000013338W001",
             certificate_identifier=id_card(node),
+            consent_reference=CONSENT,
         )
     # the certificate was issued (one event pair) but no item case got the material
     assert all(node.cases.case(str(c.id)).materials == {} for c in filed)

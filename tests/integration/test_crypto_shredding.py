@@ -25,7 +25,7 @@ from node.audit.verify import verify
 from node.auth import Role
 from node.services import Services
 from projections.certificate_uses import UsesQuery, uses_of
-from tests.builders import FakeClock, node_issue_body
+from tests.builders import CONSENT, FakeClock, node_issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.people import Person, people
@@ -145,7 +145,7 @@ def test_forgetting_50_of_200_people_erases_them_everywhere_and_keeps_history_ve
     forgotten, kept = everyone[::4], [p for n, p in enumerate(everyone) if n % 4]
     held = record(node, everyone, clock)
     for person in everyone:  # 用证记录: another province verified each certificate
-        node.certificates.verify_for_peer(held[person.id_number][0], ZJ, "C-1", "核验", "consent-1")
+        node.certificates.verify_for_peer(held[person.id_number][0], ZJ, "C-1", "核验", CONSENT)
     for follower in node.projections.values():
         follower.tick()
     assert node.transparency.publish_head() is not None

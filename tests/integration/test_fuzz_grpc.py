@@ -32,7 +32,7 @@ from federation.handshake import PROTOCOL_VERSION
 from federation.tree_heads import TreeHead, cosignature_payload
 from node.auth import Role
 from node.signing import Ed25519Signer
-from tests.builders import issue_body
+from tests.builders import CONSENT, issue_body
 from tests.integration.fuzz_inputs import EXAMPLES, FUZZ, TEXT, batches
 from tests.integration.served_node import JS, SH, ServedNode, served_node
 
@@ -93,7 +93,10 @@ def valid(node: ServedNode) -> Valid:
     return Valid(
         {
             "public/VerifyCertificate": public_pb.VerifyCertificateRequest(
-                identifier=identifier, file_digest=issued.body["file_digest"]
+                identifier=identifier,
+                file_digest=issued.body["file_digest"],
+                purpose="住宿登记",
+                consent_reference=CONSENT,
             ),
             "public/GetCertificate": public_pb.GetCertificateRequest(identifier=identifier),
             "Handshake": pb.HandshakeRequest(
@@ -106,7 +109,7 @@ def valid(node: ServedNode) -> Valid:
                 identifier=identifier,
                 case_reference="JS-2025-0001",
                 purpose="失业登记",
-                consent_reference="CONSENT-1",
+                consent_reference=CONSENT,
                 holder_digest="ab" * 32,
             ),
             "PullEvents": pb.PullEventsRequest(after_position=0, max_batch_events=10, follow=False),

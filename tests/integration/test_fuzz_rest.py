@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from node.auth import Role
 from node.http.app import ENDPOINTS
 from simulators.sample_data import sample_catalogue
-from tests.builders import EXTENSION_APPROVAL, issue_body
+from tests.builders import CONSENT, EXTENSION_APPROVAL, issue_body
 from tests.integration.fuzz_inputs import FUZZ, MARKER, batches, bodies
 from tests.integration.served_node import JS, SH, ServedNode, served_node
 
@@ -118,7 +118,10 @@ SCHEMAS: dict[str, tuple[list[tuple[str, str, Role]], dict[str, Any]]] = {
         [("POST", "/v1/certificates/{certificate}/transfer-out", Role.ISSUER)],
         {"reason": "迁出", "destination_province": JS},
     ),
-    "verify": ([("POST", "/v1/verifications", Role.HANDLER)], {"identifier": "{certificate}"}),
+    "verify": (
+        [("POST", "/v1/verifications", Role.HANDLER)],
+        {"identifier": "{certificate}", "purpose": "核验", "consent_reference": CONSENT},
+    ),
     "holder-certificates": (
         [("POST", "/v1/holder-certificates", Role.AUDITOR)],
         {"holder_id_type": ISSUE["holder_id_type"], "holder_id": ISSUE["holder_id"]},

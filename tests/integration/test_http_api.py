@@ -20,9 +20,12 @@ from openapi_spec_validator import validate as validate_openapi
 from node.auth import Role, load_private_key, mint_token
 from node.services import Services
 from node.signing import Ed25519Signer
-from tests.builders import issue_body
+from tests.builders import CONSENT, issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
+
+# What every verification names: it is a use of the certificate (用证), recorded with the holder's consent
+USE = {"purpose": "核验", "consent_reference": CONSENT}
 
 
 def events(services: Services) -> int:
@@ -50,7 +53,11 @@ def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
 
         # A handling officer of ANOTHER province verifies: mutual recognition needs no same-province token.
         status, answer, _ = await api.call(
-            "POST", "/v1/verifications", role=Role.HANDLER, province="340000", body={"identifier": identifier}
+            "POST",
+            "/v1/verifications",
+            role=Role.HANDLER,
+            province="340000",
+            body={**USE, "identifier": identifier},
         )
         assert status == 200
         assert (answer["assertion"]["authentic"], answer["assertion"]["status"]) == (True, "SUSPENDED")
@@ -58,7 +65,7 @@ def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
             "POST",
             "/v1/verifications",
             role=Role.HANDLER,
-            body={"identifier": identifier, "as_of": created["issued_at"]},
+            body={**USE, "identifier": identifier, "as_of": created["issued_at"]},
         )
         assert answer["assertion"]["status"] == "VALID"
 
@@ -67,7 +74,8 @@ def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
             f"/v1/certificates/{identifier}/release",
             body={"reason": "解除暂扣"},
         )
-        assert (status, released["status"], released["version"]) == (200, "VALID", 3)
+        # versions 3 and 4 are the two verifications: each a use of the certificate (用证记录)
+        assert (status, released["status"], released["version"]) == (200, "VALID", 5)
         status, renewed, _ = await api.call(
             "POST",
             f"/v1/certificates/{identifier}/renew",
@@ -86,9 +94,19 @@ def test_issue_read_operate_verify_list(services: Services, keys: Keys) -> None:
         assert [e["event"] for e in history["entries"]] == [
             "Issued",
             "StatusChanged",
+            "Used",
+            "Used",
             "StatusChanged",
             "Superseded",
         ]
+        # the Anhui handler's verification, a use by another province over REST, names who asked and why
+        used = history["entries"][2]
+        assert (used["office_code"], used["detail"]["channel"], used["detail"]["requester_province"]) == (
+            "OFFICE01",
+            "REST",
+            "340000",
+        )
+        assert used["detail"]["consent_reference"] == CONSENT
 
         holder = {"holder_id_type": "111", "holder_id": issue_body()["holder_id"]}
         status, listed, _ = await api.call("POST", "/v1/holder-certificates", role=Role.AUDITOR, body=holder)
@@ -205,6 +223,7 @@ def test_malformed_requests(services: Services, keys: Keys) -> None:
             "POST",
             "/v1/verifications",
             body={
+                **USE,
                 "identifier": "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F",
                 "as_of": "2026-01-01T00:00:00",
             },
@@ -222,7 +241,7 @@ def test_verify_of_an_unknown_certificate_is_a_signed_negative(services: Service
     async def scenario(api: Api, _app: web.Application) -> None:
         identifier = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
         status, answer, _ = await api.call(
-            "POST", "/v1/verifications", role=Role.WINDOW, body={"identifier": identifier}
+            "POST", "/v1/verifications", role=Role.WINDOW, body={**USE, "identifier": identifier}
         )
         assert status == 200
         assert (answer["assertion"]["authentic"], answer["assertion"]["problem"]) == (False, "NOT_FOUND")
@@ -284,7 +303,7 @@ def test_an_identifier_in_lower_case_or_padded_finds_the_certificate(services: S
             "/v1/verifications",
             role=Role.HANDLER,
             province="340000",
-            body={"identifier": f"  {lower} "},
+            body={**USE, "identifier": f"  {lower} "},
         )
         assert status == 200
         assert (answer["assertion"]["authentic"], answer["assertion"]["problem"]) == (True, None)
@@ -294,7 +313,7 @@ def test_an_identifier_in_lower_case_or_padded_finds_the_certificate(services: S
         )
         assert (status, suspended["identifier"], suspended["status"]) == (200, identifier, "SUSPENDED")
         status, history, _ = await api.call("GET", f"/v1/certificates/{lower}/history", role=Role.AUDITOR)
-        assert (status, history["identifier"], len(history["entries"])) == (200, identifier, 2)
+        assert (status, history["identifier"], len(history["entries"])) == (200, identifier, 3)  # a use
 
     run(services, keys, scenario)
 
@@ -372,7 +391,7 @@ def test_verification_as_of_is_parsed_robustly(
 ) -> None:
     async def scenario(api: Api, _app: web.Application) -> None:
         answered, answer, _ = await api.call(
-            "POST", "/v1/verifications", body={"identifier": IDENTIFIER_IN_NO_STORE, "as_of": as_of}
+            "POST", "/v1/verifications", body={**USE, "identifier": IDENTIFIER_IN_NO_STORE, "as_of": as_of}
         )
         assert answered == status, answer
         if status == 422:

@@ -74,6 +74,8 @@ SCHEMA = "old_round1_310000"  # the schema the old code wrote Shanghai's node in
 # Round 2 added these tables to read models that existed before: the old store has none of their rows.
 NEW_TABLES = {
     "case_board": {"view_case_board_clock", "view_case_board_task"},
+    # the other holders of certificates of several: the old store's certificates each had one holder
+    "certificate_uses": {"view_certificate_other_holders"},
     "service_statistics": {"view_case_calendar_years", "view_case_ratings", "view_case_extensions"},
 }
 # Fields events gained since round 1, with the value their upcasters give an old event: the case view's
@@ -516,3 +518,33 @@ def test_the_old_extension_moved_both_limits_and_the_old_cases_deadlines_are_unc
         )
         assert state.due_on == due_date(calendar, old)
         assert state.breach is None
+
+
+def test_old_certificates_still_verify_and_old_uses_read_as_peers_federation_calls(
+    old_store: OldStore, opened: Services
+) -> None:
+    """``Certificate.Issued`` version 1 (one holder) is upcast to no other holders, and the signing payload
+    leaves an empty list out: every certificate the old code signed verifies with today's code, but for the
+    forgotten holder's (its content is gone). ``Certificate.Used`` version 1 reads as a peer's federation
+    call."""
+    recorder, mapper = opened.app.recorder, opened.app.mapper
+    issued: list[Any] = []
+    used: list[Any] = []
+    position = 0
+    while batch := recorder.select_notifications(start=position + 1, limit=200):
+        for notification in batch:
+            if notification.topic == get_topic(Certificate.Issued):
+                issued.append(mapper.to_domain_event(notification))
+            elif notification.topic == get_topic(Certificate.Used):
+                used.append(mapper.to_domain_event(notification))
+        position = batch[-1].id
+    assert len(issued) == old_store.expected["events_by_topic"][get_topic(Certificate.Issued)]
+    assert all(event.other_holders == [] for event in issued)
+    problems = Counter(
+        opened.certificates.verify(event.identifier, as_of=NOW).assertion["problem"] for event in issued
+    )
+    assert problems == Counter({None: len(issued) - 1, "HOLDER_ERASED": 1})
+    assert used
+    assert {(u.channel, u.office_code, u.operator_id == u.requester_province) for u in used} == {
+        ("FEDERATION", "FEDERATION", True)
+    }

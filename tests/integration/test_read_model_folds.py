@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from aggregates.case import OPEN_STATES, Case
 from aggregates.certificate import Certificate, holder_digest
+from aggregates.consent import UseChannel
 from aggregates.errors import DomainError
 from aggregates.identifiers import CertificateIdentifier
 from node.services import Services
 from node.usecases.case_commands import ATTACH_MATERIAL, REFUSE
+from node.usecases.certificates import Use
 from projections.certificate_uses import CertificateUses, UsesQuery, uses_of
 from projections.recognition_registry import RecognitionRegistry, registry
 from simulators.sample_data import credit_code
@@ -35,8 +37,9 @@ EXAMPLES = settings(max_examples=20, deadline=None, database=None, suppress_heal
 def test_the_use_log_equals_a_plain_fold_of_the_certificates_events(
     node: Services, clock: FakeClock, data: st.DataObject
 ) -> None:
-    """Certificates of two holders, verified by peers for cases, some suspended meanwhile: each holder's use
-    log must be exactly the ``Used`` events of that holder's certificates."""
+    """Certificates of two holders, verified by peers for cases and in the province for no case, some
+    suspended meanwhile: each holder's use log must be exactly the ``Used`` events of that holder's
+    certificates."""
     identifiers = [
         node.certificates.issue(SH_WINDOW, **{"service_item_code": None, **node_issue_body(n)}).identifier
         for n in data.draw(st.lists(st.integers(0, 1), min_size=1, max_size=3))
@@ -44,13 +47,19 @@ def test_the_use_log_equals_a_plain_fold_of_the_certificates_events(
     for _ in range(data.draw(st.integers(0, 10))):
         identifier = data.draw(st.sampled_from(identifiers))
         clock.advance(minutes=data.draw(st.integers(0, 90)))
-        if data.draw(st.booleans()):
+        consent = f"310000:20200101:C-{data.draw(st.integers(0, 99))}"
+        kind = data.draw(st.sampled_from(("peer", "here", "status")))
+        if kind == "peer":
             node.certificates.verify_for_peer(
                 identifier,
                 data.draw(st.sampled_from(PEERS)),
                 f"{data.draw(st.integers(10**19, 10**20 - 1))}",
                 data.draw(st.sampled_from(("新生儿入户", "户口迁移"))),
-                f"C-{data.draw(st.integers(0, 99))}",
+                consent,
+            )
+        elif kind == "here":  # a use inside the issuing province, for no case
+            node.certificates.verify_for_use(
+                identifier, Use(SH_WINDOW, UseChannel.REST, "酒店入住登记", consent)
             )
         else:
             with contextlib.suppress(DomainError):  # an illegal transition records nothing
@@ -58,7 +67,7 @@ def test_the_use_log_equals_a_plain_fold_of_the_certificates_events(
     node.projections[CertificateUses.name].tick()
 
     holders: dict[str, str] = {}
-    folded: dict[str, Counter[tuple[str, ...]]] = {}
+    folded: dict[str, Counter[tuple[str | None, ...]]] = {}
     for notification in node.app.recorder.select_notifications(start=1, limit=1_000_000):
         event = node.app.mapper.to_domain_event(notification)
         if isinstance(event, Certificate.Issued):

@@ -15,7 +15,7 @@ from node.services import Services
 from node.usecases.case_commands import ACCEPT, ATTACH_MATERIAL, CONCLUDE, RATE
 from projections.follower import Projection, ProjectionFollower
 from simulators.sample_data import credit_code
-from tests.builders import FakeClock
+from tests.builders import CONSENT, FakeClock
 from tests.integration.test_case_board import ID_CARD, SH_PLATFORM
 from tests.integration.test_case_service import APPLICANT, JS_HANDLER, SH_WINDOW, approve, id_card, proxy_case
 from tests.integration.test_service_statistics import handled_cases
@@ -57,7 +57,7 @@ def work(node: Services, clock: FakeClock) -> None:
     node.cases.run(CONCLUDE, case_id, JS_HANDLER, result="ISSUED")
     node.cases.run(RATE, case_id, SH_WINDOW, score=2, channel="WINDOW")
     own = id_card(node)
-    node.certificates.verify_for_peer(own, "320000", "32000020250924000001", "新生儿入户", "C-1")
+    node.certificates.verify_for_peer(own, "320000", "32000020250924000001", "新生儿入户", CONSENT)
     filed = node.cases.submit(
         SH_PLATFORM, item_province="310000", item_code="YM-0001", mode="FULL_ONLINE", applicant=APPLICANT
     )
@@ -66,7 +66,12 @@ def work(node: Services, clock: FakeClock) -> None:
     case.decide_recognition("M01", foreign, "320000", None, "status SUSPENDED", SH_PLATFORM, clock())
     node.app.save(case)
     node.cases.run(
-        ATTACH_MATERIAL, str(filed.id), SH_PLATFORM, material_code="M01", certificate_identifier=own
+        ATTACH_MATERIAL,
+        str(filed.id),
+        SH_PLATFORM,
+        material_code="M01",
+        certificate_identifier=own,
+        consent_reference=CONSENT,
     )
     node.certificates.change_status(own, "suspend", SH_WINDOW, reason="暂扣")
 

@@ -16,12 +16,15 @@ from aggregates.certificate import (
     HolderCertificates,
     Link,
     Status,
+    canonical_json,
     certificate_id,
 )
+from aggregates.clock import CHINA
+from aggregates.consent import UseChannel
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
 from aggregates.responsibility import Actor
-from tests.builders import ACTOR, T0, content, issue_body, issued
+from tests.builders import ACTOR, CONSENT, OTHER_HOLDER, T0, content, issue_body, issued
 
 
 def given_status(status: Status) -> Certificate:
@@ -273,8 +276,46 @@ def test_the_signing_payload_is_canonical_and_covers_every_field() -> None:
     first = content()
     assert first.signing_payload() == content().signing_payload()
     assert first.signing_payload() != content(holder_name="李四").signing_payload()
+    joint = content(other_holders=[OTHER_HOLDER])
     for name in CertificateContent.__dataclass_fields__:
-        assert f'"{name}":'.encode() in first.signing_payload()
+        assert f'"{name}":'.encode() in joint.signing_payload()
+        assert (f'"{name}":'.encode() in first.signing_payload()) == (name != "other_holders")
+    assert joint.signing_payload() != first.signing_payload()
+
+
+def test_a_one_holder_certificate_signs_the_bytes_signed_before_several_holders() -> None:
+    # the payload of a round-1 certificate (tests/fixtures/stores/round1), re-made from its recorded fields:
+    # exactly the fields declared then, so its stored signature still verifies
+    first = content()
+    before = {name: getattr(first, name) for name in CertificateContent.__dataclass_fields__}
+    del before["other_holders"]
+    assert first.signing_payload() == canonical_json(before)
+
+
+def test_several_holders_are_validated_each_by_the_rule_of_its_id_type() -> None:
+    joint = content(other_holders=[{**OTHER_HOLDER, "id": OTHER_HOLDER["id"].lower()}])
+    assert joint.other_holders == [OTHER_HOLDER]
+    assert joint.holders() == [(joint.holder_id_type, joint.holder_id), ("111", OTHER_HOLDER["id"])]
+    first = content()
+    for others, field in [
+        ([{**OTHER_HOLDER, "id": OTHER_HOLDER["id"][:-1] + "1"}], "other_holders/0/id"),
+        ([{**OTHER_HOLDER, "id_type": "999"}], "other_holders/0/id_type"),
+        ([{**OTHER_HOLDER, "name": " "}], "other_holders/0/name"),
+        ([{"name": "x", "id": OTHER_HOLDER["id"]}], "other_holders/0"),
+        ([OTHER_HOLDER, OTHER_HOLDER], "other_holders/1/id"),
+        ([{**OTHER_HOLDER, "id": first.holder_id}], "other_holders/0/id"),  # the holder again
+        ([OTHER_HOLDER] * 21, "other_holders"),
+    ]:
+        with pytest.raises(InvalidField) as refused:
+            content(other_holders=others)
+        assert refused.value.field == field
+        assert OTHER_HOLDER["id"][:-1] not in str(refused.value)
+
+
+def test_an_issued_event_of_version_1_reads_with_its_one_holder() -> None:
+    state: dict[str, Any] = {"holder_name": "张三"}
+    Certificate.Issued.upcast_v1_v2(state)
+    assert state == {"holder_name": "张三", "other_holders": []}
 
 
 def test_a_holder_index_lists_each_certificate_once_and_carries_no_personal_data() -> None:
@@ -291,21 +332,77 @@ def test_a_holder_index_lists_each_certificate_once_and_carries_no_personal_data
         assert "11010519491231002X" not in repr(event.__dict__)
 
 
-def test_a_use_by_another_province_is_recorded_with_case_purpose_and_consent() -> None:
+def test_a_use_is_recorded_with_who_how_case_purpose_and_consent() -> None:
     certificate = issued()
     certificate.collect_events()
-    certificate.record_use("320000", "3200002026112300000001", "落户审核", "AUTH-1", T0)
+    window = Actor("320000", "32-WINDOW-01", "w-1")
+    certificate.record_use(
+        window,
+        UseChannel.REST,
+        case_reference="3200002026112300000001",
+        purpose="落户审核",
+        consent_reference=CONSENT,
+        at=T0,
+    )
     [used] = certificate.collect_events()
     assert isinstance(used, Certificate.Used)
-    assert (used.requester_province, used.purpose, used.consent_reference) == ("320000", "落户审核", "AUTH-1")
-    assert certificate.use_count == 1
+    assert (used.requester_province, used.purpose, used.consent_reference) == ("320000", "落户审核", CONSENT)
+    assert (used.channel, used.office_code, used.operator_id) == ("REST", "32-WINDOW-01", "w-1")
+    certificate.record_use(
+        window, UseChannel.GRPC, case_reference=None, purpose="核验", consent_reference=CONSENT, at=T0
+    )
+    assert certificate.use_count == 2
+    certificate.collect_events()
+    day_after = (T0 + timedelta(days=1)).astimezone(CHINA).strftime("%Y%m%d")
     for province, case, purpose, consent, field in [
-        ("190000", "C1", "p", "A", "requester_province"),
-        ("320000", "", "p", "A", "case_reference"),
-        ("320000", "C1", " ", "A", "purpose"),
+        ("190000", "C1", "p", CONSENT, "requester_province"),
+        ("320000", "", "p", CONSENT, "case_reference"),
+        ("320000", "C1", " ", CONSENT, "purpose"),
         ("320000", "C1", "p", "", "consent_reference"),
+        ("320000", "C1", "p", "AUTH-1", "consent_reference"),  # any non-empty string no longer passes
+        ("320000", "C1", "p", "310000:20250230:A1", "consent_reference"),  # no such day
+        ("320000", "C1", "p", f"310000:{day_after}:A1", "consent_reference"),  # given after the use
+        ("320000", "C1", "p", "310000:２０２５0924:A1", "consent_reference"),  # full-width digits
+        ("320000", "C1", "p", "310000:20250924:A1\n", "consent_reference"),
+        ("320000", "C1", "p", "3100:20250924:A1", "consent_reference"),
     ]:
+        requester = Actor(province, "32-WINDOW-01", "w-1")
         with pytest.raises(InvalidField) as refused:
-            certificate.record_use(province, case, purpose, consent, T0)
+            certificate.record_use(
+                requester,
+                UseChannel.CASE,
+                case_reference=case,
+                purpose=purpose,
+                consent_reference=consent,
+                at=T0,
+            )
         assert refused.value.field == field
+        assert not consent or consent not in str(refused.value)
     assert certificate.collect_events() == []
+
+
+def test_a_consent_reference_may_name_the_agency_by_its_credit_code() -> None:
+    certificate = issued()
+    certificate.record_use(
+        Actor("310000", "31-W", "w"),
+        UseChannel.CASE,
+        case_reference="C1",
+        purpose="p",
+        consent_reference="11220000013544541J:20250924:x-1",
+        at=T0,
+    )
+    assert certificate.use_count == 1
+
+
+def test_a_version_1_use_reads_as_a_peers_federation_call() -> None:
+    state = {"requester_province": "320000", "case_reference": "C1", "purpose": "p", "consent_reference": "A"}
+    Certificate.Used.upcast_v1_v2(state)
+    assert state == {
+        "requester_province": "320000",
+        "case_reference": "C1",
+        "purpose": "p",
+        "consent_reference": "A",
+        "channel": "FEDERATION",
+        "office_code": "FEDERATION",
+        "operator_id": "320000",
+    }

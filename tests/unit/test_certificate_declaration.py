@@ -14,6 +14,7 @@ from tongban.certificates.v1 import certificates_pb2 as pb
 
 from aggregates.certificate import (
     DECLARED_FIELDS,
+    HOLDER_KEYS,
     INPUT_FIELDS,
     Certificate,
     CertificateContent,
@@ -22,7 +23,7 @@ from aggregates.certificate import (
 from node.grpc.certificates import certificate_message
 from node.presentation.certificates import HOLDER_PREFIX, certificate_json
 from node.schemas.common import CERTIFICATE, ISSUE_REQUEST, NULLABLE_TEXT
-from tests.builders import T0, issued
+from tests.builders import OTHER_HOLDER, T0, issued
 
 # Stored Issued events carry exactly these fields, in this order, in every store written so far: a schema for
 # ever. A new field needs an upcaster for the events stored without it; a rename or a move breaks old stores.
@@ -50,6 +51,7 @@ STORED_ISSUED_FIELDS = [
     "file_digest",
     "previous_identifier",
     "link",
+    "other_holders",  # version 2; a version 1 event is upcast to none
     "signature",
     "signature_algorithm",
     "signing_key_id",
@@ -60,12 +62,19 @@ STORED_ISSUED_FIELDS = [
 HINTS = typing.get_type_hints(CertificateFields)
 
 
+# The one declared field that is not text: the other holders, each named by HOLDER_KEYS.
+HOLDERS = "other_holders"
+TEXT_FIELDS = [name for name in DECLARED_FIELDS if name != HOLDERS]
+
+
 def optional(name: str) -> bool:
-    return bool(HINTS[name] == str | None)
+    return bool(HINTS[name] == str | None) or name == HOLDERS
 
 
-def test_the_declaration_holds_text_fields_only() -> None:
-    assert all(HINTS[name] in (str, str | None) for name in DECLARED_FIELDS)
+def test_the_declaration_holds_text_fields_and_the_list_of_other_holders() -> None:
+    assert all(HINTS[name] in (str, str | None) for name in TEXT_FIELDS)
+    assert HINTS[HOLDERS] == list[dict[str, str]]
+    assert [f"holder_{key}" for key in HOLDER_KEYS] == [n for n in DECLARED_FIELDS if n.startswith("holder_")]
 
 
 def test_the_stored_issued_event_keeps_its_fields_and_their_order() -> None:
@@ -99,10 +108,12 @@ def _at(document: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def test_the_json_carries_every_declared_field_and_its_schema_types_it() -> None:
-    certificate = issued(service_item_code=None)
+    certificate = issued(service_item_code=None, other_holders=[OTHER_HOLDER])
     document = certificate_json(certificate, T0.date())
     schema = CERTIFICATE["properties"]
-    for name in DECLARED_FIELDS:
+    assert document[HOLDERS] == [OTHER_HOLDER] == certificate.content.other_holders
+    assert schema[HOLDERS]["items"] == schema["holder"]
+    for name in TEXT_FIELDS:
         place = _json_place(name)
         assert _at(document, place) == getattr(certificate.content, name)
         typed = schema[place[0]] if len(place) == 1 else schema[place[0]]["properties"][place[1]]
@@ -118,13 +129,18 @@ def test_the_issue_request_takes_every_input_field_and_requires_the_ones_never_n
 
 def test_the_proto_message_carries_every_declared_field_as_text() -> None:
     fields = pb.Certificate.DESCRIPTOR.fields_by_name
-    for name in DECLARED_FIELDS:
+    assert fields[HOLDERS].is_repeated
+    holder_message = fields[HOLDERS].message_type
+    assert holder_message is not None
+    assert list(holder_message.fields_by_name) == list(HOLDER_KEYS)
+    for name in TEXT_FIELDS:
         assert name in fields, f"pb.Certificate lacks the declared field {name}"
         assert fields[name].type == FieldDescriptor.TYPE_STRING, name
         assert not fields[name].is_repeated, name
-    certificate = issued(service_item_code=None, valid_to=None)
+    certificate = issued(service_item_code=None, valid_to=None, other_holders=[OTHER_HOLDER])
     message = certificate_message(certificate, T0.date())
-    for name in DECLARED_FIELDS:
+    assert [{key: getattr(h, key) for key in HOLDER_KEYS} for h in message.other_holders] == [OTHER_HOLDER]
+    for name in TEXT_FIELDS:
         assert getattr(message, name) == (getattr(certificate.content, name) or ""), name
 
 

@@ -17,7 +17,7 @@ from node.schemas.cases import BUNDLE_CASE, CASE
 from node.services import Services
 from node.usecases import case_commands as cc
 from node.workers.deadline_timer import DeadlineTimer
-from tests.builders import REFUSAL, FakeClock, review_calls
+from tests.builders import CONSENT, REFUSAL, FakeClock, review_calls
 from tests.unit.usecases.test_cases import (
     APPLICANT,
     ID_CARD,
@@ -184,7 +184,11 @@ def _bundle(node: Services) -> tuple[str, list[str]]:
             continue
         if material["key"] == "types:11100000000013338W001":
             node.bundles.attach_to_bundle(
-                bundle_id, SH_PLATFORM, material_key=material["key"], certificate_identifier=card
+                bundle_id,
+                SH_PLATFORM,
+                material_key=material["key"],
+                certificate_identifier=card,
+                consent_reference=CONSENT,
             )
         else:
             node.bundles.attach_to_bundle(

@@ -17,7 +17,7 @@ from node.store.application import NotFound
 from node.store.idempotency import Idempotency, IdempotencyKeyReused
 from node.usecases import case_commands as cc
 from node.usecases.cases import CaseService
-from tests.builders import REFUSAL, FakeClock, day_by_day, issue_fields, review_calls
+from tests.builders import CONSENT, REFUSAL, FakeClock, day_by_day, issue_fields, review_calls
 
 SH_WINDOW = Actor("310000", "SH-WIN-01", "w-001")
 SH_PLATFORM = Actor("310000", "SH-YWTB", "app")
@@ -45,7 +45,14 @@ def forwarded_proxy(node: Services) -> str:
     case_id = file_proxy(node.cases)
     card = node.certificates.issue(SH_WINDOW, **issue_fields(0, ISSUED_ON)).identifier
     node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M01", file_digest=DIGEST)
-    node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card)
+    node.cases.run(
+        cc.ATTACH_MATERIAL,
+        case_id,
+        SH_WINDOW,
+        material_code="M02",
+        certificate_identifier=card,
+        consent_reference=CONSENT,
+    )
     node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M04", file_digest=DIGEST)
     node.cases.run(cc.RECEIVE, case_id, SH_WINDOW, number="SJ000000000001")
     node.cases.run(cc.FORWARD, case_id, SH_WINDOW)
@@ -153,8 +160,23 @@ def test_unknown_and_malformed_case_ids(node: Services) -> None:
 def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node: Services) -> None:
     case_id = file_proxy(node.cases)
     card = node.certificates.issue(SH_WINDOW, **issue_fields(0, ISSUED_ON)).identifier
-    node.cases.run(cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card)
+    node.cases.run(
+        cc.ATTACH_MATERIAL,
+        case_id,
+        SH_WINDOW,
+        material_code="M02",
+        certificate_identifier=card,
+        consent_reference=CONSENT,
+    )
     attached = next(e for e in node.cases.timeline(case_id) if e.event == "MaterialAttached")
+    # taken as a material in the issuing province, the certificate was used for the case, with consent
+    [use] = [e for e in node.certificates.history(card) if e.event == "Used"]
+    assert (use.detail["channel"], use.detail["consent_reference"], use.office_code) == (
+        "CASE",
+        CONSENT,
+        SH_WINDOW.office_code,
+    )
+    assert use.detail["case_reference"] == node.cases.case(case_id).case_no
     verification = attached.detail["verification"]
     assert (verification["identifier"], verification["status"], verification["authentic"]) == (
         card,
@@ -167,14 +189,38 @@ def test_a_certificate_material_is_verified_and_must_be_the_applicants_own(node:
     someone_else = node.certificates.issue(SH_WINDOW, **issue_fields(4, ISSUED_ON)).identifier
     with pytest.raises(InvalidField, match="holder is not the applicant"):
         node.cases.run(
-            cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=someone_else
+            cc.ATTACH_MATERIAL,
+            case_id,
+            SH_WINDOW,
+            material_code="M02",
+            certificate_identifier=someone_else,
+            consent_reference=CONSENT,
         )
     node.certificates.change_status(card, "revoke", SH_WINDOW, reason="吊销")
     with pytest.raises(InvalidField, match="did not verify"):
         node.cases.run(
-            cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=card
+            cc.ATTACH_MATERIAL,
+            case_id,
+            SH_WINDOW,
+            material_code="M02",
+            certificate_identifier=card,
+            consent_reference=CONSENT,
         )
-    assert events(node) == before + 4 + 1  # the other certificate's four events and the revocation only
+    # the other certificate's four events and the revocation only: a refused material is no use (用证)
+    assert events(node) == before + 4 + 1
+    consents: list[dict[str, Any]] = [{}, {"consent_reference": "CONSENT-1"}]  # none, or not as documented
+    for consent in consents:
+        with pytest.raises(InvalidField) as refused:
+            node.cases.run(
+                cc.ATTACH_MATERIAL,
+                case_id,
+                SH_WINDOW,
+                material_code="M03",
+                certificate_identifier=card,
+                **consent,
+            )
+        assert refused.value.field == "consent_reference"
+    assert events(node) == before + 4 + 1
 
 
 def test_another_provinces_certificate_needs_a_federation(node: Services, jiangsu: Services) -> None:

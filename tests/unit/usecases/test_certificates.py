@@ -3,7 +3,7 @@ verification for a peer, holder lists and history; each refusal leaves the store
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,13 +16,16 @@ from aggregates.certificate import (
     Status,
     holder_digest,
 )
+from aggregates.consent import UseChannel
 from aggregates.errors import IllegalTransition, InvalidField
 from aggregates.identifiers import CertificateIdentifier
+from aggregates.responsibility import Actor
 from node.services import Services
 from node.store.application import AlreadyExists, NotFound
 from node.store.idempotency import Idempotency, IdempotencyKeyReused
+from node.usecases.certificates import Use
 from simulators.sample_data import sample_certificates
-from tests.builders import ACTOR, FakeClock, issue_fields
+from tests.builders import ACTOR, CONSENT, OTHER_HOLDER, FakeClock, issue_fields
 from tests.dates import TEST_DATE
 
 ISSUED_ON = date(2025, 9, 1)  # before the clock's day (2025-09-24)
@@ -228,12 +231,17 @@ def test_verify_for_a_peer_records_the_use_and_compares_the_holder_without_the_n
     identifier = node.certificates.issue(ACTOR, **fields).identifier
     digest = holder_digest("111", fields["holder_id"])
     answer = node.certificates.verify_for_peer(
-        identifier, "320000", "CASE-1", "办理户口迁移", "CONSENT-1", digest
+        identifier, "320000", "CASE-1", "办理户口迁移", "310000:20200101:CONSENT-1", digest
     )
     assert answer is not None
     assert (answer.assertion["authentic"], answer.assertion["holder_matches"]) == (True, True)
     stranger = node.certificates.verify_for_peer(
-        identifier, "330000", "CASE-2", "核验", "CONSENT-2", holder_digest("111", "11010519491231002X")
+        identifier,
+        "330000",
+        "CASE-2",
+        "核验",
+        "310000:20200101:CONSENT-2",
+        holder_digest("111", "11010519491231002X"),
     )
     assert stranger is not None
     assert stranger.assertion["holder_matches"] is False
@@ -243,10 +251,13 @@ def test_verify_for_a_peer_records_the_use_and_compares_the_holder_without_the_n
         ("FEDERATION", "330000", "CASE-2"),
     ]
     with pytest.raises(InvalidField) as refused:
-        node.certificates.verify_for_peer(identifier, "31000", "CASE-3", "核验", "CONSENT-3")
+        node.certificates.verify_for_peer(identifier, "31000", "CASE-3", "核验", "310000:20200101:CONSENT-3")
     assert refused.value.field == "requester_province"
     unknown = str(CertificateIdentifier.parse(identifier).next_version())
-    assert node.certificates.verify_for_peer(unknown, "320000", "CASE-4", "核验", "CONSENT-4") is None
+    assert (
+        node.certificates.verify_for_peer(unknown, "320000", "CASE-4", "核验", "310000:20200101:CONSENT-4")
+        is None
+    )
 
 
 def test_certificate_as_of_rebuilds_past_versions(node: Services, clock: FakeClock) -> None:
@@ -257,3 +268,61 @@ def test_certificate_as_of_rebuilds_past_versions(node: Services, clock: FakeClo
     instants = (issued_at - timedelta(seconds=1), issued_at, clock.now)
     as_of = [node.certificates.certificate_as_of(identifier, t) for t in instants]
     assert [c.status if c else None for c in as_of] == [None, Status.VALID, Status.SUSPENDED]
+
+
+def test_every_verification_in_the_province_is_a_use_with_purpose_and_consent(node: Services) -> None:
+    identifier = node.certificates.issue(ACTOR, **issue_fields(0, ISSUED_ON)).identifier
+    hotel = Actor("310000", "31-HOTEL-PLATFORM", "p-1")
+    answer = node.certificates.verify_for_use(identifier, Use(hotel, UseChannel.REST, "住宿登记", CONSENT))
+    assert answer.assertion["authentic"] is True
+    [use] = [e for e in node.certificates.history(identifier) if e.event == "Used"]
+    assert (use.office_code, use.operator_id) == ("31-HOTEL-PLATFORM", "p-1")
+    assert use.detail == {
+        "requester_province": "310000",
+        "channel": "REST",
+        "case_reference": None,
+        "purpose": "住宿登记",
+        "consent_reference": CONSENT,
+    }
+
+
+@pytest.mark.parametrize(
+    ("use", "field"),
+    [
+        (Use(ACTOR, UseChannel.REST, "住宿登记", "AUTH-1"), "consent_reference"),
+        (Use(ACTOR, UseChannel.GRPC, "", CONSENT), "purpose"),
+        (Use(ACTOR, UseChannel.REST, "住宿登记", CONSENT, ""), "case_reference"),
+    ],
+)
+def test_a_refused_use_writes_nothing_whether_or_not_the_certificate_is_here(
+    node: Services, use: Use, field: str
+) -> None:
+    identifier = node.certificates.issue(ACTOR, **issue_fields(0, ISSUED_ON)).identifier
+    unknown = str(CertificateIdentifier.parse(identifier).next_version())
+    before = events(node)
+    for target in (identifier, unknown):
+        with pytest.raises(InvalidField) as refused:
+            node.certificates.verify_for_use(target, use)
+        assert refused.value.field == field
+    with pytest.raises(InvalidField, match="as_of"):  # a bad question is refused before the use is recorded
+        node.certificates.verify_for_use(
+            identifier, Use(ACTOR, UseChannel.REST, "p", CONSENT), as_of=datetime(2099, 1, 1, tzinfo=UTC)
+        )
+    assert events(node) == before
+
+
+def test_a_change_may_add_a_holder_who_then_finds_the_new_version_in_their_list(node: Services) -> None:
+    first = issue(node)
+    changed = node.certificates.reissue(
+        first.identifier,
+        Link.CHANGED,
+        ACTOR,
+        other_holders=[OTHER_HOLDER],
+        file_digest="sha256:" + "e" * 64,
+    )
+    assert changed.content.other_holders == [OTHER_HOLDER]
+    listed = node.certificates.holder_certificates(OTHER_HOLDER["id_type"], OTHER_HOLDER["id"])
+    assert [c.identifier for c in listed] == [changed.identifier]
+    holder = node.certificates.holder_certificates("111", first.content.holder_id)
+    assert [c.identifier for c in holder] == [first.identifier, changed.identifier]
+    assert node.certificates.verify(changed.identifier).assertion["authentic"] is True

@@ -5,9 +5,11 @@ Electronic certificates (电子证照): read and verify over gRPC.
 This package is a contract between provinces: change it only compatibly (checked by `buf breaking`).
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from tongban.common.v1 import certificate_status_pb2 as _certificate_status_pb2
 import builtins as _builtins
@@ -53,17 +55,29 @@ Global___VerificationProblem: _TypeAlias = VerificationProblem  # noqa: Y015
 
 @_typing.final
 class VerifyCertificateRequest(_message.Message):
-    """VerifyCertificateRequest names the certificate; file_digest and as_of are optional."""
+    """VerifyCertificateRequest names the certificate and the use it is verified for (用证): purpose and
+    consent_reference are required, and the node records the use (用证记录); file_digest, as_of and
+    case_reference are optional.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     IDENTIFIER_FIELD_NUMBER: _builtins.int
     FILE_DIGEST_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    CONSENT_REFERENCE_FIELD_NUMBER: _builtins.int
+    CASE_REFERENCE_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     """GB/T 36904 identifier."""
     file_digest: _builtins.str
     """"sha256:<hex>" or "sm3:<hex>" of the certificate file, to check it too."""
+    purpose: _builtins.str
+    """用证事由: what the certificate is used for (1 to 200 characters)."""
+    consent_reference: _builtins.str
+    """The holder's consent (授权): "<division or credit code>:<YYYYMMDD>:<id>", e.g. 310000:20250924:AUTH-0001."""
+    case_reference: _builtins.str
+    """The case the use is for; empty when it is for none."""
     @_builtins.property
     def as_of(self) -> _timestamp_pb2.Timestamp:
         """Status as of this instant; unset means now."""
@@ -74,10 +88,13 @@ class VerifyCertificateRequest(_message.Message):
         identifier: _builtins.str = ...,
         file_digest: _builtins.str = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
+        purpose: _builtins.str = ...,
+        consent_reference: _builtins.str = ...,
+        case_reference: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "file_digest", b"file_digest", "identifier", b"identifier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "case_reference", b"case_reference", "consent_reference", b"consent_reference", "file_digest", b"file_digest", "identifier", b"identifier", "purpose", b"purpose"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -210,6 +227,33 @@ class GetCertificateResponse(_message.Message):
 Global___GetCertificateResponse: _TypeAlias = GetCertificateResponse  # noqa: Y015
 
 @_typing.final
+class Holder(_message.Message):
+    """Holder is one of a certificate's other holders, named as its holder_* fields name the holder."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ID_TYPE_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    id_type: _builtins.str
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        id_type: _builtins.str = ...,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "id_type", b"id_type", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Holder: _TypeAlias = Holder  # noqa: Y015
+
+@_typing.final
 class Certificate(_message.Message):
     """Certificate holds the GB/T 36903 metadata and the current status."""
 
@@ -243,6 +287,7 @@ class Certificate(_message.Message):
     SIGNATURE_ALGORITHM_FIELD_NUMBER: _builtins.int
     SIGNING_KEY_ID_FIELD_NUMBER: _builtins.int
     DESTINATION_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    OTHER_HOLDERS_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     status: _certificate_status_pb2.CertificateStatus.ValueType
     type_code: _builtins.str
@@ -277,6 +322,12 @@ class Certificate(_message.Message):
     """Which of the issuing node's keys signed (see the node's published keys)."""
     destination_identifier: _builtins.str
     """Once the destination province transferred a TRANSFERRED_OUT certificate in: its certificate there."""
+    @_builtins.property
+    def other_holders(self) -> _containers.RepeatedCompositeFieldContainer[Global___Holder]:
+        """The certificate's other holders (结婚证, jointly held property); none for a certificate of one holder.
+        Numbered apart from the fields above, which other additions take in order.
+        """
+
     def __init__(
         self,
         *,
@@ -308,10 +359,11 @@ class Certificate(_message.Message):
         signature_algorithm: _builtins.str = ...,
         signing_key_id: _builtins.str = ...,
         destination_identifier: _builtins.str = ...,
+        other_holders: _abc.Iterable[Global___Holder] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_identifier", b"destination_identifier", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definer", b"definer", "destination_identifier", b"destination_identifier", "destination_province", b"destination_province", "file_digest", b"file_digest", "holder_id", b"holder_id", "holder_id_type", b"holder_id_type", "holder_name", b"holder_name", "identifier", b"identifier", "issue_date", b"issue_date", "issuer_code", b"issuer_code", "issuer_name", b"issuer_name", "jurisdiction_code", b"jurisdiction_code", "link", b"link", "name", b"name", "number", b"number", "other_holders", b"other_holders", "previous_identifier", b"previous_identifier", "province", b"province", "service_item_code", b"service_item_code", "signature", b"signature", "signature_algorithm", b"signature_algorithm", "signing_key_id", b"signing_key_id", "status", b"status", "successor_identifier", b"successor_identifier", "type_code", b"type_code", "type_name", b"type_name", "valid_from", b"valid_from", "valid_to", b"valid_to", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
