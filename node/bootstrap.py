@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from node.usecases.case_timers import CaseTimers
 from node.usecases.cases import CaseService
 from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
+from node.usecases.credentials import CredentialPolicy, CredentialService
 from node.usecases.erasure import ErasureService
 from node.usecases.forwarded_commands import command_handler
 from node.usecases.notices import NoticeIssuer
@@ -51,9 +52,11 @@ from node.usecases.verifiers import VerifierService
 from node.usecases.witnessing import AlertRecorder, WitnessingService
 from node.workers.deadline_timer import DeadlineTimer
 from node.workers.reliance_watcher import RelianceWatcher
+from node.workers.status_list_publisher import StatusListPublisher
 from projections.case_board import CaseBoard
 from projections.case_view import CaseView
 from projections.certificate_uses import CertificateUses
+from projections.credential_statuses import CredentialStatuses
 from projections.follower import ProjectionFollower
 from projections.log_alerts import LogAlerts
 from projections.recognition_registry import RecognitionRegistry
@@ -113,6 +116,14 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     catalogue = CatalogueService(app, clock)
     erasure = ErasureService(app, settings.province, clock)
     verifiers = VerifierService(app, clock)
+    credentials = CredentialService(
+        app,
+        certificates,
+        signer,
+        settings.province,
+        CredentialPolicy(timedelta(days=settings.credential_lifetime_days), settings.status_list_entries),
+        clock,
+    )
     cases = CaseService(
         app,
         catalogue=catalogue,
@@ -141,6 +152,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         LogAlerts(),
         VerifierRegistry(),
         StatusLists(),
+        CredentialStatuses(),
     )
     crash = partial(crash_points.reached, "projection")
     projections = {
@@ -186,19 +198,22 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         timers=timers,
         erasure=erasure,
         verifiers=verifiers,
+        credentials=credentials,
         tokens=tokens,
         metrics=metrics,
         views=views,
         projections=projections,
         log_signal=log_signal,
         transparency=transparency,
-        workers=_workers(settings, app, timers, log_signal, federation, metrics, clock),
+        workers=_workers(settings, app, views, signer, timers, log_signal, federation, metrics, clock),
     )
 
 
 def _workers(
     settings: Settings,
     app: NodeApplication,
+    views: ViewStore,
+    signer: Ed25519Signer,
     timers: CaseTimers,
     log_signal: LogSignal,
     federation: FederationSetup | None,
@@ -209,6 +224,15 @@ def _workers(
     return Workers(
         timer=DeadlineTimer(app, timers, settings.timer_batch_events),
         reliance=RelianceWatcher(app, timers, settings.reliance_batch_events, clock),
+        status_lists=StatusListPublisher(
+            app,
+            views,
+            signer,
+            settings.province,
+            settings.status_list_entries,
+            settings.status_list_ttl_s,
+            clock,
+        ),
         pullers=_pullers(settings, federation, metrics),
         lease=(
             WorkerLease(settings.postgres_url, settings.eventsourcing_env()["POSTGRES_SCHEMA"])

@@ -230,6 +230,14 @@ async def _workers(services: Services, settings: Settings, stop: asyncio.Event) 
                 stop,
             )
         ),
+        asyncio.create_task(
+            run_until_stopped(
+                "status_list_publisher",
+                counted("status_list_publisher", workers.status_lists.tick),
+                settings.status_list_interval_s,
+                stop,
+            )
+        ),
         asyncio.create_task(_follow_projections(services, settings.follow_interval_s, stop)),
     ]
     pullers = [asyncio.create_task(p.run(), name=f"pull-{peer}") for peer, p in workers.pullers.items()]

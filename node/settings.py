@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aggregates.identifiers import InvalidIdentifier, validate_credit_code, validate_province
+from credentials.status_list import MAX_ENTRIES, MIN_ENTRIES
 from node import crash_points
 
 PROVINCES = {"310000": "上海", "320000": "江苏", "330000": "浙江", "340000": "安徽"}
@@ -117,6 +118,13 @@ class Settings:
     # through this node, e.g. a central body (division 100000): "11100000000013338W,...". Any other issuer
     # must be registered in this province (docs/domain.md, "Issuing rules and effective status").
     extra_issuers: str = ""
+    # Holder credentials (亮证, docs/credentials.md): how long one lasts before the wallet refreshes it (never
+    # past its certificate's validity); the status list's entries (at least 131,072, a multiple of 4: herd
+    # privacy), how long a verifier may keep a list (ttl) and how often the node looks whether to sign again.
+    credential_lifetime_days: int = 7
+    status_list_entries: int = 131_072
+    status_list_ttl_s: int = 3600
+    status_list_interval_s: float = 5.0
 
     @property
     def store(self) -> str:
@@ -304,6 +312,7 @@ def _check(settings: Settings) -> None:
                 f"peer_endpoints: {item!r} is not province=host:port (e.g. 320000=127.0.0.1:50052)"
             )
     _check_extra_issuers(settings)
+    _check_credentials(settings)
     if settings.time_origin:
         try:
             origin = datetime.fromisoformat(settings.time_origin)
@@ -313,12 +322,10 @@ def _check(settings: Settings) -> None:
             raise SettingsError("time_origin must be an ISO 8601 date-time with an offset")
     if not (math.isfinite(settings.time_scale) and settings.time_scale > 0):
         raise SettingsError("time_scale must be a positive number")
-    if not (math.isfinite(settings.lease_retry_s) and settings.lease_retry_s > 0):
-        raise SettingsError("lease_retry_s must be a positive number of seconds")
-    if not (math.isfinite(settings.witness_interval_s) and settings.witness_interval_s > 0):
-        raise SettingsError("witness_interval_s must be a positive number of seconds")
-    if not (math.isfinite(settings.follow_interval_s) and settings.follow_interval_s > 0):
-        raise SettingsError("follow_interval_s must be a positive number of seconds")
+    for interval in ("lease_retry_s", "witness_interval_s", "follow_interval_s", "status_list_interval_s"):
+        seconds = getattr(settings, interval)
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise SettingsError(f"{interval} must be a positive number of seconds")
     _check_batches(settings)
     if not (math.isfinite(settings.rate_limit_per_s) and settings.rate_limit_per_s >= 0):
         raise SettingsError("rate_limit_per_s must be a finite number of requests per second, 0 or more")
@@ -337,6 +344,18 @@ def _check(settings: Settings) -> None:
         _check_postgres_url(settings.postgres_url)
     if settings.postgres_schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", settings.postgres_schema):
         raise SettingsError("postgres_schema must be a lower-case SQL identifier")
+
+
+def _check_credentials(settings: Settings) -> None:
+    if not 1 <= settings.credential_lifetime_days <= 365:
+        raise SettingsError("credential_lifetime_days must be 1 to 365 days")
+    entries = settings.status_list_entries
+    if not (MIN_ENTRIES <= entries <= MAX_ENTRIES and entries % 4 == 0):
+        raise SettingsError(
+            f"status_list_entries must be a multiple of 4 from {MIN_ENTRIES} to {MAX_ENTRIES}"
+        )
+    if not 60 <= settings.status_list_ttl_s <= 86_400:
+        raise SettingsError("status_list_ttl_s must be 60 to 86400 seconds")
 
 
 def _check_extra_issuers(settings: Settings) -> None:

@@ -13,6 +13,7 @@ from node.http import (
     cases,
     catalogue,
     certificates,
+    credentials,
     erasures,
     holder_uses,
     operations,
@@ -45,6 +46,7 @@ ENDPOINTS: list[Endpoint] = [
         "GET", "/openapi.json", openapi, "This OpenAPI 3.1 document", {"type": "object"}, tag="operations"
     ),
     *certificates.ENDPOINTS,
+    *credentials.ENDPOINTS,
     *catalogue.ENDPOINTS,
     *cases.ENDPOINTS,
     *bundles.ENDPOINTS,

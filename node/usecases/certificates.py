@@ -373,6 +373,15 @@ class CertificateService:
                     "purpose": stored.purpose,
                     "consent_reference": stored.consent_reference,
                 }
+            elif isinstance(stored, Certificate.CredentialIssued):
+                detail = {
+                    "credential_id": stored.credential_id,
+                    "device_key_thumbprint": stored.device_key_thumbprint,
+                    "expires_at": stored.expires_at.isoformat(),
+                    "requester_province": stored.requester_province,
+                }
+            elif isinstance(stored, Certificate.CredentialRevoked):
+                detail = {"credential_id": stored.credential_id, "reason": stored.reason}
             else:
                 continue
             # a transfer-in is recorded on the destination node's request: the federation, for it, acted

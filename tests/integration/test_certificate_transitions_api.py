@@ -23,7 +23,7 @@ from aggregates.responsibility import Actor
 from node.auth import Role
 from node.services import Services
 from node.store.application import AlreadyExists
-from tests.builders import ACTOR, FakeClock, issue_fields
+from tests.builders import ACTOR, CONSENT, FakeClock, issue_fields
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.two_provinces import InProcessOrigins, another_province, with_origins
@@ -31,6 +31,7 @@ from tests.integration.two_provinces import InProcessOrigins, another_province, 
 SH, JS, ZJ = "310000", "320000", "330000"
 ISSUED_ON = date(2025, 9, 1)  # before the clock's day
 JIANGSU_ACTOR = Actor(JS, "OFFICE32", "op-320")
+USE = {"purpose": "核验", "consent_reference": CONSENT}  # every verification is a use, with consent
 
 
 def body(n: int = 0, **overrides: Any) -> dict[str, Any]:
@@ -208,7 +209,7 @@ def test_the_origin_learns_of_the_transfer_in_points_to_it_and_cannot_undo(
                 "/v1/verifications",
                 role=Role.HANDLER,
                 province=SH,
-                body={"identifier": origin.identifier},
+                body={"identifier": origin.identifier, **USE},
             )
             assert status == 200
             a = answer["assertion"]
@@ -219,7 +220,7 @@ def test_the_origin_learns_of_the_transfer_in_points_to_it_and_cannot_undo(
                 "POST",
                 "/v1/verifications",
                 role=Role.HANDLER,
-                body={"identifier": origin.identifier, "as_of": moved_at.isoformat()},
+                body={"identifier": origin.identifier, "as_of": moved_at.isoformat(), **USE},
             )
             e = earlier["assertion"]
             assert (e["destination_province"], e["destination_identifier"]) == (SH, None)
@@ -227,8 +228,8 @@ def test_the_origin_learns_of_the_transfer_in_points_to_it_and_cannot_undo(
             assert (read["status"], read["destination_province"]) == ("TRANSFERRED_OUT", SH)
             assert read["destination_identifier"] == destination
             status, history, _ = await api.call("GET", f"{path}/history", province=JS)
-            accepted = history["entries"][-1]
-            assert accepted["event"] == "TransferAccepted"
+            # after it, the verifications above are uses (用证记录)
+            [accepted] = [e for e in history["entries"] if e["event"] == "TransferAccepted"]
             assert (accepted["office_code"], accepted["operator_id"]) == ("FEDERATION", SH)
             assert accepted["detail"] == {"destination_province": SH, "destination_identifier": destination}
 
@@ -242,7 +243,7 @@ def test_answers_carry_validity_national_code_and_successor(node: Services, keys
 
         async def answer(of: str) -> dict[str, Any]:
             status, signed, _ = await api.call(
-                "POST", "/v1/verifications", role=Role.HANDLER, province=JS, body={"identifier": of}
+                "POST", "/v1/verifications", role=Role.HANDLER, province=JS, body={"identifier": of, **USE}
             )
             assert status == 200
             assertion: dict[str, Any] = signed["assertion"]

@@ -58,7 +58,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "aggregates": set(),  # the pure domain (checked more strictly above)
     "infra": set(),  # the Merkle tree and the view store, below both federation and projections
     "credentials": set(),  # SD-JWT, status lists, offline checks: for the node, wallets and verifiers alike
-    "projections": {"aggregates", "infra"},
+    "projections": {"aggregates", "infra", "credentials"},
     "federation": {"aggregates", "infra"},
     "wallet": {"credentials"},  # the holder's device: formats only
     "verifier": {"credentials", "federation"},  # the offline kit: formats and the manifest, never the node

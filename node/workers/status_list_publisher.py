@@ -1,0 +1,78 @@
+"""Publishes this province's status list: signs the credentials' statuses (the ``credential_statuses`` read
+model) as one IETF Token Status List and records it (``StatusListPublication``), which the federation carries
+to every peer and every verifier kit syncs.
+
+It signs again when a status changed since the last list, and before the last list is half its time to live
+old, so a verifier that syncs in time never holds one past its ``ttl``. A list is the same size whatever is in
+it (``status_list_entries``, at least 131,072), and credentials take random entries (``CredentialService``):
+what a verifier fetches says nothing of whose credential it checks.
+"""
+
+from __future__ import annotations
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from aggregates.status_list import StatusListPublication
+from credentials.jose import JwsSigner
+from credentials.status_list import CredentialStatus, StatusList, StatusListToken
+from infra.view_store import ViewStore
+from node.store.application import Clock, NodeApplication
+from node.usecases.credentials import status_list_uri
+from projections.credential_statuses import changes, entries
+
+log = structlog.get_logger("tongban.status_list")
+
+
+class StatusListPublisher:
+    def __init__(
+        self,
+        app: NodeApplication,
+        views: ViewStore,
+        signer: JwsSigner,
+        province: str,
+        size: int,
+        ttl_s: int,
+        clock: Clock,
+    ) -> None:
+        self._app = app
+        self._views = views
+        self._signer = signer
+        self._province = province
+        self._size = size
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._signed_changes: int | None = None  # the read model's count the last list was signed at
+
+    def tick(self) -> bool:
+        """Sign and record a new list when one is due; True when it did."""
+        now = self._clock()
+        with self._views.transaction() as tx:
+            count, changed = changes(tx), entries(tx)
+        publication = self._publication()
+        fresh = publication.token and int(now.timestamp()) - publication.issued_at < self._ttl_s // 2
+        if fresh and count == self._signed_changes:
+            return False
+        listed = StatusList(self._size)
+        for index, status in changed:
+            listed[index] = CredentialStatus(status)
+        uri, at = status_list_uri(self._province), int(now.timestamp())
+        token = StatusListToken.sign(uri, listed, at=at, ttl=self._ttl_s, signer=self._signer)
+        since = count - self._signed_changes if self._signed_changes is not None else count
+        publication.publish(token.token, token.issued_at, max(0, since), now)
+        try:
+            self._app.save(publication)
+        except IntegrityError:  # another process published meanwhile: look again next tick
+            return False
+        self._signed_changes = count
+        log.info("status_list.published", entries=self._size, not_valid=len(changed), issued_at=at)
+        return True
+
+    def _publication(self) -> StatusListPublication:
+        publication_id = StatusListPublication.id_for(self._province)
+        try:
+            found: StatusListPublication = self._app.repository.get(publication_id)
+        except AggregateNotFoundError:
+            return StatusListPublication.start(self._province, self._clock())
+        return found
