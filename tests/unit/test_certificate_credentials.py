@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from aggregates.certificate import Certificate
 from aggregates.clock import CHINA
 from aggregates.errors import IllegalTransition, InvalidField
 from tests.builders import ACTOR, T0, issued
@@ -20,6 +21,7 @@ def test_a_credential_of_a_valid_certificate_is_recorded_with_its_entry() -> Non
     certificate.issue_credential(CREDENTIAL, 7, DEVICE, T0 + timedelta(days=7), actor=ACTOR, at=T0)
     assert certificate.credentials == {CREDENTIAL: 7}
     [event] = certificate.collect_events()[-1:]
+    assert isinstance(event, Certificate.CredentialIssued)
     assert (event.status_index, event.device_key_thumbprint, event.requester_province) == (
         7,
         DEVICE,
