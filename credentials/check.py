@@ -14,7 +14,7 @@ Checks, in this order, each with its own reason for a refusal:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
@@ -30,6 +30,7 @@ from credentials.status_list import CredentialStatus, StatusListToken
 
 CHINA = timezone(timedelta(hours=8))  # a certificate's dates are days in China
 MAX_CLOCK_SKEW_S = 60
+MAX_PRESENTATION_CHARS = 16 * 1024  # a QR code holds under 3 KB: anything much larger is not a presentation
 
 
 class Verdict(StrEnum):
@@ -48,14 +49,16 @@ class Result:
     disclosed: dict[str, Any] = field(default_factory=dict)  # for the officer's screen only, never stored
 
 
-IssuerKey = Callable[[str, str], Ed25519PublicKey | None]  # (iss, kid) -> the key the manifest lists
+# iss -> the keys (by key id) the federation's manifest lists for that province, current and retired; None for
+# an issuer the manifest does not name
+IssuerKeys = Callable[[str], Mapping[str, Ed25519PublicKey] | None]
 
 
 def check(
     text: str,
     request: VerifierRequest,
     *,
-    issuer_key: IssuerKey,
+    issuer_keys: IssuerKeys,
     status_lists: dict[str, StatusListToken],
     policy: ScenarioPolicy,
     seen_nonce: Callable[[str], bool],
@@ -63,6 +66,8 @@ def check(
 ) -> Result:
     """The verdict on ``text`` shown for ``request``. ``status_lists`` by list URI; ``seen_nonce(nonce)`` says
     whether this verifier has already checked a presentation with that nonce (a replay)."""
+    if len(text) > MAX_PRESENTATION_CHARS:
+        return Result(Verdict.REFUSE, "PRESENTATION_TOO_LARGE")
     try:
         issuer_jwt, _, _ = split(text)
         header, claimed = unverified_header(issuer_jwt), unverified_payload(issuer_jwt)
@@ -70,7 +75,10 @@ def check(
     except Invalid as refused:
         return Result(Verdict.REFUSE, refused.code)
     refuse = _refusal(issuer, credential_id)
-    key = issuer_key(issuer, str(header.get("kid", "")))
+    keys = issuer_keys(issuer)
+    if keys is None:
+        return refuse("UNKNOWN_ISSUER")
+    key = keys.get(str(header.get("kid", "")))
     if key is None:
         return refuse("UNKNOWN_ISSUER_KEY")
     try:
@@ -161,8 +169,10 @@ def _status(
     if listed is None:
         return refuse("NO_STATUS_LIST")
     age = max(0, now - listed.issued_at)
-    if not isinstance(index, int) or not 0 <= index < listed.entries.size:
+    if not isinstance(index, int) or isinstance(index, bool):
         return Result(Verdict.REFUSE, "MALFORMED_CREDENTIAL", age, issuer, credential_id)
+    if not 0 <= index < listed.entries.size:
+        return Result(Verdict.REFUSE, "STATUS_INDEX_OUT_OF_RANGE", age, issuer, credential_id)
     status = listed.entries[index]
     if status is not CredentialStatus.VALID:
         reason = "SUSPENDED" if status is CredentialStatus.SUSPENDED else "REVOKED"

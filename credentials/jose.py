@@ -122,6 +122,12 @@ def unverified_payload(token: str) -> dict[str, Any]:
 
 def verify_compact(token: str, key: Ed25519PublicKey, typ: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The header and payload of a token signed by ``key``, of type ``typ``; raises :class:`Invalid`."""
+    segments = token.split(".")
+    if len(segments) != 3 or any(b64url(unb64url(segment)) != segment for segment in segments):
+        # one text per token: a decoder that forgives stray bits would accept altered signatures
+        raise Invalid("MALFORMED_TOKEN")
+    if unverified_header(token).get("alg") != ALGORITHM:  # none, HMAC with a public key, any other
+        raise Invalid("ALGORITHM_NOT_ALLOWED")
     try:
         decoded = jwt.PyJWS().decode_complete(token, key, algorithms=[ALGORITHM])
     except jwt.InvalidSignatureError:

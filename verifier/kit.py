@@ -65,14 +65,15 @@ class Registration:
         }
 
 
-def trusted_keys(manifest: Manifest) -> dict[tuple[str, str], Ed25519PublicKey]:
-    """(the node's name as ``iss``, key id) -> key, for every member's current and retired signing keys."""
-    keys: dict[tuple[str, str], Ed25519PublicKey] = {}
+def trusted_keys(manifest: Manifest) -> dict[str, dict[str, Ed25519PublicKey]]:
+    """The node's name (``iss``) -> key id -> key, for every member's current and retired signing keys."""
+    keys: dict[str, dict[str, Ed25519PublicKey]] = {}
     for member in manifest.members:
+        listed = keys.setdefault(node_name(member.province), {})
         for pem in (member.signing_public_key_pem, *member.retired_signing_public_keys_pem):
             key = serialization.load_pem_public_key(pem.encode())
             if isinstance(key, Ed25519PublicKey):
-                keys[(node_name(member.province), key_id_for(key))] = key
+                listed[key_id_for(key)] = key
     return keys
 
 
@@ -114,11 +115,11 @@ class VerifierKit:
         return {"status_lists": len(lists), "policies": len(policies), "verifiers": len(verifiers)}
 
     def _checked_list(
-        self, province: str, token: Any, keys: dict[tuple[str, str], Ed25519PublicKey]
+        self, province: str, token: Any, keys: dict[str, dict[str, Ed25519PublicKey]]
     ) -> StatusListToken:
         try:
             kid = str(unverified_header(str(token)).get("kid", ""))
-            key = keys.get((node_name(province), kid))
+            key = keys.get(node_name(province), {}).get(kid)
             if key is None:
                 raise SyncRefused(f"the status list of {province} is signed by a key not in the manifest")
             return StatusListToken.verify(str(token), key)
@@ -169,7 +170,7 @@ class VerifierKit:
             result = check(
                 text,
                 request,
-                issuer_key=lambda iss, kid: keys.get((iss, kid)),
+                issuer_keys=keys.get,
                 status_lists={t.uri: t for t in self._status_lists(keys)},
                 policy=policy,
                 seen_nonce=lambda nonce: self._store.seen(nonce, now),
@@ -191,7 +192,7 @@ class VerifierKit:
         )
         return result
 
-    def _status_lists(self, keys: dict[tuple[str, str], Ed25519PublicKey]) -> list[StatusListToken]:
+    def _status_lists(self, keys: dict[str, dict[str, Ed25519PublicKey]]) -> list[StatusListToken]:
         stored = self._store.get("status_lists") or {}
         return [self._checked_list(province, token, keys) for province, token in stored.items()]
 
