@@ -37,6 +37,7 @@ class UseChannel(StrEnum):
     REST = "REST"  # a platform asked this node's REST API (POST /v1/verifications)
     GRPC = "GRPC"  # a platform asked this node's public gRPC API (VerifyCertificate)
     CASE = "CASE"  # a case of this node took it as a material (in the issuing province)
+    OFFLINE = "OFFLINE"  # 亮证: a registered verifier's kit checked the holder's credential offline
 
 
 def validate_consent_reference(value: str, used_on: date) -> str:

@@ -48,14 +48,21 @@ from aggregates.certificate import Status
 from aggregates.erasure import Erasure
 from aggregates.foreign_certificate import ForeignCertificate
 from aggregates.identifiers import CertificateIdentifier, InvalidIdentifier
+from aggregates.offline_check import OfflineCheck
 from federation.errors import BatchRejected
-from federation.outbox import APPLICANT_TOPIC, BROADCAST_EVENTS, BROADCAST_TOPICS, CASE_TOPICS
+from federation.outbox import (
+    APPLICANT_TOPIC,
+    BROADCAST_EVENTS,
+    BROADCAST_TOPICS,
+    CASE_TOPICS,
+    OFFLINE_CHECK_TOPIC,
+)
 from federation.proto_enums import STATUS_OF_PROTO
 from federation.quarantine import NOTICE_TOPIC, HeldEvent, QuarantineStore
 
 log = structlog.get_logger("tongban.federation")
 
-ALLOWED_TOPICS = CASE_TOPICS | BROADCAST_TOPICS | {APPLICANT_TOPIC}
+ALLOWED_TOPICS = CASE_TOPICS | BROADCAST_TOPICS | {APPLICANT_TOPIC, OFFLINE_CHECK_TOPIC}
 # A broadcast stream's first event -> the topic of the aggregate it starts; every broadcast event -> its kind
 _BROADCAST_STARTS = {events[0]: get_topic(owned) for owned, events in BROADCAST_EVENTS.items()}
 _BROADCAST_KIND = {cls: owned for owned, events in BROADCAST_EVENTS.items() for cls in events}
@@ -489,6 +496,9 @@ class Inbox:
         """The event's kind must fit the stream, and the sender must hold the case in full; no peer may
         append to a case this node writes (one writer per case). What a province owns and broadcasts comes
         from that province only."""
+        if isinstance(event, OfflineCheck.Recorded) or isinstance(current, OfflineCheck):
+            self._authorise_offline_check(peer, event)
+            return
         if type(event) in _BROADCAST_KIND or (current is not None and type(current) in BROADCAST_EVENTS):
             self._authorise_broadcast(peer, event, current)
             return
@@ -511,6 +521,15 @@ class Inbox:
             parties = holders | {p.province for p in current.parts.values()}
         if peer not in holders or self._province not in parties:
             raise BatchRejected(peer, "a case event from a province that does not hold the case")
+
+    def _authorise_offline_check(self, peer: str, event: Any) -> None:
+        """A peer's verifier checked a credential this province issued: recorded there, for here, once."""
+        if not isinstance(event, OfflineCheck.Recorded) or event.originator_version != 1:
+            raise BatchRejected(peer, "an offline check is recorded once and never changed")
+        if event.originator_topic != get_topic(OfflineCheck):
+            raise BatchRejected(peer, "a stream that does not start as its kind does")
+        if event.province != peer or event.issuer_province != self._province:
+            raise BatchRejected(peer, "an offline check not recorded by the sender for this province")
 
     def _authorise_broadcast(self, peer: str, event: Any, current: Aggregate | None) -> None:
         if event.originator_version == 1:

@@ -16,7 +16,9 @@ write, and survives any crash with the log. What a peer gets:
   hold none and ignore it (an applicant id is a random number that says nothing to them);
 - the events of what this province owns and every province keeps a copy of (``BROADCAST_EVENTS``: the
   verifiers it registered, the status lists it published), to every peer; a copy of another province's never
-  goes further.
+  goes further;
+- the offline checks its verifier kits recorded of a credential another province issued, to that province
+  only (it adds them to the certificate's use log).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from aggregates.case import CASE_EVENTS, Case
 from aggregates.catalogue import Mode
 from aggregates.certificate import Certificate, Status
 from aggregates.erasure import Erasure
+from aggregates.offline_check import OfflineCheck
 from aggregates.status_list import StatusListPublication
 from aggregates.verifier import VerifierRegistration
 from federation.proto_enums import CERTIFICATE_STATUS
@@ -52,6 +55,7 @@ BROADCAST_EVENTS: dict[type, tuple[type, ...]] = {
     ),
 }
 BROADCAST_TOPICS = frozenset(get_topic(cls) for events in BROADCAST_EVENTS.values() for cls in events)
+OFFLINE_CHECK_TOPIC = get_topic(OfflineCheck.Recorded)
 APPLICANT_TOPIC = get_topic(Applicant.Registered)
 STATUS_TOPICS = frozenset({get_topic(Certificate.StatusChanged), get_topic(Certificate.Superseded)})
 ERASURE_TOPIC = get_topic(Erasure.Recorded)
@@ -90,7 +94,9 @@ class Outbox:
         self._app = app
         self._province = province
         self._scan_limit = scan_limit
-        self._topics = sorted(CASE_TOPICS | STATUS_TOPICS | BROADCAST_TOPICS | {ERASURE_TOPIC})
+        self._topics = sorted(
+            CASE_TOPICS | STATUS_TOPICS | BROADCAST_TOPICS | {ERASURE_TOPIC, OFFLINE_CHECK_TOPIC}
+        )
         # Stored records that are the transcoded state as it is (no cipher, no compression): case events
         # can then be sent without decoding them (``_route``).
         self._plain_records = app.mapper.cipher is None and app.mapper.compressor is None
@@ -140,6 +146,11 @@ class Outbox:
                 batch.erasure_notices.append(
                     pb.ErasureNotice(position=notification.id, applicant_ids=erasure.applicant_ids)
                 )
+            return
+        if notification.topic == OFFLINE_CHECK_TOPIC:
+            check: Any = self._app.mapper.to_domain_event(notification)
+            if check.province == self._province and check.issuer_province == peer:
+                batch.events.append(self._replicated(notification.id, check, {}))
             return
         if notification.topic in BROADCAST_TOPICS:
             if peer != self._province and self._owner(notification) == self._province:

@@ -21,6 +21,8 @@ from aggregates.responsibility import Actor
 
 AUDIENCE = "tongban"
 _CODE = re.compile(r"[0-9A-Za-z_-]{1,64}")
+# an operator id may hold dots too: a verifier's kit acts as its registered verifier id (310000.hotel-0001)
+_OPERATOR = re.compile(r"[0-9A-Za-z_.-]{1,64}")
 
 
 class Role(StrEnum):
@@ -131,7 +133,7 @@ def _principal(claims: dict[str, object]) -> Principal:
         raise Unauthenticated("token claim 'province' must be a province-level code such as 310000") from None
     if not isinstance(office, str) or not _CODE.fullmatch(office):
         raise Unauthenticated("token claim 'office' must be an office code")
-    if not isinstance(operator, str) or not _CODE.fullmatch(operator):
+    if not isinstance(operator, str) or not _OPERATOR.fullmatch(operator):
         raise Unauthenticated("token claim 'sub' must be an operator id")
     try:
         role = Role(str(claims.get("role")))

@@ -47,10 +47,12 @@ from node.usecases.credentials import CredentialPolicy, CredentialService
 from node.usecases.erasure import ErasureService
 from node.usecases.forwarded_commands import command_handler
 from node.usecases.notices import NoticeIssuer
+from node.usecases.offline_checks import OfflineCheckService
 from node.usecases.transparency import TransparencyService
 from node.usecases.verifiers import VerifierService
 from node.usecases.witnessing import AlertRecorder, WitnessingService
 from node.workers.deadline_timer import DeadlineTimer
+from node.workers.offline_uses import OfflineUses
 from node.workers.reliance_watcher import RelianceWatcher
 from node.workers.status_list_publisher import StatusListPublisher
 from projections.case_board import CaseBoard
@@ -143,6 +145,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         "node.store_opened", store=settings.store, province=settings.province, signing_key_id=signer.key_id
     )
     views = _view_store(settings)
+    offline_checks = OfflineCheckService(app, views, settings.province, clock)
     read_models = (
         CaseBoard(),
         CaseView(),
@@ -199,13 +202,16 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         erasure=erasure,
         verifiers=verifiers,
         credentials=credentials,
+        offline_checks=offline_checks,
         tokens=tokens,
         metrics=metrics,
         views=views,
         projections=projections,
         log_signal=log_signal,
         transparency=transparency,
-        workers=_workers(settings, app, views, signer, timers, log_signal, federation, metrics, clock),
+        workers=_workers(
+            settings, app, views, signer, offline_checks, timers, log_signal, federation, metrics, clock
+        ),
     )
 
 
@@ -214,6 +220,7 @@ def _workers(
     app: NodeApplication,
     views: ViewStore,
     signer: Ed25519Signer,
+    offline_checks: OfflineCheckService,
     timers: CaseTimers,
     log_signal: LogSignal,
     federation: FederationSetup | None,
@@ -224,6 +231,7 @@ def _workers(
     return Workers(
         timer=DeadlineTimer(app, timers, settings.timer_batch_events),
         reliance=RelianceWatcher(app, timers, settings.reliance_batch_events, clock),
+        offline_uses=OfflineUses(app, offline_checks, settings.reliance_batch_events),
         status_lists=StatusListPublisher(
             app,
             views,

@@ -232,6 +232,14 @@ async def _workers(services: Services, settings: Settings, stop: asyncio.Event) 
         ),
         asyncio.create_task(
             run_until_stopped(
+                "offline_uses",
+                counted("offline_uses", workers.offline_uses.tick),
+                settings.follow_interval_s,
+                stop,
+            )
+        ),
+        asyncio.create_task(
+            run_until_stopped(
                 "status_list_publisher",
                 counted("status_list_publisher", workers.status_lists.tick),
                 settings.status_list_interval_s,

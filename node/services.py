@@ -23,9 +23,11 @@ from node.usecases.catalogue import CatalogueService
 from node.usecases.certificates import CertificateService
 from node.usecases.credentials import CredentialService
 from node.usecases.erasure import ErasureService
+from node.usecases.offline_checks import OfflineCheckService
 from node.usecases.transparency import TransparencyService
 from node.usecases.verifiers import VerifierService
 from node.workers.deadline_timer import DeadlineTimer
+from node.workers.offline_uses import OfflineUses
 from node.workers.reliance_watcher import RelianceWatcher
 from node.workers.status_list_publisher import StatusListPublisher
 from projections.follower import ProjectionFollower
@@ -40,6 +42,7 @@ class Workers:
     timer: DeadlineTimer  # records supplement timeouts, warnings, breaches and recomputed deadlines
     reliance: RelianceWatcher  # flags the open cases that rely on a certificate that left VALID
     status_lists: StatusListPublisher  # signs this province's credential status list when it is due
+    offline_uses: OfflineUses  # adds the offline checks of this node's credentials to their use logs
     pullers: dict[str, Puller]  # by peer province: each streams that peer's outbox into this node's inbox
     lease: WorkerLease | None  # PostgreSQL: one worker set per node schema
     store_watch: StoreWatch | None  # PostgreSQL: wakes the followers when any process records events
@@ -57,6 +60,7 @@ class Services:
     erasure: ErasureService  # forgetting a person: crypto-shredding of their data keys
     verifiers: VerifierService  # the verifiers this province registers (亮证)
     credentials: CredentialService  # holder credentials of this node's certificates (亮证)
+    offline_checks: OfflineCheckService  # what verifier kits checked, on its way to the issuer's use log
     tokens: TokenVerifier
     metrics: NodeMetrics
     views: ViewStore

@@ -31,9 +31,8 @@ DDL = (
     )""",
     "CREATE INDEX IF NOT EXISTS view_credential_statuses_certificate "
     "ON view_credential_statuses (certificate_id)",
-    # what changed since the publisher last signed the list: one row, bumped with every transition
-    "CREATE TABLE IF NOT EXISTS view_credential_status_changes "
-    "(id INTEGER PRIMARY KEY, changes BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS view_credential_statuses_credential "
+    "ON view_credential_statuses (credential_id)",
 )
 
 
@@ -48,7 +47,7 @@ def credential_status(status: Status) -> CredentialStatus:
 
 class CredentialStatuses:
     name = "credential_statuses"
-    tables = ("view_credential_statuses", "view_credential_status_changes")
+    tables = ("view_credential_statuses",)
 
     def __init__(self) -> None:
         self.topics: Sequence[str] = sorted(
@@ -64,8 +63,6 @@ class CredentialStatuses:
     def create(self, tx: Transaction) -> None:
         for statement in DDL:
             tx.execute(statement)
-        if not tx.fetchall("SELECT id FROM view_credential_status_changes"):
-            tx.execute("INSERT INTO view_credential_status_changes (id, changes) VALUES (1, 0)")
 
     def apply(self, tx: Transaction, event: Any) -> None:
         certificate_id = str(event.originator_id)
@@ -87,22 +84,24 @@ class CredentialStatuses:
                 "WHERE certificate_id = ? AND revoked = 0 AND status <> ?",
                 (int(credential_status(Status(event.status))), certificate_id, int(CredentialStatus.INVALID)),
             )
-        tx.execute("UPDATE view_credential_status_changes SET changes = changes + 1 WHERE id = 1")
 
     def flush(self, tx: Transaction) -> None:
         """Each event is written as it is applied."""
 
 
 def entries(tx: Transaction) -> list[tuple[int, int]]:
-    """(status list entry, status) of each credential whose entry is not VALID; the other entries are."""
+    """(status list entry, status) of each credential whose entry is not VALID, in entry order; the other
+    entries are VALID."""
     rows = tx.fetchall(
-        "SELECT status_index, status FROM view_credential_statuses WHERE status <> ?",
+        "SELECT status_index, status FROM view_credential_statuses WHERE status <> ? ORDER BY status_index",
         (int(CredentialStatus.VALID),),
     )
     return [(int(index), int(status)) for index, status in rows]
 
 
-def changes(tx: Transaction) -> int:
-    """How many transitions the read model has applied: the publisher signs again when this moved."""
-    [(count,)] = tx.fetchall("SELECT changes FROM view_credential_status_changes WHERE id = 1")
-    return int(count)
+def certificate_of(tx: Transaction, credential_id: str) -> str | None:
+    """The id of the certificate a credential of this node belongs to, or None."""
+    rows = tx.fetchall(
+        "SELECT certificate_id FROM view_credential_statuses WHERE credential_id = ?", (credential_id,)
+    )
+    return str(rows[0][0]) if rows else None

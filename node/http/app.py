@@ -21,6 +21,7 @@ from node.http import (
     recognition,
     statistics,
     transparency,
+    verification_records,
     verifier_kit,
     verifiers,
 )
@@ -59,6 +60,7 @@ ENDPOINTS: list[Endpoint] = [
     *erasures.ENDPOINTS,
     *verifiers.ENDPOINTS,
     *verifier_kit.ENDPOINTS,
+    *verification_records.ENDPOINTS,
 ]
 
 

@@ -20,7 +20,7 @@ from credentials.status_list import CredentialStatus, StatusList, StatusListToke
 from infra.view_store import ViewStore
 from node.store.application import Clock, NodeApplication
 from node.usecases.credentials import status_list_uri
-from projections.credential_statuses import changes, entries
+from projections.credential_statuses import entries
 
 log = structlog.get_logger("tongban.status_list")
 
@@ -43,29 +43,30 @@ class StatusListPublisher:
         self._size = size
         self._ttl_s = ttl_s
         self._clock = clock
-        self._signed_changes: int | None = None  # the read model's count the last list was signed at
+        self._signed: dict[int, int] | None = None  # the entries not VALID in the last list signed
 
     def tick(self) -> bool:
         """Sign and record a new list when one is due; True when it did."""
         now = self._clock()
         with self._views.transaction() as tx:
-            count, changed = changes(tx), entries(tx)
+            changed = dict(entries(tx))
         publication = self._publication()
         fresh = publication.token and int(now.timestamp()) - publication.issued_at < self._ttl_s // 2
-        if fresh and count == self._signed_changes:
+        if fresh and changed == self._signed:
             return False
         listed = StatusList(self._size)
-        for index, status in changed:
+        for index, status in changed.items():
             listed[index] = CredentialStatus(status)
         uri, at = status_list_uri(self._province), int(now.timestamp())
         token = StatusListToken.sign(uri, listed, at=at, ttl=self._ttl_s, signer=self._signer)
-        since = count - self._signed_changes if self._signed_changes is not None else count
-        publication.publish(token.token, token.issued_at, max(0, since), now)
+        before = self._signed or {}
+        since = sum(1 for index in changed.keys() | before.keys() if changed.get(index) != before.get(index))
+        publication.publish(token.token, token.issued_at, since, now)
         try:
             self._app.save(publication)
         except IntegrityError:  # another process published meanwhile: look again next tick
             return False
-        self._signed_changes = count
+        self._signed = changed
         log.info("status_list.published", entries=self._size, not_valid=len(changed), issued_at=at)
         return True
 

@@ -148,6 +148,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/verifiers/{verifier_id}/withdraw"): rule({D}),
     ("GET", "/v1/verifiers"): rule({Role.VERIFIER, P, D, A}, {Role.VERIFIER, P, D, A}),
     ("GET", "/v1/verifier-kit/bundle"): rule({Role.VERIFIER, P}),
+    ("POST", "/v1/verification-records"): rule({Role.VERIFIER}),
+    # holder credentials: the holder's platform here asks; it or an issuer here revokes one
+    ("POST", "/v1/credentials"): rule({P}),
+    ("POST", "/v1/credentials/revoke"): rule({P, ISS}),
 }
 
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from aggregates.certificate import DECLARED_FIELDS, canonical_json
 from node.auth import Role
 from node.services import Services
-from tests.builders import REST_REVIEW_CALLS, FakeClock, issue_fields
+from tests.builders import CONSENT, REST_REVIEW_CALLS, FakeClock, issue_fields
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.test_decision_article_7 import APPLICANT, ISSUER_CODE, MARRIAGE_TYPE, item_fields
@@ -27,7 +27,7 @@ def events(services: Services) -> int:
 
 
 async def conclude_issued(api: Api, path: str, card: str, clock: FakeClock) -> dict[str, Any]:
-    attach = {"material_code": "M01", "certificate_identifier": card}
+    attach = {"material_code": "M01", "certificate_identifier": card, "consent_reference": CONSENT}
     status, attached, _ = await api.call("POST", path + "/materials", role=Role.WINDOW, body=attach)
     assert status == 200, attached
     assert (await api.call("POST", path + "/accept", role=Role.HANDLER, body={}))[0] == 200
@@ -111,9 +111,7 @@ def test_article_7_over_rest(node: Services, keys: Keys, clock: FakeClock) -> No
         assert read["holder"]["id"] == APPLICANT["id_number"]
         assert read["case_reference"] == concluded["case_no"]
         assert read["number"] == concluded["case_no"]
-        flat = {**read, **{f"holder_{k}": v for k, v in read["holder"].items()}}
-        content = {name: flat[name] for name in DECLARED_FIELDS}  # what the node signed, by its declaration
-        expected_digest = "sha256:" + hashlib.sha256(canonical_json(content)).hexdigest()
+        expected_digest = signed_digest(read)
         assert read["paper_counterpart"] == {"issued": True, "content_digest": expected_digest}
 
         status, history, _ = await api.call(
@@ -130,3 +128,13 @@ def test_article_7_over_rest(node: Services, keys: Keys, clock: FakeClock) -> No
         assert history["entries"][1]["operator_id"] == "op-001"  # the handler who concluded
 
     run(node, keys, scenario)
+
+
+def signed_digest(read: dict[str, Any]) -> str:
+    """The SHA-256 of what the node signed, from a certificate's JSON by its declaration (a certificate of
+    one holder is signed without ``other_holders``)."""
+    flat = {**read, **{f"holder_{k}": v for k, v in read["holder"].items()}}
+    content = {name: flat[name] for name in DECLARED_FIELDS}
+    if not content["other_holders"]:
+        del content["other_holders"]
+    return "sha256:" + hashlib.sha256(canonical_json(content)).hexdigest()

@@ -10,7 +10,7 @@ from tongban.certificates.v1 import certificates_pb2_grpc as public_grpc
 from tongban.common.v1 import certificate_status_pb2 as common_pb
 
 from node.auth import Role
-from tests.builders import node_issue_body
+from tests.builders import CONSENT, node_issue_body
 from tests.integration.served_node import served_node
 
 
@@ -27,7 +27,11 @@ def test_get_and_verify_answer_the_status_at_the_instant(tmp_path: Path) -> None
                 public_pb.GetCertificateRequest(identifier=identifier), timeout=10, metadata=metadata
             )
             verified = stub.VerifyCertificate(
-                public_pb.VerifyCertificateRequest(identifier=identifier), timeout=10, metadata=metadata
+                public_pb.VerifyCertificateRequest(
+                    identifier=identifier, purpose="核验", consent_reference=CONSENT
+                ),
+                timeout=10,
+                metadata=metadata,
             )
         assert read.certificate.status == common_pb.CERTIFICATE_STATUS_NOT_YET_VALID
         assert verified.status == common_pb.CERTIFICATE_STATUS_NOT_YET_VALID

@@ -22,7 +22,7 @@ from node.settings import Settings
 from node.store.application import AlreadyExists
 from node.usecases import case_commands as cc
 from simulators.sample_data import credit_code
-from tests.builders import ACTOR, FakeClock, issue_fields
+from tests.builders import ACTOR, CONSENT, FakeClock, issue_fields
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 
@@ -202,7 +202,10 @@ def test_rest_reads_the_effective_status_and_refuses_a_number_twice(
             "EXPIRED"
         }
         status, answer, _ = await api.call(
-            "POST", "/v1/verifications", role=Role.HANDLER, body={"identifier": created["identifier"]}
+            "POST",
+            "/v1/verifications",
+            role=Role.HANDLER,
+            body={"identifier": created["identifier"], "purpose": "核验", "consent_reference": CONSENT},
         )
         assert answer["assertion"]["status"] == "EXPIRED"
         status, problem, _ = await api.call("POST", f"{path}/suspend", body={"reason": "暂扣"})
@@ -227,11 +230,21 @@ def test_a_case_refuses_a_certificate_not_yet_valid_and_is_flagged_when_one_laps
     later = node.certificates.issue(ACTOR, **fields(0, valid_from="2025-10-01")).identifier
     with pytest.raises(InvalidField, match="did not verify as authentic and valid"):
         node.cases.run(
-            cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=later
+            cc.ATTACH_MATERIAL,
+            case_id,
+            SH_WINDOW,
+            material_code="M02",
+            certificate_identifier=later,
+            consent_reference=CONSENT,
         )
     lapsing = node.certificates.issue(ACTOR, **fields(0, valid_to="2025-09-30")).identifier
     node.cases.run(
-        cc.ATTACH_MATERIAL, case_id, SH_WINDOW, material_code="M02", certificate_identifier=lapsing
+        cc.ATTACH_MATERIAL,
+        case_id,
+        SH_WINDOW,
+        material_code="M02",
+        certificate_identifier=lapsing,
+        consent_reference=CONSENT,
     )
     watcher = node.workers.reliance
     assert watcher.tick() == 0

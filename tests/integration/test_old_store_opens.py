@@ -77,6 +77,10 @@ NEW_TABLES = {
     # the other holders of certificates of several: the old store's certificates each had one holder
     "certificate_uses": {"view_certificate_other_holders"},
     "service_statistics": {"view_case_calendar_years", "view_case_ratings", "view_case_extensions"},
+    # 亮证 came after round 2: its read models are new
+    "verifier_registry": {"view_verifiers"},
+    "status_lists": {"view_status_lists"},
+    "credential_statuses": {"view_credential_statuses"},
 }
 # Fields events gained since round 1, with the value their upcasters give an old event: the case view's
 # steps show each event as read today, so a step rebuilt from an old event shows the field too.
@@ -276,11 +280,12 @@ def test_the_read_models_rebuilt_from_the_old_log_give_the_old_rows(
     old_counts: dict[str, dict[str, int]] = old_store.expected["view_rows"]
     assert set(old_counts) <= set(opened.projections)
     for name, follower in opened.projections.items():
-        assert follower.tick() == 0, f"{name}: the old code left it caught up"
+        # a read model the old code had is caught up; a newer one reads the old log first (filling nothing)
+        assert follower.tick() == 0 or name not in old_counts, f"{name}: the old code left it caught up"
         left = follower.rows()  # the view tables as the old code left them
         old_tables = set(old_counts.get(name, {}))
         assert set(follower.projection.tables) - old_tables == NEW_TABLES.get(name, set())
-        assert {t: len(left[t]) for t in old_tables} == old_counts[name], name
+        assert {t: len(left[t]) for t in old_tables} == old_counts.get(name, {}), name
         assert all(not left[t] for t in NEW_TABLES.get(name, ())), f"{name}: filled by a rebuild only"
         follower.rebuild()
         rebuilt = follower.rows()

@@ -11,7 +11,7 @@ from aggregates.responsibility import Actor
 from node.auth import Role
 from node.services import Services
 from projections.certificate_uses import CertificateUses
-from tests.builders import CONSENT, OTHER_HOLDER, issue_body
+from tests.builders import CONSENT, OTHER_HOLDER, node_issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
 from tests.integration.test_crypto_shredding import raw_events, whole_database
@@ -22,7 +22,7 @@ ADMIN = Actor("310000", "SH-ADMIN", "admin-1")
 def test_each_holder_of_a_joint_certificate_holds_it_and_is_forgotten_alone(
     node: Services, keys: Keys
 ) -> None:
-    body = issue_body(0, other_holders=[OTHER_HOLDER])
+    body = node_issue_body(0, other_holders=[OTHER_HOLDER])
     first = {"id_type": body["holder_id_type"], "id_number": body["holder_id"]}
     second = {"id_type": OTHER_HOLDER["id_type"], "id_number": OTHER_HOLDER["id"]}
 
@@ -48,7 +48,7 @@ def test_each_holder_of_a_joint_certificate_holds_it_and_is_forgotten_alone(
             assert answer is not None
             assert (answer.assertion["authentic"], answer.assertion["holder_matches"]) == (True, True)
         status, problem, _ = await api.call(
-            "POST", "/v1/certificates", body=issue_body(1, other_holders=[{**OTHER_HOLDER, "id": "123"}])
+            "POST", "/v1/certificates", body=node_issue_body(1, other_holders=[{**OTHER_HOLDER, "id": "123"}])
         )
         assert (status, problem["pointer"]) == (422, "/other_holders/0/id"), problem
         assert "123" not in problem["detail"]
