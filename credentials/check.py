@@ -6,10 +6,12 @@ Checks, in this order, each with its own reason for a refusal:
 2. every disclosure against the digests the issuer signed, and the key binding against ``cnf``
    (``sd_jwt.verify_presentation``);
 3. the certificate type and the claims shown against the verifier's own request: nothing more, nothing less;
-4. nonce, audience and freshness of the key binding, and a nonce never seen before at this verifier;
+4. nonce, audience and freshness of the key binding;
 5. the credential's own validity and the certificate's validity window;
 6. the status bit in the issuing province's last status list, whose age is always shown: older than the
-   scenario allows gives ACCEPT_STALE where the policy accepts it, a refusal otherwise.
+   scenario allows gives ACCEPT_STALE where the policy accepts it, a refusal otherwise;
+7. last, a nonce never seen before at this verifier: a presentation shown again is a replay, but one refused
+   for what it is (a revoked certificate) says so whenever it is shown.
 """
 
 from __future__ import annotations
@@ -87,11 +89,14 @@ def check(
         return refuse(refused.code)
     if reason := _against_request(shown, request, policy):
         return refuse(reason)
-    if reason := _binding(shown, request, seen_nonce, now):
+    if reason := _binding(shown, request, now):
         return refuse(reason)
     if reason := _validity(shown, now):
         return refuse(reason)
-    return _status(shown, status_lists, policy, now, issuer, credential_id)
+    result = _status(shown, status_lists, policy, now, issuer, credential_id)
+    if result.verdict is not Verdict.REFUSE and seen_nonce(request.nonce):
+        return Result(Verdict.REFUSE, "REPLAYED", result.status_list_age_s, issuer, credential_id)
+    return result
 
 
 def _refusal(issuer: str, credential_id: str) -> Callable[[str], Result]:
@@ -110,9 +115,7 @@ def _against_request(shown: Presentation, request: VerifierRequest, policy: Scen
     return ""
 
 
-def _binding(
-    shown: Presentation, request: VerifierRequest, seen_nonce: Callable[[str], bool], now: int
-) -> str:
+def _binding(shown: Presentation, request: VerifierRequest, now: int) -> str:
     binding = shown.binding
     if binding.get("nonce") != request.nonce:
         return "WRONG_NONCE"
@@ -123,8 +126,6 @@ def _binding(
         return "KEY_BINDING_MALFORMED"
     if at < request.issued_at - MAX_CLOCK_SKEW_S or at > now + MAX_CLOCK_SKEW_S or now > request.expires_at:
         return "PRESENTATION_NOT_FRESH"
-    if seen_nonce(request.nonce):
-        return "REPLAYED"
     return ""
 
 

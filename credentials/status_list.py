@@ -56,6 +56,17 @@ class StatusList:
         mask = ((1 << BITS) - 1) << shift
         self._bytes[byte] = (self._bytes[byte] & ~mask) | (int(status) << shift)
 
+    def not_valid(self) -> dict[int, CredentialStatus]:
+        """Every entry that is not VALID, by index (a sparse list skips its zero bytes)."""
+        per_byte, mask = 8 // BITS, (1 << BITS) - 1
+        found = {}
+        for byte_index, byte in enumerate(self._bytes):
+            if byte:
+                for slot in range(per_byte):
+                    if value := (byte >> (slot * BITS)) & mask:
+                        found[byte_index * per_byte + slot] = CredentialStatus(value)
+        return found
+
     def _check(self, index: int) -> None:
         if not 0 <= index < self.size:
             raise IndexError("no such entry in the status list")

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from aggregates.status_list import StatusListPublication
-from credentials.jose import JwsSigner
+from credentials.jose import JwsSigner, unverified_payload
 from credentials.status_list import CredentialStatus, StatusList, StatusListToken
 from infra.view_store import ViewStore
 from node.store.application import Clock, NodeApplication
@@ -51,6 +51,8 @@ class StatusListPublisher:
         with self._views.transaction() as tx:
             changed = dict(entries(tx))
         publication = self._publication()
+        if self._signed is None and publication.token:  # after a restart: what the last list says
+            self._signed = {i: int(s) for i, s in _entries_of(publication.token).items()}
         fresh = publication.token and int(now.timestamp()) - publication.issued_at < self._ttl_s // 2
         if fresh and changed == self._signed:
             return False
@@ -77,3 +79,9 @@ class StatusListPublisher:
         except AggregateNotFoundError:
             return StatusListPublication.start(self._province, self._clock())
         return found
+
+
+def _entries_of(token: str) -> dict[int, CredentialStatus]:
+    """The entries not VALID of a list this node signed (read from its own record: no signature to check)."""
+    listed = unverified_payload(token)["status_list"]
+    return StatusList.decode(listed["bits"], listed["lst"]).not_valid()

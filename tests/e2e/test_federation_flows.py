@@ -496,12 +496,24 @@ def test_a_transfer_in_is_checked_and_recorded_at_the_origin_which_then_cannot_u
             )
         assert refused.value.status == 409
         answer = (
-            await fed.post(SH, "/v1/verifications", Role.HANDLER, {"identifier": arrived["identifier"]})
+            await fed.post(
+                SH,
+                "/v1/verifications",
+                Role.HANDLER,
+                {
+                    "identifier": arrived["identifier"],
+                    "purpose": "核验",
+                    "consent_reference": consent_reference(SH, "transfer"),
+                },
+            )
         )["assertion"]
         assert (answer["status"], answer["national_status_code"]) == ("VALID", "01")
-        at_origin = (await fed.post(JS, "/v1/verifications", Role.HANDLER, {"identifier": identifier}))[
-            "assertion"
-        ]
+        use = {
+            "identifier": identifier,
+            "purpose": "核验",
+            "consent_reference": consent_reference(JS, "transfer"),
+        }
+        at_origin = (await fed.post(JS, "/v1/verifications", Role.HANDLER, use))["assertion"]
         assert (at_origin["status"], at_origin["national_status_code"]) == ("TRANSFERRED_OUT", "07")
         assert (at_origin["destination_province"], at_origin["destination_identifier"]) == (
             SH,

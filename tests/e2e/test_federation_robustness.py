@@ -134,7 +134,8 @@ def test_a_stopped_peer_catches_up_and_a_kill_mid_sync_loses_nothing(cluster: Fe
 
     seen = len(jiangsu.lines)
     jiangsu.start()  # it returns and starts catching up; kill it after its first applied batch
-    assert jiangsu.wait_for_line('"federation.batch_applied"', timeout_s=60)
+    # (Shanghai's: the other peers' feeds, their status lists, apply too)
+    assert jiangsu.wait_for_line('"federation.batch_applied"', f'"peer": "{SH}"', since=seen, timeout_s=60)
     assert jiangsu.stop(signal.SIGKILL) == -signal.SIGKILL
     killed_at = len(jiangsu.lines)
     restarted_at = len(cluster.nodes[SH].lines)

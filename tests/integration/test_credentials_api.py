@@ -18,6 +18,7 @@ from node.auth import Role
 from node.services import Services
 from node.signing import Ed25519Signer
 from node.usecases.credentials import status_list_uri
+from node.workers.status_list_publisher import StatusListPublisher
 from tests.builders import ACTOR, FakeClock, node_issue_body
 from tests.conftest import Keys
 from tests.integration.rest_client import Api, run
@@ -83,6 +84,12 @@ def test_a_platform_gets_a_credential_for_the_holders_device_and_the_list_follow
 
         index = payload["status"]["status_list"]["idx"]
         assert published(node).entries[index] is CredentialStatus.VALID
+        # a restarted node signs no list again while the last one is fresh and says the same
+        restarted = StatusListPublisher(
+            node.app, node.views, Ed25519Signer.from_pem_file(node.settings.signing_key), "310000",
+            node.settings.status_list_entries, node.settings.status_list_ttl_s, clock,
+        )  # fmt: skip
+        assert restarted.tick() is False
         for operation, expected in (
             ("suspend", CredentialStatus.SUSPENDED),
             ("release", CredentialStatus.VALID),

@@ -21,6 +21,7 @@ def test_entries_read_back_after_encoding(changes: dict[int, CredentialStatus]) 
         entries[index] = status
     decoded = StatusList.decode(2, entries.encoded())
     assert decoded.size == MIN_ENTRIES
+    assert decoded.not_valid() == {i: s for i, s in changes.items() if s is not CredentialStatus.VALID}
     for index in {*changes, 0, MIN_ENTRIES - 1}:
         assert decoded[index] == changes.get(index, CredentialStatus.VALID)
 

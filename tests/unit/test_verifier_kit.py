@@ -131,7 +131,9 @@ def test_a_check_needs_no_network_and_its_record_keeps_no_disclosed_value(kit: V
 
 def test_after_a_sync_that_brings_a_revocation_the_same_presentation_is_refused(kit: VerifierKit) -> None:
     request, shown = presentation(kit)
+    assert kit.check(shown, request, NOW).verdict is Verdict.ACCEPT
     kit.apply_sync(bundle(status_lists={ANHUI: status_list(CredentialStatus.INVALID)}), NOW)
+    # the very same presentation: refused for what it is now, not merely as a replay
     assert kit.check(shown, request, NOW).reason == "REVOKED"
 
 
