@@ -198,16 +198,7 @@ class PeerClients:
             response = self._stub(issuer).VerifyCertificate(request, timeout=UNARY_TIMEOUT_S)
         except grpc.RpcError as e:
             raise translate(issuer, e) from None
-        signed = signed_by_member(self.member(issuer))(response.signed_payload, response.signature)
-        try:
-            assertion = json.loads(response.signed_payload) if signed else None
-        except ValueError:
-            assertion = None
-        if not isinstance(assertion, dict):
-            raise RemoteConflict(
-                f"SIGNATURE_INVALID: province {issuer}'s answer is not signed by its manifest key"
-            ) from None
-        _check_answer(assertion, identifier, issuer, self._clock(), self._answer_max_age_s)
+        assertion = self._signed_answer(issuer, response.signed_payload, response.signature, identifier)
         return RemoteVerification(
             assertion=assertion,
             signed_payload=response.signed_payload,
@@ -215,6 +206,22 @@ class PeerClients:
             key_id=response.key_id,
             holder_matches=assertion.get("holder_matches") is True,
         )
+
+    def _signed_answer(
+        self, province: str, payload: bytes, signature: bytes, identifier: str
+    ) -> dict[str, Any]:
+        """A province's answer about ``identifier``, signed by the key its manifest entry lists, and fresh."""
+        signed = signed_by_member(self.member(province))(payload, signature)
+        try:
+            assertion = json.loads(payload) if signed else None
+        except ValueError:
+            assertion = None
+        if not isinstance(assertion, dict):
+            raise RemoteConflict(
+                f"SIGNATURE_INVALID: province {province}'s answer is not signed by its manifest key"
+            ) from None
+        _check_answer(assertion, identifier, province, self._clock(), self._answer_max_age_s)
+        return assertion
 
     def accept_transfer(
         self, origin: str, previous_identifier: str, destination_identifier: str, holder_digest: str
@@ -231,16 +238,9 @@ class PeerClients:
             response = self._stub(origin).AcceptTransfer(request, timeout=UNARY_TIMEOUT_S)
         except grpc.RpcError as e:
             raise translate(origin, e) from None
-        signed = signed_by_member(self.member(origin))(response.signed_payload, response.signature)
-        try:
-            assertion = json.loads(response.signed_payload) if signed else None
-        except ValueError:
-            assertion = None
-        if not isinstance(assertion, dict):
-            raise RemoteConflict(
-                f"SIGNATURE_INVALID: province {origin}'s answer is not signed by its manifest key"
-            ) from None
-        _check_answer(assertion, previous_identifier, origin, self._clock(), self._answer_max_age_s)
+        assertion = self._signed_answer(
+            origin, response.signed_payload, response.signature, previous_identifier
+        )
         if assertion.get("destination_identifier") != destination_identifier:
             raise RemoteConflict(f"ANSWER_MISMATCH: province {origin} did not record this transfer-in")
 

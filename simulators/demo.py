@@ -9,6 +9,9 @@
   全程网办 with certificate recognition (FULL_ONLINE), 多地联办 (JOINT), revocation push, and a 一件事
   bundle, for every province in turn.
 - Each node's signed tree head, cosigned by the other provinces' witnesses.
+- 亮证 (``simulators.demo_credentials``): a Shanghai driving licence checked offline by a Jiangsu police kit
+  while Jiangsu's node is down, refused after Shanghai revokes it and the kit syncs once; an Anhui ID card at
+  a Zhejiang hotel, showing only the name and the ID number.
 - The law of a case on two more nodes whose clock runs fast (``simulators.demo_law``): a deemed acceptance
   and a reasoned refusal.
 """
@@ -33,6 +36,7 @@ from node.auth import Role
 from node.settings import PROVINCES
 from node.signing import ED25519, PublicKey
 from simulators.cluster import NodeProcess, token_for
+from simulators.demo_credentials import credentials_scene, nodes_clock
 from simulators.demo_law import law_of_a_case
 from simulators.federated_flows import (
     Federation,
@@ -97,6 +101,7 @@ async def run_demo(data_dir: Path, *, once: bool, start: date | None = None) -> 
             fed = Federation(session, cluster.nodes, cluster.issuer_key, nodes_today(start))
             ok = await _flows(fed, cluster.provinces) and ok
             ok = await _witnessed(fed, cluster) and ok
+            ok = await credentials_scene(fed, cluster, nodes_clock(cluster)) and ok
         ok = await law_of_a_case(data_dir / "law", start) and ok
         if once or not ok:
             return 0 if ok else 1

@@ -110,7 +110,7 @@ def _request(args: argparse.Namespace) -> int:
     except Invalid as refused:
         print(f"tongban verifier request: refused ({refused.code})", file=sys.stderr)
         return 1
-    token = request.sign(KitStore(args.dir).key())
+    token = kit.sign(request)
     args.out.write_text(token, encoding="ascii")
     qr.save_png(qr.qr_code(token), args.out.with_suffix(".png"))
     print(qr.terminal_text(qr.qr_code(token)))

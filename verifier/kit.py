@@ -155,6 +155,10 @@ class VerifierKit:
             raise Invalid("CLAIMS_NOT_ALLOWED")
         return VerifierRequest.new(self.verifier_id, scenario, type_code, claims, now)
 
+    def sign(self, request: VerifierRequest) -> str:
+        """The request as shown to the holder: signed with the kit's own key."""
+        return request.sign(self._store.key())
+
     def check(self, shown: str | bytes, request: VerifierRequest, now: int) -> Result:
         """The verdict on what the holder showed (text, or the compact form), recorded for the issuer."""
         policy = self.policies().get(request.scenario)

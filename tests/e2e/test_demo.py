@@ -37,3 +37,9 @@ def test_demo_once_runs_four_nodes_and_passes_every_check(tmp_path: Path) -> Non
     assert "the law of a case: ALL CHECKS PASSED" in out
     for flow in ("WINDOW_NOTICE", "DEEMED_ACCEPTANCE", "REASONED_REFUSAL"):
         assert sum(line.strip().startswith(flow + " ") and " ok " in line for line in out.splitlines()) == 1
+    # 亮证: a licence checked offline, refused after its revocation; an ID card at a hotel, two claims shown
+    assert "亮证: ALL CHECKS PASSED" in out
+    assert "checks the Shanghai licence: ACCEPT (OK" in out
+    assert "the same presentation: REFUSE (REVOKED" in out
+    assert "checks an Anhui ID card: ACCEPT (OK" in out
+    assert "shown: holder_id, holder_name" in out

@@ -218,6 +218,35 @@ SCHEMAS: dict[str, tuple[list[tuple[str, str, Role]], dict[str, Any]]] = {
     ),
     "verifier-withdraw": ([("POST", f"/v1/verifiers/{FUZZ_DESK}/withdraw", Role.ADMIN)], {}),
     "quarantine-retry": ([("POST", "/v1/admin/federation/quarantine/retry", Role.ADMIN)], {"peer": JS}),
+    "credential": (
+        [("POST", "/v1/credentials", Role.PLATFORM)],
+        {
+            "identifier": "{certificate}",
+            "holder": {"id_type": ISSUE["holder_id_type"], "id_number": ISSUE["holder_id"]},
+            "proof": "eyJhbGciOiJFZERTQSJ9.e30.c2ln",
+        },
+    ),
+    "credential-revoke": (
+        [("POST", "/v1/credentials/revoke", Role.PLATFORM)],
+        {"identifier": "{certificate}", "credential_id": "A" * 22, "reason": "手机丢失"},
+    ),
+    "verification-records": (
+        [("POST", "/v1/verification-records", Role.VERIFIER)],
+        {
+            "records": [
+                {
+                    "record_id": "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e",
+                    "verifier_id": FUZZ_DESK,
+                    "scenario": "HOTEL_CHECK_IN",
+                    "at": "2025-09-24T09:00:00+08:00",
+                    "verdict": "ACCEPT",
+                    "reason": "OK",
+                    "issuer": "310000.node.tongban",
+                    "credential_id": "A" * 22,
+                }
+            ]
+        },
+    ),
 }
 
 
