@@ -102,6 +102,7 @@ async def run_demo(data_dir: Path, *, once: bool, start: date | None = None) -> 
             ok = await _flows(fed, cluster.provinces) and ok
             ok = await _witnessed(fed, cluster) and ok
             ok = await credentials_scene(fed, cluster, nodes_clock(cluster)) and ok
+            _write_tour_env(data_dir, cluster)  # the scene restarted Jiangsu's node: its REST port is new
         ok = await law_of_a_case(data_dir / "law", start) and ok
         if once or not ok:
             return 0 if ok else 1
