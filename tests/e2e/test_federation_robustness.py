@@ -172,6 +172,9 @@ def test_malformed_calls_from_a_peer_get_invalid_argument_and_change_nothing(
         (directory / JS / "node.pem").read_bytes(),
         (directory / "ca.pem").read_bytes(),
     )
+    # the node's own first status list (亮证) is recorded once after its start: wait for it, so that what the
+    # calls below append, and only that, is counted
+    assert cluster.nodes[SH].wait_for_line('"status_list.published"', timeout_s=60)
     appended_before = _events_appended(cluster, SH)
     version_before = asyncio.run(_run(cluster, lambda fed: fed.get(SH, f"/v1/cases/{case_id}")))["version"]
     calls = {
