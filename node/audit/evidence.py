@@ -24,7 +24,7 @@ from aggregates.errors import InvalidField
 from federation.pki import Manifest, signed_by_member
 from federation.transparency_verify import verify_inclusion
 from federation.tree_heads import Cosignature, TreeHead, cosignature_payload
-from infra.transparency_tree import inclusion_proof, leaf_hash
+from infra.transparency_tree import leaf_hash
 from node.services import Services
 from node.store.application import NotFound
 from node.store.stored_records import Record, stored_records
@@ -49,15 +49,15 @@ def export_case(
     log = services.transparency.log
     log.tick()
     head = services.transparency.latest_head()
-    leaf_of = {notification_id: index for index, (notification_id, _h) in enumerate(log.logged_leaves())}
     records = _records_of(services, case_id, progress)
+    leaf_of = log.leaf_indexes([record[0] for record in records])
     last_leaf = leaf_of.get(records[-1][0]) if records else None
     if head is None or last_leaf is None or last_leaf >= head["tree_size"]:
         raise NotFound(
             "the latest signed tree head does not cover this case's last event yet: the node signs a new "
             "head within follow_interval_s of each write; export again then"
         )
-    leaves = log.leaf_hashes(head["tree_size"])
+    paths = log.inclusions([leaf_of[record[0]] for record in records], head["tree_size"])
     return {
         "format": FORMAT,
         "province": services.province,
@@ -70,7 +70,7 @@ def export_case(
                 "originator_version": version,
                 "topic": topic,
                 "state": base64.b64encode(state).decode(),
-                "inclusion_path": [h.hex() for h in inclusion_proof(leaf_of[notification_id], leaves)],
+                "inclusion_path": [h.hex() for h in paths[leaf_of[notification_id]]],
             }
             for notification_id, originator, version, topic, state in records
         ],

@@ -79,7 +79,7 @@ def _instant(text: str) -> datetime:
 
 
 def _verify(services: Services, _args: argparse.Namespace) -> int:
-    if services.federation is None and services.transparency.log.cosignatures():
+    if services.federation is None and services.transparency.log.holds_cosignatures():
         # without the manifest no cosignature can be checked: say so, rather than call them forged
         print(
             "tongban audit verify: the log holds other provinces' cosignatures, and checking them needs the "

@@ -54,7 +54,7 @@ class TransparencyService:
         head = self._log.latest_head()
         if head is None:
             return None
-        cosignatures = self._log.cosignatures(head["tree_size"]).get(head["tree_size"], [])
+        cosignatures = self._log.cosignatures(head["tree_size"])
         return {"province": self._province, **head, "cosignatures": cosignatures}
 
     def accept_cosignature(
@@ -78,11 +78,10 @@ class TransparencyService:
         self._require_signed("tree_size", tree_size)
         if not 0 <= leaf_index < tree_size:
             raise InvalidField("leaf_index", "must be below tree_size")
-        leaves = self._log.leaf_hashes(tree_size)
         return {
             "leaf_index": leaf_index,
             "tree_size": tree_size,
-            "leaf_hash": leaves[leaf_index].hex(),
+            "leaf_hash": self._log.leaf(leaf_index)[1].hex(),
             "path": [h.hex() for h in self._log.inclusion(leaf_index, tree_size)],
         }
 

@@ -222,8 +222,7 @@ def rewrite_history(cluster: FederatedCluster, province: str) -> None:
     environ = {"TONGBAN_DATA_DIR": str(cluster.data_dir), **cluster.store_env.get(province, {})}
     services = build_services(load_settings(province=province, environ=environ))
     try:
-        logged = services.transparency.log.logged_leaves()
-        swap(services, logged[1][0])
+        swap(services, services.transparency.log.leaf(1)[0])
         with services.views.transaction() as tx:
             for table in ("tlog_leaves", "tlog_heads", "tlog_cosignatures"):
                 tx.execute(f"DELETE FROM {table}")  # noqa: S608 - the tree's own tables

@@ -1,6 +1,9 @@
 """`audit verify` against tampering directly in the database, on SQLite and PostgreSQL: an UPDATE of a
 payload, a DELETE, an INSERT of a forged row, a swap of two rows, and a truncated tail regrown are each found
-at the first bad leaf; an untouched store raises no alarm."""
+at the first bad leaf; an untouched store raises no alarm. Verification streams the store, the logged leaves
+and the heads a page at a time; each test runs with pages of the production size (the whole test log in one)
+and with pages of a few rows, of different sizes for the store and the log, so that every page boundary and
+every head falls between pages somewhere."""
 
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from node.audit.verify import verify
 from node.cli import main as cli
 from node.services import Services
 from node.signing import Ed25519Signer
+from node.store import stored_records as store_pages
 from node.usecases.case_commands import ACCEPT
 from node.usecases.transparency import tree_head
-from projections.transparency_log import TransparencyLog
+from projections import transparency_log as log_pages
+from projections.transparency_log import TransparencyLog, leaf_hashes
 from tests.builders import FakeClock
 from tests.integration.test_case_service import JS_HANDLER, proxy_case
 
@@ -75,6 +80,13 @@ def truncate_and_regrow(node: Services, target: int, clock: FakeClock) -> None:
     proxy_case(node, clock)  # the node records on as if nothing happened
 
 
+@pytest.fixture(params=["whole pages", "small pages"], autouse=True)
+def pages(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.param == "small pages":
+        monkeypatch.setattr(store_pages, "BATCH", 4)
+        monkeypatch.setattr(log_pages, "PAGE", 3)
+
+
 def history(node: Services, clock: FakeClock) -> TransparencyLog:
     """Two heads signed over the node's log, the second after more events."""
     proxy_case(node, clock)
@@ -96,6 +108,34 @@ def test_an_untouched_store_verifies_clean(node: Services, clock: FakeClock) -> 
     assert (report.leaves_checked, report.heads_checked) == (log.size(), 2)
 
 
+def test_every_head_is_checked_and_a_rewrite_of_store_and_log_alike_fails_its_root(
+    node: Services, clock: FakeClock
+) -> None:
+    log = history(node, clock)
+    for _ in range(3):
+        proxy_case(node, clock)
+        assert node.transparency.publish_head() is not None
+    sizes = [head["tree_size"] for head, _cosignatures in log.signed_heads()]
+    assert len(sizes) == 5
+    report = audit(node, log)
+    assert report.clean, report
+    assert (report.leaves_checked, report.heads_checked) == (log.size(), 5)
+    # an intruder changes a stored event and the logged leaf alike: only the head over it can tell
+    bad_index = sizes[2] - 2
+    update(node, log.leaf(bad_index)[0])
+    [rewritten] = [
+        hashed
+        for batch in store_pages.stored_records(node.app.recorder)
+        for record, hashed in zip(batch, leaf_hashes(batch), strict=True)
+        if record[0] == log.leaf(bad_index)[0]
+    ]
+    with node.views.transaction() as tx:
+        tx.execute("UPDATE tlog_leaves SET leaf_hash = ? WHERE leaf_index = ?", (rewritten.hex(), bad_index))
+    report = audit(node, log)
+    assert (report.first_bad_index, report.heads_checked) == (None, 3), report
+    assert f"root signed for size {sizes[2]}: a leaf from {sizes[1]} to {sizes[2] - 1}" in report.problem
+
+
 ATTACKS: dict[str, Callable[[Services, int, FakeClock], None]] = {
     "update": lambda node, target, _clock: update(node, target),
     "delete": lambda node, target, _clock: delete(node, target),
@@ -108,9 +148,8 @@ ATTACKS: dict[str, Callable[[Services, int, FakeClock], None]] = {
 @pytest.mark.parametrize("attack", list(ATTACKS))
 def test_tampering_is_found_at_the_first_bad_leaf(node: Services, clock: FakeClock, attack: str) -> None:
     log = history(node, clock)
-    logged = log.logged_leaves()
-    bad_index = len(logged) - 9  # in the second case's events, after the catalogue the node loaded first
-    ATTACKS[attack](node, logged[bad_index][0], clock)
+    bad_index = log.size() - 9  # in the second case's events, after the catalogue the node loaded first
+    ATTACKS[attack](node, log.leaf(bad_index)[0], clock)
     report = audit(node, log)
     assert report.first_bad_index == bad_index, report
     assert not report.clean
@@ -129,7 +168,7 @@ def test_the_cli_reports_the_first_bad_leaf_and_fails(
     assert cli.main(["audit", "verify", "--province", node.province]) == 0
     assert "no tampering found" in capsys.readouterr().out
     bad_index = log.size() - 3
-    update(node, log.logged_leaves()[bad_index][0])
+    update(node, log.leaf(bad_index)[0])
     assert cli.main(["audit", "verify", "--province", node.province]) == 1
     assert f"TAMPERING at leaf {bad_index}: the stored event differs" in capsys.readouterr().out
 

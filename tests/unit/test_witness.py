@@ -26,9 +26,10 @@ from federation.tree_heads import (
     cosignature_payload,
 )
 from federation.witness import ACCEPTED, UNCHANGED, Witness
-from infra.transparency_tree import consistency_proof, leaf_hash, root
+from infra.transparency_tree import leaf_hash, root
 from infra.view_store import SQLiteViewStore
 from node.signing import Ed25519Signer
+from tests.unit.rfc6962_reference import proof as consistency_proof
 
 PEER, WITNESS = "310000", "320000"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
