@@ -1,6 +1,6 @@
 """Run every benchmark, then write the results with a description of the machine to benchmarks/results/.
 
-    python -m benchmarks --postgres URL [--quick]
+    python -m benchmarks --postgres URL [--quick] [--only benchmarks.transparency,...]
 
 Each benchmark runs as a process of its own and prints its figures beside a raw baseline measured in the
 same run. The results file keeps every figure and every PASS/FAIL line against the targets, so a later run on
@@ -74,7 +74,12 @@ def _read(path: str) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     started = datetime.datetime.now(datetime.UTC)
     sections, verdicts, failed = [], [], []
-    for module, arguments in suite(args.postgres, args.quick):
+    chosen = args.only.split(",") if args.only else []
+    runs = [(m, a) for m, a in suite(args.postgres, args.quick) if not chosen or m in chosen]
+    if chosen and len(runs) != len(chosen):
+        print(f"--only names a module that is not in the suite: {args.only}", file=sys.stderr)
+        return 2
+    for module, arguments in runs:
         print(f"== {module} {' '.join(a for a in arguments if not a.startswith('postgres'))}", flush=True)
         done = subprocess.run(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", module, *arguments], capture_output=True, text=True, check=False
@@ -87,11 +92,16 @@ def main(args: argparse.Namespace) -> int:
         verdicts += [f"{module}: {line}" for line in figures if "PASS" in line or "FAIL" in line]
         sections += [f"### {module}", "", "```", *figures, "```", ""]
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{started:%Y-%m-%d}-{platform.node() or 'machine'}{'-quick' if args.quick else ''}.md"
+    only = "".join(f"-{m.removeprefix('benchmarks.')}" for m in chosen)  # a partial run says which it holds
+    path = (
+        RESULTS
+        / f"{started:%Y-%m-%d}-{platform.node() or 'machine'}{'-quick' if args.quick else ''}{only}.md"
+    )
     path.write_text(
         "\n".join(
             [
-                f"# Benchmark results, {started:%Y-%m-%d %H:%M} UTC{' (quick)' if args.quick else ''}",
+                f"# Benchmark results, {started:%Y-%m-%d %H:%M} UTC{' (quick)' if args.quick else ''}"
+                + (f" (only {', '.join(chosen)})" if chosen else ""),
                 "",
                 *machine(args.postgres),
                 "",
@@ -115,4 +125,5 @@ if __name__ == "__main__":
         "--postgres", required=True, help="PostgreSQL URL (the server fsyncs, as in production)"
     )
     parser.add_argument("--quick", action="store_true", help="a fifth of the sizes and durations")
+    parser.add_argument("--only", help="run only these benchmarks of the suite (modules, comma-separated)")
     sys.exit(main(parser.parse_args()))

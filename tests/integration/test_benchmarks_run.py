@@ -1,5 +1,7 @@
-"""The auditable-history benchmark runs end to end at a tiny size (its figures mean nothing here): it fills
-a node, appends, verifies (failing loudly if its own log does not verify), replays, prints every figure."""
+"""The auditable-history benchmark runs end to end at a tiny size (its figures mean nothing here), on both
+stores: it fills a node, grows its log by copying the recorded events, appends, verifies (failing loudly if
+its own log does not verify, in process and as ``tongban audit verify`` of its own), replays, prints every
+figure."""
 
 from __future__ import annotations
 
@@ -10,14 +12,21 @@ import pytest
 from benchmarks import transparency as bench_transparency
 
 
-def test_the_benchmark_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
-    bench_transparency.main(argparse.Namespace(cases=3, postgres=None))
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_benchmark_prints_every_figure(
+    store: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    postgres = request.getfixturevalue("postgres_url") if store == "postgres" else None
+    bench_transparency.main(argparse.Namespace(cases=3, leaves=100, runs=1, postgres=postgres))
     out = capsys.readouterr().out
     for figure in (
-        "raw read:",
-        "leaves appended to the tree",
-        "leaves verified (audit verify)",
-        "events replayed",
+        "raw read: 100 events",
+        "leaves appended to the tree       100",
+        "leaves verified (audit verify)    100",
+        "events replayed (whole log)       100",
+        "tongban audit verify as its own process: 100 leaves",
     ):
         assert figure in out
     assert "verify target: 100,000 leaves/s: " in out
+    assert "verify target: 0.9 of the raw read: " in out
+    assert "audit verify peak RSS at 100 leaves: " in out
