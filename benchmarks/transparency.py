@@ -179,7 +179,7 @@ def main(args: argparse.Namespace) -> None:
         print(f"verify target: {VERIFY_TARGET:,} leaves/s: {verdict}")
         verdict = "PASS" if ratio >= VERIFY_RATIO_TARGET else "FAIL"
         print(
-            f"verify target: {VERIFY_RATIO_TARGET} of the raw read: {ratio:.2f} "
+            f"verify target: {VERIFY_RATIO_TARGET} of the raw read: {ratio:.3f} "
             f"(median of {runs} runs, each beside a raw read just before it): {verdict}"
         )
         verdict = "PASS" if rss_mb <= RSS_LIMIT_MB else "FAIL"
