@@ -10,7 +10,8 @@ that counts is checks/s against half the raw rate; the target is 0.3.
 Sync: the bundle a kit fetches from its node (the signed manifest of four provinces, each province's signed
 status list, the policies) with ``--entries`` entries per list and ``--revoked`` of them not VALID, at
 random: its size as JSON and the time the kit takes to check and keep it (every signature, every list
-decompressed), against a raw read of the same bytes with ``json.loads``.
+decompressed), against a raw read of the same bytes with ``json.loads``. And the size of one list of
+1,000,000 credentials with 1% revoked.
 
     python -m benchmarks.offline_check [--checks 3000] [--entries 131072] [--revoked 0.01]
 """
@@ -34,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from credentials import qr, sd_jwt
 from credentials.check import Verdict
-from credentials.jose import DeviceKey
+from credentials.jose import DeviceKey, unb64url
 from credentials.policy import ScenarioPolicy
 from credentials.requests import VerifierRequest
 from credentials.status_list import CredentialStatus, StatusList, StatusListToken
@@ -188,6 +189,15 @@ def paired_ratio(
     )
 
 
+def one_list(entries: int, revoked: float, rng: random.Random) -> tuple[int, int]:
+    """(compressed bytes, base64url characters in its token) of one list with ``revoked`` of it INVALID."""
+    status = StatusList(entries)
+    for index in rng.sample(range(entries), int(entries * revoked)):
+        status[index] = CredentialStatus.INVALID
+    encoded = status.encoded()
+    return len(unb64url(encoded)), len(encoded)
+
+
 def measure_sync(kit: VerifierKit, bundle: dict[str, Any], runs: int) -> tuple[int, float, float]:
     """(bundle bytes, seconds the kit takes to check and keep it, seconds of a raw json.loads of it)."""
     text = json.dumps(bundle)
@@ -209,6 +219,11 @@ def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="tongban-bench-kit-") as folder:
         kit = VerifierKit(KitStore(Path(folder)), DESK, federation.manifest_key.public_key())
         KitStore.create_key(Path(folder))
+        compressed, text = one_list(1_000_000, 0.01, rng)
+        print(
+            f"one status list of 1,000,000 credentials, 1% revoked at random: {compressed:,} bytes "
+            f"compressed, {text:,} characters as base64url in its token"
+        )
         size, kept_s, raw_s = measure_sync(kit, federation.bundle(args.entries, args.revoked, rng), runs=5)
         print(
             f"status-list sync, four provinces of {args.entries:,} entries ({args.revoked:.0%} not VALID): "
