@@ -37,6 +37,7 @@ from simulators.report import latency_table, summary, write
 from simulators.rest import DemoError
 from simulators.running_nodes import RunningNode
 from simulators.sample_data import credit_code
+from simulators.shed_load import shed_by_nodes
 from simulators.workload import CaseRun, History, Population, Workload, arrival_times
 
 CONVERGE_BOUND_S = 90.0
@@ -184,7 +185,9 @@ class Simulation:
         print("load done; checking every node's view against the history ...", file=sys.stderr, flush=True)
         verdict = await check(fed, self.history, CONVERGE_BOUND_S)
         report = self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
-        report["apply_latency"] = apply_latency(await _metrics(fed))
+        metrics = await _metrics(fed)
+        report["apply_latency"] = apply_latency(metrics)
+        report["shed_by_nodes"] = shed_by_nodes(metrics)
         report["events"] = await _events_recorded(fed) - events_before
         self._checked = True
         if supervisor is not None:
@@ -319,7 +322,8 @@ class Simulation:
             lags = {link: f"{max(v):.2f}s" for link, v in self.history.link_latencies.items() if v}
             print(
                 f"t={now - started:5.1f}s cases={sum(bool(r.case_id) for r in self.history.cases)}"
-                f"/{self.scenario.cases} acked={acked} errors={self.history.errors()} rate={rate:.1f} ops/s "
+                f"/{self.scenario.cases} acked={acked} errors={self.history.errors()} "
+                f"shed={self.history.shed()} rate={rate:.1f} ops/s "
                 f"links_faulty={','.join(down) or '-'} max_lag={lags or '-'}",
                 file=sys.stderr,
                 flush=True,
@@ -353,6 +357,7 @@ class Simulation:
             "operations": len(history.operations),
             "acked": len(acked),
             "errors": history.errors(),
+            "shed": history.shed(),
             "errors_by_operation": dict(Counter(op.name for op in history.operations if op.error)),
             "error_samples": list(dict.fromkeys(op.error for op in history.operations if op.error))[:10],
             "kills": self.kills,
