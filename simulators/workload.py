@@ -308,7 +308,7 @@ class Workload:
             except (DemoError, aiohttp.ClientError, TimeoutError, OSError) as e:
                 if isinstance(e, DemoError) and e.status == 429 and time.monotonic() < deadline:
                     op.shed += 1
-                    await asyncio.sleep(min(e.retry_after_s or 1.0, RETRY_AFTER_CAP_S))
+                    await asyncio.sleep(_shed_wait(e))
                     continue
                 refused = isinstance(e, DemoError) and 400 <= e.status < 500  # sending again changes nothing
                 retry = isinstance(e, aiohttp.ClientConnectorError) or (idempotent and not refused)
@@ -332,7 +332,7 @@ class Workload:
             except (DemoError, aiohttp.ClientError, OSError) as e:
                 if isinstance(e, DemoError) and e.status == 429:
                     self._history.shed_reads += 1
-                    await asyncio.sleep(min(e.retry_after_s or 1.0, RETRY_AFTER_CAP_S))
+                    await asyncio.sleep(_shed_wait(e))
                 case = {}
             if case.get("state") in states:
                 self._history.link_latencies.setdefault(link, []).append(time.monotonic() - since)
@@ -344,6 +344,11 @@ class Workload:
         raise TimeoutError(
             f"{province} did not show {case_id} in {'/'.join(states)} within {REPLICA_WAIT_S}s"
         )
+
+
+def _shed_wait(error: DemoError) -> float:
+    """How long to wait before sending a shed request again: its Retry-After (1 s if none), within a bound."""
+    return min(1.0 if error.retry_after_s is None else error.retry_after_s, RETRY_AFTER_CAP_S)
 
 
 async def _approved(fed: Federation, province: str, case_id: str) -> dict[str, Any]:

@@ -8,10 +8,12 @@ the test opens it, so a request that reached its save stays in flight for as lon
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,11 +24,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
+from aggregates.responsibility import Actor
 from federation import servicer
 from federation.client import PeerClients
 from federation.errors import PeerBusy
 from federation.handshake import channel_credentials
 from node.auth import Role
+from node.bootstrap import build_services, close_services
+from node.services import Services
+from node.settings import load_settings
+from node.usecases.case_commands import ATTACH_MATERIAL, FORWARD, RECEIVE
+from simulators.sample_data import sample_catalogue
 from tests.builders import CONSENT, issue_body
 from tests.integration.served_node import JS, SH, ServedNode, served_node
 
@@ -289,3 +297,78 @@ def test_the_federation_client_takes_resource_exhausted_as_retry_later(node: Ser
         assert answer.assertion["identifier"] == asked
     finally:
         clients.close()
+
+
+@pytest.fixture
+def jiangsu(node: ServedNode) -> Iterator[Services]:
+    """Jiangsu's node, whose puller streams Shanghai's outbox from the served node's federation port."""
+    environ = {
+        "TONGBAN_DATA_DIR": str(node.directory),
+        "TONGBAN_HTTP_PORT": "0",
+        "TONGBAN_GRPC_PORT": "0",
+        "TONGBAN_FEDERATION_DIR": str(node.directory / "federation"),
+        "TONGBAN_FEDERATION_PORT": "0",
+        "TONGBAN_PEER_ENDPOINTS": f"{SH}=127.0.0.1:{node.federation_port}",
+    }
+    built = build_services(load_settings(province=JS, environ=environ), clock=node.services.cases.now)
+    built.catalogue.load(sample_catalogue(), JS, Actor(JS, "CAT", "loader"))
+    yield built
+    close_services(built)
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + BOUND_S
+    while not condition():
+        assert time.monotonic() < deadline, f"never {what}"
+        time.sleep(0.05)
+
+
+async def _settled() -> None:
+    """Wait until every other task of the loop has finished (a cancelled puller unwinds its session)."""
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    await asyncio.gather(*others, return_exceptions=True)
+
+
+def test_replication_takes_resource_exhausted_as_transient_and_applies_each_event_once(
+    node: ServedNode, gate: Gate, jiangsu: Services
+) -> None:
+    """A peer's puller shed by a node at its limit (its handshake refused with RESOURCE_EXHAUSTED) changed
+    nothing there or here; it pulls again after the wait asked, and then applies every event once."""
+    window = Actor(SH, "SH-WINDOW", "window-1")
+    cases = node.services.cases
+    case = cases.submit(window, item_province=JS, item_code="GA-0003", mode="PROXY", applicant=APPLICANT)
+    case_id = str(case.id)
+    for material in case.missing_materials():
+        cases.run(ATTACH_MATERIAL, case_id, window, material_code=material, file_digest="sha256:" + "ab" * 32)
+    cases.run(RECEIVE, case_id, window)
+    cases.run(FORWARD, case_id, window)  # Jiangsu, the handling province, is to get the case
+    written = len(node.services.app.recorder.select_events(case.id))
+    held = _issued(node, LIMIT)
+    status = jiangsu.federation.statuses[SH]  # type: ignore[union-attr]
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="jiangsu", daemon=True)
+    thread.start()
+    with node.federation_channel(JS) as channel:
+        stub = pb_grpc.FederationServiceStub(channel)
+        gate.close()
+        futures = [stub.VerifyCertificate.future(_verify(i), timeout=BOUND_S) for i in held]
+        gate.wait_for_held(LIMIT)
+        shed_before = _shed_total(node, "grpc")
+        pulling = asyncio.run_coroutine_threadsafe(jiangsu.workers.pullers[SH].run(), loop)
+        try:
+            _until(lambda: "RESOURCE_EXHAUSTED" in (status.last_error or ""), "shed")
+            assert status.position == 0
+            assert _shed_total(node, "grpc") > shed_before
+            assert not jiangsu.app.recorder.select_events(case.id)
+            gate.open()
+            assert all(f.result().signed_payload for f in futures)
+            _until(lambda: len(jiangsu.app.recorder.select_events(case.id)) >= written, "replicated")
+            _until(lambda: status.position >= status.head > 0, "caught up")
+        finally:
+            pulling.cancel()
+            asyncio.run_coroutine_threadsafe(_settled(), loop).result(BOUND_S)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(BOUND_S)
+            loop.close()
+    assert len(jiangsu.app.recorder.select_events(case.id)) == written  # each event once
+    assert jiangsu.cases.case(case_id).version == cases.case(case_id).version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 
@@ -10,8 +11,10 @@ import pytest
 from simulators.apply_latency import apply_latency
 from simulators.chaos import chaos_schedule
 from simulators.faults import Fault, FaultSpecError, parse_fault
-from simulators.report import latency_table, percentile
-from simulators.workload import Workload, arrival_times
+from simulators.report import latency_table, percentile, summary
+from simulators.rest import DemoError
+from simulators.shed_load import shed_by_nodes
+from simulators.workload import CaseRun, History, Workload, arrival_times
 
 YRD = ("310000", "320000", "330000", "340000")
 
@@ -142,3 +145,75 @@ def test_a_chaos_schedule_spreads_each_kind_without_overlap_and_follows_its_seed
     assert all(f.start_s >= 20.0 and f.end_s <= 180.0 for f in schedule)  # calm first and last tenth
     for fault in schedule:  # each one written as --fault would take it
         assert parse_fault(fault.describe(), YRD).kind == fault.kind
+
+
+def test_the_nodes_shed_load_is_summed_per_surface_from_their_metrics() -> None:
+    metrics = {
+        "310000": 'tongban_shed_requests_total{surface="rest"} 3.0\n'
+        'tongban_shed_requests_total{surface="grpc"} 1.0\n'
+        'tongban_shed_requests_created{surface="rest"} 1.7e9',
+        "320000": 'tongban_shed_requests_total{surface="rest"} 2.0',
+        "330000": "# a node whose metrics hold no shed requests yet",
+    }
+    assert shed_by_nodes(metrics) == {"grpc": 1, "rest": 5}
+    assert shed_by_nodes({}) == {"grpc": 0, "rest": 0}
+
+
+def test_the_load_client_sends_a_shed_operation_again_and_the_report_shows_the_shed_load() -> None:
+    history = History()
+    workload = Workload(fed=None, population=None, history=history, started=0.0)  # type: ignore[arg-type]
+    answers: list[dict[str, object] | DemoError] = [
+        DemoError("busy", 429, retry_after_s=0.0),
+        DemoError("busy", 429, retry_after_s=0.0),
+        {"version": 4},
+    ]
+
+    async def send() -> dict[str, object]:
+        answer = answers.pop(0)
+        if isinstance(answer, DemoError):
+            raise answer
+        return answer
+
+    run = CaseRun(0, "PROXY", "RS-0001", "310000", "320000", ("310000", 0), "ISSUED")
+    assert asyncio.run(workload._op(run, "file", "310000", send)) == {"version": 4}
+    [op] = history.operations
+    assert (op.acked, op.version, op.shed, op.retries, op.error) == (True, 4, 2, 0, "")
+    assert history.shed() == 2
+    report = {
+        "provinces": ["310000"],
+        "store": "sqlite",
+        "seed": 1,
+        "cases": 1,
+        "profile": "steady",
+        "rate": 1.0,
+        "faults": [],
+        "mix": {"modes": {}},
+        "operations": 1,
+        "acked": 1,
+        "errors": 0,
+        "shed": history.shed(),
+        "shed_by_nodes": {"grpc": 0, "rest": 2},
+        "load_s": 1.0,
+        "throughput_ops_s": 1.0,
+        "cases_filed": 1,
+        "cases_concluded": 0,
+        "cases_stalled": 0,
+        "verdict": {
+            "deadline_events": {},
+            "lost": 0,
+            "duplicated": 0,
+            "reordered": 0,
+            "diverged": 0,
+            "converge_s": 0,
+            "correct": True,
+        },
+        "time_scale": 0,
+        "latency": {},
+        "kills": 0,
+        "partitions": 0,
+        "pg_restarts": 0,
+    }
+    assert (
+        "shed load: 2 answers 429 to the load client, beside 1 acknowledged operations; "
+        "shed by the nodes: grpc 0, rest 2"
+    ) in summary(report)
