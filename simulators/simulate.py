@@ -63,6 +63,8 @@ class Scenario:
     stall_share: float = 0.0  # cases left open once accepted, so that their deadlines run out
     crash_points: str = ""  # the nodes' forced crash points (node/crash_points.py), e.g. "reply:0.01"
     hold_s: float = 0.0  # keep the federation running this long after the load, for the timers
+    # Settings of every node, as their environment (TONGBAN_KEY: value), e.g. a lower http_max_in_flight
+    node_settings: dict[str, str] = field(default_factory=dict)
     # A federation already running (simulators/running_nodes.py), loaded with tokens of this issuer key,
     # instead of one the simulator starts: then nothing is started, stopped or faulted.
     running: dict[str, RunningNode] | None = None
@@ -85,6 +87,7 @@ class Simulation:
             }
         extra = {
             "TONGBAN_WITNESS_INTERVAL_S": "2",
+            **scenario.node_settings,
             **simulated_time(scenario.time_scale, scenario.start_date),
         }
         if scenario.crash_points:
@@ -363,6 +366,7 @@ class Simulation:
             "kills": self.kills,
             "crashes": self.crashes,
             "crash_points": scenario.crash_points,
+            "node_settings": scenario.node_settings,
             "partitions": self.partitions,
             "pg_restarts": self.pg.restarts if self.pg else 0,
             "pg_pauses": self.pg.pauses if self.pg else 0,

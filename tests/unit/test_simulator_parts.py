@@ -10,6 +10,7 @@ import pytest
 
 from simulators.apply_latency import apply_latency
 from simulators.chaos import chaos_schedule
+from simulators.cli import _node_settings
 from simulators.faults import Fault, FaultSpecError, parse_fault
 from simulators.report import latency_table, percentile, summary
 from simulators.rest import DemoError
@@ -217,3 +218,16 @@ def test_the_load_client_sends_a_shed_operation_again_and_the_report_shows_the_s
         "shed load: 2 answers 429 to the load client, beside 1 acknowledged operations; "
         "shed by the nodes: grpc 0, rest 2"
     ) in summary(report)
+
+
+def test_node_settings_of_a_simulation_are_checked_as_the_node_checks_them() -> None:
+    assert _node_settings(["http_max_in_flight=32", "GRPC_MAX_IN_FLIGHT=8"], "310000") == {
+        "TONGBAN_HTTP_MAX_IN_FLIGHT": "32",
+        "TONGBAN_GRPC_MAX_IN_FLIGHT": "8",
+    }
+    with pytest.raises(ValueError, match="http_max_in_flight must be 1"):
+        _node_settings(["http_max_in_flight=0"], "310000")
+    with pytest.raises(ValueError, match="not KEY=VALUE"):
+        _node_settings(["no_such_setting=1"], "310000")
+    with pytest.raises(ValueError, match="the simulator sets it itself"):
+        _node_settings(["http_port=8080"], "310000")
