@@ -173,7 +173,7 @@ class Simulation:
         times = arrival_times(scenario.cases, scenario.rate, scenario.profile, rng)
         started = time.monotonic()
         workload = Workload(fed, population, self.history, started)
-        progress = asyncio.create_task(self._progress(started))
+        progress = asyncio.create_task(self._progress(fed, started))
         faults = [asyncio.create_task(self._fault(f, started)) for f in scenario.faults]
         background += [progress, *faults]
         await asyncio.gather(
@@ -188,6 +188,7 @@ class Simulation:
         print("load done; checking every node's view against the history ...", file=sys.stderr, flush=True)
         verdict = await check(fed, self.history, CONVERGE_BOUND_S)
         report = self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
+        report["shed"] = fed.shed
         metrics = await _metrics(fed)
         report["apply_latency"] = apply_latency(metrics)
         report["shed_by_nodes"] = shed_by_nodes(metrics)
@@ -313,8 +314,8 @@ class Simulation:
         for proxy in self.proxies.values():
             proxy.heal()
 
-    async def _progress(self, started: float) -> None:
-        """One line a second on stderr: time, cases, operations, errors, rate, links down."""
+    async def _progress(self, fed: Federation, started: float) -> None:
+        """One line a second on stderr: time, cases, operations, errors, shed answers, rate, links down."""
         last_acked, last_at = 0, time.monotonic()
         while not self._load_done:
             await asyncio.sleep(1.0)
@@ -326,7 +327,7 @@ class Simulation:
             print(
                 f"t={now - started:5.1f}s cases={sum(bool(r.case_id) for r in self.history.cases)}"
                 f"/{self.scenario.cases} acked={acked} errors={self.history.errors()} "
-                f"shed={self.history.shed()} rate={rate:.1f} ops/s "
+                f"shed={fed.shed} rate={rate:.1f} ops/s "
                 f"links_faulty={','.join(down) or '-'} max_lag={lags or '-'}",
                 file=sys.stderr,
                 flush=True,
@@ -360,7 +361,6 @@ class Simulation:
             "operations": len(history.operations),
             "acked": len(acked),
             "errors": history.errors(),
-            "shed": history.shed(),
             "errors_by_operation": dict(Counter(op.name for op in history.operations if op.error)),
             "error_samples": list(dict.fromkeys(op.error for op in history.operations if op.error))[:10],
             "kills": self.kills,

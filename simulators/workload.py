@@ -37,9 +37,6 @@ from simulators.sample_data import consent_reference, extension_approval, sample
 PROFILES = ("steady", "ramp", "burst")
 REPLICA_WAIT_S = 60.0
 RETRY_S = 20.0
-# A node over its limit of requests in flight sheds one with 429 and a Retry-After: nothing was done, so the
-# load client sends it again after that wait (never longer than this), like a well-behaved platform.
-RETRY_AFTER_CAP_S = 5.0
 MODE_MIX = (("PROXY", 0.5), ("FULL_ONLINE", 0.35), ("JOINT", 0.15))
 SUPPLEMENT_SHARE, EXTENSION_SHARE, RATING_SHARE, COMPANY_SHARE = 0.2, 0.1, 0.6, 0.2
 
@@ -54,7 +51,6 @@ class Operation:
     version: int = 0  # the case's version the node answered with (0: not acknowledged)
     error: str = ""
     retries: int = 0
-    shed: int = 0  # 429 answers (the node was over its limit) before this operation's final answer
 
 
 @dataclass
@@ -91,11 +87,6 @@ class History:
     # "A→B" -> seconds from A's acknowledgement of a step to B's replica showing it (data flowing A to B,
     # which B pulls from A: through the proxy "B>A")
     link_latencies: dict[str, list[float]] = field(default_factory=dict)
-    shed_reads: int = 0  # 429 answers to the polls that wait for a replica
-
-    def shed(self) -> int:
-        """Every 429 the load client was answered: operations sent again, and polls."""
-        return sum(op.shed for op in self.operations) + self.shed_reads
 
     def acked(self) -> int:
         return sum(op.acked for op in self.operations)
@@ -296,9 +287,8 @@ class Workload:
         idempotent: bool = False,
     ) -> dict[str, Any]:
         """Send one operation, as a platform would: again while the node refuses connections (it is down,
-        so the operation never reached it) or sheds it (429: over its limit, nothing done; after its
-        Retry-After), and, when ``idempotent``, after any failure; for at most ``RETRY_S``. Anything else
-        ends the case's flow, the operation not acknowledged."""
+        so the operation never reached it), and, when ``idempotent``, after any failure; for at most
+        ``RETRY_S``. Anything else ends the case's flow, the operation not acknowledged."""
         op = Operation(run.index, name, province, time.monotonic() - self._started)
         self._history.operations.append(op)
         deadline = time.monotonic() + RETRY_S
@@ -306,10 +296,6 @@ class Workload:
             try:
                 answer = await send()
             except (DemoError, aiohttp.ClientError, TimeoutError, OSError) as e:
-                if isinstance(e, DemoError) and e.status == 429 and time.monotonic() < deadline:
-                    op.shed += 1
-                    await asyncio.sleep(_shed_wait(e))
-                    continue
                 refused = isinstance(e, DemoError) and 400 <= e.status < 500  # sending again changes nothing
                 retry = isinstance(e, aiohttp.ClientConnectorError) or (idempotent and not refused)
                 if retry and time.monotonic() < deadline:
@@ -329,10 +315,7 @@ class Workload:
         while time.monotonic() < deadline:
             try:
                 case = await self._fed.get(province, f"/v1/cases/{case_id}")
-            except (DemoError, aiohttp.ClientError, OSError) as e:
-                if isinstance(e, DemoError) and e.status == 429:
-                    self._history.shed_reads += 1
-                    await asyncio.sleep(_shed_wait(e))
+            except (DemoError, aiohttp.ClientError, OSError):
                 case = {}
             if case.get("state") in states:
                 self._history.link_latencies.setdefault(link, []).append(time.monotonic() - since)
@@ -344,11 +327,6 @@ class Workload:
         raise TimeoutError(
             f"{province} did not show {case_id} in {'/'.join(states)} within {REPLICA_WAIT_S}s"
         )
-
-
-def _shed_wait(error: DemoError) -> float:
-    """How long to wait before sending a shed request again: its Retry-After (1 s if none), within a bound."""
-    return min(1.0 if error.retry_after_s is None else error.retry_after_s, RETRY_AFTER_CAP_S)
 
 
 async def _approved(fed: Federation, province: str, case_id: str) -> dict[str, Any]:

@@ -5,17 +5,24 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 
+from node.auth import Role
 from simulators.apply_latency import apply_latency
 from simulators.chaos import chaos_schedule
 from simulators.cli import _node_settings
 from simulators.faults import Fault, FaultSpecError, parse_fault
+from simulators.federated_flows import Federation
 from simulators.report import latency_table, percentile, summary
 from simulators.rest import DemoError
 from simulators.shed_load import shed_by_nodes
-from simulators.workload import CaseRun, History, Workload, arrival_times
+from simulators.workload import Workload, arrival_times
 
 YRD = ("310000", "320000", "330000", "340000")
 
@@ -160,26 +167,49 @@ def test_the_nodes_shed_load_is_summed_per_surface_from_their_metrics() -> None:
     assert shed_by_nodes({}) == {"grpc": 0, "rest": 0}
 
 
-def test_the_load_client_sends_a_shed_operation_again_and_the_report_shows_the_shed_load() -> None:
-    history = History()
-    workload = Workload(fed=None, population=None, history=history, started=0.0)  # type: ignore[arg-type]
-    answers: list[dict[str, object] | DemoError] = [
-        DemoError("busy", 429, retry_after_s=0.0),
-        DemoError("busy", 429, retry_after_s=0.0),
-        {"version": 4},
-    ]
+@dataclass(frozen=True)
+class _Node:
+    http_url: str
 
-    async def send() -> dict[str, object]:
-        answer = answers.pop(0)
-        if isinstance(answer, DemoError):
-            raise answer
-        return answer
 
-    run = CaseRun(0, "PROXY", "RS-0001", "310000", "320000", ("310000", 0), "ISSUED")
-    assert asyncio.run(workload._op(run, "file", "310000", send)) == {"version": 4}
-    [op] = history.operations
-    assert (op.acked, op.version, op.shed, op.retries, op.error) == (True, 4, 2, 0, "")
-    assert history.shed() == 2
+def test_the_load_client_sends_a_shed_request_again_after_its_retry_after() -> None:
+    """A node over its limit answers 429 with Retry-After: the client waits and sends that request again (not
+    the whole flow it is part of), and counts the shed answers; another refusal ends the request."""
+    answers = [429, 429, 200, 409]
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        status = answers.pop(0)
+        headers = {"Retry-After": "0"} if status == 429 else {}
+        return web.json_response({"version": 4, "detail": "x"}, status=status, headers=headers)
+
+    async def scenario() -> tuple[dict[str, object], int, int]:
+        app = web.Application()
+        app.router.add_route("*", "/v1/cases", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            async with aiohttp.ClientSession() as session:
+                fed = Federation(
+                    session, {"310000": _Node(f"http://127.0.0.1:{port}")}, Path("unused"), date(2027, 2, 3)
+                )
+                fed.headers = lambda *args, **kwargs: {}  # type: ignore[method-assign]  # no token needed here
+                answer = await fed.post("310000", "/v1/cases", Role.PLATFORM, {"x": 1})
+                with pytest.raises(DemoError) as refused:
+                    await fed.get("310000", "/v1/cases")
+                return answer, fed.shed, refused.value.status
+        finally:
+            await runner.cleanup()
+
+    answer, shed, refused = asyncio.run(scenario())
+    assert (answer["version"], shed, refused, seen) == (4, 2, 409, ["POST", "POST", "POST", "GET"])
+
+
+def test_the_report_shows_the_shed_load_beside_the_acknowledged_operations() -> None:
     report = {
         "provinces": ["310000"],
         "store": "sqlite",
@@ -192,7 +222,7 @@ def test_the_load_client_sends_a_shed_operation_again_and_the_report_shows_the_s
         "operations": 1,
         "acked": 1,
         "errors": 0,
-        "shed": history.shed(),
+        "shed": 2,
         "shed_by_nodes": {"grpc": 0, "rest": 2},
         "load_s": 1.0,
         "throughput_ops_s": 1.0,
