@@ -339,8 +339,9 @@ def retry_after_s(error: grpc.RpcError) -> float:
 
 def translate(province: str, error: grpc.RpcError) -> Exception:
     """A peer's gRPC status as the named error the node maps to HTTP (and back to gRPC)."""
-    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
-    detail = (error.details() if isinstance(error, grpc.Call) else None) or code.name
+    answered = isinstance(error, grpc.Call | grpc.aio.AioRpcError)
+    code = error.code() if answered else grpc.StatusCode.UNKNOWN
+    detail = (error.details() if answered else None) or code.name
     kinds: dict[grpc.StatusCode, type[RemoteRejected]] = {
         grpc.StatusCode.INVALID_ARGUMENT: RemoteInvalid,
         grpc.StatusCode.FAILED_PRECONDITION: RemoteConflict,
