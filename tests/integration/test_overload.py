@@ -20,6 +20,7 @@ from typing import Any
 
 import grpc
 import pytest
+import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
@@ -151,7 +152,7 @@ def test_rest_sheds_exactly_the_excess_with_429_and_retry_after_and_writes_nothi
     shed_before, before = _shed_total(node, "rest"), node.events()
     keys = [f"overload-{i}" for i in range(LIMIT + EXCESS)]
     gate.close()
-    with ThreadPoolExecutor(LIMIT + EXCESS) as pool:
+    with ThreadPoolExecutor(LIMIT + EXCESS) as pool, structlog.testing.capture_logs() as logs:
         futures = [pool.submit(_post, node, "/v1/cases", CASE, token, key) for key in keys]
         gate.wait_for_held(LIMIT)  # LIMIT filings are in flight, held at their save
         answered = _first_done(futures, EXCESS)
@@ -168,6 +169,12 @@ def test_rest_sheds_exactly_the_excess_with_429_and_retry_after_and_writes_nothi
     assert [status for status, _, _ in admitted] == [201] * LIMIT
     assert node.events() == before + LIMIT * per_filing  # the shed ones wrote nothing
     assert _shed_total(node, "rest") == shed_before + EXCESS
+    # each shed request logged once: the surface, the route template and the limit, nothing the caller sent
+    shed_lines = [line for line in logs if line["event"] == "overload.shed"]
+    assert [(line["surface"], line["route"], line["limit"]) for line in shed_lines] == [
+        ("rest", "/v1/cases", LIMIT)
+    ] * EXCESS
+    assert not any(APPLICANT["id_number"] in str(line) or APPLICANT["name"] in str(line) for line in logs)
     # Sent again once the node has room, with the same Idempotency-Keys: each is filed, once.
     again = [_post(node, "/v1/cases", CASE, token, keys[futures.index(f)]) for f in answered]
     assert [status for status, _, _ in again] == [201] * EXCESS
