@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
 from federation.inbox import Applied
 from federation.manifest_source import ManifestSource
@@ -19,6 +19,9 @@ from projections.follower import Lag
 class NodeMetrics:
     def __init__(self, province: str) -> None:
         self.registry = CollectorRegistry()
+        # the process's CPU seconds, memory and start time: what `tongban simulate` divides by the operations
+        # it got acknowledged (simulators/node_cpu.py)
+        ProcessCollector(registry=self.registry)
         self.http_requests = Counter(
             "tongban_http_requests",
             "REST requests by route template, method and status",

@@ -61,6 +61,15 @@ def summary(report: dict[str, Any]) -> str:
                 f"  {link}: n={row['count']} p50<={row['p50_le_ms']} ms p95<={row['p95_le_ms']} ms "
                 f"p99<={row['p99_le_ms']} ms"
             )
+    if report.get("cpu"):
+        cpu = report["cpu"]
+        lines.append(
+            f"node CPU: {cpu['cpu_ms_per_acked_op']} ms per acknowledged operation "
+            f"({', '.join(f'{p} {s} s' for p, s in cpu['node_cpu_s'].items())}; the load client and any "
+            f"database server not counted); RSS after the load: "
+            + ", ".join(f"{p} {mb} MB" for p, mb in cpu["node_rss_mb"].items())
+            + (f"; not measured: {', '.join(cpu['nodes_not_measured'])}" if cpu["nodes_not_measured"] else "")
+        )
     anomalies = " ".join(f"{k}={verdict[k]}" for k in ("lost", "duplicated", "reordered", "diverged"))
     lines.append(
         f"verdict: ops={report['operations']} acked={report['acked']} events={report.get('events', '?')} "

@@ -32,6 +32,7 @@ from simulators.faults import Fault
 from simulators.federated_flows import Applicant, Federation
 from simulators.federation_cluster import FederatedCluster, free_ports
 from simulators.link_proxy import LinkProxy
+from simulators.node_cpu import cpu_report, readings
 from simulators.private_postgres import PrivatePostgres
 from simulators.report import latency_table, summary, write
 from simulators.rest import DemoError
@@ -171,6 +172,7 @@ class Simulation:
         )
         self.history.cases = runs
         times = arrival_times(scenario.cases, scenario.rate, scenario.profile, rng)
+        cpu_before = readings(await _metrics(fed))
         started = time.monotonic()
         workload = Workload(fed, population, self.history, started)
         progress = asyncio.create_task(self._progress(fed, started))
@@ -181,6 +183,7 @@ class Simulation:
         )
         await asyncio.gather(*faults)
         load_s = time.monotonic() - started
+        cpu_after = readings(await _metrics(fed))  # before the hold and the checks, which are not the load's
         await asyncio.sleep(scenario.hold_s)
         self._load_done = True
         await progress
@@ -192,6 +195,7 @@ class Simulation:
         metrics = await _metrics(fed)
         report["apply_latency"] = apply_latency(metrics)
         report["shed_by_nodes"] = shed_by_nodes(metrics)
+        report["cpu"] = cpu_report(cpu_before, cpu_after, report["acked"], list(scenario.provinces))
         report["events"] = await _events_recorded(fed) - events_before
         self._checked = True
         if supervisor is not None:
