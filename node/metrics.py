@@ -46,6 +46,19 @@ class NodeMetrics:
             ["method"],
             registry=self.registry,
         )
+        self.shed_requests = Counter(
+            "tongban_shed_requests",
+            "Requests refused because the node was over its limit of work in flight (REST 429, gRPC "
+            "RESOURCE_EXHAUSTED), by surface: rest or grpc (both gRPC ports); nothing was done for them",
+            ["surface"],
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "tongban_requests_in_flight",
+            "Requests a listener (rest, grpc, federation) is working on now, against its limit in flight",
+            ["listener"],
+            registry=self.registry,
+        )
         self.events_appended = Counter(
             "tongban_events_appended",
             "Domain events appended to this node's event store",
