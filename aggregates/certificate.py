@@ -465,6 +465,17 @@ class Certificate(Aggregate):
         office_code: str
         operator_id: str
 
+    class CredentialRefreshed(Aggregate.Event):
+        """A credential issued again to the device it is bound to, with a later expiry: a short-lived
+        credential is refreshed, keeping its id, its status list entry and its device key
+        (docs/credentials.md)."""
+
+        credential_id: str
+        expires_at: datetime
+        requester_province: str
+        office_code: str
+        operator_id: str
+
     class CredentialRevoked(Aggregate.Event):
         """One credential revoked on its own (a lost or stolen device); the certificate is untouched."""
 
@@ -542,6 +553,7 @@ class Certificate(Aggregate):
         self.paper_counterpart_digest: str | None = None
         # credential id -> its status list entry, of each credential issued; and those revoked on their own
         self.credentials: dict[str, int] = {}
+        self.credential_devices: dict[str, str] = {}  # credential id -> the device key's thumbprint
         self.revoked_credentials: set[str] = set()
 
     @property
@@ -795,6 +807,50 @@ class Certificate(Aggregate):
             timestamp=at,
         )
 
+    def live_credential(self, device_key_thumbprint: str) -> str | None:
+        """The credential of this certificate bound to that device and not revoked (the latest), or None."""
+        live = [
+            credential_id
+            for credential_id, device in self.credential_devices.items()
+            if device == device_key_thumbprint and credential_id not in self.revoked_credentials
+        ]
+        return live[-1] if live else None
+
+    def refresh_credential(
+        self, credential_id: str, expires_at: datetime, *, actor: Actor, at: datetime
+    ) -> None:
+        """Record a credential issued again to its own device with a later expiry: only of a certificate in
+        force at ``at``, only a credential not revoked, never valid past the certificate's own last day."""
+        status = self.effective_status(china_date(at))
+        if status is not Status.VALID:
+            raise IllegalTransition(self.identifier, "refresh a credential of", status.value)
+        if credential_id not in self.credentials:
+            raise InvalidField("credential_id", "names no credential of this certificate")
+        if credential_id in self.revoked_credentials:
+            raise IllegalTransition(self.identifier, "refresh the credential of", "revoked")
+        if expires_at <= at or expires_at > self.credential_limit(at):
+            raise InvalidField("expires_at", "must lie after now and within the certificate's validity")
+        self._credential_refreshed(
+            credential_id=credential_id,
+            expires_at=expires_at,
+            requester_province=_province("requester_province", actor.province),
+            office_code=actor.office_code,
+            operator_id=actor.operator_id,
+            timestamp=at,
+        )
+
+    @event(CredentialRefreshed)
+    def _credential_refreshed(
+        self,
+        credential_id: str,
+        expires_at: datetime,
+        requester_province: str,
+        office_code: str,
+        operator_id: str,
+        timestamp: datetime,
+    ) -> None:
+        """The credential's id, entry and device stay as they were: nothing of the state changes."""
+
     def credential_limit(self, at: datetime) -> datetime:
         """The latest instant a credential of this certificate may be valid to: the end of its ``valid_to``
         day in China, or far ahead for a certificate without end."""
@@ -816,6 +872,7 @@ class Certificate(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.credentials[credential_id] = status_index
+        self.credential_devices[credential_id] = device_key_thumbprint
 
     def revoke_credential(self, credential_id: str, reason: str, *, actor: Actor, at: datetime) -> None:
         if credential_id not in self.credentials:

@@ -27,6 +27,19 @@ def holder_kind(holder_id_type: str) -> HolderKind:
     return HolderKind.ORGANISATION if holder_id_type.startswith("0") else HolderKind.PERSON
 
 
+# The metadata a holder credential may disclose, one claim at a time (SD-JWT, docs/credentials.md): what a
+# verifier may ask to see. The validity window and the type travel in the clear: every check needs them.
+CREDENTIAL_CLAIMS = (
+    "name",
+    "number",
+    "issuer_name",
+    "issue_date",
+    "holder_name",
+    "holder_id_type",
+    "holder_id",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CertificateType:
     code: str
@@ -38,19 +51,11 @@ class CertificateType:
     starts_before_issue: bool = False
     # The validity may have no end (长期): valid_to may be left out.
     open_ended: bool = True
+    # The claims its holder credential discloses one at a time (亮证), among CREDENTIAL_CLAIMS: the scenarios
+    # may ask only these of it (aggregates/credential_scenarios.py).
+    claims: tuple[str, ...] = CREDENTIAL_CLAIMS
 
 
-# The metadata a holder credential discloses one claim at a time (SD-JWT, docs/credentials.md): what a
-# verifier may ask to see. The validity window and the type travel in the clear: every check needs them.
-CREDENTIAL_CLAIMS = (
-    "name",
-    "number",
-    "issuer_name",
-    "issue_date",
-    "holder_name",
-    "holder_id_type",
-    "holder_id",
-)
 ID_CARD = "11100000000013338W001"
 DRIVING_LICENCE = "11100000000013338W032"
 VEHICLE_LICENCE = "11100000000013338W033"

@@ -8,7 +8,8 @@ ACCEPT_STALE (a roadside check or a hotel desk may go on, showing the list's age
 may not).
 
 Wallets and verifier kits receive them as JSON (``credentials.policy``). The claims of each type are among
-those its credential discloses (``certificate_types.CREDENTIAL_CLAIMS``), which a test holds them to.
+those its credential discloses (``CertificateType.claims``), which a test holds them to
+(tests/unit/test_credential_scenarios.py).
 """
 
 from __future__ import annotations

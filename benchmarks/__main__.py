@@ -36,6 +36,7 @@ def suite(url: str, quick: bool) -> list[tuple[str, list[str]]]:
         ),
         ("benchmarks.projections", ["--postgres", url, "--cases", str(1000 // scale)]),
         ("benchmarks.transparency", ["--postgres", url, "--cases", str(3000 // scale)]),
+        ("benchmarks.offline_check", ["--checks", str(3000 // scale)]),
     ]
 
 

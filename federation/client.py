@@ -9,6 +9,7 @@ tries reach it.
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 import time
@@ -23,6 +24,7 @@ from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from federation.errors import (
+    PeerBusy,
     PeerUnavailable,
     RemoteConflict,
     RemoteForbidden,
@@ -47,6 +49,10 @@ UNARY_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 5.0
 ANSWER_MAX_AGE_S = 300.0  # clocks of federated nodes are NTP-synchronised; this allows for drift
 FORWARD_ATTEMPTS = 3  # safe to repeat: the writer records a command once per request id
+# A peer that sheds a call (RESOURCE_EXHAUSTED) says when to call again; a wait past this bound is not
+# honoured in full: this node's own caller is waiting, and the next try may well be admitted.
+RETRY_AFTER_CAP_S = 5.0
+BUSY_DEFAULT_S = 1.0  # when a shedding peer names no wait (its per-province limit)
 KEEPALIVE = (
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
@@ -70,7 +76,9 @@ RETRY_SAFE_CALLS = {
                 "initialBackoff": "0.2s",
                 "maxBackoff": "2s",
                 "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
+                # RESOURCE_EXHAUSTED: the peer shed the call and did nothing; gRPC waits as long as the
+                # peer's grpc-retry-pushback-ms asks before it tries again
+                "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"],
             },
         }
     ]
@@ -171,7 +179,10 @@ class PeerClients:
                 error = translate(writer, e)
                 if not isinstance(error, PeerUnavailable) or attempt == FORWARD_ATTEMPTS:
                     raise error from None
-                time.sleep(random.uniform(0, backoff))  # noqa: S311 - jitter, not security
+                if isinstance(error, PeerBusy):  # shed: nothing was recorded; wait as long as it asks
+                    time.sleep(error.retry_after_s)
+                else:
+                    time.sleep(random.uniform(0, backoff))  # noqa: S311 - jitter, not security
                 backoff *= 2
                 continue
             return response.version, response.state
@@ -312,10 +323,25 @@ def channel_options(province: str) -> tuple[tuple[str, object], ...]:
     return (*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", node_name(province)))
 
 
+def retry_after_s(error: grpc.RpcError) -> float:
+    """How long a peer that shed a call asks to wait (its ``retry-after`` trailer), within a bound."""
+    # a blocking call's error is a grpc.Call; an asyncio call's (AioRpcError) is not, but has the same method
+    trailers = error.trailing_metadata() if isinstance(error, grpc.Call | grpc.aio.AioRpcError) else None
+    asked = dict(trailers or ()).get("retry-after")
+    try:
+        seconds = float(asked) if isinstance(asked, str) else BUSY_DEFAULT_S
+    except ValueError:
+        seconds = BUSY_DEFAULT_S
+    if math.isnan(seconds):
+        seconds = BUSY_DEFAULT_S
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP_S)
+
+
 def translate(province: str, error: grpc.RpcError) -> Exception:
     """A peer's gRPC status as the named error the node maps to HTTP (and back to gRPC)."""
-    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
-    detail = (error.details() if isinstance(error, grpc.Call) else None) or code.name
+    answered = isinstance(error, grpc.Call | grpc.aio.AioRpcError)
+    code = error.code() if answered else grpc.StatusCode.UNKNOWN
+    detail = (error.details() if answered else None) or code.name
     kinds: dict[grpc.StatusCode, type[RemoteRejected]] = {
         grpc.StatusCode.INVALID_ARGUMENT: RemoteInvalid,
         grpc.StatusCode.FAILED_PRECONDITION: RemoteConflict,
@@ -324,6 +350,8 @@ def translate(province: str, error: grpc.RpcError) -> Exception:
         grpc.StatusCode.UNAUTHENTICATED: RemoteForbidden,
     }
     kind = kinds.get(code)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return PeerBusy(province, detail, retry_after_s(error))
     if kind is None:
         return PeerUnavailable(province, detail)
     return kind(f"province {province}: {detail}")

@@ -15,6 +15,15 @@ class PeerUnavailable(Exception):
         self.province = province
 
 
+class PeerBusy(PeerUnavailable):
+    """A peer province's node shed the call (RESOURCE_EXHAUSTED): it did nothing, and asks to be called again
+    after ``retry_after_s``."""
+
+    def __init__(self, province: str, detail: str, retry_after_s: float) -> None:
+        super().__init__(province, detail)
+        self.retry_after_s = retry_after_s
+
+
 class RemoteRejected(DomainError):
     """A peer refused a forwarded command or a verification; the message is the peer's."""
 

@@ -18,7 +18,7 @@ import structlog
 from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
-from federation.client import UNARY_TIMEOUT_S, PeerClients
+from federation.client import UNARY_TIMEOUT_S, PeerClients, retry_after_s
 from federation.errors import BatchRejected
 from federation.handshake import PROTOCOL_VERSION
 from federation.inbox import Applied, Inbox
@@ -129,6 +129,7 @@ class Puller:
         """Pull until cancelled."""
         backoff = Backoff()
         while True:
+            wait = None
             try:
                 await self._session(backoff)
             except asyncio.CancelledError:
@@ -137,10 +138,14 @@ class Puller:
                 self._status.last_error = _describe(e)
                 if isinstance(e, BatchRejected):
                     self._status.rejected_total += 1
+                if isinstance(e, grpc.aio.AioRpcError) and e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    # the peer shed the call, so nothing moved: the next session resumes from the inbox's
+                    # position, no sooner than the peer asked
+                    wait = max(backoff.next(), retry_after_s(e))
                 log.warning("federation.pull_interrupted", peer=self._peer, error=self._status.last_error)
             finally:
                 self._status.connected = False
-            await asyncio.sleep(backoff.next())
+            await asyncio.sleep(backoff.next() if wait is None else wait)
 
     async def _session(self, backoff: Backoff) -> None:
         async with self._clients.aio_channel(self._peer) as channel:

@@ -8,7 +8,14 @@ import grpc
 
 from aggregates.calendar import DateOutsideCalendar
 from aggregates.errors import IllegalTransition, InvalidField
-from federation.errors import PeerUnavailable, RemoteConflict, RemoteForbidden, RemoteInvalid, RemoteNotFound
+from federation.errors import (
+    PeerBusy,
+    PeerUnavailable,
+    RemoteConflict,
+    RemoteForbidden,
+    RemoteInvalid,
+    RemoteNotFound,
+)
 from node.auth import Forbidden, Unauthenticated
 from node.store.application import AlreadyExists, NotFound
 from node.store.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
@@ -37,6 +44,8 @@ ERROR_TABLE: dict[type[Exception], ErrorMapping] = {
     DateOutsideCalendar: ErrorMapping(422, "date-outside-calendar", grpc.StatusCode.FAILED_PRECONDITION),
     # Another province's node: down or cut off (retry later; nothing was recorded), or its answer.
     PeerUnavailable: ErrorMapping(503, "peer-unavailable", grpc.StatusCode.UNAVAILABLE),
+    # ... or over its limit, so it shed the call (REST adds the Retry-After it asked for)
+    PeerBusy: ErrorMapping(503, "peer-overloaded", grpc.StatusCode.UNAVAILABLE),
     RemoteInvalid: ErrorMapping(422, "invalid-field", grpc.StatusCode.INVALID_ARGUMENT),
     RemoteConflict: ErrorMapping(409, "illegal-transition", grpc.StatusCode.FAILED_PRECONDITION),
     RemoteNotFound: ErrorMapping(404, "not-found", grpc.StatusCode.NOT_FOUND),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
 from federation.inbox import Applied
 from federation.manifest_source import ManifestSource
@@ -19,6 +19,9 @@ from projections.follower import Lag
 class NodeMetrics:
     def __init__(self, province: str) -> None:
         self.registry = CollectorRegistry()
+        # the process's CPU seconds, memory and start time: what `tongban simulate` divides by the operations
+        # it got acknowledged (simulators/node_cpu.py)
+        ProcessCollector(registry=self.registry)
         self.http_requests = Counter(
             "tongban_http_requests",
             "REST requests by route template, method and status",
@@ -41,6 +44,19 @@ class NodeMetrics:
             "tongban_grpc_request_duration_seconds",
             "gRPC call latency by method",
             ["method"],
+            registry=self.registry,
+        )
+        self.shed_requests = Counter(
+            "tongban_shed_requests",
+            "Requests refused because the node was over its limit of work in flight (REST 429, gRPC "
+            "RESOURCE_EXHAUSTED), by surface: rest or grpc (both gRPC ports); nothing was done for them",
+            ["surface"],
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "tongban_requests_in_flight",
+            "Requests a listener (rest, grpc, federation) is working on now, against its limit in flight",
+            ["listener"],
             registry=self.registry,
         )
         self.events_appended = Counter(

@@ -27,12 +27,16 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("auto", "json", "console")
 # A follower's batch is held in memory, and a read model's is one transaction: the bound keeps a typo from
 # making the first catch-up of a large log one transaction over all of it. A peer caps a replication batch.
-BATCH_RANGES = {
+RANGES = {
     "projection_batch_events": (1, 100_000),
     "transparency_batch_events": (1, 100_000),
     "timer_batch_events": (1, 100_000),
     "reliance_batch_events": (1, 100_000),
     "federation_batch_events": (1, 2000),
+    # Past its limit of work in flight a node sheds requests (node/overload.py); 0 would shed everything.
+    "http_max_in_flight": (1, 1_000_000),
+    "grpc_max_in_flight": (1, 1_000_000),
+    "overload_retry_after_s": (1, 3600),
 }
 
 
@@ -63,6 +67,15 @@ class Settings:
     # bucket per province, office, operator and role); excess gets 429 with Retry-After. 0: no limit.
     rate_limit_per_s: float = 5000.0
     rate_limit_burst: int = 10_000
+    # Overload (node/overload.py): REST requests, and unary calls on each gRPC port, that the node works on at
+    # once. Past the limit a request is shed before it does anything: REST answers 429 and gRPC
+    # RESOURCE_EXHAUSTED, both saying to retry after overload_retry_after_s. Health, readiness and metrics
+    # are never shed. The bound keeps every queue behind the handlers bounded too (the worker threads' queue,
+    # group commit's waiting saves, forwarded commands waiting for replication), so the latency of what is
+    # acknowledged stays bounded instead of growing with the backlog.
+    http_max_in_flight: int = 512
+    grpc_max_in_flight: int = 512
+    overload_retry_after_s: int = 1
     # Public keys (PEM) of signing keys this node used before a rotation: certificates they signed still
     # verify. TOML: a list of paths; environment: paths separated by os.pathsep (":" on Linux).
     retired_public_keys: tuple[Path, ...] = ()
@@ -326,7 +339,7 @@ def _check(settings: Settings) -> None:
         seconds = getattr(settings, interval)
         if not (math.isfinite(seconds) and seconds > 0):
             raise SettingsError(f"{interval} must be a positive number of seconds")
-    _check_batches(settings)
+    _check_ranges(settings)
     if not (math.isfinite(settings.rate_limit_per_s) and settings.rate_limit_per_s >= 0):
         raise SettingsError("rate_limit_per_s must be a finite number of requests per second, 0 or more")
     if settings.rate_limit_burst < 1:
@@ -368,8 +381,8 @@ def _check_extra_issuers(settings: Settings) -> None:
             ) from None
 
 
-def _check_batches(settings: Settings) -> None:
-    for name, (low, high) in BATCH_RANGES.items():
+def _check_ranges(settings: Settings) -> None:
+    for name, (low, high) in RANGES.items():
         if not low <= getattr(settings, name) <= high:
             raise SettingsError(f"{name} must be {low}..{high}")
 

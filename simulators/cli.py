@@ -12,12 +12,14 @@ import asyncio
 import random
 import sys
 import tempfile
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
 from federation.pki import ManifestError
 from node import crash_points
 from node.log_config import configure_logging, current_stderr
+from node.settings import Settings, SettingsError, load_settings
 from simulators.chaos import chaos_schedule
 from simulators.cluster import YANGTZE_RIVER_DELTA
 from simulators.demo import run_demo
@@ -84,6 +86,14 @@ def add_simulate_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="run the nodes on a PostgreSQL server of the simulator's own, which pgrestart faults crash",
     )
     parser.add_argument("--postgres", default="", help="PostgreSQL URL: the nodes use it instead of SQLite")
+    parser.add_argument(
+        "--node-setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of every node (docs/configuration.md), e.g. http_max_in_flight=32 (repeatable); "
+        "not those the simulator sets itself (ports, directories, store, time, crash points)",
+    )
     parser.add_argument(
         "--data-dir", type=Path, help="where the nodes keep their data (default: a new temp dir)"
     )
@@ -156,6 +166,15 @@ def _simulate(args: argparse.Namespace) -> int:
         pg_restarts=args.pg_restarts,
         pg_pauses=args.pg_pauses,
     )
+    try:
+        node_settings = _node_settings(args.node_setting, provinces[0])
+    except ValueError as e:
+        print(f"tongban simulate: --node-setting {e}", file=sys.stderr)
+        return 2
+    if node_settings and running is not None:
+        print("tongban simulate: a running federation keeps its own settings (--node-setting)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if any(f.kind in SERVER_KINDS for f in faults) and not args.private_postgres:
         print("tongban simulate: pgrestart and pgpause faults need --private-postgres", file=sys.stderr)
         return 2
@@ -175,6 +194,7 @@ def _simulate(args: argparse.Namespace) -> int:
         stall_share=args.stall_share,
         hold_s=args.hold,
         crash_points=args.crash_points,
+        node_settings=node_settings,
         running=running,
         issuer_key=args.issuer_key,
     )
@@ -182,6 +202,36 @@ def _simulate(args: argparse.Namespace) -> int:
     report = simulate(scenario)
     print(f"report: {args.report_dir}/report.json, report.txt, report.html")
     return 0 if report["verdict"]["correct"] else 1
+
+
+# What the simulator sets on every node itself: a --node-setting may not change it.
+SIMULATOR_SETTINGS = frozenset(
+    {
+        "province", "data_dir", "http_host", "http_port", "grpc_host", "grpc_port", "federation_dir",
+        "federation_host", "federation_port", "postgres_url", "postgres_schema", "peer_endpoints",
+        "log_format", "time_origin", "time_anchor", "time_scale", "crash_points", "signing_key",
+        "master_key", "token_public_key",
+    }
+)  # fmt: skip
+
+
+def _node_settings(pairs: list[str], province: str) -> dict[str, str]:
+    """``KEY=VALUE`` pairs as the nodes' environment (``TONGBAN_KEY``), each checked as the node checks it."""
+    known = {f.name for f in fields(Settings)}
+    environ = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        key = key.strip().lower()
+        if not equals or key not in known:
+            raise ValueError(f"{pair!r}: not KEY=VALUE with a setting of docs/configuration.md")
+        if key in SIMULATOR_SETTINGS:
+            raise ValueError(f"{key}: the simulator sets it itself")
+        environ[f"TONGBAN_{key.upper()}"] = value
+    try:
+        load_settings(province=province, environ=environ)
+    except SettingsError as e:
+        raise ValueError(str(e)) from None
+    return environ
 
 
 def add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

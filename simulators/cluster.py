@@ -151,6 +151,11 @@ class NodeProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The node process's id while it runs (a profiler attaches to it), else None."""
+        return self._process.pid if self._process is not None and self.running else None
+
     def peak_rss_mb(self) -> float | None:
         """The process's peak resident memory (VmHWM), while it runs; None when it does not."""
         if self._process is None or not self.running:

@@ -115,13 +115,16 @@ async def run_demo(data_dir: Path, *, once: bool, start: date | None = None) -> 
 
 
 def _write_tour_env(data_dir: Path, cluster: FederatedCluster) -> None:
-    """``demo.env``: each node's REST address and the token issuer key, for the README's tour to source."""
+    """``demo.env``: each node's REST address, the token issuer key and the nodes' clock, for the README's
+    tour and the 亮证 walk-through (docs/credentials.md) to source."""
     lines = [f"API_{p}={node.http_url}" for p, node in cluster.nodes.items()]
     lines += [
         f"ISSUER_KEY={cluster.issuer_key.resolve()}",
         f"TONGBAN_DATA_DIR={data_dir.resolve()}",  # for `tongban audit ...` on a node's store
         f"TONGBAN_FEDERATION_DIR={cluster.federation_dir.resolve()}",
     ]
+    # the nodes' simulated clock, when they run on one: wallets and verifier kits read it too
+    lines += [f"{key}={value}" for key, value in cluster.extra_env.items() if key.startswith("TONGBAN_TIME_")]
     (data_dir / "demo.env").write_text("".join(f"export {line}\n" for line in lines), encoding="utf-8")
     print(f"  addresses for the README's tour: source {data_dir / 'demo.env'}", flush=True)
 

@@ -17,7 +17,6 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from aggregates.certificate_types import DRIVING_LICENCE, ID_CARD
 from credentials import qr
 from credentials.check import Result, Verdict
+from credentials.clock import unix_now
 from credentials.jose import unverified_payload
 from credentials.status_list import CredentialStatus, StatusList
 from node.auth import Role
@@ -124,12 +124,7 @@ class Scene:
 
 def nodes_clock(cluster: FederatedCluster) -> Callable[[], int]:
     """The nodes' clock in Unix seconds: the simulated one they were started with, or the machine's."""
-    env = cluster.extra_env
-    if "TONGBAN_TIME_ORIGIN" not in env:
-        return lambda: int(time.time())
-    origin = datetime.fromisoformat(env["TONGBAN_TIME_ORIGIN"]).timestamp()
-    anchor, scale = float(env["TONGBAN_TIME_ANCHOR"]), float(env.get("TONGBAN_TIME_SCALE", "1"))
-    return lambda: int(origin + (time.time() - anchor) * scale)
+    return lambda: unix_now(cluster.extra_env)
 
 
 def _said(what: str, result: Result) -> None:

@@ -25,6 +25,10 @@ from simulators.sample_data import REVIEW_STEPS, consent_reference, sample_certi
 ID_CARD_TYPE = "11100000000013338W001"
 REPLICA_WAIT_S = 30.0
 TOKEN_REUSE_S = 3600.0  # tokens live 8 hours (node.auth.mint_token)
+# A request a node sheds (429) is sent again after its Retry-After, never waiting longer than this each time,
+# for at most SHED_RETRY_S in all.
+SHED_WAIT_CAP_S = 5.0
+SHED_RETRY_S = 20.0
 
 
 class ReachableNode(Protocol):
@@ -66,6 +70,7 @@ class Federation:
     ) -> None:
         self.session, self.nodes, self.issuer_key, self.today = session, nodes, issuer_key, today
         self._tokens: dict[tuple[str, Role, int], tuple[str, float]] = {}
+        self.shed = 0  # 429 answers: a node over its limit of requests in flight, each request sent again
 
     def headers(self, province: str, role: Role, officer: int = 1) -> dict[str, str]:
         """The token of ``officer`` (1, 2, ...) of that province's office for the role, minted once an hour:
@@ -93,12 +98,28 @@ class Federation:
         headers = self.headers(province, role, officer)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        return await call(self.session, "POST", url, headers, body or {}, expect)
+        return await self._call("POST", url, headers, body or {}, expect)
 
     async def get(self, province: str, path: str, role: Role = Role.AUDITOR) -> dict[str, Any]:
-        return await call(
-            self.session, "GET", self.nodes[province].http_url + path, self.headers(province, role)
-        )
+        return await self._call("GET", self.nodes[province].http_url + path, self.headers(province, role))
+
+    async def _call(
+        self, method: str, url: str, headers: dict[str, str], body: Any = None, expect: int = 200
+    ) -> dict[str, Any]:
+        """One request, sent again when the node sheds it (429 and Retry-After: it was over its limit and did
+        nothing), after the wait it asks (at most ``SHED_WAIT_CAP_S``), for at most ``SHED_RETRY_S``: like a
+        well-behaved platform. Each request is retried on its own, so a flow of several steps never repeats
+        a step that was taken."""
+        deadline = time.monotonic() + SHED_RETRY_S
+        while True:
+            try:
+                return await call(self.session, method, url, headers, body, expect)
+            except DemoError as e:
+                if e.status != 429 or time.monotonic() >= deadline:
+                    raise
+                self.shed += 1
+                wait = 1.0 if e.retry_after_s is None else e.retry_after_s
+                await asyncio.sleep(min(wait, SHED_WAIT_CAP_S))
 
     async def wait_for(
         self,

@@ -45,6 +45,7 @@ def summary(report: dict[str, Any]) -> str:
         f"in {report['load_s']} s ({report['throughput_ops_s']} acknowledged ops/s); "
         f"{report['cases_filed']} cases filed, {report['cases_concluded']} concluded, "
         f"{report['cases_stalled']} left open",
+        _shed_line(report),
         f"deadline timers: {report['verdict']['deadline_events'] or 'none fired'}"
         + (f" (time ran {report['time_scale']:g}x)" if report["time_scale"] else " (wall-clock time)"),
         "commit-to-visible latency per link A→B (A acknowledged a step -> B's replica shows it):",
@@ -60,6 +61,15 @@ def summary(report: dict[str, Any]) -> str:
                 f"  {link}: n={row['count']} p50<={row['p50_le_ms']} ms p95<={row['p95_le_ms']} ms "
                 f"p99<={row['p99_le_ms']} ms"
             )
+    if report.get("cpu"):
+        cpu = report["cpu"]
+        lines.append(
+            f"node CPU: {cpu['cpu_ms_per_acked_op']} ms per acknowledged operation "
+            f"({', '.join(f'{p} {s} s' for p, s in cpu['node_cpu_s'].items())}; the load client and any "
+            f"database server not counted); RSS after the load: "
+            + ", ".join(f"{p} {mb} MB" for p, mb in cpu["node_rss_mb"].items())
+            + (f"; not measured: {', '.join(cpu['nodes_not_measured'])}" if cpu["nodes_not_measured"] else "")
+        )
     anomalies = " ".join(f"{k}={verdict[k]}" for k in ("lost", "duplicated", "reordered", "diverged"))
     lines.append(
         f"verdict: ops={report['operations']} acked={report['acked']} events={report.get('events', '?')} "
@@ -71,6 +81,17 @@ def summary(report: dict[str, Any]) -> str:
         + f" -> {'CORRECT' if verdict['correct'] else 'INCORRECT'}"
     )
     return "\n".join(lines)
+
+
+def _shed_line(report: dict[str, Any]) -> str:
+    """The load shed beside what was acknowledged: 429 answers the load client met (each sent again after its
+    Retry-After), and what the nodes counted, their peers' gRPC calls (RESOURCE_EXHAUSTED) included."""
+    nodes = report.get("shed_by_nodes") or {}
+    counted = ", ".join(f"{surface} {n}" for surface, n in nodes.items()) or "not read"
+    return (
+        f"shed load: {report.get('shed', 0)} answers 429 to the load client, beside {report['acked']} "
+        f"acknowledged operations; shed by the nodes: {counted}"
+    )
 
 
 def _bars(rows: dict[str, dict[str, float]]) -> str:

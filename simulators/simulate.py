@@ -32,11 +32,13 @@ from simulators.faults import Fault
 from simulators.federated_flows import Applicant, Federation
 from simulators.federation_cluster import FederatedCluster, free_ports
 from simulators.link_proxy import LinkProxy
+from simulators.node_cpu import cpu_report, readings
 from simulators.private_postgres import PrivatePostgres
 from simulators.report import latency_table, summary, write
 from simulators.rest import DemoError
 from simulators.running_nodes import RunningNode
 from simulators.sample_data import credit_code
+from simulators.shed_load import shed_by_nodes
 from simulators.workload import CaseRun, History, Population, Workload, arrival_times
 
 CONVERGE_BOUND_S = 90.0
@@ -62,6 +64,8 @@ class Scenario:
     stall_share: float = 0.0  # cases left open once accepted, so that their deadlines run out
     crash_points: str = ""  # the nodes' forced crash points (node/crash_points.py), e.g. "reply:0.01"
     hold_s: float = 0.0  # keep the federation running this long after the load, for the timers
+    # Settings of every node, as their environment (TONGBAN_KEY: value), e.g. a lower http_max_in_flight
+    node_settings: dict[str, str] = field(default_factory=dict)
     # A federation already running (simulators/running_nodes.py), loaded with tokens of this issuer key,
     # instead of one the simulator starts: then nothing is started, stopped or faulted.
     running: dict[str, RunningNode] | None = None
@@ -84,6 +88,7 @@ class Simulation:
             }
         extra = {
             "TONGBAN_WITNESS_INTERVAL_S": "2",
+            **scenario.node_settings,
             **simulated_time(scenario.time_scale, scenario.start_date),
         }
         if scenario.crash_points:
@@ -167,9 +172,10 @@ class Simulation:
         )
         self.history.cases = runs
         times = arrival_times(scenario.cases, scenario.rate, scenario.profile, rng)
+        cpu_before = readings(await _metrics(fed))
         started = time.monotonic()
         workload = Workload(fed, population, self.history, started)
-        progress = asyncio.create_task(self._progress(started))
+        progress = asyncio.create_task(self._progress(fed, started))
         faults = [asyncio.create_task(self._fault(f, started)) for f in scenario.faults]
         background += [progress, *faults]
         await asyncio.gather(
@@ -177,6 +183,7 @@ class Simulation:
         )
         await asyncio.gather(*faults)
         load_s = time.monotonic() - started
+        cpu_after = readings(await _metrics(fed))  # before the hold and the checks, which are not the load's
         await asyncio.sleep(scenario.hold_s)
         self._load_done = True
         await progress
@@ -184,7 +191,11 @@ class Simulation:
         print("load done; checking every node's view against the history ...", file=sys.stderr, flush=True)
         verdict = await check(fed, self.history, CONVERGE_BOUND_S)
         report = self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
-        report["apply_latency"] = apply_latency(await _metrics(fed))
+        report["shed"] = fed.shed
+        metrics = await _metrics(fed)
+        report["apply_latency"] = apply_latency(metrics)
+        report["shed_by_nodes"] = shed_by_nodes(metrics)
+        report["cpu"] = cpu_report(cpu_before, cpu_after, report["acked"], list(scenario.provinces))
         report["events"] = await _events_recorded(fed) - events_before
         self._checked = True
         if supervisor is not None:
@@ -307,8 +318,8 @@ class Simulation:
         for proxy in self.proxies.values():
             proxy.heal()
 
-    async def _progress(self, started: float) -> None:
-        """One line a second on stderr: time, cases, operations, errors, rate, links down."""
+    async def _progress(self, fed: Federation, started: float) -> None:
+        """One line a second on stderr: time, cases, operations, errors, shed answers, rate, links down."""
         last_acked, last_at = 0, time.monotonic()
         while not self._load_done:
             await asyncio.sleep(1.0)
@@ -319,7 +330,8 @@ class Simulation:
             lags = {link: f"{max(v):.2f}s" for link, v in self.history.link_latencies.items() if v}
             print(
                 f"t={now - started:5.1f}s cases={sum(bool(r.case_id) for r in self.history.cases)}"
-                f"/{self.scenario.cases} acked={acked} errors={self.history.errors()} rate={rate:.1f} ops/s "
+                f"/{self.scenario.cases} acked={acked} errors={self.history.errors()} "
+                f"shed={fed.shed} rate={rate:.1f} ops/s "
                 f"links_faulty={','.join(down) or '-'} max_lag={lags or '-'}",
                 file=sys.stderr,
                 flush=True,
@@ -358,6 +370,7 @@ class Simulation:
             "kills": self.kills,
             "crashes": self.crashes,
             "crash_points": scenario.crash_points,
+            "node_settings": scenario.node_settings,
             "partitions": self.partitions,
             "pg_restarts": self.pg.restarts if self.pg else 0,
             "pg_pauses": self.pg.pauses if self.pg else 0,

@@ -1,15 +1,16 @@
 """``tongban verifier``: set up a kit, sync it with its node, make a request, check a presentation offline.
 
 Added to ``tongban`` through the ``tongban.commands`` entry point (pyproject.toml): the node never imports it.
-Times default to the machine's clock; ``--at`` (Unix seconds) fixes them, for tests and drills.
+Times default to the machine's clock, or to the nodes' simulated one the environment names
+(``credentials/clock.py``); ``--at`` (Unix seconds) fixes them, for tests and drills.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from credentials import qr
 from credentials.check import Verdict
+from credentials.clock import unix_now
 from credentials.jose import Invalid
 from credentials.requests import VerifierRequest, read_request
 from verifier.kit import SyncRefused, VerifierKit
@@ -65,7 +67,7 @@ def add_verifier_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _now(args: argparse.Namespace) -> int:
-    return int(time.time()) if args.at is None else int(args.at)
+    return unix_now(os.environ) if args.at is None else int(args.at)
 
 
 def _kit(directory: Path) -> VerifierKit:

@@ -4,6 +4,9 @@ record the check.
 A sync is checked before it replaces anything: the manifest must be signed by the federation's manifest key
 (the kit's trust anchor, given when it was set up) and not older than the one held; each province's status
 list must be signed by a key that manifest lists for that province. A sync that fails keeps the last good one.
+
+What a sync brought is checked once and kept in memory (:class:`Trusted`) until the store holds another sync,
+so a check costs its own two signatures, not the manifest's and every list's again.
 """
 
 from __future__ import annotations
@@ -77,11 +80,23 @@ def trusted_keys(manifest: Manifest) -> dict[str, dict[str, Ed25519PublicKey]]:
     return keys
 
 
+@dataclass(frozen=True)
+class Trusted:
+    """A kept sync, checked: the issuers' keys by node name and key id, the status lists by URI, the
+    policies by scenario; ``store_version``: the store's as it was read."""
+
+    store_version: int
+    keys: dict[str, dict[str, Ed25519PublicKey]]
+    lists: dict[str, StatusListToken]
+    policies: dict[str, ScenarioPolicy]
+
+
 class VerifierKit:
     def __init__(self, store: KitStore, verifier_id: str, manifest_key: Ed25519PublicKey) -> None:
         self._store = store
         self.verifier_id = verifier_id
         self._manifest_key = manifest_key
+        self._trusted: Trusted | None = None
 
     # What a sync brings
 
@@ -112,6 +127,7 @@ class VerifierKit:
                 "synced_at": now,
             }
         )
+        self._trusted = None
         return {"status_lists": len(lists), "policies": len(policies), "verifiers": len(verifiers)}
 
     def _checked_list(
@@ -161,40 +177,51 @@ class VerifierKit:
 
     def check(self, shown: str | bytes, request: VerifierRequest, now: int) -> Result:
         """The verdict on what the holder showed (text, or the compact form), recorded for the issuer."""
-        policy = self.policies().get(request.scenario)
+        trusted = self.trusted()
+        policy = trusted.policies.get(request.scenario)
         if policy is None:
             raise Invalid("UNKNOWN_SCENARIO")
-        try:
-            text = qr.expand(shown) if isinstance(shown, bytes) else shown
-        except Invalid as unreadable:
-            result = Result(Verdict.REFUSE, unreadable.code)
-        else:
+        with self._store.checking() as kept:
+            try:
+                text = qr.expand(shown) if isinstance(shown, bytes) else shown
+            except Invalid as unreadable:
+                result = Result(Verdict.REFUSE, unreadable.code)
+            else:
+                result = check(
+                    text,
+                    request,
+                    issuer_keys=trusted.keys.get,
+                    status_lists=trusted.lists,
+                    policy=policy,
+                    seen_nonce=lambda nonce: kept.seen(nonce, now),
+                    now=now,
+                )
+            record_id = str(uuid.uuid4())
+            kept.record(
+                record_id,
+                {
+                    "record_id": record_id,
+                    "verifier_id": self.verifier_id,
+                    "scenario": request.scenario,
+                    "at": datetime.fromtimestamp(now, UTC).isoformat(),
+                    "verdict": result.verdict.value,
+                    "reason": result.reason,
+                    "issuer": result.issuer,
+                    "credential_id": result.credential_id,
+                },
+            )
+        return result
+
+    def trusted(self) -> Trusted:
+        """The kept sync, checked once per sync: read again after this kit's own sync, or once another
+        process (a ``tongban verifier sync`` beside a running desk) wrote to the store."""
+        version = self._store.version()
+        if self._trusted is None or self._trusted.store_version != version:
             manifest = self._manifest()
             keys = trusted_keys(manifest) if manifest is not None else {}
-            result = check(
-                text,
-                request,
-                issuer_keys=keys.get,
-                status_lists={t.uri: t for t in self._status_lists(keys)},
-                policy=policy,
-                seen_nonce=lambda nonce: self._store.seen(nonce, now),
-                now=now,
-            )
-        record_id = str(uuid.uuid4())
-        self._store.record(
-            record_id,
-            {
-                "record_id": record_id,
-                "verifier_id": self.verifier_id,
-                "scenario": request.scenario,
-                "at": datetime.fromtimestamp(now, UTC).isoformat(),
-                "verdict": result.verdict.value,
-                "reason": result.reason,
-                "issuer": result.issuer,
-                "credential_id": result.credential_id,
-            },
-        )
-        return result
+            lists = {t.uri: t for t in self._status_lists(keys)}
+            self._trusted = Trusted(version, keys, lists, self.policies())
+        return self._trusted
 
     def _status_lists(self, keys: dict[str, dict[str, Ed25519PublicKey]]) -> list[StatusListToken]:
         stored = self._store.get("status_lists") or {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,27 @@ KEY_FILE, DATABASE = "verifier.key", "kit.sqlite"
 class KitStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._path = directory / DATABASE
+        # one connection for the kit's life (opening and closing one per use costs more than a check), used by
+        # one thread at a time: a desk's app may check from a worker thread
+        self._db = sqlite3.connect(directory / DATABASE, check_same_thread=False)
+        self._lock = threading.Lock()
         with self._connection() as db:
+            # Write-ahead log, synchronised at checkpoints (as Android keeps its apps' databases): a check's
+            # commit is one append that survives the kit's crash; a power cut may lose the last moments'
+            # records and nonces, which an fsync per check would keep at a third of the checking rate
+            # (benchmarks/offline_check.py).
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
                 db.execute(statement)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self._path)) as db, db:  # one transaction per use
-            yield db
+        with self._lock, self._db:  # one transaction per use
+            yield self._db
+
+    def close(self) -> None:
+        self._db.close()
 
     def key(self) -> DeviceKey:
         key = serialization.load_pem_private_key((self.directory / KEY_FILE).read_bytes(), password=None)
@@ -65,25 +78,23 @@ class KitStore:
                 [(name, json.dumps(doc, ensure_ascii=False)) for name, doc in documents.items()],
             )
 
+    def version(self) -> int:
+        """Changes whenever another process commits to the kit's store (SQLite's ``data_version``): what this
+        kit read from it may be stale."""
+        with self._lock:
+            row = self._db.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
     def get(self, name: str) -> Any:
         with self._connection() as db:
             row = db.execute("SELECT document FROM synced WHERE name = ?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def seen(self, nonce: str, at: int) -> bool:
-        """Whether ``nonce`` was seen before; remembers it either way."""
+    @contextmanager
+    def checking(self) -> Iterator[CheckTransaction]:
+        """One transaction for a check: the nonce it saw and its record are kept together, or neither."""
         with self._connection() as db:
-            inserted = db.execute(
-                "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)", (nonce, at)
-            ).rowcount
-        return inserted == 0
-
-    def record(self, record_id: str, record: dict[str, Any]) -> None:
-        with self._connection() as db:
-            db.execute(
-                "INSERT INTO records (id, record, uploaded) VALUES (?, ?, 0)",
-                (record_id, json.dumps(record, ensure_ascii=False)),
-            )
+            yield CheckTransaction(db)
 
     def pending(self, limit: int = 500) -> list[dict[str, Any]]:
         with self._connection() as db:
@@ -95,3 +106,21 @@ class KitStore:
     def uploaded(self, record_ids: list[str]) -> None:
         with self._connection() as db:
             db.executemany("UPDATE records SET uploaded = 1 WHERE id = ?", [(i,) for i in record_ids])
+
+
+class CheckTransaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def seen(self, nonce: str, at: int) -> bool:
+        """Whether ``nonce`` was seen before; remembers it either way."""
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO nonces (nonce, seen_at) VALUES (?, ?)", (nonce, at)
+        ).rowcount
+        return inserted == 0
+
+    def record(self, record_id: str, record: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO records (id, record, uploaded) VALUES (?, ?, 0)",
+            (record_id, json.dumps(record, ensure_ascii=False)),
+        )

@@ -3,18 +3,20 @@
 The wallet talks to no node: the holder's platform (role ``platform``, like 随申办) asks the issuing node for
 a credential with the wallet's proof and hands it over, and passes on the registered verifiers and scenario
 policies. Added to ``tongban`` through the ``tongban.commands`` entry point (pyproject.toml): the node never
-imports it. Times default to the machine's clock; ``--at`` (Unix seconds) fixes them, for tests and drills.
+imports it. Times default to the machine's clock, or to the nodes' simulated one the environment names
+(``credentials/clock.py``); ``--at`` (Unix seconds) fixes them, for tests and drills.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
 from pathlib import Path
 
 from credentials import qr
+from credentials.clock import unix_now
 from credentials.jose import Invalid
 from wallet.wallet import Wallet
 
@@ -36,6 +38,10 @@ def add_wallet_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     add.add_argument("--file", type=Path, required=True)
     add.set_defaults(run=_add)
 
+    due = wallet_commands.add_parser("due", help="the credentials to refresh: those expiring soon")
+    due.add_argument("--within-days", type=int, default=2, help="expiring within this many days (default 2)")
+    due.set_defaults(run=_due)
+
     trust = wallet_commands.add_parser("trust", help="keep the registered verifiers and scenario policies")
     trust.add_argument("--file", type=Path, required=True, help="JSON with verifiers and policies")
     trust.set_defaults(run=_trust)
@@ -46,13 +52,13 @@ def add_wallet_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     present.add_argument("--compact", action="store_true", help="the compact form (a smaller QR code)")
     present.set_defaults(run=_present)
 
-    for command in (init, proof, add, trust, present):
+    for command in (init, proof, add, due, trust, present):
         command.add_argument("--dir", type=Path, required=True, help="the wallet's directory")
         command.add_argument("--at", type=int, help="the time, in Unix seconds (default: now)")
 
 
 def _now(args: argparse.Namespace) -> int:
-    return int(time.time()) if args.at is None else int(args.at)
+    return unix_now(os.environ) if args.at is None else int(args.at)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -77,6 +83,23 @@ def _add(args: argparse.Namespace) -> int:
             f"tongban wallet add: refused ({getattr(refused, 'code', 'NOT_A_CREDENTIAL')})", file=sys.stderr
         )
         return 1
+    return 0
+
+
+def _due(args: argparse.Namespace) -> int:
+    """One JSON line per credential to refresh: what the platform needs to ask for it again."""
+    for credential in Wallet(args.dir).due(args.within_days * 86_400, _now(args)):
+        payload = credential.payload()
+        print(
+            json.dumps(
+                {
+                    "credential_id": payload["jti"],
+                    "issuer": payload["iss"],
+                    "type": payload["vct"],
+                    "exp": payload["exp"],
+                }
+            )
+        )
     return 0
 
 

@@ -75,6 +75,11 @@ class Wallet:
         folder = self.directory / CREDENTIALS_DIR
         return [sd_jwt.SdJwt.parse(p.read_text(encoding="ascii")) for p in sorted(folder.glob("*.sd-jwt"))]
 
+    def due(self, within_s: int, now: int) -> list[sd_jwt.SdJwt]:
+        """The credentials that expire within ``within_s`` seconds (or have): the holder's platform asks their
+        node again with a fresh proof, and the node refreshes each (the same id: ``add`` replaces it)."""
+        return [c for c in self.credentials() if int(c.payload()["exp"]) <= now + within_s]
+
     def remove(self, jti: str) -> bool:
         path = self.directory / CREDENTIALS_DIR / f"{jti}.sd-jwt"
         if not path.exists():

@@ -16,6 +16,8 @@ from federation.puller import PeerStatus
 from node.grpc.certificates import CertificateServicer
 from node.grpc.decoding import RefuseUndecodableRequests
 from node.grpc.interceptors import ObservingInterceptor
+from node.grpc.overload import ShedOverload
+from node.overload import Admission
 from node.services import Services
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -25,7 +27,11 @@ SERVICE_NAMES = (certificates_pb2.DESCRIPTOR.services_by_name["CertificateServic
 def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server with every servicer added but no port bound yet."""
     server = grpc.aio.server(
-        interceptors=[ObservingInterceptor(services.metrics), RefuseUndecodableRequests()],
+        interceptors=[
+            ObservingInterceptor(services.metrics),
+            ShedOverload(_admission(services, "grpc")),
+            RefuseUndecodableRequests(),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -51,6 +57,7 @@ def build_federation_server(services: Services) -> tuple[grpc.aio.Server, health
     server = grpc.aio.server(
         interceptors=[
             ObservingInterceptor(services.metrics),
+            ShedOverload(_admission(services, "federation")),
             PeerConcurrencyLimit(services.settings.federation_peer_concurrency),
             RefuseUndecodableRequests(),
         ],
@@ -61,6 +68,14 @@ def build_federation_server(services: Services) -> tuple[grpc.aio.Server, health
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     return server, health_servicer
+
+
+def _admission(services: Services, listener: str) -> Admission:
+    """Each gRPC port has its own bound: a public port at its limit does not shed the peers, nor they it."""
+    settings = services.settings
+    return Admission(
+        services.metrics, "grpc", listener, settings.grpc_max_in_flight, settings.overload_retry_after_s
+    )
 
 
 FEDERATION_SERVICE = federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name

@@ -26,11 +26,12 @@ from node.http import (
     verifiers,
 )
 from node.http.endpoint import Endpoint
-from node.http.keys import PROTECTED, RATE_LIMITS, SERVICES
-from node.http.middlewares import problems, request_context
+from node.http.keys import ADMISSION, PROTECTED, RATE_LIMITS, SERVICES
+from node.http.middlewares import problems, request_context, shed_overload
 from node.http.openapi import build_document
 from node.http.parameters import checked_parameters
 from node.http.rate_limit import RateLimiter
+from node.overload import Admission
 from node.services import Services
 
 OPENAPI = web.AppKey("openapi", dict)
@@ -67,10 +68,14 @@ ENDPOINTS: list[Endpoint] = [
 def create_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.max_body_bytes,
-        middlewares=[request_context, problems, checked_parameters],
+        middlewares=[request_context, shed_overload, problems, checked_parameters],
     )
+    settings = services.settings
     app[SERVICES] = services
-    app[RATE_LIMITS] = RateLimiter(services.settings.rate_limit_per_s, services.settings.rate_limit_burst)
+    app[RATE_LIMITS] = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app[ADMISSION] = Admission(
+        services.metrics, "rest", "rest", settings.http_max_in_flight, settings.overload_retry_after_s
+    )
     app[OPENAPI] = build_document(ENDPOINTS, version("tongban"))
     app[PROTECTED] = frozenset((ep.method, ep.path) for ep in ENDPOINTS if ep.roles)
     for ep in ENDPOINTS:

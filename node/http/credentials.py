@@ -38,11 +38,16 @@ ISSUE: Schema = {
 }
 ISSUED: Schema = {
     "type": "object",
-    "required": ["credential", "credential_id", "expires_at"],
+    "required": ["credential", "credential_id", "expires_at", "refreshed"],
     "properties": {
         "credential": {"type": "string", "description": "the SD-JWT with every disclosure, for the device"},
         "credential_id": CREDENTIAL_ID,
         "expires_at": {"type": "string", "format": "date-time"},
+        "refreshed": {
+            "type": "boolean",
+            "description": "true: the device's live credential issued again with a later expiry (same id and "
+            "status list entry); false: a new credential",
+        },
     },
 }
 REVOKE: Schema = {
@@ -80,6 +85,7 @@ async def issue(request: web.Request) -> web.Response:
             "credential": issued.credential,
             "credential_id": issued.credential_id,
             "expires_at": issued.expires_at.isoformat(),
+            "refreshed": issued.refreshed,
         },
         status=201,
     )
@@ -104,7 +110,8 @@ ENDPOINTS = [
         "POST",
         "/v1/credentials",
         issue,
-        "A holder credential (SD-JWT) of a VALID certificate of this node, bound to the holder's device key",
+        "A holder credential (SD-JWT) of a VALID certificate of this node, bound to the holder's device key; "
+        "the device's live credential again with a later expiry when it holds one (a refresh)",
         ISSUED,
         201,
         ISSUE,

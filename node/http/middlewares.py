@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import re
 from time import perf_counter
 
 import structlog
 from aiohttp import web
 
+from federation.errors import PeerBusy
 from node.errors import mapping_for
 from node.http.endpoint import Handler
-from node.http.keys import REQUEST_ID, SERVICES
+from node.http.keys import ADMISSION, REQUEST_ID, SERVICES
 from node.http.problems import Problem, problem_response
 from node.log_config import error_location
 from node.request_ids import accept_request_id
 
 log = structlog.get_logger("tongban.http")
+# Never shed: an orchestrator that cannot reach them under load would restart a node that is only busy, and
+# the metrics are how an operator sees the load.
+NEVER_SHED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _route_template(request: web.Request) -> str:
@@ -59,6 +64,23 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 
 @web.middleware
+async def shed_overload(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Past the node's limit of requests in flight, 429 with Retry-After before anything is read or done."""
+    route = _route_template(request)
+    if route in NEVER_SHED:
+        return await handler(request)
+    admission = request.app[ADMISSION]
+    if not admission.enter(route):
+        retry_after = str(admission.retry_after_s)
+        problem = Problem(429, "overloaded", admission.detail(), headers={"Retry-After": retry_after})
+        return problem_response(request, request[REQUEST_ID], problem)
+    try:
+        return await handler(request)
+    finally:
+        admission.leave()
+
+
+@web.middleware
 async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves as RFC 9457 problem+json; unexpected ones are logged with their traceback."""
     request_id = request[REQUEST_ID]
@@ -86,8 +108,17 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             )
         field = getattr(e, "field", None)
         log.info("http.refused", problem=mapping.problem, error_type=type(e).__name__, field=field)
+        headers = (
+            {"Retry-After": str(max(1, math.ceil(e.retry_after_s)))} if isinstance(e, PeerBusy) else None
+        )
         return problem_response(
             request,
             request_id,
-            Problem(mapping.http_status, mapping.problem, str(e), pointer=f"/{field}" if field else None),
+            Problem(
+                mapping.http_status,
+                mapping.problem,
+                str(e),
+                pointer=f"/{field}" if field else None,
+                headers=headers,
+            ),
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 from node.http import board, case_view, recognition, statistics, transparency
 from node.http.endpoint import Endpoint
+from node.http.middlewares import NEVER_SHED
 from node.schemas import common as schemas
 from node.schemas import verifiers as verifier_schemas
 
@@ -21,9 +22,11 @@ _STATUS_TEXT = {
     415: "Body is not application/json",
     422: "A field is invalid (`pointer` names it), or `date-outside-calendar`: a due date would fall outside "
     "every working-day calendar (docs/calendar.md; nothing was recorded)",
-    429: "This token's rate limit is spent (`rate_limit_per_s`, `rate_limit_burst`): retry after "
-    "`Retry-After` seconds",
-    503: "Unavailable: the store is unreachable (readiness), or a peer province is",
+    429: "This token's rate limit is spent (`rate_limit_per_s`, `rate_limit_burst`; `too-many-requests`), "
+    "or the node works on as many requests as it takes at once (`http_max_in_flight`; `overloaded`): "
+    "nothing was done; retry after `Retry-After` seconds",
+    503: "Unavailable: the store is unreachable (readiness), or a peer province is (`peer-unavailable`), "
+    "or it is over its limit (`peer-overloaded`, with `Retry-After`)",
 }
 
 
@@ -106,7 +109,9 @@ def build_document(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any
                 "content": {"application/json": {"schema": ep.request}},
             }
         body_errors = (400, 413, 415, 422) if ep.request is not None else ()
-        for status in sorted({*ep.errors, *body_errors, *((429,) if ep.roles else ())}):
+        # 429: a token's rate limit, and any operation but those never shed when the node is over its limit
+        shed = ep.roles or ep.path not in NEVER_SHED
+        for status in sorted({*ep.errors, *body_errors, *((429,) if shed else ())}):
             operation["responses"][str(status)] = _problem(status)
         paths.setdefault(ep.path, {})[ep.method.lower()] = operation
     return {

@@ -380,6 +380,12 @@ class CertificateService:
                     "expires_at": stored.expires_at.isoformat(),
                     "requester_province": stored.requester_province,
                 }
+            elif isinstance(stored, Certificate.CredentialRefreshed):
+                detail = {
+                    "credential_id": stored.credential_id,
+                    "expires_at": stored.expires_at.isoformat(),
+                    "requester_province": stored.requester_province,
+                }
             elif isinstance(stored, Certificate.CredentialRevoked):
                 detail = {"credential_id": stored.credential_id, "reason": stored.reason}
             else:

@@ -7,6 +7,11 @@ bound to (``credentials/proof.py``). The node checks that the holder is the cert
 proof, draws a random free entry of its status list, signs the credential with its own key (the signer
 interface) and records the issue on the certificate (``CredentialIssued``: who, when, the device key's
 thumbprint; never the credential or the personal data), with the entry's claim, in one transaction.
+
+A credential is short-lived: the platform refreshes it by asking again with a fresh proof of the same device.
+A device that holds a live credential of the certificate gets that credential again with a later expiry
+(``CredentialRefreshed``): the same id, status list entry and device key, so a refresh spends no entry of the
+list and the use records the verifiers uploaded still name it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from datetime import datetime, timedelta
 from eventsourcing.persistence import IntegrityError
 
 from aggregates.certificate import Certificate, validate_holder_id
-from aggregates.certificate_types import CREDENTIAL_CLAIMS
+from aggregates.certificate_types import certificate_type
 from aggregates.errors import InvalidField
 from aggregates.responsibility import Actor
 from aggregates.status_list import StatusIndexClaim
@@ -50,6 +55,7 @@ class IssuedCredential:
     credential: str  # the SD-JWT, with every disclosure: for the holder's device only
     credential_id: str
     expires_at: datetime
+    refreshed: bool  # the device's live credential issued again, not a new one
 
 
 class CredentialService:
@@ -83,18 +89,24 @@ class CredentialService:
             certificate = self._own(identifier)
             if (holder_id_type, holder_id) not in certificate.content.holders():
                 raise InvalidField("holder", "is not a holder of this certificate")
-            credential_id = secrets.token_urlsafe(16)
-            index = secrets.randbelow(self._policy.status_list_entries)
             expires_at = min(now + self._policy.lifetime, certificate.credential_limit(now))
             device = thumbprint(jwk)
-            certificate.issue_credential(credential_id, index, device, expires_at, actor=actor, at=now)
-            claim = StatusIndexClaim.claim(self._province, index, str(certificate.id), now)
+            live = certificate.live_credential(device)
+            claim: StatusIndexClaim | None = None
+            if live is not None:
+                credential_id, index = live, certificate.credentials[live]
+                certificate.refresh_credential(credential_id, expires_at, actor=actor, at=now)
+            else:
+                credential_id = secrets.token_urlsafe(16)
+                index = secrets.randbelow(self._policy.status_list_entries)
+                certificate.issue_credential(credential_id, index, device, expires_at, actor=actor, at=now)
+                claim = StatusIndexClaim.claim(self._province, index, str(certificate.id), now)
             text = self._signed(certificate, credential_id, index, jwk, now, expires_at)  # before it counts
             try:
                 self._app.save(certificate, claim)
             except IntegrityError:
                 continue  # the entry was taken (or the certificate changed): draw again
-            return IssuedCredential(text, credential_id, expires_at)
+            return IssuedCredential(text, credential_id, expires_at, refreshed=live is not None)
         raise AlreadyExists("no free status list entry after several draws: the list is too full")
 
     def revoke(self, actor: Actor, identifier: str, credential_id: str, reason: str) -> Certificate:
@@ -122,7 +134,9 @@ class CredentialService:
         expires_at: datetime,
     ) -> str:
         content = certificate.content
-        claims = {name: getattr(content, name) for name in CREDENTIAL_CLAIMS}
+        declared = certificate_type(content.type_code)
+        assert declared is not None  # noqa: S101 - issuing refuses a type not declared
+        claims = {name: getattr(content, name) for name in declared.claims}  # the type's catalogue entry
         clear = {
             "iss": node_name(self._province),
             "jti": credential_id,

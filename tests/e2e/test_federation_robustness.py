@@ -222,7 +222,7 @@ def test_malformed_calls_from_a_peer_get_invalid_argument_and_change_nothing(
         assert beyond.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     version_after = asyncio.run(_run(cluster, lambda fed: fed.get(SH, f"/v1/cases/{case_id}")))["version"]
     assert version_after == version_before
-    # a batch from a peer is counted as appended a moment before it is counted as replicated: read until the two
+    # a peer's batch is counted as appended a moment before it is counted as replicated: read until the two
     # agree on the count before the calls (bounded; a call that appended anything never gets there)
     deadline = time.monotonic() + 30
     own_after = _own_events_appended(cluster, SH)
@@ -234,8 +234,12 @@ def test_malformed_calls_from_a_peer_get_invalid_argument_and_change_nothing(
 def _own_events_appended(cluster: FederatedCluster, province: str) -> float:
     """Events the node appended of its own: all it appended, less the peers' events its inbox stored."""
     metrics = http.get_text(f"{cluster.nodes[province].http_url}/metrics").splitlines()
-    [appended] = [float(line.split()[1]) for line in metrics if line.startswith("tongban_events_appended_total ")]
+    [appended] = [
+        float(line.split()[1]) for line in metrics if line.startswith("tongban_events_appended_total ")
+    ]
     replicated = [
-        float(line.split()[1]) for line in metrics if line.startswith("tongban_replication_events_applied_total{")
+        float(line.split()[1])
+        for line in metrics
+        if line.startswith("tongban_replication_events_applied_total{")
     ]
     return appended - sum(replicated)

@@ -1,8 +1,11 @@
 """The README's five-minute tour, run as written against a serving demo (command 1): a certificate issued and
-verified across provinces, a PROXY case received in Shanghai and accepted in Jiangsu, and an audit check."""
+verified across provinces, a PROXY case received in Shanghai and accepted in Jiangsu, and an audit check;
+then, against the same demo, the 亮证 walk-through of docs/credentials.md: a Shanghai ID card's credential
+shown to a Zhejiang hotel desk's kit and checked offline."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -56,6 +59,18 @@ def test_the_readme_tour_runs_as_written_against_the_demo(tmp_path: Path) -> Non
         assert lines[1] == "FORWARDED"
         assert "'status': 'ON_TIME'" in lines[2]
         assert "no tampering found" in lines[-1]
+
+        [walk] = TOUR.findall((ROOT / "docs" / "credentials.md").read_text(encoding="utf-8"))
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", walk],
+            cwd=ROOT, env={**env, "DEMO_DIR": str(data_dir)}, capture_output=True, text=True, timeout=300,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        shown, checked = (json.loads(line) for line in done.stdout.splitlines()[-2:])
+        assert shown["shown"] == ["holder_id", "holder_name"]
+        assert checked["verdict"] == "ACCEPT", checked
+        assert sorted(checked["disclosed"]) == ["holder_id", "holder_name"]
     finally:
         demo.send_signal(signal.SIGINT)
         try:

@@ -71,6 +71,7 @@ def test_a_four_province_scenario_with_faults_ends_correct(
     assert "-> CORRECT" in done.stdout
     assert "<svg" in (tmp_path / "report" / "report.html").read_text()
     assert "verdict: ops=" in (tmp_path / "report" / "report.txt").read_text()
+    assert "ms per acknowledged operation" in (tmp_path / "report" / "report.txt").read_text()
 
 
 @pytest.mark.dated
@@ -177,6 +178,12 @@ def test_a_running_federation_given_by_its_manifest_is_loaded_to_a_verdict(tmp_p
         assert (report["store"], report["provinces"]) == ("running nodes", ["310000", "320000", "340000"])
         assert report["verdict"]["correct"], report["verdict"]
         assert report["verdict"]["cases_checked"] == report["cases_filed"] == 12
+        # CPU per acknowledged operation, from each node's own process counters
+        cpu = report["cpu"]
+        assert (cpu["nodes_not_measured"], sorted(cpu["node_cpu_s"])) == ([], ["310000", "320000", "340000"])
+        assert all(seconds > 0 for seconds in cpu["node_cpu_s"].values())
+        acked, total_ms = report["acked"], sum(cpu["node_cpu_s"].values()) * 1000  # each rounded, by 5 ms
+        assert cpu["cpu_ms_per_acked_op"] == pytest.approx(total_ms / acked, abs=20 / acked)
         assert all(node.running for node in cluster.nodes.values())  # the simulator stopped none of them
         wrong = [*command[:-2], "--api", api.rsplit(",", 1)[0], "--report-dir", str(tmp_path / "r2")]
         refused = subprocess.run(wrong, env=ENV, capture_output=True, text=True, timeout=60, check=False)

@@ -122,6 +122,60 @@ def test_a_platform_gets_a_credential_for_the_holders_device_and_the_list_follow
     run(node, keys, scenario)
 
 
+def test_a_device_refreshes_its_short_lived_credential_keeping_its_id_and_entry(
+    node: Services, keys: Keys, clock: FakeClock, tmp_path: Path
+) -> None:
+    body = node_issue_body(0)
+    certificate = node.certificates.issue(ACTOR, **body)
+    holder = {"id_type": body["holder_id_type"], "id_number": body["holder_id"]}
+    wallet = Wallet.create(tmp_path / "wallet")
+
+    async def ask(api: Api, device: Wallet) -> dict[str, Any]:
+        proof = device.proof(NODE_NAME, int(clock.now.timestamp()))
+        status, issued, _ = await api.call(
+            "POST",
+            "/v1/credentials",
+            role=Role.PLATFORM,
+            body=request_body(certificate.identifier, holder, proof),
+        )
+        assert status == 201, issued
+        return issued
+
+    async def scenario(api: Api, app: web.Application) -> None:
+        first = await ask(api, wallet)
+        assert first["refreshed"] is False
+        wallet.add(first["credential"])
+        clock.advance(days=node.settings.credential_lifetime_days - 1)
+        assert [
+            c.payload()["jti"] for c in wallet.due(within_s=2 * 86_400, now=int(clock.now.timestamp()))
+        ] == [first["credential_id"]]
+        before = events(node)
+        again = await ask(api, wallet)
+        # one event, on the certificate: no entry of the status list is claimed again
+        assert events(node) == before + 1
+        assert (again["refreshed"], again["credential_id"]) == (True, first["credential_id"])
+        old, new = (sd_jwt.SdJwt.parse(c).payload() for c in (first["credential"], again["credential"]))
+        assert new["status"] == old["status"]
+        assert new["cnf"] == old["cnf"]
+        assert new["exp"] > old["exp"]
+        wallet.add(again["credential"])
+        assert [c.payload()["exp"] for c in wallet.credentials()] == [
+            new["exp"]
+        ]  # the refreshed one replaced it
+        assert wallet.due(within_s=2 * 86_400, now=int(clock.now.timestamp())) == []
+        _, history, _ = await api.call(
+            "GET", f"/v1/certificates/{certificate.identifier}/history", role=Role.AUDITOR
+        )
+        assert [e["event"] for e in history["entries"][-2:]] == ["CredentialIssued", "CredentialRefreshed"]
+        assert published(node).entries[new["status"]["status_list"]["idx"]] is CredentialStatus.VALID
+        # another device gets its own credential and entry
+        other = await ask(api, Wallet.create(tmp_path / "other"))
+        assert other["refreshed"] is False
+        assert other["credential_id"] != first["credential_id"]
+
+    run(node, keys, scenario)
+
+
 def test_a_bad_request_for_a_credential_is_refused_and_writes_nothing(
     node: Services, keys: Keys, clock: FakeClock, tmp_path: Path
 ) -> None:

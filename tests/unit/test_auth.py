@@ -158,3 +158,56 @@ def test_a_signer_exposes_its_public_key_and_a_retired_key_loads_from_its_pem(tm
     for bad in ("private.pem", "garbage.pub"):
         with pytest.raises(ValueError, match=bad):
             load_public_key(tmp_path / bad)
+
+
+class _Counted:
+    """jwt.decode, counting its calls: whether a token's signature was checked again."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._decode = jwt.decode
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        self.calls += 1
+        return self._decode(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_verified_token_is_kept_until_its_exp_and_then_checked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decode = _Counted()
+    monkeypatch.setattr("node.auth.jwt.decode", decode)
+    now = [datetime.now(UTC).timestamp()]
+    verifier = TokenVerifier(ISSUER.public_key(), leeway_s=30, clock=lambda: now[0])
+    minted = token(exp=datetime.fromtimestamp(now[0], UTC) + timedelta(minutes=5))
+    first = verifier.verify(f"Bearer {minted}")
+    assert verifier.verify(f"Bearer  {minted} ") == first
+    assert decode.calls == 1  # the second request's signature was not checked again
+    now[0] += 5 * 60 + 29  # within the leeway after exp
+    verifier.verify(f"Bearer {minted}")
+    assert decode.calls == 1
+    now[0] += 2  # past exp and the leeway: checked again (and PyJWT, on the machine's clock, still takes it)
+    verifier.verify(f"Bearer {minted}")
+    assert decode.calls == 2
+
+
+def test_a_token_that_does_not_verify_is_never_kept_and_the_kept_ones_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decode = _Counted()
+    monkeypatch.setattr("node.auth.jwt.decode", decode)
+    verifier = TokenVerifier(ISSUER.public_key(), cache_size=2)
+    forged = jwt.encode(
+        {"aud": "tongban", "sub": "op", "province": "310000", "office": "SH01", "role": "issuer",
+         "iat": datetime.now(UTC), "exp": datetime.now(UTC) + timedelta(hours=1)},
+        Ed25519PrivateKey.generate(),
+        algorithm="EdDSA",
+    )  # fmt: skip
+    for _ in range(2):
+        with pytest.raises(Unauthenticated, match="signature"):
+            verifier.verify(f"Bearer {forged}")
+    assert decode.calls == 2
+    first, second, third = (token(sub=f"op-{n}") for n in range(3))
+    for minted in (first, second, third, third, first):  # the third pushed the first out: checked again
+        verifier.verify(f"Bearer {minted}")
+    assert decode.calls == 2 + 4

@@ -74,3 +74,32 @@ def test_a_credential_is_revoked_once_and_only_one_it_holds() -> None:
         certificate.revoke_credential(CREDENTIAL, "again", actor=ACTOR, at=T0)
     with pytest.raises(InvalidField):
         certificate.revoke_credential(OTHER, "not its own", actor=ACTOR, at=T0)
+
+
+def test_a_live_credential_of_its_device_is_refreshed_in_place_and_a_revoked_one_never() -> None:
+    certificate = issued()
+    certificate.issue_credential(CREDENTIAL, 1, DEVICE, T0 + timedelta(days=7), actor=ACTOR, at=T0)
+    assert (certificate.live_credential(DEVICE), certificate.live_credential("y" * 43)) == (CREDENTIAL, None)
+    later = T0 + timedelta(days=6)
+    certificate.refresh_credential(CREDENTIAL, later + timedelta(days=7), actor=ACTOR, at=later)
+    [event] = certificate.collect_events()[-1:]
+    assert isinstance(event, Certificate.CredentialRefreshed)
+    assert (event.credential_id, event.expires_at) == (CREDENTIAL, later + timedelta(days=7))
+    assert certificate.credentials == {CREDENTIAL: 1}  # the same entry of the status list
+    for expires_at in (later, T0 + timedelta(days=100 * 365)):  # not after now; past the certificate
+        with pytest.raises(InvalidField):
+            certificate.refresh_credential(CREDENTIAL, expires_at, actor=ACTOR, at=later)
+    with pytest.raises(InvalidField):
+        certificate.refresh_credential(OTHER, later + timedelta(days=1), actor=ACTOR, at=later)
+    certificate.revoke_credential(CREDENTIAL, "手机丢失", actor=ACTOR, at=later)
+    assert certificate.live_credential(DEVICE) is None
+    with pytest.raises(IllegalTransition):
+        certificate.refresh_credential(CREDENTIAL, later + timedelta(days=1), actor=ACTOR, at=later)
+
+
+def test_no_refresh_of_a_credential_of_a_certificate_not_in_force() -> None:
+    certificate = issued()
+    certificate.issue_credential(CREDENTIAL, 1, DEVICE, T0 + timedelta(days=1), actor=ACTOR, at=T0)
+    certificate.change_status("suspend", reason="暂扣", actor=ACTOR, at=T0)
+    with pytest.raises(IllegalTransition):
+        certificate.refresh_credential(CREDENTIAL, T0 + timedelta(days=1), actor=ACTOR, at=T0)

@@ -106,6 +106,19 @@ def test_alg_none_hmac_with_the_public_key_and_other_algorithms_are_refused() ->
         assert verdict(text).reason == "ALGORITHM_NOT_ALLOWED", alg
 
 
+def test_a_header_with_extensions_the_verifier_must_understand_is_refused_though_signed() -> None:
+    header = {
+        "alg": "EdDSA",
+        "typ": "dc+sd-jwt",
+        "kid": key_id_for(issuer_public()),
+        "crit": ["b64"],
+        "b64": True,
+    }
+    _, payload, _ = VALID.split("~", maxsplit=1)[0].split(".")
+    signature = ISSUER.sign(f"{b64url(json.dumps(header).encode())}.{payload}".encode())
+    assert verdict(resigned(header, VALID, signature)).reason == "MALFORMED_TOKEN"
+
+
 def test_an_issuer_not_in_the_manifest_and_a_key_it_does_not_list_are_refused_apart() -> None:
     stranger = Ed25519Signer.generate()
     forged = sd_jwt.issue(CLAIMS, {**credential(DEVICE).payload(), "iss": "990000.node.tongban"}, stranger)

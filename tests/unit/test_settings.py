@@ -108,6 +108,12 @@ def test_postgres_url_becomes_explicit_eventsourcing_settings() -> None:
             {"TONGBAN_PROVINCE": "310000", "TONGBAN_FEDERATION_BATCH_EVENTS": "2001"},
             "federation_batch_events must be 1..2000",
         ),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_HTTP_MAX_IN_FLIGHT": "0"}, "http_max_in_flight must be 1"),
+        ({"TONGBAN_PROVINCE": "310000", "TONGBAN_GRPC_MAX_IN_FLIGHT": "-1"}, "grpc_max_in_flight must be 1"),
+        (
+            {"TONGBAN_PROVINCE": "310000", "TONGBAN_OVERLOAD_RETRY_AFTER_S": "0"},
+            "overload_retry_after_s must be 1..3600",
+        ),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_ORIGIN": "2026-11-23 09:00"}, "time_origin"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_ORIGIN": "monday"}, "time_origin"),
         ({"TONGBAN_PROVINCE": "310000", "TONGBAN_TIME_SCALE": "0"}, "time_scale"),

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 
+from node.auth import Role
 from simulators.apply_latency import apply_latency
 from simulators.chaos import chaos_schedule
+from simulators.cli import _node_settings
 from simulators.faults import Fault, FaultSpecError, parse_fault
-from simulators.report import latency_table, percentile
+from simulators.federated_flows import Federation
+from simulators.report import latency_table, percentile, summary
+from simulators.rest import DemoError
+from simulators.shed_load import shed_by_nodes
 from simulators.workload import Workload, arrival_times
 
 YRD = ("310000", "320000", "330000", "340000")
@@ -142,3 +153,111 @@ def test_a_chaos_schedule_spreads_each_kind_without_overlap_and_follows_its_seed
     assert all(f.start_s >= 20.0 and f.end_s <= 180.0 for f in schedule)  # calm first and last tenth
     for fault in schedule:  # each one written as --fault would take it
         assert parse_fault(fault.describe(), YRD).kind == fault.kind
+
+
+def test_the_nodes_shed_load_is_summed_per_surface_from_their_metrics() -> None:
+    metrics = {
+        "310000": 'tongban_shed_requests_total{surface="rest"} 3.0\n'
+        'tongban_shed_requests_total{surface="grpc"} 1.0\n'
+        'tongban_shed_requests_created{surface="rest"} 1.7e9',
+        "320000": 'tongban_shed_requests_total{surface="rest"} 2.0',
+        "330000": "# a node whose metrics hold no shed requests yet",
+    }
+    assert shed_by_nodes(metrics) == {"grpc": 1, "rest": 5}
+    assert shed_by_nodes({}) == {"grpc": 0, "rest": 0}
+
+
+@dataclass(frozen=True)
+class _Node:
+    http_url: str
+
+
+def test_the_load_client_sends_a_shed_request_again_after_its_retry_after() -> None:
+    """A node over its limit answers 429 with Retry-After: the client waits and sends that request again (not
+    the whole flow it is part of), and counts the shed answers; another refusal ends the request."""
+    answers = [429, 429, 200, 409]
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        status = answers.pop(0)
+        headers = {"Retry-After": "0"} if status == 429 else {}
+        return web.json_response({"version": 4, "detail": "x"}, status=status, headers=headers)
+
+    async def scenario() -> tuple[dict[str, object], int, int]:
+        app = web.Application()
+        app.router.add_route("*", "/v1/cases", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            async with aiohttp.ClientSession() as session:
+                fed = Federation(
+                    session, {"310000": _Node(f"http://127.0.0.1:{port}")}, Path("unused"), date(2027, 2, 3)
+                )
+                fed.headers = lambda *args, **kwargs: {}  # type: ignore[method-assign]  # no token needed here
+                answer = await fed.post("310000", "/v1/cases", Role.PLATFORM, {"x": 1})
+                with pytest.raises(DemoError) as refused:
+                    await fed.get("310000", "/v1/cases")
+                return answer, fed.shed, refused.value.status
+        finally:
+            await runner.cleanup()
+
+    answer, shed, refused = asyncio.run(scenario())
+    assert (answer["version"], shed, refused, seen) == (4, 2, 409, ["POST", "POST", "POST", "GET"])
+
+
+def test_the_report_shows_the_shed_load_beside_the_acknowledged_operations() -> None:
+    report = {
+        "provinces": ["310000"],
+        "store": "sqlite",
+        "seed": 1,
+        "cases": 1,
+        "profile": "steady",
+        "rate": 1.0,
+        "faults": [],
+        "mix": {"modes": {}},
+        "operations": 1,
+        "acked": 1,
+        "errors": 0,
+        "shed": 2,
+        "shed_by_nodes": {"grpc": 0, "rest": 2},
+        "load_s": 1.0,
+        "throughput_ops_s": 1.0,
+        "cases_filed": 1,
+        "cases_concluded": 0,
+        "cases_stalled": 0,
+        "verdict": {
+            "deadline_events": {},
+            "lost": 0,
+            "duplicated": 0,
+            "reordered": 0,
+            "diverged": 0,
+            "converge_s": 0,
+            "correct": True,
+        },
+        "time_scale": 0,
+        "latency": {},
+        "kills": 0,
+        "partitions": 0,
+        "pg_restarts": 0,
+    }
+    assert (
+        "shed load: 2 answers 429 to the load client, beside 1 acknowledged operations; "
+        "shed by the nodes: grpc 0, rest 2"
+    ) in summary(report)
+
+
+def test_node_settings_of_a_simulation_are_checked_as_the_node_checks_them() -> None:
+    assert _node_settings(["http_max_in_flight=32", "GRPC_MAX_IN_FLIGHT=8"], "310000") == {
+        "TONGBAN_HTTP_MAX_IN_FLIGHT": "32",
+        "TONGBAN_GRPC_MAX_IN_FLIGHT": "8",
+    }
+    with pytest.raises(ValueError, match="http_max_in_flight must be 1"):
+        _node_settings(["http_max_in_flight=0"], "310000")
+    with pytest.raises(ValueError, match="not KEY=VALUE"):
+        _node_settings(["no_such_setting=1"], "310000")
+    with pytest.raises(ValueError, match="the simulator sets it itself"):
+        _node_settings(["http_port=8080"], "310000")

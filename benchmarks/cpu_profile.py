@@ -1,0 +1,183 @@
+"""Where a node's CPU goes under the simulator's workload: CPU per acknowledged operation, a flame graph of
+each node, and the samples split by component.
+
+The simulator's seeded workload (no faults) runs across four nodes at one offered rate. While it loads them,
+py-spy samples each node process twice, without stopping it: once to draw its flame graph (SVG), once as
+collapsed stacks, which are split here:
+- by component, the first of the project's frames on the stack (from the thread's root): a REST handler, a
+  use case, a read model's follower, the inbox, the outbox serving a peer's pull, the puller, a worker; the
+  event loop's own frames (aiohttp, grpc, asyncio) when no project frame is on the stack;
+- by library, the share of samples that pass through it anywhere on the stack (the eventsourcing JSON
+  transcoder, its SQLite or PostgreSQL recorder, structlog, PyJWT, jsonschema, aiohttp, grpc, prometheus).
+A sample is a stack of a thread py-spy saw running, so the shares are shares of the nodes' CPU; idle threads
+(an executor waiting for work, the loop waiting in epoll) are left out.
+
+CPU per acknowledged operation comes from the simulator's report (``simulators/node_cpu.py``): the nodes'
+own process counters, which do not depend on how busy the machine is.
+
+    python -m benchmarks.cpu_profile [--rate 10] [--seconds 20] [--postgres URL] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from simulators.cluster import YANGTZE_RIVER_DELTA
+from simulators.simulate import Scenario, Simulation
+
+PROJECT = ("node/", "federation/", "projections/", "aggregates/", "infra/", "credentials/")
+ENTRY = ("node/__main__.py", "node/cli/", "node/runner.py")
+PASS_THROUGH = (
+    "node/http/middlewares.py",
+    "node/http/parameters.py",
+    "node/grpc/interceptors.py",
+    "node/grpc/decoding.py",
+    "federation/peer_limits.py",
+)
+# a leaf frame that means the thread was waiting, not working
+IDLE = ("_worker (concurrent/futures/thread.py", "EpollSelector.select", "Condition.wait", "Event.wait")
+LIBRARIES = {
+    "eventsourcing transcoder (JSON)": "eventsourcing/persistence.py",
+    "eventsourcing recorders (SQL)": ("eventsourcing/sqlite.py", "eventsourcing/postgres.py"),
+    "structlog (logging)": "structlog/",
+    "PyJWT (tokens)": "jwt/",
+    "jsonschema (validation)": "jsonschema/",
+    "aiohttp (HTTP)": "aiohttp/",
+    "grpc": "grpc/",
+    "prometheus_client (metrics)": "prometheus_client/",
+}
+SAMPLE_RATE_HZ = 49  # beside 100 Hz ticks, so that sampling does not beat with the system clock
+
+
+def _path(frame: str) -> str:
+    """``function (path:line)`` -> path."""
+    return frame.rpartition(" (")[2].rpartition(":")[0]
+
+
+def component(frames: list[str]) -> str:
+    """The first project frame from the root that does the work, named module and function: past the entry
+    points and the layers every call passes through (REST middlewares, gRPC interceptors, the peer limits),
+    which are named only when the sample is in them and nothing deeper of ours."""
+    ours = [f for f in frames if _path(f).startswith(PROJECT) and not _path(f).startswith(ENTRY)]
+    working = next((f for f in ours if not _path(f).startswith(PASS_THROUGH)), None)
+    frame = working or (ours[-1] if ours else None)
+    if frame is None:
+        return "event loop and libraries (no project frame)"
+    return f"{_path(frame).removesuffix('.py')} {frame.rpartition(' (')[0]}"
+
+
+def split(collapsed: Iterable[str]) -> tuple[int, Counter[str], Counter[str]]:
+    """(working samples, samples by component, samples by library) of py-spy's collapsed stacks."""
+    total, components, libraries = 0, Counter[str](), Counter[str]()
+    for line in collapsed:
+        stack, _, count = line.rstrip("\n").rpartition(" ")
+        if not stack or not count.isascii() or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        if frames[-1].startswith(IDLE):
+            continue
+        samples = int(count)
+        total += samples
+        components[component(frames)] += samples
+        for library, needles in LIBRARIES.items():
+            if any(needle in stack for needle in ((needles,) if isinstance(needles, str) else needles)):
+                libraries[library] += samples
+    return total, components, libraries
+
+
+def py_spy() -> str:
+    found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(found).exists():
+        raise SystemExit("py-spy is missing: pip install -e '.[dev]' installs it")
+    return found
+
+
+def record(pid: int, seconds: float, out: Path, kind: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling one node without pausing it: ``kind`` is "flamegraph" (SVG) or "raw" (collapsed)."""
+    return subprocess.Popen(  # noqa: S603 - py-spy of our own venv, on our own child process
+        [
+            py_spy(), "record", "--pid", str(pid), "--rate", str(SAMPLE_RATE_HZ),
+            "--duration", str(int(seconds)), "--nonblocking", "--format", kind, "--output", str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def profile(rate: float, seconds: float, postgres_url: str, out: Path) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="tongban-cpu-profile-"))
+    scenario = Scenario(
+        provinces=YANGTZE_RIVER_DELTA,
+        data_dir=data_dir,
+        report_dir=data_dir / "report",
+        cases=max(int(rate * seconds), 1),
+        rate=rate,
+        postgres_url=postgres_url,
+    )
+    simulation = Simulation(scenario)
+    running = asyncio.create_task(simulation.run())
+    # the load starts once every node serves and the population is issued: wait for its first operation
+    for _ in range(1200):
+        if simulation.history.operations or running.done():
+            break
+        await asyncio.sleep(0.1)
+    pids = {p: node.pid for p, node in simulation.cluster.nodes.items() if node.pid is not None}
+    recorders = [
+        record(pid, seconds * 0.8, out / f"flame-{province}.{suffix}", kind)
+        for province, pid in pids.items()
+        for kind, suffix in (("flamegraph", "svg"), ("raw", "txt"))
+    ]
+    report = await running
+    for recorder in recorders:
+        await asyncio.to_thread(recorder.wait, 60)
+    return report
+
+
+def main(args: argparse.Namespace) -> None:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    report = asyncio.run(profile(args.rate, args.seconds, args.postgres, out))
+    cpu = report["cpu"]
+    store = "PostgreSQL" if args.postgres else "SQLite"
+    lines = [
+        f"store: {store}; {args.rate:g} cases/s offered for {args.seconds:g} s; {report['acked']} operations "
+        f"acknowledged, verdict {'CORRECT' if report['verdict']['correct'] else 'NOT correct'}",
+        f"node CPU: {cpu['cpu_ms_per_acked_op']} ms per acknowledged operation; seconds by node "
+        f"{json.dumps(cpu['node_cpu_s'])}; RSS MB {json.dumps(cpu['node_rss_mb'])}",
+    ]
+    total, components, libraries = 0, Counter[str](), Counter[str]()
+    for collapsed in sorted(out.glob("flame-*.txt")):
+        n, by_component, by_library = split(collapsed.read_text(encoding="utf-8").splitlines())
+        total, components, libraries = total + n, components + by_component, libraries + by_library
+        collapsed.unlink()  # the split below keeps what it says; the SVGs keep the stacks
+    lines.append(f"samples of working threads, four nodes pooled: {total}")
+    lines.append("by component (the first project frame from the thread's root):")
+    lines += (
+        [f"  {count / total:6.1%}  {name}" for name, count in components.most_common(25)] if total else []
+    )
+    lines.append("through a library, anywhere on the stack (shares overlap):")
+    lines += [f"  {count / total:6.1%}  {name}" for name, count in libraries.most_common()] if total else []
+    (out / "profile.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"flame graphs: {', '.join(str(p) for p in sorted(out.glob('flame-*.svg')))}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=10.0, help="offered cases/s")
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds of load")
+    parser.add_argument("--postgres", default="", help="PostgreSQL URL: the nodes use it instead of SQLite")
+    parser.add_argument(
+        "--out", type=Path, default=Path("var/cpu-profile"), help="where the SVGs and split go"
+    )
+    main(parser.parse_args())
