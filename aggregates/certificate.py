@@ -785,17 +785,14 @@ class Certificate(Aggregate):
     ) -> None:
         """Record a credential issued to a holder's device: only of a certificate in force at ``at``, and
         never valid past the certificate's own last day (its end in China)."""
-        status = self.effective_status(china_date(at))
-        if status is not Status.VALID:
-            raise IllegalTransition(self.identifier, "issue a credential of", status.value)
+        self._require_in_force(at, "issue a credential of")
         if not _CREDENTIAL_ID.fullmatch(credential_id) or credential_id in self.credentials:
             raise InvalidField("credential_id", "must be a new id of 22 base64url characters")
         if status_index < 0:
             raise InvalidField("status_index", "must not be negative")
         if not _THUMBPRINT.fullmatch(device_key_thumbprint):
             raise InvalidField("device_key_thumbprint", "must be an RFC 7638 SHA-256 thumbprint")
-        if expires_at <= at or expires_at > self.credential_limit(at):
-            raise InvalidField("expires_at", "must lie after now and within the certificate's validity")
+        self._check_credential_expiry(expires_at, at)
         self._credential_issued(
             credential_id=credential_id,
             status_index=status_index,
@@ -821,15 +818,12 @@ class Certificate(Aggregate):
     ) -> None:
         """Record a credential issued again to its own device with a later expiry: only of a certificate in
         force at ``at``, only a credential not revoked, never valid past the certificate's own last day."""
-        status = self.effective_status(china_date(at))
-        if status is not Status.VALID:
-            raise IllegalTransition(self.identifier, "refresh a credential of", status.value)
+        self._require_in_force(at, "refresh a credential of")
         if credential_id not in self.credentials:
             raise InvalidField("credential_id", "names no credential of this certificate")
         if credential_id in self.revoked_credentials:
             raise IllegalTransition(self.identifier, "refresh the credential of", "revoked")
-        if expires_at <= at or expires_at > self.credential_limit(at):
-            raise InvalidField("expires_at", "must lie after now and within the certificate's validity")
+        self._check_credential_expiry(expires_at, at)
         self._credential_refreshed(
             credential_id=credential_id,
             expires_at=expires_at,
@@ -850,6 +844,15 @@ class Certificate(Aggregate):
         timestamp: datetime,
     ) -> None:
         """The credential's id, entry and device stay as they were: nothing of the state changes."""
+
+    def _require_in_force(self, at: datetime, doing: str) -> None:
+        status = self.effective_status(china_date(at))
+        if status is not Status.VALID:
+            raise IllegalTransition(self.identifier, doing, status.value)
+
+    def _check_credential_expiry(self, expires_at: datetime, at: datetime) -> None:
+        if expires_at <= at or expires_at > self.credential_limit(at):
+            raise InvalidField("expires_at", "must lie after now and within the certificate's validity")
 
     def credential_limit(self, at: datetime) -> datetime:
         """The latest instant a credential of this certificate may be valid to: the end of its ``valid_to``

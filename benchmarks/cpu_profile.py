@@ -26,14 +26,12 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from simulators.cluster import YANGTZE_RIVER_DELTA
-from simulators.simulate import Scenario, Simulation
+from benchmarks.latency import steady_load
 
 PROJECT = ("node/", "federation/", "projections/", "aggregates/", "infra/", "credentials/")
 ENTRY = ("node/__main__.py", "node/cli/", "node/runner.py")
@@ -115,16 +113,7 @@ def record(pid: int, seconds: float, out: Path, kind: str) -> subprocess.Popen[b
 
 
 async def profile(rate: float, seconds: float, postgres_url: str, out: Path) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="tongban-cpu-profile-"))
-    scenario = Scenario(
-        provinces=YANGTZE_RIVER_DELTA,
-        data_dir=data_dir,
-        report_dir=data_dir / "report",
-        cases=max(int(rate * seconds), 1),
-        rate=rate,
-        postgres_url=postgres_url,
-    )
-    simulation = Simulation(scenario)
+    simulation = steady_load(rate, seconds, postgres_url, "tongban-cpu-profile-")
     running = asyncio.create_task(simulation.run())
     # the load starts once every node serves and the population is issued: wait for its first operation
     for _ in range(1200):
