@@ -12,9 +12,7 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import pytest
 
 from aggregates.certificate_types import DRIVING_LICENCE, ID_CARD
 from credentials import sd_jwt
+from credentials.clock import unix_now
 from credentials.jose import unverified_payload
 from credentials.status_list import CredentialStatus, StatusList
 from node.auth import Role
@@ -52,9 +51,9 @@ def cluster(
 
 
 def node_now(cluster: FederatedCluster) -> int:
-    """The nodes' clock (the test date, running from its start), in Unix seconds."""
-    origin = datetime.fromisoformat(cluster.extra_env["TONGBAN_TIME_ORIGIN"])
-    return int(origin.timestamp() + time.time() - float(cluster.extra_env["TONGBAN_TIME_ANCHOR"]))
+    """The nodes' clock (the test date, running from the nodes' shared start), in Unix seconds: the clock
+    the nodes themselves read, as wallets and kits read it (credentials/clock.py)."""
+    return unix_now(cluster.extra_env)
 
 
 def tongban(cluster: FederatedCluster, *args: str, expect: int = 0) -> str:
