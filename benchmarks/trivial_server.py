@@ -1,10 +1,12 @@
 """The REST benchmark's baseline: an aiohttp server whose one handler answers a small JSON document, run as a
-process of its own like a node. ``python -m benchmarks.trivial_server`` prints the port the OS picked."""
+process of its own like a node, on the same event loop as a node (uvloop), so that the ratio measures the
+node's own work. ``python -m benchmarks.trivial_server`` prints the port the OS picked."""
 
 from __future__ import annotations
 
 import asyncio
 
+import uvloop
 from aiohttp import web
 
 
@@ -25,4 +27,4 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    uvloop.run(serve())

@@ -9,6 +9,7 @@ A node trusts the root CA and the manifest key; a peer's province comes from its
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import json
 from collections.abc import Callable
@@ -85,13 +86,20 @@ def node_name(province: str) -> str:
 
 
 def certificate_sha256(pem: bytes) -> str:
-    return x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256()).hex()
+    return _certificate(pem).fingerprint(hashes.SHA256()).hex()
 
 
 def province_of_certificate(pem: bytes) -> str | None:
     """The province code in a node certificate's subject (exactly one OU), or None."""
-    values = x509.load_pem_x509_certificate(pem).subject.get_attributes_for_oid(PROVINCE_ATTRIBUTE)
+    values = _certificate(pem).subject.get_attributes_for_oid(PROVINCE_ATTRIBUTE)
     return str(values[0].value) if len(values) == 1 else None
+
+
+@functools.lru_cache(maxsize=64)
+def _certificate(pem: bytes) -> x509.Certificate:
+    """A certificate is a function of its bytes: a peer's, asked for on every batch of its pull stream, is
+    parsed once (a federation has a few members, and a manifest a few certificates each)."""
+    return x509.load_pem_x509_certificate(pem)
 
 
 def _private_pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey) -> bytes:

@@ -311,7 +311,11 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             batch = await asyncio.get_running_loop().run_in_executor(
                 self._stream_threads, outbox.batch, peer.province, position, limit
             )
-            news = batch.events or batch.certificate_notices or batch.next_position != position
+            # A batch that only moves the position past events the peer does not receive waits for the
+            # heartbeat: each event of the log would otherwise cost every other peer a message and a
+            # transaction of its inbox. The peer's resume position may then lag by up to a heartbeat, which
+            # costs it a re-read of events it does not receive, never an event.
+            news = batch.events or batch.certificate_notices
             if news or time.monotonic() - last_sent >= self._heartbeat_s:
                 yield batch
                 last_sent = time.monotonic()
