@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.__main__ import RESULTS, suite
 from benchmarks.report import (
     TOP_COMPONENTS,
     Profile,
@@ -155,3 +156,16 @@ def test_a_profile_directory_is_read_with_its_flame_graphs(tmp_path: Path) -> No
     assert loaded == Profile(
         tmp_path / "p", figures, tuple(tmp_path / "p" / f"flame-3{n}0000.svg" for n in range(3))
     )
+
+
+def test_the_suite_profiles_both_stores_and_gives_the_report_its_files() -> None:
+    runs = dict[str, list[list[str]]]()
+    for module, arguments in suite("postgresql://db", quick=False, base="day-host"):
+        runs.setdefault(module, []).append(arguments)
+    assert str(RESULTS / "day-host-latency.json") in runs["benchmarks.latency"][0]
+    sqlite, postgres = runs["benchmarks.cpu_profile"]
+    assert "--postgres" not in sqlite
+    assert sqlite[-2:] == ["--out", str(RESULTS / "day-host-cpu-profile-sqlite")]
+    assert postgres[:2] == ["--postgres", "postgresql://db"]
+    assert postgres[-2:] == ["--out", str(RESULTS / "day-host-cpu-profile-postgres")]
+    assert sqlite[:4] == ["--rate", "10", "--seconds", "20"]
