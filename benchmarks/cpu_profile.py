@@ -196,8 +196,9 @@ def _shares(counts: dict[str, int], total: int) -> list[str]:
 
 def read_profile_text(text: str) -> dict[str, Any]:
     """The figures of a ``profile.txt`` written before ``profile.json`` was: the samples of each component
-    and library are its share times the total, exact to the share's 0.1 % (those below the 25 largest
-    components are not in the text, and count as nothing here)."""
+    and library are its printed share times the total, rounded, so the shares are those of the text to its
+    0.1 % (a count may differ from py-spy's by one past 1000 samples); the components below the 25 largest
+    are not in the text, and count as nothing here."""
     head = HEAD.match(text)
     if head is None:
         raise ValueError("not a profile.txt of benchmarks.cpu_profile")
