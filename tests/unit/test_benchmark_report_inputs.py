@@ -57,7 +57,10 @@ def test_a_text_that_is_not_a_profile_is_refused() -> None:
         read_profile_text("store: SQLite\n")
 
 
-@pytest.mark.parametrize("directory", [d for d in BEFORE if (d / "profile.txt").is_file()], ids=lambda d: d.name)
+COMMITTED = [d for d in BEFORE if (d / "profile.txt").is_file()]
+
+
+@pytest.mark.parametrize("directory", COMMITTED, ids=lambda d: d.name)
 def test_the_committed_profile_json_holds_the_figures_of_its_profile_txt(directory: Path) -> None:
     text = (directory / "profile.txt").read_text(encoding="utf-8")
     committed = json.loads((directory / "profile.json").read_text(encoding="utf-8"))
