@@ -4,7 +4,8 @@
 
 Each benchmark runs as a process of its own and prints its figures beside a raw baseline measured in the
 same run. The results file keeps every figure and every PASS/FAIL line against the targets, so a later run on
-the same machine shows a regression.
+the same machine shows a regression. Beside it, an HTML page of the same name draws the latency benchmark's
+JSON, the CPU profiles' split against the committed ones, and their flame graphs (``benchmarks/report.py``).
 """
 
 from __future__ import annotations
@@ -19,20 +20,41 @@ from pathlib import Path
 
 import psycopg
 
-RESULTS = Path(__file__).parent / "results"
+from benchmarks import report
+
+RESULTS = report.RESULTS
+STORES = ("sqlite", "postgres")
 
 
-def suite(url: str, quick: bool) -> list[tuple[str, list[str]]]:
-    """(module, arguments) of each benchmark, smaller with ``quick``."""
+def latency_json(base: str) -> Path:
+    return RESULTS / f"{base}-latency.json"
+
+
+def profile_dir(base: str, store: str) -> Path:
+    return RESULTS / f"{base}-cpu-profile-{store}"
+
+
+def suite(url: str, quick: bool, base: str) -> list[tuple[str, list[str]]]:
+    """(module, arguments) of each benchmark, smaller with ``quick``; ``base`` names the files the report
+    draws from."""
     scale = 5 if quick else 1
     sync = ["--cases", str(200 // scale), "--backlog", str(1000 // scale)]
+    profile = ["--rate", "10", "--seconds", str(20 // scale)]
     return [
         ("benchmarks.rest", ["--postgres", url, "--seconds", str(10 // scale or 2)]),
         ("benchmarks.group_commit", ["--postgres", url, "--seconds", str(8 // scale or 2)]),
         ("benchmarks.sync", ["--postgres", url, *sync]),
         (
             "benchmarks.latency",
-            ["--postgres", url, "--rates", "5" if quick else "5,10,20", "--seconds", "10"],
+            [
+                *("--postgres", url, "--rates", "5" if quick else "5,10,20", "--seconds", "10"),
+                *("--json", str(latency_json(base))),
+            ],
+        ),
+        ("benchmarks.cpu_profile", [*profile, "--out", str(profile_dir(base, "sqlite"))]),
+        (
+            "benchmarks.cpu_profile",
+            ["--postgres", url, *profile, "--out", str(profile_dir(base, "postgres"))],
         ),
         ("benchmarks.projections", ["--postgres", url, "--cases", str(1000 // scale)]),
         ("benchmarks.transparency", ["--postgres", url, "--cases", str(3000 // scale)]),
@@ -76,10 +98,21 @@ def main(args: argparse.Namespace) -> int:
     started = datetime.datetime.now(datetime.UTC)
     sections, verdicts, failed = [], [], []
     chosen = args.only.split(",") if args.only else []
-    runs = [(m, a) for m, a in suite(args.postgres, args.quick) if not chosen or m in chosen]
-    if chosen and len(runs) != len(chosen):
+    # the files of a run are named by date and machine; a partial run's results say which it holds
+    base = f"{started:%Y-%m-%d}-{platform.node() or 'machine'}{'-quick' if args.quick else ''}"
+    stem = base + "".join(f"-{m.removeprefix('benchmarks.')}" for m in chosen)
+    everything = suite(args.postgres, args.quick, base)
+    if not set(chosen) <= {m for m, _ in everything}:
         print(f"--only names a module that is not in the suite: {args.only}", file=sys.stderr)
         return 2
+    runs = [(m, a) for m, a in everything if not chosen or m in chosen]
+    ran = {m for m, _ in runs}
+    # the report must not draw an earlier run's figures for a benchmark that fails in this one
+    if "benchmarks.latency" in ran:
+        latency_json(base).unlink(missing_ok=True)
+    if "benchmarks.cpu_profile" in ran:
+        for store in STORES:
+            (profile_dir(base, store) / "profile.json").unlink(missing_ok=True)
     for module, arguments in runs:
         print(f"== {module} {' '.join(a for a in arguments if not a.startswith('postgres'))}", flush=True)
         done = subprocess.run(  # noqa: S603 - our own interpreter and module
@@ -93,11 +126,7 @@ def main(args: argparse.Namespace) -> int:
         verdicts += [f"{module}: {line}" for line in figures if "PASS" in line or "FAIL" in line]
         sections += [f"### {module}", "", "```", *figures, "```", ""]
     RESULTS.mkdir(exist_ok=True)
-    only = "".join(f"-{m.removeprefix('benchmarks.')}" for m in chosen)  # a partial run says which it holds
-    path = (
-        RESULTS
-        / f"{started:%Y-%m-%d}-{platform.node() or 'machine'}{'-quick' if args.quick else ''}{only}.md"
-    )
+    path = RESULTS / f"{stem}.md"
     path.write_text(
         "\n".join(
             [
@@ -106,7 +135,7 @@ def main(args: argparse.Namespace) -> int:
                 "",
                 *machine(args.postgres),
                 "",
-                "## Against the targets",
+                report.VERDICTS_HEADING,
                 "",
                 *[f"- {v}" for v in verdicts],
                 "",
@@ -117,6 +146,20 @@ def main(args: argparse.Namespace) -> int:
         )
     )
     print(f"results: {path}")
+    page = report.render(
+        f"Benchmark results, {started:%Y-%m-%d %H:%M} UTC, {stem}",
+        verdicts,
+        report.load_latency(latency_json(base) if "benchmarks.latency" in ran else None),
+        [report.load_profile(d) for d in report.BEFORE],
+        [
+            report.load_profile(profile_dir(base, store))
+            for store in STORES
+            if "benchmarks.cpu_profile" in ran
+        ],
+        RESULTS,
+    )
+    path.with_suffix(".html").write_text(page, encoding="utf-8")
+    print(f"report: {path.with_suffix('.html')}")
     return 1 if failed else 0
 
 

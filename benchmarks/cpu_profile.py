@@ -15,6 +15,9 @@ A sample is a stack of a thread py-spy saw running, so the shares are shares of 
 CPU per acknowledged operation comes from the simulator's report (``simulators/node_cpu.py``): the nodes'
 own process counters, which do not depend on how busy the machine is.
 
+The figures go to ``profile.txt`` for a person and ``profile.json`` for ``benchmarks.report``'s charts, beside
+the SVGs in ``--out``.
+
     python -m benchmarks.cpu_profile [--rate 10] [--seconds 20] [--postgres URL] [--out DIR]
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +59,17 @@ LIBRARIES = {
     "prometheus_client (metrics)": "prometheus_client/",
 }
 SAMPLE_RATE_HZ = 49  # beside 100 Hz ticks, so that sampling does not beat with the system clock
+# the text's headings, which its reader finds again
+COMPONENTS_HEADING = "by component (the first project frame from the thread's root):"
+LIBRARIES_HEADING = "through a library, anywhere on the stack (shares overlap):"
+HEAD = re.compile(
+    r"store: (?P<store>\S+); (?P<rate>\S+) cases/s offered for (?P<seconds>\S+) s; (?P<acked>\d+) operations "
+    r"acknowledged, verdict (?P<verdict>CORRECT|NOT correct)\n"
+    r"node CPU: (?P<cpu>\S+) ms per acknowledged operation; seconds by node (?P<cpu_s>\{.*\}); "
+    r"RSS MB (?P<rss>\{.*\})\n"
+    r"samples of working threads, four nodes pooled: (?P<samples>\d+)\n"
+)
+SHARE = re.compile(r" *(?P<share>\d+\.\d)%  (?P<name>.+)")
 
 
 def _path(frame: str) -> str:
@@ -132,32 +147,96 @@ async def profile(rate: float, seconds: float, postgres_url: str, out: Path) -> 
     return report
 
 
-def main(args: argparse.Namespace) -> None:
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    report = asyncio.run(profile(args.rate, args.seconds, args.postgres, out))
-    cpu = report["cpu"]
-    store = "PostgreSQL" if args.postgres else "SQLite"
-    lines = [
-        f"store: {store}; {args.rate:g} cases/s offered for {args.seconds:g} s; {report['acked']} operations "
-        f"acknowledged, verdict {'CORRECT' if report['verdict']['correct'] else 'NOT correct'}",
-        f"node CPU: {cpu['cpu_ms_per_acked_op']} ms per acknowledged operation; seconds by node "
-        f"{json.dumps(cpu['node_cpu_s'])}; RSS MB {json.dumps(cpu['node_rss_mb'])}",
-    ]
+def figures(store: str, rate: float, seconds: float, report: dict[str, Any], out: Path) -> dict[str, Any]:
+    """What ``profile.json`` holds: the run, the nodes' CPU and memory, and the samples split, pooled over
+    the four nodes' collapsed stacks in ``out`` (removed once split: the SVGs keep the stacks)."""
     total, components, libraries = 0, Counter[str](), Counter[str]()
     for collapsed in sorted(out.glob("flame-*.txt")):
         n, by_component, by_library = split(collapsed.read_text(encoding="utf-8").splitlines())
         total, components, libraries = total + n, components + by_component, libraries + by_library
-        collapsed.unlink()  # the split below keeps what it says; the SVGs keep the stacks
-    lines.append(f"samples of working threads, four nodes pooled: {total}")
-    lines.append("by component (the first project frame from the thread's root):")
-    lines += (
-        [f"  {count / total:6.1%}  {name}" for name, count in components.most_common(25)] if total else []
-    )
-    lines.append("through a library, anywhere on the stack (shares overlap):")
-    lines += [f"  {count / total:6.1%}  {name}" for name, count in libraries.most_common()] if total else []
-    (out / "profile.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+        collapsed.unlink()
+    cpu = report["cpu"]
+    return {
+        "store": store,
+        "rate": rate,
+        "seconds": seconds,
+        "acked": report["acked"],
+        "correct": bool(report["verdict"]["correct"]),
+        "cpu_ms_per_acked_op": cpu["cpu_ms_per_acked_op"],
+        "node_cpu_s": cpu["node_cpu_s"],
+        "node_rss_mb": cpu["node_rss_mb"],
+        "samples": total,
+        "components": dict(components.most_common()),
+        "libraries": dict(libraries.most_common()),
+    }
+
+
+def profile_text(profile: dict[str, Any]) -> str:
+    """``profile.txt``: the figures as read by a person, the 25 largest components."""
+    total = profile["samples"]
+    lines = [
+        f"store: {profile['store']}; {profile['rate']:g} cases/s offered for {profile['seconds']:g} s; "
+        f"{profile['acked']} operations acknowledged, "
+        f"verdict {'CORRECT' if profile['correct'] else 'NOT correct'}",
+        f"node CPU: {profile['cpu_ms_per_acked_op']} ms per acknowledged operation; seconds by node "
+        f"{json.dumps(profile['node_cpu_s'])}; RSS MB {json.dumps(profile['node_rss_mb'])}",
+        f"samples of working threads, four nodes pooled: {total}",
+        COMPONENTS_HEADING,
+        *(_shares(profile["components"], total)[:25]),
+        LIBRARIES_HEADING,
+        *_shares(profile["libraries"], total),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _shares(counts: dict[str, int], total: int) -> list[str]:
+    ordered = sorted(counts.items(), key=lambda item: -item[1])
+    return [f"  {count / total:6.1%}  {name}" for name, count in ordered] if total else []
+
+
+def read_profile_text(text: str) -> dict[str, Any]:
+    """The figures of a ``profile.txt`` written before ``profile.json`` was: the samples of each component
+    and library are its printed share times the total, rounded, so the shares are those of the text to its
+    0.1 % (a count may differ from py-spy's by one past 1000 samples); the components below the 25 largest
+    are not in the text, and count as nothing here."""
+    head = HEAD.match(text)
+    if head is None:
+        raise ValueError("not a profile.txt of benchmarks.cpu_profile")
+    total = int(head["samples"])
+    body = text[head.end() :].splitlines()
+    if COMPONENTS_HEADING not in body or LIBRARIES_HEADING not in body:
+        raise ValueError("profile.txt lacks its component or library split")
+    middle = body.index(LIBRARIES_HEADING)
+
+    def counts(lines: list[str]) -> dict[str, int]:
+        found = [SHARE.fullmatch(line) for line in lines]
+        return {m["name"]: round(total * float(m["share"]) / 100) for m in found if m}
+
+    return {
+        "store": head["store"],
+        "rate": float(head["rate"]),
+        "seconds": float(head["seconds"]),
+        "acked": int(head["acked"]),
+        "correct": head["verdict"] == "CORRECT",
+        "cpu_ms_per_acked_op": float(head["cpu"]),
+        "node_cpu_s": json.loads(head["cpu_s"]),
+        "node_rss_mb": json.loads(head["rss"]),
+        "samples": total,
+        "components": counts(body[body.index(COMPONENTS_HEADING) + 1 : middle]),
+        "libraries": counts(body[middle + 1 :]),
+    }
+
+
+def main(args: argparse.Namespace) -> None:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    report = asyncio.run(profile(args.rate, args.seconds, args.postgres, out))
+    store = "PostgreSQL" if args.postgres else "SQLite"
+    profile_figures = figures(store, args.rate, args.seconds, report, out)
+    text = profile_text(profile_figures)
+    (out / "profile.txt").write_text(text, encoding="utf-8")
+    (out / "profile.json").write_text(json.dumps(profile_figures, indent=1) + "\n", encoding="utf-8")
+    print(text, end="")
     print(f"flame graphs: {', '.join(str(p) for p in sorted(out.glob('flame-*.svg')))}")
 
 
@@ -167,6 +246,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of load")
     parser.add_argument("--postgres", default="", help="PostgreSQL URL: the nodes use it instead of SQLite")
     parser.add_argument(
-        "--out", type=Path, default=Path("var/cpu-profile"), help="where the SVGs and split go"
+        "--out",
+        type=Path,
+        default=Path("var/cpu-profile"),
+        help="where the SVGs, profile.txt and profile.json go",
     )
     main(parser.parse_args())

@@ -11,13 +11,17 @@ The achieved rate is the cases filed per second of load: what the four nodes and
 machine, really sustained. When it falls short of the offered rate, the machine is saturated and the delays
 grow with the queue.
 
-    python -m benchmarks.latency [--rates 5,10,20] [--seconds 15] [--postgres URL]
+    python -m benchmarks.latency [--rates 5,10,20] [--seconds 15] [--postgres URL] [--json PATH]
+
+``--json`` also writes the rows and the raw round trip for ``benchmarks.report``'s charts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import math
 import tempfile
 from pathlib import Path
 
@@ -70,9 +74,36 @@ async def one_rate(rate: float, seconds: float, postgres_url: str) -> tuple[dict
     }, data_dir
 
 
+def write_json(
+    path: Path, store: str, rows: list[dict[str, float]], raw_p50_ms: float, raw_p99_ms: float
+) -> None:
+    """The figures of the run as JSON: one row per offered rate, a percentile with no sample as null."""
+
+    def figure(name: str, value: float) -> float | bool | None:
+        if name == "correct":
+            return bool(value)
+        return value if math.isfinite(value) else None
+
+    path.write_text(
+        json.dumps(
+            {
+                "store": store,
+                "target": {"rate": TARGET_RATE, "apply_p99_ms": TARGET_P99_MS},
+                "raw_grpc_p50_ms": raw_p50_ms,
+                "raw_grpc_p99_ms": raw_p99_ms,
+                "rows": [{name: figure(name, value) for name, value in row.items()} for row in rows],
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     rates = [float(r) for r in args.rates.split(",")]
-    print(f"store: {'PostgreSQL' if args.postgres else 'SQLite'}; provinces {', '.join(YANGTZE_RIVER_DELTA)}")
+    store = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"store: {store}; provinces {', '.join(YANGTZE_RIVER_DELTA)}")
     print(
         f"{'offered/s':>10}{'achieved/s':>12}{'ops/s':>8}{'errors':>8}{'applied':>9}{'apply p50<=':>12}"
         f"{'apply p99<=':>12}{'visible':>9}{'vis. p50':>10}{'vis. p99':>10}   (ms)"
@@ -102,6 +133,8 @@ async def main(args: argparse.Namespace) -> None:
         f"target apply p99 <= {TARGET_P99_MS:g} ms at {TARGET_RATE:g} cases/s: {verdict} (highest rate "
         f"sustained here {best['achieved']:.1f} cases/s, apply p99 <= {best['apply_p99_ms']:g} ms)"
     )
+    if args.json:
+        write_json(args.json, store, rows, r50, r99)
 
 
 if __name__ == "__main__":
@@ -111,4 +144,5 @@ if __name__ == "__main__":
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds of load at each rate")
     parser.add_argument("--postgres", default="", help="PostgreSQL URL: the nodes use it instead of SQLite")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     asyncio.run(main(parser.parse_args()))
