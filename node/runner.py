@@ -96,7 +96,7 @@ async def _serve(settings: Settings, services: Services, stop: asyncio.Event, st
     grpc_server, health = build_server(services)
     federation_server, federation_health = build_federation_server(services)
     try:
-        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        site = web.TCPSite(runner, settings.http_host, settings.http_port, reuse_port=settings.share_ports)
         try:
             await site.start()
         except OSError as e:

@@ -109,6 +109,10 @@ class Settings:
     time_scale: float = 1.0
     # PostgreSQL: how often a standby process tries to take the worker lease, and the holder checks it.
     lease_retry_s: float = 2.0
+    # PostgreSQL: every listener (REST, gRPC, federation) binds with SO_REUSEPORT, so several node processes
+    # with the same settings on one schema share the ports and the kernel spreads connections over them. Off,
+    # a second process on a port in use fails to start instead of silently taking part of its traffic.
+    share_ports: bool = False
     # Saves arriving together share one transaction (node/store/group_commit.py); off: one transaction per
     # save.
     group_commit: bool = True
@@ -355,6 +359,10 @@ def _check(settings: Settings) -> None:
         raise SettingsError("shutdown_grace_s must be a finite number of seconds, 0 or more")
     if settings.postgres_url:
         _check_postgres_url(settings.postgres_url)
+    elif settings.share_ports:
+        raise SettingsError(
+            "share_ports needs postgres_url: a SQLite store is served by one process, on ports of its own"
+        )
     if settings.postgres_schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", settings.postgres_schema):
         raise SettingsError("postgres_schema must be a lower-case SQL identifier")
 

@@ -37,8 +37,7 @@ def build_server(services: Services) -> tuple[grpc.aio.Server, health.aio.Health
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),
-            # Without this a second node on the same port would bind too and silently share the traffic.
-            ("grpc.so_reuseport", 0),
+            _reuse_port(services),
         ],
     )
     certificates_pb2_grpc.add_CertificateServiceServicer_to_server(CertificateServicer(services), server)
@@ -61,13 +60,19 @@ def build_federation_server(services: Services) -> tuple[grpc.aio.Server, health
             PeerConcurrencyLimit(services.settings.federation_peer_concurrency),
             RefuseUndecodableRequests(),
         ],
-        options=[*SERVER_OPTIONS, ("grpc.so_reuseport", 0)],
+        options=[*SERVER_OPTIONS, _reuse_port(services)],
     )
     if services.federation is not None:
         federation_pb2_grpc.add_FederationServiceServicer_to_server(services.federation.servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     return server, health_servicer
+
+
+def _reuse_port(services: Services) -> tuple[str, int]:
+    """grpc sets SO_REUSEPORT unless told not to: then a second node on the same port would bind too and
+    silently share the traffic. Only processes of one node that mean to share their ports (share_ports) do."""
+    return ("grpc.so_reuseport", int(services.settings.share_ports))
 
 
 def _admission(services: Services, listener: str) -> Admission:

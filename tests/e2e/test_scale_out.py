@@ -1,20 +1,23 @@
-"""One province on three node processes and one PostgreSQL schema, under load: every process serves the API,
+"""One province on several node processes and one PostgreSQL schema, under load: every process serves the API,
 exactly one runs the background workers (it holds the worker lease), and when that one is killed (SIGKILL)
 another takes the lease and the workers over. No acknowledged case is lost, none is applied twice by the read
-models, and the transparency tree covers every event once."""
+models, and the transparency tree covers every event once. With share_ports the processes listen on the same
+ports, and connections to them land on each."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import grpc
 import psycopg
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from aggregates.responsibility import Actor
 from node.auth import Role
@@ -87,6 +90,75 @@ def test_the_workers_move_to_a_standby_when_their_process_dies(
     for name, value in store.items():
         monkeypatch.setenv(name, value)
     assert cli.main(["audit", "verify", "--province", SH]) == 0
+
+
+def test_processes_sharing_their_ports_all_serve_and_the_survivor_takes_the_workers(
+    store: dict[str, str], tmp_path: Path
+) -> None:
+    extra = {**store, "TONGBAN_SHARE_PORTS": "true", "TONGBAN_LEASE_RETRY_S": "0.3"}
+    first = NodeProcess(SH, tmp_path, extra)
+    first.start()
+    ports = {"TONGBAN_HTTP_PORT": str(first.http_port), "TONGBAN_GRPC_PORT": str(first.grpc_port)}
+    second = NodeProcess(SH, tmp_path, {**extra, **ports})
+    nodes = [first, second]
+    try:
+        second.start()  # binds the first one's ports: without SO_REUSEPORT on both, it would fail to start
+        assert (second.http_port, second.grpc_port) == (first.http_port, first.grpc_port)
+        [leader] = wait_for_any_line(nodes, [0, 0], '"workers.lease_acquired"', timeout_s=WAIT_S)
+        [survivor] = [n for n in nodes if n is not leader]
+        shared = first.http_url
+
+        # Each request opens a connection of its own, and the kernel spreads connections over both processes.
+        roles: set[str] = set()
+        for _ in range(200):
+            roles.add(http.get_json(f"{shared}/readyz")[1]["checks"]["workers"])
+            if len(roles) == 2:
+                break
+        assert roles == {"leader", "standby"}
+        with grpc.insecure_channel(first.grpc_target) as channel:
+            health: Any = health_pb2_grpc.HealthStub(channel)  # the stubs package types this stub loosely
+            answer = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+        issuer_key = tmp_path / "token-issuer.key"
+        window = {"Authorization": "Bearer " + token_for(issuer_key, SH, Role.WINDOW)}
+        auditor = {"Authorization": "Bearer " + token_for(issuer_key, SH, Role.AUDITOR)}
+        case_ids = [_file_case(shared, window, n) for n in range(10)]
+        for (
+            case_id
+        ) in case_ids:  # whichever process answers reads the shared store, and the leader's read model
+            status, case = http.get_json(f"{shared}/v1/cases/{case_id}", auditor)
+            assert (status, case["version"]) == (200, 1), case
+            poll_http(f"case view of {case_id}", _case_view(shared, case_id, auditor))
+
+        mark = len(survivor.lines)
+        leader.stop(signal.SIGKILL)
+        assert survivor.wait_for_line('"workers.lease_acquired"', since=mark, timeout_s=WAIT_S)
+        assert (
+            http.get_json(f"{shared}/readyz")[1]["checks"]["workers"] == "leader"
+        )  # only the survivor listens
+        case_id = _file_case(shared, window, 10)
+        poll_http(f"case view of {case_id}", _case_view(shared, case_id, auditor))
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def _file_case(url: str, headers: dict[str, str], n: int) -> str:
+    applicant = {"name": "张伟", "id_type": "111", "id_number": citizen_id("310101", "19900101", n)}
+    body = {"item_province": JS, "item_code": "GA-0003", "mode": "PROXY", "applicant": applicant}
+    status, answer = http.post_json(f"{url}/v1/cases", body, headers)
+    assert status == 201, answer
+    case_id: str = answer["case_id"]
+    return case_id
+
+
+def _case_view(url: str, case_id: str, headers: dict[str, str]) -> Callable[[], dict[str, Any] | None]:
+    def projected() -> dict[str, Any] | None:
+        code, view = http.get_json(f"{url}/v1/case-views/{case_id}", headers)
+        return view if code == 200 else None
+
+    return projected
 
 
 async def _load(

@@ -134,6 +134,14 @@ def test_bad_settings_are_named(environ: dict[str, str], message: str) -> None:
         load_settings(environ=environ)
 
 
+def test_shared_ports_are_for_processes_of_one_postgresql_schema_only() -> None:
+    with pytest.raises(SettingsError, match="share_ports needs postgres_url"):
+        load_settings(province="310000", environ={"TONGBAN_SHARE_PORTS": "true"})
+    postgres = {"TONGBAN_POSTGRES_URL": "postgresql://tb@db.local/tongban"}
+    assert not load_settings(province="310000", environ=postgres).share_ports
+    assert load_settings(province="310000", environ={**postgres, "TONGBAN_SHARE_PORTS": "true"}).share_ports
+
+
 def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
     config = tmp_path / "node.toml"
     config.write_text('province = "310000"\nhttp_prot = 1\n')
