@@ -64,6 +64,7 @@ from projections.log_alerts import LogAlerts
 from projections.recognition_registry import RecognitionRegistry
 from projections.service_statistics import ServiceStatistics
 from projections.status_lists import StatusLists
+from projections.together import ReadModels
 from projections.transparency_log import TransparencyLog
 from projections.verifier_registry import VerifierRegistry
 
@@ -207,6 +208,9 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         metrics=metrics,
         views=views,
         projections=projections,
+        read_models=ReadModels(
+            app, views, projections, settings.projection_batch_events, before_commit=crash
+        ),
         log_signal=log_signal,
         transparency=transparency,
         workers=_workers(

@@ -282,10 +282,11 @@ async def _follow_projections(services: Services, interval_s: float, stop: async
     woken when the log grows, at least every ``interval_s``."""
     while not stop.is_set():
         seen = services.log_signal.generation
-        for name, follower in services.projections.items():
-            try:
-                await asyncio.to_thread(follower.tick)
-            except Exception as e:  # the store may be briefly unreachable: the next round retries
+        try:
+            await asyncio.to_thread(services.read_models.tick)
+        except Exception:  # one read model failing, or the store briefly away: each alone names which
+            failed = await asyncio.to_thread(services.read_models.tick_each)
+            for name, e in failed.items():  # the next round retries
                 log.warning("projection.tick_failed", projection=name, error_type=type(e).__name__)
         try:
             head = await asyncio.to_thread(services.transparency.publish_head)

@@ -31,6 +31,7 @@ from node.workers.offline_uses import OfflineUses
 from node.workers.reliance_watcher import RelianceWatcher
 from node.workers.status_list_publisher import StatusListPublisher
 from projections.follower import ProjectionFollower
+from projections.together import ReadModels
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Services:
     metrics: NodeMetrics
     views: ViewStore
     projections: dict[str, ProjectionFollower]  # the read models, by name
+    read_models: ReadModels  # the same read models, caught up together (the workers tick this)
     log_signal: LogSignal  # set whenever the node's log grows
     transparency: TransparencyService  # the node's transparency log: signed tree heads and proofs
     workers: Workers

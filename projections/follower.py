@@ -72,8 +72,12 @@ class ProjectionFollower:
         return self._log.catch_up()
 
     def _apply(self, tx: Transaction, notifications: Sequence[Notification]) -> None:
-        for notification in notifications:
-            self.projection.apply(tx, self._app.mapper.to_domain_event(notification))
+        self.apply_events(tx, [self._app.mapper.to_domain_event(n) for n in notifications])
+
+    def apply_events(self, tx: Transaction, events: Sequence[Any]) -> None:
+        """Apply events already decoded (by this follower, or once for every read model: ``together``)."""
+        for event in events:
+            self.projection.apply(tx, event)
         self.projection.flush(tx)
 
     def rebuild(self) -> int:
