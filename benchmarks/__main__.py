@@ -47,7 +47,7 @@ def suite(url: str, quick: bool, base: str) -> list[tuple[str, list[str]]]:
         (
             "benchmarks.latency",
             [
-                *("--postgres", url, "--rates", "5" if quick else "5,10,20", "--seconds", "10"),
+                *("--postgres", url, "--rates", "5" if quick else "5,10,25", "--seconds", "10"),
                 *("--json", str(latency_json(base))),
             ],
         ),

@@ -11,7 +11,7 @@ The achieved rate is the cases filed per second of load: what the four nodes and
 machine, really sustained. When it falls short of the offered rate, the machine is saturated and the delays
 grow with the queue.
 
-    python -m benchmarks.latency [--rates 5,10,20] [--seconds 15] [--postgres URL] [--json PATH]
+    python -m benchmarks.latency [--rates 5,10,25] [--seconds 15] [--postgres URL] [--json PATH]
 
 ``--json`` also writes the rows and the raw round trip for ``benchmarks.report``'s charts.
 """
@@ -140,7 +140,7 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--rates", default="5,10,20", help="offered case arrival rates, cases/s, comma separated"
+        "--rates", default="5,10,25", help="offered case arrival rates, cases/s, comma separated"
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds of load at each rate")
     parser.add_argument("--postgres", default="", help="PostgreSQL URL: the nodes use it instead of SQLite")
