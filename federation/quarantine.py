@@ -21,6 +21,8 @@ from typing import Any, Protocol
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from infra.store_reads import read_transaction
+
 NOTICE_TOPIC = "certificate_notice"  # a held certificate status notice (not an event: no class topic)
 
 _DDL = (
@@ -104,8 +106,8 @@ class QuarantineStore:
             cursor.execute(_DDL.format(table=self._table, blob=blob))
 
     @contextmanager
-    def _cursor(self, *, commit: bool = True) -> Iterator[Any]:
-        with self._datastore.transaction(commit=commit) as cursor:
+    def _cursor(self) -> Iterator[Any]:
+        with self._datastore.transaction(commit=True) as cursor:
             yield cursor
 
     def _sql(self, statement: str) -> str:
@@ -113,7 +115,7 @@ class QuarantineStore:
         return statement.replace("?", "%s") if self._postgres else statement
 
     def _query(self, statement: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._cursor(commit=False) as cursor:
+        with read_transaction(self._datastore) as cursor:
             cursor.execute(self._sql(statement), tuple(params))
             rows = cursor.fetchall()
         return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]

@@ -251,8 +251,16 @@ def _workers(
             if postgres
             else None  # SQLite: one process per store, which runs the workers
         ),
-        store_watch=StoreWatch(app, log_signal) if postgres else None,  # SQLite has no subscriptions
+        store_watch=_store_watch(settings, app, log_signal),
     )
+
+
+def _store_watch(settings: Settings, app: NodeApplication, log_signal: LogSignal) -> StoreWatch | None:
+    """PostgreSQL: LISTEN to the event table's channel. SQLite has no notifications: None."""
+    if not settings.postgres_url:
+        return None
+    channel: str = app.recorder.channel_name  # type: ignore[attr-defined]  # the PostgreSQL recorder's
+    return StoreWatch(settings.postgres_url, channel, log_signal)
 
 
 def _pullers(

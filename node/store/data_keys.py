@@ -25,6 +25,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from infra.store_reads import read_transaction
 from node.store.master_key import KEY_BYTES, MasterKey, MasterKeyring
 
 # The one row that is not a person's key (key ids are random hex); a row's name, not a secret.
@@ -304,8 +305,8 @@ class _Database:
             tx.execute("CREATE INDEX IF NOT EXISTS personal_data_keys_person ON {keys} (person)")
 
     @contextmanager
-    def transaction(self, *, commit: bool = True, secure_delete: bool = False) -> Iterator[_Tx]:
-        with self._datastore.transaction(commit=commit) as cursor:
+    def transaction(self, *, secure_delete: bool = False) -> Iterator[_Tx]:
+        with self._datastore.transaction(commit=True) as cursor:
             if secure_delete and not self._postgres:
                 cursor.execute("PRAGMA secure_delete = ON")  # overwrite a destroyed key's bytes in the file
             yield _Tx(cursor, self._names, self._postgres)
@@ -315,8 +316,8 @@ class _Database:
             tx.execute(statement, params)
 
     def query(self, statement: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.transaction(commit=False) as tx:
-            return tx.query(statement, params)
+        with read_transaction(self._datastore) as cursor:
+            return _Tx(cursor, self._names, self._postgres).query(statement, params)
 
     def reclaim(self) -> None:
         """SQLite: empty the write-ahead log, which may still hold page images with a destroyed key."""
