@@ -112,7 +112,7 @@ class Outbox:
         head = self.head()
         batch = pb.PullEventsResponse(head_position=head)
         position = after
-        while position < head and self._size(batch) < max_events:
+        while position < head and self.size(batch) < max_events:
             notifications = self._app.recorder.select_notifications(
                 start=position + 1, limit=self._scan_limit, stop=head, topics=self._topics
             )
@@ -122,16 +122,16 @@ class Outbox:
             for notification in notifications:
                 self._route(peer, notification, batch)
                 position = notification.id
-                if self._size(batch) >= max_events:
+                if self.size(batch) >= max_events:
                     break
-            if len(notifications) < self._scan_limit and self._size(batch) < max_events:
+            if len(notifications) < self._scan_limit and self.size(batch) < max_events:
                 position = head  # nothing else for anyone up to the head
         batch.next_position = position
         batch.sent_at_unix_ms = time.time_ns() // 1_000_000
         return batch
 
     @staticmethod
-    def _size(batch: pb.PullEventsResponse) -> int:
+    def size(batch: pb.PullEventsResponse) -> int:
         """Events and notices both count towards a batch's limit, so no batch outgrows the message size."""
         return len(batch.events) + len(batch.certificate_notices) + len(batch.erasure_notices)
 

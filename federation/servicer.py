@@ -315,7 +315,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             # heartbeat: each event of the log would otherwise cost every other peer a message and a
             # transaction of its inbox. The peer's resume position may then lag by up to a heartbeat, which
             # costs it a re-read of events it does not receive, never an event.
-            news = batch.events or batch.certificate_notices
+            news = Outbox.size(batch) > 0  # events, certificate notices, erasure notices
             if news or time.monotonic() - last_sent >= self._heartbeat_s:
                 yield batch
                 last_sent = time.monotonic()

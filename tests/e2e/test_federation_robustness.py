@@ -19,6 +19,7 @@ from tongban.federation.v1 import federation_pb2 as pb
 from tongban.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from federation.handshake import channel_credentials
+from federation.servicer import HEARTBEAT_S
 from node.auth import Role
 from simulators.federated_flows import Applicant, Federation, approve
 from simulators.federation_cluster import FederatedCluster
@@ -243,3 +244,46 @@ def _own_events_appended(cluster: FederatedCluster, province: str) -> float:
         if line.startswith("tongban_replication_events_applied_total{")
     ]
     return appended - sum(replicated)
+
+
+def test_events_a_peer_does_not_receive_move_its_position_without_a_message_each(
+    cluster: FederatedCluster,
+) -> None:
+    """Shanghai records a stretch of cases with Zhejiang, which Jiangsu does not receive, then suspends a
+    certificate, a notice every peer receives. Jiangsu's stream gets the notice with a position past the
+    whole stretch, and before it at most one batch without content per heartbeat: not one per event."""
+    applicant: Applicant = asyncio.run(_run(cluster, lambda fed: fed.issue_id_card(SH, seed="stretch")))
+    directory = cluster.federation_dir
+    credentials = channel_credentials(
+        (directory / JS / "node.key").read_bytes(),
+        (directory / JS / "node.pem").read_bytes(),
+        (directory / "ca.pem").read_bytes(),
+    )
+    with grpc.secure_channel(f"127.0.0.1:{cluster.ports[SH]}", credentials) as channel:
+        stub = pb_grpc.FederationServiceStub(channel)
+        head = next(iter(stub.PullEvents(pb.PullEventsRequest(after_position=0), timeout=30))).head_position
+        stream = stub.PullEvents(pb.PullEventsRequest(after_position=head, follow=True), timeout=180)
+        started = time.monotonic()
+        assert next(stream).next_position == head  # a following stream's first batch comes at once
+
+        async def stretch_then_notice(fed: Federation) -> None:
+            for n in range(3):
+                case_id = await fed.received_proxy_case(SH, ZJ, applicant, consent_reference(SH, f"S-{n}"))
+                await fed.post(SH, f"/v1/cases/{case_id}/forward", Role.WINDOW)
+            stranger = await fed.issue_id_card(SH, seed="noticed")
+            await fed.post(
+                SH, f"/v1/certificates/{stranger.id_card}/suspend", Role.ISSUER, {"reason": "暂扣"}
+            )
+
+        asyncio.run(_run(cluster, stretch_then_notice))
+        position_only = 0
+        for batch in stream:  # ends at the notice, or with the call's deadline
+            if batch.certificate_notices:
+                break
+            if not (batch.events or batch.erasure_notices):
+                position_only += 1
+        stream.cancel()
+    elapsed = time.monotonic() - started
+    assert batch.certificate_notices
+    assert batch.next_position > head + 10  # past the whole stretch, none of it sent
+    assert position_only <= elapsed / HEARTBEAT_S + 1
