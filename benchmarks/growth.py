@@ -24,6 +24,7 @@ from node.store.stored_records import stored_records
 from projections.case_board import CaseBoard
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+FLAT = 1.25  # the first step: the cost per event at the largest size within this factor of the smallest
 FILLERS = 8  # threads filing at once; each uses a certificate of its own, so they never race on one
 
 
@@ -54,6 +55,7 @@ def main(args: argparse.Namespace) -> None:
             f"{'raw ev/s':>11}{'peak RSS MB':>13}"
         )
         held = _events(node)
+        rates: dict[str, list[float]] = {"append": [], "catch-up": [], "verify": [], "replay": []}
         for size in sizes:
             cases = max((size - held) // 9, 1)  # the fill records about 9.3 events a case
             started = time.perf_counter()
@@ -74,6 +76,9 @@ def main(args: argparse.Namespace) -> None:
             )
             raw, raw_s = _timed(lambda: _events(node))
             rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            measured = (appended / append_s, caught_up / catch_s, verified / verify_s, replayed / replay_s)
+            for values, rate in zip(rates.values(), measured, strict=True):
+                values.append(rate)
             print(
                 f"{total:>9}{appended / append_s:>13,.0f}{caught_up / catch_s:>15,.0f}"
                 f"{verified / verify_s:>13,.0f}{replayed / replay_s:>13,.0f}{raw / raw_s:>11,.0f}"
@@ -84,6 +89,12 @@ def main(args: argparse.Namespace) -> None:
             f"append: filing cases in process from {FILLERS} threads (group commit); "
             "catch-up: the case board over the newly appended events"
         )
+        for name, values in rates.items():
+            spread = max(values) / min(values)
+            verdict = "PASS" if spread <= FLAT else "FAIL"
+            print(
+                f"target {name} cost per event flat within {FLAT}x across the sizes: {spread:.2f}x {verdict}"
+            )
 
 
 if __name__ == "__main__":

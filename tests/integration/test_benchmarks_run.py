@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from benchmarks import growth as bench_growth
 from benchmarks import projections as bench_projections
 from benchmarks import sync as bench_sync
 from benchmarks import transparency as bench_transparency
@@ -59,3 +60,13 @@ def test_the_read_model_benchmark_prints_every_figure(capsys: pytest.CaptureFixt
         assert re.search(rf"^{name} +\d+ +[\d,]+ +[\d,]+ +\d+\.\d\d +\d+\.\d\d$", out, re.MULTILINE), name
     assert re.search(r"^all together +\d+ .* each alone \(\d+\.\dx\)$", out, re.MULTILINE)
     assert re.search(r"^target every read model >= 0.5 x raw read: (PASS|FAIL) ", out, re.MULTILINE)
+
+
+def test_the_growth_benchmark_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    bench_growth.main(argparse.Namespace(sizes="300,600", postgres=None))
+    out = capsys.readouterr().out
+    assert len(re.findall(r"^ +\d+ +[\d,]+ +[\d,]+ +[\d,]+ +[\d,]+ +[\d,]+ +\d+$", out, re.MULTILINE)) == 2
+    for name in ("append", "catch-up", "verify", "replay"):
+        assert re.search(rf"^target {name} cost per event flat within 1.25x across the sizes: ", out, re.M), (
+            name
+        )
