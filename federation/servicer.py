@@ -41,6 +41,7 @@ VERIFY_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0
 MAX_COMMAND_ARGUMENTS = 64 * 1024
 HEARTBEAT_S = 5.0
+GATHER_S = 0.02  # after a wake, how long a stream lets more events come before it reads the log
 STREAM_THREADS = 4  # threads that read the outbox for the PullEvents streams, apart from the shared pool
 
 
@@ -324,7 +325,11 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 continue
             if not request.follow:
                 return
-            await self._signal.wait(seen, self._heartbeat_s)
+            if await self._signal.wait(seen, self._heartbeat_s):
+                # Let the writes that come together arrive together: under load a wake per write cost every
+                # stream a read of the log per event; this bounds the reads to one per gathering, for a delay
+                # far below the apply latency a peer is promised.
+                await asyncio.sleep(GATHER_S)
 
     async def ForwardCaseCommand(
         self, request: pb.ForwardCaseCommandRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -38,6 +38,7 @@ from node.settings import Settings
 from node.usecases.calendar_reload import reload_calendar
 
 log = structlog.get_logger("tongban.node")
+FOLLOW_GATHER_S = 0.05  # after a wake, how long the read models and the tree let more events come
 
 
 class PortUnavailable(RuntimeError):
@@ -300,6 +301,9 @@ async def _follow_projections(services: Services, interval_s: float, stop: async
         await asyncio.wait({woken, stopped}, return_when=asyncio.FIRST_COMPLETED)
         for task in (woken, stopped):
             task.cancel()
+        # A round per write cost every read model and the tree a read of the log, a transaction and a signed
+        # head per event under load: gather the writes that come together, for a delay a reader never sees.
+        await _wait(stop, FOLLOW_GATHER_S)
 
 
 async def _report_peer_health(
