@@ -151,6 +151,13 @@ def position(tx: Transaction, name: str) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+def positions(tx: Transaction, names: Sequence[str]) -> dict[str, int]:
+    """Several trackers' positions in one statement (0 for one that has none yet)."""
+    marks = ", ".join("?" for _ in names)
+    found = dict(tx.fetchall(f"SELECT name, position FROM view_tracking WHERE name IN ({marks})", names))  # noqa: S608
+    return {name: int(found.get(name, 0)) for name in names}
+
+
 def advance(tx: Transaction, name: str, previous: int, new: int) -> None:
     """Move ``name``'s position from ``previous`` to ``new`` in the caller's transaction, or refuse."""
     if previous == 0:

@@ -22,7 +22,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from infra.view_store import PositionMoved, Transaction, ViewStore, advance, position
+from infra.view_store import PositionMoved, Transaction, ViewStore, advance
+from infra.view_store import positions as stored_positions
 from projections.follower import ProjectionFollower
 
 
@@ -74,7 +75,7 @@ class ReadModels:
         return failed
 
     def _batch(self, tx: Transaction, head: int) -> tuple[int, bool]:
-        positions = {name: position(tx, name) for name in self._followers}
+        positions = stored_positions(tx, list(self._followers))
         start = min(positions.values(), default=head)
         if start >= head:
             return 0, True
