@@ -35,6 +35,7 @@ from simulators.simulate import nodes_today
 
 SH, JS = "310000", "320000"
 BATCH_EVENTS = 500
+SENDERS = 16  # cases the backlog records at a time
 CATCH_UP_PER_S, CATCH_UP_SHARE = 10_000.0, 0.5  # the first step: events/s, and of raw batched inserts
 
 
@@ -110,15 +111,24 @@ async def measure_catch_up(
 ) -> tuple[int, float]:
     """Stop B, let A record ``backlog`` forwarded cases, start B: events it applies per second until in step
     (timed from the moment the restarted node reports itself started)."""
+    # The backlog is recorded SENDERS cases at a time (it is not what is measured), each sender with an
+    # applicant of its own: attaching an ID card records a use of it, and two cases using one card at the same
+    # moment would meet a 409 (the certificate changed concurrently).
+    applicants: asyncio.Queue[Applicant] = asyncio.Queue()
+    applicants.put_nowait(applicant)
+    for n in range(1, SENDERS):
+        applicants.put_nowait(await fed.issue_id_card(SH, seed=f"backlog-{n}"))
     await asyncio.to_thread(cluster.nodes[JS].stop)
-    sending = asyncio.Semaphore(16)  # the backlog is recorded 16 cases at a time: it is not what is measured
 
     async def forwarded(n: int) -> None:
-        async with sending:
+        sender = await applicants.get()
+        try:
             case_id = await fed.received_proxy_case(
-                SH, JS, applicant, consent=consent_reference(SH, f"BENCH-BACKLOG-{n}")
+                SH, JS, sender, consent=consent_reference(SH, f"BENCH-BACKLOG-{n}")
             )
             await fed.post(SH, f"/v1/cases/{case_id}/forward", Role.WINDOW)
+        finally:
+            applicants.put_nowait(sender)
 
     await asyncio.gather(*(forwarded(n) for n in range(backlog)))
     await asyncio.to_thread(cluster.nodes[JS].start)
