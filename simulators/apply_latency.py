@@ -1,7 +1,9 @@
 """Commit-to-apply latency as the nodes themselves measure it: every node observes, for each event of a peer's
 case it applies, the time from the event at the peer to its apply here (the histogram
-``tongban_replication_latency_seconds{peer}`` on /metrics). Read after the load, per link A→B (A's events
-applied at B) and pooled.
+``tongban_replication_latency_seconds{peer}`` on /metrics). Read before and after the load, per link A→B
+(A's events applied at B) and pooled: the difference is the load's own events, without what a node applied
+while the federation started (the population's certificates, applied once the streams connected, seconds
+after they were recorded).
 
 A histogram gives each percentile as the upper bound of the bucket it falls in, so "p99 ≤ 0.25 s" is exact
 while the figure itself is coarse. A node restarted during the run counts only since its restart.
@@ -62,11 +64,26 @@ def summary_row(buckets: Buckets) -> dict[str, Any]:
     }
 
 
-def apply_latency(metrics_by_node: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """``metrics_by_node``: node province -> its /metrics text. Rows per link "A→B", then "all" pooled."""
+def since(after: Buckets, before: Buckets | None) -> Buckets:
+    """The observations between two readings of one histogram of one process (all of ``after`` without a
+    reading before)."""
+    if before is None:
+        return after
+    return {bound: count - before.get(bound, 0.0) for bound, count in after.items()}
+
+
+def apply_latency(
+    metrics_by_node: dict[str, str], before_by_node: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """``metrics_by_node``: node province -> its /metrics text after the load; ``before_by_node`` the same
+    before it. Rows per link "A→B", then "all" pooled."""
     per_link: dict[str, Buckets] = {}
     for node, text in sorted(metrics_by_node.items()):
-        for peer, buckets in sorted(parse_buckets(text).items()):
+        before = (before_by_node or {}).get(node, "")
+        # a node restarted in between counts since its restart: its histogram began again
+        earlier = parse_buckets(before) if _started(before) == _started(text) else {}
+        for peer, all_buckets in sorted(parse_buckets(text).items()):
+            buckets = since(all_buckets, earlier.get(peer))
             if buckets.get(math.inf):
                 per_link[f"{peer}→{node}"] = buckets
     if not per_link:
@@ -74,3 +91,9 @@ def apply_latency(metrics_by_node: dict[str, str]) -> dict[str, dict[str, Any]]:
     rows = {link: summary_row(buckets) for link, buckets in per_link.items()}
     rows["all"] = summary_row(merged(list(per_link.values())))
     return rows
+
+
+def _started(metrics_text: str) -> float | None:
+    """The node process's start time (``process_start_time_seconds``): another value, another process."""
+    match = re.search(r"^process_start_time_seconds (\S+)$", metrics_text, re.MULTILINE)
+    return float(match[1]) if match else None

@@ -172,7 +172,8 @@ class Simulation:
         )
         self.history.cases = runs
         times = arrival_times(scenario.cases, scenario.rate, scenario.profile, rng)
-        cpu_before = readings(await _metrics(fed))
+        metrics_before = await _metrics(fed)
+        cpu_before = readings(metrics_before)
         started = time.monotonic()
         workload = Workload(fed, population, self.history, started)
         progress = asyncio.create_task(self._progress(fed, started))
@@ -193,7 +194,7 @@ class Simulation:
         report = self._report(verdict.as_json(), load_s, await self._deadline_compliance(fed))
         report["shed"] = fed.shed
         metrics = await _metrics(fed)
-        report["apply_latency"] = apply_latency(metrics)
+        report["apply_latency"] = apply_latency(metrics, metrics_before)
         report["shed_by_nodes"] = shed_by_nodes(metrics)
         report["cpu"] = cpu_report(cpu_before, cpu_after, report["acked"], list(scenario.provinces))
         report["events"] = await _events_recorded(fed) - events_before

@@ -134,6 +134,26 @@ def test_apply_latency_reads_the_nodes_histograms_per_link_and_pooled() -> None:
     }  # 99 of 200 <= 0.25
 
 
+def test_apply_latency_counts_what_was_applied_between_two_readings() -> None:
+    def node(fast: float, slow: float, started: float = 1.0) -> dict[str, str]:
+        """One node's histogram: ``fast`` applies within 50 ms, ``slow`` beyond 250 ms."""
+        bucket = 'tongban_replication_latency_seconds_bucket{le="%s",peer="310000"} '
+        lines = [bucket % "0.05" + str(fast), bucket % "0.25" + str(fast), bucket % "+Inf" + str(fast + slow)]
+        return {"320000": "\n".join([f"process_start_time_seconds {started}", *lines])}
+
+    before = node(0.0, 5.0)  # the start's slow applies (the population, before the streams connected)
+    after = node(100.0, 5.0)  # the load added 100 fast ones
+    assert apply_latency(after)["all"]["p99_le_ms"] == "inf"  # all counted: the start's tail shows
+    assert apply_latency(after, before)["all"] == {
+        "count": 100,
+        "p50_le_ms": 50.0,
+        "p95_le_ms": 50.0,
+        "p99_le_ms": 50.0,
+    }
+    restarted = node(10.0, 0.0, started=2.0)  # a node restarted during the load counts since its restart
+    assert apply_latency(restarted, before)["all"]["count"] == 10
+
+
 def test_a_chaos_schedule_spreads_each_kind_without_overlap_and_follows_its_seed() -> None:
     schedule = chaos_schedule(
         YRD, 200.0, random.Random(3), kills=20, partitions=6, pg_restarts=2, pg_pauses=2
