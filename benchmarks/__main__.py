@@ -26,8 +26,8 @@ RESULTS = report.RESULTS
 STORES = ("sqlite", "postgres")
 
 
-def latency_json(base: str) -> Path:
-    return RESULTS / f"{base}-latency.json"
+def latency_json(base: str, store: str) -> Path:
+    return RESULTS / f"{base}-latency-{store}.json"
 
 
 def profile_dir(base: str, store: str) -> Path:
@@ -40,16 +40,15 @@ def suite(url: str, quick: bool, base: str) -> list[tuple[str, list[str]]]:
     scale = 5 if quick else 1
     sync = ["--cases", str(200 // scale), "--backlog", str(1000 // scale)]
     profile = ["--rate", "10", "--seconds", str(20 // scale)]
+    latency = ["--rates", "5" if quick else "5,10,25", "--seconds", "10"]
     return [
         ("benchmarks.rest", ["--postgres", url, "--seconds", str(10 // scale or 2)]),
         ("benchmarks.group_commit", ["--postgres", url, "--seconds", str(8 // scale or 2)]),
         ("benchmarks.sync", ["--postgres", url, *sync]),
+        ("benchmarks.latency", [*latency, "--json", str(latency_json(base, "sqlite"))]),
         (
             "benchmarks.latency",
-            [
-                *("--postgres", url, "--rates", "5" if quick else "5,10,25", "--seconds", "10"),
-                *("--json", str(latency_json(base))),
-            ],
+            ["--postgres", url, *latency, "--json", str(latency_json(base, "postgres"))],
         ),
         ("benchmarks.cpu_profile", [*profile, "--out", str(profile_dir(base, "sqlite"))]),
         (
@@ -109,7 +108,8 @@ def main(args: argparse.Namespace) -> int:
     ran = {m for m, _ in runs}
     # the report must not draw an earlier run's figures for a benchmark that fails in this one
     if "benchmarks.latency" in ran:
-        latency_json(base).unlink(missing_ok=True)
+        for store in STORES:
+            latency_json(base, store).unlink(missing_ok=True)
     if "benchmarks.cpu_profile" in ran:
         for store in STORES:
             (profile_dir(base, store) / "profile.json").unlink(missing_ok=True)
@@ -149,7 +149,7 @@ def main(args: argparse.Namespace) -> int:
     page = report.render(
         f"Benchmark results, {started:%Y-%m-%d %H:%M} UTC, {stem}",
         verdicts,
-        report.load_latency(latency_json(base) if "benchmarks.latency" in ran else None),
+        [report.load_latency(latency_json(base, store)) for store in STORES if "benchmarks.latency" in ran],
         [report.load_profile(d) for d in report.BEFORE],
         [
             report.load_profile(profile_dir(base, store))

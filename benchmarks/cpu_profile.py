@@ -58,6 +58,8 @@ LIBRARIES = {
     "grpc": "grpc/",
     "prometheus_client (metrics)": "prometheus_client/",
 }
+TARGET_MS_PER_OP = {"SQLite": 4.0, "PostgreSQL": 6.0}  # the first step: a tenth of 2026-12-04
+RSS_LIMIT_MB = 300.0
 SAMPLE_RATE_HZ = 49  # beside 100 Hz ticks, so that sampling does not beat with the system clock
 # the text's headings, which its reader finds again
 COMPONENTS_HEADING = "by component (the first project frame from the thread's root):"
@@ -238,6 +240,19 @@ def main(args: argparse.Namespace) -> None:
     (out / "profile.json").write_text(json.dumps(profile_figures, indent=1) + "\n", encoding="utf-8")
     print(text, end="")
     print(f"flame graphs: {', '.join(str(p) for p in sorted(out.glob('flame-*.svg')))}")
+    print(verdicts(profile_figures))
+
+
+def verdicts(profile: dict[str, Any]) -> str:
+    """The first step's targets: CPU per acknowledged operation, and every node's memory under load."""
+    limit = TARGET_MS_PER_OP[profile["store"]]
+    ms, rss = profile["cpu_ms_per_acked_op"], max(profile["node_rss_mb"].values(), default=0.0)
+    cpu = "PASS" if ms is not None and ms <= limit else "FAIL"
+    memory = "PASS" if rss <= RSS_LIMIT_MB else "FAIL"
+    return (
+        f"target CPU per acknowledged operation <= {limit:g} ms on {profile['store']}: {ms} ms {cpu}\n"
+        f"target every node process <= {RSS_LIMIT_MB:g} MB under load: largest {rss} MB {memory}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 
 ``python -m benchmarks`` writes it beside its Markdown results. To draw it again from committed results:
 
-    python -m benchmarks.report [--latency X.json] [--before DIR ...] [--after DIR ...] [--results X.md]
+    python -m benchmarks.report [--latency X.json ...] [--before DIR ...] [--after DIR ...] [--results X.md]
         --out F.html
 
 A section whose inputs are missing (a run of part of the suite) says so instead.
@@ -69,7 +69,7 @@ def verdicts_of(markdown: str) -> list[str]:
 def render(
     title: str,
     verdicts: list[str],
-    latency: dict[str, Any] | None,
+    latencies: Iterable[dict[str, Any] | None],
     before: Iterable[Profile],
     after: Iterable[Profile],
     page_dir: Path,
@@ -81,7 +81,8 @@ def render(
         "<h2>Against the targets</h2>",
         _verdicts(verdicts),
         "<h2>Throughput and latency against the offered load</h2>",
-        _latency(latency),
+        "".join(_latency(latency) for latency in latencies if latency is not None)
+        or _none("benchmarks.latency did not run, or wrote no --json"),
         "<h2>CPU per acknowledged operation, by component</h2>",
         _cpu(before, after),
         "<h2>Flame graphs</h2>",
@@ -126,10 +127,11 @@ def _verdicts(verdicts: list[str]) -> str:
     return "<table><tr><th>benchmark</th><th>verdict</th><th>line</th></tr>" + "".join(rows) + "</table>"
 
 
-def _latency(latency: dict[str, Any] | None) -> str:
-    if latency is None or not latency["rows"]:
-        return _none("benchmarks.latency did not run, or wrote no --json")
+def _latency(latency: dict[str, Any]) -> str:
+    """Two charts of one store's run: throughput, and the delays."""
     rows, store = latency["rows"], latency["store"]
+    if not rows:
+        return _none(f"benchmarks.latency on {store} wrote no row")
     offered = [row["offered"] for row in rows]
 
     def line(name: str, key: str, dash: str | None = None) -> go.Scatter:
@@ -167,7 +169,8 @@ def _latency(latency: dict[str, Any] | None) -> str:
         yaxis_title="ms (log)",
         yaxis_type="log",
     )
-    return _figure(throughput, "latency-throughput") + _figure(delays, "latency-delays")
+    key = store.lower()
+    return _figure(throughput, f"latency-throughput-{key}") + _figure(delays, f"latency-delays-{key}")
 
 
 def _cpu(before: list[Profile], after: list[Profile]) -> str:
@@ -246,7 +249,7 @@ def main(args: argparse.Namespace) -> None:
     page = render(
         args.title or out.stem,
         verdicts,
-        load_latency(args.latency),
+        [load_latency(path) for path in args.latency],
         [load_profile(d) for d in args.before],
         [load_profile(d) for d in args.after],
         out.resolve().parent,
@@ -257,7 +260,13 @@ def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=Path, help="the JSON of benchmarks.latency --json")
+    parser.add_argument(
+        "--latency",
+        type=Path,
+        action="append",
+        default=[],
+        help="the JSON of benchmarks.latency --json (repeatable: one per store)",
+    )
     parser.add_argument(
         "--before",
         type=Path,

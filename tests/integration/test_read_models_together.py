@@ -56,7 +56,8 @@ def test_each_event_is_decoded_once_for_every_read_model(
     monkeypatch.setattr(node.app.mapper, "to_domain_event", counting)
     read = node.read_models.tick()
     assert read > 0
-    assert decoded and len(decoded) == len(set(decoded))  # never the same event twice
+    assert decoded
+    assert len(decoded) == len(set(decoded))  # never the same event twice
     alone = ProjectionFollower(
         node.app, node.views, node.projections["case_view"].projection, node.settings.projection_batch_events
     )
@@ -132,4 +133,5 @@ def test_a_failing_read_model_holds_back_none_of_the_others(node: Services, cloc
     after = positions(node)
     assert after["case_view"] == before["case_view"]
     moved = [name for name in after if after[name] > before[name]]
-    assert "case_board" in moved and "service_statistics" in moved
+    assert "case_board" in moved
+    assert "service_statistics" in moved

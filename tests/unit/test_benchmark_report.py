@@ -84,16 +84,21 @@ def test_the_page_draws_the_latency_rows_the_cpu_split_and_the_verdicts(tmp_path
     latency_path.write_text(json.dumps(LATENCY), encoding="utf-8")
 
     page = render(
-        "a run", VERDICTS, load_latency(latency_path), [load_profile(before)], [load_profile(after)], results
+        "a run",
+        VERDICTS,
+        [load_latency(latency_path)],
+        [load_profile(before)],
+        [load_profile(after)],
+        results,
     )
 
     assert page.count('class="plotly-graph-div"') == 3
     assert page.count('<script type="text/javascript">/**\n* plotly.js') == 1, "plotly.js inline, once"
-    throughput = {t["name"]: t for t in plotted(page, "latency-throughput")}
+    throughput = {t["name"]: t for t in plotted(page, "latency-throughput-postgresql")}
     assert throughput["operations/s"]["x"] == [5.0, 20.0]
     assert throughput["operations/s"]["y"] == [61.25, 150.75]
     assert throughput["cases filed/s (achieved)"]["y"] == [4.875, 12.125]
-    delays = {t["name"]: t for t in plotted(page, "latency-delays")}
+    delays = {t["name"]: t for t in plotted(page, "latency-delays-postgresql")}
     assert delays["apply p50 (bucket bound)"]["y"] == [25.0, None]
     assert delays["apply p99 (bucket bound)"]["y"] == [111.5, 2500.0]
     assert delays["visible over REST p99"]["y"] == [88.375, 2300.25]
@@ -116,7 +121,7 @@ def test_the_page_draws_the_latency_rows_the_cpu_split_and_the_verdicts(tmp_path
 def test_each_section_without_its_inputs_says_so(tmp_path: Path) -> None:
     missing = profile_dir(tmp_path / "cpu-profile-postgres", None, svgs=0)
     page = render(
-        "a partial run", [], load_latency(tmp_path / "absent.json"), [load_profile(missing)], [], tmp_path
+        "a partial run", [], [load_latency(tmp_path / "absent.json")], [load_profile(missing)], [], tmp_path
     )
     assert 'class="plotly-graph-div"' not in page
     assert "No data: this run printed no PASS/FAIL line." in page
@@ -162,7 +167,11 @@ def test_the_suite_profiles_both_stores_and_gives_the_report_its_files() -> None
     runs = dict[str, list[list[str]]]()
     for module, arguments in suite("postgresql://db", quick=False, base="day-host"):
         runs.setdefault(module, []).append(arguments)
-    assert str(RESULTS / "day-host-latency.json") in runs["benchmarks.latency"][0]
+    on_sqlite, on_postgres = runs["benchmarks.latency"]
+    assert "--postgres" not in on_sqlite
+    assert on_sqlite[-2:] == ["--json", str(RESULTS / "day-host-latency-sqlite.json")]
+    assert on_postgres[:2] == ["--postgres", "postgresql://db"]
+    assert on_postgres[-2:] == ["--json", str(RESULTS / "day-host-latency-postgres.json")]
     sqlite, postgres = runs["benchmarks.cpu_profile"]
     assert "--postgres" not in sqlite
     assert sqlite[-2:] == ["--out", str(RESULTS / "day-host-cpu-profile-sqlite")]

@@ -4,7 +4,9 @@ a library counts wherever it is on the stack."""
 
 from __future__ import annotations
 
-from benchmarks.cpu_profile import component, split
+from typing import Any
+
+from benchmarks.cpu_profile import component, split, verdicts
 
 LOOP = "_run_module_as_main (<frozen runpy>:198);<module> (node/__main__.py:4);run_forever (asyncio/e.py:1)"
 REST = (
@@ -43,3 +45,16 @@ def test_the_split_leaves_idle_threads_out_and_counts_libraries_anywhere() -> No
         "PyJWT (tokens)": 2,
         "eventsourcing recorders (SQL)": 3,
     }
+
+
+def test_the_verdicts_hold_each_store_to_its_first_step() -> None:
+    def figures(store: str, ms: float | None, rss: float) -> dict[str, Any]:
+        return {"store": store, "cpu_ms_per_acked_op": ms, "node_rss_mb": {"310000": 100.0, "320000": rss}}
+
+    assert verdicts(figures("SQLite", 3.9, 120.0)).splitlines() == [
+        "target CPU per acknowledged operation <= 4 ms on SQLite: 3.9 ms PASS",
+        "target every node process <= 300 MB under load: largest 120.0 MB PASS",
+    ]
+    assert "<= 6 ms on PostgreSQL: 6.5 ms FAIL" in verdicts(figures("PostgreSQL", 6.5, 120.0))
+    assert "largest 301.0 MB FAIL" in verdicts(figures("PostgreSQL", 5.0, 301.0))
+    assert "None ms FAIL" in verdicts(figures("SQLite", None, 1.0))  # nothing acknowledged
