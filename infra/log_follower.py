@@ -145,17 +145,7 @@ class LogFollower(Generic[Tx]):
 
     def catch_up(self) -> int:
         """Handle what the log holds beyond the position, batch by batch; returns how many notifications."""
-        handled = 0
-        while True:
-            head = self.head()
-            try:
-                with self._positions.transaction() as tx:
-                    count, done = self._batch(tx, head)
-            except PositionMoved:
-                return handled  # another process (a rebuild, another node process) handles it: not twice
-            handled += count
-            if done:
-                return handled
+        return in_batches(self.head, self._positions.transaction, self._batch)
 
     def _batch(self, tx: Tx, head: int) -> tuple[int, bool]:
         """Handle one batch in ``tx``; (notifications handled, whether the head was reached)."""
@@ -185,3 +175,25 @@ class LogFollower(Generic[Tx]):
         head = self.head()
         waiting = self._recorder.select_notifications(start=at + 1, limit=1, stop=head, topics=self._topics)
         return Backlog(max(head - at, 0), waiting[0] if waiting else None)
+
+
+def in_batches(
+    head: Callable[[], int],
+    transaction: Callable[[], AbstractContextManager[Tx]],
+    batch: Callable[[Tx, int], tuple[int, bool]],
+) -> int:
+    """Batch after batch, each in a transaction of its own and up to the head read just before it, until one
+    reaches that head; ``batch`` returns (notifications handled, whether it reached the head). Stops when
+    another process moved a position meanwhile (a rebuild, another node process): that one handles it, not
+    twice. Returns how many notifications were handled."""
+    handled = 0
+    while True:
+        at = head()
+        try:
+            with transaction() as tx:
+                count, done = batch(tx, at)
+        except PositionMoved:
+            return handled
+        handled += count
+        if done:
+            return handled

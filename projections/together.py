@@ -22,7 +22,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from infra.view_store import PositionMoved, Transaction, ViewStore, advance
+from infra.log_follower import in_batches
+from infra.view_store import Transaction, ViewStore, advance
 from infra.view_store import positions as stored_positions
 from projections.follower import ProjectionFollower
 
@@ -51,17 +52,10 @@ class ReadModels:
     def tick(self) -> int:
         """Apply what the log holds beyond each read model's position, batch by batch, all in step; returns
         how many notifications were read."""
-        read = 0
-        while True:
-            head = self._app.recorder.max_notification_id() or 0
-            try:
-                with self._store.transaction() as tx:
-                    count, done = self._batch(tx, head)
-            except PositionMoved:
-                return read  # another process (a rebuild, another node process) moved one: not twice
-            read += count
-            if done:
-                return read
+        return in_batches(self._head, self._store.transaction, self._batch)
+
+    def _head(self) -> int:
+        return self._app.recorder.max_notification_id() or 0
 
     def tick_each(self) -> dict[str, Exception]:
         """Each read model alone, so that one whose handler fails holds back none of the others; returns the
